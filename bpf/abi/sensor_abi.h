@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * sensor_abi.h — the one ABI between the BPF programs, the native addon and the
+ * TypeScript decoder. Nothing else is shared between bpf/ and native/.
+ *
+ * Every record that crosses the ring buffer has the same framing:
+ *
+ *   offset 0                                                          size
+ *   +-------------------+--------------------+-----------------------+
+ *   | struct se_hdr     | struct se_body     | string/blob data      |
+ *   | type abi size ... | ret args[] str[]   | referenced by str[i]  |
+ *   +-------------------+--------------------+-----------------------+
+ *   |<--- SE_FIXED_SIZE (struct se_event) -->|<- variable, < 20 KiB ->|
+ *
+ *   - se_hdr.size is the number of meaningful bytes in the record; the kernel
+ *     pads ring buffer records to 8 bytes.
+ *   - str[i] = { off, len, flags }: off is relative to the record start; a
+ *     descriptor with len == 0 and no SE_STR_PRESENT flag is absent.
+ *   - the meaning of ret, args[] and str[] depends on se_hdr.type and is
+ *     documented next to each type below and in docs/abi.md.
+ *
+ * The addon hands records to JavaScript as frames: u32 length (LE) followed by
+ * the record bytes, padded to 8 bytes.
+ *
+ * Rules: fixed-width types only, explicit zeroed padding, enums rather than
+ * #define (enums reach BTF, which is where the TypeScript layout is generated
+ * from), event type numbers are never reused, SE_ABI_VERSION is bumped on any
+ * layout change.
+ */
+#ifndef SENSOR_ABI_H
+#define SENSOR_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8..__u64 in BPF builds. */
+#else
+#include <linux/types.h>
+#endif
+
+enum se_abi_consts {
+	SE_ABI_VERSION = 1,
+	SE_COMM_LEN = 16,
+	SE_STR_SLOTS = 4,
+	SE_ARGS = 6,
+	/* Longest path the kernel side reports; longer paths are cut and flagged
+	 * SE_STR_TRUNCATED (never silently). PATH_MAX-sized syscall strings fit. */
+	SE_PATH_MAX = 4096,
+	/* argv bytes (NUL-separated) captured at exec. */
+	SE_ARGV_MAX = 4096,
+	/* Strings start below SE_SCRATCH_SIZE (offsets are masked with it, which
+	 * keeps the verifier satisfied) and one string is at most SE_PATH_MAX, so a
+	 * record never exceeds SE_RECORD_MAX. Per-CPU map values are limited to
+	 * 32 KiB by the kernel, which sets these sizes. */
+	SE_SCRATCH_SIZE = 16384,
+	SE_RECORD_MAX = 20480,
+};
+
+/* Event types. Numbers are stable and never reused. */
+enum se_event_type {
+	SE_EV_NONE = 0,
+	/* process */
+	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy), 1 argv (NUL-sep), 2 cwd, 3 exe (resolved bprm->file)
+	                       args: 0 argc, 1 old pid, 2 exe inode, 3 exe dev, 4 caller uid (before exec) */
+	SE_EV_FORK = 2,     /* args: 0 child pid, 1 child tid, 2 child start ns, 3 clone is thread (0/1) */
+	SE_EV_EXIT = 3,     /* args: 0 exit code (status as wait(2)), 1 signal, 2 group dead */
+	/* file */
+	SE_EV_OPEN = 10,    /* ret fd; args: 0 dirfd, 1 flags, 2 mode, 3 inode, 4 dev, 5 syscall (enum se_syscall)
+	                       str: 0 resolved path, 1 caller string (when it differs), 2 dirfd/cwd base (failed opens) */
+	SE_EV_UNLINK = 11,  /* args: 0 dirfd, 1 flags (AT_REMOVEDIR), 5 syscall; str: 0 caller string, 1 base (dirfd/cwd) */
+	SE_EV_RENAME = 12,  /* args: 0 olddirfd, 1 newdirfd, 2 flags, 5 syscall; str: 0 old, 1 new, 2 old base, 3 new base */
+	SE_EV_CHMOD = 13,   /* args: 0 dirfd/fd, 1 mode, 2 flags, 5 syscall; str: 0 path or resolved fd path, 1 base */
+	SE_EV_CHOWN = 14,   /* args: 0 dirfd/fd, 1 uid, 2 gid, 3 flags, 5 syscall; str: 0 path, 1 base */
+	SE_EV_LINK = 15,    /* args: 0 olddirfd, 1 newdirfd, 2 flags, 5 syscall; str: 0 old, 1 new, 2 old base, 3 new base */
+	SE_EV_SYMLINK = 16, /* args: 0 newdirfd, 5 syscall; str: 0 target (verbatim), 1 linkpath, 3 base */
+	SE_EV_TRUNCATE = 17,/* args: 0 fd, 1 length, 5 syscall; str: 0 path, 1 base */
+	SE_EV_MKDIR = 18,   /* args: 0 dirfd, 1 mode, 5 syscall; str: 0 path, 1 base */
+	/* privilege and kernel */
+	SE_EV_SETUID = 30,  /* args: 0..2 requested ids (u32, -1 = unchanged), 5 syscall */
+	SE_EV_SETGID = 31,  /* args: 0..2 requested ids, 5 syscall */
+	SE_EV_PTRACE = 32,  /* args: 0 request, 1 target pid, 2 addr, 3 data */
+	SE_EV_MODULE = 33,  /* args: 0 fd (finit) or len (init), 1 flags, 5 syscall; str: 0 module file path, 1 param string */
+	SE_EV_BPF = 34,     /* args: 0 cmd, 1 prog/map type, 2 insn count / max entries, 3 attach type; str: 0 object name */
+	SE_EV_MOUNT = 35,   /* args: 0 flags, 5 syscall; str: 0 source, 1 target, 2 fstype, 3 base */
+	SE_EV_UMOUNT = 36,  /* args: 0 flags; str: 0 target, 1 base */
+	SE_EV_MEMFD = 37,   /* ret fd; args: 0 flags; str: 0 resolved path, 1 name */
+	SE_EV_UNSHARE = 38, /* args: 0 flags */
+	SE_EV_SETNS = 39,   /* args: 0 fd, 1 nstype; str: 0 namespace file path */
+	SE_EV_CAPSET = 40,  /* args: 0 target pid, 1 effective, 2 permitted, 3 inheritable (low|high<<32) */
+	/* network; str 0 = remote address blob, 1 = local address blob (struct se_sockaddr) */
+	SE_EV_CONNECT = 50, /* args: 0 fd, 1 sock type, 2 protocol */
+	SE_EV_ACCEPT = 51,  /* ret fd; args: 0 listening fd, 1 sock type, 2 protocol, 3 flags, 5 syscall */
+	SE_EV_BIND = 52,    /* args: 0 fd, 1 sock type, 2 protocol */
+	SE_EV_LISTEN = 53,  /* args: 0 fd, 1 backlog, 2 sock type, 3 protocol */
+	/* sensor */
+	SE_EV_TAMPER = 90,  /* argument changed between entry and exit: args: 0 event type, 1 str slot, 5 syscall;
+	                       str: 0 string at entry, 1 string at exit */
+	SE_EV_TYPE_MAX = 127,
+};
+
+/* Which syscall produced an event (args[5] of families with several). */
+enum se_syscall {
+	SE_SC_NONE = 0,
+	SE_SC_OPEN = 1, SE_SC_OPENAT = 2, SE_SC_OPENAT2 = 3, SE_SC_CREAT = 4,
+	SE_SC_UNLINK = 10, SE_SC_UNLINKAT = 11, SE_SC_RMDIR = 12,
+	SE_SC_RENAME = 20, SE_SC_RENAMEAT = 21, SE_SC_RENAMEAT2 = 22,
+	SE_SC_CHMOD = 30, SE_SC_FCHMOD = 31, SE_SC_FCHMODAT = 32, SE_SC_FCHMODAT2 = 33,
+	SE_SC_CHOWN = 40, SE_SC_FCHOWN = 41, SE_SC_LCHOWN = 42, SE_SC_FCHOWNAT = 43,
+	SE_SC_LINK = 50, SE_SC_LINKAT = 51, SE_SC_SYMLINK = 52, SE_SC_SYMLINKAT = 53,
+	SE_SC_TRUNCATE = 60, SE_SC_FTRUNCATE = 61,
+	SE_SC_MKDIR = 65, SE_SC_MKDIRAT = 66,
+	SE_SC_SETUID = 70, SE_SC_SETREUID = 71, SE_SC_SETRESUID = 72, SE_SC_SETFSUID = 73,
+	SE_SC_SETGID = 75, SE_SC_SETREGID = 76, SE_SC_SETRESGID = 77, SE_SC_SETFSGID = 78,
+	SE_SC_INIT_MODULE = 80, SE_SC_FINIT_MODULE = 81,
+	SE_SC_MOUNT = 85, SE_SC_MOVE_MOUNT = 86, SE_SC_FSMOUNT = 87,
+	SE_SC_ACCEPT = 90, SE_SC_ACCEPT4 = 91,
+	SE_SC_EXECVE = 95, SE_SC_EXECVEAT = 96,
+};
+
+/* se_hdr.flags */
+enum se_record_flags {
+	SE_F_NONE = 0,
+	SE_F_ARGV_TRUNCATED = 1 << 0,   /* argv longer than SE_ARGV_MAX */
+	SE_F_ENTRY_LOST = 1 << 1,       /* entry state missing (map full or sensor started mid-syscall) */
+	SE_F_TAMPERED = 1 << 2,         /* a caller string changed between entry and exit */
+	SE_F_PATH_FROM_FILE = 1 << 3,   /* str 0 resolved from struct file (kernel truth) */
+	SE_F_CONTAINER_ROOT = 1 << 4,   /* the task's root differs from init's root (chroot/container) */
+	SE_F_THREAD = 1 << 5,           /* the acting task is not the thread group leader */
+};
+
+/* se_str.flags */
+enum se_str_flags {
+	SE_STR_PRESENT = 1 << 0,
+	SE_STR_TRUNCATED = 1 << 1,      /* longer than the capture limit; the bytes kept are the tail for
+	                                   resolved paths (leaf side) and the head for caller strings */
+	SE_STR_FAULT = 1 << 2,          /* user memory could not be read */
+	SE_STR_RELATIVE = 1 << 3,       /* caller string is relative; base holds the dirfd/cwd path */
+	SE_STR_DELETED = 1 << 4,        /* resolved file is unlinked (d_unlinked) */
+	SE_STR_BLOB = 1 << 5,           /* binary blob (sockaddr), not text */
+	SE_STR_ENTRY_COPY = 1 << 6,     /* copied at syscall entry */
+};
+
+struct se_str {
+	__u16 off;
+	__u16 len;
+	__u16 flags;
+	__u16 _pad;
+};
+
+/* Process context captured in the kernel with every record. */
+struct se_task {
+	__u64 start_ns;         /* thread group leader start_boottime (ns since boot) */
+	__u64 parent_start_ns;  /* real parent's group leader start_boottime */
+	__u64 cgroup_id;        /* cgroup v2 id (bpf_get_current_cgroup_id) */
+	__u32 pid;              /* tgid */
+	__u32 tid;
+	__u32 ppid;             /* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 fsuid;
+	__u32 fsgid;
+	__u32 loginuid;         /* audit login uid, 4294967295 when unset */
+	__u32 sessionid;        /* audit session id */
+	__u32 mntns;            /* mount namespace inode number */
+	__u32 pidns;            /* pid namespace inode number */
+	__u32 tty;              /* controlling tty: major << 20 | minor, 0 when none */
+	char comm[SE_COMM_LEN];
+};
+
+struct se_hdr {
+	__u16 type;             /* enum se_event_type */
+	__u16 abi;              /* SE_ABI_VERSION */
+	__u32 size;             /* meaningful bytes in the record */
+	__u64 ts_ns;            /* bpf_ktime_get_boot_ns() */
+	__u32 cpu;
+	__u32 flags;            /* enum se_record_flags */
+	struct se_task task;
+};
+
+struct se_event {
+	struct se_hdr hdr;
+	__s64 ret;              /* syscall result; negative errno on failure */
+	__u64 args[SE_ARGS];
+	struct se_str str[SE_STR_SLOTS];
+	/* variable data follows */
+};
+
+/* Socket address blob carried in a SE_STR_BLOB string. */
+struct se_sockaddr {
+	__u16 family;           /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;             /* host byte order */
+	__u32 _pad;
+	__u8 addr[16];          /* IPv4 in the first 4 bytes */
+	/* AF_UNIX: the path follows (up to 108 bytes, abstract names start with NUL) */
+};
+
+/* Per-CPU counters (map "counters"); every failure path is counted. */
+enum se_counter {
+	SE_CNT_EMITTED = 0,         /* records submitted */
+	SE_CNT_LOST = 1,            /* ring buffer full: record could not be submitted */
+	SE_CNT_FILTERED = 2,        /* dropped by an in-kernel filter */
+	SE_CNT_TRUNCATED = 3,       /* a string was cut at a capture limit */
+	SE_CNT_ENTRY_MISS = 4,      /* sys_exit without entry state */
+	SE_CNT_ENTRY_FULL = 5,      /* entry state map full */
+	SE_CNT_READ_FAULT = 6,      /* user memory read failed */
+	SE_CNT_PATH_DEPTH = 7,      /* path walk hit its depth bound */
+	SE_CNT_WAKEUPS = 8,         /* forced reader wakeups */
+	SE_CNT_TAMPER = 9,          /* argument tampering detected */
+	SE_CNT_MAX = 16,
+};
+
+/* Config map "filter_cfg" (one entry) written by user space from the compiled rules. */
+enum se_filter_flags {
+	SE_FL_OPEN_READS = 1 << 0,          /* report read-only opens (otherwise only names/prefixes of interest) */
+	SE_FL_FAILED_READS = 1 << 1,        /* report failed read-only opens */
+	SE_FL_ALL_PATHS = 1 << 2,           /* disable path prefix filtering for file events */
+	SE_FL_THREADS = 1 << 3,             /* report thread creation (clone with CLONE_THREAD) */
+};
+
+struct se_filter_cfg {
+	__u64 kinds;            /* bit (type) set: event type wanted */
+	__u64 kinds_hi;         /* types 64..127 */
+	__u32 flags;            /* enum se_filter_flags */
+	__u32 wakeup_bytes;     /* wake the reader when this much data is pending */
+};
+
+/* Key of the "path_prefix" LPM trie: prefixlen in bits over data. */
+struct se_prefix_key {
+	__u32 prefixlen;
+	__u8 data[256];
+};
+
+/* Key of the "name_of_interest" hash: a file name (leaf), NUL-padded. */
+struct se_name_key {
+	__u8 name[64];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct se_str) == 8, "se_str layout");
+_Static_assert(sizeof(struct se_task) == 104, "se_task layout");
+_Static_assert(sizeof(struct se_hdr) == 128, "se_hdr layout");
+_Static_assert(sizeof(struct se_event) == 216, "se_event layout");
+_Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
+_Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
+#endif
+
+#endif /* SENSOR_ABI_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * Maps shared by every program. Each program is its own translation unit;
+ * `bpftool gen object` links them into one object, where these weak
+ * definitions (identical everywhere) merge into one map each.
+ */
+#ifndef SE_MAPS_BPF_H
+#define SE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "../abi/sensor_abi.h"
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+/* Size of the per-CPU path walk buffer: the walk writes leaf-first from
+ * SE_PATH_MAX downwards; offsets are masked with SE_PATH_BUF_MASK. */
+enum se_internal_consts {
+	SE_PATH_BUF_MASK = 8191,
+	SE_PATH_BUF_SIZE = 8192 + 256,
+	SE_PATH_DEPTH_MAX = 2048,
+	SE_REC_MASK = SE_SCRATCH_SIZE - 1,
+	SE_REC_BUF_SIZE = SE_RECORD_MAX + 8,
+	SE_DEFAULT_WAKEUP_BYTES = 1 << 20,
+	SE_ENTRY_STR_MAX = SE_PATH_MAX,
+};
+
+/* The one ring buffer; user space sizes it before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} events SEC(".maps") __weak;
+
+/* enum se_counter, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SE_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+/* Record under construction: records are built here and copied to the ring
+ * with bpf_ringbuf_output, because bpf_ringbuf_reserve needs a constant size. */
+struct se_rec_buf {
+	__u8 b[SE_REC_BUF_SIZE];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_rec_buf);
+} rec_scratch SEC(".maps") __weak;
+
+/* Path walk state lives in the map value, not on the stack: the verifier
+ * tracks stack scalars precisely, so a bpf_loop callback whose stack state
+ * changes every iteration never converges ("sequence of jumps is too
+ * complex", seen on 6.18); map value contents are unknown scalars to it. */
+struct se_walk {
+	__u64 dentry;
+	__u64 vfsmnt;
+	__u64 root_dentry;
+	__u64 root_mnt;
+	__u32 off;      /* next write position (exclusive end of what is written) */
+	__u32 flags;
+	__u32 steps;
+	__u32 _pad;
+};
+
+struct se_path_buf {
+	struct se_walk w;
+	__u8 b[SE_PATH_BUF_SIZE];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_path_buf);
+} path_scratch SEC(".maps") __weak;
+
+/* Filter configuration written by user space (from the compiled rules). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_filter_cfg);
+} filter_cfg SEC(".maps") __weak;
+
+/* Processes whose activity is not reported (the sensor itself, its sinks). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} ignore_tgid SEC(".maps") __weak;
+
+/* Path prefixes of interest for file events (longest-prefix match). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct se_prefix_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} path_prefix SEC(".maps") __weak;
+
+/* File names (leaf) of interest for read-only opens. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct se_name_key);
+	__type(value, __u8);
+} name_of_interest SEC(".maps") __weak;
+
+/* State saved at sys_enter for sys_exit, per thread. */
+struct se_entry {
+	__u64 args[SE_ARGS];
+	__u64 ts_ns;
+	__u32 type;         /* enum se_event_type */
+	__u32 syscall;      /* enum se_syscall */
+	__u16 len[2];       /* caller strings copied at entry */
+	__u16 sflags[2];
+	__u8 s0[SE_ENTRY_STR_MAX];
+	__u8 s1[SE_ENTRY_STR_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u32);
+	__type(value, struct se_entry);
+} entry_state SEC(".maps") __weak;
+
+/* Zeroed template for entry_state inserts (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_entry);
+} entry_scratch SEC(".maps") __weak;
+
+static __always_inline void se_count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+	if (v)
+		*v += 1;
+}
+
+#endif /* SE_MAPS_BPF_H */

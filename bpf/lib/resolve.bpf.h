@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * resolve layer: kernel objects to the facts we report — fd to struct file,
+ * struct path to an absolute path string (the kernel's truth, not the
+ * caller's argument).
+ *
+ * The walk mirrors fs/d_path.c:prepend_path(): climb d_parent until the
+ * mount root, then hop to the mountpoint in the parent mount, until the
+ * task's root (or the global root) is reached. bpf_loop bounds it and keeps
+ * verification cheap: the callback is verified once, not per iteration.
+ * bpf_d_path() would do this for us but is only allowed in LSM/fentry
+ * programs, which this kernel refuses (EPERM).
+ */
+#ifndef SE_RESOLVE_BPF_H
+#define SE_RESOLVE_BPF_H
+
+#include "read.bpf.h"
+
+enum se_walk_flags {
+	SE_WALK_TRUNCATED = 1,
+	SE_WALK_DETACHED = 2,   /* reached a dentry that is its own parent but not a mount root */
+	SE_WALK_DEPTH = 4,
+	SE_WALK_DELETED = 8,
+	SE_WALK_OUTSIDE_ROOT = 16, /* reached the global root without meeting the task's root */
+};
+
+static __always_inline struct mount *se_real_mount(struct vfsmount *vfsmnt)
+{
+	return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+static long se_walk_step(__u64 i, void *unused)
+{
+	struct se_path_buf *pb;
+	struct se_walk *w;
+	struct dentry *d, *mnt_root, *parent;
+	struct vfsmount *vm;
+	struct qstr q = {};
+	__u32 zero = 0, len;
+
+	pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!pb)
+		return 1;
+	w = &pb->w;
+	d = (struct dentry *)w->dentry;
+	vm = (struct vfsmount *)w->vfsmnt;
+	w->steps++;
+	if (w->dentry == w->root_dentry && w->vfsmnt == w->root_mnt)
+		return 1;
+	mnt_root = BPF_CORE_READ(vm, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		struct mount *m = se_real_mount(vm);
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+
+		if (d != mnt_root) {
+			w->flags |= SE_WALK_DETACHED;
+			return 1;
+		}
+		if (m == mp) {
+			/* Global root of this mount tree without meeting the task's
+			 * root: a detached tree (internal mounts such as memfd's) or a
+			 * path outside a chroot. */
+			w->flags |= SE_WALK_OUTSIDE_ROOT;
+			return 1;
+		}
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->vfsmnt = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	bpf_core_read(&q, sizeof(q), &d->d_name);
+	len = q.len;
+	if (len > 255)
+		len = 255;
+	if (len + 1 > w->off) {
+		w->flags |= SE_WALK_TRUNCATED;
+		return 1;
+	}
+	w->off -= len;
+	bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
+	w->off -= 1;
+	pb->b[w->off & SE_PATH_BUF_MASK] = '/';
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+static __always_inline bool se_d_unlinked(struct dentry *d)
+{
+	/* d_unlinked(): d_unhashed(dentry) && !IS_ROOT(dentry) */
+	return BPF_CORE_READ(d, d_hash.pprev) == NULL && BPF_CORE_READ(d, d_parent) != d;
+}
+
+/*
+ * Walk (dentry, vfsmnt) into path_scratch. On return the path is
+ * pb->b[w->off .. SE_PATH_MAX) and starts with '/'.
+ */
+static __always_inline struct se_path_buf *se_walk_path(struct dentry *dentry, struct vfsmount *vfsmnt)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct se_path_buf *pb;
+	struct se_walk *w;
+	__u32 zero = 0;
+
+	pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!pb)
+		return NULL;
+	w = &pb->w;
+
+	w->dentry = (__u64)dentry;
+	w->vfsmnt = (__u64)vfsmnt;
+	w->root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+	w->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+	w->off = SE_PATH_MAX;
+	w->flags = 0;
+	w->steps = 0;
+	if (se_d_unlinked(dentry))
+		w->flags |= SE_WALK_DELETED;
+	bpf_loop(SE_PATH_DEPTH_MAX, se_walk_step, NULL, 0);
+	if (w->steps >= SE_PATH_DEPTH_MAX) {
+		w->flags |= SE_WALK_DEPTH;
+		se_count(SE_CNT_PATH_DEPTH);
+	}
+	return pb;
+}
+
+/* fd of the current task to its struct file, NULL when not open. */
+static __always_inline struct file *se_fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+#endif /* SE_RESOLVE_BPF_H */

@@ -1,0 +1,208 @@
+/**
+ * config: one YAML file, validated by one strict ajv instance against
+ * schemas/config.schema.json (closed objects, defaults from the schema),
+ * then environment overrides, then frozen. Errors name the file, line,
+ * column and the dotted field.
+ *
+ * The SensorConfig type is generated from the same schema
+ * (config.generated.ts, checked for drift by a test).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, LineCounter } from 'yaml';
+import { SensorError } from '../errors.js';
+import type { SensorConfig } from './config.generated.js';
+
+export type { SensorConfig } from './config.generated.js';
+
+const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/config.schema.json');
+
+let validator: ValidateFunction | undefined;
+
+function validate(): ValidateFunction {
+  if (validator) return validator;
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
+  const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true, allowUnionTypes: false });
+  validator = ajv.compile(schema);
+  return validator;
+}
+
+/** The raw JSON Schema (for generators and docs). */
+export function configSchema(): Record<string, unknown> {
+  return JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+}
+
+interface Located {
+  line?: number;
+  column?: number;
+}
+
+/** Find the YAML node at a JSON pointer, for line/column of an error. */
+function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, pointer: string, key?: string): Located {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  let keyNode: YamlNode | undefined;
+  for (const part of parts) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === part);
+      if (!pair) break;
+      keyNode = pair.key as YamlNode;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(part)];
+      keyNode = undefined;
+    } else break;
+  }
+  if (key !== undefined && isMap(node)) {
+    const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === key);
+    if (pair) keyNode = pair.key as YamlNode;
+  }
+  const target = (key !== undefined ? keyNode : (node as YamlNode | undefined) ?? keyNode) as YamlNode | undefined;
+  const range = target?.range;
+  if (!range) return {};
+  const pos = lc.linePos(range[0]);
+  return { line: pos.line, column: pos.col };
+}
+
+function fieldOf(err: ErrorObject): { pointer: string; field: string; key?: string } {
+  const pointer = err.instancePath;
+  const base = pointer.split('/').slice(1).join('.');
+  if (err.keyword === 'additionalProperties') {
+    const key = (err.params as { additionalProperty: string }).additionalProperty;
+    return { pointer, field: base ? `${base}.${key}` : key, key };
+  }
+  return { pointer, field: base || '(root)' };
+}
+
+function describe(err: ErrorObject, field: string): string {
+  switch (err.keyword) {
+    case 'additionalProperties':
+      return `unknown key "${field}"`;
+    case 'enum':
+      return `${field} must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${field} ${err.message ?? 'is invalid'}`;
+  }
+}
+
+/** Validate an already-parsed object (file text given for locations). */
+export function validateConfig(obj: unknown, file: string, text?: string): SensorConfig {
+  const v = validate();
+  const data = obj ?? {};
+  if (!v(data)) {
+    const errs = v.errors ?? [];
+    const lc = new LineCounter();
+    const doc = text !== undefined ? parseDocument(text, { lineCounter: lc }) : undefined;
+    const first = errs[0]!;
+    const { pointer, field, key } = fieldOf(first);
+    const loc = doc ? locate(doc, lc, pointer, key) : {};
+    const all = errs.map((e) => {
+      const f = fieldOf(e);
+      const l = doc ? locate(doc, lc, f.pointer, f.key) : {};
+      return `${file}${l.line !== undefined ? `:${l.line}:${l.column}` : ''}: ${describe(e, f.field)}`;
+    });
+    throw new SensorError('ESENSOR_CONFIG', all.join('\n'), {
+      file,
+      field,
+      ...(loc.line !== undefined ? { line: loc.line, column: loc.column! } : {}),
+    });
+  }
+  return data as SensorConfig;
+}
+
+/** Apply EBPF_SENSOR_<SECTION>__<KEY>=value overrides (values parsed as JSON when the schema wants non-strings). */
+export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
+  const schema = configSchema() as { properties: Record<string, { properties?: Record<string, { type?: string }> }> };
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('EBPF_SENSOR_') || value === undefined) continue;
+    const rest = name.slice('EBPF_SENSOR_'.length);
+    const [sec, key] = rest.split('__');
+    if (!sec || !key) continue;
+    const secName = Object.keys(schema.properties).find((s) => s.toLowerCase() === sec.toLowerCase());
+    if (!secName) continue;
+    const props = schema.properties[secName]!.properties ?? {};
+    const keyName = Object.keys(props).find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
+    if (!keyName) {
+      throw new SensorError('ESENSOR_CONFIG', `environment ${name}: no key "${key}" in section "${secName}"`, {
+        field: `${secName}.${key}`,
+        file: `env:${name}`,
+      });
+    }
+    let parsed: unknown = value;
+    if (props[keyName]!.type !== 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: "${value}" is not a valid ${props[keyName]!.type}`, {
+          field: `${secName}.${keyName}`,
+          file: `env:${name}`,
+        });
+      }
+    }
+    const section = ((cfg as unknown as Record<string, unknown>)[secName] ??= {}) as Record<string, unknown>;
+    section[keyName] = parsed;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Refuse files that users other than root can write: the sensor runs as
+ * root and its rules and config decide what is reported.
+ */
+export function assertSafeFile(file: string): void {
+  if (process.geteuid?.() !== 0) return;
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new SensorError('ESENSOR_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+  if (st.mode & 0o002 || (st.mode & 0o020 && st.gid !== 0) || st.uid !== 0) {
+    throw new SensorError(
+      'ESENSOR_CONFIG_UNSAFE',
+      `${file} is writable by a user other than root (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): refusing it; chown root and chmod go-w`,
+      { file },
+    );
+  }
+}
+
+/** Load, validate, override from the environment and freeze. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Readonly<SensorConfig> {
+  let obj: unknown = {};
+  let text: string | undefined;
+  const name = file ?? '(defaults)';
+  if (file !== undefined) {
+    assertSafeFile(file);
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new SensorError('ESENSOR_CONFIG', `cannot read config ${file}: ${(e as Error).message}`, { file, cause: e });
+    }
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    if (doc.errors.length) {
+      const e = doc.errors[0]!;
+      const pos = lc.linePos(e.pos[0]);
+      throw new SensorError('ESENSOR_CONFIG', `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`, {
+        file,
+        line: pos.line,
+        column: pos.col,
+      });
+    }
+    obj = doc.toJS() ?? {};
+  }
+  const cfg = validateConfig(obj, name, text);
+  applyEnv(cfg, env);
+  // Validate again: overrides must obey the schema too.
+  const final = validateConfig(JSON.parse(JSON.stringify(cfg)), `${name} + environment`);
+  return deepFreeze(final);
+}

@@ -1,0 +1,178 @@
+/**
+ * enrich: adds what the kernel record does not carry.
+ *
+ * Takes: canonical events from decode (or replay). Gives: the same events,
+ * completed in place with process.entity_id, executable, args and working
+ * directory from the process table, the parent's name/executable/args,
+ * user and group names, and the container id from the cgroup. Events that
+ * already carry a field (replayed ones) keep it: enrichment is idempotent.
+ */
+import type { SensorEvent } from '../model/event.js';
+import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
+import { NameResolver } from './names.js';
+import { ContainerResolver } from './containers.js';
+
+export interface EnricherOptions {
+  hostId: string;
+  /** Seed the process table from /proc (live sensor; not for replay). */
+  seedFromProc: boolean;
+  /** Resolve containers from /proc/<pid>/cgroup (live sensor only). */
+  resolveContainers: boolean;
+  /** Resolve user/group names from /etc/passwd and /etc/group. */
+  resolveNames: boolean;
+  maxProcesses?: number;
+  procRoot?: string;
+}
+
+export class Enricher {
+  readonly table: ProcessTable;
+  private readonly names: NameResolver | undefined;
+  private readonly containers: ContainerResolver | undefined;
+  seeded = 0;
+
+  constructor(opts: EnricherOptions) {
+    this.table = new ProcessTable({
+      hostId: opts.hostId,
+      maxEntries: opts.maxProcesses ?? DEFAULT_TABLE_OPTIONS.maxEntries,
+      exitGraceMs: DEFAULT_TABLE_OPTIONS.exitGraceMs,
+      ...(opts.procRoot !== undefined ? { procRoot: opts.procRoot } : {}),
+    });
+    if (opts.seedFromProc) this.seeded = this.table.seedFromProc();
+    this.names = opts.resolveNames ? new NameResolver() : undefined;
+    this.containers = opts.resolveContainers ? new ContainerResolver(opts.procRoot) : undefined;
+  }
+
+  enrichBatch(events: SensorEvent[]): void {
+    for (const ev of events) this.enrich(ev);
+    this.table.expire();
+  }
+
+  enrich(ev: SensorEvent): void {
+    const p = ev.process;
+    const facts = ev.ebpf.process;
+    const startNs = facts?.start_boot_ns;
+    const ticks = startNs !== undefined ? ticksOf(startNs) : undefined;
+    const parentNs = facts?.parent_start_boot_ns;
+    const parentTicks = parentNs !== undefined ? ticksOf(parentNs) : undefined;
+
+    let entry: ProcEntry | undefined;
+    switch (ev.ebpf.kind) {
+      case 'exec': {
+        if (ticks === undefined) break;
+        const prev = this.table.get(p.pid, ticks);
+        if (ev.event.outcome === 'failure') {
+          // The image did not change: the process is still what it was.
+          entry = prev;
+          break;
+        }
+        const cwd = p.working_directory ?? prev?.cwd;
+        entry = this.table.upsert({
+          pid: p.pid,
+          startTicks: ticks,
+          name: p.name,
+          ...(p.executable !== undefined ? { executable: p.executable } : {}),
+          ...(p.args !== undefined ? { args: p.args } : {}),
+          ...(cwd !== undefined ? { cwd } : {}),
+          ppid: p.parent.pid,
+          ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
+          ...(facts?.cgroup_id !== undefined ? { cgroupId: facts.cgroup_id } : {}),
+        });
+        break;
+      }
+      case 'fork': {
+        if (ticks === undefined) break;
+        const parent = parentTicks !== undefined ? this.table.get(p.parent.pid, parentTicks) : this.table.get(p.parent.pid);
+        entry = this.table.upsert({
+          pid: p.pid,
+          startTicks: ticks,
+          name: parent?.name ?? p.parent.name ?? p.name,
+          ...(parent?.executable !== undefined ? { executable: parent.executable } : {}),
+          ...(parent?.args !== undefined ? { args: parent.args } : {}),
+          ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
+          ppid: p.parent.pid,
+          ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
+        });
+        break;
+      }
+      default:
+        entry = ticks !== undefined ? this.table.get(p.pid, ticks) : this.table.get(p.pid);
+        if (!entry && ticks !== undefined) {
+          // A process we have not met (raced with seeding): remember what we know.
+          entry = this.table.upsert({
+            pid: p.pid,
+            startTicks: ticks,
+            name: p.name,
+            ppid: p.parent.pid,
+            ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
+          });
+        }
+    }
+
+    if (!p.entity_id) p.entity_id = entry?.entityId ?? (ticks !== undefined ? this.table.entityIdOf(p.pid, ticks) : '');
+    if (entry) {
+      if (p.executable === undefined && entry.executable !== undefined) p.executable = entry.executable;
+      if (p.args === undefined && entry.args !== undefined) {
+        p.args = entry.args;
+        p.args_count = entry.args.length;
+        p.command_line = entry.args.join(' ');
+      }
+      if (p.working_directory === undefined && entry.cwd !== undefined) p.working_directory = entry.cwd;
+      if (ev.ebpf.kind !== 'exec' && entry.executable) {
+        const base = entry.executable.slice(entry.executable.lastIndexOf('/') + 1);
+        if (base) p.name = base;
+      }
+    }
+
+    const par = p.parent;
+    if (!par.entity_id && parentTicks !== undefined) {
+      const pe = this.table.get(par.pid, parentTicks);
+      par.entity_id = pe?.entityId ?? this.table.entityIdOf(par.pid, parentTicks);
+      if (pe) {
+        if (par.name === undefined) {
+          const base = pe.executable ? pe.executable.slice(pe.executable.lastIndexOf('/') + 1) : '';
+          par.name = base || pe.name;
+        }
+        if (par.executable === undefined && pe.executable !== undefined) par.executable = pe.executable;
+        if (par.args === undefined && pe.args !== undefined) {
+          par.args = pe.args;
+          par.command_line = pe.args.join(' ');
+        }
+      }
+    }
+
+    if (ev.ebpf.kind === 'exit' && ticks !== undefined) this.table.markExited(p.pid, ticks);
+
+    if (this.names) {
+      const n = this.names;
+      const fill = (u: { id: string; name?: string }, group: boolean): void => {
+        if (u.name !== undefined) return;
+        const name = group ? n.groupName(u.id) : n.user(u.id);
+        if (name !== undefined) u.name = name;
+      };
+      fill(ev.user, false);
+      fill(ev.group, true);
+      fill(p.user, false);
+      fill(p.group, true);
+      fill(p.real_user, false);
+      fill(p.real_group, true);
+      fill(p.saved_user, false);
+      fill(p.saved_group, true);
+      if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
+        const o = n.user(ev.file.uid);
+        if (o !== undefined) ev.file.owner = o;
+      }
+      if (ev.file?.gid !== undefined && ev.file.group === undefined) {
+        const g = n.groupName(ev.file.gid);
+        if (g !== undefined) ev.file.group = g;
+      }
+    }
+
+    if (this.containers && facts?.cgroup_id !== undefined && ev.container === undefined) {
+      const c = this.containers.lookup(facts.cgroup_id, ev.ebpf.kind === 'fork' ? p.parent.pid : p.pid);
+      if (c) {
+        facts.cgroup = c.path;
+        if (c.container) ev.container = { id: c.container.id, runtime: c.container.runtime };
+      }
+    }
+  }
+}

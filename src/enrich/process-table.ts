@@ -1,0 +1,178 @@
+/**
+ * The process table: what the sensor knows about every live process, built
+ * from exec/fork/exit events and seeded from /proc at start-up so processes
+ * older than the sensor are known too. Bounded: live entries are capped
+ * (least recently seen evicted first) and exited entries are kept only for a
+ * short grace period, so millions of short-lived processes cannot grow it.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+export interface ProcEntry {
+  pid: number;
+  /**
+   * Start time in clock ticks (1/100 s) since boot: the precision /proc gives
+   * for processes seeded at start-up, so the kernel's ns start_boottime is
+   * reduced to it too and both ways of meeting a process agree on its id.
+   */
+  startTicks: number;
+  entityId: string;
+  name: string;
+  executable?: string;
+  args?: string[];
+  cwd?: string;
+  ppid: number;
+  parentStartTicks?: number;
+  cgroupId?: string;
+  exited?: boolean;
+}
+
+export interface ProcessTableOptions {
+  /** Host identity mixed into entity ids (machine id). */
+  hostId: string;
+  maxEntries: number;
+  /** Exited processes stay resolvable for late events this long. */
+  exitGraceMs: number;
+  procRoot?: string;
+}
+
+export const DEFAULT_TABLE_OPTIONS: Omit<ProcessTableOptions, 'hostId'> = { maxEntries: 65536, exitGraceMs: 10_000 };
+
+/** ns since boot → clock ticks (USER_HZ is 100 on every Linux architecture we run on). */
+export function ticksOf(bootNs: string | bigint): number {
+  return Number(BigInt(bootNs) / 10_000_000n);
+}
+
+/**
+ * Stable across pid reuse: pid plus start tick, hashed with the host id. A pid
+ * cannot be reused within the tick its previous holder started in.
+ */
+export function entityId(hostId: string, pid: number, startTicks: number): string {
+  return createHash('sha256').update(`${hostId}:${pid}:${startTicks}`).digest('base64url').slice(0, 22);
+}
+
+export class ProcessTable {
+  private readonly live = new Map<number, ProcEntry>();
+  private readonly exited: Array<{ pid: number; start: number; at: number }> = [];
+  private readonly opts: ProcessTableOptions;
+  evictions = 0;
+
+  constructor(opts: ProcessTableOptions) {
+    this.opts = opts;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Look up a live (or recently exited) process by pid and start time. */
+  get(pid: number, startTicks?: number): ProcEntry | undefined {
+    const e = this.live.get(pid);
+    if (!e) return undefined;
+    if (startTicks !== undefined && e.startTicks !== startTicks) return undefined;
+    // Map order is insertion order: re-insert to mark as recently used.
+    this.live.delete(pid);
+    this.live.set(pid, e);
+    return e;
+  }
+
+  entityIdOf(pid: number, startTicks: number): string {
+    const e = this.live.get(pid);
+    if (e && e.startTicks === startTicks) return e.entityId;
+    return entityId(this.opts.hostId, pid, startTicks);
+  }
+
+  upsert(entry: Omit<ProcEntry, 'entityId'> & { entityId?: string }): ProcEntry {
+    const full: ProcEntry = { ...entry, entityId: entry.entityId ?? entityId(this.opts.hostId, entry.pid, entry.startTicks) };
+    this.live.delete(entry.pid);
+    this.live.set(entry.pid, full);
+    while (this.live.size > this.opts.maxEntries) {
+      const oldest = this.live.keys().next().value as number;
+      this.live.delete(oldest);
+      this.evictions++;
+    }
+    return full;
+  }
+
+  markExited(pid: number, startTicks: number, now = Date.now()): void {
+    const e = this.live.get(pid);
+    if (!e || e.startTicks !== startTicks) return;
+    e.exited = true;
+    this.exited.push({ pid, start: startTicks, at: now });
+    this.expire(now);
+  }
+
+  /** Drop exited entries past their grace period. */
+  expire(now = Date.now()): void {
+    while (this.exited.length && now - this.exited[0]!.at > this.opts.exitGraceMs) {
+      const x = this.exited.shift()!;
+      const e = this.live.get(x.pid);
+      if (e && e.exited && e.startTicks === x.start) this.live.delete(x.pid);
+    }
+  }
+
+  /** Seed from /proc: every process alive now. Returns how many were read. */
+  seedFromProc(): number {
+    const root = this.opts.procRoot ?? '/proc';
+    let n = 0;
+    let dirs: string[];
+    try {
+      dirs = readdirSync(root);
+    } catch {
+      return 0;
+    }
+    for (const d of dirs) {
+      if (!/^\d+$/.test(d)) continue;
+      const e = readProc(root, Number(d));
+      if (e) {
+        this.upsert(e);
+        n++;
+      }
+    }
+    // Parents' start times are known now that every process is read.
+    for (const e of this.live.values()) {
+      const p = this.live.get(e.ppid);
+      if (p) e.parentStartTicks = p.startTicks;
+    }
+    return n;
+  }
+}
+
+/**
+ * One /proc/<pid> entry. Start time is field 22 of stat: task->start_boottime
+ * in clock ticks, the same clock the BPF side reads in ns.
+ */
+export function readProc(root: string, pid: number): Omit<ProcEntry, 'entityId'> | undefined {
+  try {
+    const stat = readFileSync(`${root}/${pid}/stat`, 'latin1');
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const ppid = Number(fields[1]);
+    const startTicks = Number(fields[19]);
+    const entry: Omit<ProcEntry, 'entityId'> = { pid, ppid, name, startTicks };
+    try {
+      entry.executable = readlinkSync(`${root}/${pid}/exe`);
+    } catch {
+      // kernel threads and zombies have no exe
+    }
+    try {
+      entry.cwd = readlinkSync(`${root}/${pid}/cwd`);
+    } catch {
+      // raced with exit
+    }
+    try {
+      const cmd = readFileSync(`${root}/${pid}/cmdline`);
+      if (cmd.length) {
+        const parts = cmd.toString('utf8').split('\0');
+        if (parts[parts.length - 1] === '') parts.pop();
+        entry.args = parts;
+      }
+    } catch {
+      // raced with exit
+    }
+    return entry;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The canonical event: what every stage after decode passes along, what the
+ * journal stores and what capture files carry. Field names follow ECS where
+ * ECS has a name; facts ECS lacks live under `ebpf.*`. It holds source facts
+ * only: categorization, host/agent metadata and verdicts are added by the
+ * normalizers, so replaying the same events through new rules is exact.
+ *
+ * Described for validation by schemas/event.schema.json (kept equal by a test).
+ * `model/` is shared vocabulary, like `errors.ts`: every stage may import it.
+ */
+
+/** Event families: one per group of syscalls with the same shape. Rules are indexed by family. */
+export const EVENT_KINDS = [
+  'exec',
+  'fork',
+  'exit',
+  'open',
+  'unlink',
+  'rename',
+  'chmod',
+  'chown',
+  'link',
+  'symlink',
+  'truncate',
+  'mkdir',
+  'setuid',
+  'setgid',
+  'ptrace',
+  'module_load',
+  'bpf',
+  'mount',
+  'umount',
+  'memfd_create',
+  'unshare',
+  'setns',
+  'capset',
+  'connect',
+  'accept',
+  'bind',
+  'listen',
+  'tamper',
+  'loss',
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export type Outcome = 'success' | 'failure' | 'unknown';
+
+/** ECS user reference; ids are keywords (decimal strings) as ECS declares them. */
+export interface UserRef {
+  id: string;
+  name?: string;
+}
+
+export interface GroupRef {
+  id: string;
+  name?: string;
+}
+
+/** The parent (or any ancestor) of a process, as far as the sensor knows it. */
+export interface ProcessRef {
+  pid: number;
+  entity_id?: string;
+  name?: string;
+  executable?: string;
+  args?: string[];
+  command_line?: string;
+  /** ISO-8601 start time. */
+  start?: string;
+}
+
+export interface ProcessInfo extends ProcessRef {
+  entity_id: string;
+  name: string;
+  thread: { id: number };
+  working_directory?: string;
+  args_count?: number;
+  /** Effective user/group (ECS process.user is the effective one). */
+  user: UserRef;
+  group: GroupRef;
+  real_user: UserRef;
+  real_group: GroupRef;
+  saved_user: UserRef;
+  saved_group: GroupRef;
+  tty?: { char_device: { major: number; minor: number } };
+  interactive?: boolean;
+  exit_code?: number;
+  end?: string;
+  parent: ProcessRef;
+}
+
+export interface FileInfo {
+  path: string;
+  name?: string;
+  directory?: string;
+  extension?: string;
+  inode?: string;
+  device?: string;
+  /** Octal permission bits as ECS writes them, e.g. "0644". */
+  mode?: string;
+  uid?: string;
+  gid?: string;
+  owner?: string;
+  group?: string;
+  type?: 'file' | 'dir' | 'symlink';
+  target_path?: string;
+}
+
+export interface Endpoint {
+  ip?: string;
+  port?: number;
+  address?: string;
+}
+
+export interface NetworkInfo {
+  transport?: string;
+  type?: 'ipv4' | 'ipv6' | 'unix';
+  direction?: 'ingress' | 'egress' | 'listening' | 'unknown';
+  iana_number?: string;
+}
+
+/** Facts without an ECS name. */
+export interface EbpfFacts {
+  kind: EventKind;
+  /** The syscall (or scheduler hook) that produced the event. */
+  syscall: string;
+  /** Raw return value; negative errno on failure. */
+  ret?: number;
+  errno?: number;
+  /** Symbolic errno, e.g. "EACCES". */
+  error?: string;
+  /** Nanoseconds since boot at capture (decimal string: exceeds 2^53 over long uptimes). */
+  boot_ns?: string;
+  cpu?: number;
+  /** Kernel-side facts about the acting process not in ECS. */
+  process?: {
+    loginuid?: string;
+    sessionid?: number;
+    cgroup_id?: string;
+    cgroup?: string;
+    mntns?: number;
+    pidns?: number;
+    fsuid?: string;
+    fsgid?: string;
+    comm?: string;
+    /** The process's start_boottime in ns (decimal string). */
+    start_boot_ns?: string;
+    parent_start_boot_ns?: string;
+    /** The acting task is a thread, not the thread group leader. */
+    is_thread?: boolean;
+  };
+  /** open family: flags and their meaning. */
+  open?: {
+    flags: number;
+    flag_names: string[];
+    mode?: string;
+    intent: Array<'read' | 'write' | 'create' | 'truncate' | 'append' | 'exec'>;
+    dirfd?: number;
+  };
+  /** Paths as the caller gave them, when they differ from the resolved ones. */
+  requested?: { path?: string; target_path?: string };
+  /** The old name of a rename or the target of a link. */
+  source_file?: { path: string; name?: string; directory?: string };
+  /** Names of fields cut at a capture limit. */
+  truncated?: string[];
+  /** Caller strings changed between syscall entry and exit. */
+  tampering?: { field: string; at_entry: string; at_exit: string; syscall: string };
+  /** Where path strings were resolved from. */
+  path_source?: 'file' | 'dirfd' | 'cwd' | 'absolute';
+  /** Privilege changes: the ids asked for (-1 = unchanged). */
+  ids?: { requested: number[] };
+  ptrace?: { request: number; request_name: string; target_pid: number };
+  module?: { name?: string; params?: string; fd?: number };
+  bpf?: { cmd: number; cmd_name: string; prog_type?: number; map_type?: number; name?: string; insn_cnt?: number };
+  mount?: { source?: string; target?: string; fstype?: string; flags: number };
+  namespaces?: { flags: number; names: string[]; fd?: number; path?: string };
+  capabilities?: { effective: string; permitted: string; inheritable: string; target_pid: number };
+  socket?: { family: string; type?: string; protocol?: number; backlog?: number; path?: string };
+  memfd?: { name: string; flags: number };
+  chmod?: { mode: string };
+  chown?: { uid: number; gid: number };
+  /** Lost-event accounting (kind 'loss'). */
+  loss?: { kernel: number; reader: number; per_cpu?: number[]; interval_s: number };
+  /** exec: the executable was resolved from the kernel's struct file. */
+  exec?: { filename: string; interpreter?: string; argv_truncated?: boolean; args?: string[] };
+  /** exit: raw wait(2) status and the signal that ended the process, if any. */
+  exit?: { status: number; signal?: number };
+}
+
+/** The canonical event. */
+export interface SensorEvent {
+  /** ISO-8601 with nanoseconds, e.g. "2026-11-23T16:12:00.123456789Z". */
+  '@timestamp': string;
+  event: {
+    id: string;
+    sequence: number;
+    action: string;
+    outcome: Outcome;
+  };
+  process: ProcessInfo;
+  user: UserRef;
+  group: GroupRef;
+  file?: FileInfo;
+  source?: Endpoint;
+  destination?: Endpoint;
+  network?: NetworkInfo;
+  container?: { id: string; runtime?: string };
+  ebpf: EbpfFacts;
+}
+
+/** Rule verdict attached by the rules stage. */
+export interface RuleMatch {
+  id: string;
+  name: string;
+  description: string;
+  severity: Severity;
+  tags: string[];
+  message: string;
+  ruleset: string;
+  version: string;
+  action: 'alert' | 'kill';
+}
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface Verdict {
+  /** 'normal' when no rule matched. */
+  classification: 'normal' | 'suspicious';
+  matches: RuleMatch[];
+}
+
+/** An event and its verdict, as the journal and sinks carry them. */
+export interface ClassifiedEvent {
+  event: SensorEvent;
+  verdict: Verdict;
+}
+
+/** Host facts the normalizers need (collected once at start-up). */
+export interface HostInfo {
+  name: string;
+  hostname: string;
+  id: string;
+  ip: string[];
+  mac?: string[];
+  architecture: string;
+  os: { type: 'linux'; family?: string; name?: string; version?: string; kernel: string; platform?: string };
+  boot_id: string;
+}
+
+export interface AgentInfo {
+  name: string;
+  type: 'ebpf-sensor';
+  version: string;
+  id: string;
+}

@@ -1,0 +1,184 @@
+/**
+ * pipeline: wires source → decode → enrich → rules → sinks.
+ *
+ * One batch from the source is processed synchronously to the point where
+ * it is handed to the sinks, so a kernel chunk is free again as soon as the
+ * callback returns. Counts are logged on a timer, never per event. Kernel
+ * losses become a metric event (event.kind: metric) — a drop is never silent.
+ */
+import type { ClassifiedEvent, SensorEvent, HostInfo } from '../model/event.js';
+import type { Source, SourceBatch } from '../sources/source.js';
+import { decodeChunk, type DecodeContext, type DecodeStats, isoFromNs } from '../decode/decode.js';
+import type { Enricher } from '../enrich/enrich.js';
+import type { Classifier } from '../rules/classifier.js';
+import type { Sink } from '../sinks/sink.js';
+import type { Logger } from '../telemetry/logger.js';
+
+export interface PipelineStats {
+  batches: number;
+  events: number;
+  alerts: number;
+  decodeErrors: number;
+  sinkErrors: number;
+  lossEvents: number;
+}
+
+export interface LossReport {
+  kernel: number;
+  reader: number;
+  perCpu: number[];
+}
+
+export interface PipelineOptions {
+  source: Source;
+  decode: DecodeContext;
+  enricher: Enricher;
+  classifier: Classifier;
+  sinks: Sink[];
+  log: Logger;
+  host: HostInfo;
+  /** Forward normal events too ('all') or alerts only. */
+  events: 'all' | 'alerts';
+  /** Called on a timer; returns cumulative loss counters (kernel source). */
+  lossProbe?: () => LossReport;
+  lossReportSeconds?: number;
+  statsSeconds?: number;
+  /** Observe every classified batch (tests, status). */
+  onClassified?: (batch: readonly ClassifiedEvent[]) => void;
+}
+
+export class Pipeline {
+  readonly stats: PipelineStats = { batches: 0, events: 0, alerts: 0, decodeErrors: 0, sinkErrors: 0, lossEvents: 0 };
+  private readonly decodeStats: DecodeStats = { records: 0, errors: 0 };
+  private timers: NodeJS.Timeout[] = [];
+  private pending = new Set<Promise<void>>();
+  private lastLoss: LossReport = { kernel: 0, reader: 0, perCpu: [] };
+  private classifier: Classifier;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.classifier = o.classifier;
+  }
+
+  /** Swap the ruleset in place (reload); the next batch uses it. */
+  setClassifier(c: Classifier): void {
+    this.classifier = c;
+  }
+
+  async start(): Promise<void> {
+    await this.o.source.start((b) => this.onBatch(b));
+    const every = (s: number | undefined, fn: () => void): void => {
+      if (!s) return;
+      const t = setInterval(fn, s * 1000);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.o.statsSeconds ?? 60, () => this.logStats());
+    if (this.o.lossProbe) every(this.o.lossReportSeconds ?? 10, () => this.reportLoss());
+  }
+
+  onBatch(b: SourceBatch): void {
+    this.stats.batches++;
+    let events: SensorEvent[];
+    if (b.kind === 'frames') {
+      events = [];
+      const before = this.decodeStats.errors;
+      decodeChunk(b.chunk, b.used, this.o.decode, events, this.decodeStats);
+      if (this.decodeStats.errors !== before) {
+        this.stats.decodeErrors = this.decodeStats.errors;
+        this.o.log.warn({ errors: this.decodeStats.errors, last: this.decodeStats.lastError }, 'malformed kernel records skipped');
+      }
+    } else {
+      events = b.events;
+    }
+    this.process(events);
+  }
+
+  process(events: SensorEvent[]): void {
+    if (!events.length) return;
+    this.o.enricher.enrichBatch(events);
+    const out: ClassifiedEvent[] = [];
+    for (const event of events) {
+      const verdict = this.classifier.classify(event);
+      if (verdict.classification === 'suspicious') this.stats.alerts++;
+      else if (this.o.events === 'alerts') continue;
+      out.push({ event, verdict });
+    }
+    this.stats.events += events.length;
+    this.o.onClassified?.(out);
+    if (!out.length) return;
+    for (const sink of this.o.sinks) {
+      const p = sink.send(out).catch((e: unknown) => {
+        this.stats.sinkErrors++;
+        this.o.log.error({ err: e, sink: sink.name }, 'sink %s failed', sink.name);
+      });
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
+    }
+  }
+
+  /** Turn new kernel/reader losses into a metric event. */
+  reportLoss(): void {
+    if (!this.o.lossProbe) return;
+    const now = this.o.lossProbe();
+    const dk = now.kernel - this.lastLoss.kernel;
+    const dr = now.reader - this.lastLoss.reader;
+    const perCpu = now.perCpu.map((v, i) => v - (this.lastLoss.perCpu[i] ?? 0));
+    this.lastLoss = now;
+    if (dk <= 0 && dr <= 0) return;
+    this.stats.lossEvents++;
+    this.o.log.warn({ kernelLost: dk, readerStalls: dr, perCpu }, 'events lost: ring buffer full');
+    this.process([this.lossEvent(dk, dr, perCpu)]);
+  }
+
+  private lossEvent(kernel: number, reader: number, perCpu: number[]): SensorEvent {
+    const nowNs = BigInt(Date.now()) * 1000000n;
+    const seq = this.o.decode.sequence++;
+    const pid = process.pid;
+    const id = { id: String(process.geteuid?.() ?? 0) };
+    return {
+      '@timestamp': isoFromNs(nowNs),
+      event: { id: `${this.o.decode.bootIdPrefix}loss${nowNs.toString(16)}`, sequence: seq, action: 'events-lost', outcome: 'failure' },
+      process: {
+        pid,
+        entity_id: '',
+        name: 'ebpf-sensor',
+        executable: process.execPath,
+        thread: { id: pid },
+        user: id,
+        group: { id: String(process.getegid?.() ?? 0) },
+        real_user: id,
+        real_group: { id: String(process.getgid?.() ?? 0) },
+        saved_user: id,
+        saved_group: { id: String(process.getegid?.() ?? 0) },
+        parent: { pid: process.ppid },
+      },
+      user: id,
+      group: { id: String(process.getegid?.() ?? 0) },
+      ebpf: { kind: 'loss', syscall: 'none', loss: { kernel, reader, per_cpu: perCpu, interval_s: this.o.lossReportSeconds ?? 10 } },
+    };
+  }
+
+  logStats(): void {
+    this.o.log.info({ ...this.stats, host: this.o.host.name }, 'pipeline counts');
+  }
+
+  /** Stop the source, wait for in-flight sends, flush and close sinks. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    try {
+      this.reportLoss();
+    } catch (e) {
+      this.o.log.warn({ err: e }, 'final loss report failed');
+    }
+    await this.o.source.stop();
+    await Promise.allSettled([...this.pending]);
+    for (const s of this.o.sinks) {
+      try {
+        await s.close();
+      } catch (e) {
+        this.o.log.error({ err: e, sink: s.name }, 'closing sink %s failed', s.name);
+      }
+    }
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * The kernel source: loads bpf/.output/sensor.bpf.o through the native addon,
+ * configures the in-kernel filters, attaches every program and hands ring
+ * buffer chunks to the pipeline, one call per chunk.
+ *
+ * Takes: KernelSourceOptions (validated config) and KernelFilter (from the
+ * compiled rules). Gives: FrameBatch per chunk; counters (kernel losses per
+ * CPU, reader stalls) for telemetry.
+ */
+import { SensorError } from '../../errors.js';
+import type { EventKind } from '../../model/event.js';
+import { componentLogger, type Logger } from '../../telemetry/logger.js';
+import type { Source, SourceBatch } from '../source.js';
+import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } from './binding.js';
+import { BPF_OBJECT_PATH } from './paths.js';
+import { preflight, type PreflightResult } from './preflight.js';
+import { existsSync } from 'node:fs';
+import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType } from '../../decode/abi.generated.js';
+import { TYPE_OF_KIND } from '../../decode/decode.js';
+
+export interface KernelSourceOptions {
+  objectPath?: string;
+  /** Ring buffer size in bytes (power of two, >= 1 MiB). */
+  ringBytes: number;
+  /** Size of each JS-owned chunk the reader fills. */
+  chunkBytes: number;
+  /** Number of chunks: reader-side buffering is chunkBytes * chunks. */
+  chunks: number;
+  /** The reader drains at least this often (ms) even without a wakeup. */
+  pollMs: number;
+  /** Wake the reader early when this many bytes are pending in the ring. */
+  wakeupBytes: number;
+  /** Extra processes never reported (the sensor itself always is). */
+  ignorePids?: number[];
+  /** Programs whose attach may fail without stopping the sensor (hooks absent on some kernels). */
+  optionalPrograms?: string[];
+}
+
+export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
+  ringBytes: 64 << 20,
+  chunkBytes: 1 << 20,
+  chunks: 64,
+  pollMs: 10,
+  wakeupBytes: 4 << 20,
+};
+
+/** What the compiled rules (and telemetry settings) need from the kernel. */
+export interface KernelFilter {
+  /** Event families to emit; 'all' for everything. */
+  kinds: ReadonlySet<EventKind> | 'all';
+  /** Report every read-only open (otherwise only names/prefixes of interest). */
+  openReads: boolean;
+  /** Report failed read-only opens. */
+  failedReads: boolean;
+  /** Report file events on every path (no prefix filtering). */
+  allPaths: boolean;
+  /** Report thread creation. */
+  threads: boolean;
+  /** Path prefixes of interest for file events. */
+  prefixes: readonly string[];
+  /** File names (leaf) of interest for read-only opens. */
+  names: readonly string[];
+}
+
+export const OPEN_FILTER: KernelFilter = {
+  kinds: 'all',
+  openReads: true,
+  failedReads: true,
+  allPaths: true,
+  threads: false,
+  prefixes: [],
+  names: [],
+};
+
+
+export interface KernelCounters {
+  emitted: number;
+  lost: number;
+  lostPerCpu: number[];
+  filtered: number;
+  truncated: number;
+  entryMiss: number;
+  entryFull: number;
+  readFault: number;
+  pathDepth: number;
+  wakeups: number;
+  tamper: number;
+}
+
+export class KernelSource implements Source {
+  readonly name = 'kernel';
+  private obj: NativeBpfObject | undefined;
+  private chunks: Buffer[] = [];
+  private readonly log: Logger;
+  private readonly opts: KernelSourceOptions;
+  private filter: KernelFilter;
+  private attachResults: AttachResult[] = [];
+  private prevKeys = { prefixes: new Set<string>(), names: new Set<string>() };
+  preflightResult: PreflightResult | undefined;
+
+  constructor(opts: Partial<KernelSourceOptions> = {}, filter: KernelFilter = OPEN_FILTER) {
+    this.opts = { ...DEFAULT_KERNEL_OPTIONS, ...opts };
+    this.filter = filter;
+    this.log = componentLogger('kernel');
+    validateOptions(this.opts);
+  }
+
+  async start(onBatch: (batch: SourceBatch) => void): Promise<void> {
+    this.preflightResult = preflight();
+    for (const m of this.preflightResult.mounted) this.log.info({ mounted: m }, 'mounted %s', m);
+    const b = loadBinding();
+    const path = this.opts.objectPath ?? BPF_OBJECT_PATH;
+    if (!existsSync(path)) {
+      throw new SensorError('ESENSOR_BUILD_MISSING', `BPF object not built: ${path} is missing (run: npm run setup)`);
+    }
+    const obj = new b.BpfObject(path);
+    this.obj = obj;
+    try {
+      obj.setGlobal('se_sensor_tgid', process.pid);
+      obj.setMapSize('events', this.opts.ringBytes);
+      const t0 = performance.now();
+      obj.load();
+      const loadMs = performance.now() - t0;
+      this.applyFilter(this.filter);
+      for (const pid of this.opts.ignorePids ?? []) this.ignorePid(pid);
+      this.attachResults = obj.attach();
+      const failed = this.attachResults.filter((r) => !r.attached);
+      const optional = new Set(this.opts.optionalPrograms ?? []);
+      const fatal = failed.filter((r) => !optional.has(r.name));
+      for (const f of failed) {
+        this.log.warn({ program: f.name, section: f.section, err: f.error }, 'program %s did not attach', f.name);
+      }
+      if (fatal.length) {
+        throw new SensorError(
+          'ESENSOR_BPF_ATTACH',
+          `cannot attach ${fatal.map((f) => `${f.name} (${f.section}): ${f.error}`).join('; ')}`,
+          { object: fatal[0]!.name, ...(fatal[0]!.errno !== undefined ? { errno: fatal[0]!.errno } : {}) },
+        );
+      }
+      this.chunks = Array.from({ length: this.opts.chunks }, () => Buffer.alloc(this.opts.chunkBytes));
+      const chunks = this.chunks;
+      obj.startRing(['events'], chunks, this.opts.pollMs, (i, used, records) => {
+        onBatch({ kind: 'frames', chunk: chunks[i]!, used, records });
+      });
+      this.log.info(
+        {
+          programs: this.attachResults.filter((r) => r.attached).length,
+          loadMs: Math.round(loadMs),
+          ringBytes: this.opts.ringBytes,
+        },
+        'kernel programs attached',
+      );
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Programs and their attach status (for status output and tests). */
+  attached(): AttachResult[] {
+    return this.attachResults.slice();
+  }
+
+  /** Update the in-kernel filters in place (rule reload). */
+  applyFilter(filter: KernelFilter): void {
+    const obj = this.requireObj();
+    this.filter = filter;
+    const cfg = Buffer.alloc(SIZEOF.se_filter_cfg);
+    let lo = 0n;
+    let hi = 0n;
+    const setType = (t: number): void => {
+      if (t < 64) lo |= 1n << BigInt(t);
+      else hi |= 1n << BigInt(t - 64);
+    };
+    if (filter.kinds === 'all') {
+      lo = 0xffffffffffffffffn;
+      hi = 0xffffffffffffffffn;
+    } else {
+      for (const k of filter.kinds) {
+        const t = TYPE_OF_KIND[k];
+        if (t !== undefined) setType(t);
+      }
+      // Argument tampering is always reported: it is an attack on the sensor.
+      setType(EventType.SE_EV_TAMPER);
+    }
+    let flags = 0;
+    if (filter.openReads) flags |= FilterFlags.SE_FL_OPEN_READS;
+    if (filter.failedReads) flags |= FilterFlags.SE_FL_FAILED_READS;
+    if (filter.allPaths) flags |= FilterFlags.SE_FL_ALL_PATHS;
+    if (filter.threads) flags |= FilterFlags.SE_FL_THREADS;
+    cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
+    cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
+    cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
+    cfg.writeUInt32LE(this.opts.wakeupBytes, OFFSETOF.se_filter_cfg.wakeup_bytes);
+    // Add new keys before removing old ones so that no event of interest
+    // slips through while the maps change.
+    const prefixes = new Set(filter.prefixes);
+    const names = new Set(filter.names);
+    for (const p of prefixes) if (!this.prevKeys.prefixes.has(p)) obj.mapUpdate('path_prefix', prefixKey(p), Buffer.from([1]));
+    for (const n of names) if (!this.prevKeys.names.has(n)) obj.mapUpdate('name_of_interest', nameKey(n), Buffer.from([1]));
+    obj.mapUpdate('filter_cfg', Buffer.alloc(4), cfg);
+    for (const p of this.prevKeys.prefixes) if (!prefixes.has(p)) obj.mapDelete('path_prefix', prefixKey(p));
+    for (const n of this.prevKeys.names) if (!names.has(n)) obj.mapDelete('name_of_interest', nameKey(n));
+    this.prevKeys = { prefixes, names };
+  }
+
+  /** Never report this process (a sink's helper, for example). */
+  ignorePid(pid: number): void {
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(pid);
+    this.requireObj().mapUpdate('ignore_tgid', k, Buffer.from([1]));
+  }
+
+  unignorePid(pid: number): void {
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(pid);
+    this.requireObj().mapDelete('ignore_tgid', k);
+  }
+
+  /** Per-CPU kernel counters, summed (lost also per CPU). */
+  counters(): KernelCounters {
+    const obj = this.requireObj();
+    const read = (c: number): number[] => {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(c);
+      const v = obj.mapLookup('counters', k);
+      const out: number[] = [];
+      if (v) for (let o = 0; o + 8 <= v.length; o += 8) out.push(Number(v.readBigUInt64LE(o)));
+      return out;
+    };
+    const sum = (c: number): number => read(c).reduce((a, b) => a + b, 0);
+    return {
+      emitted: sum(Counter.SE_CNT_EMITTED),
+      lost: sum(Counter.SE_CNT_LOST),
+      lostPerCpu: read(Counter.SE_CNT_LOST),
+      filtered: sum(Counter.SE_CNT_FILTERED),
+      truncated: sum(Counter.SE_CNT_TRUNCATED),
+      entryMiss: sum(Counter.SE_CNT_ENTRY_MISS),
+      entryFull: sum(Counter.SE_CNT_ENTRY_FULL),
+      readFault: sum(Counter.SE_CNT_READ_FAULT),
+      pathDepth: sum(Counter.SE_CNT_PATH_DEPTH),
+      wakeups: sum(Counter.SE_CNT_WAKEUPS),
+      tamper: sum(Counter.SE_CNT_TAMPER),
+    };
+  }
+
+  ringStats(): RingStats {
+    return this.requireObj().ringStats();
+  }
+
+  /** Let the process exit while the reader runs (tests, one-shot tools). */
+  unref(): void {
+    this.obj?.refRing(false);
+  }
+
+  async stop(): Promise<void> {
+    this.close();
+  }
+
+  private close(): void {
+    if (!this.obj) return;
+    const obj = this.obj;
+    this.obj = undefined;
+    try {
+      obj.stopRing();
+    } catch {
+      // already stopped
+    }
+    obj.close();
+    this.log.info('kernel programs detached');
+  }
+
+  private requireObj(): NativeBpfObject {
+    if (!this.obj) throw new SensorError('ESENSOR_BPF_CLOSED', 'kernel source is not running');
+    return this.obj;
+  }
+}
+
+function validateOptions(o: KernelSourceOptions): void {
+  const pow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(o.ringBytes) || o.ringBytes < 1 << 20) {
+    throw new SensorError('ESENSOR_CONFIG', `kernel.ringBytes must be a power of two >= 1048576, got ${o.ringBytes}`, {
+      field: 'kernel.ringBytes',
+    });
+  }
+  if (!Number.isInteger(o.chunkBytes) || o.chunkBytes < 65536) {
+    throw new SensorError('ESENSOR_CONFIG', `kernel.chunkBytes must be >= 65536, got ${o.chunkBytes}`, { field: 'kernel.chunkBytes' });
+  }
+  if (!Number.isInteger(o.chunks) || o.chunks < 2 || o.chunks > 256) {
+    throw new SensorError('ESENSOR_CONFIG', `kernel.chunks must be 2..256, got ${o.chunks}`, { field: 'kernel.chunks' });
+  }
+  if (!Number.isInteger(o.pollMs) || o.pollMs < 1 || o.pollMs > 1000) {
+    throw new SensorError('ESENSOR_CONFIG', `kernel.pollMs must be 1..1000, got ${o.pollMs}`, { field: 'kernel.pollMs' });
+  }
+}
+
+function prefixKey(prefix: string): Buffer {
+  const bytes = Buffer.from(prefix, 'utf8');
+  if (bytes.length > 255) throw new SensorError('ESENSOR_CONFIG', `path prefix longer than 255 bytes: ${prefix.slice(0, 64)}…`);
+  const k = Buffer.alloc(SIZEOF.se_prefix_key);
+  k.writeUInt32LE(bytes.length * 8, OFFSETOF.se_prefix_key.prefixlen);
+  bytes.copy(k, OFFSETOF.se_prefix_key.data);
+  return k;
+}
+
+function nameKey(name: string): Buffer {
+  const bytes = Buffer.from(name, 'utf8');
+  const k = Buffer.alloc(SIZEOF.se_name_key);
+  bytes.copy(k, 0, 0, Math.min(bytes.length, SIZEOF.se_name_key - 1));
+  return k;
+}

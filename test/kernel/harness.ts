@@ -1,0 +1,97 @@
+/**
+ * Live-kernel test harness: runs the real `ebpf-sensor run` (CLI, full
+ * pipeline) as a child process writing NDJSON to a file, and lets a test wait
+ * for the events its own real syscalls cause.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bpfUnavailableReason } from '../../src/sources/kernel/preflight.js';
+import { packageRoot } from '../../src/sources/kernel/paths.js';
+
+export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Why live tests must skip here, or false. Printed by node:test as the skip reason. */
+export function skipReason(): string | false {
+  const r = bpfUnavailableReason();
+  if (r) {
+    console.log(`# kernel tests skipped: ${r}`);
+    return `BPF unavailable: ${r}`;
+  }
+  return false;
+}
+
+export interface LiveSensor {
+  proc: ChildProcess;
+  outFile: string;
+  stderr: () => string;
+  /** All documents written so far. */
+  docs(): Doc[];
+  /** Wait until a document matches (polls the output file). */
+  waitFor(pred: (d: Doc) => boolean, timeoutMs?: number, what?: string): Promise<Doc>;
+  /** SIGINT and wait for a clean exit; returns the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<LiveSensor> {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-live-'));
+  const outFile = join(dir, 'events.ndjson');
+  const proc = spawn(process.execPath, [join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', `file:${outFile}`, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'info', ...env },
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sensor did not start within 30 s; stderr:\n${err}`)), 30000);
+    const check = (): void => {
+      if (/ebpf-sensor [\d.]+ running/.test(err)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    proc.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`sensor exited with ${code} before running; stderr:\n${err}`));
+    });
+  });
+  let cache: Doc[] = [];
+  let consumed = 0;
+  const docs = (): Doc[] => {
+    if (!existsSync(outFile)) return cache;
+    const buf = readFileSync(outFile);
+    const end = buf.lastIndexOf(10) + 1;
+    if (end > consumed) {
+      for (const line of buf.subarray(consumed, end).toString('utf8').split('\n')) if (line) cache.push(JSON.parse(line) as Doc);
+      consumed = end;
+    }
+    return cache;
+  };
+  return {
+    proc,
+    outFile,
+    stderr: () => err,
+    docs,
+    async waitFor(pred, timeoutMs = 10000, what = 'matching event') {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = docs().find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms (${docs().length} events seen)`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop(signal: NodeJS.Signals = 'SIGINT') {
+      if (proc.exitCode === null) proc.kill(signal);
+      const code = await exited;
+      cache = [];
+      consumed = 0;
+      docs();
+      return code;
+    },
+  };
+}
