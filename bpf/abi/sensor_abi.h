@@ -217,6 +217,7 @@ enum se_filter_flags {
 	SE_FL_FAILED_READS = 1 << 1,        /* report failed read-only opens */
 	SE_FL_ALL_PATHS = 1 << 2,           /* disable path prefix filtering for file events */
 	SE_FL_THREADS = 1 << 3,             /* report thread creation (clone with CLONE_THREAD) */
+	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
 };
 
 struct se_filter_cfg {

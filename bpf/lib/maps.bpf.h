@@ -24,7 +24,6 @@ enum se_internal_consts {
 	SE_REC_MASK = SE_SCRATCH_SIZE - 1,
 	SE_REC_BUF_SIZE = SE_RECORD_MAX + 8,
 	SE_DEFAULT_WAKEUP_BYTES = 1 << 20,
-	SE_ENTRY_STR_MAX = SE_PATH_MAX,
 };
 
 /* The one ring buffer; user space sizes it before load. */
@@ -112,31 +111,26 @@ struct {
 	__type(value, __u8);
 } name_of_interest SEC(".maps") __weak;
 
-/* State saved at sys_enter for sys_exit, per thread. */
-struct se_entry {
-	__u64 args[SE_ARGS];
-	__u64 ts_ns;
-	__u32 type;         /* enum se_event_type */
-	__u32 syscall;      /* enum se_syscall */
-	__u16 len[2];       /* caller strings copied at entry */
-	__u16 sflags[2];
-	__u8 s0[SE_ENTRY_STR_MAX];
-	__u8 s1[SE_ENTRY_STR_MAX];
-};
+/* Lengths (index) for which some name of interest exists: a cheap first test
+ * before hashing a file name. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 2048);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 64);
 	__type(key, __u32);
-	__type(value, struct se_entry);
-} entry_state SEC(".maps") __weak;
+	__type(value, __u8);
+} name_len_of_interest SEC(".maps") __weak;
 
-/* Zeroed template for entry_state inserts (too big for the BPF stack). */
+/* Scratch keys (too big for the stack next to everything else). */
+struct se_key_scratch {
+	struct se_prefix_key prefix;
+	struct se_name_key name;
+};
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct se_entry);
-} entry_scratch SEC(".maps") __weak;
+	__type(value, struct se_key_scratch);
+} key_scratch SEC(".maps") __weak;
 
 static __always_inline void se_count(__u32 which)
 {

@@ -19,25 +19,32 @@ static __always_inline struct se_filter_cfg *se_cfg(void)
 	return bpf_map_lookup_elem(&filter_cfg, &zero);
 }
 
-/* Is this event type wanted at all, and is the current process reported? */
-static __always_inline bool se_wanted(__u32 type)
+/* Is this event type wanted at all? (One array lookup: do this first.) */
+static __always_inline bool se_kind_wanted(__u32 type)
 {
 	struct se_filter_cfg *cfg = se_cfg();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	if (!cfg)
 		return false;
-	if (type < 64) {
-		if (!(cfg->kinds & (1ULL << type)))
-			goto filtered;
-	} else if (type < 128) {
-		if (!(cfg->kinds_hi & (1ULL << (type - 64))))
-			goto filtered;
-	}
-	if (tgid == se_sensor_tgid || bpf_map_lookup_elem(&ignore_tgid, &tgid))
-		goto filtered;
-	return true;
-filtered:
+	if (type < 64)
+		return cfg->kinds & (1ULL << type);
+	if (type < 128)
+		return cfg->kinds_hi & (1ULL << (type - 64));
+	return false;
+}
+
+/* Is the current process reported? (The sensor itself and ignored pids are not.) */
+static __always_inline bool se_pid_wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return tgid != se_sensor_tgid && !bpf_map_lookup_elem(&ignore_tgid, &tgid);
+}
+
+static __always_inline bool se_wanted(__u32 type)
+{
+	if (se_kind_wanted(type) && se_pid_wanted())
+		return true;
 	se_count(SE_CNT_FILTERED);
 	return false;
 }

@@ -208,4 +208,5 @@ export const FilterFlags = {
   SE_FL_FAILED_READS: 2,
   SE_FL_ALL_PATHS: 4,
   SE_FL_THREADS: 8,
+  SE_FL_READ_PREFIXES: 16,
 } as const;

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * In-kernel file filters filled from the compiled rules: a file event passes
+ * when filtering is off (SE_FL_ALL_PATHS), when its file name (leaf) is of
+ * interest, or when its path starts with a prefix of interest. Cheap tests
+ * come first: the name length (one array lookup) before hashing the name,
+ * the name before any path walk.
+ */
+#ifndef SE_FILTER_BPF_H
+#define SE_FILTER_BPF_H
+
+#include "syscall.bpf.h"
+
+static __always_inline struct se_key_scratch *se_keys(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&key_scratch, &zero);
+}
+
+/* Is the name (kernel memory, len bytes) one of interest? */
+static __always_inline bool se_name_hit(const void *name, __u32 len)
+{
+	__u32 l = len;
+	__u8 *any = bpf_map_lookup_elem(&name_len_of_interest, &l);
+	struct se_key_scratch *k;
+
+	if (len == 0 || len >= sizeof(k->name.name) || !any || !*any)
+		return false;
+	k = se_keys();
+	if (!k)
+		return false;
+	__builtin_memset(k->name.name, 0, sizeof(k->name.name));
+	bpf_probe_read_kernel(k->name.name, len & 63, name);
+	return bpf_map_lookup_elem(&name_of_interest, &k->name) != NULL;
+}
+
+static __always_inline bool se_dentry_name_hit(struct dentry *d)
+{
+	struct qstr q = {};
+
+	if (!d)
+		return false;
+	bpf_core_read(&q, sizeof(q), &d->d_name);
+	return se_name_hit(q.name, q.len);
+}
+
+/* Does kernel memory [p, p+len) start with a prefix of interest? */
+static __always_inline bool se_prefix_hit(const void *p, __u32 len)
+{
+	struct se_key_scratch *k = se_keys();
+
+	if (!k)
+		return false;
+	if (len > sizeof(k->prefix.data))
+		len = sizeof(k->prefix.data);
+	k->prefix.prefixlen = len * 8;
+	bpf_probe_read_kernel(k->prefix.data, len & 511, p);
+	return bpf_map_lookup_elem(&path_prefix, &k->prefix) != NULL;
+}
+
+struct se_leaf_scan {
+	__u32 end;      /* string length */
+	__u32 start;    /* result: index after the last '/' */
+};
+
+static long se_leaf_step(__u64 i, void *ctx)
+{
+	struct se_leaf_scan *s = ctx;
+	__u32 zero = 0, pos;
+	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+
+	if (!pb || i >= s->end)
+		return 1;
+	pos = s->end - 1 - (__u32)i;
+	if (pb->b[pos & SE_PATH_BUF_MASK] == '/') {
+		s->start = pos + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Does a caller string (user memory) name a file of interest? Reads it into
+ * path_scratch; checks its leaf name and, when absolute, its prefix.
+ */
+static __always_inline bool se_user_path_hit(const void *uptr)
+{
+	__u32 zero = 0;
+	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct se_leaf_scan s = {};
+	long n;
+
+	if (!pb || !uptr)
+		return false;
+	n = bpf_probe_read_user_str(pb->b, SE_PATH_MAX, uptr);
+	if (n <= 1)
+		return false;
+	s.end = n - 1;
+	s.start = 0;
+	/* Names of interest are < 64 bytes: look for the last '/' in the tail only. */
+	bpf_loop(64, se_leaf_step, &s, 0);
+	if (s.start < s.end && se_name_hit(&pb->b[s.start & SE_PATH_BUF_MASK], s.end - s.start))
+		return true;
+	if (pb->b[0] == '/')
+		return se_prefix_hit(pb->b, s.end);
+	return false;
+}
+
+static __always_inline bool se_all_paths(void)
+{
+	struct se_filter_cfg *cfg = se_cfg();
+	return cfg && (cfg->flags & SE_FL_ALL_PATHS);
+}
+
+#endif /* SE_FILTER_BPF_H */

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * open, openat, openat2, creat — at sys_exit only. The arguments come from the
+ * task's pt_regs, the opened file from the returned fd (fd → struct file →
+ * path walk): relative paths, dirfds, "..", symlinks, bind mounts and a
+ * caller that rewrites its buffer mid-call all report the file actually
+ * opened. Failed opens carry the caller's string and the directory it is
+ * relative to.
+ *
+ * Filters, cheapest first: kind wanted → read-only opens only when reads are
+ * wanted or the file name is of interest (dentry name, no path walk) →
+ * process not ignored → for writes, name or path prefix of interest.
+ *
+ * tracepoint/syscalls/sys_exit_*: struct trace_event_raw_sys_exit { ...; long id; long ret; }
+ */
+#include "../lib/filter.bpf.h"
+
+#define SE_O_ACCMODE 03
+#define SE_O_CREAT 0100
+#define SE_O_TRUNC 01000
+#define SE_O_TMPFILE (020000000 | 0200000)
+
+static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, const char *upath, __u64 flags, __u64 mode)
+{
+	struct se_filter_cfg *cfg = se_cfg();
+	struct file *f = NULL;
+	struct dentry *d = NULL;
+	bool ro, pass, need_prefix = false;
+	struct se_rec r;
+
+	if (!cfg || !se_kind_wanted(SE_EV_OPEN))
+		return 0;
+	ro = (flags & SE_O_ACCMODE) == 0 && !(flags & (SE_O_CREAT | SE_O_TRUNC)) &&
+	     (flags & SE_O_TMPFILE) != SE_O_TMPFILE;
+	if (ret >= 0) {
+		f = se_fd_file(ret);
+		d = BPF_CORE_READ(f, f_path.dentry);
+	}
+	if (ro)
+		pass = ret >= 0 ? (cfg->flags & SE_FL_OPEN_READS) : (cfg->flags & (SE_FL_OPEN_READS | SE_FL_FAILED_READS));
+	else
+		pass = cfg->flags & SE_FL_ALL_PATHS;
+	if (!pass) {
+		if (d) {
+			pass = se_dentry_name_hit(d);
+			if (!pass && (!ro || (cfg->flags & SE_FL_READ_PREFIXES)))
+				need_prefix = true;
+		} else {
+			pass = se_user_path_hit(upath);
+		}
+	}
+	if (!pass && !need_prefix) {
+		se_count(SE_CNT_FILTERED);
+		return 0;
+	}
+	if (!se_pid_wanted()) {
+		se_count(SE_CNT_FILTERED);
+		return 0;
+	}
+	if (!se_begin(&r, SE_EV_OPEN))
+		return 0;
+	r.ev->ret = ret;
+	r.ev->args[0] = (__u64)(__s64)dirfd;
+	r.ev->args[1] = flags;
+	r.ev->args[2] = mode;
+	r.ev->args[5] = syscall;
+	if (f) {
+		r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_ino);
+		r.ev->args[4] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		se_put_file_path(&r, 0, f);
+		r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+		if (need_prefix) {
+			struct se_str *s = &r.ev->str[0];
+			__u32 off = s->off, len = s->len;
+			if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len)) {
+				se_count(SE_CNT_FILTERED);
+				return 0;
+			}
+		}
+		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);
+	} else {
+		__u8 first = 0;
+		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);
+		bpf_probe_read_user(&first, 1, upath);
+		if (first != '/')
+			se_put_base(&r, 2, dirfd);
+	}
+	se_submit(&r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int se_sys_exit_openat(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+
+	se_sys_args(a);
+	return se_open_exit(ctx->ret, SE_SC_OPENAT, (int)a[0], (const char *)a[1], a[2], a[3]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int se_sys_exit_open(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+
+	se_sys_args(a);
+	return se_open_exit(ctx->ret, SE_SC_OPEN, SE_AT_FDCWD, (const char *)a[0], a[1], a[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int se_sys_exit_creat(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+
+	se_sys_args(a);
+	return se_open_exit(ctx->ret, SE_SC_CREAT, SE_AT_FDCWD, (const char *)a[0], 01 | SE_O_CREAT | SE_O_TRUNC, a[1]);
+}
+
+/* openat2(int dfd, const char *filename, struct open_how *how, size_t usize) */
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int se_sys_exit_openat2(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct open_how how = {};
+
+	se_sys_args(a);
+	bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
+	return se_open_exit(ctx->ret, SE_SC_OPENAT2, (int)a[0], (const char *)a[1], how.flags, how.mode);
+}
+
+char LICENSE[] SEC("license") = "GPL";
