@@ -63,6 +63,31 @@ export interface SensorConfig {
     target: string;
     format: 'ecs' | 'cef';
   };
+  /**
+   * The durable local journal between the rules and the sinks (docs/journal.md). Each sink keeps its own cursor in it.
+   */
+  journal: {
+    /**
+     * Directory of the segment files and the per-sink cursors (created 0700).
+     */
+    dir: string;
+    /**
+     * Size bound: the oldest segments are deleted once the journal is larger, even if a sink has not read them (counted as loss for that sink).
+     */
+    maxBytes: number;
+    /**
+     * Age bound: segments whose newest record is older are deleted (records live at most about 1.25x this long).
+     */
+    maxAgeSeconds: number;
+    /**
+     * A new segment is started once the current one reaches this size (at most maxBytes/2).
+     */
+    segmentBytes: number;
+    /**
+     * fdatasync the journal this often; 0 = after every append batch. Sinks read only records already synced.
+     */
+    fsyncIntervalMs: number;
+  };
   cef: {
     vendor: string;
     product: string;
