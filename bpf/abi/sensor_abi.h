@@ -58,33 +58,35 @@ enum se_abi_consts {
 enum se_event_type {
 	SE_EV_NONE = 0,
 	/* process */
-	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy), 1 argv (NUL-sep), 2 cwd, 3 exe (resolved bprm->file)
-	                       args: 0 argc, 1 old pid, 2 exe inode, 3 exe dev, 4 caller uid (before exec) */
+	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
+	                       (dirfd's path for a failed execveat), 3 exe (resolved bprm->file, success only)
+	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev, 5 syscall */
 	SE_EV_FORK = 2,     /* args: 0 child pid, 1 child tid, 2 child start ns, 3 clone is thread (0/1) */
-	SE_EV_EXIT = 3,     /* args: 0 exit code (status as wait(2)), 1 signal, 2 group dead */
-	/* file */
-	SE_EV_OPEN = 10,    /* ret fd; args: 0 dirfd, 1 flags, 2 mode, 3 inode, 4 dev, 5 syscall (enum se_syscall)
-	                       str: 0 resolved path, 1 caller string (when it differs), 2 dirfd/cwd base (failed opens) */
-	SE_EV_UNLINK = 11,  /* args: 0 dirfd, 1 flags (AT_REMOVEDIR), 5 syscall; str: 0 caller string, 1 base (dirfd/cwd) */
+	SE_EV_EXIT = 3,     /* args: 0 status as wait(2) encodes it, 1 terminating signal (0 = none), 2 group dead */
+	/* file. String slots of path operations: path i in slot i, the base
+	 * directory (dirfd or cwd, kernel-resolved) of a relative path i in slot 2 + i. */
+	SE_EV_OPEN = 10,    /* ret fd; args: 0 dirfd, 1 flags, 2 mode, 3 inode, 4 dev, 5 syscall
+	                       str: 0 resolved path (struct file), 1 caller string, 2 base (failed relative opens) */
+	SE_EV_UNLINK = 11,  /* args: 0 dirfd, 1 flags (AT_REMOVEDIR), 5 syscall; str: 0 path, 2 base */
 	SE_EV_RENAME = 12,  /* args: 0 olddirfd, 1 newdirfd, 2 flags, 5 syscall; str: 0 old, 1 new, 2 old base, 3 new base */
-	SE_EV_CHMOD = 13,   /* args: 0 dirfd/fd, 1 mode, 2 flags, 5 syscall; str: 0 path or resolved fd path, 1 base */
-	SE_EV_CHOWN = 14,   /* args: 0 dirfd/fd, 1 uid, 2 gid, 3 flags, 5 syscall; str: 0 path, 1 base */
+	SE_EV_CHMOD = 13,   /* args: 0 dirfd/fd, 1 mode, 2 flags, 5 syscall; str: 0 path (from the fd for fchmod), 2 base */
+	SE_EV_CHOWN = 14,   /* args: 0 dirfd/fd, 1 uid, 2 gid, 3 flags, 5 syscall; str: 0 path, 2 base */
 	SE_EV_LINK = 15,    /* args: 0 olddirfd, 1 newdirfd, 2 flags, 5 syscall; str: 0 old, 1 new, 2 old base, 3 new base */
-	SE_EV_SYMLINK = 16, /* args: 0 newdirfd, 5 syscall; str: 0 target (verbatim), 1 linkpath, 3 base */
-	SE_EV_TRUNCATE = 17,/* args: 0 fd, 1 length, 5 syscall; str: 0 path, 1 base */
-	SE_EV_MKDIR = 18,   /* args: 0 dirfd, 1 mode, 5 syscall; str: 0 path, 1 base */
+	SE_EV_SYMLINK = 16, /* args: 0 newdirfd, 5 syscall; str: 0 target (verbatim), 1 linkpath, 3 linkpath base */
+	SE_EV_TRUNCATE = 17,/* args: 0 dirfd/fd, 1 length, 5 syscall; str: 0 path (from the fd for ftruncate), 2 base */
+	SE_EV_MKDIR = 18,   /* args: 0 dirfd, 1 mode, 5 syscall; str: 0 path, 2 base */
 	/* privilege and kernel */
-	SE_EV_SETUID = 30,  /* args: 0..2 requested ids (u32, -1 = unchanged), 5 syscall */
+	SE_EV_SETUID = 30,  /* args: 0..2 requested ids (u32, -1 = unchanged / not an argument), 5 syscall */
 	SE_EV_SETGID = 31,  /* args: 0..2 requested ids, 5 syscall */
 	SE_EV_PTRACE = 32,  /* args: 0 request, 1 target pid, 2 addr, 3 data */
 	SE_EV_MODULE = 33,  /* args: 0 fd (finit) or len (init), 1 flags, 5 syscall; str: 0 module file path, 1 param string */
 	SE_EV_BPF = 34,     /* args: 0 cmd, 1 prog/map type, 2 insn count / max entries, 3 attach type; str: 0 object name */
-	SE_EV_MOUNT = 35,   /* args: 0 flags, 5 syscall; str: 0 source, 1 target, 2 fstype, 3 base */
-	SE_EV_UMOUNT = 36,  /* args: 0 flags; str: 0 target, 1 base */
+	SE_EV_MOUNT = 35,   /* args: 0 flags, 5 syscall; str: 0 source (verbatim), 1 target, 2 fstype, 3 target base */
+	SE_EV_UMOUNT = 36,  /* args: 0 flags; str: 0 target, 2 base */
 	SE_EV_MEMFD = 37,   /* ret fd; args: 0 flags; str: 0 resolved path, 1 name */
 	SE_EV_UNSHARE = 38, /* args: 0 flags */
 	SE_EV_SETNS = 39,   /* args: 0 fd, 1 nstype; str: 0 namespace file path */
-	SE_EV_CAPSET = 40,  /* args: 0 target pid, 1 effective, 2 permitted, 3 inheritable (low|high<<32) */
+	SE_EV_CAPSET = 40,  /* args: 0 target pid, 1 effective, 2 permitted, 3 inheritable (low | high << 32) */
 	/* network; str 0 = remote address blob, 1 = local address blob (struct se_sockaddr) */
 	SE_EV_CONNECT = 50, /* args: 0 fd, 1 sock type, 2 protocol */
 	SE_EV_ACCEPT = 51,  /* ret fd; args: 0 listening fd, 1 sock type, 2 protocol, 3 flags, 5 syscall */

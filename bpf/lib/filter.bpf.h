@@ -80,19 +80,23 @@ static long se_leaf_step(__u64 i, void *ctx)
 }
 
 /*
- * Does a caller string (user memory) name a file of interest? Reads it into
- * path_scratch; checks its leaf name and, when absolute, its prefix.
+ * Does a path string name a file of interest? Copies it into path_scratch
+ * (from user memory, or kernel memory such as an entry copy); checks its leaf
+ * name and, when absolute, its prefix.
  */
-static __always_inline bool se_user_path_hit(const void *uptr)
+static __always_inline bool se_str_path_hit(const void *ptr, bool user)
 {
 	__u32 zero = 0;
 	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
 	struct se_leaf_scan s = {};
 	long n;
 
-	if (!pb || !uptr)
+	if (!pb || !ptr)
 		return false;
-	n = bpf_probe_read_user_str(pb->b, SE_PATH_MAX, uptr);
+	if (user)
+		n = bpf_probe_read_user_str(pb->b, SE_PATH_MAX, ptr);
+	else
+		n = bpf_probe_read_kernel_str(pb->b, SE_PATH_MAX, ptr);
 	if (n <= 1)
 		return false;
 	s.end = n - 1;
@@ -104,6 +108,11 @@ static __always_inline bool se_user_path_hit(const void *uptr)
 	if (pb->b[0] == '/')
 		return se_prefix_hit(pb->b, s.end);
 	return false;
+}
+
+static __always_inline bool se_user_path_hit(const void *uptr)
+{
+	return se_str_path_hit(uptr, true);
 }
 
 static __always_inline bool se_all_paths(void)

@@ -54,7 +54,19 @@ static long se_walk_step(__u64 i, void *unused)
 		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
 
 		if (d != mnt_root) {
+			/* A pseudo file's own dentry (memfd, nsfs, anon inodes): no
+			 * parent to climb to; its name (may be empty) is all there is. */
 			w->flags |= SE_WALK_DETACHED;
+			bpf_core_read(&q, sizeof(q), &d->d_name);
+			len = q.len;
+			if (len > 255)
+				len = 255;
+			if (len == 0 || len + 1 > w->off)
+				return 1;
+			w->off -= len;
+			bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
+			w->off -= 1;
+			pb->b[w->off & SE_PATH_BUF_MASK] = '/';
 			return 1;
 		}
 		if (m == mp) {

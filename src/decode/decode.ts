@@ -156,12 +156,15 @@ export function fileFromPath(path: string): FileInfo {
   return f;
 }
 
-function errnoFacts(ret: number, facts: EbpfFacts): 'success' | 'failure' {
+const EINPROGRESS = 115;
+
+function errnoFacts(ret: number, facts: EbpfFacts): 'success' | 'failure' | 'unknown' {
   facts.ret = ret;
   if (ret < 0 && ret >= -4095) {
     facts.errno = -ret;
     facts.error = ERRNO_NAMES[-ret] ?? `E${-ret}`;
-    return 'failure';
+    // A non-blocking connect still in progress has not failed (yet).
+    return -ret === EINPROGRESS ? 'unknown' : 'failure';
   }
   return 'success';
 }
@@ -184,6 +187,11 @@ function argNum(rec: Buffer, base: number, i: number): number {
 
 function argI32(rec: Buffer, base: number, i: number): number {
   return rec.readInt32LE(base + E.args + i * 8);
+}
+
+/** An endpoint the kernel has not filled (unbound, or reset after a failed connect). */
+function emptyEndpoint(ep: Endpoint): boolean {
+  return ep.address === undefined || ((ep.ip === '0.0.0.0' || ep.ip === '::') && !ep.port);
 }
 
 function sockaddr(rec: Buffer, base: number, s: StrSlot | undefined): { ep: Endpoint; family: string; path?: string } | undefined {
@@ -440,7 +448,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     case 'chown':
     case 'umount': {
       const p = text(0, 'file.path') ?? '';
-      const b = text(1, 'ebpf.base');
+      const b = text(2, 'ebpf.base');
       const path = hflags & RecordFlags.SE_F_PATH_FROM_FILE ? p : resolveCallerPath(p, b);
       ev.file = fileFromPath(path);
       if (!(hflags & RecordFlags.SE_F_PATH_FROM_FILE) && p !== path) facts.requested = { path: p };
@@ -524,7 +532,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       } else if (cmd === 0) {
         facts.bpf.map_type = argNum(rec, base, 1);
       }
-      if (name) facts.bpf.name = name;
+      const clean = name?.replace(/\0.*$/s, '');
+      if (clean) facts.bpf.name = clean;
       break;
     }
     case 'mount': {
@@ -553,7 +562,9 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       if (kind === 'setns') {
         facts.namespaces.fd = argI32(rec, base, 0);
         const p = text(0, 'ebpf.namespaces.path');
-        if (p) facts.namespaces.path = p;
+        const ino = argNum(rec, base, 2);
+        if (p && p !== '/') facts.namespaces.path = p;
+        else if (ino) facts.namespaces.path = `${(facts.namespaces.names[0] ?? 'ns').replace(/^CLONE_NEW/, '').toLowerCase()}:[${ino}]`;
       }
       break;
     }
@@ -589,15 +600,17 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       const unixPath = remote?.path ?? local?.path;
       if (unixPath) facts.socket.path = unixPath;
       // connect: we are the source; accept: the peer is the source.
+      const set = (which: 'source' | 'destination', ep: { ep: Endpoint } | undefined): void => {
+        if (ep && !emptyEndpoint(ep.ep)) ev[which] = ep.ep;
+      };
       if (kind === 'connect') {
-        if (remote) ev.destination = remote.ep;
-        if (local) ev.source = local.ep;
+        set('destination', remote);
+        set('source', local);
       } else if (kind === 'accept') {
-        if (remote) ev.source = remote.ep;
-        if (local) ev.destination = local.ep;
+        set('source', remote);
+        set('destination', local);
       } else {
-        const ep = local ?? remote;
-        if (ep) ev.source = ep.ep;
+        set('source', local ?? remote);
       }
       break;
     }
@@ -620,6 +633,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       break;
   }
   if (truncated.length) facts.truncated = truncated;
+  if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;
   if (hflags & RecordFlags.SE_F_TAMPERED) {
     // The record whose argument changed under the syscall also has its own
     // tamper event; mark it here too so a rule on either finds it.

@@ -165,6 +165,8 @@ export interface EbpfFacts {
   truncated?: string[];
   /** Caller strings changed between syscall entry and exit. */
   tampering?: { field: string; at_entry: string; at_exit: string; syscall: string };
+  /** The syscall's entry state was missing (sensor started mid-call, or the entry map was full): caller strings were read at exit only. */
+  entry_lost?: boolean;
   /** Where path strings were resolved from. */
   path_source?: 'file' | 'dirfd' | 'cwd' | 'absolute';
   /** Privilege changes: the ids asked for (-1 = unchanged). */
@@ -219,6 +221,21 @@ export interface RuleMatch {
   ruleset: string;
   version: string;
   action: 'alert' | 'kill';
+  /** action kill: what the sensor did to the process (live sensor only; replay never kills). */
+  kill?: KillReport;
+}
+
+/** The outcome of a kill action, with the delay from the event to the signal. */
+export interface KillReport {
+  pid: number;
+  signal: 'SIGKILL';
+  /** killed: signal sent; gone: the process had already exited (or its pid was reused); refused: a pid the sensor never kills; failed: kill(2) failed. */
+  result: 'killed' | 'gone' | 'refused' | 'failed';
+  /** Milliseconds from the event's @timestamp to the signal (user-space kill). */
+  delay_ms?: number;
+  /** Who stopped it: user space after classification (kernel enforcement, when loaded, acts before the syscall returns). */
+  by: 'user' | 'kernel';
+  error?: string;
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';

@@ -96,6 +96,8 @@ export class KernelSource implements Source {
   private filter: KernelFilter;
   private attachResults: AttachResult[] = [];
   private prevKeys = { prefixes: new Set<string>(), names: new Set<string>() };
+  /** Programs not loaded because their hook does not exist on this kernel (e.g. init_module without CONFIG_MODULES). */
+  unavailable: Array<{ program: string; tracepoint: string }> = [];
   preflightResult: PreflightResult | undefined;
 
   constructor(opts: Partial<KernelSourceOptions> = {}, filter: KernelFilter = OPEN_FILTER) {
@@ -116,6 +118,10 @@ export class KernelSource implements Source {
     const obj = new b.BpfObject(path);
     this.obj = obj;
     try {
+      this.unavailable = disableMissingTracepoints(obj, this.preflightResult.tracefs!);
+      for (const u of this.unavailable) {
+        this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
+      }
       obj.setGlobal('se_sensor_tgid', process.pid);
       obj.setMapSize('events', this.opts.ringBytes);
       const t0 = performance.now();
@@ -274,6 +280,24 @@ export class KernelSource implements Source {
     if (!this.obj) throw new SensorError('ESENSOR_BPF_CLOSED', 'kernel source is not running');
     return this.obj;
   }
+}
+
+/**
+ * Syscall tracepoints exist only for syscalls the kernel implements: without
+ * CONFIG_MODULES there is no sys_exit_init_module, fchmodat2 needs 6.6. Such
+ * programs are not loaded (a missing hook is not an error), and reported.
+ */
+function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array<{ program: string; tracepoint: string }> {
+  const out: Array<{ program: string; tracepoint: string }> = [];
+  for (const p of obj.programs()) {
+    const m = /^tracepoint\/([^/]+)\/([^/]+)$/.exec(p.section);
+    if (!m) continue;
+    if (!existsSync(`${tracefs}/events/${m[1]}/${m[2]}`)) {
+      obj.setAutoload(p.name, false);
+      out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
+    }
+  }
+  return out;
 }
 
 function validateOptions(o: KernelSourceOptions): void {

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Privilege and kernel changes: the setuid/setgid families, ptrace, module
+ * loads, bpf(), mounts, memfd_create, unshare/setns and capset. All at
+ * sys_exit with the result; arguments from pt_regs, user structures read at
+ * exit. Only mount/umount2 take strings that name paths, so only they copy
+ * at sys_enter (tamper detection, as file_ops.bpf.c).
+ *
+ * sys_enter_*: struct trace_event_raw_sys_enter { ...; long id; unsigned long args[6]; }
+ * sys_exit_*:  struct trace_event_raw_sys_exit  { ...; long id; long ret; }
+ */
+#include "../lib/filter.bpf.h"
+
+static __always_inline int se_ids_exit(long ret, __u32 type, __u32 sc, __u32 n)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(type) || !se_begin(&r, type))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ret;
+	r.ev->args[0] = a[0];
+	r.ev->args[1] = n > 1 ? a[1] : (__u64)-1;
+	r.ev->args[2] = n > 2 ? a[2] : (__u64)-1;
+	r.ev->args[5] = sc;
+	se_submit(&r);
+	return 0;
+}
+
+#define IDS(name, type, sc, n)                                                       \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
+	int se_sys_exit_##name(struct se_sys_exit_ctx *ctx)                          \
+	{                                                                            \
+		return se_ids_exit(ctx->ret, type, sc, n);                           \
+	}
+
+IDS(setuid, SE_EV_SETUID, SE_SC_SETUID, 1)
+IDS(setreuid, SE_EV_SETUID, SE_SC_SETREUID, 2)
+IDS(setresuid, SE_EV_SETUID, SE_SC_SETRESUID, 3)
+IDS(setfsuid, SE_EV_SETUID, SE_SC_SETFSUID, 1)
+IDS(setgid, SE_EV_SETGID, SE_SC_SETGID, 1)
+IDS(setregid, SE_EV_SETGID, SE_SC_SETREGID, 2)
+IDS(setresgid, SE_EV_SETGID, SE_SC_SETRESGID, 3)
+IDS(setfsgid, SE_EV_SETGID, SE_SC_SETFSGID, 1)
+
+/* ptrace(long request, long pid, unsigned long addr, unsigned long data) */
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int se_sys_exit_ptrace(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_PTRACE))
+		return 0;
+	se_sys_args(a);
+	/* PEEK/POKE traffic of an established tracer (gdb stepping) is noise:
+	 * report the requests that start or change a trace relationship, and
+	 * every write into the tracee. */
+	switch (a[0]) {
+	case 0:       /* TRACEME */
+	case 4:       /* POKETEXT */
+	case 5:       /* POKEDATA */
+	case 6:       /* POKEUSER */
+	case 13:      /* SETREGS */
+	case 16:      /* ATTACH */
+	case 0x4205:  /* SETREGSET */
+	case 0x4206:  /* SEIZE */
+		break;
+	default:
+		se_count(SE_CNT_FILTERED);
+		return 0;
+	}
+	if (!se_begin(&r, SE_EV_PTRACE))
+		return 0;
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[0];
+	r.ev->args[1] = a[1];
+	r.ev->args[2] = a[2];
+	r.ev->args[3] = a[3];
+	se_submit(&r);
+	return 0;
+}
+
+/* init_module(void *umod, unsigned long len, const char *uargs) */
+SEC("tracepoint/syscalls/sys_exit_init_module")
+int se_sys_exit_init_module(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_MODULE) || !se_begin(&r, SE_EV_MODULE))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[1];
+	r.ev->args[5] = SE_SC_INIT_MODULE;
+	se_put_str(&r, 1, (void *)a[2], 1024, true, 0);
+	se_submit(&r);
+	return 0;
+}
+
+/* finit_module(int fd, const char *uargs, int flags) */
+SEC("tracepoint/syscalls/sys_exit_finit_module")
+int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_MODULE) || !se_begin(&r, SE_EV_MODULE))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[0];
+	r.ev->args[1] = a[2];
+	r.ev->args[5] = SE_SC_FINIT_MODULE;
+	se_put_file_path(&r, 0, se_fd_file((int)a[0]));
+	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+	se_put_str(&r, 1, (void *)a[1], 1024, true, 0);
+	se_submit(&r);
+	return 0;
+}
+
+/* bpf(int cmd, union bpf_attr *attr, unsigned int size): commands that create
+ * programs, maps, links, pins or attachments. */
+SEC("tracepoint/syscalls/sys_exit_bpf")
+int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	__u32 attr[16] = {};
+	struct se_rec r;
+
+	if (!se_kind_wanted(SE_EV_BPF))
+		return 0;
+	se_sys_args(a);
+	switch (a[0]) {
+	case 0:  /* MAP_CREATE */
+	case 5:  /* PROG_LOAD */
+	case 6:  /* OBJ_PIN */
+	case 8:  /* PROG_ATTACH */
+	case 17: /* RAW_TRACEPOINT_OPEN */
+	case 18: /* BTF_LOAD */
+	case 28: /* LINK_CREATE */
+	case 36: /* TOKEN_CREATE */
+		break;
+	default:
+		return 0;
+	}
+	if (!se_pid_wanted() || !se_begin(&r, SE_EV_BPF))
+		return 0;
+	bpf_probe_read_user(attr, sizeof(attr), (void *)a[1]);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[0];
+	if (a[0] == 5) {
+		/* prog_type @0, insn_cnt @4, prog_name[16] @48 */
+		r.ev->args[1] = attr[0];
+		r.ev->args[2] = attr[1];
+		se_put_kbytes(&r, 0, &attr[12], 16, 0);
+	} else if (a[0] == 0) {
+		/* map_type @0, max_entries @12, map_name[16] @28 */
+		r.ev->args[1] = attr[0];
+		r.ev->args[2] = attr[3];
+		se_put_kbytes(&r, 0, &attr[7], 16, 0);
+	} else if (a[0] == 28 || a[0] == 8) {
+		/* LINK_CREATE: prog_fd, target_fd, attach_type; PROG_ATTACH: target_fd, attach_bpf_fd, attach_type */
+		r.ev->args[1] = attr[0];
+		r.ev->args[2] = attr[1];
+		r.ev->args[3] = attr[2];
+	}
+	se_submit(&r);
+	return 0;
+}
+
+/* mount(char *dev_name, char *dir_name, char *type, unsigned long flags, void *data) */
+SEC("tracepoint/syscalls/sys_enter_mount")
+int se_sys_enter_mount(struct se_sys_enter_ctx *ctx)
+{
+	se_enter_strs(SE_EV_MOUNT, SE_SC_MOUNT, (const void *)ctx->args[0], (const void *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int se_sys_exit_mount(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_entry_strs *e;
+	struct se_rec r;
+	bool tampered = false;
+
+	if (!se_wanted(SE_EV_MOUNT))
+		return 0;
+	se_sys_args(a);
+	e = se_exit_strs(SE_SC_MOUNT);
+	if (e) {
+		tampered |= se_check_tamper(e, 0, (void *)a[0], SE_EV_MOUNT, SE_SC_MOUNT);
+		tampered |= se_check_tamper(e, 1, (void *)a[1], SE_EV_MOUNT, SE_SC_MOUNT);
+	}
+	if (!se_begin(&r, SE_EV_MOUNT)) {
+		if (e)
+			e->tag = 0;
+		return 0;
+	}
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[3];
+	r.ev->args[5] = SE_SC_MOUNT;
+	if (e && !(e->flags[0] & SE_STR_FAULT))
+		se_put_kbytes(&r, 0, e->s[0], e->len[0], SE_STR_ENTRY_COPY | e->flags[0]);
+	else
+		se_put_str(&r, 0, (void *)a[0], SE_PATH_MAX, true, 0);
+	/* target in slot 1, its base in slot 3 */
+	se_put_caller_path(&r, 1, e, 1, (void *)a[1], SE_AT_FDCWD);
+	se_put_str(&r, 2, (void *)a[2], 64, true, 0);
+	if (!e)
+		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
+	else
+		e->tag = 0;
+	if (tampered)
+		r.ev->hdr.flags |= SE_F_TAMPERED;
+	se_submit(&r);
+	return 0;
+}
+
+/* umount2(char *name, int flags) — slot 0 target, slot 2 its base */
+SEC("tracepoint/syscalls/sys_enter_umount")
+int se_sys_enter_umount(struct se_sys_enter_ctx *ctx)
+{
+	se_enter_strs(SE_EV_UMOUNT, SE_EV_UMOUNT, (const void *)ctx->args[0], NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_umount")
+int se_sys_exit_umount(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_entry_strs *e;
+	struct se_rec r;
+	bool tampered = false;
+
+	if (!se_wanted(SE_EV_UMOUNT))
+		return 0;
+	se_sys_args(a);
+	e = se_exit_strs(SE_EV_UMOUNT);
+	if (e)
+		tampered = se_check_tamper(e, 0, (void *)a[0], SE_EV_UMOUNT, 0);
+	if (!se_begin(&r, SE_EV_UMOUNT)) {
+		if (e)
+			e->tag = 0;
+		return 0;
+	}
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[1];
+	se_put_caller_path(&r, 0, e, 0, (void *)a[0], SE_AT_FDCWD);
+	if (!e)
+		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
+	else
+		e->tag = 0;
+	if (tampered)
+		r.ev->hdr.flags |= SE_F_TAMPERED;
+	se_submit(&r);
+	return 0;
+}
+
+/* memfd_create(const char *uname, unsigned int flags) */
+SEC("tracepoint/syscalls/sys_exit_memfd_create")
+int se_sys_exit_memfd_create(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_MEMFD) || !se_begin(&r, SE_EV_MEMFD))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[1];
+	if (ctx->ret >= 0) {
+		se_put_file_path(&r, 0, se_fd_file(ctx->ret));
+		r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+	}
+	se_put_str(&r, 1, (void *)a[0], 256, true, 0);
+	se_submit(&r);
+	return 0;
+}
+
+/* unshare(unsigned long unshare_flags) */
+SEC("tracepoint/syscalls/sys_exit_unshare")
+int se_sys_exit_unshare(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_UNSHARE) || !se_begin(&r, SE_EV_UNSHARE))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[0];
+	se_submit(&r);
+	return 0;
+}
+
+/* setns(int fd, int flags) */
+SEC("tracepoint/syscalls/sys_exit_setns")
+int se_sys_exit_setns(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_SETNS) || !se_begin(&r, SE_EV_SETNS))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = a[0];
+	r.ev->args[1] = a[1];
+	{
+		struct file *f = se_fd_file((int)a[0]);
+		/* nsfs names its dentries on demand ("mnt:[4026531840]"); the inode
+		 * number is the namespace id. */
+		r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
+		se_put_file_path(&r, 0, f);
+	}
+	se_submit(&r);
+	return 0;
+}
+
+/* capset(cap_user_header_t header, const cap_user_data_t data) */
+SEC("tracepoint/syscalls/sys_exit_capset")
+int se_sys_exit_capset(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+	__u32 hdr[2] = {}, data[6] = {};
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_CAPSET) || !se_begin(&r, SE_EV_CAPSET))
+		return 0;
+	se_sys_args(a);
+	bpf_probe_read_user(hdr, sizeof(hdr), (void *)a[0]);
+	bpf_probe_read_user(data, sizeof(data), (void *)a[1]);
+	r.ev->ret = ctx->ret;
+	r.ev->args[0] = hdr[1];
+	/* v2/v3: two {effective, permitted, inheritable} words, low then high */
+	r.ev->args[1] = (__u64)data[0] | ((__u64)data[3] << 32);
+	r.ev->args[2] = (__u64)data[1] | ((__u64)data[4] << 32);
+	r.ev->args[3] = (__u64)data[2] | ((__u64)data[5] << 32);
+	se_submit(&r);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

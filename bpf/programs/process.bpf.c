@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Process lifecycle: exec (success at the point of no return, failure at
+ * sys_exit of execve/execveat), fork/clone (new processes; threads when
+ * asked), exit (when the whole thread group is gone, with the exit status).
+ */
+#include "../lib/filter.bpf.h"
+
+static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct task_struct *p)
+{
+	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+	__u32 pos = r->pos, flags = 0;
+
+	if (len > SE_ARGV_MAX) {
+		len = SE_ARGV_MAX;
+		r->ev->hdr.flags |= SE_F_ARGV_TRUNCATED;
+		flags |= SE_STR_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+	}
+	if (pos >= SE_SCRATCH_SIZE) {
+		se_set_str(r, slot, pos, 0, SE_STR_TRUNCATED);
+		return;
+	}
+	if (bpf_probe_read_user((__u8 *)r->ev + (pos & SE_REC_MASK), len & (SE_ARGV_MAX * 2 - 1), (void *)start)) {
+		se_set_str(r, slot, pos, 0, SE_STR_FAULT);
+		se_count(SE_CNT_READ_FAULT);
+		return;
+	}
+	se_set_str(r, slot, pos, len, flags);
+	r->pos = pos + len;
+}
+
+/*
+ * The file actually executed comes from bprm->file (kernel truth), the name
+ * as given from bprm->filename (the kernel's copy, so the caller cannot
+ * rewrite it), argv from the new image's mm.
+ *
+ * tp_btf/sched_process_exec: TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct se_rec r;
+	struct file *f;
+	struct path pwd = {};
+
+	if (!se_wanted(SE_EV_EXEC))
+		return 0;
+	if (!se_begin(&r, SE_EV_EXEC))
+		return 0;
+	f = BPF_CORE_READ(bprm, file);
+	r.ev->ret = 0;
+	r.ev->args[0] = BPF_CORE_READ(bprm, argc);
+	r.ev->args[1] = old_pid;
+	r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
+	r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	r.ev->args[5] = SE_SC_EXECVE;
+	se_put_str(&r, 0, BPF_CORE_READ(bprm, filename), SE_PATH_MAX, false, 0);
+	se_put_argv(&r, 1, p);
+	bpf_core_read(&pwd, sizeof(pwd), &p->fs->pwd);
+	se_put_path(&r, 2, pwd.dentry, pwd.mnt);
+	se_put_file_path(&r, 3, f);
+	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+	se_submit(&r);
+	return 0;
+}
+
+/* argv of a failed exec: the caller's pointer array, walked with bpf_loop;
+ * state in a map value so the verifier converges (see se_walk). */
+struct se_argv_state {
+	__u64 argv;
+	__u32 start;    /* record offset of the argv string */
+	__u32 used;
+	__u32 truncated;
+	__u32 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_argv_state);
+} argv_state SEC(".maps") __weak;
+
+static long se_argv_step(__u64 i, void *unused)
+{
+	__u32 zero = 0, avail, at;
+	struct se_argv_state *st = bpf_map_lookup_elem(&argv_state, &zero);
+	struct se_rec_buf *buf = bpf_map_lookup_elem(&rec_scratch, &zero);
+	const char *arg = NULL;
+	long n;
+
+	if (!st || !buf)
+		return 1;
+	if (bpf_probe_read_user(&arg, sizeof(arg), (void *)(st->argv + i * sizeof(void *))) || !arg)
+		return 1;
+	if (st->used >= SE_ARGV_MAX) {
+		st->truncated = 1;
+		return 1;
+	}
+	avail = SE_ARGV_MAX - st->used;
+	at = st->start + st->used;
+	if (at >= SE_SCRATCH_SIZE) {
+		st->truncated = 1;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&buf->b[at & SE_REC_MASK], avail & (SE_ARGV_MAX * 2 - 1), arg);
+	if (n <= 0)
+		return 1;
+	if ((__u32)n >= avail)
+		st->truncated = 1;
+	st->used += n; /* keeps the NUL: argv is NUL-separated */
+	return st->truncated ? 1 : 0;
+}
+
+static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const char *filename, __u64 argv)
+{
+	__u32 zero = 0;
+	struct se_argv_state *st;
+	struct task_struct *task;
+	struct path pwd = {};
+	struct se_rec r;
+
+	if (ret >= 0 || !se_wanted(SE_EV_EXEC) || !se_begin(&r, SE_EV_EXEC))
+		return 0;
+	r.ev->ret = ret;
+	r.ev->args[1] = (__u64)(__s64)dirfd;
+	r.ev->args[5] = sc;
+	se_put_str(&r, 0, filename, SE_PATH_MAX, true, 0);
+	st = bpf_map_lookup_elem(&argv_state, &zero);
+	if (st && r.pos < SE_SCRATCH_SIZE) {
+		st->argv = argv;
+		st->start = r.pos;
+		st->used = 0;
+		st->truncated = 0;
+		bpf_loop(256, se_argv_step, NULL, 0);
+		se_set_str(&r, 1, st->start, st->used, st->truncated ? SE_STR_TRUNCATED : 0);
+		r.pos = st->start + (st->used & (SE_ARGV_MAX * 2 - 1));
+		if (st->truncated)
+			r.ev->hdr.flags |= SE_F_ARGV_TRUNCATED;
+	}
+	task = (struct task_struct *)bpf_get_current_task_btf();
+	if (dirfd == SE_AT_FDCWD) {
+		bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd);
+		se_put_path(&r, 2, pwd.dentry, pwd.mnt);
+	} else {
+		se_put_file_path(&r, 2, se_fd_file(dirfd));
+	}
+	se_submit(&r);
+	return 0;
+}
+
+/* execve(const char *filename, const char *const *argv, const char *const *envp) */
+SEC("tracepoint/syscalls/sys_exit_execve")
+int se_sys_exit_execve(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+
+	if (ctx->ret >= 0)
+		return 0;
+	se_sys_args(a);
+	return se_exec_fail(ctx->ret, SE_SC_EXECVE, SE_AT_FDCWD, (const char *)a[0], a[1]);
+}
+
+/* execveat(int fd, const char *filename, argv, envp, int flags) */
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int se_sys_exit_execveat(struct se_sys_exit_ctx *ctx)
+{
+	__u64 a[6];
+
+	if (ctx->ret >= 0)
+		return 0;
+	se_sys_args(a);
+	return se_exec_fail(ctx->ret, SE_SC_EXECVEAT, (int)a[0], (const char *)a[1], a[2]);
+}
+
+/*
+ * New processes (and threads when SE_FL_THREADS). The acting task is the
+ * parent; the child's pid, tid and start time travel in args.
+ *
+ * tp_btf/sched_process_fork: TP_PROTO(struct task_struct *parent, struct task_struct *child)
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(se_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct se_filter_cfg *cfg = se_cfg();
+	struct se_rec r;
+	__u32 pid = BPF_CORE_READ(child, tgid), tid = BPF_CORE_READ(child, pid);
+	bool thread = pid != tid;
+
+	if (thread && !(cfg && (cfg->flags & SE_FL_THREADS)))
+		return 0;
+	if (!se_wanted(SE_EV_FORK) || !se_begin(&r, SE_EV_FORK))
+		return 0;
+	r.ev->args[0] = pid;
+	r.ev->args[1] = tid;
+	r.ev->args[2] = BPF_CORE_READ(child, start_boottime);
+	r.ev->args[3] = thread;
+	se_submit(&r);
+	return 0;
+}
+
+/*
+ * Process exit, when its last thread exits (signal->live reached zero before
+ * this tracepoint fires). Status as wait(2) encodes it.
+ *
+ * tp_btf/sched_process_exit: TP_PROTO(struct task_struct *p) (6.14+ adds bool group_dead;
+ * signal->live works on both)
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(se_sched_process_exit, struct task_struct *p)
+{
+	struct se_rec r;
+	int live = BPF_CORE_READ(p, signal, live.counter);
+	__u32 status;
+
+	if (live != 0)
+		return 0;
+	if (!se_wanted(SE_EV_EXIT) || !se_begin(&r, SE_EV_EXIT))
+		return 0;
+	status = BPF_CORE_READ(p, exit_code);
+	r.ev->args[0] = status;
+	r.ev->args[1] = status & 0x7f;
+	r.ev->args[2] = 1;
+	se_submit(&r);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * trigger: makes exactly the syscalls a live kernel test asks for, with raw
+ * syscall(2) where libc would rewrite them, and prints one JSON line with
+ * what it did (pid, fds, ports) so the test can match the sensor's events.
+ *
+ *   trigger <op> [args...]
+ *
+ * Built by the kernel test harness with the system C compiler.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+static void out(const char *op, long ret, const char *extra)
+{
+	printf("{\"op\":\"%s\",\"pid\":%d,\"tid\":%ld,\"ret\":%ld,\"errno\":%d%s%s}\n", op, getpid(), syscall(SYS_gettid), ret,
+	       ret < 0 ? errno : 0, extra && *extra ? "," : "", extra ? extra : "");
+	fflush(stdout);
+}
+
+static int need(int argc, int n)
+{
+	if (argc < n) {
+		fprintf(stderr, "trigger: missing arguments\n");
+		exit(2);
+	}
+	return 0;
+}
+
+/* ---- the argument-rewriting race (Phantom-attack style) ---- */
+static volatile int race_stop;
+static char race_buf[256];
+static char race_a[256], race_b[256];
+
+static void *race_flipper(void *arg)
+{
+	(void)arg;
+	while (!race_stop) {
+		memcpy(race_buf, race_a, sizeof(race_buf));
+		memcpy(race_buf, race_b, sizeof(race_buf));
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	char extra[512] = "";
+	long r;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: trigger <op> [args]\n");
+		return 2;
+	}
+	const char *op = argv[1];
+
+	if (!strcmp(op, "open")) { /* open PATH FLAGS(octal) */
+		need(argc, 4);
+		r = syscall(SYS_open, argv[2], (int)strtol(argv[3], NULL, 8), 0644);
+	} else if (!strcmp(op, "openat")) { /* openat DIR NAME FLAGS */
+		need(argc, 5);
+		int d = open(argv[2], O_RDONLY | O_DIRECTORY);
+		r = syscall(SYS_openat, d, argv[3], (int)strtol(argv[4], NULL, 8), 0644);
+		snprintf(extra, sizeof(extra), "\"dirfd\":%d", d);
+	} else if (!strcmp(op, "openat-cwd")) { /* openat-cwd DIR REL FLAGS: chdir then openat(AT_FDCWD, REL) */
+		need(argc, 5);
+		if (chdir(argv[2]))
+			return 3;
+		r = syscall(SYS_openat, AT_FDCWD, argv[3], (int)strtol(argv[4], NULL, 8), 0644);
+	} else if (!strcmp(op, "openat2")) { /* openat2 PATH FLAGS */
+		need(argc, 4);
+		struct open_how how = {.flags = (unsigned long long)strtol(argv[3], NULL, 8), .mode = 0600};
+		r = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
+	} else if (!strcmp(op, "creat")) {
+		need(argc, 3);
+		r = syscall(SYS_creat, argv[2], 0640);
+	} else if (!strcmp(op, "open-deep")) { /* open-deep BASE DEPTH: a path longer than PATH_MAX via relative steps */
+		need(argc, 4);
+		int depth = atoi(argv[3]);
+		char name[256];
+		memset(name, 'd', 200);
+		name[200] = 0;
+		if (chdir(argv[2]))
+			return 3;
+		for (int i = 0; i < depth; i++) {
+			mkdir(name, 0755);
+			if (chdir(name))
+				return 3;
+		}
+		r = syscall(SYS_openat, AT_FDCWD, "leaf.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	} else if (!strcmp(op, "open-race")) { /* open-race REAL DECOY COUNT: a thread rewrites the path while opens run */
+		need(argc, 5);
+		snprintf(race_a, sizeof(race_a), "%s", argv[2]);
+		snprintf(race_b, sizeof(race_b), "%s", argv[3]);
+		memcpy(race_buf, race_a, sizeof(race_buf));
+		pthread_t t;
+		pthread_create(&t, NULL, race_flipper, NULL);
+		int n = atoi(argv[4]), real = 0, decoy = 0;
+		for (int i = 0; i < n; i++) {
+			int fd = syscall(SYS_openat, AT_FDCWD, race_buf, O_RDONLY);
+			if (fd >= 0) {
+				char p[64], target[512];
+				snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+				ssize_t l = readlink(p, target, sizeof(target) - 1);
+				if (l > 0) {
+					target[l] = 0;
+					if (!strcmp(target, race_a))
+						real++;
+					else
+						decoy++;
+				}
+				close(fd);
+			}
+		}
+		race_stop = 1;
+		pthread_join(t, NULL);
+		snprintf(extra, sizeof(extra), "\"opened_a\":%d,\"opened_b\":%d", real, decoy);
+		r = 0;
+	} else if (!strcmp(op, "unlink-race")) { /* unlink-race A B COUNT: rewrite an unlink argument mid-call */
+		need(argc, 5);
+		snprintf(race_a, sizeof(race_a), "%s", argv[2]);
+		snprintf(race_b, sizeof(race_b), "%s", argv[3]);
+		memcpy(race_buf, race_a, sizeof(race_buf));
+		pthread_t t;
+		pthread_create(&t, NULL, race_flipper, NULL);
+		int n = atoi(argv[4]);
+		for (int i = 0; i < n; i++)
+			syscall(SYS_unlink, race_buf);
+		race_stop = 1;
+		pthread_join(t, NULL);
+		r = 0;
+	} else if (!strcmp(op, "unlink")) {
+		need(argc, 3);
+		r = syscall(SYS_unlink, argv[2]);
+	} else if (!strcmp(op, "unlinkat")) { /* unlinkat DIR NAME [rmdir] */
+		need(argc, 4);
+		int d = open(argv[2], O_RDONLY | O_DIRECTORY);
+		r = syscall(SYS_unlinkat, d, argv[3], argc > 4 ? AT_REMOVEDIR : 0);
+	} else if (!strcmp(op, "rmdir")) {
+		need(argc, 3);
+		r = syscall(SYS_rmdir, argv[2]);
+	} else if (!strcmp(op, "rename")) {
+		need(argc, 4);
+		r = syscall(SYS_rename, argv[2], argv[3]);
+	} else if (!strcmp(op, "renameat2")) { /* renameat2 DIR OLD NEW */
+		need(argc, 5);
+		int d = open(argv[2], O_RDONLY | O_DIRECTORY);
+		r = syscall(SYS_renameat2, d, argv[3], d, argv[4], 0);
+	} else if (!strcmp(op, "chmod")) { /* chmod PATH MODE(octal) */
+		need(argc, 4);
+		r = syscall(SYS_chmod, argv[2], (mode_t)strtol(argv[3], NULL, 8));
+	} else if (!strcmp(op, "fchmod")) {
+		need(argc, 4);
+		int fd = open(argv[2], O_RDONLY);
+		r = syscall(SYS_fchmod, fd, (mode_t)strtol(argv[3], NULL, 8));
+	} else if (!strcmp(op, "fchmodat")) { /* fchmodat DIR NAME MODE */
+		need(argc, 5);
+		int d = open(argv[2], O_RDONLY | O_DIRECTORY);
+		r = syscall(SYS_fchmodat, d, argv[3], (mode_t)strtol(argv[4], NULL, 8));
+	} else if (!strcmp(op, "chown")) { /* chown PATH UID GID */
+		need(argc, 5);
+		r = syscall(SYS_chown, argv[2], atoi(argv[3]), atoi(argv[4]));
+	} else if (!strcmp(op, "fchown")) {
+		need(argc, 5);
+		int fd = open(argv[2], O_RDONLY);
+		r = syscall(SYS_fchown, fd, atoi(argv[3]), atoi(argv[4]));
+	} else if (!strcmp(op, "link")) {
+		need(argc, 4);
+		r = syscall(SYS_link, argv[2], argv[3]);
+	} else if (!strcmp(op, "symlink")) {
+		need(argc, 4);
+		r = syscall(SYS_symlink, argv[2], argv[3]);
+	} else if (!strcmp(op, "truncate")) {
+		need(argc, 4);
+		r = syscall(SYS_truncate, argv[2], atol(argv[3]));
+	} else if (!strcmp(op, "ftruncate")) {
+		need(argc, 4);
+		int fd = open(argv[2], O_WRONLY);
+		r = syscall(SYS_ftruncate, fd, atol(argv[3]));
+	} else if (!strcmp(op, "mkdir")) {
+		need(argc, 3);
+		r = syscall(SYS_mkdir, argv[2], 0750);
+	} else if (!strcmp(op, "setuid")) {
+		need(argc, 3);
+		r = syscall(SYS_setuid, atoi(argv[2]));
+	} else if (!strcmp(op, "setresuid")) {
+		need(argc, 5);
+		r = syscall(SYS_setresuid, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	} else if (!strcmp(op, "setgid")) {
+		need(argc, 3);
+		r = syscall(SYS_setgid, atoi(argv[2]));
+	} else if (!strcmp(op, "drop-open")) { /* drop-open UID PATH: become UID, then open PATH (EACCES) */
+		need(argc, 4);
+		if (syscall(SYS_setresgid, 65534, 65534, 65534) || syscall(SYS_setresuid, atoi(argv[2]), atoi(argv[2]), atoi(argv[2])))
+			return 3;
+		r = syscall(SYS_openat, AT_FDCWD, argv[3], O_RDONLY);
+	} else if (!strcmp(op, "ptrace")) { /* attach to a child we fork */
+		pid_t c = fork();
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		r = ptrace(PTRACE_ATTACH, c, 0, 0);
+		int st;
+		waitpid(c, &st, 0);
+		ptrace(PTRACE_DETACH, c, 0, 0);
+		kill(c, SIGKILL);
+		waitpid(c, &st, 0);
+		snprintf(extra, sizeof(extra), "\"target\":%d", c);
+	} else if (!strcmp(op, "bpf-prog")) { /* load a 2-instruction socket filter */
+		struct bpf_insn insns[2] = {
+			{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+			{.code = BPF_JMP | BPF_EXIT},
+		};
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr.insn_cnt = 2;
+		attr.insns = (unsigned long)insns;
+		attr.license = (unsigned long)"GPL";
+		snprintf(attr.prog_name, sizeof(attr.prog_name), "%s", argc > 2 ? argv[2] : "trigger_prog");
+		r = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	} else if (!strcmp(op, "bpf-map")) {
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof(attr));
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 8;
+		attr.max_entries = 7;
+		snprintf(attr.map_name, sizeof(attr.map_name), "trigger_map");
+		r = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	} else if (!strcmp(op, "init-module")) {
+		r = syscall(SYS_init_module, NULL, 0, "param=1");
+	} else if (!strcmp(op, "mount")) { /* mount TARGET: tmpfs in a private mount namespace, then umount */
+		need(argc, 3);
+		if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			return 3;
+		r = syscall(SYS_mount, "trigger-src", argv[2], "tmpfs", MS_NOSUID, "size=1m");
+		long u = syscall(SYS_umount2, argv[2], 0);
+		snprintf(extra, sizeof(extra), "\"umount\":%ld", u);
+	} else if (!strcmp(op, "memfd")) {
+		need(argc, 3);
+		r = syscall(SYS_memfd_create, argv[2], MFD_CLOEXEC);
+	} else if (!strcmp(op, "unshare")) {
+		r = syscall(SYS_unshare, CLONE_NEWUTS | CLONE_NEWNS);
+	} else if (!strcmp(op, "setns")) { /* setns to our own mount namespace */
+		int fd = open("/proc/self/ns/mnt", O_RDONLY);
+		r = syscall(SYS_setns, fd, CLONE_NEWNS);
+	} else if (!strcmp(op, "capset")) { /* drop CAP_SYS_MODULE from all sets */
+		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+		struct __user_cap_data_struct d[2];
+		syscall(SYS_capget, &h, d);
+		d[0].effective &= ~(1u << CAP_SYS_MODULE);
+		d[0].permitted &= ~(1u << CAP_SYS_MODULE);
+		d[0].inheritable = 0;
+		d[1].inheritable = 0;
+		r = syscall(SYS_capset, &h, d);
+	} else if (!strcmp(op, "tcp4") || !strcmp(op, "tcp6")) { /* listen, connect, accept on loopback */
+		int v6 = op[3] == '6';
+		int ls = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		memset(&ss, 0, sizeof(ss));
+		if (v6) {
+			struct sockaddr_in6 *a = (void *)&ss;
+			a->sin6_family = AF_INET6;
+			a->sin6_addr = in6addr_loopback;
+			sl = sizeof(*a);
+		} else {
+			struct sockaddr_in *a = (void *)&ss;
+			a->sin_family = AF_INET;
+			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			sl = sizeof(*a);
+		}
+		syscall(SYS_bind, ls, &ss, sl);
+		syscall(SYS_listen, ls, 5);
+		getsockname(ls, (void *)&ss, &sl);
+		int port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+		int cs = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		r = syscall(SYS_connect, cs, &ss, sl);
+		struct sockaddr_storage cl;
+		socklen_t cll = sizeof(cl);
+		getsockname(cs, (void *)&cl, &cll);
+		int cport = ntohs(v6 ? ((struct sockaddr_in6 *)&cl)->sin6_port : ((struct sockaddr_in *)&cl)->sin_port);
+		int as = syscall(SYS_accept4, ls, NULL, NULL, SOCK_CLOEXEC);
+		snprintf(extra, sizeof(extra), "\"port\":%d,\"client_port\":%d,\"accepted\":%d,\"listen_fd\":%d,\"client_fd\":%d", port, cport,
+			 as, ls, cs);
+	} else if (!strcmp(op, "unix")) { /* unix PATH: bind+listen, connect, accept */
+		need(argc, 3);
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
+		unlink(argv[2]);
+		int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+		syscall(SYS_bind, ls, &a, sizeof(a));
+		syscall(SYS_listen, ls, 5);
+		int cs = socket(AF_UNIX, SOCK_STREAM, 0);
+		r = syscall(SYS_connect, cs, &a, sizeof(a));
+		int as = syscall(SYS_accept, ls, NULL, NULL);
+		snprintf(extra, sizeof(extra), "\"accepted\":%d", as);
+		unlink(argv[2]);
+	} else if (!strcmp(op, "connect-refused")) { /* connect to a closed loopback port */
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int cs = socket(AF_INET, SOCK_STREAM, 0);
+		r = syscall(SYS_connect, cs, &a, sizeof(a));
+	} else if (!strcmp(op, "execve-fail")) { /* execve a missing file */
+		need(argc, 3);
+		char *args[] = {argv[2], "--marker", NULL};
+		r = syscall(SYS_execve, argv[2], args, environ);
+	} else if (!strcmp(op, "fork-exit")) { /* fork a child that exits with CODE */
+		need(argc, 3);
+		pid_t c = fork();
+		if (c == 0)
+			_exit(atoi(argv[2]));
+		int st;
+		waitpid(c, &st, 0);
+		snprintf(extra, sizeof(extra), "\"child\":%d", c);
+		r = 0;
+	} else if (!strcmp(op, "sleep")) {
+		need(argc, 3);
+		usleep(atoi(argv[2]) * 1000);
+		r = 0;
+	} else {
+		fprintf(stderr, "trigger: unknown op %s\n", op);
+		return 2;
+	}
+	out(op, r, extra);
+	return 0;
+}
