@@ -1,0 +1,127 @@
+/**
+ * Per-sink cursors: `cursors/<name>.cursor`, one small JSON file each, replaced
+ * atomically (write a temp file, fsync it, rename it over the old one, fsync
+ * the directory), so a crash leaves either the old or the new position.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SensorError } from '../errors.js';
+
+/** Version of the cursor file layout. */
+export const CURSOR_FORMAT = 1;
+
+const SUFFIX = '.cursor';
+
+/** Sink names may hold any character (file:/var/log/x): keep [A-Za-z0-9_-], escape the rest as %XX of UTF-8. */
+export function cursorFileName(name: string): string {
+  let out = '';
+  for (const b of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (!name || out.length > 200) {
+    throw new SensorError('ESENSOR_SINK_CONFIG', `sink name "${name.slice(0, 64)}" cannot name a journal cursor (empty or too long)`, {
+      field: 'name',
+    });
+  }
+  return out + SUFFIX;
+}
+
+export interface StoredCursor {
+  position: number;
+  /** ms since the epoch of the commit. */
+  committedAt: number;
+}
+
+export interface CursorLoad {
+  cursors: Map<string, StoredCursor>;
+  /** Cursor files that could not be read, with why. */
+  bad: Array<{ file: string; reason: string }>;
+}
+
+export class CursorStore {
+  readonly dir: string;
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(journalDir: string, create: boolean) {
+    this.dir = join(journalDir, 'cursors');
+    if (create) {
+      try {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create ${this.dir}: ${(e as Error).message}`, { cause: e, file: this.dir });
+      }
+    }
+  }
+
+  /** Read every cursor file. A damaged one is reported in `bad`, not thrown: its sink restarts from the oldest record. */
+  load(): CursorLoad {
+    const cursors = new Map<string, StoredCursor>();
+    const bad: CursorLoad['bad'] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { cursors, bad };
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot list ${this.dir}: ${(e as Error).message}`, { cause: e, file: this.dir });
+    }
+    for (const f of names) {
+      if (!f.endsWith(SUFFIX) || f.startsWith('.')) continue;
+      const file = join(this.dir, f);
+      try {
+        const doc = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; name?: unknown; position?: unknown; committedAt?: unknown };
+        if (doc.format !== CURSOR_FORMAT) throw new Error(`unknown cursor format ${String(doc.format)}`);
+        if (typeof doc.name !== 'string' || cursorFileName(doc.name) !== f) throw new Error('name does not match the file name');
+        if (typeof doc.position !== 'number' || !Number.isSafeInteger(doc.position) || doc.position < 0) throw new Error('bad position');
+        const at = typeof doc.committedAt === 'string' ? Date.parse(doc.committedAt) : NaN;
+        cursors.set(doc.name, { position: doc.position, committedAt: Number.isNaN(at) ? 0 : at });
+      } catch (e) {
+        bad.push({ file, reason: (e as Error).message });
+      }
+    }
+    return { cursors, bad };
+  }
+
+  /** Store `position` for `name` atomically. Commits of one name run one after another. */
+  commit(name: string, position: number, nowMs: number): Promise<void> {
+    const file = cursorFileName(name);
+    const prev = this.chains.get(name) ?? Promise.resolve();
+    const run = prev.then(() => this.write(file, name, position, nowMs));
+    const tail = run.catch(() => undefined);
+    this.chains.set(name, tail);
+    void tail.then(() => {
+      if (this.chains.get(name) === tail) this.chains.delete(name);
+    });
+    return run;
+  }
+
+  private async write(file: string, name: string, position: number, nowMs: number): Promise<void> {
+    const final = join(this.dir, file);
+    const tmp = join(this.dir, `.${file}.tmp`);
+    const text = `${JSON.stringify({ format: CURSOR_FORMAT, name, position, committedAt: new Date(nowMs).toISOString() })}\n`;
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, final);
+      const dh = await open(this.dir, 'r');
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot commit cursor ${final}: ${(e as Error).message}`, {
+        cause: e,
+        file: final,
+        retriable: true,
+      });
+    }
+  }
+}

@@ -1,0 +1,856 @@
+/**
+ * journal: the durable local log between the rule engine and the sinks.
+ *
+ * Takes: batches of classified events (`append`). Gives: the same events, in
+ * order, to any number of readers that start at a position (`reader`), and one
+ * committed cursor per sink (`commitCursor`). Appending never waits for a sink.
+ *
+ * Layout: a directory of append-only segment files named after the position
+ * of their first record, plus `cursors/` and a `LOCK` held by the one writer.
+ * Every record carries its own position and CRCs (format.ts), so damage costs
+ * only the damaged records. The journal is bounded by size and age: the oldest
+ * segments are deleted even when a sink has not read them, and the reader that
+ * passes over them reports the skipped positions. docs/journal.md describes the
+ * format and the guarantees.
+ */
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+  fsyncSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SensorError } from '../errors.js';
+import type { ClassifiedEvent } from '../model/event.js';
+import { componentLogger, type Logger } from '../telemetry/logger.js';
+import { CursorStore } from './cursor-store.js';
+import { DirLock } from './dir-lock.js';
+import {
+  MAX_PAYLOAD_BYTES,
+  RECORD_HEADER_BYTES as HDR,
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_NAME,
+  readSegmentHeader,
+  sealRecord,
+  segmentName,
+  writeSegmentHeader,
+} from './format.js';
+import { JournalReader, type JournalDamage, type JournalView, type ReaderOptions, type SegmentRef } from './journal-reader.js';
+import { SegmentScanner } from './segment-scanner.js';
+
+export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
+export { JournalReader } from './journal-reader.js';
+
+/** Options of Journal.open; the bounds mirror the `journal` section of the config. */
+export interface JournalOptions {
+  /** Size bound in bytes (default 1 GiB). */
+  maxBytes?: number;
+  /** Age bound in seconds (default 7 days). */
+  maxAgeSeconds?: number;
+  /** Start a new segment once the current one reaches this size (default 64 MiB, at most maxBytes/2). */
+  segmentBytes?: number;
+  /** fdatasync at most this long after an append (default 100); 0 = before append() returns. */
+  fsyncIntervalMs?: number;
+  /**
+   * Open for reading only: no lock, no repair, no retention, no appends. For
+   * tools (replay, `journal` commands) reading a journal a sensor may be writing.
+   */
+  readOnly?: boolean;
+  /** Called once per damaged region found (also logged and counted). */
+  onDamage?: (damage: JournalDamage) => void;
+  /** Called for every segment deleted by the size/age bound (also logged and counted). */
+  onRetention?: (event: RetentionEvent) => void;
+  /** How often the age bound is checked, ms (default: a tenth of maxAgeSeconds, at most 60 s). */
+  retentionCheckMs?: number;
+  /** Clock, ms since the epoch (tests). */
+  now?: () => number;
+}
+
+/** Positions given to one append: `[first, next)`. */
+export interface AppendResult {
+  first: number;
+  next: number;
+}
+
+/** A segment deleted by the size or age bound: positions `[from, to)` are gone. */
+export interface RetentionEvent {
+  file: string;
+  from: number;
+  to: number;
+  bytes: number;
+  reason: 'size' | 'age';
+}
+
+export interface JournalStats {
+  dir: string;
+  /** Oldest position still stored. */
+  firstPosition: number;
+  /** Position the next appended record gets. */
+  nextPosition: number;
+  /** Records below this are on disk (fdatasync'ed); readers see only these. */
+  durablePosition: number;
+  segments: number;
+  bytes: number;
+  /** Since open. */
+  appended: { records: number; bytes: number; batches: number };
+  fsyncs: number;
+  fsyncErrors: number;
+  deleted: { segments: number; positions: number; bytes: number; bySize: number; byAge: number };
+  damage: { regions: number; bytes: number };
+  /** Bytes cut from the end of the last segment at open (torn writes). */
+  repairedBytes: number;
+  /** Committed position of every sink cursor. */
+  cursors: Record<string, number>;
+}
+
+interface Segment extends SegmentRef {
+  bytes: number;
+  created: number;
+  /** False when the segment header was damaged: records are still read, but nothing is appended to it. */
+  headerOk?: boolean;
+}
+
+const DEFAULTS = {
+  maxBytes: 1 << 30,
+  maxAgeSeconds: 7 * 24 * 3600,
+  segmentBytes: 64 << 20,
+  fsyncIntervalMs: 100,
+};
+
+/**
+ * The journal. Open one writer per directory with `Journal.open(dir, opts)`;
+ * append batches, hand each sink a `reader(position)` (or use
+ * sinks/delivery.ts, which does this), commit cursors, `close()` at shutdown.
+ */
+export class Journal implements JournalView {
+  readonly dir: string;
+  readonly readOnly: boolean;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
+  private readonly segmentBytes: number;
+  private readonly fsyncIntervalMs: number;
+  private readonly now: () => number;
+  private segments: Segment[] = [];
+  private totalBytes = 0;
+  private fd = -1;
+  private nextPos = 0;
+  private durablePos = 0;
+  private enc: Buffer = Buffer.allocUnsafe(0);
+  private readonly store: CursorStore;
+  private readonly cursorMap = new Map<string, number>();
+  private readonly lock: DirLock | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private syncing: Promise<Error | undefined> | undefined;
+  private readonly closeAfterSync: number[] = [];
+  private waiters = new Set<() => void>();
+  private readonly damageSeen = new Set<string>();
+  private closed = false;
+  private lastFsyncErrorLog = 0;
+  private readonly counters = {
+    records: 0,
+    bytes: 0,
+    batches: 0,
+    fsyncs: 0,
+    fsyncErrors: 0,
+    delSegments: 0,
+    delPositions: 0,
+    delBytes: 0,
+    bySize: 0,
+    byAge: 0,
+    damageRegions: 0,
+    damageBytes: 0,
+    repairedBytes: 0,
+  };
+
+  private constructor(
+    dir: string,
+    private readonly opts: JournalOptions,
+  ) {
+    this.dir = resolve(dir);
+    this.readOnly = opts.readOnly === true;
+    this.log = componentLogger('journal');
+    this.maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
+    this.maxAgeMs = (opts.maxAgeSeconds ?? DEFAULTS.maxAgeSeconds) * 1000;
+    this.segmentBytes = Math.min(opts.segmentBytes ?? DEFAULTS.segmentBytes, Math.floor(this.maxBytes / 2));
+    this.fsyncIntervalMs = opts.fsyncIntervalMs ?? DEFAULTS.fsyncIntervalMs;
+    this.now = opts.now ?? Date.now;
+    for (const [k, v] of Object.entries({ maxBytes: this.maxBytes, maxAgeMs: this.maxAgeMs, segmentBytes: this.segmentBytes })) {
+      if (!Number.isSafeInteger(v) || v <= 0) throw new SensorError('ESENSOR_CONFIG', `journal ${k} must be a positive integer, got ${v}`, { field: `journal.${k}` });
+    }
+    if (!Number.isSafeInteger(this.fsyncIntervalMs) || this.fsyncIntervalMs < 0) {
+      throw new SensorError('ESENSOR_CONFIG', `journal fsyncIntervalMs must be >= 0, got ${this.fsyncIntervalMs}`, { field: 'journal.fsyncIntervalMs' });
+    }
+    if (!this.readOnly) {
+      try {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal directory ${this.dir}: ${(e as Error).message}`, { cause: e, file: this.dir });
+      }
+    }
+    this.store = new CursorStore(this.dir, !this.readOnly);
+    if (!this.readOnly) this.lock = DirLock.acquire(this.dir);
+  }
+
+  /**
+   * Open (creating if needed) the journal in `dir`. The writer takes the
+   * directory's lock, repairs a torn tail of the last segment (cutting it to
+   * the last good record), applies the bounds, and starts its fsync and
+   * retention timers. Throws ESENSOR_JOURNAL_FORMAT for a segment of an
+   * unknown format version, ESENSOR_JOURNAL_IO when the directory cannot be
+   * used (or another live process writes it).
+   */
+  static open(dir: string, opts: JournalOptions = {}): Journal {
+    const j = new Journal(dir, opts);
+    try {
+      j.load();
+    } catch (e) {
+      j.lock?.release();
+      throw e;
+    }
+    return j;
+  }
+
+  // ---- writing ------------------------------------------------------------
+
+  /**
+   * Append a batch; the records get consecutive positions `[first, next)`.
+   * The bytes are written before this returns; with fsyncIntervalMs 0 they are
+   * also fdatasync'ed, otherwise within fsyncIntervalMs (see `sync()`).
+   * Readers see records once they are durable. On a write error nothing of the
+   * batch stays in the journal and ESENSOR_JOURNAL_IO is thrown (retriable when
+   * the disk is full).
+   */
+  append(batch: readonly ClassifiedEvent[]): AppendResult {
+    this.assertWritable();
+    const first = this.nextPos;
+    if (batch.length === 0) return { first, next: first };
+    const time = this.now();
+    let off = 0;
+    let pos = first;
+    for (const ce of batch) {
+      const json = JSON.stringify(ce);
+      const need = off + HDR + json.length * 3; // UTF-8 never takes more than 3 bytes per UTF-16 unit
+      if (need > this.enc.length) this.grow(need, off);
+      const len = this.enc.write(json, off + HDR, 'utf8');
+      if (len > MAX_PAYLOAD_BYTES) {
+        throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
+      }
+      sealRecord(this.enc, off, len, pos, time);
+      off += HDR + len;
+      pos++;
+    }
+    let seg = this.active();
+    if (seg.bytes + off > this.segmentBytes && seg.bytes > SEGMENT_HEADER_BYTES) seg = this.roll();
+    this.writeAt(seg, off);
+    seg.bytes += off;
+    this.totalBytes += off;
+    this.nextPos = pos;
+    this.counters.records += batch.length;
+    this.counters.bytes += off;
+    this.counters.batches++;
+    if (this.fsyncIntervalMs === 0) {
+      this.fsyncNow();
+    }
+    if (this.totalBytes > this.maxBytes) this.enforceRetention();
+    return { first, next: pos };
+  }
+
+  /** fdatasync what has been appended; resolves with the durable position. */
+  async sync(): Promise<number> {
+    this.assertWritable();
+    while (this.durablePos < this.nextPos) {
+      const err = await (this.syncing ?? this.startSync());
+      if (err) {
+        throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${err.message}`, {
+          cause: err,
+          file: this.active().path,
+          retriable: true,
+        });
+      }
+    }
+    return this.durablePos;
+  }
+
+  // ---- reading ------------------------------------------------------------
+
+  /**
+   * A reader starting at `position` (a committed cursor, `firstPosition`, or
+   * `nextPosition` for only new records). Positions before the oldest stored
+   * record are reported as skipped by retention on the first read.
+   */
+  reader(position: number, opts: ReaderOptions = {}): JournalReader {
+    return new JournalReader(this, position, opts);
+  }
+
+  /**
+   * Resolves true once records at `position` or later are readable, false
+   * after `timeoutMs` or when the journal closes.
+   */
+  waitForData(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.readableEnd() > position) return Promise.resolve(true);
+    if (this.closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((res) => {
+      const done = (): void => {
+        if (this.readableEnd() > position || this.closed) {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          res(!this.closed);
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        res(this.readableEnd() > position);
+      }, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  // ---- cursors ------------------------------------------------------------
+
+  /** The committed position of a sink's cursor, or undefined if it never committed. */
+  cursor(name: string): number | undefined {
+    return this.cursorMap.get(name);
+  }
+
+  /**
+   * Commit `position` (the next position the sink needs) for the cursor
+   * `name`, atomically and durably. Commits of one cursor apply in call order.
+   */
+  async commitCursor(name: string, position: number): Promise<void> {
+    this.assertWritable();
+    if (!Number.isSafeInteger(position) || position < 0 || position > this.nextPos) {
+      throw new SensorError('ESENSOR_INTERNAL', `cursor ${name}: position ${position} is outside the journal [0, ${this.nextPos}]`);
+    }
+    await this.store.commit(name, position, this.now());
+    this.cursorMap.set(name, position);
+  }
+
+  // ---- state --------------------------------------------------------------
+
+  /** Oldest stored position. */
+  get firstPosition(): number {
+    return this.segments.length ? this.segments[0]!.base : this.nextPos;
+  }
+
+  /** The position the next appended record gets. */
+  get nextPosition(): number {
+    return this.nextPos;
+  }
+
+  /** Records below this are durable (and readable). */
+  get durablePosition(): number {
+    return this.durablePos;
+  }
+
+  /** False once close() has begun. */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  stats(): JournalStats {
+    const c = this.counters;
+    return {
+      dir: this.dir,
+      firstPosition: this.firstPosition,
+      nextPosition: this.nextPos,
+      durablePosition: this.durablePos,
+      segments: this.segments.length,
+      bytes: this.totalBytes,
+      appended: { records: c.records, bytes: c.bytes, batches: c.batches },
+      fsyncs: c.fsyncs,
+      fsyncErrors: c.fsyncErrors,
+      deleted: { segments: c.delSegments, positions: c.delPositions, bytes: c.delBytes, bySize: c.bySize, byAge: c.byAge },
+      damage: { regions: c.damageRegions, bytes: c.damageBytes },
+      repairedBytes: c.repairedBytes,
+      cursors: Object.fromEntries(this.cursorMap),
+    };
+  }
+
+  /**
+   * Apply the size and age bounds now (also done after appends that exceed
+   * maxBytes and on a timer). Never deletes the segment being written.
+   */
+  enforceRetention(): RetentionEvent[] {
+    if (this.readOnly || this.closed) return [];
+    const now = this.now();
+    const out: RetentionEvent[] = [];
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const next = this.segments[1]!;
+      let reason: RetentionEvent['reason'];
+      if (this.totalBytes > this.maxBytes) reason = 'size';
+      // A segment is sealed when the next one starts: its newest record is no younger than that.
+      else if (next.created <= now - this.maxAgeMs) reason = 'age';
+      else break;
+      try {
+        unlinkSync(oldest.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.log.error({ err: e, file: oldest.path }, 'cannot delete journal segment; retention stalls');
+          break;
+        }
+      }
+      this.segments.shift();
+      this.totalBytes -= oldest.bytes;
+      const ev: RetentionEvent = { file: oldest.path, from: oldest.base, to: next.base, bytes: oldest.bytes, reason };
+      const c = this.counters;
+      c.delSegments++;
+      c.delPositions += ev.to - ev.from;
+      c.delBytes += ev.bytes;
+      if (reason === 'size') c.bySize++;
+      else c.byAge++;
+      out.push(ev);
+      this.log.info({ file: ev.file, from: ev.from, to: ev.to, bytes: ev.bytes, reason }, 'journal segment deleted by retention');
+      this.opts.onRetention?.(ev);
+    }
+    // Roll an old active segment so that its records can age out too.
+    const act = this.segments[this.segments.length - 1];
+    if (act && act.bytes > SEGMENT_HEADER_BYTES && act.created <= now - this.maxAgeMs / 4) this.roll();
+    if (out.length) this.fsyncDir();
+    return out;
+  }
+
+  /** Make everything durable, stop the timers, release the lock. Readers end; waiters resolve false. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    try {
+      if (this.syncing) await this.syncing;
+      if (this.fd >= 0) {
+        try {
+          if (this.durablePos < this.nextPos) this.fsyncNow();
+        } finally {
+          closeSync(this.fd);
+          this.fd = -1;
+        }
+      }
+    } finally {
+      this.lock?.release();
+      this.notify();
+    }
+  }
+
+  // ---- JournalView (for readers) -------------------------------------------
+
+  /** @internal */
+  segmentFor(position: number): SegmentRef | undefined {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let found: Segment | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (segs[mid]!.base <= position) {
+        found = segs[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** @internal */
+  segmentAfter(seg: SegmentRef): SegmentRef | undefined {
+    for (const s of this.segments) if (s.base > seg.base) return s;
+    return undefined;
+  }
+
+  /** @internal */
+  readableEnd(): number {
+    return this.readOnly ? Number.MAX_SAFE_INTEGER : this.durablePos;
+  }
+
+  /** @internal Re-list the directory of a read-only journal. */
+  refresh(): boolean {
+    if (!this.readOnly) return false;
+    const before = this.segments.map((s) => `${s.base}:${s.bytes}`).join(',');
+    const old = new Map(this.segments.map((s) => [s.base, s]));
+    const found = this.listSegments();
+    this.segments = found.map((f) => {
+      const o = old.get(f.base);
+      if (o) {
+        o.bytes = f.bytes;
+        return o;
+      }
+      return f;
+    });
+    this.totalBytes = this.segments.reduce((a, s) => a + s.bytes, 0);
+    return this.segments.map((s) => `${s.base}:${s.bytes}`).join(',') !== before;
+  }
+
+  /** @internal Log and count a damaged region once, however many readers meet it. */
+  reportDamage(d: JournalDamage): void {
+    const key = `${d.file}:${d.offset}:${d.reason}`;
+    if (this.damageSeen.has(key)) return;
+    this.damageSeen.add(key);
+    this.counters.damageRegions++;
+    this.counters.damageBytes += d.bytes;
+    this.log.warn({ file: d.file, offset: d.offset, bytes: d.bytes, reason: d.reason }, 'journal damage skipped; reading continues');
+    this.opts.onDamage?.(d);
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  private load(): void {
+    const segs = this.listSegments();
+    const { cursors, bad } = this.store.load();
+    for (const b of bad) {
+      this.log.warn({ file: b.file, reason: b.reason }, 'journal cursor unreadable; its sink restarts from the oldest record');
+    }
+    this.segments = segs;
+    this.totalBytes = segs.reduce((a, s) => a + s.bytes, 0);
+    for (const [name, c] of cursors) this.cursorMap.set(name, c.position);
+    let nextPos = 0;
+    let reuse: Segment | undefined;
+    const last = segs[segs.length - 1];
+    if (this.readOnly) {
+      // Informational only: a read-only reader reads whatever is on disk.
+      this.nextPos = this.durablePos = last ? this.scanTail(last, false).next : 0;
+      return;
+    }
+    if (last) {
+      const tail = this.scanTail(last, true);
+      nextPos = tail.next;
+      if (tail.headerOk) reuse = last;
+    }
+    let maxCursor = 0;
+    for (const p of this.cursorMap.values()) maxCursor = Math.max(maxCursor, p);
+    for (const b of bad) {
+      // Point a damaged cursor at the oldest record: its sink gets duplicates, never a gap.
+      let name: string;
+      try {
+        name = decodeURIComponent(b.file.slice(this.store.dir.length + 1).replace(/\.cursor$/, ''));
+      } catch {
+        continue; // not a name we ever wrote
+      }
+      if (!this.cursorMap.has(name)) this.cursorMap.set(name, segs.length ? segs[0]!.base : 0);
+    }
+    if (maxCursor > nextPos) {
+      // A sink already has positions the journal lost (data not yet synced when the machine went down).
+      // Never hand those positions out again, or that sink would skip the new records.
+      this.log.warn({ journalEnd: nextPos, cursor: maxCursor }, 'a sink cursor is ahead of the journal end: records were lost; new records start after the cursor');
+      this.reportDamage({ file: last?.path ?? this.dir, offset: last?.bytes ?? 0, bytes: 0, reason: 'missing-records' });
+      nextPos = maxCursor;
+      reuse = undefined;
+    }
+    this.nextPos = this.durablePos = nextPos;
+    if (reuse && reuse.bytes === SEGMENT_HEADER_BYTES && reuse.base !== nextPos) {
+      this.dropSegment(reuse); // empty and misnamed for the next position
+      reuse = undefined;
+    }
+    if (reuse && reuse.bytes < this.segmentBytes) {
+      this.fd = this.openSegmentFd(reuse.path);
+    } else {
+      this.startSegment(nextPos);
+    }
+    this.enforceRetention();
+    if (this.fsyncIntervalMs > 0) {
+      const t = setInterval(() => {
+        if (!this.syncing && this.durablePos < this.nextPos) void this.startSync();
+      }, this.fsyncIntervalMs);
+      t.unref();
+      this.timers.push(t);
+    }
+    const every = this.opts.retentionCheckMs ?? Math.min(60_000, Math.max(1000, Math.floor(this.maxAgeMs / 10)));
+    const r = setInterval(() => {
+      try {
+        this.enforceRetention();
+      } catch (e) {
+        this.log.error({ err: e }, 'journal retention failed');
+      }
+    }, every);
+    r.unref();
+    this.timers.push(r);
+    this.log.info(
+      { dir: this.dir, segments: this.segments.length, bytes: this.totalBytes, first: this.firstPosition, next: this.nextPos, cursors: this.cursorMap.size },
+      'journal open',
+    );
+  }
+
+  /** Segment files in position order, with their headers checked. */
+  private listSegments(): Segment[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot list journal directory ${this.dir}: ${(e as Error).message}`, {
+        cause: e,
+        file: this.dir,
+        retriable: (e as NodeJS.ErrnoException).code !== 'ENOENT',
+      });
+    }
+    const out: Segment[] = [];
+    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    for (const name of names.sort()) {
+      const m = SEGMENT_NAME.exec(name);
+      if (!m) continue;
+      const base = Number(m[1]);
+      if (!Number.isSafeInteger(base)) continue;
+      const path = join(this.dir, name);
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing (read-only view of a live journal)
+        throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
+      }
+      let size: number;
+      let got: number;
+      let mtime: number;
+      try {
+        const st = fstatSync(fd);
+        size = st.size;
+        mtime = st.mtimeMs;
+        got = readSync(fd, head, 0, SEGMENT_HEADER_BYTES, 0);
+      } finally {
+        closeSync(fd);
+      }
+      const h = readSegmentHeader(head, got);
+      if (!h.ok && h.reason === 'version') {
+        throw new SensorError(
+          'ESENSOR_JOURNAL_FORMAT',
+          `journal segment ${path} has format version ${h.version}; this build reads version 1 (use the matching ebpf-sensor version, or move the directory away)`,
+          { file: path },
+        );
+      }
+      const seg: Segment = { base, path, bytes: size, created: h.ok ? h.created : Math.floor(mtime), headerOk: h.ok };
+      if (h.ok && h.base !== base) seg.headerOk = false;
+      if (!seg.headerOk && !(h.ok === false && h.reason === 'short' && size === 0)) {
+        if (!this.readOnly || size >= SEGMENT_HEADER_BYTES) {
+          this.reportDamage({ file: path, offset: 0, bytes: Math.min(size, SEGMENT_HEADER_BYTES), reason: 'bad-segment-header' });
+        }
+      }
+      out.push(seg);
+    }
+    return out;
+  }
+
+  /**
+   * Scan the last segment: damage inside is reported, and with `repair` the
+   * bytes after the last good record (a torn write) are cut off. Returns the
+   * next position.
+   */
+  private scanTail(seg: Segment, repair: boolean): { next: number; headerOk: boolean } {
+    let fd: number;
+    try {
+      fd = openSync(seg.path, repair ? 'r+' : 'r');
+    } catch (e) {
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${seg.path}: ${(e as Error).message}`, { cause: e, file: seg.path });
+    }
+    try {
+      const headerOk = seg.headerOk !== false;
+      if (seg.bytes < SEGMENT_HEADER_BYTES) {
+        // Created but its header never fully written: it holds no records.
+        if (repair) this.noteRepair(seg, 0, fd);
+        return { next: seg.base, headerOk: false };
+      }
+      const scanner = new SegmentScanner(fd, SEGMENT_HEADER_BYTES, seg.bytes, seg.path);
+      let goodEnd = SEGMENT_HEADER_BYTES;
+      let next = seg.base;
+      const damage: JournalDamage[] = [];
+      for (let item = scanner.next(); item; item = scanner.next()) {
+        if (item.kind === 'record') {
+          goodEnd = item.end;
+          next = Math.max(next, item.position + 1);
+          if (repair) for (const d of damage) this.reportDamage(d);
+          damage.length = 0;
+        } else {
+          damage.push({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: item.kind === 'partial' ? 'truncated' : item.reason });
+        }
+      }
+      if (repair && goodEnd < seg.bytes) this.noteRepair(seg, goodEnd, fd);
+      return { next, headerOk };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private noteRepair(seg: Segment, goodEnd: number, fd: number): void {
+    const cut = seg.bytes - goodEnd;
+    try {
+      ftruncateSync(fd, goodEnd);
+      fsyncSync(fd);
+    } catch (e) {
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot repair journal segment ${seg.path}: ${(e as Error).message}`, { cause: e, file: seg.path });
+    }
+    this.counters.repairedBytes += cut;
+    this.totalBytes -= cut;
+    seg.bytes = goodEnd;
+    if (cut === 0) return;
+    this.reportDamage({ file: seg.path, offset: goodEnd, bytes: cut, reason: 'torn-tail' });
+    this.log.warn({ file: seg.path, offset: goodEnd, bytes: cut }, 'journal tail repaired: cut after the last good record');
+  }
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** Seal the active segment (durably) and start the next one at nextPos. */
+  private roll(): Segment {
+    const old = this.fd;
+    if (old >= 0) {
+      this.fsyncFd(old);
+      this.durablePos = this.nextPos;
+      // An fdatasync may still be running on it in the thread pool: close it after that.
+      if (this.syncing) this.closeAfterSync.push(old);
+      else closeSync(old);
+      this.fd = -1;
+    }
+    this.startSegment(this.nextPos);
+    this.notify();
+    return this.active();
+  }
+
+  private startSegment(base: number): void {
+    const path = join(this.dir, segmentName(base));
+    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    const created = this.now();
+    writeSegmentHeader(head, base, created);
+    let fd: number;
+    try {
+      fd = openSync(path, 'w', 0o600);
+      writeSync(fd, head, 0, head.length, 0);
+      fdatasyncSync(fd);
+    } catch (e) {
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal segment ${path}: ${(e as Error).message}`, {
+        cause: e,
+        file: path,
+        retriable: true,
+      });
+    }
+    this.fsyncDir();
+    this.fd = fd;
+    const prev = this.segments[this.segments.length - 1];
+    if (prev && prev.base === base) {
+      // Replaces an empty segment of the same name (it was truncated to nothing above).
+      this.totalBytes -= prev.bytes;
+      this.segments.pop();
+    }
+    this.segments.push({ base, path, bytes: SEGMENT_HEADER_BYTES, created });
+    this.totalBytes += SEGMENT_HEADER_BYTES;
+  }
+
+  private dropSegment(seg: Segment): void {
+    try {
+      unlinkSync(seg.path);
+    } catch {
+      // gone already
+    }
+    this.segments = this.segments.filter((s) => s !== seg);
+    this.totalBytes -= seg.bytes;
+  }
+
+  private openSegmentFd(path: string): number {
+    try {
+      return openSync(path, 'r+');
+    } catch (e) {
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
+    }
+  }
+
+  private writeAt(seg: Segment, len: number): void {
+    let done = 0;
+    try {
+      while (done < len) done += writeSync(this.fd, this.enc, done, len - done, seg.bytes + done);
+    } catch (e) {
+      // Leave no partial batch behind: readers and the next append start at a record boundary.
+      try {
+        ftruncateSync(this.fd, seg.bytes);
+      } catch (te) {
+        this.log.error({ err: te, file: seg.path }, 'cannot cut a failed journal write; the next open repairs it');
+      }
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot write journal segment ${seg.path}: ${(e as Error).message}`, {
+        cause: e,
+        file: seg.path,
+        retriable: code === 'ENOSPC' || code === 'EDQUOT' || code === 'EINTR',
+      });
+    }
+  }
+
+  private grow(need: number, keep: number): void {
+    const next = Buffer.allocUnsafe(Math.max(need, this.enc.length * 2, 1 << 20));
+    this.enc.copy(next, 0, 0, keep);
+    this.enc = next;
+  }
+
+  private fsyncNow(): void {
+    this.fsyncFd(this.fd);
+    this.durablePos = this.nextPos;
+    this.notify();
+  }
+
+  private fsyncFd(fd: number): void {
+    try {
+      fdatasyncSync(fd);
+      this.counters.fsyncs++;
+    } catch (e) {
+      this.counters.fsyncErrors++;
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${(e as Error).message}`, {
+        cause: e,
+        file: this.active().path,
+        retriable: true,
+      });
+    }
+  }
+
+  /** fdatasync in the thread pool, so the event loop (and appends) go on meanwhile. */
+  private startSync(): Promise<Error | undefined> {
+    const target = this.nextPos;
+    const fd = this.fd;
+    const p = new Promise<Error | undefined>((res) => {
+      fdatasync(fd, (err) => {
+        this.syncing = undefined;
+        for (const old of this.closeAfterSync.splice(0)) closeSync(old);
+        if (err) {
+          this.counters.fsyncErrors++;
+          const now = Date.now();
+          if (now - this.lastFsyncErrorLog > 10_000) {
+            this.lastFsyncErrorLog = now;
+            this.log.error({ err, file: this.active().path }, 'journal fsync failed; records stay non-durable and unread until it succeeds');
+          }
+        } else {
+          this.counters.fsyncs++;
+          if (target > this.durablePos) {
+            this.durablePos = target;
+            this.notify();
+          }
+        }
+        res(err ?? undefined);
+      });
+    });
+    this.syncing = p;
+    return p;
+  }
+
+  private fsyncDir(): void {
+    try {
+      const d = openSync(this.dir, 'r');
+      try {
+        fsyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+    } catch (e) {
+      this.log.warn({ err: e, dir: this.dir }, 'cannot fsync the journal directory');
+    }
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new SensorError('ESENSOR_INTERNAL', `journal ${this.dir} used after close`);
+    if (this.readOnly) throw new SensorError('ESENSOR_INTERNAL', `journal ${this.dir} was opened read-only`);
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * Delivery: moves events from the journal to one sink, at least once.
+ *
+ * Takes: the journal and a Sink. Gives: every journaled event to the sink, in
+ * journal order, in batches cut by count, bytes and time. The sink's cursor is
+ * committed only after its `send()` resolved, so a crash (even SIGKILL) or a
+ * restart resumes at the first batch not confirmed: at most that batch is sent
+ * twice. A failing sink is retried with capped, jittered exponential backoff
+ * in its own loop; it only makes its own cursor lag: the journal writer and
+ * the other sinks go on. Positions the sink never got (deleted by the
+ * journal's size/age bound while it lagged, or lost to damage) are counted per
+ * sink, logged, and reported through `onLoss` so the pipeline can emit a loss
+ * event.
+ */
+import { SensorError } from '../errors.js';
+import type { Journal, JournalReader, SkippedRange } from '../journal/journal.js';
+import type { ClassifiedEvent } from '../model/event.js';
+import { componentLogger, type Logger } from '../telemetry/logger.js';
+import type { BatchLimits } from './batcher.js';
+import type { Sink } from './sink.js';
+
+/** Backoff between attempts: initialMs × multiplier^(attempt-1), capped at maxMs, each scaled by a random factor in [1 - jitter, 1]. */
+export interface RetryPolicy {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
+  /** 0..1 */
+  jitter: number;
+}
+
+export interface DeliveryOptions {
+  /** Cursor name (default: sink.name). Must be stable across restarts. */
+  name?: string;
+  /** Batch limits; bytes are bytes of journaled JSON. Default 1000 events, 1 MiB, 200 ms. */
+  batch?: Partial<BatchLimits>;
+  /** Default: 100 ms doubling up to 30 s, jitter 0.2. Attempts are unlimited: the journal bounds the lag. */
+  retry?: Partial<RetryPolicy>;
+  /** Where a sink without a committed cursor starts: the oldest stored record (default) or the next appended one. */
+  startAt?: 'oldest' | 'end';
+  /** Called for every range of positions this sink will never get. */
+  onLoss?: (loss: DeliveryLoss) => void;
+  /** How long stop() waits for a send in flight, ms (default 5000). */
+  stopTimeoutMs?: number;
+  /** Random source for the jitter (tests). */
+  random?: () => number;
+}
+
+/** Positions `[from, to)` a sink will never get. */
+export interface DeliveryLoss {
+  sink: string;
+  /** `retention`: deleted by the journal's size/age bound before this sink read them; `damaged`: unreadable records. */
+  reason: SkippedRange['reason'];
+  from: number;
+  to: number;
+  count: number;
+  /** Segment file of the damage, when known. */
+  file?: string;
+}
+
+export interface DeliveryLag {
+  /** Events appended to the journal but not yet confirmed by this sink. */
+  events: number;
+  /** Age of the oldest unconfirmed event, seconds (0 when caught up). */
+  seconds: number;
+}
+
+export interface DeliveryStats {
+  name: string;
+  state: 'reading' | 'sending' | 'backoff' | 'stopped';
+  /** Committed cursor: everything below was confirmed by the sink. */
+  committed: number;
+  /** Next position to read. */
+  position: number;
+  delivered: { events: number; batches: number };
+  /** Failed send() calls since start. */
+  failures: number;
+  /** Attempts of the batch being retried now (0 when not retrying). */
+  attempt: number;
+  lost: { retention: number; damaged: number };
+  commitErrors: number;
+  lag: DeliveryLag;
+  lastError?: string;
+}
+
+interface Pending {
+  events: ClassifiedEvent[];
+  next: number;
+  firstTime: number | undefined;
+}
+
+const DEFAULT_BATCH: BatchLimits = { count: 1000, bytes: 1 << 20, ms: 200 };
+const DEFAULT_RETRY: RetryPolicy = { initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
+const IDLE_WAKE_MS = 1000;
+const RETRY_LOG_EVERY_MS = 30_000;
+
+const namesInUse = new WeakMap<Journal, Set<string>>();
+
+/** The delivery loop of one sink. Create with `Delivery.start`. */
+export class Delivery {
+  readonly name: string;
+  private readonly log: Logger;
+  private readonly limits: BatchLimits;
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+  private readonly reader: JournalReader;
+  private committed: number;
+  private state: DeliveryStats['state'] = 'reading';
+  private stopping = false;
+  private abandoned = false;
+  private stopSignal!: () => void;
+  private readonly stopped: Promise<void>;
+  private readonly loop: Promise<void>;
+  private pending: Pending | undefined;
+  private readTime: number | undefined;
+  private attempt = 0;
+  private lastError: string | undefined;
+  private lastRetryLog = 0;
+  private failedSinceLog = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly counters = { events: 0, batches: 0, failures: 0, lostRetention: 0, lostDamaged: 0, commitErrors: 0 };
+
+  private constructor(
+    private readonly journal: Journal,
+    private readonly sink: Sink,
+    private readonly opts: DeliveryOptions,
+  ) {
+    this.name = opts.name ?? sink.name;
+    this.limits = { ...DEFAULT_BATCH, ...opts.batch };
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.random = opts.random ?? Math.random;
+    const l = this.limits;
+    const r = this.retry;
+    if (!(Number.isInteger(l.count) && l.count >= 1 && l.bytes >= 1 && l.ms >= 0)) {
+      throw new SensorError('ESENSOR_SINK_CONFIG', `sink ${this.name}: batch limits must be count >= 1, bytes >= 1, ms >= 0`, { field: 'batch' });
+    }
+    if (!(r.initialMs > 0 && r.maxMs >= r.initialMs && r.multiplier >= 1 && r.jitter >= 0 && r.jitter <= 1)) {
+      throw new SensorError('ESENSOR_SINK_CONFIG', `sink ${this.name}: retry needs initialMs > 0, maxMs >= initialMs, multiplier >= 1, 0 <= jitter <= 1`, {
+        field: 'retry',
+      });
+    }
+    let names = namesInUse.get(journal);
+    if (!names) namesInUse.set(journal, (names = new Set()));
+    if (names.has(this.name)) {
+      throw new SensorError('ESENSOR_SINK_CONFIG', `two sinks deliver with the same cursor name "${this.name}"; give them distinct names`, { field: 'name' });
+    }
+    names.add(this.name);
+    this.log = componentLogger('delivery').child({ sink: this.name });
+    const stored = journal.cursor(this.name);
+    const fresh = stored === undefined;
+    this.committed = stored ?? (opts.startAt === 'end' ? journal.nextPosition : journal.firstPosition);
+    this.reader = journal.reader(this.committed);
+    this.stopped = new Promise((res) => (this.stopSignal = res));
+    this.loop = this.run(fresh && opts.startAt === 'end').catch((e: unknown) => {
+      this.lastError = (e as Error).message;
+      this.log.error({ err: e }, 'delivery loop failed; this sink stops receiving events');
+    });
+  }
+
+  /**
+   * Start delivering from the sink's committed cursor (or `startAt` for a
+   * sink that never committed). Returns at once; the loop runs until stop().
+   */
+  static start(journal: Journal, sink: Sink, opts: DeliveryOptions = {}): Delivery {
+    return new Delivery(journal, sink, opts);
+  }
+
+  /** How far this sink is behind the journal. */
+  lag(): DeliveryLag {
+    const end = this.journal.durablePosition;
+    const from = Math.max(this.committed, this.journal.firstPosition);
+    const events = Math.max(0, end - from);
+    const oldest = this.pending?.firstTime ?? this.readTime;
+    const seconds = events > 0 && oldest !== undefined ? Math.max(0, (Date.now() - oldest) / 1000) : 0;
+    return { events, seconds };
+  }
+
+  stats(): DeliveryStats {
+    const c = this.counters;
+    const s: DeliveryStats = {
+      name: this.name,
+      state: this.state,
+      committed: this.committed,
+      position: this.reader.position,
+      delivered: { events: c.events, batches: c.batches },
+      failures: c.failures,
+      attempt: this.attempt,
+      lost: { retention: c.lostRetention, damaged: c.lostDamaged },
+      commitErrors: c.commitErrors,
+      lag: this.lag(),
+    };
+    if (this.lastError !== undefined) s.lastError = this.lastError;
+    return s;
+  }
+
+  /**
+   * Resolves true once everything durable in the journal now has been
+   * confirmed by the sink and committed, false after `timeoutMs` (or stop).
+   */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const target = this.journal.durablePosition;
+    const deadline = Date.now() + timeoutMs;
+    while (this.committed < target && !this.stopping) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, Math.min(left, 50));
+        this.idleWaiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+    return this.committed >= target;
+  }
+
+  /**
+   * Stop the loop: a send in flight may finish (up to stopTimeoutMs) and is
+   * then committed; a batch waiting for a retry is not, and will be sent
+   * again by the next start. The sink itself is not closed.
+   */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stopSignal();
+    }
+    const ms = this.opts.stopTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.loop.then(() => false),
+      new Promise<boolean>((res) => {
+        timer = setTimeout(() => res(true), ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.abandoned = true;
+      this.log.warn({ timeoutMs: ms }, 'sink did not finish its batch before stop; the batch will be sent again on the next start');
+    }
+    this.state = 'stopped';
+    this.reader.close();
+    namesInUse.get(this.journal)?.delete(this.name);
+  }
+
+  // ---- the loop -------------------------------------------------------------
+
+  private async run(commitStart: boolean): Promise<void> {
+    if (commitStart) await this.commit(this.committed); // so a restart does not skip what arrives meanwhile
+    while (!this.stopping && this.journal.isOpen) {
+      this.state = 'reading';
+      const batch = await this.collect();
+      if (this.stopping || !this.journal.isOpen) break;
+      if (batch.events.length) {
+        this.pending = batch;
+        const ok = await this.send(batch);
+        this.pending = undefined;
+        if (!ok || this.abandoned) break;
+        this.counters.events += batch.events.length;
+        this.counters.batches++;
+      }
+      if (batch.next > this.committed) await this.commit(batch.next);
+      this.readTime = undefined;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Read until a batch limit is reached, or the time limit passes with at least one event. */
+  private async collect(): Promise<Pending> {
+    const { count, bytes: maxBytes, ms } = this.limits;
+    const events: ClassifiedEvent[] = [];
+    let bytes = 0;
+    let firstTime: number | undefined;
+    let deadline = 0;
+    for (;;) {
+      const r = this.reader.read(count - events.length, maxBytes - bytes);
+      if (r.skipped.length) this.account(r.skipped);
+      for (const rec of r.records) {
+        if (firstTime === undefined) firstTime = rec.time;
+        events.push(rec.event);
+      }
+      if (firstTime !== undefined && this.readTime === undefined) this.readTime = firstTime;
+      bytes += r.bytes;
+      if (events.length >= count || bytes >= maxBytes || this.stopping || !this.journal.isOpen) break;
+      const now = Date.now();
+      if (events.length && deadline === 0) deadline = now + ms;
+      if (events.length && now >= deadline) break;
+      if (r.records.length || r.skipped.length) continue; // more may be readable right away
+      const wait = events.length ? deadline - now : IDLE_WAKE_MS;
+      await Promise.race([this.journal.waitForData(this.reader.position, wait), this.stopped]);
+    }
+    return { events, next: this.reader.position, firstTime };
+  }
+
+  /** Send until the sink takes the batch; false when stopped while backing off. */
+  private async send(batch: Pending): Promise<boolean> {
+    this.attempt = 0;
+    for (;;) {
+      if (this.stopping && this.attempt > 0) return false;
+      this.state = 'sending';
+      try {
+        await this.sink.send(batch.events);
+        if (this.attempt > 0) {
+          this.log.info({ attempts: this.attempt + 1, events: batch.events.length }, 'sink recovered; delivery resumes');
+        }
+        this.attempt = 0;
+        this.failedSinceLog = 0;
+        return true;
+      } catch (e) {
+        this.attempt++;
+        this.counters.failures++;
+        this.failedSinceLog++;
+        this.lastError = (e as Error)?.message ?? String(e);
+        const delay = this.backoff(this.attempt);
+        const now = Date.now();
+        if (this.attempt === 1 || now - this.lastRetryLog >= RETRY_LOG_EVERY_MS) {
+          this.lastRetryLog = now;
+          this.log.warn(
+            { err: e, attempt: this.attempt, failures: this.failedSinceLog, retryInMs: Math.round(delay), lag: this.lag() },
+            'sink send failed; retrying with backoff (its cursor lags, other sinks go on)',
+          );
+          this.failedSinceLog = 0;
+        }
+        if (this.stopping) return false;
+        this.state = 'backoff';
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((res) => (timer = setTimeout(res, delay))), this.stopped]);
+        clearTimeout(timer);
+        if (this.stopping) return false;
+      }
+    }
+  }
+
+  /** Delay before the next attempt after `attempt` failures. */
+  private backoff(attempt: number): number {
+    const { initialMs, maxMs, multiplier, jitter } = this.retry;
+    const base = Math.min(maxMs, initialMs * multiplier ** Math.min(attempt - 1, 64));
+    return base * (1 - jitter * this.random());
+  }
+
+  private async commit(position: number): Promise<void> {
+    try {
+      await this.journal.commitCursor(this.name, position);
+      this.committed = position;
+    } catch (e) {
+      // The sink has the events; without the commit a restart sends them again (duplicates, never a gap).
+      this.counters.commitErrors++;
+      this.committed = position;
+      this.log.error({ err: e, position }, 'cannot commit sink cursor');
+    }
+  }
+
+  private account(skipped: readonly SkippedRange[]): void {
+    for (const s of skipped) {
+      const count = s.to - s.from;
+      if (s.reason === 'retention') this.counters.lostRetention += count;
+      else this.counters.lostDamaged += count;
+      const loss: DeliveryLoss = { sink: this.name, reason: s.reason, from: s.from, to: s.to, count };
+      if (s.file !== undefined) loss.file = s.file;
+      this.log.warn(loss, s.reason === 'retention' ? 'events deleted by journal retention before this sink got them' : 'events lost to journal damage');
+      try {
+        this.opts.onLoss?.(loss);
+      } catch (e) {
+        this.log.error({ err: e }, 'onLoss callback failed');
+      }
+    }
+  }
+}
