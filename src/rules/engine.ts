@@ -1,0 +1,152 @@
+/**
+ * rules: the rule engine stage.
+ *
+ * Takes: enriched canonical events (live or replayed) and YAML rule files
+ * (the bundled ruleset in rules/ plus site files that override or append to
+ * it). Gives: a Verdict per event — normal, or suspicious with every
+ * matching rule (id, name, severity, tags, rendered message) in declaration
+ * order — and, for the kernel source, what the kernel must report
+ * (kernel-needs.ts). Rules of `action: kill` also stop the process.
+ *
+ * Rules are compiled once (compiler.ts) into closures bucketed by event
+ * family, so an event costs the rules of its own family only.
+ */
+import { SensorError } from '../errors.js';
+import type { EventKind, RuleMatch, SensorEvent, Verdict } from '../model/event.js';
+import { NORMAL, type Classifier } from './classifier.js';
+import { compileRules, type CompiledRule, type EventPredicate } from './compiler.js';
+import type { Killer } from './killer.js';
+import { BUNDLED_RULES_DIR, expandRulePaths, readRuleFiles } from './source.js';
+
+interface Bucket {
+  preds: EventPredicate[];
+  rules: CompiledRule[];
+}
+
+export interface EngineOptions {
+  /** Carries out `action: kill` (live sensor). Without it kill rules only alert. */
+  killer?: Killer;
+}
+
+/** A compiled ruleset: the Classifier the pipeline calls. */
+export class RuleEngine implements Classifier {
+  /** Content hash of the rule files (RuleMatch.version). */
+  readonly version: string;
+  /** Every compiled rule, disabled ones included, in declaration order. */
+  readonly rules: readonly CompiledRule[];
+  readonly files: readonly string[];
+  readonly lists: ReadonlyMap<string, readonly string[]>;
+  private readonly buckets: Partial<Record<EventKind, Bucket>> = Object.create(null) as Partial<Record<EventKind, Bucket>>;
+  private killer: Killer | undefined;
+
+  constructor(rules: readonly CompiledRule[], meta: { version: string; files: readonly string[]; lists?: ReadonlyMap<string, readonly string[]> }, opts: EngineOptions = {}) {
+    this.rules = rules;
+    this.version = meta.version;
+    this.files = meta.files;
+    this.lists = meta.lists ?? new Map();
+    this.killer = opts.killer;
+    for (const r of [...rules].sort((a, b) => a.order - b.order)) {
+      if (!r.enabled) continue;
+      for (const [kind, pred] of r.predicates) {
+        const b = (this.buckets[kind] ??= { preds: [], rules: [] });
+        b.preds.push(pred);
+        b.rules.push(r);
+      }
+    }
+  }
+
+  /** Enabled rules that apply to a family (benchmarks, status). */
+  rulesFor(kind: EventKind): readonly CompiledRule[] {
+    return this.buckets[kind]?.rules ?? [];
+  }
+
+  /** Enabled rules. */
+  get enabledRules(): CompiledRule[] {
+    return this.rules.filter((r) => r.enabled);
+  }
+
+  setKiller(k: Killer | undefined): void {
+    this.killer = k;
+  }
+
+  classify(ev: SensorEvent): Verdict {
+    const b = this.buckets[ev.ebpf.kind];
+    if (b === undefined) return NORMAL;
+    const preds = b.preds;
+    let matches: RuleMatch[] | undefined;
+    for (let i = 0; i < preds.length; i++) {
+      if (preds[i]!(ev)) (matches ??= []).push(this.match(b.rules[i]!, ev));
+    }
+    if (matches === undefined) return NORMAL;
+    return { classification: 'suspicious', matches };
+  }
+
+  private match(r: CompiledRule, ev: SensorEvent): RuleMatch {
+    const m: RuleMatch = {
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      severity: r.severity,
+      tags: r.tags as string[],
+      message: r.render(ev),
+      ruleset: r.ruleset,
+      version: this.version,
+      action: r.action,
+    };
+    if (r.action === 'kill' && this.killer) m.kill = this.killer.kill(ev);
+    return m;
+  }
+}
+
+/** Where rules come from. */
+export interface RuleSources {
+  /** Load rules/ (the bundled ruleset) first. */
+  bundled: boolean;
+  /** Site rule files or directories, loaded after the bundled ones, in order. */
+  paths: readonly string[];
+  /** Refuse a file (for example one others can write) by throwing a SensorError. */
+  check?: (file: string) => void;
+  /** Items appended to lists after every file (the sensor's pid and files, fixture context). */
+  lists?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The rule files, in load order. */
+export function ruleFiles(src: RuleSources): string[] {
+  const paths = src.bundled ? [BUNDLED_RULES_DIR, ...src.paths] : [...src.paths];
+  return expandRulePaths(paths);
+}
+
+/** Load and compile; every problem is returned (rules lint). */
+export function buildRules(src: RuleSources, opts: EngineOptions = {}): { engine: RuleEngine | undefined; errors: SensorError[]; files: string[] } {
+  let files: string[];
+  try {
+    files = ruleFiles(src);
+  } catch (e) {
+    if (e instanceof SensorError) return { engine: undefined, errors: [e], files: [] };
+    throw e;
+  }
+  const read = readRuleFiles(files, src.check);
+  const compiled = compileRules(read.files, src.lists ? { lists: src.lists } : {});
+  const errors = [...read.errors, ...compiled.errors];
+  if (errors.length) return { engine: undefined, errors, files };
+  return { engine: new RuleEngine(compiled.rules, { version: compiled.version, files, lists: compiled.lists }, opts), errors, files };
+}
+
+/** One line per problem: "file:line:column: CODE message". */
+export function formatRuleErrors(errors: readonly SensorError[]): string {
+  return errors.map((e) => `${e.location ? `${e.location}: ` : ''}${e.code} ${e.message}`).join('\n');
+}
+
+/** Load and compile, or throw one SensorError listing every problem. */
+export function loadRules(src: RuleSources, opts: EngineOptions = {}): RuleEngine {
+  const r = buildRules(src, opts);
+  if (r.engine) return r.engine;
+  const first = r.errors[0]!;
+  const msg = r.errors.length === 1 ? first.message : `${r.errors.length} problems in the rules:\n${formatRuleErrors(r.errors)}`;
+  throw new SensorError(first.code, msg, {
+    ...(first.file !== undefined ? { file: first.file } : {}),
+    ...(first.line !== undefined ? { line: first.line } : {}),
+    ...(first.column !== undefined ? { column: first.column } : {}),
+    ...(first.field !== undefined ? { field: first.field } : {}),
+  });
+}

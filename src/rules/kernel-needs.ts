@@ -1,0 +1,242 @@
+/**
+ * What the compiled rules need from the kernel, so that events nobody wants
+ * die there (the cheapest place): the event families any enabled rule can
+ * match, and for read-only opens — by far the most frequent event — the leaf
+ * names and path prefixes some rule could match. Also the kill rules the
+ * kernel can decide on its own (bpf_send_signal before the syscall returns).
+ *
+ * Both come from the same IR the engine runs, specialized with the facts of
+ * a read-only open (intent read, success or failure): a rule whose condition
+ * folds to false there needs no read-only opens at all.
+ */
+import { EVENT_KINDS, type EventKind } from '../model/event.js';
+import { kindFacts, specialize, type CompiledRule, type IR, type TestIR } from './compiler.js';
+import type { FieldValue } from './fields.js';
+import { globPrefix } from './patterns.js';
+import type { RuleEngine } from './engine.js';
+
+export interface KernelNeeds {
+  /** Families to report: every family when telemetry forwards everything. */
+  kinds: 'all' | Set<EventKind>;
+  /** Path prefixes of read-only opens some rule may match. */
+  prefixes: string[];
+  /** Leaf names of read-only opens some rule may match. */
+  names: string[];
+  /** Report every read-only open (a rule matches reads without a name/prefix constraint, or telemetry 'all'). */
+  openReads: boolean;
+  /** Report failed read-only opens (names/prefixes above still apply unless openReads). */
+  failedReads: boolean;
+}
+
+type Req = { t: 'never' } | { t: 'any' } | { t: 'set'; prefixes: Set<string>; names: Set<string> };
+
+const NEVER: Req = { t: 'never' };
+const ANY: Req = { t: 'any' };
+
+function size(r: Req): number {
+  return r.t === 'set' ? r.prefixes.size + r.names.size : Infinity;
+}
+
+function strs(t: TestIR): string[] {
+  return t.values.map(String);
+}
+
+/** The path constraint a test puts on file.path / file.name / file.directory, if any. */
+function testReq(t: TestIR): Req {
+  const set = (prefixes: string[], names: string[]): Req => ({ t: 'set', prefixes: new Set(prefixes), names: new Set(names) });
+  switch (t.field.name) {
+    case 'file.path':
+      if (t.op === '=' || t.op === 'in' || t.op === 'startswith') return set(strs(t), []);
+      if (t.op === 'glob') {
+        const ps = strs(t).map(globPrefix);
+        return ps.every((p) => p.startsWith('/')) ? set(ps, []) : ANY;
+      }
+      if (t.op === 'endswith') {
+        // endswith "/name" is a leaf-name test; other suffixes are not.
+        const vs = strs(t);
+        return vs.every((v) => v.lastIndexOf('/') === 0 && v.length > 1) ? set([], vs.map((v) => v.slice(1))) : ANY;
+      }
+      return ANY;
+    case 'file.directory':
+      if (t.op === '=' || t.op === 'in') return set(strs(t).map((d) => (d.endsWith('/') ? d : `${d}/`)), []);
+      if (t.op === 'startswith') return set(strs(t), []);
+      return ANY;
+    case 'file.name':
+      if (t.op === '=' || t.op === 'in') return set([], strs(t));
+      return ANY;
+    default:
+      return ANY;
+  }
+}
+
+function req(ir: IR): Req {
+  switch (ir.t) {
+    case 'const':
+      return ir.value ? ANY : NEVER;
+    case 'test':
+      return testReq(ir);
+    case 'not':
+      return ANY;
+    case 'and': {
+      // Every item must hold: any constrained item bounds the whole; keep the tightest.
+      let best: Req = ANY;
+      for (const x of ir.items) {
+        const r = req(x);
+        if (r.t === 'never') return NEVER;
+        if (size(r) < size(best)) best = r;
+      }
+      return best;
+    }
+    case 'or': {
+      const out = { t: 'set' as const, prefixes: new Set<string>(), names: new Set<string>() };
+      let any = false;
+      for (const x of ir.items) {
+        const r = req(x);
+        if (r.t === 'any') any = true;
+        else if (r.t === 'set') {
+          for (const p of r.prefixes) out.prefixes.add(p);
+          for (const n of r.names) out.names.add(n);
+        }
+      }
+      if (any) return ANY;
+      return out.prefixes.size + out.names.size ? out : NEVER;
+    }
+  }
+}
+
+function readOpenFacts(outcome: 'success' | 'failure'): Map<string, readonly FieldValue[]> {
+  const f = kindFacts('open');
+  // A read-only open asks for read (or nothing, with O_PATH).
+  f.set('ebpf.open.intent', [['read'], []]);
+  f.set('event.outcome', [outcome]);
+  return f;
+}
+
+/** Drop prefixes another prefix already covers. */
+function minimalPrefixes(ps: Iterable<string>): string[] {
+  const sorted = [...new Set(ps)].sort();
+  const out: string[] = [];
+  for (const p of sorted) if (!out.some((q) => p.startsWith(q))) out.push(p);
+  return out;
+}
+
+/** The kernel filter the enabled rules need. */
+export function kernelNeeds(ruleset: RuleEngine | readonly CompiledRule[], telemetry: 'all' | 'alerts'): KernelNeeds {
+  const rules = (Array.isArray(ruleset) ? (ruleset as readonly CompiledRule[]) : (ruleset as RuleEngine).rules).filter((r) => r.enabled);
+  const kinds = new Set<EventKind>();
+  for (const r of rules) for (const k of r.kinds) kinds.add(k);
+  const prefixes = new Set<string>();
+  const names = new Set<string>();
+  let openReads = false;
+  let failedReads = false;
+  const ok = readOpenFacts('success');
+  const failed = readOpenFacts('failure');
+  for (const r of rules) {
+    if (!r.kinds.has('open')) continue;
+    for (const [facts, isFailure] of [
+      [ok, false],
+      [failed, true],
+    ] as const) {
+      const s = specialize(r.ir, facts);
+      const q = req(s);
+      if (q.t === 'never') continue;
+      if (isFailure) failedReads = true;
+      if (q.t === 'any') openReads = true;
+      else {
+        for (const p of q.prefixes) prefixes.add(p);
+        for (const n of q.names) names.add(n);
+      }
+    }
+  }
+  if (telemetry === 'all') return { kinds: 'all', prefixes: minimalPrefixes(prefixes), names: [...names].sort(), openReads: true, failedReads: true };
+  return { kinds, prefixes: minimalPrefixes(prefixes), names: [...names].sort(), openReads, failedReads };
+}
+
+/** A kill rule in the form the BPF side evaluates. */
+export interface KernelKillRule {
+  ruleId: string;
+  kind: 'exec' | 'open';
+  /** exec: the resolved executable equals one of exact or starts with one of prefix. */
+  executable?: { exact: string[]; prefix: string[] };
+  /** open: the resolved path equals one of exact or starts with one of prefix. */
+  path?: { exact: string[]; prefix: string[] };
+  /** open: only opens with write intent (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND). */
+  writeIntent?: boolean;
+}
+
+const WRITE_INTENT = ['append', 'create', 'truncate', 'write'];
+
+/** file.path / process.executable constraints: = / in / startswith, or an `or` of them. */
+function pathSet(ir: IR, field: string): { exact: string[]; prefix: string[] } | undefined {
+  const out = { exact: [] as string[], prefix: [] as string[] };
+  const add = (x: IR): boolean => {
+    if (x.t === 'or') return x.items.every(add);
+    if (x.t !== 'test' || x.field.name !== field) return false;
+    if (x.op === '=' || x.op === 'in') out.exact.push(...strs(x));
+    else if (x.op === 'startswith') out.prefix.push(...strs(x));
+    else return false;
+    return true;
+  };
+  return add(ir) ? { exact: [...new Set(out.exact)].sort(), prefix: [...new Set(out.prefix)].sort() } : undefined;
+}
+
+function isWriteIntent(ir: IR): boolean {
+  return (
+    ir.t === 'test' &&
+    ir.field.name === 'ebpf.open.intent' &&
+    ir.op === 'in' &&
+    [...new Set(strs(ir))].sort().join(',') === WRITE_INTENT.join(',')
+  );
+}
+
+/**
+ * Kill rules whose whole condition (exceptions included) reduces, in every
+ * family it can match, to "exec of these executables" or "open of these
+ * paths (with write intent)". Only these can be enforced in the kernel; the
+ * others are enforced from user space (killer.ts).
+ */
+export function kernelKillRules(ruleset: RuleEngine | readonly CompiledRule[]): KernelKillRule[] {
+  const rules = Array.isArray(ruleset) ? (ruleset as readonly CompiledRule[]) : (ruleset as RuleEngine).rules;
+  const out: KernelKillRule[] = [];
+  for (const r of rules) {
+    if (!r.enabled || r.action !== 'kill') continue;
+    const entries: KernelKillRule[] = [];
+    let decidable = true;
+    for (const kind of EVENT_KINDS) {
+      if (!r.kinds.has(kind)) continue;
+      if (kind !== 'exec' && kind !== 'open') {
+        decidable = false;
+        break;
+      }
+      const s = specialize(r.ir, kindFacts(kind));
+      const items = s.t === 'and' ? s.items : [s];
+      if (kind === 'exec') {
+        const exe = items.length === 1 ? pathSet(items[0]!, 'process.executable') : undefined;
+        if (!exe) {
+          decidable = false;
+          break;
+        }
+        entries.push({ ruleId: r.id, kind, executable: exe });
+      } else {
+        let path: { exact: string[]; prefix: string[] } | undefined;
+        let write = false;
+        for (const it of items) {
+          const p = path ? undefined : pathSet(it, 'file.path');
+          if (p) path = p;
+          else if (!write && isWriteIntent(it)) write = true;
+          else {
+            decidable = false;
+            break;
+          }
+        }
+        if (!decidable || !path) {
+          decidable = false;
+          break;
+        }
+        entries.push({ ruleId: r.id, kind, path, ...(write ? { writeIntent: true } : {}) });
+      }
+    }
+    if (decidable && entries.length) out.push(...entries);
+  }
+  return out;
+}

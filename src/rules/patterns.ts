@@ -1,0 +1,84 @@
+/**
+ * `regex` and `glob` operands run on RE2JS, a JavaScript port of RE2: an
+ * automaton engine whose matching time is linear in the input, so no rule
+ * pattern can backtrack catastrophically, whatever it looks like. Syntax RE2
+ * cannot run in linear time (backreferences, lookaround) is rejected at load
+ * time (ESENSOR_RULE_REGEX). docs/rules.md explains why this engine.
+ */
+import { RE2JS } from 're2js';
+
+/** A compiled pattern: true when the value matches. */
+export type Matcher = (s: string) => boolean;
+
+export class PatternError extends Error {}
+
+/** Compile a regex (unanchored search, RE2 syntax). */
+export function compileRegex(src: string): Matcher {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(src);
+  } catch (e) {
+    throw new PatternError(`invalid regex ${JSON.stringify(src)}: ${(e as Error).message} (RE2 syntax: no backreferences or lookaround)`);
+  }
+  return (s) => re.test(s);
+}
+
+const META = new Set(['*', '?', '[', '\\']);
+
+/**
+ * Glob → anchored RE2 pattern. `*` matches within one path segment, `**`
+ * across segments, `?` one character other than "/", `[abc]`, `[a-z]`,
+ * `[!abc]` classes, `\` escapes the next character.
+ */
+export function globToRegex(glob: string): string {
+  let out = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        out += '.*';
+        i++;
+      } else out += '[^/]*';
+    } else if (c === '?') out += '[^/]';
+    else if (c === '\\') {
+      const n = glob[i + 1];
+      if (n === undefined) throw new PatternError(`glob ${JSON.stringify(glob)} ends with a lone "\\"`);
+      out += RE2JS.quote(n);
+      i++;
+    } else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      if (close < 0) throw new PatternError(`glob ${JSON.stringify(glob)}: "[" without "]"`);
+      let body = glob.slice(i + 1, close);
+      let neg = false;
+      if (body.startsWith('!') || body.startsWith('^')) {
+        neg = true;
+        body = body.slice(1);
+      }
+      const escaped = body.replace(/[\\\]^[]/g, (m) => `\\${m}`);
+      out += `[${neg ? '^/' : ''}${escaped}]`;
+      i = close;
+    } else out += RE2JS.quote(c);
+  }
+  return `${out}$`;
+}
+
+/** The literal text before a glob's first wildcard (a cheap pre-test). */
+export function globPrefix(glob: string): string {
+  let i = 0;
+  while (i < glob.length && !META.has(glob[i]!)) i++;
+  return glob.slice(0, i);
+}
+
+/** Compile a glob; an operand without wildcards is an equality test. */
+export function compileGlob(glob: string): Matcher {
+  const prefix = globPrefix(glob);
+  if (prefix.length === glob.length) return (s) => s === glob;
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(globToRegex(glob));
+  } catch (e) {
+    throw new PatternError(`invalid glob ${JSON.stringify(glob)}: ${(e as Error).message}`);
+  }
+  if (prefix === '') return (s) => re.testExact(s);
+  return (s) => s.startsWith(prefix) && re.testExact(s);
+}
