@@ -8,6 +8,7 @@ import { SensorError, isSensorError } from '../errors.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
 import { createLogger } from '../telemetry/logger.js';
 import { runCommand } from './run.js';
+import { rulesCommand, RULES_HELP } from './rules-cmd.js';
 
 export const MAIN_HELP = `ebpf-sensor ${SENSOR_VERSION} — Linux host security sensor (eBPF on tracepoints)
 
@@ -15,6 +16,7 @@ Usage: ebpf-sensor <command> [options]
 
 Commands:
   run              Load the BPF programs and report events (needs root or CAP_BPF+CAP_PERFMON)
+  rules lint|test  Check rule files; run rule fixtures (no root needed)
   help [command]   Show help for a command
 
 Global options:
@@ -28,7 +30,8 @@ export const RUN_HELP = `Usage: ebpf-sensor run [options]
 
 Loads the sensor's BPF programs, classifies every event and writes one line
 per event (ECS JSON by default) to stdout or a file. Stops cleanly on SIGINT
-or SIGTERM, detaching every program.
+or SIGTERM, detaching every program. Rule files are reloaded on SIGHUP and
+when they change (config rules.watch); a broken file keeps the old rules.
 
 Options:
   -c, --config FILE        YAML configuration (schemas/config.schema.json)
@@ -37,6 +40,9 @@ Options:
       --events WHICH       all (default) or alerts: forward normal events too?
       --duration SECONDS   stop by itself after SECONDS (tests, benchmarks)
       --log-level LEVEL    trace|debug|info|warn|error|fatal|silent (default info)
+      --rules PATH         extra rule file or directory (repeatable), loaded after the
+                           bundled rules: it may override or append to them
+      --no-bundled-rules   do not load the bundled rules (only --rules / rules.paths)
   -h, --help               Show this help
 
 Logs go to stderr: human-readable on a terminal, JSON otherwise.
@@ -44,7 +50,7 @@ Environment overrides: EBPF_SENSOR_<SECTION>__<KEY>=value, e.g.
 EBPF_SENSOR_OUTPUT__FORMAT=cef.
 `;
 
-const HELP: Record<string, string> = { run: RUN_HELP };
+const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP };
 
 export const RUN_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -53,6 +59,8 @@ export const RUN_OPTIONS = {
   events: { type: 'string' },
   duration: { type: 'string' },
   'log-level': { type: 'string' },
+  rules: { type: 'string', multiple: true },
+  'no-bundled-rules': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -81,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
         }
         return await runCommand(values);
       }
+      case 'rules':
+        return await rulesCommand(rest);
       default:
         throw new SensorError('ESENSOR_USAGE', `unknown command "${cmd}"; see ebpf-sensor --help`);
     }

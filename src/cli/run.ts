@@ -2,12 +2,17 @@
  * `ebpf-sensor run`: the live sensor.
  */
 import { SensorError } from '../errors.js';
-import { loadConfig, type SensorConfig } from '../config/config.js';
+import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { KernelSource } from '../sources/kernel/kernel-source.js';
 import { loadBinding } from '../sources/kernel/binding.js';
 import { Enricher } from '../enrich/enrich.js';
-import { NullClassifier } from '../rules/classifier.js';
+import { RuleReloader } from '../rules/reloader.js';
+import { ProcessKiller } from '../rules/killer.js';
+import { kernelNeeds, type KernelNeeds } from '../rules/kernel-needs.js';
+import { PACKAGE_ROOT } from '../rules/source.js';
+import type { KernelFilter } from '../sources/kernel/kernel-source.js';
+import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
@@ -22,6 +27,8 @@ export interface RunArgs {
   events?: string | undefined;
   duration?: string | undefined;
   'log-level'?: string | undefined;
+  rules?: string[] | undefined;
+  'no-bundled-rules'?: boolean | undefined;
 }
 
 /** Command-line options override the config file. */
@@ -42,6 +49,9 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
     c.telemetry.events = a.events;
   }
   if (a['log-level'] !== undefined) c.log.level = a['log-level'] as SensorConfig['log']['level'];
+  // --rules adds to the bundled rules (after rules.paths); --no-bundled-rules replaces them.
+  if (a.rules !== undefined) c.rules.paths = [...c.rules.paths, ...a.rules];
+  if (a['no-bundled-rules']) c.rules.bundled = false;
   return c;
 }
 
@@ -63,41 +73,76 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const host = collectHostInfo(cfg.host.name);
   const agent = agentInfo(host);
   const binding = loadBinding();
-  const source = new KernelSource({
-    ringBytes: cfg.kernel.ringBytes,
-    chunkBytes: cfg.kernel.chunkBytes,
-    chunks: cfg.kernel.chunks,
-    pollMs: cfg.kernel.pollMs,
-    wakeupBytes: cfg.kernel.wakeupBytes,
+  // Rules first: a broken ruleset stops the start before any BPF is loaded.
+  let pipeline: Pipeline | undefined;
+  let source: KernelSource | undefined;
+  const rulesLog = log.child({ component: 'rules' });
+  const killer = new ProcessKiller({
+    onKill: (r, ev) =>
+      rulesLog.warn({ kill: r, process: ev.process.executable, eventId: ev.event.id }, 'kill: pid %d %s after %s ms', r.pid, r.result, r.delay_ms ?? '-'),
   });
+  const reloader = new RuleReloader({
+    sources: {
+      bundled: cfg.rules.bundled,
+      paths: cfg.rules.paths,
+      check: assertSafeFile,
+      lists: { sensor_pids: [String(process.pid)], sensor_paths: sensorPaths(args.config, cfg.rules.paths) },
+    },
+    watch: cfg.rules.watch,
+    killer,
+    log: rulesLog,
+    onLoad: (engine) => {
+      pipeline?.setClassifier(engine);
+      if (source && pipeline) {
+        try {
+          source.applyFilter(kernelFilter(kernelNeeds(engine, cfg.telemetry.events)));
+        } catch (e) {
+          rulesLog.error({ err: e }, 'kernel filter update failed; the kernel keeps the previous filter');
+        }
+      }
+    },
+  });
+  const engine = reloader.start();
+  source = new KernelSource(
+    {
+      ringBytes: cfg.kernel.ringBytes,
+      chunkBytes: cfg.kernel.chunkBytes,
+      chunks: cfg.kernel.chunks,
+      pollMs: cfg.kernel.pollMs,
+      wakeupBytes: cfg.kernel.wakeupBytes,
+    },
+    kernelFilter(kernelNeeds(engine, cfg.telemetry.events)),
+  );
+  const src = source;
   const target = cfg.output.target === 'stdout' ? 'stdout' : cfg.output.target.slice('file:'.length);
   const sink = new NdjsonSink({ target, format: formatterFor(cfg.output.format, host, agent) });
   const clocks = binding.clocks();
   const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
-  const pipeline = new Pipeline({
-    source,
+  pipeline = new Pipeline({
+    source: src,
     decode: {
       bootToRealtimeNs: clocks.realtime - clocks.boottime,
       bootIdPrefix: host.boot_id.replace(/-/g, '').slice(0, 8),
       sequence: 0,
     },
     enricher,
-    classifier: new NullClassifier(),
+    classifier: engine,
     sinks: [sink],
     log: log.child({ component: 'pipeline' }),
     host,
     events: cfg.telemetry.events,
     lossProbe: () => {
-      const c = source.counters();
-      const r = source.ringStats();
+      const c = src.counters();
+      const r = src.ringStats();
       return { kernel: c.lost, reader: r.stalls, perCpu: c.lostPerCpu };
     },
     lossReportSeconds: cfg.kernel.lossReportSeconds,
   });
 
-  await pipeline.start();
+  const pl = pipeline;
+  await pl.start();
   log.info(
-    { processes: enricher.seeded, output: cfg.output.target, format: cfg.output.format, kernel: source.preflightResult?.kernel },
+    { processes: enricher.seeded, output: cfg.output.target, format: cfg.output.format, kernel: src.preflightResult?.kernel, rules: engine.version },
     'ebpf-sensor %s running',
     agent.version,
   );
@@ -108,10 +153,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ reason: why }, 'stopping');
-      pipeline
+      process.off('SIGHUP', onHup);
+      reloader.close();
+      pl
         .stop()
         .then(() => {
-          log.info({ ...pipeline.stats }, 'stopped: every program detached');
+          log.info({ ...pl.stats, rules: reloader.stats, kills: killer.stats }, 'stopped: every program detached');
           resolve(0);
         })
         .catch((e: unknown) => {
@@ -119,8 +166,26 @@ export async function runCommand(args: RunArgs): Promise<number> {
           resolve(1);
         });
     };
+    const onHup = (): void => void reloader.reload('SIGHUP');
+    process.on('SIGHUP', onHup);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     if (duration !== undefined) setTimeout(() => stop('duration elapsed'), duration * 1000).unref();
   });
+}
+
+/** The kernel filter for what the rules (and the telemetry setting) need. */
+export function kernelFilter(n: KernelNeeds): KernelFilter {
+  // Prefixes and names narrow read-only opens only; writes, deletions and
+  // the other file events are reported on every path.
+  return { kinds: n.kinds, openReads: n.openReads, failedReads: n.failedReads, allPaths: true, threads: false, prefixes: n.prefixes, names: n.names };
+}
+
+/** The files the running sensor depends on (rule sensor_files_modified watches them). */
+function sensorPaths(config: string | undefined, rulePaths: readonly string[]): string[] {
+  const root = PACKAGE_ROOT.endsWith('/') ? PACKAGE_ROOT : `${PACKAGE_ROOT}/`;
+  const out = ['dist/', 'rules/', 'schemas/', 'bpf/.output/', 'native/build/', 'bin/'].map((d) => root + d);
+  if (config !== undefined) out.push(resolvePath(config));
+  for (const p of rulePaths) out.push(resolvePath(p));
+  return out;
 }

@@ -44,8 +44,10 @@ export interface ProcessKillerOptions {
   procRoot?: string;
   /** Pids never killed besides 0, 1, the sensor and its parent. */
   protect?: readonly number[];
-  /** Send signals (false: report what would be done; tests). */
+  /** Sends the signal (default: process.kill(pid, 'SIGKILL')); tests pass a recorder. */
   signal?: (pid: number) => void;
+  /** Told of every kill attempt (the live sensor logs it: kills are rare and each one matters). */
+  onKill?: (report: KillReport, ev: SensorEvent) => void;
 }
 
 /** Sends SIGKILL from user space. */
@@ -54,14 +56,22 @@ export class ProcessKiller implements Killer {
   private readonly protect: Set<number>;
   private readonly procRoot: string;
   private readonly send: (pid: number) => void;
+  private readonly onKill: ((report: KillReport, ev: SensorEvent) => void) | undefined;
 
   constructor(opts: ProcessKillerOptions = {}) {
+    this.onKill = opts.onKill;
     this.protect = new Set([0, 1, process.pid, process.ppid, ...(opts.protect ?? [])]);
     this.procRoot = opts.procRoot ?? '/proc';
     this.send = opts.signal ?? ((pid) => process.kill(pid, 'SIGKILL'));
   }
 
   kill(ev: SensorEvent): KillReport {
+    const report = this.attempt(ev);
+    this.onKill?.(report, ev);
+    return report;
+  }
+
+  private attempt(ev: SensorEvent): KillReport {
     const pid = ev.process.pid;
     const report: KillReport = { pid, signal: 'SIGKILL', result: 'refused', by: 'user' };
     if (this.protect.has(pid) || pid <= 0) {
