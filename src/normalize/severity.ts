@@ -1,0 +1,37 @@
+/**
+ * Rule severities as each output writes them, and which match of a verdict
+ * speaks for the alert. The rule engine displays both scales.
+ */
+import type { RuleMatch, Severity, Verdict } from '../model/event.js';
+
+/**
+ * ECS `event.severity` (and `event.risk_score`) per rule severity. These are
+ * the risk scores Elastic Security gives its own rule severities (21/47/73/99),
+ * so our alerts sort and colour like Elastic's in Kibana.
+ */
+export const ECS_SEVERITY: Readonly<Record<Severity, number>> = Object.freeze({ low: 21, medium: 47, high: 73, critical: 99 });
+
+/**
+ * CEF header severity (0-10) per rule severity, on ArcSight's bands:
+ * 0-3 Low, 4-6 Medium, 7-8 High, 9-10 Very-High.
+ */
+export const CEF_SEVERITY: Readonly<Record<Severity, number>> = Object.freeze({ low: 3, medium: 5, high: 8, critical: 10 });
+
+/** CEF severity of telemetry (no rule matched): the bottom of the Low band but not 0, which some SIEMs read as "unknown". */
+export const CEF_SEVERITY_EVENT = 1;
+
+/** CEF severity of a loss report: lost events are a blind spot an attack could hide in. */
+export const CEF_SEVERITY_LOSS = 5;
+
+const RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+/** The match that speaks for an alert: the most severe, the first one on ties. */
+export function topMatch(v: Verdict): RuleMatch | undefined {
+  if (v.classification !== 'suspicious' || v.matches.length === 0) return undefined;
+  let top = v.matches[0]!;
+  for (let i = 1; i < v.matches.length; i++) {
+    const m = v.matches[i]!;
+    if (RANK[m.severity] > RANK[top.severity]) top = m;
+  }
+  return top;
+}
