@@ -53,7 +53,7 @@ export interface FixtureResult {
 let validator: ValidateFunction | undefined;
 function validate(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+    const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true });
     validator = ajv.compile(JSON.parse(readFileSync(FIXTURES_SCHEMA_PATH, 'utf8')) as object);
   }
   return validator;
