@@ -61,6 +61,12 @@ static long se_walk_step(__u64 i, void *unused)
 			len = q.len;
 			if (len > 255)
 				len = 255;
+			if (len == 1) {
+				__u8 c = 0;
+				bpf_probe_read_kernel(&c, 1, q.name);
+				if (c == '/')
+					return 1; /* d_alloc_anon(): no name */
+			}
 			if (len == 0 || len + 1 > w->off)
 				return 1;
 			w->off -= len;
@@ -84,6 +90,17 @@ static long se_walk_step(__u64 i, void *unused)
 	len = q.len;
 	if (len > 255)
 		len = 255;
+	if (len == 1) {
+		__u8 c = 0;
+		bpf_probe_read_kernel(&c, 1, q.name);
+		if (c == '/')
+			len = 0; /* d_alloc_anon() names anonymous dentries "/" (nsfs, pidfs) */
+	}
+	if (len == 0) {
+		/* Pseudo filesystems name dentries on demand (d_dname): nothing to add. */
+		w->dentry = (__u64)parent;
+		return 0;
+	}
 	if (len + 1 > w->off) {
 		w->flags |= SE_WALK_TRUNCATED;
 		return 1;

@@ -35,6 +35,18 @@ const S = OFFSETOF.se_str;
 const STR_SIZE = SIZEOF.se_str;
 const FIXED = SIZEOF.se_event;
 
+/** Namespace flag → the name nsfs gives its files (/proc/PID/ns/NAME). */
+const NS_FILE_NAME: Record<string, string> = {
+  CLONE_NEWNS: 'mnt',
+  CLONE_NEWUTS: 'uts',
+  CLONE_NEWIPC: 'ipc',
+  CLONE_NEWUSER: 'user',
+  CLONE_NEWPID: 'pid',
+  CLONE_NEWNET: 'net',
+  CLONE_NEWCGROUP: 'cgroup',
+  CLONE_NEWTIME: 'time',
+};
+
 /** Kernel record type number → event family. */
 export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_EXEC]: 'exec',
@@ -564,7 +576,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
         const p = text(0, 'ebpf.namespaces.path');
         const ino = argNum(rec, base, 2);
         if (p && p !== '/') facts.namespaces.path = p;
-        else if (ino) facts.namespaces.path = `${(facts.namespaces.names[0] ?? 'ns').replace(/^CLONE_NEW/, '').toLowerCase()}:[${ino}]`;
+        else if (ino) facts.namespaces.path = `${NS_FILE_NAME[facts.namespaces.names[0] ?? ''] ?? 'ns'}:[${ino}]`;
       }
       break;
     }

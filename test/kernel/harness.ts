@@ -3,8 +3,9 @@
  * pipeline) as a child process writing NDJSON to a file, and lets a test wait
  * for the events its own real syscalls cause.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpfUnavailableReason } from '../../src/sources/kernel/preflight.js';
@@ -94,4 +95,32 @@ export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessE
       return code;
     },
   };
+}
+
+/** Compile test/kernel/trigger.c once (cached by source hash) and return its path. */
+export function triggerBinary(): string {
+  const src = join(packageRoot, 'test/kernel/trigger.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const bin = join(tmpdir(), `ebpf-sensor-trigger-${hash}`);
+  if (!existsSync(bin)) {
+    execFileSync('cc', ['-O1', '-Wall', '-o', `${bin}.tmp`, src, '-lpthread'], { stdio: 'pipe' });
+    renameSync(`${bin}.tmp`, bin);
+  }
+  return bin;
+}
+
+export interface TriggerResult {
+  op: string;
+  pid: number;
+  tid: number;
+  ret: number;
+  errno: number;
+  [k: string]: unknown;
+}
+
+/** Run one trigger op; returns what it printed. */
+export function trigger(...args: string[]): TriggerResult {
+  const out = execFileSync(triggerBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = out.trim().split('\n').pop()!;
+  return JSON.parse(line) as TriggerResult;
 }

@@ -28,6 +28,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/ioctl.h>
+#include <poll.h>
+#include <linux/userfaultfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -53,13 +56,50 @@ static volatile int race_stop;
 static char race_buf[256];
 static char race_a[256], race_b[256];
 
+/* Alternate the shared buffer between the two strings, holding each for
+ * about a syscall's duration so that flips land inside syscalls. */
 static void *race_flipper(void *arg)
 {
 	(void)arg;
 	while (!race_stop) {
 		memcpy(race_buf, race_a, sizeof(race_buf));
+		for (volatile int i = 0; i < 300; i++)
+			;
 		memcpy(race_buf, race_b, sizeof(race_buf));
+		for (volatile int i = 0; i < 300; i++)
+			;
 	}
+	return NULL;
+}
+
+/* ---- deterministic argument tampering with userfaultfd ----
+ * rename(OLD, NEW): NEW sits on a page that is not there yet, so the kernel
+ * blocks in the middle of the syscall copying it; while it waits, the fault
+ * handler rewrites OLD (already copied at sys_enter by the sensor, and maybe
+ * by the kernel) and only then supplies NEW's page. */
+struct uffd_job {
+	int uffd;
+	char *old_buf;
+	const char *old_after;
+	char *new_page;
+	const char *new_name;
+	long pagesz;
+};
+
+static void *uffd_handler(void *arg)
+{
+	struct uffd_job *j = arg;
+	struct pollfd p = {.fd = j->uffd, .events = POLLIN};
+	struct uffd_msg msg;
+
+	if (poll(&p, 1, 5000) <= 0 || read(j->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return NULL;
+	strcpy(j->old_buf, j->old_after);
+	char *page = aligned_alloc(j->pagesz, j->pagesz);
+	memset(page, 0, j->pagesz);
+	strcpy(page, j->new_name);
+	struct uffdio_copy c = {.dst = (unsigned long)j->new_page, .src = (unsigned long)page, .len = j->pagesz};
+	ioctl(j->uffd, UFFDIO_COPY, &c);
 	return NULL;
 }
 
@@ -89,7 +129,9 @@ int main(int argc, char **argv)
 		r = syscall(SYS_openat, AT_FDCWD, argv[3], (int)strtol(argv[4], NULL, 8), 0644);
 	} else if (!strcmp(op, "openat2")) { /* openat2 PATH FLAGS */
 		need(argc, 4);
-		struct open_how how = {.flags = (unsigned long long)strtol(argv[3], NULL, 8), .mode = 0600};
+		struct open_how how = {.flags = (unsigned long long)strtol(argv[3], NULL, 8)};
+		if (how.flags & O_CREAT)
+			how.mode = 0600; /* openat2 refuses a mode without O_CREAT */
 		r = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how));
 	} else if (!strcmp(op, "creat")) {
 		need(argc, 3);
@@ -149,6 +191,24 @@ int main(int argc, char **argv)
 		race_stop = 1;
 		pthread_join(t, NULL);
 		r = 0;
+	} else if (!strcmp(op, "tamper-uffd")) { /* tamper-uffd OLD_BEFORE OLD_AFTER NEW */
+		need(argc, 5);
+		long pg = sysconf(_SC_PAGESIZE);
+		char *old_buf = aligned_alloc(pg, pg);
+		snprintf(old_buf, pg, "%s", argv[2]);
+		char *area = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+		if (uffd < 0)
+			return 4;
+		struct uffdio_api api = {.api = UFFD_API};
+		struct uffdio_register reg = {.range = {.start = (unsigned long)area, .len = pg}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+		if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
+			return 4;
+		struct uffd_job job = {.uffd = uffd, .old_buf = old_buf, .old_after = argv[3], .new_page = area, .new_name = argv[4], .pagesz = pg};
+		pthread_t t;
+		pthread_create(&t, NULL, uffd_handler, &job);
+		r = syscall(SYS_rename, old_buf, area);
+		pthread_join(t, NULL);
 	} else if (!strcmp(op, "unlink")) {
 		need(argc, 3);
 		r = syscall(SYS_unlink, argv[2]);
