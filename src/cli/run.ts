@@ -16,7 +16,8 @@ import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
-import { toEcs } from '../normalize/ecs/ecs.js';
+import { toEcs, ecsJson } from '../normalize/ecs/ecs.js';
+import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import type { LineFormatter } from '../sinks/sink.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
@@ -55,11 +56,13 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
   return c;
 }
 
-export function formatterFor(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo): LineFormatter {
+/** One line per event: ECS JSON (the default) or CEF with the configured vendor/product (config `cef`). */
+export function formatterFor(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
   if (format === 'cef') {
-    throw new SensorError('ESENSOR_USAGE', 'CEF output is not available in this build yet');
+    const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
+    return (ce) => toCef(ce, host, agent, opts);
   }
-  return (ce) => JSON.stringify(toEcs(ce, host, agent));
+  return (ce) => ecsJson(toEcs(ce, host, agent));
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
@@ -115,7 +118,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   );
   const src = source;
   const target = cfg.output.target === 'stdout' ? 'stdout' : cfg.output.target.slice('file:'.length);
-  const sink = new NdjsonSink({ target, format: formatterFor(cfg.output.format, host, agent) });
+  const sink = new NdjsonSink({ target, format: formatterFor(cfg.output.format, host, agent, cfg.cef) });
   const clocks = binding.clocks();
   const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
   pipeline = new Pipeline({

@@ -186,7 +186,8 @@ function parentOf(raw: RawBytes, p: ProcessRef): Record<string, unknown> {
   if (p.name !== undefined) o.name = text(raw, 'process.parent.name', p.name);
   if (p.executable !== undefined) o.executable = text(raw, 'process.parent.executable', p.executable);
   if (p.args !== undefined) {
-    o.args = textList(raw, 'process.parent.args', p.args);
+    // An empty argv is possible (execve(path, NULL, …)); ECS wants no empty arrays.
+    if (p.args.length) o.args = textList(raw, 'process.parent.args', p.args);
     o.args_count = p.args.length;
   }
   if (p.command_line !== undefined) o.command_line = text(raw, 'process.parent.command_line', p.command_line);
@@ -201,7 +202,7 @@ function processOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   o.name = text(raw, 'process.name', p.name);
   if (p.executable !== undefined) o.executable = text(raw, 'process.executable', p.executable);
   if (p.args !== undefined) {
-    o.args = textList(raw, 'process.args', p.args);
+    if (p.args.length) o.args = textList(raw, 'process.args', p.args);
     o.args_count = p.args_count ?? p.args.length;
   }
   if (p.command_line !== undefined) o.command_line = text(raw, 'process.command_line', p.command_line);
