@@ -92,6 +92,100 @@ export interface SensorConfig {
     vendor: string;
     product: string;
   };
+  /**
+   * Syslog output: one RFC 5424 (or RFC 3164) message per event over TCP (octet-counted), TLS or UDP. Off unless enabled.
+   */
+  syslog: {
+    /**
+     * Send events to a syslog server.
+     */
+    enabled: boolean;
+    /**
+     * Syslog server name or address.
+     */
+    host: string;
+    /**
+     * Server port (514 for UDP/TCP by convention, 6514 for TLS).
+     */
+    port: number;
+    /**
+     * tcp and tls frame messages per RFC 6587; udp sends one datagram per message (RFC 5426).
+     */
+    transport: 'tcp' | 'tls' | 'udp';
+    /**
+     * Message header: RFC 5424, or the classic BSD form of RFC 3164.
+     */
+    protocol: 'rfc5424' | 'rfc3164';
+    /**
+     * TCP/TLS framing: octet counting (RFC 6587 3.4.1) or LF-terminated (3.4.2).
+     */
+    framing: 'octet-counting' | 'lf';
+    /**
+     * What each message carries: an ECS JSON document or a CEF line (vendor/product from the cef section).
+     */
+    format: 'ecs' | 'cef';
+    /**
+     * Syslog facility of every message; the severity follows the rule (critical 2, high 3, medium 4, low 5, telemetry 6, loss 4).
+     */
+    facility:
+      | 'kern'
+      | 'user'
+      | 'mail'
+      | 'daemon'
+      | 'auth'
+      | 'syslog'
+      | 'lpr'
+      | 'news'
+      | 'uucp'
+      | 'cron'
+      | 'authpriv'
+      | 'ftp'
+      | 'local0'
+      | 'local1'
+      | 'local2'
+      | 'local3'
+      | 'local4'
+      | 'local5'
+      | 'local6'
+      | 'local7';
+    /**
+     * APP-NAME (RFC 5424) / TAG (RFC 3164).
+     */
+    appName: string;
+    /**
+     * Forward telemetry too, or alerts only.
+     */
+    events: 'all' | 'alerts';
+    /**
+     * Largest message (header + content); longer ones are truncated with a marker and counted. Default 2048 on UDP, 65536 on TCP/TLS.
+     */
+    maxMessageBytes?: number;
+    /**
+     * TLS transport settings.
+     */
+    tls: {
+      /**
+       * PEM file of the CA that signs the server certificate (default: the system store).
+       */
+      ca?: string;
+      /**
+       * PEM client certificate, for servers that require one.
+       */
+      cert?: string;
+      /**
+       * PEM client key.
+       */
+      key?: string;
+      /**
+       * Verify the server certificate.
+       */
+      rejectUnauthorized: boolean;
+      /**
+       * Name the server certificate must carry (default: host).
+       */
+      servername?: string;
+    };
+  };
   log: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
     /**
