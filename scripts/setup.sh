@@ -58,8 +58,9 @@ install_pkgs() {
 if [ "$BUILD_ONLY" -eq 0 ]; then
   install_pkgs clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc g++ python3 pkg-config
   if [ "$TEST_DEPS" -eq 1 ]; then
-    # rsyslog (+ its gnutls TLS driver; openssl makes the test certificates): the syslog sink's real peer; maven + JDK: Kafka and Elasticsearch for integration tests.
-    install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps
+    # rsyslog (+ its gnutls TLS driver; openssl makes the test certificates): the syslog sink's real peer; maven + JDK: Kafka and Elasticsearch for integration tests
+    # (test/services: unzip unpacks Elasticsearch, passwd's useradd creates the user it runs as).
+    install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd
   fi
 fi
 
