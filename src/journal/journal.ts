@@ -309,7 +309,7 @@ export class Journal implements JournalView {
       const timer = setTimeout(() => {
         this.waiters.delete(done);
         res(this.readableEnd() > position);
-      }, timeoutMs);
+      }, timeoutMs).unref();
       this.waiters.add(done);
     });
   }

@@ -203,7 +203,7 @@ export class Delivery {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 50));
+        const t = setTimeout(res, Math.min(left, 50)); // ref'd: the caller waits on purpose
         this.idleWaiters.push(() => {
           clearTimeout(t);
           res();
@@ -322,7 +322,8 @@ export class Delivery {
         if (this.stopping) return false;
         this.state = 'backoff';
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise<void>((res) => (timer = setTimeout(res, delay))), this.stopped]);
+        // Unref'd: a delivery alone (a dead sink) never keeps the process alive; drained() and stop() do.
+        await Promise.race([new Promise<void>((res) => (timer = setTimeout(res, delay).unref())), this.stopped]);
         clearTimeout(timer);
         if (this.stopping) return false;
       }
