@@ -25,8 +25,8 @@ export const DEFAULT_KAFKA_VERSION = '4.2.2';
 /**
  * The jars to run Kafka `version`: kafka_2.13 and what it depends on, plus an
  * SLF4J binding (the distribution tarball ships one; the Maven artifact does
- * not): reload4j for 3.x, Log4j 2 for 4.x. The binding's own Log4j jars are
- * excluded so Kafka's versions win.
+ * not): reload4j for 3.x, Log4j 2 for 4.x. The binding brings Log4j itself:
+ * 4.0's POM does not list it at run time (4.1 to 4.4 use the same 2.24.3).
  */
 export function kafkaDependencies(version: string): MavenDependency[] {
   const major = Number(version.split('.')[0]);
@@ -36,7 +36,7 @@ export function kafkaDependencies(version: string): MavenDependency[] {
           groupId: 'org.apache.logging.log4j',
           artifactId: 'log4j-slf4j-impl',
           version: '2.24.3',
-          exclusions: ['org.apache.logging.log4j:log4j-api', 'org.apache.logging.log4j:log4j-core', 'org.slf4j:slf4j-api'],
+          exclusions: ['org.slf4j:slf4j-api'],
         }
       : { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36', exclusions: ['org.slf4j:slf4j-api'] };
   return [{ groupId: 'org.apache.kafka', artifactId: 'kafka_2.13', version }, binding];
