@@ -718,7 +718,15 @@ export function compileRules(files: readonly RuleFile[], opts: CompileOptions = 
 
 /** Errors in file order, then line, then column: what a reader expects from lint. */
 export function sortErrors(errors: SensorError[]): SensorError[] {
-  return errors
+  // A broken macro is reported once, not once per rule that uses it.
+  const seen = new Set<string>();
+  const unique = errors.filter((e) => {
+    const k = `${e.file}:${e.line}:${e.column}:${e.code}:${e.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return unique
     .map((e, i) => ({ e, i }))
     .sort((a, b) => {
       if ((a.e.file ?? '') !== (b.e.file ?? '')) return a.i - b.i;

@@ -179,7 +179,7 @@ function describe(err: ErrorObject): { pointer: string; key?: string; message: s
     case 'enum':
       return {
         pointer,
-        message: `${path || 'value'} must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
+        message: `${path.split('.').filter((x) => !/^\d+$/.test(x)).join('.') || 'value'} must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
       };
     case 'propertyNames': {
       const name = (err.params as { propertyName: string }).propertyName;

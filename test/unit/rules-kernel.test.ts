@@ -1,0 +1,121 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRules } from '../../src/rules/engine.js';
+import { kernelKillRules, kernelNeeds } from '../../src/rules/kernel-needs.js';
+import { ProcessKiller, isoToEpochMs } from '../../src/rules/killer.js';
+import { fixtureEvent } from '../../src/rules/fixtures.js';
+import { isoFromNs } from '../../src/decode/decode.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rules-kernel-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const rules = (text: string) => {
+  const p = join(dir, `k${n++}.yaml`);
+  writeFileSync(p, text);
+  return loadRules({ bundled: false, paths: [p] });
+};
+const rule = (id: string, condition: string, extra = ''): string =>
+  `- rule: ${id}\n  desc: d\n  condition: ${JSON.stringify(condition)}\n  output: o\n  severity: high\n${extra}`;
+
+test('kernelNeeds: families of the enabled rules; telemetry all wants everything', () => {
+  const e = rules(rule('a', 'ebpf.kind = exec and process.name = x') + rule('b', 'destination.port = 4444') + rule('c', 'ebpf.kind = bpf', '  enabled: false\n'));
+  const n1 = kernelNeeds(e, 'alerts');
+  assert.deepEqual([...(n1.kinds as Set<string>)].sort(), ['accept', 'connect', 'exec']);
+  assert.equal(n1.openReads, false);
+  assert.equal(n1.failedReads, false);
+  const n2 = kernelNeeds(e, 'all');
+  assert.equal(n2.kinds, 'all');
+  assert.equal(n2.openReads, true);
+  assert.equal(n2.failedReads, true);
+});
+
+test('kernelNeeds: read-only opens narrowed to the names and prefixes rules on reads can match', () => {
+  const e = rules(
+    [
+      '- macro: w\n  condition: ebpf.kind = open and ebpf.open.intent in (write, create, truncate, append)',
+      rule('writes_only', 'w and file.path startswith /etc/'),
+      rule('shadow', 'ebpf.kind = open and not ebpf.open.intent in (write, create) and file.path in (/etc/shadow, /etc/gshadow)'),
+      rule('keys', 'ebpf.kind = open and file.name = id_rsa and event.outcome = success'),
+      rule('dir', 'ebpf.kind = open and (file.directory = /root/.aws or file.path glob "/home/*/.kube/config")'),
+      rule('hist', 'ebpf.kind = open and file.path endswith "/.bash_history"'),
+    ].join('\n'),
+  );
+  const n1 = kernelNeeds(e, 'alerts');
+  assert.deepEqual(n1.prefixes, ['/etc/gshadow', '/etc/shadow', '/home/', '/root/.aws/']);
+  assert.deepEqual(n1.names, ['.bash_history', 'id_rsa']);
+  assert.equal(n1.openReads, false);
+  assert.equal(n1.failedReads, true, 'shadow, dir and hist also match failed reads');
+  const e2 = rules(rule('any_read', 'ebpf.kind = open and process.name = cat'));
+  assert.equal(kernelNeeds(e2, 'alerts').openReads, true);
+  const e3 = rules(rule('ok_only', 'ebpf.kind = open and file.name = x and event.outcome = success'));
+  assert.equal(kernelNeeds(e3, 'alerts').failedReads, false);
+});
+
+test('kernelNeeds of the bundled rules: reads only for the shadow files; writes, execs and the rest by family', () => {
+  const n1 = kernelNeeds(loadRules({ bundled: true, paths: [] }), 'alerts');
+  assert.ok(n1.kinds !== 'all');
+  for (const k of ['exec', 'open', 'connect', 'ptrace', 'module_load', 'bpf', 'setuid', 'mount', 'tamper', 'chmod', 'unlink', 'rename']) assert.ok((n1.kinds as Set<string>).has(k), k);
+  for (const k of ['fork', 'exit', 'accept', 'listen', 'loss']) assert.ok(!(n1.kinds as Set<string>).has(k), k);
+  assert.equal(n1.openReads, false);
+  assert.deepEqual(n1.prefixes, ['/etc/gshadow', '/etc/security/opasswd', '/etc/shadow']);
+});
+
+test('kernelKillRules: only kill rules that reduce to exec-of-paths or open-of-paths are kernel-decidable', () => {
+  const kill = '  action: kill\n';
+  const e = rules(
+    [
+      '- macro: w\n  condition: ebpf.kind = open and ebpf.open.intent in (write, create, truncate, append)',
+      rule('shm', 'ebpf.kind = exec and process.executable startswith (/dev/shm/, /run/shm/)', kill),
+      rule('miner', 'event.action in (execve, execveat) and process.executable in (/usr/bin/xmrig)', kill),
+      rule('preload', 'w and file.path = /etc/ld.so.preload', kill),
+      rule('shadow_any', 'ebpf.kind = open and file.path = /etc/shadow', kill),
+      rule('by_name', 'ebpf.kind = exec and process.name = xmrig', kill),
+      rule('with_exception', 'ebpf.kind = exec and process.executable startswith /tmp/', `${kill}  exceptions:\n    - name: x\n      fields: process.user.id\n      values: ["0"]\n`),
+      rule('alert_only', 'ebpf.kind = exec and process.executable startswith /tmp/'),
+    ].join('\n'),
+  );
+  assert.deepEqual(kernelKillRules(e), [
+    { ruleId: 'shm', kind: 'exec', executable: { exact: [], prefix: ['/dev/shm/', '/run/shm/'] } },
+    { ruleId: 'miner', kind: 'exec', executable: { exact: ['/usr/bin/xmrig'], prefix: [] } },
+    { ruleId: 'preload', kind: 'open', path: { exact: ['/etc/ld.so.preload'], prefix: [] }, writeIntent: true },
+    { ruleId: 'shadow_any', kind: 'open', path: { exact: ['/etc/shadow'], prefix: [] } },
+  ]);
+});
+
+test('kill: SIGKILL to the process the event names, delay measured and reported in the match', () => {
+  const proc = join(dir, 'proc');
+  mkdirSync(join(proc, '4242'), { recursive: true });
+  // start_boot_ns 500000000 = 50 ticks (field 22 of stat)
+  writeFileSync(join(proc, '4242', 'stat'), `4242 (evil) S 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 50 0 0`);
+  const sent: number[] = [];
+  const killer = new ProcessKiller({ procRoot: proc, signal: (pid) => sent.push(pid) });
+  const p = join(dir, `kill.yaml`);
+  writeFileSync(p, rule('stop', 'ebpf.kind = exec and process.executable startswith /dev/shm/', '  action: kill\n'));
+  const e = loadRules({ bundled: false, paths: [p] }, { killer });
+  const ts = isoFromNs(BigInt(Date.now() - 5) * 1_000_000n);
+  const ev = fixtureEvent({ '@timestamp': ts, 'process.executable': '/dev/shm/x', 'process.pid': 4242, 'ebpf.process.start_boot_ns': '500000000' });
+  const m = e.classify(ev).matches[0]!;
+  assert.equal(m.action, 'kill');
+  assert.deepEqual(sent, [4242]);
+  assert.equal(m.kill?.result, 'killed');
+  assert.equal(m.kill?.by, 'user');
+  assert.ok(m.kill!.delay_ms! >= 4 && m.kill!.delay_ms! < 5000, `delay ${m.kill!.delay_ms}`);
+  assert.equal(killer.stats.killed, 1);
+  // a reused pid (other start time) is not killed
+  const m2 = e.classify({ ...ev, ebpf: { ...ev.ebpf, process: { start_boot_ns: '900000000' } } }).matches[0]!;
+  assert.equal(m2.kill?.result, 'gone');
+  assert.deepEqual(sent, [4242]);
+  // pid 1 and the sensor itself are never killed
+  const m3 = e.classify(fixtureEvent({ 'process.executable': '/dev/shm/x', 'process.pid': process.pid })).matches[0]!;
+  assert.equal(m3.kill?.result, 'refused');
+  // without a killer (replay) kill rules only alert
+  const replay = loadRules({ bundled: false, paths: [p] });
+  assert.equal(replay.classify(ev).matches[0]!.kill, undefined);
+});
+
+test('isoToEpochMs keeps sub-millisecond precision', () => {
+  assert.equal(isoToEpochMs('2026-01-01T00:00:00.000250000Z'), Date.parse('2026-01-01T00:00:00Z') + 0.25);
+});
