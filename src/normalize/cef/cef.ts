@@ -147,29 +147,44 @@ export function cefValue(s: string, key = 'value', exact?: Exact): string {
       lossy = true;
     } else out += s[i]!;
   }
-  if (lossy && exact) (exact.entries ??= []).push(`${key}:${exactBytes(s)}`);
+  if (lossy && exact) {
+    // Called with the " key=" separator by toCef: the entry names the bare key.
+    const k = key.charCodeAt(0) === 0x20 ? key.slice(1, -1) : key;
+    (exact.entries ??= []).push(`${k}:${exactBytes(s)}`);
+  }
   return out;
 }
 
-/** Milliseconds since the epoch of an ISO-8601 UTC timestamp (fast path for ours). */
-function epochMs(iso: string): number {
-  // "YYYY-MM-DDTHH:MM:SS.fffffffffZ" as decode writes it.
-  if (iso.length >= 20 && iso.charCodeAt(4) === 45 && iso.charCodeAt(10) === 84) {
+const PAD3 = ['', '00', '0'];
+
+/**
+ * `rt`: milliseconds since the epoch of an ISO-8601 UTC timestamp, as text.
+ * Written as seconds (a small integer until 2038) and three millisecond
+ * digits: turning a 13-digit double into a string costs V8 several times more.
+ */
+export function epochMsText(iso: string): string {
+  // "YYYY-MM-DDTHH:MM:SS(.fff…)Z" as decode writes it.
+  if (iso.length >= 20 && iso.charCodeAt(4) === 45 && iso.charCodeAt(10) === 84 && iso.charCodeAt(iso.length - 1) === 90) {
     const n = (a: number, b: number): number => {
       let v = 0;
       for (let i = a; i < b; i++) v = v * 10 + (iso.charCodeAt(i) - 48);
       return v;
     };
-    let ms = 0;
-    if (iso.charCodeAt(19) === 46) {
-      const end = Math.min(23, iso.length - 1);
-      ms = n(20, end);
-      for (let i = end; i < 23; i++) ms *= 10;
+    const t = Date.UTC(n(0, 4), n(5, 7) - 1, n(8, 10), n(11, 13), n(14, 16), n(17, 19));
+    if (Number.isFinite(t) && t >= 0 && t < 2_147_483_647_000) {
+      let ms = 0;
+      if (iso.charCodeAt(19) === 46) {
+        const end = Math.min(23, iso.length - 1);
+        ms = n(20, end);
+        for (let i = end; i < 23; i++) ms *= 10;
+      }
+      const secs = (t / 1000) | 0;
+      const m = ms | 0;
+      return m >= 100 ? `${secs}${m}` : `${secs}${PAD3[String(m).length]}${m}`;
     }
-    const t = Date.UTC(n(0, 4), n(5, 7) - 1, n(8, 10), n(11, 13), n(14, 16), n(17, 19), ms);
-    if (Number.isFinite(t) && iso.endsWith('Z')) return t;
   }
-  return Date.parse(iso);
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? String(t) : '';
 }
 
 function isIpv4(ip: string): boolean {
@@ -185,6 +200,25 @@ function requestedId(ev: SensorEvent): number | undefined {
   return v === -1 ? undefined : v >>> 0;
 }
 
+/** " key{n}Label=label key{n}=" for every labelled key. */
+const LABELLED = Object.fromEntries(Object.entries(CEF_LABELS).map(([k, l]) => [k, ` ${k}Label=${l} ${k}=`])) as Record<keyof typeof CEF_LABELS, string>;
+
+/** The device (host) keys; the last clean result is reused while the host facts stay the same. */
+let hostMemo: { name: string; id: string; v4: string | undefined; text: string } | undefined;
+
+function hostPart(host: HostInfo, exact: Exact): string {
+  const v4 = host.ip.find(isIpv4);
+  const m = hostMemo;
+  if (m && m.name === host.name && m.id === host.id && m.v4 === v4) return m.text;
+  const before = exact.entries?.length ?? 0;
+  let t = host.name ? ` dvchost=${cefValue(host.name, 'dvchost', exact)}` : '';
+  if (v4 !== undefined) t += ` dvc=${cefValue(v4, 'dvc', exact)}`;
+  if (host.id) t += ` deviceExternalId=${cefValue(host.id, 'deviceExternalId', exact)}`;
+  // Memoize only text that needed no rawBytes entry: those must be added per line.
+  if ((exact.entries?.length ?? 0) === before) hostMemo = { name: host.name, id: host.id, v4, text: t };
+  return t;
+}
+
 /** One CEF line for one classified event. */
 export function toCef(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, opts: CefOptions = CEF_DEFAULTS): string {
   const ev = ce.event;
@@ -193,97 +227,94 @@ export function toCef(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, opt
   const exact: Exact = { entries: undefined };
   const p = ev.process;
 
+  // Keys are passed as " key=" literals: one concatenation per value.
   let x = '';
-  const add = (key: string, v: string | undefined): void => {
+  const add = (sep: string, v: string | undefined): void => {
     if (v === undefined || v === '') return;
-    x += x ? ` ${key}=` : `${key}=`;
-    x += cefValue(v, key, exact);
+    x += sep + cefValue(v, sep, exact);
   };
-  const num = (key: string, v: number | undefined): void => {
+  const num = (sep: string, v: number | undefined): void => {
     if (v === undefined || !Number.isFinite(v)) return;
-    x += x ? ` ${key}=${v}` : `${key}=${v}`;
+    x += sep + v;
   };
   const labelled = (key: keyof typeof CEF_LABELS, v: string | number | undefined): void => {
     if (v === undefined || v === '') return;
-    x += ` ${key}Label=${CEF_LABELS[key]}`;
-    if (typeof v === 'number') num(key, v);
-    else add(key, v);
+    const sep = LABELLED[key];
+    x += typeof v === 'number' ? sep + v : sep + cefValue(v, key, exact);
   };
 
-  num('rt', epochMs(ev['@timestamp']));
-  add('externalId', ev.event.id);
-  add('cat', categorize(ev).category.join(','));
-  add('act', ev.event.action);
-  add('outcome', ev.event.outcome);
-  if (ev.event.outcome === 'failure') add('reason', ev.ebpf.error);
-  if (top) add('msg', top.message);
+  x = `rt=${epochMsText(ev['@timestamp'])}`;
+  add(' externalId=', ev.event.id);
+  // Categories are our own constant identifiers: nothing to escape.
+  x += ` cat=${categorize(ev).category.join(',')}`;
+  add(' act=', ev.event.action);
+  add(' outcome=', ev.event.outcome);
+  if (ev.event.outcome === 'failure') add(' reason=', ev.ebpf.error);
+  if (top) add(' msg=', top.message);
   else if (kind === 'loss' && ev.ebpf.loss) {
     const l = ev.ebpf.loss;
-    add('msg', `${l.kernel + l.reader} events lost in ${l.interval_s} s (kernel ring full: ${l.kernel}, reader stalls: ${l.reader})`);
-    num('cnt', l.kernel + l.reader);
+    add(' msg=', `${l.kernel + l.reader} events lost in ${l.interval_s} s (kernel ring full: ${l.kernel}, reader stalls: ${l.reader})`);
+    num(' cnt=', l.kernel + l.reader);
   } else if (kind === 'tamper' && ev.ebpf.tampering) {
-    add('msg', `${ev.ebpf.tampering.syscall} argument ${ev.ebpf.tampering.field} changed between syscall entry and exit`);
+    add(' msg=', `${ev.ebpf.tampering.syscall} argument ${ev.ebpf.tampering.field} changed between syscall entry and exit`);
   }
 
-  add('dvchost', host.name);
-  const v4 = host.ip.find(isIpv4);
-  if (v4 !== undefined) add('dvc', v4);
-  add('deviceExternalId', host.id);
-  num('dvcpid', p.pid);
-  add('deviceProcessName', p.name);
+  x += hostPart(host, exact);
+  num(' dvcpid=', p.pid);
+  add(' deviceProcessName=', p.name);
 
   // The actor is the source process; a fork's event process is the child.
   if (kind === 'fork') {
-    num('spid', p.parent.pid);
-    add('sproc', p.parent.name);
-    num('dpid', p.pid);
-    add('dproc', p.name);
+    num(' spid=', p.parent.pid);
+    add(' sproc=', p.parent.name);
+    num(' dpid=', p.pid);
+    add(' dproc=', p.name);
   } else {
-    num('spid', p.pid);
-    add('sproc', p.name);
-    if (kind === 'ptrace' && ev.ebpf.ptrace) num('dpid', ev.ebpf.ptrace.target_pid);
-    else if (kind === 'capset' && ev.ebpf.capabilities && ev.ebpf.capabilities.target_pid > 0) num('dpid', ev.ebpf.capabilities.target_pid);
+    num(' spid=', p.pid);
+    add(' sproc=', p.name);
+    if (kind === 'ptrace' && ev.ebpf.ptrace) num(' dpid=', ev.ebpf.ptrace.target_pid);
+    else if (kind === 'capset' && ev.ebpf.capabilities && ev.ebpf.capabilities.target_pid > 0) num(' dpid=', ev.ebpf.capabilities.target_pid);
   }
-  add('suser', ev.user.name);
-  add('suid', ev.user.id);
+  add(' suser=', ev.user.name);
+  add(' suid=', ev.user.id);
   if (kind === 'setuid') {
     const id = requestedId(ev);
-    if (id !== undefined) add('duid', String(id));
+    if (id !== undefined) add(' duid=', String(id));
   } else if (kind === 'chown' && ev.file) {
-    add('duid', ev.file.uid);
-    add('duser', ev.file.owner);
+    add(' duid=', ev.file.uid);
+    add(' duser=', ev.file.owner);
   }
 
   const f = ev.file;
   if (f) {
-    add('fname', f.name);
-    add('filePath', f.path);
-    add('fileType', f.type);
-    add('filePermission', f.mode);
-    add('fileId', f.inode);
+    add(' fname=', f.name);
+    add(' filePath=', f.path);
+    add(' fileType=', f.type);
+    add(' filePermission=', f.mode);
+    add(' fileId=', f.inode);
   }
   const src = ev.ebpf.source_file;
   if (src) {
-    add('oldFilePath', src.path);
-    add('oldFileName', src.name);
+    add(' oldFilePath=', src.path);
+    add(' oldFileName=', src.name);
   }
 
   const s = ev.source;
   const d = ev.destination;
   if (s?.ip !== undefined) {
-    if (isIpv4(s.ip)) add('src', s.ip);
+    if (isIpv4(s.ip)) add(' src=', s.ip);
     else labelled('c6a2', s.ip);
   }
-  if (s?.port !== undefined) num('spt', s.port);
+  if (s?.port !== undefined) num(' spt=', s.port);
   if (d?.ip !== undefined) {
-    if (isIpv4(d.ip)) add('dst', d.ip);
+    if (isIpv4(d.ip)) add(' dst=', d.ip);
     else labelled('c6a3', d.ip);
   }
-  if (d?.port !== undefined) num('dpt', d.port);
-  if (ev.network?.transport !== undefined) add('proto', ev.network.transport.toUpperCase());
-  if (kind === 'connect') num('deviceDirection', 1);
-  else if (kind === 'accept') num('deviceDirection', 0);
-  if (!f && ev.ebpf.socket?.path !== undefined) add('filePath', ev.ebpf.socket.path);
+  if (d?.port !== undefined) num(' dpt=', d.port);
+  if (ev.network?.transport !== undefined) add(' proto=', ev.network.transport.toUpperCase());
+  if (kind === 'connect') num(' deviceDirection=', 1);
+  else if (kind === 'accept') num(' deviceDirection=', 0);
+  if (!f && ev.ebpf.socket?.path !== undefined) add(' filePath=', ev.ebpf.socket.path);
 
   if (top) {
     labelled('cs1', top.id);
