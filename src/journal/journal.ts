@@ -293,9 +293,10 @@ export class Journal implements JournalView {
 
   /**
    * Resolves true once records at `position` or later are readable, false
-   * after `timeoutMs` or when the journal closes.
+   * after `timeoutMs` or when the journal closes. With `keepAlive: false` the
+   * wait does not keep the process alive (for background loops).
    */
-  waitForData(position: number, timeoutMs: number): Promise<boolean> {
+  waitForData(position: number, timeoutMs: number, opts: { keepAlive?: boolean } = {}): Promise<boolean> {
     if (this.readableEnd() > position) return Promise.resolve(true);
     if (this.closed || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((res) => {
@@ -309,7 +310,8 @@ export class Journal implements JournalView {
       const timer = setTimeout(() => {
         this.waiters.delete(done);
         res(this.readableEnd() > position);
-      }, timeoutMs).unref();
+      }, timeoutMs);
+      if (opts.keepAlive === false) timer.unref();
       this.waiters.add(done);
     });
   }

@@ -285,7 +285,7 @@ export class Delivery {
       if (events.length && now >= deadline) break;
       if (r.records.length || r.skipped.length) continue; // more may be readable right away
       const wait = events.length ? deadline - now : IDLE_WAKE_MS;
-      await Promise.race([this.journal.waitForData(this.reader.position, wait), this.stopped]);
+      await Promise.race([this.journal.waitForData(this.reader.position, wait, { keepAlive: false }), this.stopped]);
     }
     return { events, next: this.reader.position, firstTime };
   }
