@@ -702,12 +702,14 @@ export class Journal implements JournalView {
     if (old >= 0) {
       this.fsyncFd(old);
       this.durablePos = this.nextPos;
+    }
+    // Start the next segment before letting go of this one: if that fails, appends go on here.
+    this.startSegment(this.nextPos);
+    if (old >= 0) {
       // An fdatasync may still be running on it in the thread pool: close it after that.
       if (this.syncing) this.closeAfterSync.push(old);
       else closeSync(old);
-      this.fd = -1;
     }
-    this.startSegment(this.nextPos);
     this.notify();
     return this.active();
   }
@@ -717,12 +719,13 @@ export class Journal implements JournalView {
     const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
     const created = this.now();
     writeSegmentHeader(head, base, created);
-    let fd: number;
+    let fd = -1;
     try {
       fd = openSync(path, 'w', 0o600);
       writeSync(fd, head, 0, head.length, 0);
       fdatasyncSync(fd);
     } catch (e) {
+      if (fd >= 0) closeSync(fd);
       throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal segment ${path}: ${(e as Error).message}`, {
         cause: e,
         file: path,
