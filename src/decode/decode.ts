@@ -143,10 +143,81 @@ function strText(rec: Buffer, base: number, s: StrSlot | undefined): string | un
 
 /** ns since the epoch → ISO-8601 with 9 fractional digits. */
 export function isoFromNs(ns: bigint): string {
-  const ms = ns / 1000000n;
-  const iso = new Date(Number(ms)).toISOString(); // ....sssZ
-  const frac = (ns % 1000000000n).toString().padStart(9, '0');
-  return `${iso.slice(0, 19)}.${frac}Z`;
+  const sec = Number(ns / 1000000000n);
+  const nsec = Number(ns % 1000000000n);
+  return isoFromSecNs(sec, nsec);
+}
+
+let isoSec = -1;
+let isoPrefix = '';
+
+/** Seconds + nanoseconds since the epoch → ISO-8601 with 9 fractional digits (the seconds prefix is cached). */
+export function isoFromSecNs(sec: number, nsec: number): string {
+  if (sec !== isoSec) {
+    isoSec = sec;
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  return `${isoPrefix}.${String(nsec + 1000000000).slice(1)}Z`;
+}
+
+/**
+ * Turns boot-clock ns (u64 in a record) into wall-clock ISO strings without
+ * BigInt arithmetic on the hot path: boot ns fit a double exactly for 104
+ * days of uptime; beyond that the exact BigInt path is taken.
+ */
+class WallClock {
+  private readonly offSec: number;
+  private readonly offNsec: number;
+  private readonly starts = new Map<number, string>();
+
+  constructor(readonly bootToRealtimeNs: bigint) {
+    this.offSec = Number(bootToRealtimeNs / 1000000000n);
+    this.offNsec = Number(bootToRealtimeNs % 1000000000n);
+  }
+
+  iso(hi: number, lo: number): string {
+    if (hi >= 0x200000) return isoFromNs((BigInt(hi) << 32n) + BigInt(lo) + this.bootToRealtimeNs);
+    const boot = hi * 4294967296 + lo;
+    const bootSec = Math.floor(boot / 1e9);
+    let nsec = boot - bootSec * 1e9 + this.offNsec;
+    let sec = bootSec + this.offSec;
+    if (nsec >= 1e9) {
+      nsec -= 1e9;
+      sec += 1;
+    }
+    return isoFromSecNs(sec, nsec);
+  }
+
+  /** Process start times repeat across a process's events: cached. */
+  startIso(hi: number, lo: number): string {
+    const key = hi * 4294967296 + lo;
+    let s = this.starts.get(key);
+    if (s === undefined) {
+      if (this.starts.size >= 8192) this.starts.clear();
+      s = this.iso(hi, lo);
+      this.starts.set(key, s);
+    }
+    return s;
+  }
+}
+
+const clocks = new WeakMap<DecodeContext, WallClock>();
+
+function wallClock(ctx: DecodeContext): WallClock {
+  let c = clocks.get(ctx);
+  if (!c || c.bootToRealtimeNs !== ctx.bootToRealtimeNs) {
+    c = new WallClock(ctx.bootToRealtimeNs);
+    clocks.set(ctx, c);
+  }
+  return c;
+}
+
+/** u64 at rec[o] as a decimal string (exact). */
+function u64String(rec: Buffer, o: number): string {
+  const lo = rec.readUInt32LE(o);
+  const hi = rec.readUInt32LE(o + 4);
+  if (hi < 0x200000) return String(hi * 4294967296 + lo);
+  return rec.readBigUInt64LE(o).toString();
 }
 
 /** Join a caller's path with the directory it is relative to, and normalize. */
@@ -183,10 +254,6 @@ function errnoFacts(ret: number, facts: EbpfFacts): 'success' | 'failure' | 'unk
 
 function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
-}
-
-function u64(rec: Buffer, o: number): bigint {
-  return rec.readBigUInt64LE(o);
 }
 
 function argNum(rec: Buffer, base: number, i: number): number {
@@ -285,8 +352,9 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const size = rec.readUInt32LE(base + H.size);
   const recLen = Math.min(size, len);
   const hflags = rec.readUInt32LE(base + H.flags);
-  const tsBoot = u64(rec, base + H.ts_ns);
-  const tsNs = tsBoot + ctx.bootToRealtimeNs;
+  const clock = wallClock(ctx);
+  const tsLo = rec.readUInt32LE(base + H.ts_ns);
+  const tsHi = rec.readUInt32LE(base + H.ts_ns + 4);
   const t = base + T;
   const pid = rec.readUInt32LE(t + TK.pid);
   const tid = rec.readUInt32LE(t + TK.tid);
@@ -297,42 +365,48 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const egid = rec.readUInt32LE(t + TK.egid);
   const suid = rec.readUInt32LE(t + TK.suid);
   const sgid = rec.readUInt32LE(t + TK.sgid);
-  const startBoot = u64(rec, t + TK.start_ns);
-  const parentStartBoot = u64(rec, t + TK.parent_start_ns);
+  const startLo = rec.readUInt32LE(t + TK.start_ns);
+  const startHi = rec.readUInt32LE(t + TK.start_ns + 4);
+  const pstartLo = rec.readUInt32LE(t + TK.parent_start_ns);
+  const pstartHi = rec.readUInt32LE(t + TK.parent_start_ns + 4);
   const commEnd = trimNul(rec, t + TK.comm, t + TK.comm + 16);
   const comm = decodeRaw(rec, t + TK.comm, commEnd);
   const tty = rec.readUInt32LE(t + TK.tty);
-  const ret = Number(rec.readBigInt64LE(base + E.ret));
+  const retLo = rec.readUInt32LE(base + E.ret);
+  const retHi = rec.readInt32LE(base + E.ret + 4);
+  const ret = retHi * 4294967296 + retLo;
   const cpu = rec.readUInt32LE(base + H.cpu);
   const loginuid = rec.readUInt32LE(t + TK.loginuid);
+  const bootNs = u64String(rec, base + H.ts_ns);
+  const idTs = tsHi < 0x200000 ? (tsHi * 4294967296 + tsLo).toString(16) : rec.readBigUInt64LE(base + H.ts_ns).toString(16);
 
   const sc = argNum(rec, base, 5);
   const action = (sc && SYSCALL_NAMES[sc]) || DEFAULT_ACTION[kind] || kind;
   const facts: EbpfFacts = {
     kind,
     syscall: action,
-    boot_ns: tsBoot.toString(),
+    boot_ns: bootNs,
     cpu,
     process: {
       loginuid: String(loginuid),
       sessionid: rec.readUInt32LE(t + TK.sessionid),
-      cgroup_id: u64(rec, t + TK.cgroup_id).toString(),
+      cgroup_id: u64String(rec, t + TK.cgroup_id),
       mntns: rec.readUInt32LE(t + TK.mntns),
       pidns: rec.readUInt32LE(t + TK.pidns),
       fsuid: String(rec.readUInt32LE(t + TK.fsuid)),
       fsgid: String(rec.readUInt32LE(t + TK.fsgid)),
       comm,
-      start_boot_ns: startBoot.toString(),
-      parent_start_boot_ns: parentStartBoot.toString(),
+      start_boot_ns: u64String(rec, t + TK.start_ns),
+      parent_start_boot_ns: u64String(rec, t + TK.parent_start_ns),
     },
   };
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
   const outcome = errnoFacts(ret, facts);
-  const startIso = isoFromNs(startBoot + ctx.bootToRealtimeNs);
+  const startIso = clock.startIso(startHi, startLo);
   const ev: SensorEvent = {
-    '@timestamp': isoFromNs(tsNs),
+    '@timestamp': clock.iso(tsHi, tsLo),
     event: {
-      id: `${ctx.bootIdPrefix}${tsBoot.toString(16).padStart(16, '0')}${tid.toString(16).padStart(8, '0')}${type.toString(16).padStart(2, '0')}`,
+      id: `${ctx.bootIdPrefix}${idTs.padStart(16, '0')}${tid.toString(16).padStart(8, '0')}${type.toString(16).padStart(2, '0')}`,
       sequence: ctx.sequence++,
       action,
       outcome,
@@ -349,7 +423,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       real_group: { id: String(gid) },
       saved_user: { id: String(suid) },
       saved_group: { id: String(sgid) },
-      parent: { pid: ppid, start: isoFromNs(parentStartBoot + ctx.bootToRealtimeNs) },
+      parent: { pid: ppid, start: clock.startIso(pstartHi, pstartLo) },
     },
     user: { id: String(euid) },
     group: { id: String(egid) },
@@ -412,13 +486,14 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     case 'fork': {
       const childPid = argNum(rec, base, 0);
       const childTid = argNum(rec, base, 1);
-      const childStart = BigInt(argNum(rec, base, 2));
+      const csLo = rec.readUInt32LE(base + E.args + 16);
+      const csHi = rec.readUInt32LE(base + E.args + 20);
       ev.process.parent = { pid, name: comm, start: startIso };
       ev.process.pid = childPid;
       ev.process.thread = { id: childTid };
-      ev.process.start = isoFromNs(childStart + ctx.bootToRealtimeNs);
-      facts.process!.start_boot_ns = childStart.toString();
-      facts.process!.parent_start_boot_ns = startBoot.toString();
+      ev.process.start = clock.startIso(csHi, csLo);
+      facts.process!.parent_start_boot_ns = facts.process!.start_boot_ns!;
+      facts.process!.start_boot_ns = u64String(rec, base + E.args + 16);
       break;
     }
     case 'exit': {

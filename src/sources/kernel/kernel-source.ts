@@ -162,6 +162,21 @@ export class KernelSource implements Source {
     }
   }
 
+  /** Detach every program but keep the object, maps and reader (benchmarks: a baseline in the same process). */
+  detachPrograms(): number {
+    return this.requireObj().detach();
+  }
+
+  /** Attach again after detachPrograms(). */
+  reattachPrograms(): void {
+    const failed = this.requireObj()
+      .attach()
+      .filter((r) => !r.attached && !(this.opts.optionalPrograms ?? []).includes(r.name));
+    if (failed.length) {
+      throw new SensorError('ESENSOR_BPF_ATTACH', `cannot re-attach ${failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`);
+    }
+  }
+
   /** Programs and their attach status (for status output and tests). */
   attached(): AttachResult[] {
     return this.attachResults.slice();
