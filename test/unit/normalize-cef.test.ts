@@ -244,3 +244,18 @@ test('--format cef: the line formatter writes CEF with the configured vendor/pro
   assert.equal(JSON.parse(ecsLine).ecs.version, '9.4.0');
   assert.equal(loadConfig(undefined, {}).output.format, 'ecs');
 });
+
+test('rt is exactly the milliseconds since the epoch of @timestamp, for any date', async () => {
+  const { epochMsText } = await import('../../src/normalize/cef/cef.js');
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: 0, max: 999_999 }), (ms, sub) => {
+      const iso = `${new Date(ms).toISOString().slice(0, 23)}${String(sub).padStart(6, '0')}Z`;
+      assert.equal(epochMsText(iso), String(ms), iso);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(epochMsText('2025-11-23T12:13:25Z'), String(Date.parse('2025-11-23T12:13:25Z')));
+  assert.equal(epochMsText('2025-11-23T12:13:25.5Z'), String(Date.parse('2025-11-23T12:13:25.500Z')));
+  assert.equal(epochMsText('2025-11-23T12:13:25+02:00'), String(Date.parse('2025-11-23T12:13:25+02:00')));
+});

@@ -170,17 +170,28 @@ export function epochMsText(iso: string): string {
       for (let i = a; i < b; i++) v = v * 10 + (iso.charCodeAt(i) - 48);
       return v;
     };
-    const t = Date.UTC(n(0, 4), n(5, 7) - 1, n(8, 10), n(11, 13), n(14, 16), n(17, 19));
-    if (Number.isFinite(t) && t >= 0 && t < 2_147_483_647_000) {
+    // Days since the epoch of a proleptic Gregorian date (H. Hinnant's
+    // days_from_civil), in small-integer arithmetic: cheaper than Date.UTC.
+    const mo = n(5, 7);
+    const d = n(8, 10);
+    const y = n(0, 4) - (mo <= 2 ? 1 : 0);
+    const era = Math.floor(y / 400);
+    const yoe = y - era * 400;
+    const doy = ((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 | 0) + d - 1;
+    const doe = yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy;
+    const days = era * 146097 + doe - 719468;
+    const secs = days * 86400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19);
+    if (secs >= 0 && secs < 2_147_483_647 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
       let ms = 0;
       if (iso.charCodeAt(19) === 46) {
         const end = Math.min(23, iso.length - 1);
         ms = n(20, end);
         for (let i = end; i < 23; i++) ms *= 10;
       }
-      const secs = (t / 1000) | 0;
       const m = ms | 0;
-      return m >= 100 ? `${secs}${m}` : `${secs}${PAD3[String(m).length]}${m}`;
+      const s = secs | 0;
+      if (s === 0) return String(m);
+      return m >= 100 ? `${s}${m}` : `${s}${PAD3[String(m).length]}${m}`;
     }
   }
   const t = Date.parse(iso);
@@ -217,6 +228,18 @@ function hostPart(host: HostInfo, exact: Exact): string {
   // Memoize only text that needed no rawBytes entry: those must be added per line.
   if ((exact.entries?.length ?? 0) === before) hostMemo = { name: host.name, id: host.id, v4, text: t };
   return t;
+}
+
+/** "CEF:0|vendor|product|version|", reused while those stay the same. */
+let prefixMemo: { vendor: string; product: string; version: string; text: string } | undefined;
+
+function headerPrefix(opts: CefOptions, agent: AgentInfo, exact: Exact): string {
+  const m = prefixMemo;
+  if (m && m.vendor === opts.vendor && m.product === opts.product && m.version === agent.version) return m.text;
+  const before = exact.entries?.length ?? 0;
+  const text = `CEF:0|${cefHeader(opts.vendor, 'deviceVendor', exact)}|${cefHeader(opts.product, 'deviceProduct', exact)}|${cefHeader(agent.version, 'deviceVersion', exact)}|`;
+  if ((exact.entries?.length ?? 0) === before) prefixMemo = { vendor: opts.vendor, product: opts.product, version: agent.version, text };
+  return text;
 }
 
 /** One CEF line for one classified event. */
@@ -331,10 +354,13 @@ export function toCef(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, opt
   labelled('flexString2', p.parent.entity_id);
 
   const severity = top ? CEF_SEVERITY[top.severity] : kind === 'loss' ? CEF_SEVERITY_LOSS : CEF_SEVERITY_EVENT;
+  // Telemetry's signature and name are our own constants when the family is known.
+  const known = top ? undefined : CEF_EVENT_NAMES[kind];
   const header =
-    `CEF:0|${cefHeader(opts.vendor, 'deviceVendor', exact)}|${cefHeader(opts.product, 'deviceProduct', exact)}` +
-    `|${cefHeader(agent.version, 'deviceVersion', exact)}|${cefHeader(top ? top.id : kind, 'deviceEventClassId', exact)}` +
-    `|${cefHeader(top ? top.name : CEF_EVENT_NAMES[kind], 'name', exact)}|${severity}|`;
+    `${headerPrefix(opts, agent, exact)}` +
+    (known !== undefined
+      ? `${kind}|${known}|${severity}|`
+      : `${cefHeader(top ? top.id : kind, 'deviceEventClassId', exact)}|${cefHeader(top ? top.name : String(kind), 'name', exact)}|${severity}|`);
 
   if (exact.entries) {
     // Entries are printable ASCII without spaces (percent-encoded), so a
