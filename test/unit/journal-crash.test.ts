@@ -2,6 +2,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/journal/format.js';
 import { Journal, type JournalDamage } from '../../src/journal/journal.js';
 import { batchOf, indexOf, tempDir } from '../helpers/journal-fixtures.js';
 
@@ -68,14 +71,26 @@ for (const fsyncMs of [100, 0]) {
         assert.ok(start >= durableSeen, `round ${round} resumed at ${start}, after the ${durableSeen} durable records`);
         durableSeen = durable;
       }
+      // A kill rarely tears a write; a power cut does. Add the first half of a record (its header and
+      // some payload, as a torn write leaves it) to the end of the newest segment.
+      const segs = readdirSync(dir)
+        .filter((f) => f.endsWith('.seg'))
+        .sort()
+        .map((f) => join(dir, f));
+      const last = segs[segs.length - 1]!;
+      const size = statSync(last).size;
+      const donor = readFileSync(segs[0]!); // the newest segment may be empty; the first one is not
+      appendFileSync(last, donor.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 100));
       const damage: JournalDamage[] = [];
       const j = Journal.open(dir, { fsyncIntervalMs: 0, segmentBytes: 1 << 20, onDamage: (d) => damage.push(d) });
       assert.ok(j.nextPosition >= durableSeen, `next ${j.nextPosition} >= last durable ${durableSeen}`);
-      // only a torn tail may have been found, and it was cut
+      // only the torn tail was found, and it was cut
       assert.ok(
         damage.every((d) => d.reason === 'torn-tail'),
         JSON.stringify(damage),
       );
+      assert.ok(damage.some((d) => d.file === last && d.offset === size));
+      assert.equal(statSync(last).size, size, 'the torn record was cut off');
       const r = j.reader(0);
       let expect = 0;
       for (const rec of r) {
