@@ -60,6 +60,8 @@ export interface CompiledRule {
   kinds: ReadonlySet<EventKind>;
   /** Per family: the specialized predicate. */
   predicates: ReadonlyMap<EventKind, EventPredicate>;
+  /** Per family: the specialized IR (the engine shares common leading tests between rules). */
+  specialized: ReadonlyMap<EventKind, IR>;
   render: (ev: SensorEvent) => string;
   /** Declaration order: matches are reported in this order. */
   order: number;
@@ -425,28 +427,55 @@ function elementPredicate(
       if (op === '>') return (v) => v !== undefined && num(v) > n;
       return (v) => v !== undefined && num(v) >= n;
     }
-    case 'startswith':
+    case 'startswith': {
       if (strs.length === 1) {
         const p = strs[0]!;
         return (v) => typeof v === 'string' && v.startsWith(p);
       }
+      // Many prefixes (directory lists): index them by their first k
+      // characters so a value is compared with the few that can match.
+      const k = Math.min(8, ...strs.map((x) => x.length));
+      if (k === 0 || strs.length < 4) {
+        return (v) => {
+          if (typeof v !== 'string') return false;
+          for (const p of strs) if (v.startsWith(p)) return true;
+          return false;
+        };
+      }
+      const index = new Map<string, string[]>();
+      for (const p of strs) {
+        const key = p.slice(0, k);
+        if (!index.has(key)) index.set(key, []);
+        index.get(key)!.push(p);
+      }
       return (v) => {
-        if (typeof v !== 'string') return false;
-        for (const p of strs) if (v.startsWith(p)) return true;
+        if (typeof v !== 'string' || v.length < k) return false;
+        const cands = index.get(v.slice(0, k));
+        if (cands === undefined) return false;
+        for (const p of cands) if (v.startsWith(p)) return true;
         return false;
       };
+    }
     case 'endswith':
       return (v) => {
         if (typeof v !== 'string') return false;
         for (const p of strs) if (v.endsWith(p)) return true;
         return false;
       };
-    case 'contains':
+    case 'contains': {
+      if (strs.length >= 4 && strs.every((x) => x.length > 0)) {
+        // One pass over the value instead of one per needle. The pattern is
+        // an alternation of escaped literals: no quantifier, so it cannot
+        // backtrack (each position tries each literal once).
+        const re = new RegExp(strs.map((x) => x.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'));
+        return (v) => typeof v === 'string' && re.test(v);
+      }
       return (v) => {
         if (typeof v !== 'string') return false;
         for (const p of strs) if (v.includes(p)) return true;
         return false;
       };
+    }
     case 'glob':
     case 'regex': {
       const ms = matchers!;
@@ -509,6 +538,21 @@ export function specialize(ir: IR, facts: Facts): IR {
       if (items.length === 1) return items[0]!;
       return { t: ir.t, items };
     }
+  }
+}
+
+/** A structural key: equal keys mean equal tests (used to evaluate a shared test once). */
+export function irKey(ir: IR): string {
+  switch (ir.t) {
+    case 'const':
+      return String(ir.value);
+    case 'test':
+      return `${ir.field.name} ${ir.op} ${JSON.stringify(ir.values)}`;
+    case 'not':
+      return `not(${irKey(ir.e)})`;
+    case 'and':
+    case 'or':
+      return `${ir.t}(${ir.items.map(irKey).join(',')})`;
   }
 }
 
@@ -684,10 +728,12 @@ export function compileRules(files: readonly RuleFile[], opts: CompileOptions = 
     if (errors.length !== before) continue;
     const ir: IR = exc.length ? { t: 'and', items: [cond, ...exc] } : cond;
     const predicates = new Map<EventKind, EventPredicate>();
+    const specialized = new Map<EventKind, IR>();
     for (const k of EVENT_KINDS) {
       const s = specialize(ir, facts.get(k)!);
       if (s.t === 'const' && !s.value) continue;
       predicates.set(k, toClosure(s));
+      specialized.set(k, s);
     }
     if (predicates.size === 0) {
       errors.push(semantic(`rule "${d.id}" can never match: its condition is false for every event family`, d.where, 'condition'));
@@ -705,6 +751,7 @@ export function compileRules(files: readonly RuleFile[], opts: CompileOptions = 
       ir,
       kinds: new Set(predicates.keys()),
       predicates,
+      specialized,
       render,
       order: st.order,
       where: d.where,

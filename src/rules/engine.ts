@@ -14,13 +14,47 @@
 import { SensorError } from '../errors.js';
 import type { EventKind, RuleMatch, SensorEvent, Verdict } from '../model/event.js';
 import { NORMAL, type Classifier } from './classifier.js';
-import { compileRules, type CompiledRule, type EventPredicate } from './compiler.js';
+import { compileRules, irKey, toClosure, type CompiledRule, type EventPredicate, type IR } from './compiler.js';
 import type { Killer } from './killer.js';
 import { BUNDLED_RULES_DIR, expandRulePaths, readRuleFiles } from './source.js';
 
-interface Bucket {
+/**
+ * The rules of one family, grouped by their first test: rules that start
+ * alike (most file rules start with "opened for writing") share one
+ * evaluation of it, so an event that fails it skips the whole group.
+ */
+interface Group {
+  guard: EventPredicate | undefined;
   preds: EventPredicate[];
   rules: CompiledRule[];
+}
+
+interface Bucket {
+  groups: Group[];
+}
+
+function bucketOf(entries: Array<{ rule: CompiledRule; ir: IR }>): Bucket {
+  const byKey = new Map<string, Group>();
+  const groups: Group[] = [];
+  for (const { rule, ir } of entries) {
+    let key = '';
+    let guard: IR | undefined;
+    let rest: IR = ir;
+    if (ir.t === 'and' && ir.items.length >= 2) {
+      guard = ir.items[0]!;
+      key = irKey(guard);
+      rest = ir.items.length === 2 ? ir.items[1]! : { t: 'and', items: ir.items.slice(1) };
+    }
+    let g = byKey.get(key);
+    if (!g) {
+      g = { guard: guard ? toClosure(guard) : undefined, preds: [], rules: [] };
+      byKey.set(key, g);
+      groups.push(g);
+    }
+    g.preds.push(toClosure(rest));
+    g.rules.push(rule);
+  }
+  return { groups };
 }
 
 export interface EngineOptions {
@@ -37,6 +71,7 @@ export class RuleEngine implements Classifier {
   readonly files: readonly string[];
   readonly lists: ReadonlyMap<string, readonly string[]>;
   private readonly buckets: Partial<Record<EventKind, Bucket>> = Object.create(null) as Partial<Record<EventKind, Bucket>>;
+  private readonly byKind = new Map<EventKind, CompiledRule[]>();
   private killer: Killer | undefined;
 
   constructor(rules: readonly CompiledRule[], meta: { version: string; files: readonly string[]; lists?: ReadonlyMap<string, readonly string[]> }, opts: EngineOptions = {}) {
@@ -45,19 +80,26 @@ export class RuleEngine implements Classifier {
     this.files = meta.files;
     this.lists = meta.lists ?? new Map();
     this.killer = opts.killer;
+    const perKind = new Map<EventKind, Array<{ rule: CompiledRule; ir: IR }>>();
     for (const r of [...rules].sort((a, b) => a.order - b.order)) {
       if (!r.enabled) continue;
-      for (const [kind, pred] of r.predicates) {
-        const b = (this.buckets[kind] ??= { preds: [], rules: [] });
-        b.preds.push(pred);
-        b.rules.push(r);
+      for (const [kind, ir] of r.specialized) {
+        if (!perKind.has(kind)) perKind.set(kind, []);
+        perKind.get(kind)!.push({ rule: r, ir });
       }
+    }
+    for (const [kind, entries] of perKind) {
+      this.buckets[kind] = bucketOf(entries);
+      this.byKind.set(
+        kind,
+        entries.map((e) => e.rule),
+      );
     }
   }
 
   /** Enabled rules that apply to a family (benchmarks, status). */
   rulesFor(kind: EventKind): readonly CompiledRule[] {
-    return this.buckets[kind]?.rules ?? [];
+    return this.byKind.get(kind) ?? [];
   }
 
   /** Enabled rules. */
@@ -72,13 +114,20 @@ export class RuleEngine implements Classifier {
   classify(ev: SensorEvent): Verdict {
     const b = this.buckets[ev.ebpf.kind];
     if (b === undefined) return NORMAL;
-    const preds = b.preds;
-    let matches: RuleMatch[] | undefined;
-    for (let i = 0; i < preds.length; i++) {
-      if (preds[i]!(ev)) (matches ??= []).push(this.match(b.rules[i]!, ev));
+    let found: CompiledRule[] | undefined;
+    const groups = b.groups;
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!;
+      if (group.guard !== undefined && !group.guard(ev)) continue;
+      const preds = group.preds;
+      for (let i = 0; i < preds.length; i++) {
+        if (preds[i]!(ev)) (found ??= []).push(group.rules[i]!);
+      }
     }
-    if (matches === undefined) return NORMAL;
-    return { classification: 'suspicious', matches };
+    if (found === undefined) return NORMAL;
+    // Groups interleave rules: report in declaration order, whatever the grouping.
+    if (found.length > 1) found.sort((x, y) => x.order - y.order);
+    return { classification: 'suspicious', matches: found.map((r) => this.match(r, ev)) };
   }
 
   private match(r: CompiledRule, ev: SensorEvent): RuleMatch {

@@ -69,6 +69,34 @@ export function globPrefix(glob: string): string {
   return glob.slice(0, i);
 }
 
+/**
+ * The literal runs of a glob (between wildcards, classes and escapes): every
+ * match contains them in order, so they make cheap necessary tests that spare
+ * most values the automaton.
+ */
+function globLiterals(glob: string): { prefix: string; suffix: string; middle: string[] } {
+  const runs: string[] = [];
+  let cur = '';
+  let literalTail = true;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' || c === '?' || c === '[' || c === '\\') {
+      runs.push(cur);
+      cur = '';
+      literalTail = false;
+      if (c === '[') i = Math.max(i, glob.indexOf(']', i + 2));
+      else if (c === '\\') i++;
+      continue;
+    }
+    cur += c;
+    literalTail = true;
+  }
+  const prefix = runs.length ? runs[0]! : cur;
+  const suffix = literalTail && runs.length ? cur : '';
+  const middle = runs.slice(1).filter((r) => r.length > 1);
+  return { prefix, suffix, middle };
+}
+
 /** Compile a glob; an operand without wildcards is an equality test. */
 export function compileGlob(glob: string): Matcher {
   const prefix = globPrefix(glob);
@@ -79,6 +107,11 @@ export function compileGlob(glob: string): Matcher {
   } catch (e) {
     throw new PatternError(`invalid glob ${JSON.stringify(glob)}: ${(e as Error).message}`);
   }
-  if (prefix === '') return (s) => re.testExact(s);
-  return (s) => s.startsWith(prefix) && re.testExact(s);
+  const lit = globLiterals(glob);
+  const { suffix, middle } = lit;
+  return (s) => {
+    if (!s.startsWith(prefix) || !s.endsWith(suffix)) return false;
+    for (const m of middle) if (!s.includes(m)) return false;
+    return re.testExact(s);
+  };
 }
