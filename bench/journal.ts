@@ -44,15 +44,25 @@ interface Row {
   events: number;
   bytes: number;
   elapsed: number;
+  /** CPU seconds of this process (all threads, user + system) over the case. */
+  cpu: number;
 }
 
-const rows: Row[] = [];
+let cpuMark = process.cpuUsage();
 
-function report(r: Row): void {
-  rows.push(r);
-  const eps = Math.round(r.events / r.elapsed).toLocaleString('en-US');
-  const mbs = (r.bytes / r.elapsed / 1048576).toFixed(1);
-  console.log(`${r.name.padEnd(52)} ${eps.padStart(10)} events/s ${mbs.padStart(7)} MB/s`);
+/** Start measuring CPU time for the next report(). */
+function mark(): void {
+  cpuMark = process.cpuUsage();
+}
+
+function report(r: Omit<Row, 'cpu'>): void {
+  const u = process.cpuUsage(cpuMark);
+  const row: Row = { ...r, cpu: (u.user + u.system) / 1e6 };
+  const eps = Math.round(row.events / row.elapsed).toLocaleString('en-US');
+  const cps = Math.round(row.events / row.cpu).toLocaleString('en-US');
+  const mbs = (row.bytes / row.cpu / 1048576).toFixed(1);
+  // per CPU-second: what one core does, however busy the rest of the machine is
+  console.log(`${row.name.padEnd(56)} ${eps.padStart(9)} events/wall-s ${cps.padStart(9)} events/CPU-s ${mbs.padStart(6)} MB/CPU-s`);
 }
 
 let caseNo = 0;
@@ -67,6 +77,7 @@ async function appendCase(name: string, fsyncIntervalMs: number, batch: number):
   for (let i = 0; i < 20; i++) j.append(batches[i % batches.length]!);
   await j.sync();
   const start = j.stats().appended;
+  mark();
   const t0 = process.hrtime.bigint();
   const until = t0 + BigInt(Math.round(seconds * 1e9));
   let now = t0;
@@ -81,7 +92,7 @@ async function appendCase(name: string, fsyncIntervalMs: number, batch: number):
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const s = j.stats();
   report({ name, events: s.appended.records - start.records, bytes: s.appended.bytes - start.bytes, elapsed });
-  console.log(`${''.padEnd(52)} ${s.fsyncs} fdatasyncs, ${s.segments} segments`);
+  console.log(`${''.padEnd(56)} ${s.fsyncs} fdatasyncs, ${s.segments} segments`);
   await j.close();
   return dir;
 }
@@ -89,6 +100,7 @@ async function appendCase(name: string, fsyncIntervalMs: number, batch: number):
 async function readCase(dir: string): Promise<void> {
   const j = Journal.open(dir, { readOnly: true });
   const r = j.reader(0);
+  mark();
   const t0 = process.hrtime.bigint();
   let events = 0;
   let bytes = 0;
@@ -115,13 +127,14 @@ async function deliveryCase(dir: string, count: number): Promise<void> {
     flush: async () => {},
     close: async () => {},
   };
+  mark();
   const t0 = process.hrtime.bigint();
   const d = Delivery.start(j, sink, { batch: { count, bytes: 64 << 20, ms: 0 } });
   await d.drained(600_000);
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const st = d.stats();
   report({ name: `delivery to a null sink, batches of ${count} (commit each)`, events, bytes: 0, elapsed });
-  console.log(`${''.padEnd(52)} ${st.delivered.batches} batches, ${((elapsed / st.delivered.batches) * 1000).toFixed(2)} ms per batch`);
+  console.log(`${''.padEnd(56)} ${st.delivered.batches} batches, ${((elapsed / st.delivered.batches) * 1000).toFixed(2)} ms per batch`);
   await d.stop();
   await j.close();
 }
@@ -129,6 +142,7 @@ async function deliveryCase(dir: string, count: number): Promise<void> {
 console.log(`journal benchmark: node ${process.version}, ${seconds} s per case, ${avgBytes(small)}-byte events (JSON), dir ${root}`);
 /** The serialization alone: the ceiling of any JSON journal on this CPU. */
 function stringifyCase(): void {
+  mark();
   const t0 = process.hrtime.bigint();
   const until = t0 + BigInt(Math.round(seconds * 1e9));
   let events = 0;
