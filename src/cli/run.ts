@@ -106,6 +106,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
     },
   });
   const engine = reloader.start();
+  // Installed before the (slow) BPF load: SIGHUP's default action would end the process.
+  const onHup = (): void => void reloader.reload('SIGHUP');
+  process.on('SIGHUP', onHup);
   source = new KernelSource(
     {
       ringBytes: cfg.kernel.ringBytes,
@@ -169,8 +172,6 @@ export async function runCommand(args: RunArgs): Promise<number> {
           resolve(1);
         });
     };
-    const onHup = (): void => void reloader.reload('SIGHUP');
-    process.on('SIGHUP', onHup);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     if (duration !== undefined) setTimeout(() => stop('duration elapsed'), duration * 1000).unref();

@@ -16,7 +16,7 @@ import { globPrefix } from './patterns.js';
 import type { RuleEngine } from './engine.js';
 
 export interface KernelNeeds {
-  /** Families to report: every family when telemetry forwards everything. */
+  /** Families to report: those rules can match plus exec/fork/exit (the process table needs them); every family when telemetry forwards everything. */
   kinds: 'all' | Set<EventKind>;
   /** Path prefixes of read-only opens some rule may match. */
   prefixes: string[];
@@ -27,6 +27,9 @@ export interface KernelNeeds {
   /** Report failed read-only opens (names/prefixes above still apply unless openReads). */
   failedReads: boolean;
 }
+
+/** Families the sensor needs whatever the rules say. */
+export const PROCESS_LIFECYCLE: readonly EventKind[] = ['exec', 'fork', 'exit'];
 
 type Req = { t: 'never' } | { t: 'any' } | { t: 'set'; prefixes: Set<string>; names: Set<string> };
 
@@ -123,7 +126,9 @@ function minimalPrefixes(ps: Iterable<string>): string[] {
 /** The kernel filter the enabled rules need. */
 export function kernelNeeds(ruleset: RuleEngine | readonly CompiledRule[], telemetry: 'all' | 'alerts'): KernelNeeds {
   const rules = (Array.isArray(ruleset) ? (ruleset as readonly CompiledRule[]) : (ruleset as RuleEngine).rules).filter((r) => r.enabled);
-  const kinds = new Set<EventKind>();
+  // The process lifecycle is always wanted: enrich's process table learns
+  // executables, arguments and parents from it, and every rule reads those.
+  const kinds = new Set<EventKind>(PROCESS_LIFECYCLE);
   for (const r of rules) for (const k of r.kinds) kinds.add(k);
   const prefixes = new Set<string>();
   const names = new Set<string>();

@@ -38,6 +38,8 @@ export class Host {
       parentStartNs: parent?.start ?? 1n,
       comm: p.comm,
       uid: p.uid,
+      // A user's processes belong to their login session; root's here are daemons (no session).
+      loginuid: p.uid === 0 ? 4294967295 : p.uid,
       tsNs: this.clock,
       ...spec,
     });

@@ -23,7 +23,7 @@ const rule = (id: string, condition: string, extra = ''): string =>
 test('kernelNeeds: families of the enabled rules; telemetry all wants everything', () => {
   const e = rules(rule('a', 'ebpf.kind = exec and process.name = x') + rule('b', 'destination.port = 4444') + rule('c', 'ebpf.kind = bpf', '  enabled: false\n'));
   const n1 = kernelNeeds(e, 'alerts');
-  assert.deepEqual([...(n1.kinds as Set<string>)].sort(), ['accept', 'connect', 'exec']);
+  assert.deepEqual([...(n1.kinds as Set<string>)].sort(), ['accept', 'connect', 'exec', 'exit', 'fork'], 'rules\' families plus the process lifecycle');
   assert.equal(n1.openReads, false);
   assert.equal(n1.failedReads, false);
   const n2 = kernelNeeds(e, 'all');
@@ -54,11 +54,12 @@ test('kernelNeeds: read-only opens narrowed to the names and prefixes rules on r
   assert.equal(kernelNeeds(e3, 'alerts').failedReads, false);
 });
 
-test('kernelNeeds of the bundled rules: reads only for the shadow files; writes, execs and the rest by family', () => {
+test('kernelNeeds of the bundled rules: reads only for the shadow files; writes, execs and the rest by family; always the process lifecycle', () => {
   const n1 = kernelNeeds(loadRules({ bundled: true, paths: [] }), 'alerts');
   assert.ok(n1.kinds !== 'all');
   for (const k of ['exec', 'open', 'connect', 'ptrace', 'module_load', 'bpf', 'setuid', 'mount', 'tamper', 'chmod', 'unlink', 'rename']) assert.ok((n1.kinds as Set<string>).has(k), k);
-  for (const k of ['fork', 'exit', 'accept', 'listen', 'loss']) assert.ok(!(n1.kinds as Set<string>).has(k), k);
+  for (const k of ['fork', 'exit']) assert.ok((n1.kinds as Set<string>).has(k), `${k}: the process table needs it`);
+  for (const k of ['accept', 'listen', 'bind', 'loss']) assert.ok(!(n1.kinds as Set<string>).has(k), k);
   assert.equal(n1.openReads, false);
   assert.deepEqual(n1.prefixes, ['/etc/gshadow', '/etc/security/opasswd', '/etc/shadow']);
 });
