@@ -219,9 +219,21 @@ export class KernelSource implements Source {
     const names = new Set(filter.names);
     for (const p of prefixes) if (!this.prevKeys.prefixes.has(p)) obj.mapUpdate('path_prefix', prefixKey(p), Buffer.from([1]));
     for (const n of names) if (!this.prevKeys.names.has(n)) obj.mapUpdate('name_of_interest', nameKey(n), Buffer.from([1]));
+    // Name lengths: the cheap first test before hashing a name.
+    const lens = new Set([...names].map((n) => Buffer.byteLength(n)).filter((l) => l > 0 && l < SIZEOF.se_name_key));
+    const lenKey = (l: number): Buffer => {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(l);
+      return k;
+    };
+    for (const l of lens) obj.mapUpdate('name_len_of_interest', lenKey(l), Buffer.from([1]));
     obj.mapUpdate('filter_cfg', Buffer.alloc(4), cfg);
     for (const p of this.prevKeys.prefixes) if (!prefixes.has(p)) obj.mapDelete('path_prefix', prefixKey(p));
     for (const n of this.prevKeys.names) if (!names.has(n)) obj.mapDelete('name_of_interest', nameKey(n));
+    for (const n of this.prevKeys.names) {
+      const l = Buffer.byteLength(n);
+      if (!lens.has(l) && l > 0 && l < SIZEOF.se_name_key) obj.mapUpdate('name_len_of_interest', lenKey(l), Buffer.from([0]));
+    }
     this.prevKeys = { prefixes, names };
   }
 

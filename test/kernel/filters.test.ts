@@ -1,0 +1,158 @@
+// Live kernel: in-kernel filters (event kinds, names and prefixes of interest,
+// ignored processes, updated in place) and loss accounting per CPU.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KernelSource, OPEN_FILTER, type KernelFilter } from '../../src/sources/kernel/kernel-source.js';
+import { decodeChunk, type DecodeContext } from '../../src/decode/decode.js';
+import type { SensorEvent } from '../../src/model/event.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { skipReason, trigger, triggerBinary } from './harness.js';
+
+const skip = skipReason();
+
+function collector(): { events: SensorEvent[]; onBatch: Parameters<KernelSource['start']>[0] } {
+  const events: SensorEvent[] = [];
+  const ctx: DecodeContext = { bootToRealtimeNs: 0n, bootIdPrefix: 'test0000', sequence: 0 };
+  const stats = { records: 0, errors: 0 };
+  return {
+    events,
+    onBatch: (b) => {
+      if (b.kind === 'frames') decodeChunk(b.chunk, b.used, ctx, events, stats);
+    },
+  };
+}
+
+async function drain(src: KernelSource): Promise<void> {
+  let prev = -1;
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const n = src.ringStats().records;
+    if (n === prev && i > 2) return;
+    prev = n;
+  }
+}
+
+describe('in-kernel filters', { skip }, () => {
+  let dir: string;
+  let src: KernelSource;
+  let col: ReturnType<typeof collector>;
+  const filter: KernelFilter = {
+    kinds: new Set(['exec', 'open', 'unlink']),
+    openReads: false,
+    failedReads: false,
+    allPaths: false,
+    threads: false,
+    prefixes: [],
+    names: ['magic-name.txt'],
+  };
+
+  before(async () => {
+    createLogger({ level: 'warn' });
+    triggerBinary();
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-flt-')));
+    mkdirSync(join(dir, 'watched'));
+    filter.prefixes = [`${dir}/watched/`];
+    col = collector();
+    src = new KernelSource({}, filter);
+    await src.start(col.onBatch);
+  });
+  after(async () => {
+    await src?.stop();
+  });
+
+  const of = (pid: number) => col.events.filter((e) => e.process.pid === pid);
+
+  test('read-only opens pass only for names of interest; failed reads too', async () => {
+    writeFileSync(join(dir, 'magic-name.txt'), 'x');
+    writeFileSync(join(dir, 'boring.txt'), 'x');
+    const a = trigger('open', join(dir, 'magic-name.txt'), '0');
+    const b = trigger('open', join(dir, 'boring.txt'), '0');
+    const c = trigger('open', join(dir, 'missing', 'magic-name.txt'), '0');
+    await drain(src);
+    assert.equal(of(a.pid).filter((e) => e.file?.path === join(dir, 'magic-name.txt')).length, 1);
+    assert.equal(of(b.pid).filter((e) => e.ebpf.kind === 'open').length, 0, 'no read-only open of an uninteresting file, not even ld.so ones');
+    const failed = of(c.pid).filter((e) => e.ebpf.kind === 'open');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.ebpf.error, 'ENOENT');
+  });
+
+  test('writes pass for prefixes of interest only', async () => {
+    const w1 = trigger('open', join(dir, 'watched', 'x.conf'), '1101');
+    const w2 = trigger('open', join(dir, 'elsewhere.conf'), '1101');
+    await drain(src);
+    assert.equal(of(w1.pid).filter((e) => e.file?.path === join(dir, 'watched', 'x.conf')).length, 1);
+    assert.equal(of(w2.pid).filter((e) => e.ebpf.kind === 'open').length, 0);
+    assert.ok(src.counters().filtered > 0, 'filtered records are counted');
+  });
+
+  test('kinds not wanted never leave the kernel', async () => {
+    const r = trigger('chmod', join(dir, 'watched'), '755');
+    const s = trigger('tcp4');
+    await drain(src);
+    assert.equal(of(r.pid).filter((e) => e.ebpf.kind === 'chmod').length, 0);
+    assert.equal(of(s.pid).filter((e) => e.ebpf.kind === 'connect').length, 0);
+    assert.equal(of(r.pid).filter((e) => e.ebpf.kind === 'exec').length, 1, 'exec is wanted');
+  });
+
+  test('filters change in place (rule reload) without reloading programs', async () => {
+    src.applyFilter({ ...filter, kinds: new Set(['exec', 'open', 'chmod']), names: ['other-name.txt'] });
+    writeFileSync(join(dir, 'other-name.txt'), 'x');
+    const a = trigger('open', join(dir, 'magic-name.txt'), '0');
+    const b = trigger('open', join(dir, 'other-name.txt'), '0');
+    const c = trigger('chmod', join(dir, 'watched', 'x.conf'), '600');
+    await drain(src);
+    assert.equal(of(a.pid).filter((e) => e.ebpf.kind === 'open').length, 0, 'the old name is gone');
+    assert.equal(of(b.pid).filter((e) => e.file?.path === join(dir, 'other-name.txt')).length, 1);
+    assert.equal(of(c.pid).filter((e) => e.ebpf.kind === 'chmod').length, 1);
+    src.applyFilter(filter);
+  });
+
+  test('ignored processes are not reported', async () => {
+    const target = join(dir, 'watched', 'ignored.log');
+    // sh opens the file itself (redirection), after we ignored its pid.
+    const sh = spawn('/bin/sh', ['-c', `read x; exec 3>${target}; echo done`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    src.ignorePid(sh.pid!);
+    sh.stdin.write('go\n');
+    await new Promise((r) => sh.on('exit', r));
+    const other = trigger('open', target, '1101');
+    await drain(src);
+    assert.equal(col.events.filter((e) => e.process.pid === sh.pid && e.ebpf.kind === 'open').length, 0);
+    assert.equal(of(other.pid).filter((e) => e.file?.path === target).length, 1, 'the same open by another process is reported');
+    src.unignorePid(sh.pid!);
+  });
+});
+
+describe('loss accounting', { skip }, () => {
+  test('a full ring buffer is counted per CPU, never silent', async () => {
+    createLogger({ level: 'warn' });
+    const bin = triggerBinary();
+    let delivered = 0;
+    // 1 MiB ring, 2 small chunks and a consumer that stalls: the ring must overflow.
+    const src = new KernelSource({ ringBytes: 1 << 20, chunks: 2, chunkBytes: 65536, pollMs: 10 }, OPEN_FILTER);
+    await src.start((b) => {
+      delivered += b.kind === 'frames' ? b.records : 0;
+      const until = Date.now() + 100;
+      while (Date.now() < until) {
+        // a stalled consumer
+      }
+    });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-loss-'));
+      const f = join(dir, 'f');
+      writeFileSync(f, 'x');
+      execFileSync(bin, ['open-race', f, f, '30000']);
+      await drain(src);
+      const c = src.counters();
+      assert.ok(c.lost > 0, `expected losses, got ${JSON.stringify(c)}`);
+      assert.equal(c.lostPerCpu.reduce((a, b) => a + b, 0), c.lost, 'per-CPU counts add up');
+      assert.ok(c.emitted >= delivered, 'everything delivered was emitted');
+      assert.ok(src.ringStats().stalls > 0, 'the reader reports that it stalled');
+    } finally {
+      await src.stop();
+    }
+  });
+});

@@ -1,0 +1,144 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Enricher } from '../../src/enrich/enrich.js';
+import { ProcessTable, entityId, ticksOf } from '../../src/enrich/process-table.js';
+import { containerFromCgroupPath, ContainerResolver } from '../../src/enrich/containers.js';
+import { decodeRecord, type DecodeContext } from '../../src/decode/decode.js';
+import { EventType, Syscall } from '../../src/decode/abi.generated.js';
+import type { SensorEvent } from '../../src/model/event.js';
+import { buildRecord, type RecordSpec } from '../helpers/record-builder.js';
+
+const ctx = (): DecodeContext => ({ bootToRealtimeNs: 1_700_000_000_000_000_000n, bootIdPrefix: 'abcd0123', sequence: 0 });
+const TICK = 10_000_000n;
+
+function ev(spec: RecordSpec, c = ctx()): SensorEvent {
+  const r = buildRecord(spec);
+  return decodeRecord(r, 0, r.length, c);
+}
+
+/** A fake /proc with one process (pid 42, started at tick 500, parent 1). */
+function fakeProc(): string {
+  const root = mkdtempSync(join(tmpdir(), 'ebpf-sensor-proc-'));
+  const p = join(root, '42');
+  mkdirSync(p);
+  // field 22 (starttime) is the 20th after the comm's closing paren
+  const fields = ['S', '1', ...Array.from({ length: 17 }, () => '0'), '500', '0'];
+  writeFileSync(join(p, 'stat'), `42 (old daemon) ${fields.join(' ')}\n`);
+  writeFileSync(join(p, 'cmdline'), 'daemon\0--serve\0');
+  writeFileSync(join(p, 'cgroup'), '0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n');
+  symlinkSync('/usr/sbin/daemon', join(p, 'exe'));
+  symlinkSync('/srv', join(p, 'cwd'));
+  return root;
+}
+
+test('processes seeded from /proc enrich their later events (exe, args, cwd, same entity id as the kernel gives)', () => {
+  const procRoot = fakeProc();
+  const en = new Enricher({ hostId: 'host-1', seedFromProc: true, resolveContainers: true, resolveNames: false, procRoot });
+  assert.equal(en.seeded, 1);
+  // An open by pid 42 whose kernel start time is inside tick 500.
+  const e = ev({ type: EventType.SE_EV_OPEN, pid: 42, startNs: 500n * TICK + 1234n, ret: 3, args: [0, 0, 0, 0, 0, Syscall.SE_SC_OPENAT], strs: ['/etc/hosts', null, null] });
+  en.enrich(e);
+  assert.equal(e.process.executable, '/usr/sbin/daemon');
+  assert.deepEqual(e.process.args, ['daemon', '--serve']);
+  assert.equal(e.process.working_directory, '/srv');
+  assert.equal(e.process.name, 'daemon');
+  assert.equal(e.process.entity_id, entityId('host-1', 42, 500));
+  assert.equal(e.container?.id, '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+  assert.equal(e.container?.runtime, 'docker');
+});
+
+test('exec, fork and exit keep the table current; the entity id survives exec and changes with pid reuse', () => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: false });
+  const c = ctx();
+  const parentStart = 100n * TICK;
+  const fork = ev({ type: EventType.SE_EV_FORK, pid: 10, startNs: parentStart, args: [11, 11, 200n * TICK + 5n, 0] }, c);
+  en.enrich(fork);
+  assert.equal(fork.process.pid, 11);
+  assert.equal(fork.process.parent.pid, 10);
+  const exec = ev({ type: EventType.SE_EV_EXEC, pid: 11, ppid: 10, startNs: 200n * TICK + 5n, parentStartNs: parentStart, strs: ['/bin/sh', 'sh\0-c\0id\0', '/root', '/usr/bin/dash'] }, c);
+  en.enrich(exec);
+  assert.equal(exec.process.entity_id, fork.process.entity_id, 'exec keeps the entity id');
+  assert.equal(exec.process.parent.entity_id, entityId('h', 10, 100));
+  const later = ev({ type: EventType.SE_EV_CONNECT, pid: 11, ppid: 10, startNs: 200n * TICK + 5n, parentStartNs: parentStart, args: [3, 1, 6] }, c);
+  en.enrich(later);
+  assert.equal(later.process.executable, '/usr/bin/dash');
+  assert.deepEqual(later.process.args, ['sh', '-c', 'id']);
+  const exit = ev({ type: EventType.SE_EV_EXIT, pid: 11, ppid: 10, startNs: 200n * TICK + 5n, parentStartNs: parentStart, args: [0, 0, 1] }, c);
+  en.enrich(exit);
+  assert.equal(exit.process.entity_id, exec.process.entity_id);
+  // pid 11 reused by a new process (another start tick): another entity.
+  const reuse = ev({ type: EventType.SE_EV_EXEC, pid: 11, ppid: 10, startNs: 900n * TICK, parentStartNs: parentStart, strs: ['/bin/ls', 'ls\0', '/', '/usr/bin/ls'] }, c);
+  en.enrich(reuse);
+  assert.notEqual(reuse.process.entity_id, exec.process.entity_id);
+});
+
+test('a failed exec does not change what the process is', () => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: false });
+  const start = 300n * TICK;
+  en.enrich(ev({ type: EventType.SE_EV_EXEC, pid: 20, startNs: start, strs: ['/bin/bash', 'bash\0', '/', '/usr/bin/bash'] }));
+  const fail = ev({ type: EventType.SE_EV_EXEC, pid: 20, startNs: start, ret: -2, strs: ['/nope', 'nope\0', '/', null] });
+  en.enrich(fail);
+  assert.equal(fail.process.executable, '/usr/bin/bash');
+  assert.equal(fail.file?.path, '/nope');
+});
+
+test('user and group names come from passwd/group files', () => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: true });
+  const e = ev({ type: EventType.SE_EV_SETUID, uid: 0, euid: 0, gid: 0, args: [0, -1, -1, 0, 0, Syscall.SE_SC_SETUID] });
+  en.enrich(e);
+  assert.equal(e.user.name, 'root');
+  assert.equal(e.process.group.name, 'root');
+});
+
+test('the process table stays bounded when millions of short processes come and go', () => {
+  const table = new ProcessTable({ hostId: 'h', maxEntries: 1000, exitGraceMs: 0 });
+  const t0 = Date.now();
+  for (let pid = 1; pid <= 1_000_000; pid++) {
+    table.upsert({ pid, startTicks: pid, name: 'x', ppid: 1 });
+    if (pid % 2 === 0) table.markExited(pid, pid, t0 + 1);
+  }
+  table.expire(t0 + 10);
+  assert.ok(table.size <= 1000, `table holds ${table.size} entries`);
+  assert.ok(table.evictions > 0);
+  // the most recent process is still known
+  assert.equal(table.get(999_999)?.pid, 999_999);
+});
+
+test('enrich is idempotent: a replayed (already enriched) event is left as it is', () => {
+  const en = new Enricher({ hostId: 'other-host', seedFromProc: false, resolveContainers: false, resolveNames: true });
+  const e = ev({ type: EventType.SE_EV_OPEN, pid: 5, ret: 3, args: [0, 0, 0, 0, 0, Syscall.SE_SC_OPENAT], strs: ['/etc/hosts', null, null] });
+  e.process.entity_id = 'from-the-capture';
+  e.process.executable = '/usr/bin/recorded';
+  e.user.name = 'recorded-user';
+  const before = JSON.stringify(e);
+  en.enrich(e);
+  const after = JSON.parse(JSON.stringify(e)) as SensorEvent;
+  assert.equal(after.process.entity_id, 'from-the-capture');
+  assert.equal(after.process.executable, '/usr/bin/recorded');
+  assert.equal(after.user.name, 'recorded-user');
+  assert.ok(before.length <= JSON.stringify(e).length);
+});
+
+test('container ids from the cgroup paths of the common runtimes', () => {
+  const id = 'a'.repeat(64);
+  assert.deepEqual(containerFromCgroupPath(`/system.slice/docker-${id}.scope`), { id, runtime: 'docker' });
+  assert.deepEqual(containerFromCgroupPath(`/docker/${id}`), { id, runtime: 'docker' });
+  assert.deepEqual(containerFromCgroupPath(`/kubepods.slice/kubepods-pod1.slice/cri-containerd-${id}.scope`), { id, runtime: 'containerd' });
+  assert.deepEqual(containerFromCgroupPath(`/machine.slice/libpod-${id}.scope`), { id, runtime: 'podman' });
+  assert.deepEqual(containerFromCgroupPath(`/kubepods/burstable/pod1/crio-${id}`), { id, runtime: 'cri-o' });
+  assert.equal(containerFromCgroupPath('/user.slice/user-1000.slice/session-2.scope'), undefined);
+  // resolved once per cgroup id
+  const procRoot = fakeProc();
+  const r = new ContainerResolver(procRoot);
+  const first = r.lookup('777', 42);
+  assert.equal(first?.container?.runtime, 'docker');
+  assert.equal(r.lookup('777', 999999), first, 'cached by cgroup id, even for a pid that is gone');
+});
+
+test('ticksOf matches /proc stat precision', () => {
+  assert.equal(ticksOf('5000000000'), 500);
+  assert.equal(ticksOf(5_009_999_999n), 500);
+});
