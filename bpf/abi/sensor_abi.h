@@ -17,7 +17,7 @@
  *   - str[i] = { off, len, flags }: off is relative to the record start; a
  *     descriptor with len == 0 and no SE_STR_PRESENT flag is absent.
  *   - the meaning of ret, args[] and str[] depends on se_hdr.type and is
- *     documented next to each type below and in docs/abi.md.
+ *     documented next to each type below and in docs/kernel.md.
  *
  * The addon hands records to JavaScript as frames: u32 length (LE) followed by
  * the record bytes, padded to 8 bytes.
