@@ -7,7 +7,7 @@
  * host.os.type …); every event.type is expected with every event.category.
  *
  * Reads `../shared/reference/ecs/ecs_flat.yml` beside the checkout when it
- * exists, else the vendored copy in test/fixtures/ecs/ (clean clones, CI).
+ * exists, else the vendored copy in schemas/ecs/ (clean clones, CI).
  * Unit, kernel and integration tests all call `validateEcs` on what they get.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -43,7 +43,7 @@ export interface EcsDefinitions {
 /** Where the shared reference lives, relative to the repository. */
 export const SHARED_ECS_FLAT = join(packageRoot, '../shared/reference/ecs/ecs_flat.yml');
 /** The vendored copy. */
-export const VENDORED_ECS_FLAT = join(packageRoot, 'test/fixtures/ecs/ecs_flat.yml');
+export const VENDORED_ECS_FLAT = join(packageRoot, 'schemas/ecs/ecs_flat.yml');
 
 /** Custom namespaces a document may carry besides ECS fields. */
 export const CUSTOM_NAMESPACES: readonly string[] = ['ebpf'];

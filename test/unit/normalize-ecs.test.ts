@@ -25,7 +25,7 @@ const byKind = (kind: string, cls: 'normal' | 'suspicious' = 'normal', outcome =
 };
 
 test('the vendored ecs_flat.yml is the shared ECS 9.4.0 reference, unmodified', () => {
-  assert.ok(existsSync(VENDORED_ECS_FLAT), 'test/fixtures/ecs/ecs_flat.yml is committed');
+  assert.ok(existsSync(VENDORED_ECS_FLAT), 'schemas/ecs/ecs_flat.yml is committed');
   assert.ok(existsSync(VENDORED_ECS_FLAT.replace('ecs_flat.yml', 'LICENSE.txt')), 'with its Apache-2.0 license');
   if (existsSync(SHARED_ECS_FLAT)) assert.ok(readFileSync(SHARED_ECS_FLAT).equals(readFileSync(VENDORED_ECS_FLAT)), 'vendored copy differs from ../shared');
   const defs = ecsDefinitions();
