@@ -356,7 +356,8 @@ export class Delivery {
       else this.counters.lostDamaged += count;
       const loss: DeliveryLoss = { sink: this.name, reason: s.reason, from: s.from, to: s.to, count };
       if (s.file !== undefined) loss.file = s.file;
-      this.log.warn(loss, s.reason === 'retention' ? 'events deleted by journal retention before this sink got them' : 'events lost to journal damage');
+      const { sink: _sink, ...fields } = loss; // the child logger already names the sink
+      this.log.warn(fields, s.reason === 'retention' ? 'events deleted by journal retention before this sink got them' : 'events lost to journal damage');
       try {
         this.opts.onLoss?.(loss);
       } catch (e) {
