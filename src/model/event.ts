@@ -181,8 +181,22 @@ export interface EbpfFacts {
   memfd?: { name: string; flags: number };
   chmod?: { mode: string };
   chown?: { uid: number; gid: number };
-  /** Lost-event accounting (kind 'loss'). */
-  loss?: { kernel: number; reader: number; per_cpu?: number[]; interval_s: number };
+  /**
+   * Lost-event accounting (kind 'loss'): kernel ring full / reader stalls over
+   * interval_s, or (sink set, kernel and reader 0) journal positions [from, to)
+   * that sink will never get, by reason (retention while it lagged, damage).
+   */
+  loss?: {
+    kernel: number;
+    reader: number;
+    per_cpu?: number[];
+    interval_s: number;
+    sink?: string;
+    reason?: 'retention' | 'damaged';
+    count?: number;
+    from?: number;
+    to?: number;
+  };
   /** exec: the executable was resolved from the kernel's struct file. */
   exec?: { filename: string; interpreter?: string; argv_truncated?: boolean; args?: string[] };
   /** exit: raw wait(2) status and the signal that ended the process, if any. */

@@ -276,8 +276,14 @@ export function toCef(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, opt
   if (top) add(' msg=', top.message);
   else if (kind === 'loss' && ev.ebpf.loss) {
     const l = ev.ebpf.loss;
-    add(' msg=', `${l.kernel + l.reader} events lost in ${l.interval_s} s (kernel ring full: ${l.kernel}, reader stalls: ${l.reader})`);
-    num(' cnt=', l.kernel + l.reader);
+    if (l.sink !== undefined) {
+      // A delivery gap (pipeline reportDeliveryLoss): events one sink will never get.
+      add(' msg=', `${l.count ?? 0} events never reached sink ${l.sink} (${l.reason === 'damaged' ? 'journal damage' : 'deleted by journal retention while it lagged'})`);
+      num(' cnt=', l.count);
+    } else {
+      add(' msg=', `${l.kernel + l.reader} events lost in ${l.interval_s} s (kernel ring full: ${l.kernel}, reader stalls: ${l.reader})`);
+      num(' cnt=', l.kernel + l.reader);
+    }
   } else if (kind === 'tamper' && ev.ebpf.tampering) {
     add(' msg=', `${ev.ebpf.tampering.syscall} argument ${ev.ebpf.tampering.field} changed between syscall entry and exit`);
   }
