@@ -157,7 +157,8 @@ export class SyslogSink implements Sink {
     const out: Buffer[] = [];
     const facility = FACILITIES[this.o.facility];
     for (const ce of batch) {
-      if (this.o.only && ce.verdict.classification !== this.o.only) continue;
+      // Loss reports pass the alerts-only filter: gaps must reach whoever reads alerts.
+      if (this.o.only && ce.verdict.classification !== this.o.only && ce.event.ebpf.kind !== 'loss') continue;
       const line = this.o.format(ce);
       if (this.o.transport !== 'udp' && this.o.framing === 'lf' && line.includes('\n')) {
         throw new SensorError('ESENSOR_INTERNAL', `${this.name}: a formatted line holds a raw LF, which LF framing cannot carry`);
