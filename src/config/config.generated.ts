@@ -54,7 +54,7 @@ export interface SensorConfig {
     events: 'all' | 'alerts';
   };
   /**
-   * The embedded default output.
+   * The stdout/file output (NDJSON, one ECS document or CEF line per line), fed from the journal like every sink.
    */
   output: {
     /**
@@ -62,6 +62,39 @@ export interface SensorConfig {
      */
     target: string;
     format: 'ecs' | 'cef';
+    /**
+     * Write events to stdout or the file. Turn off when only Kafka, Elasticsearch or syslog should get them.
+     */
+    enabled: boolean;
+    /**
+     * Forward telemetry too, or alerts only (loss reports always go).
+     */
+    events: 'all' | 'alerts';
+    /**
+     * file: rotate once the file reaches this size (FILE -> FILE.1 -> FILE.2 ...); 0 = never rotate.
+     */
+    maxFileBytes: number;
+    /**
+     * file: how many rotated files to keep; the oldest is deleted.
+     */
+    keepFiles: number;
+    /**
+     * When a batch read from the journal is sent to stdout or the file: whichever limit is reached first (bytes of journaled JSON).
+     */
+    batch: {
+      /**
+       * Events per batch.
+       */
+      count: number;
+      /**
+       * Bytes per batch.
+       */
+      bytes: number;
+      /**
+       * Longest an event waits for its batch to fill, ms.
+       */
+      ms: number;
+    };
   };
   /**
    * The durable local journal between the rules and the sinks (docs/journal.md). Each sink keeps its own cursor in it.
@@ -87,6 +120,26 @@ export interface SensorConfig {
      * fdatasync the journal this often; 0 = after every append batch. Sinks read only records already synced.
      */
     fsyncIntervalMs: number;
+  };
+  /**
+   * Delivery from the journal to every sink (docs/delivery.md): each sink reads through its own cursor, retries with backoff, lags when down and never blocks the others.
+   */
+  sinks: {
+    /**
+     * Where a sink that has no cursor yet starts: at the next event, or at the oldest event in the journal.
+     */
+    startAt: 'end' | 'oldest';
+    /**
+     * Backoff between attempts of a failing sink: initialMs doubling up to maxMs, with jitter. Attempts are unlimited: the journal bounds the lag.
+     */
+    retry: {
+      initialMs: number;
+      maxMs: number;
+    };
+    /**
+     * At shutdown, wait this long for the sinks to deliver what is journaled (what is left is delivered after the next start).
+     */
+    drainSeconds: number;
   };
   cef: {
     vendor: string;
@@ -198,5 +251,240 @@ export interface SensorConfig {
      * host.name in documents (default: the hostname).
      */
     name?: string;
+  };
+  /**
+   * Kafka output (kafkajs): idempotent producer, acks from all in-sync replicas, alerts and telemetry on separate topics. On when brokers is not empty.
+   */
+  kafka: {
+    /**
+     * Bootstrap brokers, host:port. Environment: EBPF_SENSOR_KAFKA__BROKERS='["kafka:9092"]'.
+     */
+    brokers: string[];
+    clientId: string;
+    topics: {
+      /**
+       * Topic of alerts and loss reports.
+       */
+      alerts: string;
+      /**
+       * Topic of telemetry (normal events).
+       */
+      events: string;
+    };
+    /**
+     * Message key: host.name (every event of a host in order on one partition) or process.entity_id (per-process order, spread over partitions).
+     */
+    key: 'host' | 'process';
+    /**
+     * ECS JSON documents or CEF lines (vendor/product from the cef section).
+     */
+    format: 'ecs' | 'cef';
+    /**
+     * Forward telemetry too, or alerts only (loss reports always go).
+     */
+    events: 'all' | 'alerts';
+    /**
+     * Record batch compression (gzip is built into kafkajs).
+     */
+    compression: 'gzip' | 'none';
+    /**
+     * gzip level (1 fastest … 9 smallest). 1 keeps compression off the critical path at high rates (docs/delivery.md).
+     */
+    compressionLevel: number;
+    /**
+     * Most message bytes (before compression) per produce request; keep below the broker's message.max.bytes.
+     */
+    maxRequestBytes: number;
+    requestTimeoutMs: number;
+    connectionTimeoutMs: number;
+    tls: {
+      /**
+       * Connect with TLS (also on when ca, cert or key is set).
+       */
+      enabled: boolean;
+      /**
+       * PEM file of the CA that signs the server certificate (default: the system store).
+       */
+      ca?: string;
+      /**
+       * PEM client certificate file.
+       */
+      cert?: string;
+      /**
+       * PEM client key file.
+       */
+      key?: string;
+      /**
+       * Verify the server certificate.
+       */
+      rejectUnauthorized: boolean;
+      /**
+       * Name the server certificate must carry (default: the host).
+       */
+      servername?: string;
+    };
+    /**
+     * SASL authentication (over TLS in production). Credentials never appear in logs.
+     */
+    sasl?: {
+      mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+      username: string;
+      /**
+       * The password (or use passwordFile).
+       */
+      password?: string;
+      /**
+       * File holding the password (trailing newline ignored).
+       */
+      passwordFile?: string;
+    };
+    /**
+     * When a batch read from the journal is sent to Kafka: whichever limit is reached first (bytes of journaled JSON).
+     */
+    batch: {
+      /**
+       * Events per batch.
+       */
+      count: number;
+      /**
+       * Bytes per batch.
+       */
+      bytes: number;
+      /**
+       * Longest an event waits for its batch to fill, ms.
+       */
+      ms: number;
+    };
+  };
+  /**
+   * Elasticsearch output: bulk create into data streams with _id = event.id, ECS index templates installed by the sensor, rejected documents to a dead-letter file. On when node is set.
+   */
+  elasticsearch: {
+    /**
+     * URL of an Elasticsearch node, e.g. http://127.0.0.1:9200. Environment: EBPF_SENSOR_ELASTICSEARCH__NODE.
+     */
+    node?: string;
+    /**
+     * API key, or basic auth (username and password). Credentials never appear in logs.
+     */
+    auth?: {
+      /**
+       * Encoded API key (the base64 "encoded" value Elasticsearch returns).
+       */
+      apiKey?: string;
+      /**
+       * File holding the encoded API key.
+       */
+      apiKeyFile?: string;
+      username?: string;
+      password?: string;
+      /**
+       * File holding the password.
+       */
+      passwordFile?: string;
+    };
+    tls: {
+      /**
+       * PEM file of the CA that signs the server certificate (default: the system store).
+       */
+      ca?: string;
+      /**
+       * PEM client certificate file.
+       */
+      cert?: string;
+      /**
+       * PEM client key file.
+       */
+      key?: string;
+      /**
+       * Verify the server certificate.
+       */
+      rejectUnauthorized: boolean;
+      /**
+       * Name the server certificate must carry (default: the host).
+       */
+      servername?: string;
+    };
+    /**
+     * Data streams written to (type-dataset-namespace); the index template matches exactly these names.
+     */
+    dataStreams: {
+      /**
+       * Alerts and loss reports.
+       */
+      alerts: string;
+      /**
+       * Telemetry (normal events).
+       */
+      events: string;
+    };
+    templates: {
+      /**
+       * Install (update) the component and index templates at connection.
+       */
+      install: boolean;
+      /**
+       * Name of the index template; component templates are named <name>@<part>.
+       */
+      name: string;
+      /**
+       * Index template priority (above Elasticsearch's built-in logs-*-* template, 100).
+       */
+      priority: number;
+    };
+    /**
+     * Documents are ECS.
+     */
+    format: 'ecs';
+    /**
+     * Forward telemetry too, or alerts only (loss reports always go).
+     */
+    events: 'all' | 'alerts';
+    /**
+     * Documents Elasticsearch refuses for good (mapping errors…): one NDJSON line each with the document, the reason and the time; rotated by size.
+     */
+    deadLetter: {
+      path: string;
+      /**
+       * Rotate once the file reaches this size.
+       */
+      maxBytes: number;
+      /**
+       * Rotated files kept.
+       */
+      keepFiles: number;
+    };
+    requestTimeoutMs: number;
+    /**
+     * When a batch read from the journal is sent to Elasticsearch: whichever limit is reached first (bytes of journaled JSON).
+     */
+    batch: {
+      /**
+       * Events per batch.
+       */
+      count: number;
+      /**
+       * Bytes per batch.
+       */
+      bytes: number;
+      /**
+       * Longest an event waits for its batch to fill, ms.
+       */
+      ms: number;
+    };
+  };
+  /**
+   * Prometheus metrics (GET /metrics) and health (GET /health) over HTTP; `ebpf-sensor status` reads them.
+   */
+  metrics: {
+    enabled: boolean;
+    /**
+     * Address to listen on (loopback by default: the endpoints are not authenticated).
+     */
+    host: string;
+    /**
+     * Port (0: any free port, logged at start).
+     */
+    port: number;
   };
 }
