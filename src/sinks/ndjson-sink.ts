@@ -1,81 +1,88 @@
 /**
  * Line sink for stdout and files: one line per event (ECS JSON or CEF),
- * written per batch. The embedded default output of `ebpf-sensor run`.
+ * written per batch. The embedded default output of `ebpf-sensor run`, fed
+ * from the journal like every other sink.
+ *
+ * Files are rotated by size (FILE → FILE.1 → … → FILE.keep, the oldest
+ * deleted); a batch is never split across two files. A batch resolves once
+ * its bytes are written (fsync'ed on flush and close).
  */
-import { openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { write } from 'node:fs';
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
+import { RotatingFile } from './rotating-file.js';
 import type { LineFormatter, Sink } from './sink.js';
 
 export interface NdjsonSinkOptions {
   /** 'stdout' or a file path (appended to, created 0600). */
   target: 'stdout' | string;
   format: LineFormatter;
-  /** Only events with this classification (undefined: all). */
+  /** Only events with this classification (undefined: all). Loss reports always pass. */
   only?: 'suspicious';
+  /** Files: rotate once the file would pass this size (default 0: never). */
+  maxBytes?: number;
+  /** Files: rotated files kept (default 5). */
+  keep?: number;
 }
 
 export class NdjsonSink implements Sink {
   readonly name: string;
-  private fd: number;
-  private readonly own: boolean;
+  private readonly file: RotatingFile | undefined;
   written = 0;
 
   constructor(private readonly opts: NdjsonSinkOptions) {
     this.name = opts.target === 'stdout' ? 'stdout' : `file:${opts.target}`;
-    if (opts.target === 'stdout') {
-      this.fd = 1;
-      this.own = false;
-    } else {
-      try {
-        this.fd = openSync(opts.target, 'a', 0o600);
-      } catch (e) {
-        throw new SensorError('ESENSOR_OUTPUT', `cannot open output file ${opts.target}: ${(e as Error).message}`, {
-          cause: e,
-          file: opts.target,
-        });
-      }
-      this.own = true;
-    }
+    this.file = opts.target === 'stdout' ? undefined : new RotatingFile({ path: opts.target, maxBytes: opts.maxBytes ?? 0, keep: opts.keep ?? 5 });
+  }
+
+  /** Rotations of the file since start. */
+  get rotations(): number {
+    return this.file?.rotations ?? 0;
   }
 
   async send(batch: readonly ClassifiedEvent[]): Promise<void> {
     let text = '';
+    let n = 0;
     for (const ce of batch) {
-      if (this.opts.only && ce.verdict.classification !== this.opts.only) continue;
+      if (this.opts.only && ce.verdict.classification !== this.opts.only && ce.event.ebpf.kind !== 'loss') continue;
       text += this.opts.format(ce);
       text += '\n';
-      this.written++;
+      n++;
     }
-    if (text) this.write(text);
-  }
-
-  private write(text: string): void {
-    const buf = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < buf.length) {
-      try {
-        off += writeSync(this.fd, buf, off, buf.length - off);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') continue; // non-blocking stdout pipe: retry
-        throw new SensorError('ESENSOR_OUTPUT', `cannot write to ${this.name}: ${(e as Error).message}`, {
-          cause: e,
-          retriable: code === 'ENOSPC',
-        });
-      }
-    }
+    if (!text) return;
+    if (this.file) this.file.write(text);
+    else await writeStdout(text);
+    this.written += n;
   }
 
   async flush(): Promise<void> {
-    if (this.own) fsyncSync(this.fd);
+    this.file?.sync();
   }
 
   async close(): Promise<void> {
-    if (this.own && this.fd >= 0) {
-      fsyncSync(this.fd);
-      closeSync(this.fd);
-      this.fd = -1;
+    this.file?.close();
+  }
+}
+
+/**
+ * Writes off the event loop (libuv thread pool): a reader that stops reading
+ * stdout makes this sink lag, never the kernel drain or the other sinks.
+ */
+async function writeStdout(text: string): Promise<void> {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += await new Promise<number>((res, rej) => write(1, buf, off, buf.length - off, null, (e, n) => (e ? rej(e) : res(n))));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // A non-blocking pipe that is full: wait for the reader.
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      throw new SensorError('ESENSOR_OUTPUT', `cannot write to stdout: ${(e as Error).message}`, { cause: e, retriable: code === 'ENOSPC' || code === 'EPIPE' });
     }
   }
 }
+

@@ -1,0 +1,114 @@
+/**
+ * An append-only file bounded by size: once the next write would take it
+ * past `maxBytes`, it is renamed FILE.1 (FILE.1 becomes FILE.2 … and the
+ * oldest beyond `keep` is deleted) and a new FILE is started. Used by the
+ * file output and by dead-letter files.
+ *
+ * Writes are synchronous and whole: one write never straddles two files, so
+ * a file exceeds `maxBytes` by at most one write (a batch). A rotation
+ * fsyncs the file it closes, so rotated files are complete on disk.
+ */
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SensorError } from '../errors.js';
+
+export interface RotatingFileOptions {
+  path: string;
+  /** Rotate once a write would take the file past this size; 0 = never rotate. */
+  maxBytes: number;
+  /** Rotated files kept (FILE.1 … FILE.keep). */
+  keep: number;
+  /** Mode of new files and of a created parent directory's files (default 0600). */
+  mode?: number;
+  /** Create the parent directory (0700) when missing. */
+  createDir?: boolean;
+}
+
+export class RotatingFile {
+  private fd = -1;
+  private bytes = 0;
+  /** Rotations since open. */
+  rotations = 0;
+
+  constructor(private readonly o: RotatingFileOptions) {
+    if (!Number.isInteger(o.keep) || o.keep < 1) throw new SensorError('ESENSOR_SINK_CONFIG', `keep must be an integer >= 1, got ${o.keep}`, { field: 'keep', file: o.path });
+    if (!(o.maxBytes >= 0)) throw new SensorError('ESENSOR_SINK_CONFIG', `maxBytes must be >= 0, got ${o.maxBytes}`, { field: 'maxBytes', file: o.path });
+    this.open();
+  }
+
+  get path(): string {
+    return this.o.path;
+  }
+
+  /** Current size of FILE. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Append `data` in full (rotating first when it would not fit). */
+  write(data: string | Buffer): void {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (this.fd < 0) throw new SensorError('ESENSOR_OUTPUT', `${this.o.path} is closed`, { file: this.o.path });
+    if (this.o.maxBytes > 0 && this.bytes > 0 && this.bytes + buf.length > this.o.maxBytes) this.rotate();
+    let off = 0;
+    while (off < buf.length) {
+      try {
+        off += writeSync(this.fd, buf, off, buf.length - off);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EINTR') continue;
+        throw new SensorError('ESENSOR_OUTPUT', `cannot write to ${this.o.path}: ${(e as Error).message}`, {
+          cause: e,
+          file: this.o.path,
+          retriable: code === 'ENOSPC' || code === 'EDQUOT',
+        });
+      }
+    }
+    this.bytes += buf.length;
+  }
+
+  /** fsync the current file. */
+  sync(): void {
+    if (this.fd >= 0) fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private open(): void {
+    try {
+      if (this.o.createDir) mkdirSync(dirname(this.o.path), { recursive: true, mode: 0o700 });
+      this.fd = openSync(this.o.path, 'a', this.o.mode ?? 0o600);
+      this.bytes = fstatSync(this.fd).size;
+    } catch (e) {
+      throw new SensorError('ESENSOR_OUTPUT', `cannot open ${this.o.path}: ${(e as Error).message}`, { cause: e, file: this.o.path });
+    }
+  }
+
+  private rotate(): void {
+    const p = this.o.path;
+    this.close();
+    try {
+      for (let i = this.o.keep - 1; i >= 1; i--) {
+        if (existsSync(`${p}.${i}`)) renameSync(`${p}.${i}`, `${p}.${i + 1}`);
+      }
+      // keep = 1: FILE.1 is simply replaced.
+      renameSync(p, `${p}.1`);
+      // A larger keep earlier may have left older files behind.
+      for (let i = this.o.keep + 1; existsSync(`${p}.${i}`); i++) rmSync(`${p}.${i}`, { force: true });
+    } catch (e) {
+      // Reopen whatever is there: keep writing rather than lose events.
+      this.open();
+      throw new SensorError('ESENSOR_OUTPUT', `cannot rotate ${p}: ${(e as Error).message}`, { cause: e, file: p, retriable: true });
+    }
+    this.rotations++;
+    this.open();
+  }
+}
