@@ -9,6 +9,7 @@ import { SENSOR_VERSION } from '../pipeline/version.js';
 import { createLogger } from '../telemetry/logger.js';
 import { runCommand } from './run.js';
 import { rulesCommand, RULES_HELP } from './rules-cmd.js';
+import { statusCommand, STATUS_HELP } from './status.js';
 
 export const MAIN_HELP = `ebpf-sensor ${SENSOR_VERSION} — Linux host security sensor (eBPF on tracepoints)
 
@@ -17,6 +18,7 @@ Usage: ebpf-sensor <command> [options]
 Commands:
   run              Load the BPF programs and report events (needs root or CAP_BPF+CAP_PERFMON)
   rules lint|test  Check rule files; run rule fixtures (no root needed)
+  status           Show a running sensor's health: events, losses, journal, sinks
   help [command]   Show help for a command
 
 Global options:
@@ -33,6 +35,15 @@ per event (ECS JSON by default) to stdout or a file. Stops cleanly on SIGINT
 or SIGTERM, detaching every program. Rule files are reloaded on SIGHUP and
 when they change (config rules.watch); a broken file keeps the old rules.
 
+Every classified event is first written to the journal (config journal.dir,
+default /var/lib/ebpf-sensor/journal); each output reads it through its own
+cursor: stdout/file (output), Kafka (kafka.brokers), Elasticsearch
+(elasticsearch.node) and syslog (syslog.enabled), set in the config file or
+the environment. A sink that is down lags and catches up; a restart resumes
+from the cursors. Prometheus metrics and health are served on
+http://127.0.0.1:9464/metrics and /health (config metrics); see
+'ebpf-sensor status'.
+
 Options:
   -c, --config FILE        YAML configuration (schemas/config.schema.json)
   -o, --output TARGET      stdout (default) or file:PATH
@@ -47,10 +58,11 @@ Options:
 
 Logs go to stderr: human-readable on a terminal, JSON otherwise.
 Environment overrides: EBPF_SENSOR_<SECTION>__<KEY>=value, e.g.
-EBPF_SENSOR_OUTPUT__FORMAT=cef.
+EBPF_SENSOR_OUTPUT__FORMAT=cef, EBPF_SENSOR_KAFKA__BROKERS='["kafka:9092"]',
+EBPF_SENSOR_ELASTICSEARCH__NODE=http://127.0.0.1:9200.
 `;
 
-const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP };
+const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP, status: STATUS_HELP };
 
 export const RUN_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -91,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'rules':
         return await rulesCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
       default:
         throw new SensorError('ESENSOR_USAGE', `unknown command "${cmd}"; see ebpf-sensor --help`);
     }

@@ -15,9 +15,10 @@ import type { KernelFilter } from '../sources/kernel/kernel-source.js';
 import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
-import { NdjsonSink } from '../sinks/ndjson-sink.js';
-import { toEcs, ecsJson } from '../normalize/ecs/ecs.js';
-import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
+import { Outputs, lineFormatter } from '../pipeline/outputs.js';
+import { CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
+import { SensorMetrics } from '../telemetry/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import type { LineFormatter } from '../sinks/sink.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
@@ -40,6 +41,7 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
       throw new SensorError('ESENSOR_USAGE', `--output must be stdout or file:PATH, got "${a.output}"`, { field: 'output.target' });
     }
     c.output.target = a.output;
+    c.output.enabled = true;
   }
   if (a.format !== undefined) {
     if (a.format !== 'ecs' && a.format !== 'cef') throw new SensorError('ESENSOR_USAGE', `--format must be ecs or cef, got "${a.format}"`);
@@ -58,11 +60,7 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
 
 /** One line per event: ECS JSON (the default) or CEF with the configured vendor/product (config `cef`). */
 export function formatterFor(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
-  if (format === 'cef') {
-    const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
-    return (ce) => toCef(ce, host, agent, opts);
-  }
-  return (ce) => ecsJson(toEcs(ce, host, agent));
+  return lineFormatter(format, host, agent, cef);
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
@@ -120,8 +118,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     kernelFilter(kernelNeeds(engine, cfg.telemetry.events)),
   );
   const src = source;
-  const target = cfg.output.target === 'stdout' ? 'stdout' : cfg.output.target.slice('file:'.length);
-  const sink = new NdjsonSink({ target, format: formatterFor(cfg.output.format, host, agent, cfg.cef) });
+  // The journal and every configured sink (stdout/file, Kafka, Elasticsearch, syslog), each fed by its own delivery.
+  const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   const clocks = binding.clocks();
   const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
   pipeline = new Pipeline({
@@ -133,7 +131,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     },
     enricher,
     classifier: engine,
-    sinks: [sink],
+    output: outputs,
     log: log.child({ component: 'pipeline' }),
     host,
     events: cfg.telemetry.events,
@@ -146,9 +144,37 @@ export async function runCommand(args: RunArgs): Promise<number> {
   });
 
   const pl = pipeline;
-  await pl.start();
+  outputs.start((loss) => pl.reportDeliveryLoss(loss));
+  try {
+    await pl.start();
+  } catch (e) {
+    await outputs.close(0).catch(() => undefined);
+    throw e;
+  }
+  let metricsServer: MetricsServer | undefined;
+  if (cfg.metrics.enabled) {
+    const metrics = new SensorMetrics({
+      version: agent.version,
+      pipeline: () => pl.stats,
+      kernel: () => ({ counters: src.counters(), ring: src.ringStats() }),
+      outputs: () => outputs.stats(),
+    });
+    try {
+      metricsServer = await startMetricsServer({ host: cfg.metrics.host, port: cfg.metrics.port, metrics, log: log.child({ component: 'metrics' }) });
+    } catch (e) {
+      // Detection goes on without the endpoint; the error says how to fix it.
+      log.error({ err: e }, 'metrics and health endpoint not started');
+    }
+  }
   log.info(
-    { processes: enricher.seeded, output: cfg.output.target, format: cfg.output.format, kernel: src.preflightResult?.kernel, rules: engine.version },
+    {
+      processes: enricher.seeded,
+      sinks: outputs.names,
+      journal: cfg.journal.dir,
+      metrics: metricsServer?.url,
+      kernel: src.preflightResult?.kernel,
+      rules: engine.version,
+    },
     'ebpf-sensor %s running',
     agent.version,
   );
@@ -163,7 +189,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
       reloader.close();
       pl
         .stop()
-        .then(() => {
+        .then(async () => {
+          await metricsServer?.close();
           log.info({ ...pl.stats, rules: reloader.stats, kills: killer.stats }, 'stopped: every program detached');
           resolve(0);
         })

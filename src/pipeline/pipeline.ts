@@ -1,17 +1,20 @@
 /**
- * pipeline: wires source → decode → enrich → rules → sinks.
+ * pipeline: wires source → decode → enrich → rules → journal (→ sinks).
  *
- * One batch from the source is processed synchronously to the point where
- * it is handed to the sinks, so a kernel chunk is free again as soon as the
- * callback returns. Counts are logged on a timer, never per event. Kernel
- * losses become a metric event (event.kind: metric) — a drop is never silent.
+ * One batch from the source is processed synchronously up to the append to
+ * the journal, so a kernel chunk is free again as soon as the callback
+ * returns; the sinks read the journal through their own deliveries
+ * (pipeline/outputs.ts) and never hold the drain up. Counts are logged on a
+ * timer, never per event. Kernel losses, and events a sink will never get
+ * (journal retention while it lagged, damage), become loss events
+ * (event.kind: metric) in the journal — a drop is never silent.
  */
 import type { ClassifiedEvent, SensorEvent, HostInfo } from '../model/event.js';
 import type { Source, SourceBatch } from '../sources/source.js';
 import { decodeChunk, type DecodeContext, type DecodeStats, isoFromNs } from '../decode/decode.js';
 import type { Enricher } from '../enrich/enrich.js';
 import type { Classifier } from '../rules/classifier.js';
-import type { Sink } from '../sinks/sink.js';
+import type { DeliveryLoss } from '../sinks/delivery.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface PipelineStats {
@@ -19,7 +22,6 @@ export interface PipelineStats {
   events: number;
   alerts: number;
   decodeErrors: number;
-  sinkErrors: number;
   lossEvents: number;
 }
 
@@ -34,7 +36,8 @@ export interface PipelineOptions {
   decode: DecodeContext;
   enricher: Enricher;
   classifier: Classifier;
-  sinks: Sink[];
+  /** Where classified batches go: the journal, from which every sink reads (pipeline/outputs.ts Outputs). */
+  output: EventOutput;
   log: Logger;
   host: HostInfo;
   /** Forward normal events too ('all') or alerts only. */
@@ -47,11 +50,18 @@ export interface PipelineOptions {
   onClassified?: (batch: readonly ClassifiedEvent[]) => void;
 }
 
+/** What the pipeline hands classified batches to (Outputs: the journal and its sinks). */
+export interface EventOutput {
+  /** Journal a batch; must not wait for any sink. */
+  append(batch: readonly ClassifiedEvent[]): unknown;
+  /** Drain (bounded), stop the deliveries, close the sinks and the journal. */
+  close(): Promise<void>;
+}
+
 export class Pipeline {
-  readonly stats: PipelineStats = { batches: 0, events: 0, alerts: 0, decodeErrors: 0, sinkErrors: 0, lossEvents: 0 };
+  readonly stats: PipelineStats = { batches: 0, events: 0, alerts: 0, decodeErrors: 0, lossEvents: 0 };
   private readonly decodeStats: DecodeStats = { records: 0, errors: 0 };
   private timers: NodeJS.Timeout[] = [];
-  private pending = new Set<Promise<void>>();
   private lastLoss: LossReport = { kernel: 0, reader: 0, perCpu: [] };
   private classifier: Classifier;
 
@@ -100,20 +110,27 @@ export class Pipeline {
     for (const event of events) {
       const verdict = this.classifier.classify(event);
       if (verdict.classification === 'suspicious') this.stats.alerts++;
-      else if (this.o.events === 'alerts') continue;
+      // Loss reports always go: whoever reads only alerts must learn about gaps.
+      else if (this.o.events === 'alerts' && event.ebpf.kind !== 'loss') continue;
       out.push({ event, verdict });
     }
     this.stats.events += events.length;
     this.o.onClassified?.(out);
     if (!out.length) return;
-    for (const sink of this.o.sinks) {
-      const p = sink.send(out).catch((e: unknown) => {
-        this.stats.sinkErrors++;
-        this.o.log.error({ err: e, sink: sink.name }, 'sink %s failed', sink.name);
-      });
-      this.pending.add(p);
-      void p.finally(() => this.pending.delete(p));
-    }
+    this.o.output.append(out);
+  }
+
+  /**
+   * A sink will never get positions [from, to) of the journal: journal a loss
+   * event saying so (every sink receives it, the one concerned included once
+   * it catches up). The id is derived from the range, so a report repeated
+   * after a restart is the same document.
+   */
+  reportDeliveryLoss(loss: DeliveryLoss): void {
+    this.stats.lossEvents++;
+    const ev = this.lossEvent(0, 0, [], `${this.o.decode.bootIdPrefix}gap-${loss.sink.replace(/[^A-Za-z0-9_.-]/g, '_')}-${loss.reason}-${loss.from}-${loss.to}`);
+    ev.ebpf.loss = { kernel: 0, reader: 0, interval_s: 0, sink: loss.sink, reason: loss.reason, count: loss.count, from: loss.from, to: loss.to };
+    this.process([ev]);
   }
 
   /** Turn new kernel/reader losses into a metric event. */
@@ -130,14 +147,14 @@ export class Pipeline {
     this.process([this.lossEvent(dk, dr, perCpu)]);
   }
 
-  private lossEvent(kernel: number, reader: number, perCpu: number[]): SensorEvent {
+  private lossEvent(kernel: number, reader: number, perCpu: number[], eventId?: string): SensorEvent {
     const nowNs = BigInt(Date.now()) * 1000000n;
     const seq = this.o.decode.sequence++;
     const pid = process.pid;
     const id = { id: String(process.geteuid?.() ?? 0) };
     return {
       '@timestamp': isoFromNs(nowNs),
-      event: { id: `${this.o.decode.bootIdPrefix}loss${nowNs.toString(16)}`, sequence: seq, action: 'events-lost', outcome: 'failure' },
+      event: { id: eventId ?? `${this.o.decode.bootIdPrefix}loss${nowNs.toString(16)}`, sequence: seq, action: 'events-lost', outcome: 'failure' },
       process: {
         pid,
         entity_id: '',
@@ -162,7 +179,7 @@ export class Pipeline {
     this.o.log.info({ ...this.stats, host: this.o.host.name }, 'pipeline counts');
   }
 
-  /** Stop the source, wait for in-flight sends, flush and close sinks. */
+  /** Stop the source, then close the output: sinks drain (bounded), stop, close; the journal closes. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -172,13 +189,6 @@ export class Pipeline {
       this.o.log.warn({ err: e }, 'final loss report failed');
     }
     await this.o.source.stop();
-    await Promise.allSettled([...this.pending]);
-    for (const s of this.o.sinks) {
-      try {
-        await s.close();
-      } catch (e) {
-        this.o.log.error({ err: e, sink: s.name }, 'closing sink %s failed', s.name);
-      }
-    }
+    await this.o.output.close();
   }
 }

@@ -40,7 +40,8 @@ export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessE
   const outFile = join(dir, 'events.ndjson');
   const proc = spawn(process.execPath, [join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', `file:${outFile}`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'info', ...env },
+    // Own journal and any free metrics port: live tests never share state with another sensor on the machine.
+    env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'info', EBPF_SENSOR_JOURNAL__DIR: join(dir, 'journal'), EBPF_SENSOR_METRICS__PORT: '0', ...env },
   });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));

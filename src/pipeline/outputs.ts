@@ -1,0 +1,325 @@
+/**
+ * outputs: the journal and the sinks behind it, built from the config.
+ *
+ * Takes: classified batches (`append`). Gives: each batch written once to the
+ * durable journal, and every configured sink — stdout/file, Kafka,
+ * Elasticsearch, syslog — fed from it by its own Delivery (own cursor, own
+ * batching by count/bytes/time, own retry loop). A slow or dead sink only
+ * makes its own cursor lag; appending never waits for a sink. Positions a
+ * sink will never get (journal retention while it lagged, damage) are passed
+ * to `onLoss`, where the pipeline turns them into loss events.
+ *
+ * `ebpf-sensor run` and the integration tests' sensor-side runner build
+ * their outputs with this same function.
+ */
+import { Journal, type AppendResult, type JournalStats } from '../journal/journal.js';
+import type { AgentInfo, ClassifiedEvent, HostInfo } from '../model/event.js';
+import { toEcs, ecsJson } from '../normalize/ecs/ecs.js';
+import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
+import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
+import { NdjsonSink } from '../sinks/ndjson-sink.js';
+import { KafkaSink } from '../sinks/kafka/kafka-sink.js';
+import { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
+import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
+import type { BatchLimits } from '../sinks/batcher.js';
+import type { LineFormatter, Sink } from '../sinks/sink.js';
+import type { SensorConfig } from '../config/config.js';
+import { componentLogger, type Logger } from '../telemetry/logger.js';
+import { SENSOR_VERSION } from './version.js';
+
+export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog';
+
+/** One line per event: ECS JSON or CEF with the configured vendor/product. */
+export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
+  if (format === 'cef') {
+    const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
+    return (ce) => toCef(ce, host, agent, opts);
+  }
+  return (ce) => ecsJson(toEcs(ce, host, agent));
+}
+
+/** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */
+class MeteredSink implements Sink {
+  eventsIn = 0;
+  eventsOut = 0;
+  batchesOut = 0;
+  lastSuccess = 0;
+  private last: readonly ClassifiedEvent[] | undefined;
+
+  constructor(readonly inner: Sink) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+    // Delivery retries a batch with the same array: count it in once.
+    if (batch !== this.last) {
+      this.last = batch;
+      this.eventsIn += batch.length;
+    }
+    await this.inner.send(batch);
+    this.eventsOut += batch.length;
+    this.batchesOut++;
+    this.lastSuccess = Date.now();
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** One configured sink and its delivery. */
+export interface SinkOutput {
+  name: string;
+  kind: SinkKind;
+  sink: Sink;
+  batch: BatchLimits;
+  delivery?: Delivery;
+}
+
+export interface SinkOutputStats {
+  name: string;
+  kind: SinkKind;
+  /** Events handed to the sink (each batch once, however often it was retried). */
+  eventsIn: number;
+  /** Events the sink confirmed. */
+  eventsOut: number;
+  /** ms since the epoch of the last confirmed batch (0: none yet). */
+  lastSuccess: number;
+  delivery: DeliveryStats | undefined;
+  /** Sink-specific counters (documents created, dead letters, messages…). */
+  details: Record<string, number>;
+}
+
+export interface OutputsStats {
+  journal: JournalStats;
+  /** Append calls that failed (events not journaled; counted, logged). */
+  appendErrors: number;
+  /** Events in those failed appends. */
+  appendLost: number;
+  sinks: SinkOutputStats[];
+}
+
+export interface OutputsOptions {
+  config: Readonly<SensorConfig>;
+  host: HostInfo;
+  agent: AgentInfo;
+  log?: Logger;
+}
+
+/** The journal plus every configured sink; see the file comment. */
+export class Outputs {
+  readonly journal: Journal;
+  readonly outputs: SinkOutput[];
+  private readonly metered = new Map<string, MeteredSink>();
+  private readonly log: Logger;
+  private readonly cfg: Readonly<SensorConfig>;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private appendErrors = 0;
+  private appendLost = 0;
+  private lastAppendErrorLog = 0;
+
+  private constructor(o: OutputsOptions, journal: Journal, outputs: SinkOutput[]) {
+    this.cfg = o.config;
+    this.log = o.log ?? componentLogger('outputs');
+    this.journal = journal;
+    this.outputs = outputs;
+    for (const out of outputs) {
+      const m = new MeteredSink(out.sink);
+      this.metered.set(out.name, m);
+    }
+  }
+
+  /**
+   * Open the journal and build the configured sinks (nothing is sent until
+   * `start`). Throws ESENSOR_JOURNAL_IO when the journal cannot be opened and
+   * ESENSOR_SINK_CONFIG / ESENSOR_OUTPUT for a sink configured wrongly.
+   */
+  static open(o: OutputsOptions): Outputs {
+    const cfg = o.config;
+    const log = o.log ?? componentLogger('outputs');
+    const journal = Journal.open(cfg.journal.dir, {
+      maxBytes: cfg.journal.maxBytes,
+      maxAgeSeconds: cfg.journal.maxAgeSeconds,
+      segmentBytes: Math.min(cfg.journal.segmentBytes, Math.floor(cfg.journal.maxBytes / 2)),
+      fsyncIntervalMs: cfg.journal.fsyncIntervalMs,
+    });
+    const built: SinkOutput[] = [];
+    try {
+      for (const s of buildSinks(cfg, o.host, o.agent)) built.push(s);
+    } catch (e) {
+      for (const s of built) void s.sink.close().catch(() => undefined);
+      void journal.close();
+      throw e;
+    }
+    if (!built.length) log.warn('no output is enabled (output.enabled false, no kafka.brokers, no elasticsearch.node, syslog off): events are only journaled');
+    return new Outputs(o, journal, built);
+  }
+
+  /** Names of the configured sinks. */
+  get names(): string[] {
+    return this.outputs.map((s) => s.name);
+  }
+
+  /**
+   * Start one delivery per sink. `onLoss` gets every range of positions a sink
+   * will never receive (the pipeline journals a loss event for it).
+   */
+  start(onLoss: (loss: DeliveryLoss) => void): void {
+    if (this.started) return;
+    this.started = true;
+    const retry = { initialMs: this.cfg.sinks.retry.initialMs, maxMs: Math.max(this.cfg.sinks.retry.maxMs, this.cfg.sinks.retry.initialMs), multiplier: 2, jitter: 0.2 };
+    for (const out of this.outputs) {
+      out.delivery = Delivery.start(this.journal, this.metered.get(out.name)!, {
+        name: out.name,
+        batch: out.batch,
+        retry,
+        startAt: this.cfg.sinks.startAt,
+        onLoss,
+      });
+    }
+    this.log.info(
+      { sinks: this.outputs.map((s) => ({ name: s.name, batch: s.batch })), journal: this.journal.stats().dir, startAt: this.cfg.sinks.startAt },
+      'delivering from the journal to %d sinks',
+      this.outputs.length,
+    );
+  }
+
+  /**
+   * Journal a classified batch. Never waits for a sink. When the journal
+   * cannot take it (disk full, I/O error) the events are counted as lost
+   * (metrics, a rate-limited error log) and the pipeline goes on.
+   */
+  append(batch: readonly ClassifiedEvent[]): AppendResult | undefined {
+    if (!batch.length) return undefined;
+    try {
+      return this.journal.append(batch);
+    } catch (e) {
+      this.appendErrors++;
+      this.appendLost += batch.length;
+      const now = Date.now();
+      if (now - this.lastAppendErrorLog > 10_000) {
+        this.lastAppendErrorLog = now;
+        this.log.error({ err: e, lost: this.appendLost, failedAppends: this.appendErrors }, 'cannot journal events: they are lost (counted in ebpf_sensor_journal_append_lost_events_total)');
+      }
+      return undefined;
+    }
+  }
+
+  stats(): OutputsStats {
+    return {
+      journal: this.journal.stats(),
+      appendErrors: this.appendErrors,
+      appendLost: this.appendLost,
+      sinks: this.outputs.map((out) => {
+        const m = this.metered.get(out.name)!;
+        return {
+          name: out.name,
+          kind: out.kind,
+          eventsIn: m.eventsIn,
+          eventsOut: m.eventsOut,
+          lastSuccess: m.lastSuccess,
+          delivery: out.delivery?.stats(),
+          details: sinkDetails(out.sink),
+        };
+      }),
+    };
+  }
+
+  /**
+   * Make what is appended durable, let the sinks catch up for at most
+   * `drainSeconds` (config sinks.drainSeconds), stop the deliveries (what is
+   * left goes out after the next start), close the sinks and the journal.
+   */
+  close(drainSeconds = this.cfg.sinks.drainSeconds): Promise<void> {
+    this.stopping ??= this.doClose(drainSeconds);
+    return this.stopping;
+  }
+
+  private async doClose(drainSeconds: number): Promise<void> {
+    try {
+      if (this.journal.isOpen) await this.journal.sync();
+    } catch (e) {
+      this.log.error({ err: e }, 'final journal sync failed');
+    }
+    const deliveries = this.outputs.flatMap((o) => (o.delivery ? [o.delivery] : []));
+    if (drainSeconds > 0 && deliveries.length) {
+      const results = await Promise.all(deliveries.map((d) => d.drained(drainSeconds * 1000)));
+      const behind = deliveries.filter((_, i) => !results[i]).map((d) => ({ sink: d.name, lag: d.lag().events }));
+      if (behind.length) this.log.warn({ behind }, 'sinks still behind at shutdown: they resume from their cursors at the next start');
+    }
+    await Promise.all(deliveries.map((d) => d.stop()));
+    for (const o of this.outputs) {
+      try {
+        await o.sink.close();
+      } catch (e) {
+        this.log.error({ err: e, sink: o.name }, 'closing sink %s failed', o.name);
+      }
+    }
+    await this.journal.close();
+  }
+}
+
+/** Numbers a sink keeps about itself, flattened for metrics and status. */
+function sinkDetails(s: Sink): Record<string, number> {
+  const out: Record<string, number> = {};
+  const stats = (s as { stats?: unknown }).stats;
+  if (stats && typeof stats === 'object') {
+    for (const [k, v] of Object.entries(stats)) if (typeof v === 'number') out[k] = v;
+  }
+  if (s instanceof NdjsonSink) {
+    out.written = s.written;
+    out.rotations = s.rotations;
+  }
+  return out;
+}
+
+function limits(b: { count: number; bytes: number; ms: number } | undefined): BatchLimits {
+  return b ? { count: b.count, bytes: b.bytes, ms: b.ms } : { count: 1000, bytes: 1 << 20, ms: 200 };
+}
+
+/** The sinks the config enables, in a fixed order (cursor names are stable). */
+export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: AgentInfo): SinkOutput[] {
+  const out: SinkOutput[] = [];
+  if (cfg.output.enabled) {
+    const t = cfg.output.target;
+    const file = t === 'stdout' ? undefined : t.slice('file:'.length);
+    const sink = new NdjsonSink({
+      target: file ?? 'stdout',
+      format: lineFormatter(cfg.output.format, host, agent, cfg.cef),
+      ...(cfg.output.events === 'alerts' ? { only: 'suspicious' as const } : {}),
+      maxBytes: cfg.output.maxFileBytes,
+      keep: cfg.output.keepFiles,
+    });
+    out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch) });
+  }
+  if (cfg.kafka.brokers.length) {
+    const sink = new KafkaSink({
+      config: cfg.kafka,
+      format: lineFormatter(cfg.kafka.format, host, agent, cfg.cef),
+      hostName: host.name,
+      log: componentLogger('kafka-sink'),
+    });
+    out.push({ name: sink.name, kind: 'kafka', sink, batch: limits(cfg.kafka.batch) });
+  }
+  if (cfg.elasticsearch.node !== undefined) {
+    const sink = new ElasticsearchSink({
+      config: cfg.elasticsearch,
+      document: (ce) => ecsJson(toEcs(ce, host, agent)),
+      sensorVersion: SENSOR_VERSION,
+      log: componentLogger('elasticsearch-sink'),
+    });
+    out.push({ name: sink.name, kind: 'elasticsearch', sink, batch: limits(cfg.elasticsearch.batch) });
+  }
+  if (cfg.syslog.enabled) {
+    const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, lineFormatter(cfg.syslog.format, host, agent, cfg.cef), host.name);
+    out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined) });
+  }
+  return out;
+}
