@@ -110,6 +110,8 @@ export interface OutputsOptions {
   host: HostInfo;
   agent: AgentInfo;
   log?: Logger;
+  /** Sinks to use instead of the ones the config enables (tests, embedding). */
+  sinks?: Array<{ sink: Sink; kind: SinkKind; batch?: BatchLimits }>;
 }
 
 /** The journal plus every configured sink; see the file comment. */
@@ -152,7 +154,8 @@ export class Outputs {
     });
     const built: SinkOutput[] = [];
     try {
-      for (const s of buildSinks(cfg, o.host, o.agent)) built.push(s);
+      const given = o.sinks?.map((s) => ({ name: s.sink.name, kind: s.kind, sink: s.sink, batch: s.batch ?? limits(undefined) }));
+      for (const s of given ?? buildSinks(cfg, o.host, o.agent)) built.push(s);
     } catch (e) {
       for (const s of built) void s.sink.close().catch(() => undefined);
       void journal.close();
