@@ -53,7 +53,9 @@ export function entityId(hostId: string, pid: number, startTicks: number): strin
 
 export class ProcessTable {
   private readonly live = new Map<number, ProcEntry>();
-  private readonly exited: Array<{ pid: number; start: number; at: number }> = [];
+  /** Exited processes in exit order; a queue read from `exitHead` (Array.shift is O(n)). */
+  private exited: Array<{ pid: number; start: number; at: number }> = [];
+  private exitHead = 0;
   private readonly opts: ProcessTableOptions;
   evictions = 0;
 
@@ -63,6 +65,11 @@ export class ProcessTable {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** Exits waiting for their grace period (bounded like the table). */
+  get pendingExits(): number {
+    return this.exited.length - this.exitHead;
   }
 
   /** Look up a live (or recently exited) process by pid and start time. */
@@ -104,10 +111,18 @@ export class ProcessTable {
 
   /** Drop exited entries past their grace period. */
   expire(now = Date.now()): void {
-    while (this.exited.length && now - this.exited[0]!.at > this.opts.exitGraceMs) {
-      const x = this.exited.shift()!;
+    while (this.exitHead < this.exited.length && now - this.exited[this.exitHead]!.at > this.opts.exitGraceMs) {
+      const x = this.exited[this.exitHead++]!;
       const e = this.live.get(x.pid);
       if (e && e.exited && e.startTicks === x.start) this.live.delete(x.pid);
+    }
+    if (this.exitHead > 4096 && this.exitHead * 2 > this.exited.length) {
+      this.exited = this.exited.slice(this.exitHead);
+      this.exitHead = 0;
+    }
+    // An exit whose entry was evicted meanwhile must not pin the queue's memory.
+    if (this.exited.length - this.exitHead > this.opts.maxEntries) {
+      this.exitHead = this.exited.length - this.opts.maxEntries;
     }
   }
 
