@@ -15,6 +15,9 @@ struct se_abi_anchor {
 	struct se_filter_cfg filter_cfg;
 	struct se_prefix_key prefix_key;
 	struct se_name_key name_key;
+	struct se_kill_key kill_key;
+	enum se_fd_kind fd_kind;
+	enum se_kill_kind kill_kind;
 	enum se_abi_consts consts;
 	enum se_event_type type;
 	enum se_syscall syscall;

@@ -60,7 +60,8 @@ enum se_event_type {
 	/* process */
 	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
 	                       (dirfd's path for a failed execveat), 3 exe (resolved bprm->file, success only)
-	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev, 5 syscall */
+	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev,
+	                       4 stdio: enum se_fd_kind of fd 0 | fd 1 << 8 | fd 2 << 16, 5 syscall */
 	SE_EV_FORK = 2,     /* args: 0 child pid, 1 child tid, 2 child start ns, 3 clone is thread (0/1) */
 	SE_EV_EXIT = 3,     /* args: 0 status as wait(2) encodes it, 1 terminating signal (0 = none), 2 group dead */
 	/* file. String slots of path operations: path i in slot i, the base
@@ -126,6 +127,36 @@ enum se_record_flags {
 	SE_F_PATH_FROM_FILE = 1 << 3,   /* str 0 resolved from struct file (kernel truth) */
 	SE_F_CONTAINER_ROOT = 1 << 4,   /* the task's root differs from init's root (chroot/container) */
 	SE_F_THREAD = 1 << 5,           /* the acting task is not the thread group leader */
+	SE_F_KILLED = 1 << 6,           /* the kernel sent SIGKILL for an in-kernel kill rule (see below) */
+	/* bits 16..31: index + 1 of the kill rule that matched (0 = none) */
+	SE_F_KILL_RULE_SHIFT = 16,
+};
+
+/* In-kernel kill rules (maps "kill_exact", "kill_prefix"): what a rule that the
+ * kernel can decide matches. The key's first byte is the kind. */
+enum se_kill_kind {
+	SE_KILL_EXEC = 1,       /* process.executable */
+	SE_KILL_OPEN = 2,       /* file.path of any open */
+	SE_KILL_OPEN_WRITE = 3, /* file.path of an open with write intent */
+};
+
+struct se_kill_key {
+	__u32 prefixlen;        /* bits of data[] (LPM); the whole key for the exact map */
+	__u8 data[256];         /* kind byte, then the path (NUL-padded) */
+};
+
+/* What a file descriptor is (exec's stdio). A shell whose stdin or stdout is
+ * an internet socket is a reverse shell. */
+enum se_fd_kind {
+	SE_FD_NONE = 0,
+	SE_FD_FILE = 1,
+	SE_FD_DIR = 2,
+	SE_FD_CHAR = 3,         /* ttys, /dev/null */
+	SE_FD_FIFO = 4,
+	SE_FD_SOCK_INET = 5,    /* AF_INET / AF_INET6 */
+	SE_FD_SOCK_UNIX = 6,
+	SE_FD_SOCK_OTHER = 7,
+	SE_FD_OTHER = 8,
 };
 
 /* se_str.flags */
@@ -247,6 +278,7 @@ _Static_assert(sizeof(struct se_hdr) == 128, "se_hdr layout");
 _Static_assert(sizeof(struct se_event) == 216, "se_event layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
+_Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");
 #endif
 
 #endif /* SENSOR_ABI_H */

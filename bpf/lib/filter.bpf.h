@@ -115,6 +115,36 @@ static __always_inline bool se_user_path_hit(const void *uptr)
 	return se_str_path_hit(uptr, true);
 }
 
+/*
+ * In-kernel kill: does a rule the kernel can decide match (kind, the path in
+ * string slot `slot` of the record)? If so, SIGKILL the current task — the
+ * signal is delivered before it returns to user space — and mark the record.
+ */
+static __always_inline void se_kill_check(struct se_rec *r, __u32 kind, __u32 slot)
+{
+	struct se_key_scratch *k = se_keys();
+	struct se_str *s = &r->ev->str[slot & (SE_STR_SLOTS - 1)];
+	__u32 off = s->off, len = s->len, *idx;
+
+	if (!k || !(s->flags & SE_STR_PRESENT) || off >= SE_SCRATCH_SIZE)
+		return;
+	if (len > sizeof(k->kill.data) - 1)
+		len = sizeof(k->kill.data) - 1;
+	__builtin_memset(k->kill.data, 0, sizeof(k->kill.data));
+	k->kill.data[0] = kind;
+	bpf_probe_read_kernel(&k->kill.data[1], len & 255, (__u8 *)r->ev + (off & SE_REC_MASK));
+	k->kill.prefixlen = sizeof(k->kill.data) * 8;
+	idx = bpf_map_lookup_elem(&kill_exact, &k->kill);
+	if (!idx) {
+		k->kill.prefixlen = (len + 1) * 8;
+		idx = bpf_map_lookup_elem(&kill_prefix, &k->kill);
+	}
+	if (!idx)
+		return;
+	bpf_send_signal(9);
+	r->ev->hdr.flags |= SE_F_KILLED | ((*idx + 1) << SE_F_KILL_RULE_SHIFT);
+}
+
 static __always_inline bool se_all_paths(void)
 {
 	struct se_filter_cfg *cfg = se_cfg();

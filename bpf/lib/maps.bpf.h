@@ -111,6 +111,23 @@ struct {
 	__type(value, __u8);
 } name_of_interest SEC(".maps") __weak;
 
+/* In-kernel kill rules: exact paths (prefixlen ignored, set to the full key)
+ * and prefixes (LPM). Value: the rule's index (user space maps it to the id). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct se_kill_key);
+	__type(value, __u32);
+} kill_exact SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct se_kill_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} kill_prefix SEC(".maps") __weak;
+
 /* Lengths (index) for which some name of interest exists: a cheap first test
  * before hashing a file name. */
 struct {
@@ -124,6 +141,7 @@ struct {
 struct se_key_scratch {
 	struct se_prefix_key prefix;
 	struct se_name_key name;
+	struct se_kill_key kill;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

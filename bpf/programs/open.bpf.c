@@ -78,6 +78,10 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 			}
 		}
 		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);
+		/* The file is open but the caller never runs another instruction. */
+		se_kill_check(&r, ro ? SE_KILL_OPEN : SE_KILL_OPEN_WRITE, 0);
+		if (!ro && !(r.ev->hdr.flags & SE_F_KILLED))
+			se_kill_check(&r, SE_KILL_OPEN, 0);
 	} else {
 		__u8 first = 0;
 		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);

@@ -39,6 +39,45 @@ static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct tas
  *
  * tp_btf/sched_process_exec: TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
  */
+#define SE_S_IFMT 0170000
+#define SE_S_IFSOCK 0140000
+#define SE_S_IFIFO 0010000
+#define SE_S_IFCHR 0020000
+#define SE_S_IFREG 0100000
+#define SE_S_IFDIR 0040000
+
+/* What fd is in the current task (exec's stdio: reverse shells). */
+static __always_inline __u32 se_fd_kind(int fd)
+{
+	struct file *f = se_fd_file(fd);
+	umode_t mode;
+
+	if (!f)
+		return SE_FD_NONE;
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & SE_S_IFMT;
+	switch (mode) {
+	case SE_S_IFREG:
+		return SE_FD_FILE;
+	case SE_S_IFDIR:
+		return SE_FD_DIR;
+	case SE_S_IFCHR:
+		return SE_FD_CHAR;
+	case SE_S_IFIFO:
+		return SE_FD_FIFO;
+	case SE_S_IFSOCK: {
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		if (family == 2 || family == 10)
+			return SE_FD_SOCK_INET;
+		if (family == 1)
+			return SE_FD_SOCK_UNIX;
+		return SE_FD_SOCK_OTHER;
+	}
+	default:
+		return SE_FD_OTHER;
+	}
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -56,6 +95,7 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	r.ev->args[1] = old_pid;
 	r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
 	r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	r.ev->args[4] = se_fd_kind(0) | (se_fd_kind(1) << 8) | (se_fd_kind(2) << 16);
 	r.ev->args[5] = SE_SC_EXECVE;
 	se_put_str(&r, 0, BPF_CORE_READ(bprm, filename), SE_PATH_MAX, false, 0);
 	se_put_argv(&r, 1, p);
@@ -63,6 +103,8 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	se_put_path(&r, 2, pwd.dentry, pwd.mnt);
 	se_put_file_path(&r, 3, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+	/* The new image has not run an instruction yet: a kill here stops it before it does. */
+	se_kill_check(&r, SE_KILL_EXEC, 3);
 	se_submit(&r);
 	return 0;
 }

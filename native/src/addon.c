@@ -1121,6 +1121,7 @@ static napi_value build_abi(napi_env env)
 	SZ(se_filter_cfg);
 	SZ(se_prefix_key);
 	SZ(se_name_key);
+	SZ(se_kill_key);
 	OFF(se_hdr, type);
 	OFF(se_hdr, abi);
 	OFF(se_hdr, size);
@@ -1164,6 +1165,8 @@ static napi_value build_abi(napi_env env)
 	OFF(se_filter_cfg, wakeup_bytes);
 	OFF(se_prefix_key, prefixlen);
 	OFF(se_prefix_key, data);
+	OFF(se_kill_key, prefixlen);
+	OFF(se_kill_key, data);
 	C(SE_ABI_VERSION);
 	C(SE_PATH_MAX);
 	C(SE_ARGV_MAX);

@@ -9,7 +9,9 @@ import { loadBinding } from '../sources/kernel/binding.js';
 import { Enricher } from '../enrich/enrich.js';
 import { RuleReloader } from '../rules/reloader.js';
 import { ProcessKiller } from '../rules/killer.js';
-import { kernelNeeds, type KernelNeeds } from '../rules/kernel-needs.js';
+import { kernelNeeds, kernelKillRules, type KernelNeeds } from '../rules/kernel-needs.js';
+import type { RuleEngine } from '../rules/engine.js';
+import type { Killer } from '../rules/killer.js';
 import { PACKAGE_ROOT } from '../rules/source.js';
 import type { KernelFilter } from '../sources/kernel/kernel-source.js';
 import { resolve as resolvePath } from 'node:path';
@@ -78,10 +80,29 @@ export async function runCommand(args: RunArgs): Promise<number> {
   let pipeline: Pipeline | undefined;
   let source: KernelSource | undefined;
   const rulesLog = log.child({ component: 'rules' });
-  const killer = new ProcessKiller({
+  const userKiller = new ProcessKiller({
     onKill: (r, ev) =>
       rulesLog.warn({ kill: r, process: ev.process.executable, eventId: ev.event.id }, 'kill: pid %d %s after %s ms', r.pid, r.result, r.delay_ms ?? '-'),
   });
+  // Processes the kernel already killed (bpf_send_signal, before the syscall
+  // returned) are reported as such; every other kill is done from user space.
+  const killer: Killer & { stats: ProcessKiller['stats'] } = {
+    stats: userKiller.stats,
+    kill: (ev) => {
+      if (ev.ebpf.kernel_kill) {
+        const r = { pid: ev.process.pid, signal: 'SIGKILL' as const, result: 'killed' as const, by: 'kernel' as const, delay_ms: 0 };
+        rulesLog.warn({ kill: r, rule: ev.ebpf.kernel_kill.rule, process: ev.process.executable, eventId: ev.event.id }, 'kill: pid %d killed in the kernel', r.pid);
+        return r;
+      }
+      return userKiller.kill(ev);
+    },
+  };
+  const decodeCtx = { bootToRealtimeNs: 0n, bootIdPrefix: host.boot_id.replace(/-/g, '').slice(0, 8), sequence: 0, killRules: [] as readonly string[] };
+  const installKernelRules = (engine: RuleEngine): void => {
+    if (!source) return;
+    source.applyFilter(kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine));
+    decodeCtx.killRules = source.setKillRules(kernelKillRules(engine));
+  };
   const reloader = new RuleReloader({
     sources: {
       bundled: cfg.rules.bundled,
@@ -96,7 +117,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       pipeline?.setClassifier(engine);
       if (source && pipeline) {
         try {
-          source.applyFilter(kernelFilter(kernelNeeds(engine, cfg.telemetry.events)));
+          installKernelRules(engine);
         } catch (e) {
           rulesLog.error({ err: e }, 'kernel filter update failed; the kernel keeps the previous filter');
         }
@@ -115,20 +136,17 @@ export async function runCommand(args: RunArgs): Promise<number> {
       pollMs: cfg.kernel.pollMs,
       wakeupBytes: cfg.kernel.wakeupBytes,
     },
-    kernelFilter(kernelNeeds(engine, cfg.telemetry.events)),
+    kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine),
   );
   const src = source;
   // The journal and every configured sink (stdout/file, Kafka, Elasticsearch, syslog), each fed by its own delivery.
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   const clocks = binding.clocks();
+  decodeCtx.bootToRealtimeNs = clocks.realtime - clocks.boottime;
   const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
   pipeline = new Pipeline({
     source: src,
-    decode: {
-      bootToRealtimeNs: clocks.realtime - clocks.boottime,
-      bootIdPrefix: host.boot_id.replace(/-/g, '').slice(0, 8),
-      sequence: 0,
-    },
+    decode: decodeCtx,
     enricher,
     classifier: engine,
     output: outputs,
@@ -147,6 +165,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   outputs.start((loss) => pl.reportDeliveryLoss(loss));
   try {
     await pl.start();
+    decodeCtx.killRules = src.setKillRules(kernelKillRules(engine));
   } catch (e) {
     await outputs.close(0).catch(() => undefined);
     throw e;
@@ -205,11 +224,26 @@ export async function runCommand(args: RunArgs): Promise<number> {
   });
 }
 
-/** The kernel filter for what the rules (and the telemetry setting) need. */
-export function kernelFilter(n: KernelNeeds): KernelFilter {
+/**
+ * The kernel filter: what the rules need (computed for alerts, so read-only
+ * opens die in the kernel unless a rule wants them), every family when
+ * telemetry forwards everything, every read when `telemetry.openReads` asks.
+ */
+export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'>, engine?: RuleEngine): KernelFilter {
   // Prefixes and names narrow read-only opens only; writes, deletions and
-  // the other file events are reported on every path.
-  return { kinds: n.kinds, openReads: n.openReads, failedReads: n.failedReads, allPaths: true, threads: false, prefixes: n.prefixes, names: n.names };
+  // the other file events are reported on every path. Paths of in-kernel
+  // kill rules must reach the kernel's kill check: they are names of interest.
+  const killPaths = engine ? kernelKillRules(engine).flatMap((k) => [...(k.path?.exact ?? [])]) : [];
+  const names = [...new Set([...n.names, ...killPaths.map((p) => p.slice(p.lastIndexOf('/') + 1)).filter(Boolean)])];
+  return {
+    kinds: cfg.telemetry.events === 'all' ? 'all' : n.kinds,
+    openReads: n.openReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads),
+    failedReads: n.failedReads,
+    allPaths: true,
+    threads: false,
+    prefixes: n.prefixes,
+    names,
+  };
 }
 
 /** The files the running sensor depends on (rule sensor_files_modified watches them). */

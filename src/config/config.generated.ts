@@ -52,6 +52,10 @@ export interface SensorConfig {
      * Forward normal events (telemetry) too, or alerts only.
      */
     events: 'all' | 'alerts';
+    /**
+     * Also forward every read-only file open as telemetry. Off by default: read-only opens are the most frequent event on a host; without this they are dropped in the kernel unless a rule needs them (names or prefixes of interest).
+     */
+    openReads: boolean;
   };
   /**
    * The stdout/file output (NDJSON, one ECS document or CEF line per line), fed from the journal like every sink.

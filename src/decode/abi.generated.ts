@@ -11,6 +11,7 @@ export const SIZEOF = {
   se_filter_cfg: 24,
   se_prefix_key: 260,
   se_name_key: 64,
+  se_kill_key: 260,
 } as const;
 
 export const OFFSETOF = {
@@ -75,6 +76,10 @@ export const OFFSETOF = {
   },
   se_name_key: {
     name: 0,
+  },
+  se_kill_key: {
+    prefixlen: 0,
+    data: 4,
   },
 } as const;
 
@@ -177,6 +182,8 @@ export const RecordFlags = {
   SE_F_PATH_FROM_FILE: 8,
   SE_F_CONTAINER_ROOT: 16,
   SE_F_THREAD: 32,
+  SE_F_KILLED: 64,
+  SE_F_KILL_RULE_SHIFT: 16,
 } as const;
 
 export const StrFlags = {
@@ -209,4 +216,22 @@ export const FilterFlags = {
   SE_FL_ALL_PATHS: 4,
   SE_FL_THREADS: 8,
   SE_FL_READ_PREFIXES: 16,
+} as const;
+
+export const FdKind = {
+  SE_FD_NONE: 0,
+  SE_FD_FILE: 1,
+  SE_FD_DIR: 2,
+  SE_FD_CHAR: 3,
+  SE_FD_FIFO: 4,
+  SE_FD_SOCK_INET: 5,
+  SE_FD_SOCK_UNIX: 6,
+  SE_FD_SOCK_OTHER: 7,
+  SE_FD_OTHER: 8,
+} as const;
+
+export const KillKind = {
+  SE_KILL_EXEC: 1,
+  SE_KILL_OPEN: 2,
+  SE_KILL_OPEN_WRITE: 3,
 } as const;

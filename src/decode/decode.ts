@@ -10,9 +10,9 @@
  */
 import { posix } from 'node:path';
 import { SensorError } from '../errors.js';
-import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts } from '../model/event.js';
+import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts, FdKind } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
-import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts } from './abi.generated.js';
+import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -109,7 +109,25 @@ const DEFAULT_ACTION: Partial<Record<EventKind, string>> = {
   tamper: 'argument-tampering',
 };
 
+const FD_KIND_NAMES: Readonly<Record<number, FdKind>> = {
+  [FdKinds.SE_FD_NONE]: 'none',
+  [FdKinds.SE_FD_FILE]: 'file',
+  [FdKinds.SE_FD_DIR]: 'dir',
+  [FdKinds.SE_FD_CHAR]: 'char',
+  [FdKinds.SE_FD_FIFO]: 'fifo',
+  [FdKinds.SE_FD_SOCK_INET]: 'socket_inet',
+  [FdKinds.SE_FD_SOCK_UNIX]: 'socket_unix',
+  [FdKinds.SE_FD_SOCK_OTHER]: 'socket_other',
+  [FdKinds.SE_FD_OTHER]: 'other',
+};
+
+function fdKind(v: number): FdKind {
+  return FD_KIND_NAMES[v & 0xff] ?? 'other';
+}
+
 export interface DecodeContext {
+  /** In-kernel kill rules in force: index → rule id (set by the pipeline from the loaded rules). */
+  killRules?: readonly string[];
   /** Wall-clock ns minus boot-clock ns (see native clocks()). */
   bootToRealtimeNs: bigint;
   /** First 8 hex digits of the host boot id: makes event ids unique across reboots. */
@@ -472,6 +490,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
         if (filename !== ev.file.path) facts.requested = { path: filename };
         break;
       }
+      const stdio = argNum(rec, base, 4);
+      facts.exec.stdio = { stdin: fdKind(stdio), stdout: fdKind(stdio >> 8), stderr: fdKind(stdio >> 16) };
       ev.process.args = args;
       ev.process.args_count = argc || args.length;
       ev.process.command_line = args.join(' ');
@@ -721,6 +741,10 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   }
   if (truncated.length) facts.truncated = truncated;
   if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;
+  if (hflags & RecordFlags.SE_F_KILLED) {
+    const idx = (hflags >>> RecordFlags.SE_F_KILL_RULE_SHIFT) - 1;
+    facts.kernel_kill = { rule: ctx.killRules?.[idx] ?? `#${idx}` };
+  }
   if (hflags & RecordFlags.SE_F_TAMPERED) {
     // The record whose argument changed under the syscall also has its own
     // tamper event; mark it here too so a rule on either finds it.

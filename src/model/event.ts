@@ -119,6 +119,9 @@ export interface NetworkInfo {
   iana_number?: string;
 }
 
+/** What a file descriptor refers to. */
+export type FdKind = 'none' | 'file' | 'dir' | 'char' | 'fifo' | 'socket_inet' | 'socket_unix' | 'socket_other' | 'other';
+
 /** Facts without an ECS name. */
 export interface EbpfFacts {
   kind: EventKind;
@@ -198,7 +201,16 @@ export interface EbpfFacts {
     to?: number;
   };
   /** exec: the executable was resolved from the kernel's struct file. */
-  exec?: { filename: string; interpreter?: string; argv_truncated?: boolean; args?: string[] };
+  exec?: {
+    filename: string;
+    interpreter?: string;
+    argv_truncated?: boolean;
+    args?: string[];
+    /** What fds 0-2 were at exec: a shell whose stdin/stdout is an internet socket is a reverse shell. */
+    stdio?: { stdin: FdKind; stdout: FdKind; stderr: FdKind };
+  };
+  /** The kernel killed the process (bpf_send_signal) for an in-kernel kill rule. */
+  kernel_kill?: { rule: string };
   /** exit: raw wait(2) status and the signal that ended the process, if any. */
   exit?: { status: number; signal?: number };
 }

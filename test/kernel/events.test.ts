@@ -22,7 +22,8 @@ describe('live kernel events', { skip }, () => {
   before(async () => {
     triggerBinary();
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-ev-')));
-    sensor = await startSensor();
+    // Every read-only open too (telemetry.openReads): the path tests open files for reading.
+    sensor = await startSensor([], { EBPF_SENSOR_TELEMETRY__OPENREADS: 'true' });
   });
   after(async () => {
     const code = await sensor?.stop();
@@ -367,6 +368,12 @@ describe('live kernel events', { skip }, () => {
     assert.equal(ev.ebpf.tampering.syscall, 'unlink');
     assert.notEqual(ev.ebpf.tampering.at_entry, ev.ebpf.tampering.at_exit);
     assert.ok([a, b].includes(ev.ebpf.tampering.at_entry));
+  });
+
+  test('every document has a unique event id (no duplicates within a run)', async () => {
+    const ids = sensor.docs().map((d) => d.event?.id as string);
+    const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
+    assert.deepEqual(dup.slice(0, 5), []);
   });
 
   test('the sensor does not report its own activity', async () => {

@@ -368,6 +368,12 @@ export function toEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): Ec
       action: m.action,
     }));
   }
+  // action: kill — what was done to the process, by whom, how long after the event.
+  const killed = ce.verdict.matches.find((m) => m.kill !== undefined);
+  if (killed?.kill) {
+    const k = killed.kill;
+    ebpf.kill = { rule: killed.id, pid: k.pid, signal: k.signal, result: k.result, by: k.by, ...(k.delay_ms !== undefined ? { delay_ms: k.delay_ms } : {}), ...(k.error !== undefined ? { error: k.error } : {}) };
+  }
   if (raw.map) ebpf.raw_bytes = raw.map;
   doc.ebpf = ebpf;
   return doc;

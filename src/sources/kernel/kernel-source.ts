@@ -15,7 +15,7 @@ import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } 
 import { BPF_OBJECT_PATH } from './paths.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { existsSync } from 'node:fs';
-import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType } from '../../decode/abi.generated.js';
+import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
 
 export interface KernelSourceOptions {
@@ -62,6 +62,15 @@ export interface KernelFilter {
   names: readonly string[];
 }
 
+/** A kill rule the kernel can decide: the same shape the rule engine's kernelKillRules() gives. */
+export interface KernelKillSpec {
+  ruleId: string;
+  kind: 'exec' | 'open';
+  executable?: { exact: readonly string[]; prefix: readonly string[] };
+  path?: { exact: readonly string[]; prefix: readonly string[] };
+  writeIntent?: boolean;
+}
+
 export const OPEN_FILTER: KernelFilter = {
   kinds: 'all',
   openReads: true,
@@ -96,6 +105,7 @@ export class KernelSource implements Source {
   private filter: KernelFilter;
   private attachResults: AttachResult[] = [];
   private prevKeys = { prefixes: new Set<string>(), names: new Set<string>() };
+  private killKeys = new Map<string, { key: Buffer; map: 'kill_exact' | 'kill_prefix'; index: number }>();
   /** Programs not loaded because their hook does not exist on this kernel (e.g. init_module without CONFIG_MODULES). */
   unavailable: Array<{ program: string; tracepoint: string }> = [];
   preflightResult: PreflightResult | undefined;
@@ -237,6 +247,32 @@ export class KernelSource implements Source {
     this.prevKeys = { prefixes, names };
   }
 
+  /**
+   * Install the kill rules the kernel decides itself (bpf_send_signal before
+   * the syscall returns to user space). Replaces the previous set; returns the
+   * rule id of each index the kernel reports in a killed record.
+   */
+  setKillRules(rules: readonly KernelKillSpec[]): string[] {
+    const obj = this.requireObj();
+    const next = new Map<string, { key: Buffer; map: 'kill_exact' | 'kill_prefix'; index: number }>();
+    const ids = rules.map((r) => r.ruleId);
+    rules.forEach((r, index) => {
+      const kind = r.kind === 'exec' ? KillKind.SE_KILL_EXEC : r.writeIntent ? KillKind.SE_KILL_OPEN_WRITE : KillKind.SE_KILL_OPEN;
+      const m = r.kind === 'exec' ? r.executable : r.path;
+      for (const p of m?.exact ?? []) next.set(`e${kind}:${p}`, { key: killKey(kind, p, true), map: 'kill_exact', index });
+      for (const p of m?.prefix ?? []) next.set(`p${kind}:${p}`, { key: killKey(kind, p, false), map: 'kill_prefix', index });
+    });
+    // New and changed entries first, then stale ones out: no moment without the rules that stay.
+    for (const e of next.values()) {
+      const v = Buffer.alloc(4);
+      v.writeUInt32LE(e.index);
+      obj.mapUpdate(e.map, e.key, v);
+    }
+    for (const [k, e] of this.killKeys) if (!next.has(k)) obj.mapDelete(e.map, e.key);
+    this.killKeys = next;
+    return ids;
+  }
+
   /** Never report this process (a sink's helper, for example). */
   ignorePid(pid: number): void {
     const k = Buffer.alloc(4);
@@ -351,6 +387,20 @@ function prefixKey(prefix: string): Buffer {
   const k = Buffer.alloc(SIZEOF.se_prefix_key);
   k.writeUInt32LE(bytes.length * 8, OFFSETOF.se_prefix_key.prefixlen);
   bytes.copy(k, OFFSETOF.se_prefix_key.data);
+  return k;
+}
+
+/** Key of kill_exact (whole key compared) or kill_prefix (LPM over kind byte + path). */
+function killKey(kind: number, path: string, exact: boolean): Buffer {
+  const bytes = Buffer.from(path, 'utf8');
+  const dataLen = SIZEOF.se_kill_key - OFFSETOF.se_kill_key.data;
+  if (bytes.length > dataLen - 1) {
+    throw new SensorError('ESENSOR_CONFIG', `kill rule path longer than ${dataLen - 1} bytes: ${path.slice(0, 64)}…`);
+  }
+  const k = Buffer.alloc(SIZEOF.se_kill_key);
+  k.writeUInt32LE(exact ? dataLen * 8 : (bytes.length + 1) * 8, OFFSETOF.se_kill_key.prefixlen);
+  k[OFFSETOF.se_kill_key.data] = kind;
+  bytes.copy(k, OFFSETOF.se_kill_key.data + 1);
   return k;
 }
 
