@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync, realpathSync, symlinkSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateEcs } from '../helpers/ecs-validator.js';
 import { skipReason, startSensor, trigger, triggerBinary, type LiveSensor, type Doc } from './harness.js';
 
 const skip = skipReason();
@@ -374,6 +375,17 @@ describe('live kernel events', { skip }, () => {
     const ids = sensor.docs().map((d) => d.event?.id as string);
     const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
     assert.deepEqual(dup.slice(0, 5), []);
+  });
+
+  test('every document the live sensor wrote validates against ECS 9.4', () => {
+    const docs = sensor.docs();
+    assert.ok(docs.length > 0);
+    const bad: string[] = [];
+    for (const d of docs) {
+      const v = validateEcs(d);
+      if (v.length) bad.push(`${d.event?.action}: ${v.slice(0, 3).join('; ')}`);
+    }
+    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${docs.length} documents violate ECS`);
   });
 
   test('the sensor does not report its own activity', async () => {

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync, copyFileSync, chmodSync, realpathSync, rmSy
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateEcs } from '../helpers/ecs-validator.js';
 import { skipReason, startSensor, type LiveSensor, type Doc } from './harness.js';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 
@@ -150,6 +151,17 @@ describe('bundled rules, live', { skip }, () => {
     assert.equal(a.ebpf.kill.result, 'killed');
     assert.equal(a.ebpf.kill.pid, child.pid);
     assert.ok(typeof a.ebpf.kill.delay_ms === 'number' && a.ebpf.kill.delay_ms >= 0, `delay ${a.ebpf.kill.delay_ms} ms reported`);
+  });
+
+  test('every document the live sensor wrote validates against ECS 9.4', () => {
+    const docs = sensor.docs();
+    assert.ok(docs.length > 0);
+    const bad: string[] = [];
+    for (const d of docs) {
+      const v = validateEcs(d);
+      if (v.length) bad.push(`${d.event?.action}: ${v.slice(0, 3).join('; ')}`);
+    }
+    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${docs.length} documents violate ECS`);
   });
 
   test('ordinary work raises no alert at medium or above: package install, build, git clone', async () => {
