@@ -8,7 +8,7 @@
  *
  * Targets (issue #5): >= 300,000 ECS documents/s and >= 500,000 CEF lines/s.
  */
-import { toEcs, ecsJson } from '../src/normalize/ecs/ecs.js';
+import { toEcs, ecsJson, ecsLine } from '../src/normalize/ecs/ecs.js';
 import { toCef, CEF_DEFAULTS } from '../src/normalize/cef/cef.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { corpus, HOST, AGENT } from '../test/helpers/normalize-corpus.js';
@@ -58,7 +58,9 @@ const prebuilt = telemetry;
 const results: Result[] = [
   run('ECS toEcs+JSON.stringify, telemetry', telemetry, (ce) => JSON.stringify(toEcs(ce, HOST, AGENT))),
   run('ECS toEcs+JSON.stringify, alerts', alerts, (ce) => JSON.stringify(toEcs(ce, HOST, AGENT))),
-  run('ECS toEcs+ecsJson (line sinks), telemetry', telemetry, (ce) => ecsJson(toEcs(ce, HOST, AGENT))),
+  run('ECS toEcs+ecsJson, telemetry', telemetry, (ce) => ecsJson(toEcs(ce, HOST, AGENT))),
+  run('ECS ecsLine (line sinks, ES), telemetry', telemetry, (ce) => ecsLine(ce, HOST, AGENT)),
+  run('ECS ecsLine, alerts', alerts, (ce) => ecsLine(ce, HOST, AGENT)),
   run('ECS toEcs alone, telemetry', telemetry, (ce) => (toEcs(ce, HOST, AGENT).event as { id: string }).id),
   run('ECS JSON.stringify alone (prebuilt), telemetry', prebuilt, (ce) => JSON.stringify(docs.get(ce))),
   run('CEF toCef, telemetry', telemetry, (ce) => toCef(ce, HOST, AGENT, CEF_DEFAULTS)),

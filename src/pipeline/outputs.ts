@@ -14,7 +14,7 @@
  */
 import { Journal, type AppendResult, type JournalStats } from '../journal/journal.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo } from '../model/event.js';
-import { toEcs, ecsJson } from '../normalize/ecs/ecs.js';
+import { ecsLine } from '../normalize/ecs/ecs.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
@@ -35,7 +35,7 @@ export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: Agen
     const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
     return (ce) => toCef(ce, host, agent, opts);
   }
-  return (ce) => ecsJson(toEcs(ce, host, agent));
+  return (ce) => ecsLine(ce, host, agent);
 }
 
 /** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */
@@ -314,7 +314,7 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
   if (cfg.elasticsearch.node !== undefined) {
     const sink = new ElasticsearchSink({
       config: cfg.elasticsearch,
-      document: (ce) => ecsJson(toEcs(ce, host, agent)),
+      document: (ce) => ecsLine(ce, host, agent),
       sensorVersion: SENSOR_VERSION,
       log: componentLogger('elasticsearch-sink'),
     });

@@ -285,6 +285,51 @@ function hostOf(raw: RawBytes, host: HostInfo): Record<string, unknown> {
 
 /** The ECS document for one classified event. */
 export function toEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): EcsDocument {
+  return buildEcs(ce, host, agent, true);
+}
+
+function agentOf(raw: RawBytes, agent: AgentInfo): Record<string, string> {
+  return {
+    name: text(raw, 'agent.name', agent.name),
+    type: agent.type,
+    version: text(raw, 'agent.version', agent.version),
+    id: text(raw, 'agent.id', agent.id),
+  };
+}
+
+let fragHost: HostInfo | undefined;
+let fragAgent: AgentInfo | undefined;
+let fragText: string | undefined;
+
+/** `,"host":{…},"agent":{…}` serialized once per host/agent (undefined when they hold raw bytes). */
+function hostAgentFragment(host: HostInfo, agent: AgentInfo): string | undefined {
+  if (host !== fragHost || agent !== fragAgent) {
+    const raw: RawBytes = { map: undefined };
+    const h = hostOf(raw, host);
+    const a = agentOf(raw, agent);
+    fragHost = host;
+    fragAgent = agent;
+    fragText = raw.map ? undefined : escapeLineBreaks(`,"host":${JSON.stringify(h)},"agent":${JSON.stringify(a)}`);
+  }
+  return fragText;
+}
+
+/**
+ * One ECS document as one line of JSON: the same bytes as
+ * `ecsJson(toEcs(ce, host, agent))`, faster. The host and agent blocks are
+ * the same in every document of a sensor: they are serialized once and
+ * spliced in before `"process"` (the first top-level key after them; no key
+ * before it can contain that text, and JSON strings escape their quotes).
+ */
+export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): string {
+  const frag = hostAgentFragment(host, agent);
+  if (frag === undefined) return ecsJson(toEcs(ce, host, agent));
+  const s = escapeLineBreaks(JSON.stringify(buildEcs(ce, host, agent, false)));
+  const at = s.indexOf(',"process":');
+  return `${s.slice(0, at)}${frag}${s.slice(at)}`;
+}
+
+function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHostAgent: boolean): EcsDocument {
   const ev = ce.event;
   const raw: RawBytes = { map: undefined };
   const top = topMatch(ce.verdict);
@@ -332,13 +377,10 @@ export function toEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): Ec
     if (threat) doc.threat = threat;
   }
 
-  doc.host = hostOf(raw, host);
-  doc.agent = {
-    name: text(raw, 'agent.name', agent.name),
-    type: agent.type,
-    version: text(raw, 'agent.version', agent.version),
-    id: text(raw, 'agent.id', agent.id),
-  };
+  if (withHostAgent) {
+    doc.host = hostOf(raw, host);
+    doc.agent = agentOf(raw, agent);
+  }
   doc.process = processOf(raw, ev);
   doc.user = userOf(raw, 'user', ev.user);
   doc.group = userOf(raw, 'group', ev.group);
@@ -399,8 +441,12 @@ const LINE_BREAKING = /[\u0085\u2028\u2029]/g;
  * as \u escapes too. The JSON value is the same.
  */
 export function ecsJson(doc: EcsDocument): string {
-  const s = JSON.stringify(doc);
-  if (!LINE_BREAKING.test(s)) return s;
+  return escapeLineBreaks(JSON.stringify(doc));
+}
+
+function escapeLineBreaks(s: string): string {
+  // String.includes is a native scan, ~30x faster here than a regex test.
+  if (!s.includes('\u2028') && !s.includes('\u2029') && !s.includes('\u0085')) return s;
   LINE_BREAKING.lastIndex = 0;
   return s.replace(LINE_BREAKING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
