@@ -1,0 +1,55 @@
+// The native addon turns libbpf failures into SensorErrors (errno, libbpf call,
+// object name, libbpf's own message) instead of crashing; the CLI explains
+// what is missing when it cannot run.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBinding } from '../../src/sources/kernel/binding.js';
+import { BPF_OBJECT_PATH, packageRoot } from '../../src/sources/kernel/paths.js';
+import { SensorError } from '../../src/errors.js';
+import { skipReason } from './harness.js';
+
+const skip = skipReason();
+
+test('opening a file that is not a BPF object throws ESENSOR_BPF_OPEN with errno and libbpf message', () => {
+  const b = loadBinding();
+  const bogus = join(mkdtempSync(join(tmpdir(), 'ebpf-sensor-addon-')), 'bogus.o');
+  writeFileSync(bogus, 'not an ELF file');
+  assert.throws(
+    () => new b.BpfObject(bogus),
+    (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_OPEN' && typeof e.errno === 'number' && e.errno > 0 && e.call === 'bpf_object__open_file' && e.object === bogus,
+  );
+  assert.throws(() => new b.BpfObject('/nonexistent/x.o'), (e: unknown) => e instanceof SensorError && e.errno === 2);
+});
+
+test('map and program misuse are errors that name the object, not crashes', { skip }, () => {
+  const b = loadBinding();
+  const o = new b.BpfObject(BPF_OBJECT_PATH);
+  try {
+    assert.throws(() => o.mapUpdate('no_such_map', Buffer.alloc(4), Buffer.alloc(4)), (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_MAP' && e.object === 'no_such_map');
+    assert.throws(() => o.setAutoload('no_such_prog', false), (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_PROG');
+    assert.throws(() => o.setGlobal('no_such_global', 1), (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_STATE');
+    assert.throws(() => o.startRing(['events'], [Buffer.alloc(65536), Buffer.alloc(65536)], 10, () => undefined), (e: unknown) => e instanceof SensorError && /load the object/.test(e.message));
+    o.setMapSize('events', 1 << 20);
+    o.load();
+    // wrong key size: the kernel refuses (EINVAL) and says so
+    assert.throws(() => o.mapUpdate('filter_cfg', Buffer.alloc(2), Buffer.alloc(24)), (e: unknown) => e instanceof SensorError && e.errno === 22 && e.call === 'bpf_map__update_elem');
+    assert.throws(() => o.setGlobal('se_sensor_tgid', 1), (e: unknown) => e instanceof SensorError && /before load/.test(e.message));
+  } finally {
+    o.close();
+  }
+  assert.throws(() => o.load(), (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_CLOSED');
+});
+
+test('run as an unprivileged user explains that root or CAP_BPF+CAP_PERFMON is needed (exit 3)', { skip: process.geteuid?.() !== 0 ? 'needs root to switch to nobody' : false }, () => {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', 'file:/dev/null'], {
+    encoding: 'utf8',
+    env: { ...process.env, EBPF_SENSOR_JOURNAL__DIR: join(tmpdir(), `ebpf-sensor-nobody-${process.pid}`), EBPF_SENSOR_METRICS__ENABLED: 'false' },
+  });
+  assert.equal(r.status, 3, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /ESENSOR_PRIVILEGE/);
+  assert.match(r.stderr, /CAP_BPF/);
+});
