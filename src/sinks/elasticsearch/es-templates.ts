@@ -305,7 +305,8 @@ export interface InstallResult {
 }
 
 /**
- * Put every component template, then the index template. Refusals naming a
+ * Put every component template, then the index template (matching the
+ * configured data streams and those an earlier install matched). Refusals naming a
  * missing type or parameter are answered with the fallback and retried; any
  * other refusal throws (ESENSOR_SINK_CONFIG for 4xx, ESENSOR_SINK_UNAVAILABLE
  * otherwise, both retriable: delivery tries again).
@@ -337,7 +338,19 @@ export async function installTemplates(client: Client, set: TemplateSet, log: Lo
     );
   }
   const fallbacks = Object.fromEntries([...fb.types].map((t) => [t, TYPE_FALLBACKS[t]!]));
-  const body = { ...set.indexTemplate.body, _meta: { ...(set.indexTemplate.body._meta as Mapping), fallbacks, removed_parameters: [...fb.params] } };
+  // Keep the names an earlier install (other data stream names in the config) matched: Elasticsearch refuses
+  // a template change that would leave an existing data stream without a template.
+  const patterns = [...(set.indexTemplate.body.index_patterns as string[])];
+  try {
+    const existing = await client.indices.getIndexTemplate({ name: set.indexTemplate.name });
+    for (const t of existing.index_templates) {
+      const old = t.index_template.index_patterns;
+      for (const p of Array.isArray(old) ? old : [old]) if (!patterns.includes(p)) patterns.push(p);
+    }
+  } catch (e) {
+    if (!(e instanceof errors.ResponseError && e.statusCode === 404)) throw templateError(`index template ${set.indexTemplate.name} (reading it)`, e);
+  }
+  const body = { ...set.indexTemplate.body, index_patterns: patterns, _meta: { ...(set.indexTemplate.body._meta as Mapping), fallbacks, removed_parameters: [...fb.params] } };
   await put(`index template ${set.indexTemplate.name}`, () => client.indices.putIndexTemplate({ name: set.indexTemplate.name, ...(body as object) } as never));
   const result: InstallResult = {
     components: set.components.map((c) => c.name),
