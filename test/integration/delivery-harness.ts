@@ -33,14 +33,13 @@ export function writeRunnerConfig(c: RunnerConfig): string {
     sinks: { startAt: 'oldest', retry: { initialMs: 100, maxMs: 2000 }, drainSeconds: 10 },
     metrics: { host: '127.0.0.1', port: 0 },
     log: { level: process.env.EBPF_SENSOR_LOG_LEVEL ?? 'warn' },
-    ...(c.brokers ? { kafka: { brokers: c.brokers, topics: c.topics, batch: { count: 5000, bytes: 8 << 20, ms: 50 } } } : {}),
+    ...(c.brokers ? { kafka: { brokers: c.brokers, topics: c.topics } } : {}),
     ...(c.esNode
       ? {
           elasticsearch: {
             node: c.esNode,
             dataStreams: c.dataStreams,
             deadLetter: { path: c.deadLetter ?? join(c.dir, 'dead-letter.ndjson') },
-            batch: { count: 2000, bytes: 8 << 20, ms: 200 },
             requestTimeoutMs: 60_000,
           },
         }
@@ -60,6 +59,8 @@ export interface Runner {
   append(from: number, count: number): Promise<number>;
   /** Resolves on the runner's `generated` message (RUNNER_RATE mode). */
   generated: Promise<{ count: number; ms: number }>;
+  /** Resolves on the runner's `pacing` message (RUNNER_RATE mode): when and from which index it generates at which rate. */
+  pacing: Promise<{ t0: number; rate: number; from: number }>;
   health(): Promise<HealthReport>;
   /** Clean stop (bounded drain); resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -80,9 +81,12 @@ export async function startRunner(configFile: string, runId: string, env: NodeJS
   const waiters = new Map<number, (durable: number) => void>();
   let generatedResolve!: (g: { count: number; ms: number }) => void;
   const generated = new Promise<{ count: number; ms: number }>((r) => (generatedResolve = r));
+  let pacingResolve!: (p: { t0: number; rate: number; from: number }) => void;
+  const pacing = new Promise<{ t0: number; rate: number; from: number }>((r) => (pacingResolve = r));
   const ready = new Promise<{ metricsUrl: string; pid: number }>((resolve, reject) => {
-    child.on('message', (m: { ready?: { metricsUrl: string; pid: number }; appended?: { from: number }; durable?: number; generated?: { count: number; ms: number } }) => {
+    child.on('message', (m: { ready?: { metricsUrl: string; pid: number }; appended?: { from: number }; durable?: number; generated?: { count: number; ms: number }; pacing?: { t0: number; rate: number; from: number } }) => {
       if (m.ready) resolve(m.ready);
+      if (m.pacing) pacingResolve(m.pacing);
       if (m.appended) waiters.get(m.appended.from)?.(m.durable!);
       if (m.generated) generatedResolve(m.generated);
     });
@@ -94,6 +98,7 @@ export async function startRunner(configFile: string, runId: string, env: NodeJS
     pid: r.pid,
     metricsUrl: r.metricsUrl,
     generated,
+    pacing,
     append(from, count) {
       return new Promise<number>((resolve, reject) => {
         waiters.set(from, (d) => {

@@ -16,8 +16,9 @@
  *   ← { appended: { from, count }, durable }   once all of them are fsync'ed
  *   → { cmd: 'stop' }   clean stop (bounded drain), exit 0
  *   ← { ready: { metricsUrl, pid } }   at start
- * With RUNNER_RATE=N (events/s) and RUNNER_TOTAL it also appends on its own
- * at that rate (the benchmark), reporting { appended } every second.
+ * With RUNNER_RATE=N (events/s), RUNNER_TOTAL (and RUNNER_FROM) it also
+ * appends on its own at that rate (the benchmark): ← { pacing: { t0, rate,
+ * from } } when it begins, ← { generated: { count, ms }, durable } at the end.
  */
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -142,8 +143,10 @@ async function main(): Promise<void> {
     const end = next + total;
     const t0 = Date.now();
     const start = next;
+    send({ pacing: { t0, rate, from: start } });
     const tick = setInterval(() => {
-      const due = Math.min(end, start + Math.floor(((Date.now() - t0) / 1000) * rate));
+      // At most 5000 per tick: a flat-out generator must not build its whole run in one go.
+      const due = Math.min(end, next + 5000, start + Math.floor(((Date.now() - t0) / 1000) * rate));
       if (due > next) {
         source.emit(next, due - next);
         next = due;

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { gzip, unzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import kafkajs, { CompressionTypes, Kafka, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import kafkajs, { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
 import type { ClassifiedEvent } from '../../model/event.js';
@@ -262,7 +262,14 @@ export class KafkaSink implements Sink {
   private connect(): Promise<Producer> {
     if (this.producer) return Promise.resolve(this.producer);
     this.connecting ??= (async () => {
-      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } });
+      const p = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        // kafkajs 2's default (murmur2, as the Java client), named so kafkajs does not warn about the v1 change.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
       this.stats.producers++;
       try {
         await p.connect();
