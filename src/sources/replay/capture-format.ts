@@ -165,13 +165,12 @@ export function encodeMember(info: Omit<MemberInfo, 'memberBytes'>, deflated: Bu
 
 /** Why a member header is not ours, or its fields. */
 export function parseMemberHeader(b: Buffer): MemberInfo | string {
-  if (b.length < MEMBER_HEADER_BYTES) return 'too short for a block header';
-  if (b[0] !== 0x1f || b[1] !== 0x8b) return 'no gzip member starts here';
+  if (b.length < 4 || b[0] !== 0x1f || b[1] !== 0x8b) return 'no gzip member starts here';
   if (b[2] !== 8) return `gzip compression method ${b[2]} is not deflate`;
-  if (b[3] !== 4) return 'the gzip member has no "ES" block information (not written by ebpf-sensor)';
-  if (b.readUInt16LE(10) !== XLEN || b[12] !== 0x45 || b[13] !== 0x53 || b.readUInt16LE(14) !== SUBFIELD_LEN) {
-    return 'the gzip member has no "ES" block information (not written by ebpf-sensor)';
-  }
+  const ours = 'the gzip member has no "ES" block information (not written by ebpf-sensor)';
+  if (b[3] !== 4) return ours;
+  if (b.length < MEMBER_HEADER_BYTES) return 'too short for a block header';
+  if (b.readUInt16LE(10) !== XLEN || b[12] !== 0x45 || b[13] !== 0x53 || b.readUInt16LE(14) !== SUBFIELD_LEN) return ours;
   const memberBytes = b.readUInt32LE(16);
   if (memberBytes < MEMBER_HEADER_BYTES + MEMBER_TRAILER_BYTES || memberBytes > MAX_MEMBER_BYTES) return `block length ${memberBytes} is impossible`;
   return {

@@ -72,6 +72,7 @@ export function eventProblem(ev: unknown): string | undefined {
   if (p === null || typeof p !== 'object' || typeof p.pid !== 'number' || p.parent === null || typeof p.parent !== 'object') {
     return 'process (with pid and parent) is missing';
   }
+  if (p.user === null || typeof p.user !== 'object' || p.group === null || typeof p.group !== 'object') return 'process.user or process.group is missing';
   if (e.user === null || typeof e.user !== 'object' || e.group === null || typeof e.group !== 'object') return 'user or group is missing';
   if (typeof e['@timestamp'] !== 'string') return '@timestamp is missing';
   return undefined;
@@ -553,10 +554,11 @@ export class CaptureReader {
   }
 
   private truncatedAt(message: string, records?: { from: number; to: number }): void {
-    this.done = true;
     this.position = this.size;
     if (records) this.records = Math.max(this.records, records.to);
     this.damage(captureError(this.file, records ? this.rangeText(records.from, records.to) : `after record ${this.records}`, message), records);
+    // What the header promised beyond the cut is missing too.
+    this.finish();
   }
 
   private finish(): void {
