@@ -1,0 +1,865 @@
+/**
+ * pipeline/replay: recorded events through the live stages again.
+ *
+ * Takes: replay inputs (sources/replay: capture files, journal
+ * directories), a ruleset, a time window, an optional filter or process,
+ * and sinks. Gives: what the live sensor would have sent to those sinks
+ * for those events with these rules — the same Enricher, RuleEngine and
+ * sinks (normalizers inside) — plus a summary of the alerts by rule and
+ * severity. Deterministic: the output depends only on the inputs, the
+ * rules and the options (the host facts come from the capture header, the
+ * enricher reads nothing from the machine), so the same replay gives the
+ * same bytes anywhere. Nothing here touches the kernel, and the engine is
+ * built without a killer: replay never executes `action: kill`.
+ *
+ * Every record goes through the enricher's process table in recorded order
+ * (whatever the window, filter or process asked for), so an event is
+ * enriched the same way in every replay that includes it. Selection and
+ * classification come after enrichment.
+ *
+ * Fast path. When only some events can reach the output (alerts only, or a
+ * filter), capture blocks are read without parsing every event: each event
+ * refers to a context (its process: the same for many events) and a shape
+ * (kind, action, outcome, path, … ), and a ruleset is partially evaluated
+ * on those (rules/filter.ts) — exactly: an event is skipped only when no rule
+ * (and not the filter) can match it whatever the rest of it holds. A
+ * skipped event still updates the process table exactly as `enrich()`
+ * would (`tableEffect`, which mirrors the table half of enrich.ts; a test
+ * compares the fast path with materializing every event). Context facts
+ * count as known only when enrichment provably leaves them unchanged.
+ */
+import { basename } from 'node:path';
+import { SensorError } from '../errors.js';
+import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, RuleMatch, SensorEvent, Severity } from '../model/event.js';
+import { EVENT_KINDS } from '../model/event.js';
+import { Enricher, type EnricherOptions } from '../enrich/enrich.js';
+import type { CaptureWriter } from '../sources/replay/capture-writer.js';
+import { ticksOf, type ProcessTable } from '../enrich/process-table.js';
+import { loadRules, ruleFiles, type RuleEngine, type RuleSources } from '../rules/engine.js';
+import { compileFilter, emptyPartial, partialMatcher, type EventFilter, type PartialVerdict } from '../rules/filter.js';
+import { readRuleFiles } from '../rules/source.js';
+import type { Sink } from '../sinks/sink.js';
+import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
+import { CONTEXT_PATHS, SHAPE_PATHS, setPathCreating, splitPath } from '../sources/replay/capture-format.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/**
+ * The largest pid Linux hands out (PID_MAX_LIMIT on 64-bit). The process
+ * table is keyed by pid, so with this bound it never evicts: eviction order
+ * would depend on every lookup, and replay must not.
+ */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
+export interface ReplayOptions {
+  inputs: readonly string[];
+  /** Rule sources (bundled and/or paths); runtime lists come from each capture. */
+  rules: Omit<RuleSources, 'lists'>;
+  /** Send every selected event, or only alerts. */
+  events: 'all' | 'alerts';
+  /** Window on @timestamp: [since, until), canonical ISO-8601 (canonicalTime). */
+  since?: string | undefined;
+  until?: string | undefined;
+  /** A condition in the rule language, applied after enrichment. */
+  filter?: string | undefined;
+  /** Only this process (entity id) and its descendants, with the lifecycle events of its ancestors. */
+  process?: string | undefined;
+  /** 'max', or a multiple of the recorded pace (1 = as recorded). */
+  speed: 'max' | number;
+  /** Replay what is readable and report damage, instead of stopping at the first. */
+  skipBad: boolean;
+  /** The sinks for a host's events (called once per distinct host, inputs in order; closed when its inputs are done). */
+  sinks: (host: HostInfo, agent: AgentInfo) => Sink[];
+  /** Host facts for journal directories. */
+  localHost: () => { host: HostInfo; agent: AgentInfo };
+  onProgress?: (p: ReplayProgress) => void;
+  onDamage?: (d: InputDamage) => void;
+  log?: Logger;
+  /** Turn the fast path off (tests compare both). */
+  noFastPath?: boolean;
+}
+
+export interface ReplayProgress {
+  /** Records read (all passes). */
+  records: number;
+  /** Bytes read and to read, over every input (doubled for --process: two passes). */
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+export interface RuleCount {
+  rule: string;
+  name: string;
+  severity: Severity;
+  count: number;
+}
+
+/** One process in an ancestry or subtree. */
+export interface ProcessNode {
+  entity_id: string;
+  pid: number;
+  name?: string;
+  executable?: string;
+  args?: string[];
+  parent?: string;
+}
+
+export interface ReplaySummary {
+  inputs: number;
+  /** Records read from the inputs (the last pass for --process). */
+  records: number;
+  /** Records lost to damage (with --skip-bad). */
+  damaged: number;
+  damage: InputDamage[];
+  /** Events handed to the sinks. */
+  written: number;
+  /** Alerts among them. */
+  alerts: number;
+  byRule: RuleCount[];
+  bySeverity: Record<Severity, number>;
+  /** Captures whose writer never closed them (their end may be missing). */
+  unclosed: string[];
+  /** Events whose body was never parsed (fast path). */
+  skipped: number;
+  seconds: number;
+  /** --process: the chain from the oldest known ancestor down to the process, and the processes replayed. */
+  ancestry?: ProcessNode[];
+  processes?: number;
+}
+
+/** What the fast path needs from a context definition, computed once per block. */
+interface CtxInfo {
+  ok: boolean;
+  pid: number;
+  ticks: number | undefined;
+  ppid: number;
+  parentTicks: number | undefined;
+  name: string;
+  parentName: string | undefined;
+  executable: string | undefined;
+  args: string[] | undefined;
+  cwd: string | undefined;
+  cgroupId: string | undefined;
+  parentEntityId: string | undefined;
+  /** enrich() fills nothing in events of this context (the name check aside). */
+  stable: boolean;
+  /** The table holds this process (pid, start), as of this epoch of its pid (-1: not known). */
+  present: number;
+  /** nameStable() held for non-exec events as of this epoch of the pid (-1: not known). */
+  named: number;
+}
+
+/** A ruleset compiled for one set of runtime lists, with its partial matchers. */
+interface RuleContext {
+  engine: RuleEngine;
+  filter: EventFilter | undefined;
+  /** Fast path: decisions from shapes alone, and from shapes with contexts. */
+  byShape: Map<EventKind, PartialVerdict> | undefined;
+  byContext: Map<EventKind, PartialVerdict> | undefined;
+}
+
+interface HostState {
+  key: string;
+  host: HostInfo;
+  agent: AgentInfo;
+  enricher: Enricher;
+  /**
+   * Per pid, bumped whenever the table entry of that pid may have changed
+   * (upsert, exit, an event enriched in full), so facts about a process
+   * learned from the table stay valid until the next bump.
+   */
+  epochs: Epochs;
+  sinks: Sink[] | undefined;
+}
+
+/** Change counters per pid (see HostState.epochs). */
+class Epochs {
+  private readonly small = new Uint32Array(1 << 16);
+  private readonly large = new Map<number, number>();
+  get(pid: number): number {
+    return pid >= 0 && pid < 65536 ? this.small[pid]! : (this.large.get(pid) ?? 0);
+  }
+  bump(pid: number): void {
+    if (pid >= 0 && pid < 65536) this.small[pid]!++;
+    else this.large.set(pid, (this.large.get(pid) ?? 0) + 1);
+  }
+}
+
+const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
+const EXEC = 'exec';
+const FORK = 'fork';
+const EXIT = 'exit';
+const LIFECYCLE: ReadonlySet<EventKind> = new Set<EventKind>([EXEC, FORK, EXIT]);
+const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+
+function base(exe: string): string {
+  return exe.slice(exe.lastIndexOf('/') + 1);
+}
+
+/** The sinks of one replay: each batch to every sink, in order, waiting for them (backpressure). */
+async function send(sinks: readonly Sink[], batch: readonly ClassifiedEvent[]): Promise<void> {
+  if (!batch.length) return;
+  await Promise.all(sinks.map((s) => s.send(batch)));
+}
+
+/** Ms since the epoch of a canonical timestamp (pacing only needs ms). */
+function epochMs(iso: string): number {
+  const dot = iso.indexOf('.');
+  if (dot < 0) return Date.parse(iso);
+  return Date.parse(`${iso.slice(0, dot)}Z`) + Number(`0.${iso.slice(dot + 1, iso.length - 1)}`) * 1000;
+}
+
+/**
+ * Canonical form of a time given on the command line: ISO-8601 in UTC with
+ * nine fractional digits, as @timestamp is written, so comparing strings
+ * compares times. Accepts a date, a date and time, fractions up to ns and a
+ * zone (Z or ±hh:mm). Undefined when `s` is not such a time.
+ */
+export function canonicalTime(s: string): string | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
+  if (!m) return undefined;
+  const zone = m[6] === undefined || m[6] === 'Z' ? 'Z' : m[6].length === 5 ? `${m[6].slice(0, 3)}:${m[6].slice(3)}` : m[6];
+  const ms = Date.parse(`${m[1]}T${m[2] ?? '00'}:${m[3] ?? '00'}:${m[4] ?? '00'}${zone}`);
+  if (!Number.isFinite(ms)) return undefined;
+  const iso = new Date(ms).toISOString(); // 2026-11-23T16:12:00.000Z
+  return `${iso.slice(0, 19)}.${(m[5] ?? '').padEnd(9, '0')}Z`;
+}
+
+/** An event's timestamp in canonical form (events written by the sensor already are). */
+function canonicalTs(ts: string | undefined): string | undefined {
+  if (ts === undefined) return undefined;
+  return ts.length === 30 && ts.charCodeAt(29) === 90 /* Z */ ? ts : (canonicalTime(ts) ?? ts);
+}
+
+/** Runs one replay; see the file comment. */
+class Replayer {
+  private readonly hosts = new Map<string, HostState>();
+  private current: HostState | undefined;
+  private readonly rules = new Map<string, RuleContext>();
+  private readonly started = performance.now();
+  readonly summary: ReplaySummary = {
+    inputs: 0,
+    records: 0,
+    damaged: 0,
+    damage: [],
+    written: 0,
+    alerts: 0,
+    byRule: [],
+    bySeverity: { critical: 0, high: 0, medium: 0, low: 0 },
+    unclosed: [],
+    skipped: 0,
+    seconds: 0,
+  };
+  private readonly ruleCounts = new Map<string, RuleCount>();
+  /** Progress: bytes of inputs finished in earlier passes/inputs. */
+  private doneBefore = 0;
+  private totalBytes = 0;
+  /** Pacing: the first event's time and when it was replayed. */
+  private paceBase: { event: number; wall: number } | undefined;
+  /** --process, second pass: what to let through. */
+  private subtree: Set<string> | undefined;
+  private ancestors: Set<string> | undefined;
+  /** --process, first pass: every process seen → its parent and identity. */
+  private links: Map<string, ProcessNode> | undefined;
+
+  constructor(private readonly o: ReplayOptions) {
+    if (o.since !== undefined && o.until !== undefined && o.since >= o.until) {
+      throw new SensorError('ESENSOR_USAGE', `--since ${o.since} is not before --until ${o.until}`);
+    }
+  }
+
+  async run(): Promise<ReplaySummary> {
+    // Rule and filter errors first, before any input is read (inputs without runtime lists reuse this).
+    this.ruleContext({}, { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
+    try {
+      const passes = this.o.process !== undefined ? 2 : 1;
+      for (const path of this.o.inputs) this.totalBytes += inputSize(path) * passes;
+      if (this.o.process !== undefined) {
+        this.links = new Map();
+        await this.pass(false);
+        this.selectProcess(this.o.process);
+        this.hosts.clear();
+        this.summary.records = 0;
+        this.summary.damaged = 0;
+        this.summary.damage.length = 0;
+        this.summary.unclosed.length = 0;
+        this.summary.skipped = 0;
+      }
+      await this.pass(true);
+    } finally {
+      await this.closeSinks();
+    }
+    this.summary.byRule = [...this.ruleCounts.values()].sort(
+      (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.count - a.count || a.rule.localeCompare(b.rule),
+    );
+    this.summary.seconds = (performance.now() - this.started) / 1000;
+    return this.summary;
+  }
+
+  /** One pass over every input; `output` false: the --process discovery pass. */
+  private async pass(output: boolean): Promise<void> {
+    for (const path of this.o.inputs) {
+      const input = openInput(path, {
+        skipBad: this.o.skipBad,
+        onDamage: (d) => this.damage(d),
+        localHost: this.o.localHost,
+      });
+      try {
+        if (this.summary.inputs < this.o.inputs.length) this.summary.inputs++;
+        const hs = await this.hostFor(input, output);
+        const rc = this.ruleContext(input.lists, input.header?.encoding ?? { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
+        for (let b = input.next(); b; b = input.next()) {
+          this.summary.records += b.count;
+          const out = output ? await this.block(b, hs, rc) : this.discover(b, hs);
+          hs.enricher.table.expire();
+          if (output && out.length) await this.write(hs, out);
+          this.progress(input);
+          // Let timers (progress, sinks) run between blocks.
+          await new Promise<void>((r) => setImmediate(r));
+        }
+        this.summary.damaged += input.lost;
+        if (input.unclosed) this.summary.unclosed.push(input.path);
+        this.doneBefore += input.total;
+      } finally {
+        input.close();
+      }
+    }
+  }
+
+  private damage(d: InputDamage): void {
+    this.summary.damage.push(d);
+    this.o.onDamage?.(d);
+  }
+
+  private progress(input: ReplayInput): void {
+    if (!this.o.onProgress) return;
+    const now = performance.now();
+    this.o.onProgress({ records: this.summary.records, done: this.doneBefore + input.done, total: this.totalBytes, elapsedMs: now - this.started });
+  }
+
+  /** Per host: one enricher (process table) for all its inputs, in order; its sinks. */
+  private async hostFor(input: ReplayInput, output: boolean): Promise<HostState> {
+    const key = JSON.stringify([input.host, input.agent]);
+    let hs = this.hosts.get(key);
+    if (!hs) {
+      hs = {
+        key,
+        host: input.host,
+        agent: input.agent,
+        // Nothing from this machine: no /proc, no /etc/passwd, no cgroups.
+        enricher: new Enricher({ hostId: input.host.id, seedFromProc: false, resolveContainers: false, resolveNames: false, maxProcesses: PID_MAX_LIMIT }),
+        epochs: new Epochs(),
+        sinks: undefined,
+      };
+      this.hosts.set(key, hs);
+    }
+    if (output && this.current !== hs) {
+      // One host's sinks at a time: inputs of another host close them first (files are appended to in order).
+      await this.closeSinks();
+      hs.sinks = this.o.sinks(hs.host, hs.agent);
+      this.current = hs;
+    }
+    return hs;
+  }
+
+  private async closeSinks(): Promise<void> {
+    const hs = this.current;
+    this.current = undefined;
+    if (!hs?.sinks) return;
+    const sinks = hs.sinks;
+    hs.sinks = undefined;
+    for (const s of sinks) await s.close();
+  }
+
+  /** The ruleset for an input's runtime lists (and encoding), compiled once. */
+  private ruleContext(inputLists: Readonly<Record<string, readonly string[]>>, enc: { context: readonly string[]; shape: readonly string[] }): RuleContext {
+    const key = JSON.stringify([inputLists, enc]);
+    let rc = this.rules.get(key);
+    if (rc) return rc;
+    const lists = inputLists as Record<string, readonly string[]>;
+    const engine = loadRules({ ...this.o.rules, lists });
+    let filter: EventFilter | undefined;
+    if (this.o.filter !== undefined) {
+      const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.check).files;
+      filter = compileFilter(this.o.filter, { definitions: defs, lists });
+    }
+    rc = { engine, filter, byShape: undefined, byContext: undefined };
+    const need = this.o.events === 'alerts' ? { rules: engine.rules, always: ['loss' as const], ...(filter ? { filter } : {}) } : filter ? { filter } : undefined;
+    if (need && !this.o.noFastPath && this.o.process === undefined && this.o.speed === 'max') {
+      const shapeFields = new Set(enc.shape);
+      const ctxPaths = enc.context;
+      const inShape = (f: string): boolean => shapeFields.has(f);
+      const inContext = (f: string): boolean => inShape(f) || ctxPaths.some((p) => f === p || f.startsWith(`${p}.`));
+      rc.byShape = partialMatcher(need, inShape);
+      rc.byContext = partialMatcher(need, inContext);
+    }
+    this.rules.set(key, rc);
+    return rc;
+  }
+
+  private inWindow(ts: string | undefined): boolean {
+    const { since, until } = this.o;
+    if (since === undefined && until === undefined) return true;
+    const t = canonicalTs(ts);
+    if (t === undefined) return false;
+    return (since === undefined || t >= since) && (until === undefined || t < until);
+  }
+
+  /** The event (enriched) passes window, filter and process selection. */
+  private selected(ev: SensorEvent, rc: RuleContext): boolean {
+    if (!this.inWindow(ev['@timestamp'])) return false;
+    if (rc.filter && !rc.filter.test(ev)) return false;
+    if (this.subtree) {
+      const id = ev.process.entity_id;
+      if (!this.subtree.has(id) && !(this.ancestors!.has(id) && LIFECYCLE.has(ev.ebpf.kind))) return false;
+    }
+    return true;
+  }
+
+  /** Enrich, select, classify; push what goes out. */
+  private handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): void {
+    hs.enricher.enrich(ev);
+    // enrich() may have changed the entries of the process and (lookups aside) nothing else.
+    hs.epochs.bump(ev.process.pid);
+    if (!this.selected(ev, rc)) return;
+    const verdict = rc.engine.classify(ev);
+    // As live: loss reports go out even when only alerts do.
+    if (verdict.classification === 'normal' && this.o.events === 'alerts' && ev.ebpf.kind !== 'loss') return;
+    out.push({ event: ev, verdict });
+  }
+
+  /** A damaged record: throw, or (skip-bad) report and go on. */
+  private bad(e: unknown, b: ReplayBlock, i: number, path: string): void {
+    if (!(e instanceof SensorError)) throw e;
+    if (!this.o.skipBad) throw e;
+    this.summary.damaged++;
+    this.damage({ file: path, error: e, records: { from: b.firstRecord + i + 1, to: b.firstRecord + i + 1 } });
+  }
+
+  private async block(b: ReplayBlock, hs: HostState, rc: RuleContext): Promise<ClassifiedEvent[]> {
+    const out: ClassifiedEvent[] = [];
+    if (b instanceof CaptureBlock && rc.byShape) {
+      this.fastBlock(b, hs, rc, out);
+      return out;
+    }
+    const path = b instanceof CaptureBlock ? b.file : '';
+    for (let i = 0; i < b.count; i++) {
+      let ev: SensorEvent;
+      try {
+        ev = b.materialize(i);
+      } catch (e) {
+        this.bad(e, b, i, path);
+        continue;
+      }
+      if (this.o.speed !== 'max') {
+        const wait = this.pace(ev['@timestamp']);
+        if (wait > 2) {
+          if (out.length) await this.write(hs, out.splice(0));
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      this.handle(ev, hs, rc, out);
+    }
+    return out;
+  }
+
+  /** Ms to wait before replaying an event recorded at `ts`. */
+  private pace(ts: string): number {
+    const t = epochMs(ts);
+    if (!Number.isFinite(t)) return 0;
+    const now = performance.now();
+    if (!this.paceBase) {
+      this.paceBase = { event: t, wall: now };
+      return 0;
+    }
+    const due = this.paceBase.wall + (t - this.paceBase.event) / (this.o.speed as number);
+    return due - now;
+  }
+
+  /** The fast path over one capture block; see the file comment. */
+  private fastBlock(b: CaptureBlock, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): void {
+    const table = hs.enricher.table;
+    const ctxInfo: Array<CtxInfo | undefined> = new Array(b.contextCount);
+    // Per shape: 0 not yet decided, 1 nothing can match, 2 maybe (look further), 3 no fast decision (materialize).
+    const shapeState = new Uint8Array(b.shapes.length);
+    const shapeKind: Array<EventKind | undefined> = new Array(b.shapes.length);
+    const shapeOutcome: Array<string | undefined> = new Array(b.shapes.length);
+    const shapePartial: Array<Record<string, unknown> | undefined> = new Array(b.shapes.length);
+    const epochs = hs.epochs;
+    const pairs = new Map<number, boolean>();
+    const windowed = this.o.since !== undefined || this.o.until !== undefined;
+    const byShape = rc.byShape!;
+    const byContext = rc.byContext!;
+    const anyBad = b.bad.size > 0;
+    const ctxOf = b.ctxOf;
+    const shapeOf = b.shapeOf;
+    for (let i = 0; i < b.count; i++) {
+      if (anyBad && b.bad.has(i)) {
+        this.bad(b.bad.get(i), b, i, b.file);
+        continue;
+      }
+      const c = ctxOf[i]!;
+      const s = shapeOf[i]!;
+      let state = shapeState[s]!;
+      if (state === 0) {
+        const shape = b.shapes[s]!;
+        const kind = shape['ebpf.kind'];
+        const outcome = shape['event.outcome'];
+        if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
+        else {
+          shapeKind[s] = kind as EventKind;
+          shapeOutcome[s] = typeof outcome === 'string' ? outcome : undefined;
+          const v = byShape.get(kind as EventKind);
+          if (v === undefined) state = 1;
+          else if (v.t === 'test') state = mayMatch(v.may, (shapePartial[s] = partialOf(shape))) ? 2 : 1;
+          else state = 2;
+        }
+        shapeState[s] = state;
+      }
+      let ci = ctxInfo[c];
+      if (ci === undefined) ci = ctxInfo[c] = contextInfo(b.parseContext(c));
+      if (state !== 3 && ci.ok) {
+        const kind = shapeKind[s]!;
+        let skip = state === 1 || (windowed && !this.inWindow(b.timestamp(i)));
+        if (!skip && ci.stable && nameStable(kind, ci, table, epochs)) {
+          const key = c * 2 ** 21 + s;
+          let may = pairs.get(key);
+          if (may === undefined) {
+            const v = byContext.get(kind);
+            if (v === undefined) may = false;
+            else if (v.t === 'test') {
+              const sp = (shapePartial[s] ??= partialOf(b.shapes[s]!));
+              may = mayMatch(v.may, withContext(sp, b.context(c)!));
+            } else may = true;
+            pairs.set(key, may);
+          }
+          skip = !may;
+        }
+        if (skip) {
+          tableEffect(table, kind, shapeOutcome[s], ci, epochs);
+          this.summary.skipped++;
+          continue;
+        }
+      }
+      let ev: SensorEvent;
+      try {
+        ev = b.materialize(i);
+      } catch (e) {
+        this.bad(e, b, i, b.file);
+        continue;
+      }
+      this.handle(ev, hs, rc, out);
+    }
+  }
+
+  private async write(hs: HostState, batch: ClassifiedEvent[]): Promise<void> {
+    for (const ce of batch) {
+      if (ce.verdict.classification !== 'suspicious') continue;
+      this.summary.alerts++;
+      for (const m of ce.verdict.matches) this.count(m);
+      const top = ce.verdict.matches.reduce((a, m) => (SEVERITIES.indexOf(m.severity) < SEVERITIES.indexOf(a.severity) ? m : a));
+      this.summary.bySeverity[top.severity]++;
+    }
+    this.summary.written += batch.length;
+    await send(hs.sinks ?? [], batch);
+  }
+
+  private count(m: RuleMatch): void {
+    const key = `${m.id}\0${m.severity}`;
+    const c = this.ruleCounts.get(key);
+    if (c) c.count++;
+    else this.ruleCounts.set(key, { rule: m.id, name: m.name, severity: m.severity, count: 1 });
+  }
+
+  /** --process, first pass: enrich everything and remember who is whose parent. */
+  private discover(b: ReplayBlock, hs: HostState): ClassifiedEvent[] {
+    const links = this.links!;
+    for (let i = 0; i < b.count; i++) {
+      let ev: SensorEvent;
+      try {
+        ev = b.materialize(i);
+      } catch (e) {
+        this.bad(e, b, i, b instanceof CaptureBlock ? b.file : '');
+        continue;
+      }
+      hs.enricher.enrich(ev);
+      const p = ev.process;
+      if (!p.entity_id) continue;
+      const known = links.get(p.entity_id);
+      // The latest image wins (exec replaces it); the parent link never changes.
+      const node: ProcessNode = { entity_id: p.entity_id, pid: p.pid, name: p.name };
+      if (p.executable !== undefined) node.executable = p.executable;
+      if (p.args !== undefined) node.args = p.args;
+      const parent = p.parent.entity_id || known?.parent;
+      if (parent) node.parent = parent;
+      if (!known || ev.ebpf.kind === EXEC || known.executable === undefined) links.set(p.entity_id, node);
+      // A parent never seen acting (older than the recording) is known from its children.
+      if (p.parent.entity_id && !links.has(p.parent.entity_id)) {
+        const q = p.parent;
+        const pn: ProcessNode = { entity_id: q.entity_id!, pid: q.pid };
+        if (q.name !== undefined) pn.name = q.name;
+        if (q.executable !== undefined) pn.executable = q.executable;
+        if (q.args !== undefined) pn.args = q.args;
+        links.set(q.entity_id!, pn);
+      }
+    }
+    return [];
+  }
+
+  private selectProcess(target: string): void {
+    const links = this.links!;
+    if (!links.has(target)) {
+      throw new SensorError('ESENSOR_USAGE', `--process ${target}: no event of this process (entity id) in the input`);
+    }
+    const children = new Map<string, string[]>();
+    for (const n of links.values()) {
+      if (!n.parent || n.parent === n.entity_id) continue;
+      if (!children.has(n.parent)) children.set(n.parent, []);
+      children.get(n.parent)!.push(n.entity_id);
+    }
+    const subtree = new Set<string>([target]);
+    const queue = [target];
+    while (queue.length) {
+      for (const c of children.get(queue.shift()!) ?? []) {
+        if (subtree.has(c)) continue;
+        subtree.add(c);
+        queue.push(c);
+      }
+    }
+    const chain: ProcessNode[] = [];
+    const ancestors = new Set<string>();
+    for (let id = links.get(target)?.parent; id !== undefined && !ancestors.has(id) && !subtree.has(id); ) {
+      ancestors.add(id);
+      const n = links.get(id);
+      chain.unshift(n ?? { entity_id: id, pid: -1 });
+      id = n?.parent;
+    }
+    chain.push(links.get(target)!);
+    this.subtree = subtree;
+    this.ancestors = ancestors;
+    this.summary.ancestry = chain;
+    this.summary.processes = subtree.size;
+    this.links = undefined;
+  }
+}
+
+/** A partial matcher's answer; a definition too broken to evaluate means "read the event" (the full path reports it). */
+function mayMatch(may: (ev: SensorEvent) => boolean, partial: Record<string, unknown>): boolean {
+  try {
+    return may(partial as unknown as SensorEvent);
+  } catch {
+    return true;
+  }
+}
+
+/** A partial event holding only a shape's values, for the partial matchers. */
+function partialOf(shape: Record<string, unknown>): Record<string, unknown> {
+  const o = emptyPartial();
+  for (const p in shape) setPathCreating(o, p, shape[p]);
+  return o;
+}
+
+/** A shape's partial event with a context's values added (a copy: the shape's is shared). */
+function withContext(partial: Record<string, unknown>, ctx: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...partial };
+  // Copy each object on the way down before writing into it.
+  for (const p in ctx) {
+    const parts = splitPath(p);
+    let at = o;
+    for (let k = 0; k < parts.length - 1; k++) {
+      const key = parts[k]!;
+      const next = at[key];
+      at = at[key] = next !== null && typeof next === 'object' ? { ...(next as Record<string, unknown>) } : {};
+    }
+    at[parts[parts.length - 1]!] = ctx[p];
+  }
+  return o;
+}
+
+function contextInfo(ctx: Record<string, unknown> | undefined): CtxInfo {
+  const p = ctx?.process as SensorEvent['process'] | undefined;
+  const f = ctx?.['ebpf.process'] as SensorEvent['ebpf']['process'] | undefined;
+  const bad: CtxInfo = {
+    ok: false,
+    pid: 0,
+    ticks: undefined,
+    ppid: 0,
+    parentTicks: undefined,
+    name: '',
+    parentName: undefined,
+    executable: undefined,
+    args: undefined,
+    cwd: undefined,
+    cgroupId: undefined,
+    parentEntityId: undefined,
+    stable: false,
+    present: -1,
+    named: -1,
+  };
+  if (p === null || typeof p !== 'object' || typeof p.pid !== 'number' || p.parent === null || typeof p.parent !== 'object') return bad;
+  if (p.user === null || typeof p.user !== 'object' || p.group === null || typeof p.group !== 'object') return bad;
+  if (ctx!.user === null || typeof ctx!.user !== 'object' || ctx!.group === null || typeof ctx!.group !== 'object') return bad;
+  let ticks: number | undefined;
+  let parentTicks: number | undefined;
+  try {
+    ticks = f?.start_boot_ns !== undefined ? ticksOf(f.start_boot_ns) : undefined;
+    parentTicks = f?.parent_start_boot_ns !== undefined ? ticksOf(f.parent_start_boot_ns) : undefined;
+  } catch {
+    return bad; // not a number: let the full path deal with it
+  }
+  return {
+    ok: true,
+    pid: p.pid,
+    ticks,
+    ppid: p.parent.pid,
+    parentTicks,
+    name: p.name,
+    parentName: p.parent.name,
+    executable: p.executable,
+    args: p.args,
+    cwd: p.working_directory,
+    cgroupId: f?.cgroup_id,
+    parentEntityId: p.parent.entity_id,
+    stable:
+      typeof p.entity_id === 'string' &&
+      p.entity_id !== '' &&
+      p.executable !== undefined &&
+      p.args !== undefined &&
+      p.working_directory !== undefined &&
+      (!!p.parent.entity_id || parentTicks === undefined),
+    present: -1,
+    named: -1,
+  };
+}
+
+/**
+ * Would enrich() leave process.name as the context has it? It renames the
+ * process after the executable it knows for that pid (not for exec events),
+ * so the answer depends on the process table now.
+ */
+function nameStable(kind: EventKind, ci: CtxInfo, table: ProcessTable, epochs: Epochs): boolean {
+  if (kind === EXEC) return true;
+  let exe: string | undefined;
+  if (kind === FORK) {
+    if (ci.ticks === undefined) return true;
+    exe = (ci.parentTicks !== undefined ? table.get(ci.ppid, ci.parentTicks) : table.get(ci.ppid))?.executable;
+    const b = exe ? base(exe) : '';
+    return !b || b === ci.name;
+  }
+  const epoch = epochs.get(ci.pid);
+  if (ci.named === epoch) return true;
+  const e = ci.ticks !== undefined ? table.get(ci.pid, ci.ticks) : table.get(ci.pid);
+  exe = e?.executable;
+  const b = exe ? base(exe) : '';
+  const ok = !b || b === ci.name;
+  // An entry that has exited may be dropped by the next expire() without a bump: do not remember it.
+  if (ok && e && !e.exited) ci.named = epoch;
+  return ok;
+}
+
+/**
+ * What enrich() does to the process table for an event of this context,
+ * kind and outcome (src/enrich/enrich.ts, with names and containers off and
+ * a table that never evicts, so lookups that only refresh recency have no
+ * effect). Kept in step with enrich.ts by test/unit/replay-fast-path.test.ts.
+ */
+function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefined, c: CtxInfo, epochs: Epochs): void {
+  const ticks = c.ticks;
+  switch (kind) {
+    case EXEC: {
+      if (ticks === undefined) break;
+      const prev = t.get(c.pid, ticks);
+      if (outcome === 'failure') break;
+      const cwd = c.cwd ?? prev?.cwd;
+      epochs.bump(c.pid);
+      t.upsert({
+        pid: c.pid,
+        startTicks: ticks,
+        name: c.name,
+        ...(c.executable !== undefined ? { executable: c.executable } : {}),
+        ...(c.args !== undefined ? { args: c.args } : {}),
+        ...(cwd !== undefined ? { cwd } : {}),
+        ppid: c.ppid,
+        ...(c.parentTicks !== undefined ? { parentStartTicks: c.parentTicks } : {}),
+        ...(c.cgroupId !== undefined ? { cgroupId: c.cgroupId } : {}),
+      });
+      break;
+    }
+    case FORK: {
+      if (ticks === undefined) break;
+      const parent = c.parentTicks !== undefined ? t.get(c.ppid, c.parentTicks) : t.get(c.ppid);
+      epochs.bump(c.pid);
+      t.upsert({
+        pid: c.pid,
+        startTicks: ticks,
+        name: parent?.name ?? c.parentName ?? c.name,
+        ...(parent?.executable !== undefined ? { executable: parent.executable } : {}),
+        ...(parent?.args !== undefined ? { args: parent.args } : {}),
+        ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
+        ppid: c.ppid,
+        ...(c.parentTicks !== undefined ? { parentStartTicks: c.parentTicks } : {}),
+      });
+      break;
+    }
+    default: {
+      // Known present since the pid's last change: the lookup would only refresh recency.
+      if (kind !== EXIT && c.present === epochs.get(c.pid)) return;
+      const entry = ticks !== undefined ? t.get(c.pid, ticks) : t.get(c.pid);
+      if (!entry && ticks !== undefined) {
+        epochs.bump(c.pid);
+        t.upsert({ pid: c.pid, startTicks: ticks, name: c.name, ppid: c.ppid, ...(c.parentTicks !== undefined ? { parentStartTicks: c.parentTicks } : {}) });
+        c.present = epochs.get(c.pid);
+      } else if (entry && !entry.exited && ticks !== undefined) c.present = epochs.get(c.pid);
+    }
+  }
+  if (kind === EXIT && ticks !== undefined) {
+    epochs.bump(c.pid);
+    t.markExited(c.pid, ticks);
+  }
+}
+
+/**
+ * The live sensor's enricher, recording every batch it completes into a
+ * capture (`ebpf-sensor run --capture`): the canonical events as the rules
+ * see them, in order, loss reports included. Recording is synchronous
+ * encoding; compression and writing happen off the event loop
+ * (CaptureWriter).
+ */
+export class RecordingEnricher extends Enricher {
+  constructor(
+    opts: EnricherOptions,
+    private readonly capture: CaptureWriter,
+  ) {
+    super(opts);
+  }
+
+  override enrichBatch(events: SensorEvent[]): void {
+    super.enrichBatch(events);
+    this.capture.write(events);
+  }
+}
+
+/** Replay inputs through enrich → rules → sinks; see the file comment. */
+export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
+  return new Replayer(o).run();
+}
+
+/** The summary as text for a terminal: alerts by rule and severity, then the counts. */
+export function formatSummary(s: ReplaySummary): string {
+  const lines: string[] = [];
+  const rate = s.seconds > 0 ? Math.round(s.records / s.seconds) : 0;
+  lines.push(`replayed ${s.records} events from ${s.inputs} input${s.inputs === 1 ? '' : 's'} in ${s.seconds.toFixed(2)} s (${rate} events/s); wrote ${s.written}`);
+  if (s.ancestry) {
+    lines.push(`process tree: ${s.processes} process${s.processes === 1 ? '' : 'es'}; ancestry (oldest first):`);
+    for (const n of s.ancestry) lines.push(`  ${n.pid >= 0 ? n.pid : '?'} ${n.executable ?? n.name ?? '?'} ${n.args ? JSON.stringify(n.args) : ''} [${n.entity_id}]`.trimEnd());
+  }
+  lines.push(`alerts: ${s.alerts}${s.alerts ? ` (${SEVERITIES.filter((v) => s.bySeverity[v]).map((v) => `${v} ${s.bySeverity[v]}`).join(', ')})` : ''}`);
+  if (s.byRule.length) {
+    const w = Math.max(4, ...s.byRule.map((r) => r.rule.length));
+    lines.push(`  ${'rule'.padEnd(w)}  severity  count`);
+    for (const r of s.byRule) lines.push(`  ${r.rule.padEnd(w)}  ${r.severity.padEnd(8)}  ${String(r.count).padStart(5)}`);
+  }
+  if (s.damaged || s.damage.length) lines.push(`damaged: ${s.damaged} records lost in ${s.damage.length} place${s.damage.length === 1 ? '' : 's'} (--skip-bad)`);
+  for (const f of s.unclosed) lines.push(`warning: ${basename(f)} was never closed by its writer (crash?): its end may be missing`);
+  return `${lines.join('\n')}\n`;
+}
