@@ -10,6 +10,8 @@ import { createLogger } from '../telemetry/logger.js';
 import { runCommand } from './run.js';
 import { rulesCommand, RULES_HELP } from './rules-cmd.js';
 import { statusCommand, STATUS_HELP } from './status.js';
+import { replayCommand, REPLAY_HELP } from './replay-cmd.js';
+import { journalCommand, JOURNAL_HELP } from './journal-cmd.js';
 
 export const MAIN_HELP = `ebpf-sensor ${SENSOR_VERSION} — Linux host security sensor (eBPF on tracepoints)
 
@@ -19,6 +21,8 @@ Commands:
   run              Load the BPF programs and report events (needs root or CAP_BPF+CAP_PERFMON)
   rules lint|test  Check rule files; run rule fixtures (no root needed)
   status           Show a running sensor's health: events, losses, journal, sinks
+  replay INPUT...  Replay captures or a journal through the rules (no root, no BPF)
+  journal export   Write a time range of the journal to a portable capture file
   help [command]   Show help for a command
 
 Global options:
@@ -54,6 +58,8 @@ Options:
       --rules PATH         extra rule file or directory (repeatable), loaded after the
                            bundled rules: it may override or append to them
       --no-bundled-rules   do not load the bundled rules (only --rules / rules.paths)
+      --capture FILE       also record every event the pipeline sees, enriched, into a
+                           capture file for 'ebpf-sensor replay' (docs/replay.md)
   -h, --help               Show this help
 
 Logs go to stderr: human-readable on a terminal, JSON otherwise.
@@ -62,7 +68,7 @@ EBPF_SENSOR_OUTPUT__FORMAT=cef, EBPF_SENSOR_KAFKA__BROKERS='["kafka:9092"]',
 EBPF_SENSOR_ELASTICSEARCH__NODE=http://127.0.0.1:9200.
 `;
 
-const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP, status: STATUS_HELP };
+const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP, status: STATUS_HELP, replay: REPLAY_HELP, journal: JOURNAL_HELP };
 
 export const RUN_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -73,6 +79,7 @@ export const RUN_OPTIONS = {
   'log-level': { type: 'string' },
   rules: { type: 'string', multiple: true },
   'no-bundled-rules': { type: 'boolean' },
+  capture: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -105,6 +112,10 @@ export async function main(argv: string[]): Promise<number> {
         return await rulesCommand(rest);
       case 'status':
         return await statusCommand(rest);
+      case 'replay':
+        return await replayCommand(rest);
+      case 'journal':
+        return await journalCommand(rest);
       default:
         throw new SensorError('ESENSOR_USAGE', `unknown command "${cmd}"; see ebpf-sensor --help`);
     }

@@ -23,6 +23,9 @@ import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import type { LineFormatter } from '../sinks/sink.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
+import { RecordingEnricher } from '../pipeline/replay.js';
+import { CaptureWriter } from '../sources/replay/capture-writer.js';
+import { SENSOR_VERSION } from '../pipeline/version.js';
 
 export interface RunArgs {
   config?: string | undefined;
@@ -33,6 +36,7 @@ export interface RunArgs {
   'log-level'?: string | undefined;
   rules?: string[] | undefined;
   'no-bundled-rules'?: boolean | undefined;
+  capture?: string | undefined;
 }
 
 /** Command-line options override the config file. */
@@ -103,12 +107,13 @@ export async function runCommand(args: RunArgs): Promise<number> {
     source.applyFilter(kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine));
     decodeCtx.killRules = source.setKillRules(kernelKillRules(engine));
   };
+  const runtimeLists = { sensor_pids: [String(process.pid)], sensor_paths: sensorPaths(args.config, cfg.rules.paths) };
   const reloader = new RuleReloader({
     sources: {
       bundled: cfg.rules.bundled,
       paths: cfg.rules.paths,
       check: assertSafeFile,
-      lists: { sensor_pids: [String(process.pid)], sensor_paths: sensorPaths(args.config, cfg.rules.paths) },
+      lists: runtimeLists,
     },
     watch: cfg.rules.watch,
     killer,
@@ -143,7 +148,17 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   const clocks = binding.clocks();
   decodeCtx.bootToRealtimeNs = clocks.realtime - clocks.boottime;
-  const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
+  const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true };
+  // --capture: every event the pipeline sees, enriched, into a capture file for replay (docs/replay.md).
+  const capture =
+    args.capture === undefined
+      ? undefined
+      : CaptureWriter.create(args.capture, {
+          header: { sensor: { version: SENSOR_VERSION }, host, agent, source: { kind: 'live' }, lists: runtimeLists },
+          flushMs: 2000,
+          onError: (e) => log.error({ err: e }, 'capture %s failed: recording stopped', args.capture),
+        });
+  const enricher = capture ? new RecordingEnricher(enricherOptions, capture) : new Enricher(enricherOptions);
   pipeline = new Pipeline({
     source: src,
     decode: decodeCtx,
@@ -168,6 +183,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     decodeCtx.killRules = src.setKillRules(kernelKillRules(engine));
   } catch (e) {
     await outputs.close(0).catch(() => undefined);
+    await capture?.close().catch(() => undefined);
     throw e;
   }
   let metricsServer: MetricsServer | undefined;
@@ -210,6 +226,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
         .stop()
         .then(async () => {
           await metricsServer?.close();
+          if (capture) {
+            const c = await capture.close().catch((e: unknown) => (log.error({ err: e }, 'closing capture %s failed', capture.file), undefined));
+            if (c) log.info({ capture: c }, 'capture %s: %d events', c.file, c.events);
+          }
           log.info({ ...pl.stats, rules: reloader.stats, kills: killer.stats }, 'stopped: every program detached');
           resolve(0);
         })
