@@ -29,14 +29,45 @@ static __always_inline struct mount *se_real_mount(struct vfsmount *vfsmnt)
 	return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 }
 
+/* Prepend "/<name of d>" to the walk buffer. Returns false when it does not fit
+ * (flagged truncated). Anonymous ("/", d_alloc_anon) and empty names (named on
+ * demand by d_dname: pipes, sockets, nsfs) add nothing. */
+static __always_inline bool se_walk_prepend(struct se_path_buf *pb, struct dentry *d)
+{
+	struct se_walk *w = &pb->w;
+	struct qstr q = {};
+	__u32 len;
+
+	bpf_core_read(&q, sizeof(q), &d->d_name);
+	len = q.len;
+	if (len > 255)
+		len = 255;
+	if (len == 1) {
+		__u8 c = 0;
+		bpf_probe_read_kernel(&c, 1, q.name);
+		if (c == '/')
+			len = 0;
+	}
+	if (len == 0)
+		return true;
+	if (len + 1 > w->off) {
+		w->flags |= SE_WALK_TRUNCATED;
+		return false;
+	}
+	w->off -= len;
+	bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
+	w->off -= 1;
+	pb->b[w->off & SE_PATH_BUF_MASK] = '/';
+	return true;
+}
+
 static long se_walk_step(__u64 i, void *unused)
 {
 	struct se_path_buf *pb;
 	struct se_walk *w;
 	struct dentry *d, *mnt_root, *parent;
 	struct vfsmount *vm;
-	struct qstr q = {};
-	__u32 zero = 0, len;
+	__u32 zero = 0;
 
 	pb = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!pb)
@@ -57,22 +88,7 @@ static long se_walk_step(__u64 i, void *unused)
 			/* A pseudo file's own dentry (memfd, nsfs, anon inodes): no
 			 * parent to climb to; its name (may be empty) is all there is. */
 			w->flags |= SE_WALK_DETACHED;
-			bpf_core_read(&q, sizeof(q), &d->d_name);
-			len = q.len;
-			if (len > 255)
-				len = 255;
-			if (len == 1) {
-				__u8 c = 0;
-				bpf_probe_read_kernel(&c, 1, q.name);
-				if (c == '/')
-					return 1; /* d_alloc_anon(): no name */
-			}
-			if (len == 0 || len + 1 > w->off)
-				return 1;
-			w->off -= len;
-			bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
-			w->off -= 1;
-			pb->b[w->off & SE_PATH_BUF_MASK] = '/';
+			se_walk_prepend(pb, d);
 			return 1;
 		}
 		if (m == mp) {
@@ -86,29 +102,8 @@ static long se_walk_step(__u64 i, void *unused)
 		w->vfsmnt = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
-	bpf_core_read(&q, sizeof(q), &d->d_name);
-	len = q.len;
-	if (len > 255)
-		len = 255;
-	if (len == 1) {
-		__u8 c = 0;
-		bpf_probe_read_kernel(&c, 1, q.name);
-		if (c == '/')
-			len = 0; /* d_alloc_anon() names anonymous dentries "/" (nsfs, pidfs) */
-	}
-	if (len == 0) {
-		/* Pseudo filesystems name dentries on demand (d_dname): nothing to add. */
-		w->dentry = (__u64)parent;
-		return 0;
-	}
-	if (len + 1 > w->off) {
-		w->flags |= SE_WALK_TRUNCATED;
+	if (!se_walk_prepend(pb, d))
 		return 1;
-	}
-	w->off -= len;
-	bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
-	w->off -= 1;
-	pb->b[w->off & SE_PATH_BUF_MASK] = '/';
 	w->dentry = (__u64)parent;
 	return 0;
 }

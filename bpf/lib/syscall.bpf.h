@@ -235,6 +235,26 @@ static __always_inline void se_put_base(struct se_rec *r, __u32 slot, int dirfd)
 	}
 }
 
+/* Caller string `i` verbatim: the entry copy when present, else read now. */
+static __always_inline void se_put_caller_str(struct se_rec *r, __u32 slot, struct se_entry_strs *e, __u32 i, const void *uptr)
+{
+	if (e && !(e->flags[i & 1] & SE_STR_FAULT))
+		se_put_kbytes(r, slot, e->s[i & 1], e->len[i & 1], SE_STR_ENTRY_COPY | e->flags[i & 1]);
+	else
+		se_put_str(r, slot, uptr, SE_PATH_MAX, true, 0);
+}
+
+/* Release the entry state and say on the record how it was used. */
+static __always_inline void se_entry_done(struct se_rec *r, struct se_entry_strs *e, bool tampered)
+{
+	if (e)
+		e->tag = 0;
+	else if (r)
+		r->ev->hdr.flags |= SE_F_ENTRY_LOST;
+	if (r && tampered)
+		r->ev->hdr.flags |= SE_F_TAMPERED;
+}
+
 /*
  * Put caller string `i` (entry copy when present, else read now) in `slot`,
  * and its base directory in slot + 2 when it is relative.

@@ -48,8 +48,7 @@ static __always_inline int se_path_exit(long ret, struct se_path_op *op)
 	}
 	if (!pass) {
 		se_count(SE_CNT_FILTERED);
-		if (e)
-			e->tag = 0;
+		se_entry_done(NULL, e, false);
 		return 0;
 	}
 	if (e) {
@@ -59,8 +58,7 @@ static __always_inline int se_path_exit(long ret, struct se_path_op *op)
 			tampered = true;
 	}
 	if (!se_begin(&r, op->type)) {
-		if (e)
-			e->tag = 0;
+		se_entry_done(NULL, e, false);
 		return 0;
 	}
 	r.ev->ret = ret;
@@ -69,21 +67,13 @@ static __always_inline int se_path_exit(long ret, struct se_path_op *op)
 	r.ev->args[2] = op->args[2];
 	r.ev->args[3] = op->args[3];
 	r.ev->args[5] = op->sc;
-	if (op->resolve0) {
+	if (op->resolve0)
 		se_put_caller_path(&r, 0, e, 0, op->u[0], op->dirfd[0]);
-	} else if (e && !(e->flags[0] & SE_STR_FAULT)) {
-		se_put_kbytes(&r, 0, e->s[0], e->len[0], SE_STR_ENTRY_COPY | e->flags[0]);
-	} else {
-		se_put_str(&r, 0, op->u[0], SE_PATH_MAX, true, 0);
-	}
+	else
+		se_put_caller_str(&r, 0, e, 0, op->u[0]);
 	if (op->npaths > 1)
 		se_put_caller_path(&r, 1, e, 1, op->u[1], op->dirfd[1]);
-	if (!e)
-		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
-	else
-		e->tag = 0;
-	if (tampered)
-		r.ev->hdr.flags |= SE_F_TAMPERED;
+	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
 }

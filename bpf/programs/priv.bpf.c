@@ -196,26 +196,17 @@ int se_sys_exit_mount(struct se_sys_exit_ctx *ctx)
 		tampered |= se_check_tamper(e, 1, (void *)a[1], SE_EV_MOUNT, SE_SC_MOUNT);
 	}
 	if (!se_begin(&r, SE_EV_MOUNT)) {
-		if (e)
-			e->tag = 0;
+		se_entry_done(NULL, e, false);
 		return 0;
 	}
 	r.ev->ret = ctx->ret;
 	r.ev->args[0] = a[3];
 	r.ev->args[5] = SE_SC_MOUNT;
-	if (e && !(e->flags[0] & SE_STR_FAULT))
-		se_put_kbytes(&r, 0, e->s[0], e->len[0], SE_STR_ENTRY_COPY | e->flags[0]);
-	else
-		se_put_str(&r, 0, (void *)a[0], SE_PATH_MAX, true, 0);
+	se_put_caller_str(&r, 0, e, 0, (void *)a[0]);
 	/* target in slot 1, its base in slot 3 */
 	se_put_caller_path(&r, 1, e, 1, (void *)a[1], SE_AT_FDCWD);
 	se_put_str(&r, 2, (void *)a[2], 64, true, 0);
-	if (!e)
-		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
-	else
-		e->tag = 0;
-	if (tampered)
-		r.ev->hdr.flags |= SE_F_TAMPERED;
+	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
 }
@@ -243,19 +234,13 @@ int se_sys_exit_umount(struct se_sys_exit_ctx *ctx)
 	if (e)
 		tampered = se_check_tamper(e, 0, (void *)a[0], SE_EV_UMOUNT, 0);
 	if (!se_begin(&r, SE_EV_UMOUNT)) {
-		if (e)
-			e->tag = 0;
+		se_entry_done(NULL, e, false);
 		return 0;
 	}
 	r.ev->ret = ctx->ret;
 	r.ev->args[0] = a[1];
 	se_put_caller_path(&r, 0, e, 0, (void *)a[0], SE_AT_FDCWD);
-	if (!e)
-		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
-	else
-		e->tag = 0;
-	if (tampered)
-		r.ev->hdr.flags |= SE_F_TAMPERED;
+	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
 }

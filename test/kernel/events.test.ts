@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync, realpathSync, symlinkSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateEcs } from '../helpers/ecs-validator.js';
-import { skipReason, startSensor, trigger, triggerBinary, type LiveSensor, type Doc } from './harness.js';
+import { skipReason, assertEcsValid, startSensor, trigger, triggerBinary, type LiveSensor, type Doc } from './harness.js';
 
 const skip = skipReason();
 
@@ -378,14 +377,7 @@ describe('live kernel events', { skip }, () => {
   });
 
   test('every document the live sensor wrote validates against ECS 9.4', () => {
-    const docs = sensor.docs();
-    assert.ok(docs.length > 0);
-    const bad: string[] = [];
-    for (const d of docs) {
-      const v = validateEcs(d);
-      if (v.length) bad.push(`${d.event?.action}: ${v.slice(0, 3).join('; ')}`);
-    }
-    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${docs.length} documents violate ECS`);
+    assertEcsValid(sensor.docs());
   });
 
   test('the sensor does not report its own activity', async () => {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpfUnavailableReason } from '../../src/sources/kernel/preflight.js';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
+import { validateEcs } from '../helpers/ecs-validator.js';
+import assert from 'node:assert/strict';
 
 export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -124,4 +126,15 @@ export function trigger(...args: string[]): TriggerResult {
   const out = execFileSync(triggerBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const line = out.trim().split('\n').pop()!;
   return JSON.parse(line) as TriggerResult;
+}
+
+/** Every document validates against ECS 9.4 (the violations of the first ten are shown). */
+export function assertEcsValid(docs: Doc[]): void {
+  assert.ok(docs.length > 0, 'documents to check');
+  const bad: string[] = [];
+  for (const d of docs) {
+    const v = validateEcs(d);
+    if (v.length) bad.push(`${d.event?.action}: ${v.slice(0, 3).join('; ')}`);
+  }
+  assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${docs.length} documents violate ECS`);
 }

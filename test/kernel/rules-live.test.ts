@@ -8,8 +8,7 @@ import { mkdtempSync, writeFileSync, copyFileSync, chmodSync, realpathSync, rmSy
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateEcs } from '../helpers/ecs-validator.js';
-import { skipReason, startSensor, type LiveSensor, type Doc } from './harness.js';
+import { skipReason, assertEcsValid, startSensor, type LiveSensor, type Doc } from './harness.js';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 
 const skip = skipReason();
@@ -154,14 +153,7 @@ describe('bundled rules, live', { skip }, () => {
   });
 
   test('every document the live sensor wrote validates against ECS 9.4', () => {
-    const docs = sensor.docs();
-    assert.ok(docs.length > 0);
-    const bad: string[] = [];
-    for (const d of docs) {
-      const v = validateEcs(d);
-      if (v.length) bad.push(`${d.event?.action}: ${v.slice(0, 3).join('; ')}`);
-    }
-    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} of ${docs.length} documents violate ECS`);
+    assertEcsValid(sensor.docs());
   });
 
   test('ordinary work raises no alert at medium or above: package install, build, git clone', async () => {
