@@ -91,7 +91,7 @@ test('the config decides the sinks: stdout by default; Kafka, Elasticsearch and 
     ],
   );
   assert.deepEqual(all[0]!.batch, { count: 7, bytes: 4096, ms: 9 });
-  assert.deepEqual(all[1]!.batch, { count: 1000, bytes: 4194304, ms: 200 });
+  assert.deepEqual(all[1]!.batch, { count: 1000, bytes: 4194304, ms: 100 });
   for (const s of all) await s.sink.close();
 });
 
