@@ -18,6 +18,9 @@ import { packageRoot } from '../src/sources/kernel/paths.js';
 import { decodeChunk, type DecodeContext } from '../src/decode/decode.js';
 import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
 import { createLogger } from '../src/telemetry/logger.js';
+import { loadRules } from '../src/rules/engine.js';
+import { kernelNeeds } from '../src/rules/kernel-needs.js';
+import { kernelFilter } from '../src/cli/run.js';
 import type { SensorEvent } from '../src/model/event.js';
 
 const { values } = parseArgs({
@@ -33,20 +36,13 @@ const opens = Number(values.opens);
 const execs = Number(values.execs);
 
 /**
- * The default kernel filter: what the bundled rules need (names and prefixes of
- * interest; no plain read-only opens). Loaded from the rule engine when it is
- * built; this fallback mirrors the bundled rules' needs.
+ * The default kernel filter: what `ebpf-sensor run` installs with the bundled
+ * rules and the default config (telemetry of every family, read-only opens
+ * only when a rule wants them).
  */
 async function defaultFilter(): Promise<KernelFilter> {
-  return {
-    kinds: 'all',
-    openReads: false,
-    failedReads: false,
-    allPaths: false,
-    threads: false,
-    prefixes: ['/etc/', '/root/.ssh/', '/var/log/', '/proc/sys/', '/sys/fs/cgroup/', '/boot/', '/lib/modules/'],
-    names: ['shadow', 'gshadow', 'sudoers', 'passwd', 'group', 'authorized_keys', 'ld.so.preload', '.bash_history', 'release_agent'],
-  };
+  const engine = loadRules({ bundled: true, paths: [] });
+  return kernelFilter(kernelNeeds(engine, 'alerts'), { telemetry: { events: 'all', openReads: false } }, engine);
 }
 
 function stormBinary(): string {
@@ -132,12 +128,14 @@ async function scenario(name: string, filter: KernelFilter, args: string[], deco
       mons.push(mon);
       ratios.push(mon / base);
     }
-  } finally {
     await settle(src);
-    var lost = src.counters().lost - lost0; // eslint-disable-line no-var
-    var stalls = src.ringStats().stalls - stall0; // eslint-disable-line no-var
+  } catch (e) {
     await src.stop();
+    throw e;
   }
+  const lost = src.counters().lost - lost0;
+  const stalls = src.ringStats().stalls - stall0;
+  await src.stop();
   return {
     scenario: name,
     baseNs: median(bases),
@@ -163,13 +161,14 @@ async function main(): Promise<void> {
   const dflt = await defaultFilter();
   const results: Result[] = [];
   results.push(await scenario('open/close storm, default filters', dflt, ['open', target, String(opens)], true));
+  results.push(await scenario('open/close storm, all filters off, every open delivered to JS', OPEN_FILTER, ['open', target, String(opens)], false));
   results.push(await scenario('open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['open', target, String(opens)], true));
   results.push(await scenario('exec storm, default filters', dflt, ['exec', String(execs)], true));
-  console.log('\nscenario | ns/op without | ns/op with | ratio | events/s to JS | kernel lost | reader stalls | RSS MB');
-  console.log('---|---|---|---|---|---|---|---');
+  console.log('\nscenario | ns/op without | ns/op with | ratio | events/s to JS | decoded | kernel lost | reader stalls | RSS MB');
+  console.log('---|---|---|---|---|---|---|---|---');
   for (const r of results) {
     console.log(
-      `${r.scenario} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(3)}x | ${r.eventsPerSec} | ${r.kernelLost} | ${r.readerStalls} | ${r.rssMb}`,
+      `${r.scenario} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(3)}x | ${r.eventsPerSec} | ${r.decoded} | ${r.kernelLost} | ${r.readerStalls} | ${r.rssMb}`,
     );
   }
   console.log(`\nrounds=${rounds} opens=${opens} execs=${execs} (ratios are medians of alternating rounds)`);
