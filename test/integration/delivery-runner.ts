@@ -51,7 +51,7 @@ function templates(): SensorEvent[] {
 
 const SUSPICIOUS_KINDS = new Set(['module_load', 'ptrace', 'bpf', 'capset', 'tamper', 'setns', 'memfd_create']);
 
-/** Deterministic verdicts: kernel-level kinds and writes to credential files are alerts (about 1 in 5). */
+/** Deterministic verdicts: kernel-level kinds and writes to credential files are alerts (about 3 in 10). */
 const testClassifier = {
   classify(ev: SensorEvent): Verdict {
     if (SUSPICIOUS_KINDS.has(ev.ebpf.kind)) return { classification: 'suspicious', matches: [{ ...MATCH_CRITICAL, tags: [...MATCH_CRITICAL.tags] }] };
