@@ -1,5 +1,5 @@
-// Issue #7, points 4 and 5: 100,000 generated events (every kind, about one
-// in five an alert) journaled by the sensor-side runner (the same outputs.ts
+// Issue #7, points 4 and 5: 100,000 generated events (every kind, about three
+// in ten alerts) journaled by the sensor-side runner (the same outputs.ts
 // wiring as `ebpf-sensor run`, in a child process) and delivered to the real
 // Kafka and Elasticsearch, through
 //   (a) a steady stream: everything arrives, exactly once in Elasticsearch
