@@ -34,13 +34,13 @@ import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, RuleMatch, Sensor
 import { EVENT_KINDS } from '../model/event.js';
 import { Enricher, type EnricherOptions } from '../enrich/enrich.js';
 import type { CaptureWriter } from '../sources/replay/capture-writer.js';
-import { ticksOf, type ProcessTable } from '../enrich/process-table.js';
+import { entityId, ticksOf, type ProcessTable } from '../enrich/process-table.js';
 import { loadRules, ruleFiles, type RuleEngine, type RuleSources } from '../rules/engine.js';
 import { compileFilter, emptyPartial, partialMatcher, type EventFilter, type PartialVerdict } from '../rules/filter.js';
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
-import { CONTEXT_PATHS, SHAPE_PATHS, setPathCreating, splitPath } from '../sources/replay/capture-format.js';
+import { CONTEXT_PATHS, SHAPE_PATHS, captureError, splitPath } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /**
@@ -130,6 +130,8 @@ export interface ReplaySummary {
 /** What the fast path needs from a context definition, computed once per block. */
 interface CtxInfo {
   ok: boolean;
+  /** The facts past the core ones (executable … stable) have been read. */
+  full: boolean;
   pid: number;
   ticks: number | undefined;
   ppid: number;
@@ -169,7 +171,28 @@ interface HostState {
    * learned from the table stay valid until the next bump.
    */
   epochs: Epochs;
+  ids: EntityIds;
   sinks: Sink[] | undefined;
+}
+
+/**
+ * The entity ids upsert() would compute (sha256 of host, pid and start), kept
+ * for a while: a new process is upserted at its fork and again at its exec,
+ * and the hash is most of the cost.
+ */
+class EntityIds {
+  private readonly memo = new Map<string, string>();
+  constructor(private readonly hostId: string) {}
+  of(pid: number, ticks: number): string {
+    const key = `${pid}:${ticks}`;
+    let id = this.memo.get(key);
+    if (id === undefined) {
+      if (this.memo.size >= 4096) this.memo.clear();
+      id = entityId(this.hostId, pid, ticks);
+      this.memo.set(key, id);
+    }
+    return id;
+  }
 }
 
 /** Change counters per pid (see HostState.epochs). */
@@ -310,7 +333,7 @@ class Replayer {
         const rc = this.ruleContext(input.lists, input.header?.encoding ?? { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
         for (let b = input.next(); b; b = input.next()) {
           this.summary.records += b.count;
-          const out = output ? await this.block(b, hs, rc) : this.discover(b, hs);
+          const out = output ? await this.block(b, hs, rc, input.path) : this.discover(b, hs, input.path);
           hs.enricher.table.expire();
           if (output && out.length) await this.write(hs, out);
           this.progress(input);
@@ -349,6 +372,7 @@ class Replayer {
         // Nothing from this machine: no /proc, no /etc/passwd, no cgroups.
         enricher: new Enricher({ hostId: input.host.id, seedFromProc: false, resolveContainers: false, resolveNames: false, maxProcesses: PID_MAX_LIMIT }),
         epochs: new Epochs(),
+        ids: new EntityIds(input.host.id),
         sinks: undefined,
       };
       this.hosts.set(key, hs);
@@ -416,16 +440,22 @@ class Replayer {
     return true;
   }
 
-  /** Enrich, select, classify; push what goes out. */
-  private handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): void {
-    hs.enricher.enrich(ev);
+  /** Enrich, select, classify; push what goes out. False when the event is too broken to enrich. */
+  private handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): boolean {
+    try {
+      hs.enricher.enrich(ev);
+    } catch {
+      // Only a malformed record can make enrich throw (a start time that is not a number …).
+      return false;
+    }
     // enrich() may have changed the entries of the process and (lookups aside) nothing else.
     hs.epochs.bump(ev.process.pid);
-    if (!this.selected(ev, rc)) return;
+    if (!this.selected(ev, rc)) return true;
     const verdict = rc.engine.classify(ev);
     // As live: loss reports go out even when only alerts do.
-    if (verdict.classification === 'normal' && this.o.events === 'alerts' && ev.ebpf.kind !== 'loss') return;
+    if (verdict.classification === 'normal' && this.o.events === 'alerts' && ev.ebpf.kind !== 'loss') return true;
     out.push({ event: ev, verdict });
+    return true;
   }
 
   /** A damaged record: throw, or (skip-bad) report and go on. */
@@ -436,13 +466,12 @@ class Replayer {
     this.damage({ file: path, error: e, records: { from: b.firstRecord + i + 1, to: b.firstRecord + i + 1 } });
   }
 
-  private async block(b: ReplayBlock, hs: HostState, rc: RuleContext): Promise<ClassifiedEvent[]> {
+  private async block(b: ReplayBlock, hs: HostState, rc: RuleContext, path: string): Promise<ClassifiedEvent[]> {
     const out: ClassifiedEvent[] = [];
     if (b instanceof CaptureBlock && rc.byShape) {
       this.fastBlock(b, hs, rc, out);
       return out;
     }
-    const path = b instanceof CaptureBlock ? b.file : '';
     for (let i = 0; i < b.count; i++) {
       let ev: SensorEvent;
       try {
@@ -458,7 +487,7 @@ class Replayer {
           await new Promise((r) => setTimeout(r, wait));
         }
       }
-      this.handle(ev, hs, rc, out);
+      if (!this.handle(ev, hs, rc, out)) this.bad(captureError(path, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, path);
     }
     return out;
   }
@@ -481,10 +510,10 @@ class Replayer {
     const table = hs.enricher.table;
     const ctxInfo: Array<CtxInfo | undefined> = new Array(b.contextCount);
     // Per shape: 0 not yet decided, 1 nothing can match, 2 maybe (look further), 3 no fast decision (materialize).
-    const shapeState = new Uint8Array(b.shapes.length);
-    const shapeKind: Array<EventKind | undefined> = new Array(b.shapes.length);
-    const shapeOutcome: Array<string | undefined> = new Array(b.shapes.length);
-    const shapePartial: Array<Record<string, unknown> | undefined> = new Array(b.shapes.length);
+    const shapeState = new Uint8Array(b.shapeCount);
+    const shapeKind: Array<EventKind | undefined> = new Array(b.shapeCount);
+    const shapeOutcome: Array<string | undefined> = new Array(b.shapeCount);
+    const shapePartial: Array<Record<string, unknown> | undefined> = new Array(b.shapeCount);
     const epochs = hs.epochs;
     const pairs = new Map<number, boolean>();
     const windowed = this.o.since !== undefined || this.o.until !== undefined;
@@ -502,41 +531,40 @@ class Replayer {
       const s = shapeOf[i]!;
       let state = shapeState[s]!;
       if (state === 0) {
-        const shape = b.shapes[s]!;
-        const kind = shape['ebpf.kind'];
-        const outcome = shape['event.outcome'];
+        const kind = b.shapeField(s, 'ebpf.kind');
+        const outcome = b.shapeField(s, 'event.outcome');
         if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
         else {
           shapeKind[s] = kind as EventKind;
           shapeOutcome[s] = typeof outcome === 'string' ? outcome : undefined;
           const v = byShape.get(kind as EventKind);
           if (v === undefined) state = 1;
-          else if (v.t === 'test') state = mayMatch(v.may, (shapePartial[s] = partialOf(shape))) ? 2 : 1;
+          else if (v.t === 'test') state = mayMatch(v.may, (shapePartial[s] = partialOf(b, s))) ? 2 : 1;
           else state = 2;
         }
         shapeState[s] = state;
       }
       let ci = ctxInfo[c];
-      if (ci === undefined) ci = ctxInfo[c] = contextInfo(b.parseContext(c));
+      if (ci === undefined) ci = ctxInfo[c] = contextInfo(b, c);
       if (state !== 3 && ci.ok) {
         const kind = shapeKind[s]!;
         let skip = state === 1 || (windowed && !this.inWindow(b.timestamp(i)));
-        if (!skip && ci.stable && nameStable(kind, ci, table, epochs)) {
+        if (!skip && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
           const key = c * 2 ** 21 + s;
           let may = pairs.get(key);
           if (may === undefined) {
             const v = byContext.get(kind);
             if (v === undefined) may = false;
             else if (v.t === 'test') {
-              const sp = (shapePartial[s] ??= partialOf(b.shapes[s]!));
+              const sp = (shapePartial[s] ??= partialOf(b, s));
               may = mayMatch(v.may, withContext(sp, b.context(c)!));
             } else may = true;
             pairs.set(key, may);
           }
           skip = !may;
         }
-        if (skip) {
-          tableEffect(table, kind, shapeOutcome[s], ci, epochs);
+        if (skip && (kind !== EXEC || completeFacts(ci, b, c).ok)) {
+          tableEffect(table, kind, shapeOutcome[s], ci, epochs, hs.ids);
           this.summary.skipped++;
           continue;
         }
@@ -548,7 +576,7 @@ class Replayer {
         this.bad(e, b, i, b.file);
         continue;
       }
-      this.handle(ev, hs, rc, out);
+      if (!this.handle(ev, hs, rc, out)) this.bad(captureError(b.file, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, b.file);
     }
   }
 
@@ -572,17 +600,22 @@ class Replayer {
   }
 
   /** --process, first pass: enrich everything and remember who is whose parent. */
-  private discover(b: ReplayBlock, hs: HostState): ClassifiedEvent[] {
+  private discover(b: ReplayBlock, hs: HostState, path: string): ClassifiedEvent[] {
     const links = this.links!;
     for (let i = 0; i < b.count; i++) {
       let ev: SensorEvent;
       try {
         ev = b.materialize(i);
       } catch (e) {
-        this.bad(e, b, i, b instanceof CaptureBlock ? b.file : '');
+        this.bad(e, b, i, path);
         continue;
       }
-      hs.enricher.enrich(ev);
+      try {
+        hs.enricher.enrich(ev);
+      } catch {
+        this.bad(captureError(path, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, path);
+        continue;
+      }
       const p = ev.process;
       if (!p.entity_id) continue;
       const known = links.get(p.entity_id);
@@ -653,9 +686,9 @@ function mayMatch(may: (ev: SensorEvent) => boolean, partial: Record<string, unk
 }
 
 /** A partial event holding only a shape's values, for the partial matchers. */
-function partialOf(shape: Record<string, unknown>): Record<string, unknown> {
+function partialOf(b: CaptureBlock, s: number): Record<string, unknown> {
   const o = emptyPartial();
-  for (const p in shape) setPathCreating(o, p, shape[p]);
+  b.shapeInto(s, o);
   return o;
 }
 
@@ -676,11 +709,38 @@ function withContext(partial: Record<string, unknown>, ctx: Record<string, unkno
   return o;
 }
 
-function contextInfo(ctx: Record<string, unknown> | undefined): CtxInfo {
-  const p = ctx?.process as SensorEvent['process'] | undefined;
-  const f = ctx?.['ebpf.process'] as SensorEvent['ebpf']['process'] | undefined;
+/** Context leaves every table effect needs, in this order (see contextInfo). */
+const CORE_PATHS = ['process.pid', 'process.parent.pid', 'process.name', 'process.parent.name', 'ebpf.process.start_boot_ns', 'ebpf.process.parent_start_boot_ns'] as const;
+/** Leaves the rest needs: exec's table effect, and whether enrich() would fill anything in. */
+const FULL_PATHS = ['process.entity_id', 'process.parent.entity_id', 'process.executable', 'process.args', 'process.working_directory', 'ebpf.process.cgroup_id'] as const;
+const OBJECT_PATHS = ['process.user.id', 'process.group.id', 'user.id', 'group.id'];
+
+/** Per template (its leaf map): where the core leaves sit, sorted for one pass over the values. */
+const coreIndex = new WeakMap<ReadonlyMap<string, number>, { want: number[]; slot: number[] } | null>();
+
+function coreOf(leaves: ReadonlyMap<string, number>): { want: number[]; slot: number[] } | null {
+  let ci = coreIndex.get(leaves);
+  if (ci !== undefined) return ci;
+  ci = null;
+  // The objects downstream code walks through must be there (ids are always set in them).
+  if (OBJECT_PATHS.every((p) => leaves.has(p)) && leaves.has('process.pid') && leaves.has('process.parent.pid')) {
+    const pairs = CORE_PATHS.map((p, slot) => [leaves.get(p), slot] as const).filter((x): x is readonly [number, number] => x[0] !== undefined);
+    pairs.sort((a, b) => a[0] - b[0]);
+    ci = { want: pairs.map((x) => x[0]), slot: pairs.map((x) => x[1]) };
+  }
+  coreIndex.set(leaves, ci);
+  return ci;
+}
+
+/**
+ * What the fast path needs of a context: the core facts every table effect
+ * uses, read by position without parsing the rest. The other facts
+ * (completeFacts) are read only for the contexts that need them.
+ */
+function contextInfo(b: CaptureBlock, c: number): CtxInfo {
   const bad: CtxInfo = {
     ok: false,
+    full: false,
     pid: 0,
     ticks: undefined,
     ppid: 0,
@@ -696,40 +756,53 @@ function contextInfo(ctx: Record<string, unknown> | undefined): CtxInfo {
     present: -1,
     named: -1,
   };
-  if (p === null || typeof p !== 'object' || typeof p.pid !== 'number' || p.parent === null || typeof p.parent !== 'object') return bad;
-  if (p.user === null || typeof p.user !== 'object' || p.group === null || typeof p.group !== 'object') return bad;
-  if (ctx!.user === null || typeof ctx!.user !== 'object' || ctx!.group === null || typeof ctx!.group !== 'object') return bad;
+  const leaves = b.contextLeaves(c);
+  const core = leaves && coreOf(leaves);
+  if (!core) return bad;
+  const got = b.contextAt(c, core.want);
+  if (!got) return bad;
+  const v: unknown[] = new Array(CORE_PATHS.length);
+  for (let k = 0; k < got.length; k++) v[core.slot[k]!] = got[k];
+  const [pid, ppid, name, parentName, start, pstart] = v;
+  if (typeof pid !== 'number' || typeof ppid !== 'number') return bad;
   let ticks: number | undefined;
   let parentTicks: number | undefined;
   try {
-    ticks = f?.start_boot_ns !== undefined ? ticksOf(f.start_boot_ns) : undefined;
-    parentTicks = f?.parent_start_boot_ns !== undefined ? ticksOf(f.parent_start_boot_ns) : undefined;
+    ticks = start !== undefined ? ticksOf(start as string) : undefined;
+    parentTicks = pstart !== undefined ? ticksOf(pstart as string) : undefined;
   } catch {
-    return bad; // not a number: let the full path deal with it
+    return bad; // not a number: the full path reports it
   }
-  return {
-    ok: true,
-    pid: p.pid,
-    ticks,
-    ppid: p.parent.pid,
-    parentTicks,
-    name: p.name,
-    parentName: p.parent.name,
-    executable: p.executable,
-    args: p.args,
-    cwd: p.working_directory,
-    cgroupId: f?.cgroup_id,
-    parentEntityId: p.parent.entity_id,
-    stable:
-      typeof p.entity_id === 'string' &&
-      p.entity_id !== '' &&
-      p.executable !== undefined &&
-      p.args !== undefined &&
-      p.working_directory !== undefined &&
-      (!!p.parent.entity_id || parentTicks === undefined),
-    present: -1,
-    named: -1,
-  };
+  return { ...bad, ok: true, pid, ppid, ticks, parentTicks, name: name as string, parentName: parentName as string | undefined };
+}
+
+/** The rest of a context's facts, once: what exec's table effect needs, and whether enrich() would fill anything in. */
+function completeFacts(ci: CtxInfo, b: CaptureBlock, c: number): CtxInfo {
+  if (ci.full) return ci;
+  ci.full = true;
+  const leaves = b.contextLeaves(c)!;
+  const idx = FULL_PATHS.map((p) => leaves.get(p));
+  const want = idx.filter((x): x is number => x !== undefined).sort((x, y) => x - y);
+  const got = b.contextAt(c, want);
+  if (!got) {
+    ci.ok = false;
+    return ci;
+  }
+  const get = (k: number): unknown => (idx[k] === undefined ? undefined : got[want.indexOf(idx[k]!)]);
+  const entityId = get(0);
+  ci.parentEntityId = get(1) as string | undefined;
+  ci.executable = get(2) as string | undefined;
+  ci.args = get(3) as string[] | undefined;
+  ci.cwd = get(4) as string | undefined;
+  ci.cgroupId = get(5) as string | undefined;
+  ci.stable =
+    typeof entityId === 'string' &&
+    entityId !== '' &&
+    ci.executable !== undefined &&
+    ci.args !== undefined &&
+    ci.cwd !== undefined &&
+    (!!ci.parentEntityId || ci.parentTicks === undefined);
+  return ci;
 }
 
 /**
@@ -763,7 +836,7 @@ function nameStable(kind: EventKind, ci: CtxInfo, table: ProcessTable, epochs: E
  * a table that never evicts, so lookups that only refresh recency have no
  * effect). Kept in step with enrich.ts by test/unit/replay-fast-path.test.ts.
  */
-function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefined, c: CtxInfo, epochs: Epochs): void {
+function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefined, c: CtxInfo, epochs: Epochs, ids: EntityIds): void {
   const ticks = c.ticks;
   switch (kind) {
     case EXEC: {
@@ -775,6 +848,7 @@ function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefin
       t.upsert({
         pid: c.pid,
         startTicks: ticks,
+        entityId: ids.of(c.pid, ticks),
         name: c.name,
         ...(c.executable !== undefined ? { executable: c.executable } : {}),
         ...(c.args !== undefined ? { args: c.args } : {}),
@@ -792,6 +866,7 @@ function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefin
       t.upsert({
         pid: c.pid,
         startTicks: ticks,
+        entityId: ids.of(c.pid, ticks),
         name: parent?.name ?? c.parentName ?? c.name,
         ...(parent?.executable !== undefined ? { executable: parent.executable } : {}),
         ...(parent?.args !== undefined ? { args: parent.args } : {}),
@@ -807,7 +882,7 @@ function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefin
       const entry = ticks !== undefined ? t.get(c.pid, ticks) : t.get(c.pid);
       if (!entry && ticks !== undefined) {
         epochs.bump(c.pid);
-        t.upsert({ pid: c.pid, startTicks: ticks, name: c.name, ppid: c.ppid, ...(c.parentTicks !== undefined ? { parentStartTicks: c.parentTicks } : {}) });
+        t.upsert({ pid: c.pid, startTicks: ticks, entityId: ids.of(c.pid, ticks), name: c.name, ppid: c.ppid, ...(c.parentTicks !== undefined ? { parentStartTicks: c.parentTicks } : {}) });
         c.present = epochs.get(c.pid);
       } else if (entry && !entry.exited && ticks !== undefined) c.present = epochs.get(c.pid);
     }

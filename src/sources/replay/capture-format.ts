@@ -14,11 +14,16 @@
  * Records are NDJSON lines. Facts repeated across events are written once
  * per block as definitions and referenced by number:
  *
- *   ["c",0,{"process":{…},"user":{…},"group":{…},"ebpf.process":{…}}]      context 0
- *   ["s",0,{"ebpf.kind":"open","event.outcome":"success","file.path":"/etc/passwd",…}]   shape 0
- *   ["t",0,{"@timestamp":0,"event":{"id":1,"sequence":1,"action":0,…},"process":0,…}]     template 0
- *   [0,0,0,"2026-11-23T16:12:00.123456789Z",["a1b2…",17,…]]                 an event
+ *   ["t",0,{"process":{"pid":1,"entity_id":1,…},"user":{"id":1},…}]          template 0
+ *   ["c",0,0,[4242,"Qm9vdA…",…]]                                             context 0 (template 0, values)
+ *   ["t",1,{"ebpf.kind":1,"event.action":1,"event.outcome":1,"file.path":1,…}]   template 1
+ *   ["s",0,1,["open","openat","success","/etc/passwd",…]]                    shape 0 (template 1, values)
+ *   ["t",2,{"@timestamp":0,"event":{"id":1,"sequence":1,"action":0,…},"process":0,…}]     template 2
+ *   [0,0,2,"2026-11-23T16:12:00.123456789Z",["a1b2…",17,…]]                 an event
  *
+ * Contexts and shapes are written like events, as a template and their
+ * values (flat JSON: several times cheaper to parse than nested objects,
+ * and a reader can take the few facts it needs by position).
  * An event line is [context, shape, template, @timestamp, values]. The
  * template is the event's keys in order, with 1 where the event has its own
  * value (taken from `values` in order) and 0 where the context, the shape or

@@ -127,8 +127,10 @@ class BlockEncoder {
     const e = ev as unknown as Record<string, unknown>;
     const ts = e['@timestamp'];
     const values: unknown[] = [];
-    let ctxText: string;
-    let shapeText: string;
+    let ctxTmpl: string;
+    let ctxValues: string;
+    let shapeTmpl: string;
+    let shapeValues: string;
     let tmplText: string;
     let valuesText: string;
     try {
@@ -139,8 +141,13 @@ class BlockEncoder {
         e['@timestamp'] = HOISTED;
       }
       // The hoisted values are detached: stringify them from their own objects.
-      ctxText = JSON.stringify(ctx);
-      shapeText = JSON.stringify(shape);
+      // A context is written as a template and its values, like an event: flat, so cheap to read.
+      const cv: unknown[] = [];
+      ctxTmpl = template(ctx, cv);
+      ctxValues = JSON.stringify(cv);
+      const sv: unknown[] = [];
+      shapeTmpl = template(shape, sv);
+      shapeValues = JSON.stringify(sv);
       tmplText = template(e, values);
       valuesText = JSON.stringify(values);
     } finally {
@@ -151,8 +158,10 @@ class BlockEncoder {
       }
       this.slots.length = 0;
     }
-    const c = this.define(this.contexts, 'c', ctxText);
-    const s = this.define(this.shapes, 's', shapeText);
+    const ct = this.define(this.templates, 't', ctxTmpl);
+    const c = this.define(this.contexts, 'c', `${ct},${ctxValues}`);
+    const st = this.define(this.templates, 't', shapeTmpl);
+    const s = this.define(this.shapes, 's', `${st},${shapeValues}`);
     const t = this.define(this.templates, 't', tmplText);
     this.push(`[${c},${s},${t},${typeof ts === 'string' ? JSON.stringify(ts) : 'null'},${valuesText}]\n`);
     this.records++;

@@ -1,0 +1,126 @@
+/**
+ * Replay throughput on one core, and memory as the capture grows: captures
+ * of 1 and 2 million events (bench/replay-workload.ts) replayed through the
+ * bundled rules to a file, (a) writing only the alerts and (b) writing every
+ * event as ECS. Each case runs in its own process pinned to one CPU
+ * (taskset), so its CPU time, wall time and peak RSS are its own. Prints
+ * numbers; asserts nothing.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/replay.js [--events 1000000,2000000] [--mix host|churn] [--cases alerts,ecs] [--cpu 1]
+ *
+ * Targets (issue #8): >= 1,000,000 events/s for (a), >= 300,000 events/s for (b).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { replay } from '../src/pipeline/replay.js';
+import { lineFormatter } from '../src/pipeline/outputs.js';
+import { NdjsonSink } from '../src/sinks/ndjson-sink.js';
+import { benchCapture, type Mix } from './replay-workload.js';
+
+interface Result {
+  events: number;
+  written: number;
+  alerts: number;
+  /** The replay() call: CPU seconds of this process (rules compiled inside). */
+  cpuSeconds: number;
+  wallSeconds: number;
+  /** A replay of a one-event capture in the same process: the fixed cost (ruleset compile, sinks, first block). */
+  fixedCpuSeconds: number;
+  maxRssMb: number;
+  outputBytes: number;
+  skipped: number;
+}
+
+/** The child: one case, measured from inside. */
+async function child(file: string, small: string, which: 'alerts' | 'ecs'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-replay-out-'));
+  const run = async (input: string, out: string): Promise<{ cpu: number; wall: number; s: Awaited<ReturnType<typeof replay>> }> => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const s = await replay({
+      inputs: [input],
+      rules: { bundled: true, paths: [] },
+      events: which === 'alerts' ? 'alerts' : 'all',
+      speed: 'max',
+      skipBad: false,
+      sinks: (host, agent) => [new NdjsonSink({ target: out, format: lineFormatter('ecs', host, agent) })],
+      localHost: () => {
+        throw new Error('captures only');
+      },
+    });
+    const c = process.cpuUsage(c0);
+    return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - t0) / 1000, s };
+  };
+  const fixed = await run(small, join(dir, 'small.ndjson'));
+  const out = join(dir, 'out.ndjson');
+  const r = await run(file, out);
+  const result: Result = {
+    events: r.s.records,
+    written: r.s.written,
+    alerts: r.s.alerts,
+    cpuSeconds: r.cpu,
+    wallSeconds: r.wall,
+    fixedCpuSeconds: fixed.cpu,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    outputBytes: statSync(out).size,
+    skipped: r.s.skipped,
+  };
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string', default: '1000000,2000000' },
+      mix: { type: 'string', default: 'host' },
+      cases: { type: 'string', default: 'alerts,ecs' },
+      cpu: { type: 'string', default: '1' },
+      child: { type: 'string' },
+      small: { type: 'string' },
+      case: { type: 'string' },
+    },
+  });
+  if (values.child) return child(values.child, values.small!, values.case as 'alerts' | 'ecs');
+  const mix = values.mix as Mix;
+  const small = await benchCapture(mix, 1);
+  const self = fileURLToPath(import.meta.url);
+  const taskset = spawnSync('taskset', ['--version']).status === 0;
+  const rows: string[] = [];
+  for (const n of values.events.split(',').map(Number)) {
+    const file = await benchCapture(mix, n, (s) => console.error(s));
+    const size = statSync(file).size;
+    for (const which of values.cases.split(',')) {
+      const argv = [process.execPath, self, '--child', file, '--small', small, '--case', which];
+      const cmd = taskset ? ['taskset', '-c', values.cpu, ...argv] : argv;
+      const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`case ${which} on ${n} events failed:\n${r.stderr}`);
+      const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
+      const perCpu = x.events / x.cpuSeconds;
+      const steady = x.events / Math.max(1e-9, x.cpuSeconds - x.fixedCpuSeconds);
+      rows.push(
+        [
+          `${(n / 1e6).toFixed(0)}M ${mix}`,
+          which === 'alerts' ? '(a) alerts only' : '(b) every event as ECS',
+          Math.round(perCpu).toLocaleString('en-US'),
+          Math.round(steady).toLocaleString('en-US'),
+          Math.round(x.events / x.wallSeconds).toLocaleString('en-US'),
+          x.maxRssMb.toFixed(0),
+          `${x.written.toLocaleString('en-US')} (${(x.outputBytes / 1e6).toFixed(0)} MB)`,
+          `${(size / 1e6).toFixed(0)} MB`,
+        ].join(' | '),
+      );
+      console.error(`  ${rows[rows.length - 1]}  [skipped unparsed: ${x.skipped}, fixed cost ${x.fixedCpuSeconds.toFixed(2)} CPU-s]`);
+    }
+  }
+  console.log(`\nreplay, one core${taskset ? ` (taskset -c ${values.cpu})` : ''}, bundled rules:\n`);
+  console.log('| capture | case | events per CPU-s | per CPU-s, fixed cost excluded | per wall-s | peak RSS MB | written | capture size |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r} |`);
+}
+
+await main();
