@@ -201,20 +201,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
       log.error({ err: e }, 'metrics and health endpoint not started');
     }
   }
-  log.info(
-    {
-      processes: enricher.seeded,
-      sinks: outputs.names,
-      journal: cfg.journal.dir,
-      metrics: metricsServer?.url,
-      kernel: src.preflightResult?.kernel,
-      rules: engine.version,
-    },
-    'ebpf-sensor %s running',
-    agent.version,
-  );
-
-  return await new Promise<number>((resolve) => {
+  // Handlers before the "running" line: whoever waits for it may signal at once.
+  const done = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string): void => {
       if (stopping) return;
@@ -242,6 +230,20 @@ export async function runCommand(args: RunArgs): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     if (duration !== undefined) setTimeout(() => stop('duration elapsed'), duration * 1000).unref();
   });
+  log.info(
+    {
+      processes: enricher.seeded,
+      sinks: outputs.names,
+      journal: cfg.journal.dir,
+      metrics: metricsServer?.url,
+      kernel: src.preflightResult?.kernel,
+      rules: engine.version,
+    },
+    'ebpf-sensor %s running',
+    agent.version,
+  );
+
+  return await done;
 }
 
 /**
