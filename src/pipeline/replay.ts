@@ -151,6 +151,25 @@ interface CtxInfo {
   named: number;
 }
 
+/** What the fast path learns about a block's definitions, kept while it works through the block. */
+class FastState {
+  readonly ctxInfo: Array<CtxInfo | undefined>;
+  /** Per shape: 0 not yet decided, 1 nothing can match, 2 maybe (look further), 3 no fast decision (materialize). */
+  readonly shapeState: Uint8Array;
+  readonly shapeKind: Array<EventKind | undefined>;
+  readonly shapeOutcome: Array<string | undefined>;
+  readonly shapePartial: Array<Record<string, unknown> | undefined>;
+  /** (context, shape) → may a rule match. */
+  readonly pairs = new Map<number, boolean>();
+  constructor(b: CaptureBlock) {
+    this.ctxInfo = new Array(b.contextCount);
+    this.shapeState = new Uint8Array(b.shapeCount);
+    this.shapeKind = new Array(b.shapeCount);
+    this.shapeOutcome = new Array(b.shapeCount);
+    this.shapePartial = new Array(b.shapeCount);
+  }
+}
+
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
 interface RuleContext {
   engine: RuleEngine;
@@ -209,6 +228,8 @@ class Epochs {
 }
 
 const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
+/** Events per batch handed to the sinks (the live pipeline's journal deliveries use 1000–2000). */
+const SEND_BATCH = 2048;
 const EXEC = 'exec';
 const FORK = 'fork';
 const EXIT = 'exit';
@@ -469,7 +490,12 @@ class Replayer {
   private async block(b: ReplayBlock, hs: HostState, rc: RuleContext, path: string): Promise<ClassifiedEvent[]> {
     const out: ClassifiedEvent[] = [];
     if (b instanceof CaptureBlock && rc.byShape) {
-      this.fastBlock(b, hs, rc, out);
+      const st = new FastState(b);
+      for (let i = 0; i < b.count; ) {
+        i = this.fastBlock(b, hs, rc, st, i, out);
+        // Sinks get batches of a bounded size: memory stays flat whatever the block holds.
+        if (out.length >= SEND_BATCH) await this.write(hs, out.splice(0));
+      }
       return out;
     }
     for (let i = 0; i < b.count; i++) {
@@ -488,6 +514,8 @@ class Replayer {
         }
       }
       if (!this.handle(ev, hs, rc, out)) this.bad(captureError(path, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, path);
+      // Sinks get batches of a bounded size: memory stays flat whatever the block holds.
+      if (out.length >= SEND_BATCH) await this.write(hs, out.splice(0));
     }
     return out;
   }
@@ -505,24 +533,22 @@ class Replayer {
     return due - now;
   }
 
-  /** The fast path over one capture block; see the file comment. */
-  private fastBlock(b: CaptureBlock, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): void {
+  /**
+   * The fast path over one capture block (see the file comment), from record
+   * `from` until the block ends or `out` holds a batch; returns where it stopped.
+   */
+  private fastBlock(b: CaptureBlock, hs: HostState, rc: RuleContext, st: FastState, from: number, out: ClassifiedEvent[]): number {
     const table = hs.enricher.table;
-    const ctxInfo: Array<CtxInfo | undefined> = new Array(b.contextCount);
-    // Per shape: 0 not yet decided, 1 nothing can match, 2 maybe (look further), 3 no fast decision (materialize).
-    const shapeState = new Uint8Array(b.shapeCount);
-    const shapeKind: Array<EventKind | undefined> = new Array(b.shapeCount);
-    const shapeOutcome: Array<string | undefined> = new Array(b.shapeCount);
-    const shapePartial: Array<Record<string, unknown> | undefined> = new Array(b.shapeCount);
+    const { ctxInfo, shapeState, shapeKind, shapeOutcome, shapePartial, pairs } = st;
     const epochs = hs.epochs;
-    const pairs = new Map<number, boolean>();
     const windowed = this.o.since !== undefined || this.o.until !== undefined;
     const byShape = rc.byShape!;
     const byContext = rc.byContext!;
     const anyBad = b.bad.size > 0;
     const ctxOf = b.ctxOf;
     const shapeOf = b.shapeOf;
-    for (let i = 0; i < b.count; i++) {
+    let i = from;
+    for (; i < b.count && out.length < SEND_BATCH; i++) {
       if (anyBad && b.bad.has(i)) {
         this.bad(b.bad.get(i), b, i, b.file);
         continue;
@@ -578,6 +604,7 @@ class Replayer {
       }
       if (!this.handle(ev, hs, rc, out)) this.bad(captureError(b.file, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, b.file);
     }
+    return i;
   }
 
   private async write(hs: HostState, batch: ClassifiedEvent[]): Promise<void> {

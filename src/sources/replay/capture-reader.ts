@@ -108,14 +108,20 @@ function checkTemplate(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Build an event body from its template and values; false when the counts disagree. */
-function fill(t: Template, values: unknown[], at: { i: number }): Record<string, unknown> {
+/**
+ * Build an object from its template and values (`at.i` ends at the number of
+ * values used). With `copy`, array values are copied, so objects built from
+ * shared values share nothing.
+ */
+function fill(t: Template, values: unknown[], at: { i: number }, copy = false): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const k in t) {
     const x = t[k]!;
-    if (x === 1) o[k] = values[at.i++];
-    else if (x === 0) o[k] = 0;
-    else o[k] = fill(x, values, at);
+    if (x === 1) {
+      const v = values[at.i++];
+      o[k] = copy && Array.isArray(v) ? cloneJson(v) : v;
+    } else if (x === 0) o[k] = 0;
+    else o[k] = fill(x, values, at, copy);
   }
   return o;
 }
@@ -137,8 +143,10 @@ export class CaptureBlock {
   private readonly leafIndex = new Map<number, Map<string, number>>();
   /** Per template, when it is flat (shapes); null when it is not. */
   private readonly flat = new Map<number, FlatTemplate | null>();
-  /** Parsed contexts kept for materialization (null: damaged). */
+  /** Parsed contexts kept for the partial matchers (null: damaged). */
   private readonly ctxCache: Array<Record<string, unknown> | null | undefined> = [];
+  /** Parsed context values kept for materialization (null: damaged). */
+  private readonly ctxValuesCache: Array<unknown[] | null | undefined> = [];
   /** Shape definitions: their template and values (undefined: damaged). */
   private readonly shapes: Array<{ t: number; values: unknown[] } | undefined> = [];
   private readonly templates: Array<Template | undefined> = [];
@@ -261,18 +269,22 @@ export class CaptureBlock {
     this.tsEnd[i] = tsEnd;
     this.valStart[i] = p + 1;
     this.valEnd[i] = end - 1;
-    const missing = (what: string, id: number, table: unknown[]): string | undefined =>
-      id >= table.length ? `refers to ${what} ${id}, which is not defined before it` : table[id] === undefined ? `refers to ${what} ${id}, whose definition is damaged` : undefined;
-    const why =
-      (ctx >= this.ctxStart.length
-        ? `refers to context ${ctx}, which is not defined before it`
-        : this.ctxStart[ctx]! < 0
-          ? `refers to context ${ctx}, whose definition is damaged`
-          : undefined) ??
-      missing('shape', shape, this.shapes as unknown[]) ??
-      missing('template', tmpl, this.templates);
-    if (why) this.bad.set(i, this.err(i, why));
+    // Definitions come before their first use: check the three references (cheap when they are there).
+    if (ctx >= this.ctxStart.length || this.ctxStart[ctx]! < 0 || shape >= this.shapes.length || this.shapes[shape] === undefined || tmpl >= this.templates.length || this.templates[tmpl] === undefined) {
+      this.bad.set(i, this.err(i, this.whyMissing(ctx, shape, tmpl)));
+    }
     return 'event';
+  }
+
+  private whyMissing(ctx: number, shape: number, tmpl: number): string {
+    const one = (what: string, id: number, table: readonly unknown[], damaged: boolean): string | undefined =>
+      id >= table.length ? `refers to ${what} ${id}, which is not defined before it` : damaged ? `refers to ${what} ${id}, whose definition is damaged` : undefined;
+    return (
+      one('context', ctx, this.ctxStart, (this.ctxStart[ctx] ?? 0) < 0) ??
+      one('shape', shape, this.shapes, this.shapes[shape] === undefined) ??
+      one('template', tmpl, this.templates, this.templates[tmpl] === undefined) ??
+      'a reference is damaged'
+    );
   }
 
   /** A definition line (it starts with `["`): damaged ones leave a hole that the records using them report. */
@@ -553,11 +565,24 @@ export class CaptureBlock {
     return at.i === values.length ? o : undefined;
   }
 
+  /** The values of context `c`, parsed once and kept (read only); undefined when damaged. */
+  private cachedContextValues(c: number): unknown[] | undefined {
+    let v = this.ctxValuesCache[c];
+    if (v === undefined) {
+      v = this.contextValues(c) ?? null;
+      this.ctxValuesCache[c] = v;
+    }
+    return v ?? undefined;
+  }
+
   /** Context `c`, parsed once and kept; undefined when damaged. */
   context(c: number): Record<string, unknown> | undefined {
     let v = this.ctxCache[c];
     if (v === undefined) {
-      v = this.parseContext(c) ?? null;
+      const values = this.cachedContextValues(c);
+      const at = { i: 0 };
+      const o = values && fill(this.templates[this.ctxTmpl[c]!]!, values, at);
+      v = o && at.i === values.length ? o : null;
       this.ctxCache[c] = v;
     }
     return v ?? undefined;
@@ -585,9 +610,13 @@ export class CaptureBlock {
     if (at.i !== values.length) throw this.err(i, `${values.length} values for a template with ${at.i} places`);
     const ts = this.timestamp(i);
     if (ts !== undefined) this.restore(i, ev, '@timestamp', ts);
-    const ctx = this.context(this.ctxOf[i]!);
-    if (!ctx) throw this.err(i, `refers to context ${this.ctxOf[i]}, whose definition is damaged`);
-    for (const p in ctx) this.restore(i, ev, p, cloneJson(ctx[p]));
+    const c = this.ctxOf[i]!;
+    const cv = this.cachedContextValues(c);
+    const ctxAt = { i: 0 };
+    // Fresh objects for every event (the enricher changes them in place), built from values parsed once.
+    const ctx = cv && fill(this.templates[this.ctxTmpl[c]!]!, cv, ctxAt, true);
+    if (!ctx || ctxAt.i !== cv.length) throw this.err(i, `refers to context ${c}, whose definition is damaged`);
+    for (const p in ctx) this.restore(i, ev, p, ctx[p]);
     const shape = this.shapes[this.shapeOf[i]!]!;
     const paths = this.flat.get(shape.t)!.paths;
     for (let k = 0; k < paths.length; k++) this.restore(i, ev, paths[k]!, cloneJson(shape.values[k]));

@@ -244,7 +244,12 @@ export class CaptureWriter {
     const first = JSON.stringify(this.header);
     this.headerBytes = Math.ceil((Buffer.byteLength(first) + 1 + 512) / 512) * 512;
     const member = this.headerMember();
-    this.writeAt(member, 0);
+    try {
+      this.writeAt(member, 0);
+    } catch (e) {
+      closeSync(this.fd);
+      throw new SensorError('ESENSOR_OUTPUT', `cannot write capture file ${file}: ${(e as Error).message}`, { file, cause: e });
+    }
     this.offset = member.length;
     if (opts.flushMs) {
       this.timer = setInterval(() => {
@@ -263,18 +268,25 @@ export class CaptureWriter {
     return this.records + this.block.records;
   }
 
-  /** Append events (encoded now: the caller may change them afterwards). */
+  /**
+   * Append events (encoded now: the caller may change them afterwards).
+   * Never throws: a recording that fails stops (onError is told once) and
+   * leaves the caller — the live pipeline — running.
+   */
   write(events: readonly SensorEvent[]): void {
-    if (this.closed) throw new SensorError('ESENSOR_INTERNAL', `capture ${this.file} written after close`);
-    if (this.error) return;
-    for (const ev of events) {
-      const ts = ev['@timestamp'];
-      if (typeof ts === 'string') {
-        if (this.from === null || ts < this.from) this.from = ts;
-        if (this.to === null || ts > this.to) this.to = ts;
+    if (this.closed || this.error) return;
+    try {
+      for (const ev of events) {
+        const ts = ev['@timestamp'];
+        if (typeof ts === 'string') {
+          if (this.from === null || ts < this.from) this.from = ts;
+          if (this.to === null || ts > this.to) this.to = ts;
+        }
+        this.block.add(ev);
+        if (this.block.bytes >= this.blockBytes) this.seal();
       }
-      this.block.add(ev);
-      if (this.block.bytes >= this.blockBytes) this.seal();
+    } catch (e) {
+      this.fail(e);
     }
   }
 
