@@ -351,6 +351,11 @@ class Replayer {
       try {
         if (this.summary.inputs < this.o.inputs.length) this.summary.inputs++;
         const hs = await this.hostFor(input, output);
+        this.o.log?.info(
+          { input: input.path, kind: input.kind, host: input.host.name, sensor: input.header?.sensor.version, time: input.header?.time, pass: output ? 'replay' : 'process tree' },
+          'reading %s',
+          input.path,
+        );
         const rc = this.ruleContext(input.lists, input.header?.encoding ?? { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
         for (let b = input.next(); b; b = input.next()) {
           this.summary.records += b.count;
@@ -362,7 +367,10 @@ class Replayer {
           await new Promise<void>((r) => setImmediate(r));
         }
         this.summary.damaged += input.lost;
-        if (input.unclosed) this.summary.unclosed.push(input.path);
+        if (input.unclosed) {
+          this.summary.unclosed.push(input.path);
+          this.o.log?.info({ input: input.path }, '%s was never closed by its writer: its end may be missing', input.path);
+        }
         this.doneBefore += input.total;
       } finally {
         input.close();
