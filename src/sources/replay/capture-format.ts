@@ -40,8 +40,6 @@ import type { AgentInfo, HostInfo } from '../../model/event.js';
 
 export const CAPTURE_FORMAT = 'ebpf-sensor-capture';
 export const CAPTURE_VERSION = 1;
-/** The file name suffix `run --capture` and `journal export` suggest. */
-export const CAPTURE_SUFFIX = '.capture.gz';
 
 /**
  * Fields kept per process context: everything enrichment derives from the
