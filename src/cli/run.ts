@@ -255,8 +255,13 @@ export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'
   // Prefixes and names narrow read-only opens only; writes, deletions and
   // the other file events are reported on every path. Paths of in-kernel
   // kill rules must reach the kernel's kill check: they are names of interest.
+  // A read "prefix" naming one file (/etc/shadow) becomes a name of interest:
+  // the kernel tests the dentry's name without walking the path, and the rule
+  // checks the whole path. Only directory prefixes need the walk on reads.
   const killPaths = engine ? kernelKillRules(engine).flatMap((k) => [...(k.path?.exact ?? [])]) : [];
-  const names = [...new Set([...n.names, ...killPaths.map((p) => p.slice(p.lastIndexOf('/') + 1)).filter(Boolean)])];
+  const leaf = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+  const fileLike = n.prefixes.filter((p) => !p.endsWith('/') && leaf(p) !== '');
+  const names = [...new Set([...n.names, ...fileLike.map(leaf), ...killPaths.map(leaf).filter(Boolean)])];
   return {
     kinds: cfg.telemetry.events === 'all' ? 'all' : n.kinds,
     openReads: n.openReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads),
@@ -264,6 +269,7 @@ export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'
     allPaths: true,
     threads: false,
     prefixes: n.prefixes,
+    readPrefixes: n.prefixes.some((p) => p.endsWith('/') || leaf(p) === ''),
     names,
   };
 }

@@ -110,6 +110,18 @@ describe('bundled rules, live', { skip }, () => {
     }
   });
 
+  test('a successful read of /etc/shadow by an unexpected program is caught (regression: read prefixes naming one file)', async () => {
+    const r = spawnSync('cat', ['/etc/shadow'], { encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    const a = await sensor.waitFor(
+      (d) => d.event?.kind === 'alert' && d.file?.path === '/etc/shadow' && d.process?.pid === r.pid,
+      10000,
+      'alert on reading /etc/shadow',
+    );
+    assert.ok(ruleIds(a).includes('shadow_read_unexpected'), ruleIds(a).join(','));
+    assert.equal(a.event.outcome, 'success');
+  });
+
   test('an exec from /dev/shm is caught', async () => {
     const bin = `/dev/shm/ebpf-sensor-test-${process.pid}`;
     copyFileSync('/bin/true', bin);

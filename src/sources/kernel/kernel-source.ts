@@ -58,6 +58,11 @@ export interface KernelFilter {
   threads: boolean;
   /** Path prefixes of interest for file events. */
   prefixes: readonly string[];
+  /**
+   * Check prefixes for successful read-only opens too: costs a path walk per
+   * read-only open whose name is not of interest (directory prefixes on reads).
+   */
+  readPrefixes?: boolean;
   /** File names (leaf) of interest for read-only opens. */
   names: readonly string[];
 }
@@ -219,6 +224,7 @@ export class KernelSource implements Source {
     if (filter.failedReads) flags |= FilterFlags.SE_FL_FAILED_READS;
     if (filter.allPaths) flags |= FilterFlags.SE_FL_ALL_PATHS;
     if (filter.threads) flags |= FilterFlags.SE_FL_THREADS;
+    if (filter.readPrefixes) flags |= FilterFlags.SE_FL_READ_PREFIXES;
     cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
     cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
     cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
