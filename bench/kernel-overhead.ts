@@ -28,9 +28,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     opens: { type: 'string', default: '2000000' },
     execs: { type: 'string', default: '3000' },
-    filter: { type: 'string' },
+    only: { type: 'string' },
   },
 });
+/** Run only scenarios whose name contains this text. */
+const only = values.only;
 const rounds = Number(values.rounds);
 const opens = Number(values.opens);
 const execs = Number(values.execs);
@@ -160,10 +162,16 @@ async function main(): Promise<void> {
   writeFileSync(target, 'x');
   const dflt = await defaultFilter();
   const results: Result[] = [];
-  results.push(await scenario('open/close storm, default filters', dflt, ['open', target, String(opens)], true));
-  results.push(await scenario('open/close storm, all filters off, every open delivered to JS', OPEN_FILTER, ['open', target, String(opens)], false));
-  results.push(await scenario('open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['open', target, String(opens)], true));
-  results.push(await scenario('exec storm, default filters', dflt, ['exec', String(execs)], true));
+  const plan: Array<[string, KernelFilter, string[], boolean]> = [
+    ['open/close storm, default filters', dflt, ['open', target, String(opens)], true],
+    ['open/close storm, all filters off, every open delivered to JS', OPEN_FILTER, ['open', target, String(opens)], false],
+    ['open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['open', target, String(opens)], true],
+    ['exec storm, default filters', dflt, ['exec', String(execs)], true],
+  ];
+  for (const [name, filter, args, decode] of plan) {
+    if (only && !name.includes(only)) continue;
+    results.push(await scenario(name, filter, args, decode));
+  }
   console.log('\nscenario | ns/op without | ns/op with | ratio | events/s to JS | decoded | kernel lost | reader stalls | RSS MB');
   console.log('---|---|---|---|---|---|---|---|---');
   for (const r of results) {

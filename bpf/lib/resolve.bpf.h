@@ -150,15 +150,20 @@ static __always_inline struct se_path_buf *se_walk_path(struct dentry *dentry, s
 /* fd of the current task to its struct file, NULL when not open. */
 static __always_inline struct file *se_fd_file(int fd)
 {
+	/* The current task is a trusted BTF pointer: walk to the fd table with
+	 * plain loads; only the indexed slot needs a probe read (the verifier
+	 * refuses variable offsets on BTF pointers). Loads through the file
+	 * itself stay probe reads: bpf_rdonly_cast() would make them plain too,
+	 * but bpftool's static linker in libbpf 1.1 cannot link kfunc externs. */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	__u64 fds = (__u64)fdt->fd;
+	unsigned int max = fdt->max_fds;
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)
 		return NULL;
-	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), (void *)(fds + (__u64)fd * sizeof(void *)));
 	return f;
 }
 

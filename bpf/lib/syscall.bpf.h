@@ -74,13 +74,15 @@ struct {
  * PT_REGS_PARM6_CORE_SYSCALL). */
 static __always_inline void se_sys_args(__u64 a[6])
 {
+	/* bpf_task_pt_regs() returns a trusted BTF pointer: plain loads (with
+	 * CO-RE relocations), no bpf_probe_read_kernel() call per register. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	a[0] = PT_REGS_PARM1_SYSCALL(regs);
+	a[1] = PT_REGS_PARM2_SYSCALL(regs);
+	a[2] = PT_REGS_PARM3_SYSCALL(regs);
+	a[3] = PT_REGS_PARM4_SYSCALL(regs);
+	a[4] = PT_REGS_PARM5_SYSCALL(regs);
 	a[5] = 0;
 }
 
