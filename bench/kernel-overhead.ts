@@ -7,7 +7,8 @@
  *
  *   node dist/bench/kernel-overhead.js [--rounds 3] [--opens 2000000] [--execs 3000]
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
 });
 /** Run only scenarios whose name contains this text. */
 const only = values.only;
+const execFileAsync = promisify(execFile);
 const rounds = Number(values.rounds);
 const opens = Number(values.opens);
 const execs = Number(values.execs);
@@ -58,9 +60,14 @@ function stormBinary(): string {
   return bin;
 }
 
-function storm(args: string[]): number {
-  const out = execFileSync(stormBinary(), args, { encoding: 'utf8' });
-  return (JSON.parse(out) as { ns_per_op: number }).ns_per_op;
+/**
+ * Run the storm without blocking this process's event loop: the sensor's
+ * batches are delivered on it (a synchronous spawn would stall the reader
+ * and turn the benchmark into a loss test).
+ */
+async function storm(args: string[]): Promise<number> {
+  const { stdout } = await execFileAsync(stormBinary(), args, { encoding: 'utf8' });
+  return (JSON.parse(stdout) as { ns_per_op: number }).ns_per_op;
 }
 
 function median(xs: number[]): number {
@@ -116,12 +123,12 @@ async function scenario(name: string, filter: KernelFilter, args: string[], deco
   try {
     for (let r = 0; r < rounds; r++) {
       src.detachPrograms();
-      const base = storm(args);
+      const base = await storm(args);
       src.reattachPrograms();
       await settle(src);
       const before = records;
       const t0 = performance.now();
-      const mon = storm(args);
+      const mon = await storm(args);
       const secs = (performance.now() - t0) / 1000;
       await settle(src);
       rss = Math.max(rss, process.memoryUsage().rss);

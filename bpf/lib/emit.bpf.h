@@ -125,14 +125,11 @@ static __always_inline void se_put_path(struct se_rec *r, __u32 slot, struct den
 
 static __always_inline void se_put_file_path(struct se_rec *r, __u32 slot, struct file *f)
 {
-	struct path p = {};
-
 	if (!f) {
 		se_set_str(r, slot, r->pos, 0, SE_STR_FAULT);
 		return;
 	}
-	bpf_core_read(&p, sizeof(p), &f->f_path);
-	se_put_path(r, slot, p.dentry, p.mnt);
+	se_put_path(r, slot, SE_RD(struct file, f, f_path.dentry), SE_RD(struct file, f, f_path.mnt));
 }
 
 /* Submit the record: never a per-record wakeup (see top of file). */

@@ -36,12 +36,9 @@ static __always_inline bool se_name_hit(const void *name, __u32 len)
 
 static __always_inline bool se_dentry_name_hit(struct dentry *d)
 {
-	struct qstr q = {};
-
 	if (!d)
 		return false;
-	bpf_core_read(&q, sizeof(q), &d->d_name);
-	return se_name_hit(q.name, q.len);
+	return se_name_hit(SE_RD(struct dentry, d, d_name.name), SE_RD(struct dentry, d, d_name.len));
 }
 
 /* Does kernel memory [p, p+len) start with a prefix of interest? */
@@ -122,10 +119,14 @@ static __always_inline bool se_user_path_hit(const void *uptr)
  */
 static __always_inline void se_kill_check(struct se_rec *r, __u32 kind, __u32 slot)
 {
-	struct se_key_scratch *k = se_keys();
+	struct se_filter_cfg *cfg = se_cfg();
+	struct se_key_scratch *k;
 	struct se_str *s = &r->ev->str[slot & (SE_STR_SLOTS - 1)];
 	__u32 off = s->off, len = s->len, *idx;
 
+	if (!cfg || !(cfg->flags & SE_FL_KILL_RULES))
+		return;
+	k = se_keys();
 	if (!k || !(s->flags & SE_STR_PRESENT) || off >= SE_SCRATCH_SIZE)
 		return;
 	if (len > sizeof(k->kill.data) - 1)

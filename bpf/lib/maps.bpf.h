@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
- * Maps shared by every program. Each program is its own translation unit;
- * `bpftool gen object` links them into one object, where these weak
- * definitions (identical everywhere) merge into one map each.
+ * Maps shared by every program (all in one object, built from sensor.bpf.c).
+ * The definitions are weak so that the program files could again be linked
+ * from separate objects with `bpftool gen object`, where identical weak
+ * definitions merge into one map each.
  */
 #ifndef SE_MAPS_BPF_H
 #define SE_MAPS_BPF_H
 
 #include "vmlinux.h"
+#include "features.h"
 #include <bpf/bpf_helpers.h>
 #include "../abi/sensor_abi.h"
 

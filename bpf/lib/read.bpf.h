@@ -10,6 +10,23 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
+/*
+ * A kernel pointer that was read as data (from a map, through a probe read)
+ * is a plain scalar to the verifier: each field behind it costs a
+ * bpf_probe_read_kernel() call. bpf_rdonly_cast() (kfunc, 6.2+) makes it a
+ * read-only BTF pointer again, whose fields are plain loads with fault
+ * handling. SE_RD(type, ptr, field) uses it when the kernel has it
+ * (features.h, generated from the running kernel's BTF) and falls back to
+ * CO-RE probe reads otherwise.
+ */
+#ifdef SE_HAVE_RDONLY_CAST
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define SE_BTF(type, ptr) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#define SE_RD(type, ptr, field) (SE_BTF(type, ptr)->field)
+#else
+#define SE_RD(type, ptr, field) BPF_CORE_READ((type *)(ptr), field)
+#endif
+
 /* Set by user space before load. */
 const volatile __u32 se_sensor_tgid __weak = 0;
 
@@ -49,60 +66,65 @@ static __always_inline bool se_wanted(__u32 type)
 	return false;
 }
 
+/*
+ * The acting task's context. `task` is the trusted BTF pointer of
+ * bpf_get_current_task_btf(): fields are read with plain (fault-tolerant)
+ * loads that CO-RE relocates, not one bpf_probe_read_kernel() call each —
+ * measured here, ~35 helper calls per record were the largest part of a
+ * record's cost.
+ */
 static __always_inline __u32 se_tty_of(struct task_struct *task)
 {
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
-	__u32 major, minor;
+	struct tty_struct *tty = task->signal->tty;
 
 	if (!tty)
 		return 0;
-	major = BPF_CORE_READ(tty, driver, major);
-	minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
-	return (major << 20) | (minor & 0xfffff);
+	return ((__u32)tty->driver->major << 20) | (((__u32)tty->driver->minor_start + tty->index) & 0xfffff);
 }
 
 static __always_inline __u32 se_pidns_of(struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
+	struct pid *pid = task->thread_pid;
+	unsigned int level = pid->level;
 	struct pid_namespace *ns = NULL;
 
-	bpf_core_read(&ns, sizeof(ns), &pid->numbers[level & 31].ns);
+	/* Variable index: a probe read (the verifier refuses variable offsets on BTF pointers). */
+	bpf_probe_read_kernel(&ns, sizeof(ns), (void *)((__u64)pid + bpf_core_field_offset(struct pid, numbers) +
+							    (level & 31) * bpf_core_type_size(struct upid) +
+							    bpf_core_field_offset(struct upid, ns)));
 	return ns ? BPF_CORE_READ(ns, ns.inum) : 0;
 }
 
 static __always_inline void se_fill_task_of(struct se_task *t, struct task_struct *task)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct task_struct *parent = task->real_parent;
+	const struct cred *cred = task->cred;
 
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	/* start_boottime (not start_time): the clock /proc/<pid>/stat reports,
-	 * so processes seeded from /proc and seen here get the same entity id. */
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	t->ppid = BPF_CORE_READ(parent, tgid);
-	t->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
-	t->uid = BPF_CORE_READ(cred, uid.val);
-	t->gid = BPF_CORE_READ(cred, gid.val);
-	t->euid = BPF_CORE_READ(cred, euid.val);
-	t->egid = BPF_CORE_READ(cred, egid.val);
-	t->suid = BPF_CORE_READ(cred, suid.val);
-	t->sgid = BPF_CORE_READ(cred, sgid.val);
-	t->fsuid = BPF_CORE_READ(cred, fsuid.val);
-	t->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	t->pid = task->tgid;
+	t->tid = task->pid;
+	t->start_ns = task->group_leader->start_boottime;
+	t->ppid = parent->tgid;
+	t->parent_start_ns = parent->group_leader->start_boottime;
+	t->uid = cred->uid.val;
+	t->gid = cred->gid.val;
+	t->euid = cred->euid.val;
+	t->egid = cred->egid.val;
+	t->suid = cred->suid.val;
+	t->sgid = cred->sgid.val;
+	t->fsuid = cred->fsuid.val;
+	t->fsgid = cred->fsgid.val;
 	/* loginuid/sessionid exist only with CONFIG_AUDIT. */
 	if (bpf_core_field_exists(task->loginuid)) {
-		t->loginuid = BPF_CORE_READ(task, loginuid.val);
-		t->sessionid = BPF_CORE_READ(task, sessionid);
+		t->loginuid = task->loginuid.val;
+		t->sessionid = task->sessionid;
 	} else {
 		t->loginuid = (__u32)-1;
 		t->sessionid = (__u32)-1;
 	}
-	t->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	t->mntns = task->nsproxy->mnt_ns->ns.inum;
 	t->pidns = se_pidns_of(task);
 	t->tty = se_tty_of(task);
-	BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+	__builtin_memcpy(t->comm, task->comm, sizeof(t->comm));
 }
 
 /* Fill the header for the current task. */

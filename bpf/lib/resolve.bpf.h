@@ -35,16 +35,14 @@ static __always_inline struct mount *se_real_mount(struct vfsmount *vfsmnt)
 static __always_inline bool se_walk_prepend(struct se_path_buf *pb, struct dentry *d)
 {
 	struct se_walk *w = &pb->w;
-	struct qstr q = {};
-	__u32 len;
+	const unsigned char *name = SE_RD(struct dentry, d, d_name.name);
+	__u32 len = SE_RD(struct dentry, d, d_name.len);
 
-	bpf_core_read(&q, sizeof(q), &d->d_name);
-	len = q.len;
 	if (len > 255)
 		len = 255;
 	if (len == 1) {
 		__u8 c = 0;
-		bpf_probe_read_kernel(&c, 1, q.name);
+		bpf_probe_read_kernel(&c, 1, name);
 		if (c == '/')
 			len = 0;
 	}
@@ -55,7 +53,7 @@ static __always_inline bool se_walk_prepend(struct se_path_buf *pb, struct dentr
 		return false;
 	}
 	w->off -= len;
-	bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, q.name);
+	bpf_probe_read_kernel(&pb->b[w->off & SE_PATH_BUF_MASK], len & 255, name);
 	w->off -= 1;
 	pb->b[w->off & SE_PATH_BUF_MASK] = '/';
 	return true;
@@ -78,11 +76,11 @@ static long se_walk_step(__u64 i, void *unused)
 	w->steps++;
 	if (w->dentry == w->root_dentry && w->vfsmnt == w->root_mnt)
 		return 1;
-	mnt_root = BPF_CORE_READ(vm, mnt_root);
-	parent = BPF_CORE_READ(d, d_parent);
+	mnt_root = SE_RD(struct vfsmount, vm, mnt_root);
+	parent = SE_RD(struct dentry, d, d_parent);
 	if (d == mnt_root || d == parent) {
 		struct mount *m = se_real_mount(vm);
-		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		struct mount *mp = SE_RD(struct mount, m, mnt_parent);
 
 		if (d != mnt_root) {
 			/* A pseudo file's own dentry (memfd, nsfs, anon inodes): no
@@ -98,7 +96,7 @@ static long se_walk_step(__u64 i, void *unused)
 			w->flags |= SE_WALK_OUTSIDE_ROOT;
 			return 1;
 		}
-		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->dentry = (__u64)SE_RD(struct mount, m, mnt_mountpoint);
 		w->vfsmnt = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
@@ -111,7 +109,7 @@ static long se_walk_step(__u64 i, void *unused)
 static __always_inline bool se_d_unlinked(struct dentry *d)
 {
 	/* d_unlinked(): d_unhashed(dentry) && !IS_ROOT(dentry) */
-	return BPF_CORE_READ(d, d_hash.pprev) == NULL && BPF_CORE_READ(d, d_parent) != d;
+	return SE_RD(struct dentry, d, d_hash.pprev) == NULL && SE_RD(struct dentry, d, d_parent) != d;
 }
 
 /*

@@ -382,4 +382,3 @@ int se_sys_exit_mkdirat(struct se_sys_exit_ctx *ctx)
 	return se_path_exit(ctx->ret, &op);
 }
 
-char LICENSE[] SEC("license") = "GPL";

@@ -264,4 +264,3 @@ int se_sys_exit_listen(struct se_sys_exit_ctx *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";

@@ -34,7 +34,7 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 	     (flags & SE_O_TMPFILE) != SE_O_TMPFILE;
 	if (ret >= 0) {
 		f = se_fd_file(ret);
-		d = BPF_CORE_READ(f, f_path.dentry);
+		d = f ? SE_RD(struct file, f, f_path.dentry) : NULL;
 	}
 	if (ro)
 		pass = ret >= 0 ? (cfg->flags & SE_FL_OPEN_READS) : (cfg->flags & (SE_FL_OPEN_READS | SE_FL_FAILED_READS));
@@ -65,8 +65,8 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 	r.ev->args[2] = mode;
 	r.ev->args[5] = syscall;
 	if (f) {
-		r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_ino);
-		r.ev->args[4] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		r.ev->args[3] = SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_ino);
+		r.ev->args[4] = SE_RD(struct super_block, SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_sb), s_dev);
 		se_put_file_path(&r, 0, f);
 		r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 		if (need_prefix) {
@@ -132,4 +132,3 @@ int se_sys_exit_openat2(struct se_sys_exit_ctx *ctx)
 	return se_open_exit(ctx->ret, SE_SC_OPENAT2, (int)a[0], (const char *)a[1], how.flags, how.mode);
 }
 
-char LICENSE[] SEC("license") = "GPL";

@@ -329,4 +329,3 @@ int se_sys_exit_capset(struct se_sys_exit_ctx *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";

@@ -269,4 +269,3 @@ int BPF_PROG(se_sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";

@@ -216,6 +216,7 @@ export const FilterFlags = {
   SE_FL_ALL_PATHS: 4,
   SE_FL_THREADS: 8,
   SE_FL_READ_PREFIXES: 16,
+  SE_FL_KILL_RULES: 32,
 } as const;
 
 export const FdKind = {

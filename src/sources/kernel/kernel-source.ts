@@ -225,6 +225,7 @@ export class KernelSource implements Source {
     if (filter.allPaths) flags |= FilterFlags.SE_FL_ALL_PATHS;
     if (filter.threads) flags |= FilterFlags.SE_FL_THREADS;
     if (filter.readPrefixes) flags |= FilterFlags.SE_FL_READ_PREFIXES;
+    if (this.killKeys.size > 0) flags |= FilterFlags.SE_FL_KILL_RULES;
     cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
     cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
     cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
@@ -276,6 +277,8 @@ export class KernelSource implements Source {
     }
     for (const [k, e] of this.killKeys) if (!next.has(k)) obj.mapDelete(e.map, e.key);
     this.killKeys = next;
+    // The kill check runs only while kill rules exist (filter_cfg flag).
+    this.applyFilter(this.filter);
     return ids;
   }
 
