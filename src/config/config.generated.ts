@@ -9,7 +9,7 @@ export interface SensorConfig {
    */
   kernel: {
     /**
-     * Ring buffer size in bytes (power of two).
+     * Ring buffer size in bytes (power of two). 32 MiB holds about half a second of a 200,000 events/s storm while the reader catches up.
      */
     ringBytes: number;
     /**
@@ -17,7 +17,7 @@ export interface SensorConfig {
      */
     chunkBytes: number;
     /**
-     * Number of reader chunks (user-space buffering = chunks x chunkBytes).
+     * Number of reader chunks (user-space buffering = chunks x chunkBytes; the ring buffer itself is the larger buffer).
      */
     chunks: number;
     /**

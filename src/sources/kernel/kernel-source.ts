@@ -37,9 +37,9 @@ export interface KernelSourceOptions {
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
-  ringBytes: 64 << 20,
+  ringBytes: 32 << 20,
   chunkBytes: 1 << 20,
-  chunks: 64,
+  chunks: 16,
   pollMs: 10,
   wakeupBytes: 4 << 20,
 };
