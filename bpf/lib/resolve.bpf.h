@@ -150,9 +150,8 @@ static __always_inline struct file *se_fd_file(int fd)
 {
 	/* The current task is a trusted BTF pointer: walk to the fd table with
 	 * plain loads; only the indexed slot needs a probe read (the verifier
-	 * refuses variable offsets on BTF pointers). Loads through the file
-	 * itself stay probe reads: bpf_rdonly_cast() would make them plain too,
-	 * but bpftool's static linker in libbpf 1.1 cannot link kfunc externs. */
+	 * refuses variable offsets on BTF pointers). The file pointer read from
+	 * the slot is a scalar again: callers read through it with SE_RD(). */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	__u64 fds = (__u64)fdt->fd;
