@@ -9,6 +9,7 @@
  */
 import type { SensorEvent } from '../model/event.js';
 import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
+import { isoToEpochMs } from '../model/time.js';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
 
@@ -140,7 +141,9 @@ export class Enricher {
       }
     }
 
-    if (ev.ebpf.kind === 'exit' && ticks !== undefined) this.table.markExited(p.pid, ticks);
+    // Grace on the event clock, not the wall clock: a replay keeps exactly
+    // what the live sensor kept, however fast it runs.
+    if (ev.ebpf.kind === 'exit' && ticks !== undefined) this.table.markExited(p.pid, ticks, isoToEpochMs(ev['@timestamp']));
 
     if (this.names) {
       const n = this.names;

@@ -31,7 +31,11 @@ export interface ProcessTableOptions {
   /** Host identity mixed into entity ids (machine id). */
   hostId: string;
   maxEntries: number;
-  /** Exited processes stay resolvable for late events this long. */
+  /**
+   * Exited processes stay resolvable for late events this long, on the
+   * events' clock (their @timestamp), not the wall clock: the live sensor and
+   * a replay of its events at any speed keep the same entries.
+   */
   exitGraceMs: number;
   procRoot?: string;
 }
@@ -56,6 +60,8 @@ export class ProcessTable {
   /** Exited processes in exit order; a queue read from `exitHead` (Array.shift is O(n)). */
   private exited: Array<{ pid: number; start: number; at: number }> = [];
   private exitHead = 0;
+  /** Latest exit time seen (ms since the epoch): the clock of the exit grace. */
+  private clock = -Infinity;
   private readonly opts: ProcessTableOptions;
   evictions = 0;
 
@@ -101,16 +107,28 @@ export class ProcessTable {
     return full;
   }
 
-  markExited(pid: number, startTicks: number, now = Date.now()): void {
+  /**
+   * The process exited at `atMs` (the exit event's time, ms since the epoch).
+   * The table's clock is the latest such time: events from several CPUs
+   * arrive slightly out of order and a wall clock may be set back, so it
+   * never moves backwards and the exit queue stays in order.
+   */
+  markExited(pid: number, startTicks: number, atMs: number): void {
+    if (atMs > this.clock) this.clock = atMs;
     const e = this.live.get(pid);
     if (!e || e.startTicks !== startTicks) return;
     e.exited = true;
-    this.exited.push({ pid, start: startTicks, at: now });
-    this.expire(now);
+    this.exited.push({ pid, start: startTicks, at: this.clock });
+    this.expire();
   }
 
-  /** Drop exited entries past their grace period. */
-  expire(now = Date.now()): void {
+  /** The event clock: the latest exit time seen (ms since the epoch). */
+  get now(): number {
+    return this.clock;
+  }
+
+  /** Drop exited entries past their grace period (by default on the event clock). */
+  expire(now = this.clock): void {
     while (this.exitHead < this.exited.length && now - this.exited[this.exitHead]!.at > this.opts.exitGraceMs) {
       const x = this.exited[this.exitHead++]!;
       const e = this.live.get(x.pid);

@@ -32,6 +32,7 @@ import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, RuleMatch, SensorEvent, Severity } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
+import { isoToEpochMs } from '../model/time.js';
 import { Enricher, type EnricherOptions } from '../enrich/enrich.js';
 import type { CaptureWriter } from '../sources/replay/capture-writer.js';
 import { entityId, ticksOf, type ProcessTable } from '../enrich/process-table.js';
@@ -244,13 +245,6 @@ function base(exe: string): string {
 async function send(sinks: readonly Sink[], batch: readonly ClassifiedEvent[]): Promise<void> {
   if (!batch.length) return;
   await Promise.all(sinks.map((s) => s.send(batch)));
-}
-
-/** Ms since the epoch of a canonical timestamp (pacing only needs ms). */
-function epochMs(iso: string): number {
-  const dot = iso.indexOf('.');
-  if (dot < 0) return Date.parse(iso);
-  return Date.parse(`${iso.slice(0, dot)}Z`) + Number(`0.${iso.slice(dot + 1, iso.length - 1)}`) * 1000;
 }
 
 /**
@@ -530,7 +524,7 @@ class Replayer {
 
   /** Ms to wait before replaying an event recorded at `ts`. */
   private pace(ts: string): number {
-    const t = epochMs(ts);
+    const t = isoToEpochMs(ts);
     if (!Number.isFinite(t)) return 0;
     const now = performance.now();
     if (!this.paceBase) {
@@ -598,7 +592,7 @@ class Replayer {
           skip = !may;
         }
         if (skip && (kind !== EXEC || completeFacts(ci, b, c).ok)) {
-          tableEffect(table, kind, shapeOutcome[s], ci, epochs, hs.ids);
+          tableEffect(table, kind, shapeOutcome[s], ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
           this.summary.skipped++;
           continue;
         }
@@ -871,7 +865,7 @@ function nameStable(kind: EventKind, ci: CtxInfo, table: ProcessTable, epochs: E
  * a table that never evicts, so lookups that only refresh recency have no
  * effect). Kept in step with enrich.ts by test/unit/replay-fast-path.test.ts.
  */
-function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefined, c: CtxInfo, epochs: Epochs, ids: EntityIds): void {
+function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefined, c: CtxInfo, epochs: Epochs, ids: EntityIds, exitMs: number): void {
   const ticks = c.ticks;
   switch (kind) {
     case EXEC: {
@@ -924,7 +918,7 @@ function tableEffect(t: ProcessTable, kind: EventKind, outcome: string | undefin
   }
   if (kind === EXIT && ticks !== undefined) {
     epochs.bump(c.pid);
-    t.markExited(c.pid, ticks);
+    t.markExited(c.pid, ticks, exitMs);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { KillReport, SensorEvent } from '../model/event.js';
+import { isoToEpochMs } from '../model/time.js';
 
 /** Does something about a kill match; returns what it did. */
 export interface Killer {
@@ -23,16 +24,6 @@ export interface KillStats {
   lastDelayMs: number;
   maxDelayMs: number;
   sumDelayMs: number;
-}
-
-/** ms since the epoch of an ISO-8601 timestamp with up to 9 fractional digits. */
-export function isoToEpochMs(iso: string): number {
-  const dot = iso.indexOf('.');
-  if (dot < 0) return Date.parse(iso);
-  const end = iso.indexOf('Z', dot);
-  const frac = iso.slice(dot + 1, end < 0 ? undefined : end);
-  const whole = Date.parse(`${iso.slice(0, dot)}Z`);
-  return whole + Number(`0.${frac}`) * 1000;
 }
 
 /** Wall-clock now in ms with sub-ms precision. */

@@ -75,6 +75,50 @@ test('exec, fork and exit keep the table current; the entity id survives exec an
   assert.notEqual(reuse.process.entity_id, exec.process.entity_id);
 });
 
+test('exited processes are kept for the grace period on the events\' clock, whatever the wall clock says', (t) => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: false });
+  const c = ctx();
+  const S = 1_000_000_000n;
+  const pStart = 100n * TICK;
+  const cStart = 150n * TICK;
+  en.enrichBatch([
+    ev({ type: EventType.SE_EV_EXEC, pid: 30, ppid: 1, tsNs: 1n * S, startNs: pStart, strs: ['/usr/sbin/nginx', 'nginx\0', '/', '/usr/sbin/nginx'] }, c),
+    ev({ type: EventType.SE_EV_EXEC, pid: 31, ppid: 30, tsNs: 2n * S, startNs: cStart, parentStartNs: pStart, strs: ['/bin/sh', 'sh\0', '/', '/usr/bin/dash'] }, c),
+    ev({ type: EventType.SE_EV_EXIT, pid: 30, ppid: 1, tsNs: 3n * S, startNs: pStart, args: [0, 0, 1] }, c),
+  ]);
+  // A replay runs far faster (or slower) than the events happened: the wall
+  // clock jumps an hour; nothing may expire because of it.
+  const realNow = Date.now;
+  t.mock.method(Date, 'now', () => realNow() + 3_600_000);
+  const late = ev({ type: EventType.SE_EV_CONNECT, pid: 31, ppid: 30, tsNs: 12n * S, startNs: cStart, parentStartNs: pStart, args: [3, 1, 6] }, c);
+  en.enrichBatch([late]);
+  assert.equal(late.process.parent.executable, '/usr/sbin/nginx', 'the exited parent is still known 9 s (event time) after its exit');
+  // Another exit 10.5 s (event time) after the parent's: its grace has passed.
+  en.enrichBatch([
+    ev({ type: EventType.SE_EV_EXEC, pid: 40, ppid: 1, tsNs: 13n * S, startNs: 400n * TICK, strs: ['/bin/true', 'true\0', '/', '/usr/bin/true'] }, c),
+    ev({ type: EventType.SE_EV_EXIT, pid: 40, ppid: 1, tsNs: 13n * S + S / 2n, startNs: 400n * TICK, args: [0, 0, 1] }, c),
+  ]);
+  assert.equal(en.table.get(30), undefined, 'the parent expired on the event clock');
+  const after = ev({ type: EventType.SE_EV_CONNECT, pid: 31, ppid: 30, tsNs: 14n * S, startNs: cStart, parentStartNs: pStart, args: [3, 1, 6] }, c);
+  en.enrichBatch([after]);
+  assert.equal(after.process.parent.executable, undefined);
+  assert.equal(after.process.executable, '/usr/bin/dash', 'the live child is still known');
+});
+
+test('the exit grace clock never runs backwards (events from several CPUs arrive slightly out of order)', () => {
+  const table = new ProcessTable({ hostId: 'h', maxEntries: 100, exitGraceMs: 1000 });
+  table.upsert({ pid: 1, startTicks: 1, name: 'a', ppid: 0 });
+  table.upsert({ pid: 2, startTicks: 2, name: 'b', ppid: 0 });
+  table.upsert({ pid: 3, startTicks: 3, name: 'c', ppid: 0 });
+  table.markExited(1, 1, 10_000);
+  table.markExited(2, 2, 9_500); // earlier than the clock: queued at the clock's time
+  assert.equal(table.now, 10_000);
+  table.markExited(3, 3, 11_001);
+  assert.equal(table.get(1), undefined);
+  assert.equal(table.get(2), undefined);
+  assert.equal(table.get(3)?.exited, true);
+});
+
 test('a failed exec does not change what the process is', () => {
   const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: false });
   const start = 300n * TICK;

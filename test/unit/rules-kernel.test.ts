@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRules } from '../../src/rules/engine.js';
 import { kernelKillRules, kernelNeeds } from '../../src/rules/kernel-needs.js';
-import { ProcessKiller, isoToEpochMs } from '../../src/rules/killer.js';
+import { ProcessKiller } from '../../src/rules/killer.js';
+import { isoToEpochMs } from '../../src/model/time.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
 import { isoFromNs } from '../../src/decode/decode.js';
 
