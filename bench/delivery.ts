@@ -17,21 +17,31 @@
  *    generated, right before it is journaled) and → visible to an
  *    Elasticsearch search (polled every 100 ms). Not from the syscall: this
  *    bench does not drive the kernel (docs/benchmarks.md, "delivery").
- * 3. RSS of the sensor-side process (VmRSS sampled every 100 ms, and VmHWM).
+ * 3. Latency syscall → visible with the live sensor (`ebpf-sensor run` with
+ *    both sinks, its BPF programs loaded): a child process creates files at a
+ *    steady rate; Kafka: consumer time minus the event's @timestamp (the
+ *    kernel's clock at the syscall); Elasticsearch: the first 100 ms poll
+ *    whose newest visible @timestamp of those files reaches the syscall's
+ *    time; measured once a warm-up event reached both sinks. Skipped, with
+ *    the reason, where BPF is unavailable.
+ * 4. RSS of the sensor-side process (VmRSS sampled every 100 ms, and VmHWM).
  * Journal write throughput: bench/journal.ts.
  *
  * Targets (issue #7): >= 100,000 documents/s into Kafka and >= 20,000/s into
  * one local Elasticsearch node; p99 <= 0.5 s in Kafka and <= 2 s in
  * Elasticsearch; RSS <= 150 MB at those rates.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from '@elastic/elasticsearch';
 import { elasticsearchClient, elasticsearchNode, kafkaBrokers, startServices, stopServices } from '../test/services/services.js';
 import { startRunner, writeRunnerConfig, type Runner } from '../test/integration/delivery-harness.js';
+import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
+import { packageRoot } from '../src/sources/kernel/paths.js';
+import { isoToEpochMs } from '../src/model/time.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const KAFKA_N = Number(process.argv[2] ?? 200_000);
@@ -57,19 +67,34 @@ function rssOf(pid: number): { rss: number; hwm: number } {
   }
 }
 
-/** Samples a process's RSS every 100 ms until stopped; returns the peak seen and VmHWM. */
-function sampleRss(pid: number): () => { peak: number; hwm: number } {
+/**
+ * Proportional set size: RSS with each page divided among its mappings. The
+ * BPF ring's data pages are mapped twice into the sensor (so a record never
+ * wraps), which RSS counts twice and PSS once.
+ */
+function pssOf(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples a process's RSS (and PSS) every 100 ms until stopped; returns the peaks seen and VmHWM. */
+function sampleRss(pid: number): () => { peak: number; hwm: number; pss: number } {
   let peak = 0;
   let hwm = 0;
+  let pss = 0;
   const t = setInterval(() => {
     const r = rssOf(pid);
     peak = Math.max(peak, r.rss);
     hwm = Math.max(hwm, r.hwm);
+    pss = Math.max(pss, pssOf(pid));
   }, 100);
   return () => {
     clearInterval(t);
     const r = rssOf(pid);
-    return { peak: Math.max(peak, r.rss), hwm: Math.max(hwm, r.hwm) };
+    return { peak: Math.max(peak, r.rss), hwm: Math.max(hwm, r.hwm), pss: Math.max(pss, pssOf(pid)) };
   };
 }
 
@@ -134,6 +159,33 @@ async function throughput(kind: 'kafka' | 'elasticsearch', n: number): Promise<R
   }
 }
 
+/**
+ * A consumer of both topics from their start that pushes, for each message
+ * `keep` accepts, now minus its @timestamp onto `lat`. The topics are created
+ * first, so it reads from the start without waiting for a rebalance.
+ */
+async function latencyConsumer(run: string, topics: { alerts: string; events: string }, keep: (value: Buffer) => boolean, lat: number[]): Promise<() => Promise<void>> {
+  const kafka = new Kafka({ clientId: `bench-reader-${run}`, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: topics.alerts }, { topic: topics.events }] });
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `bench-${run}`, maxWaitTimeInMs: 20 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.alerts, topics.events], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = performance.timeOrigin + performance.now();
+      for (const m of batch.messages) {
+        if (!m.value || !keep(m.value)) continue;
+        const ts = /"@timestamp":"([^"]+)"/.exec(m.value.toString('latin1', 0, 80))?.[1];
+        if (ts) lat.push(now - isoToEpochMs(ts));
+      }
+    },
+  });
+  return () => consumer.disconnect();
+}
+
 /** Latency journal-append → visible in one sink, at `rate` events/s for `seconds`. */
 async function latency(kind: 'kafka' | 'elasticsearch', rate: number, seconds: number): Promise<{ ms: number[]; rss: { peak: number; hwm: number } }> {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-latency-'));
@@ -145,25 +197,7 @@ async function latency(kind: 'kafka' | 'elasticsearch', rate: number, seconds: n
   let stopConsumer = async (): Promise<void> => {};
   let es: Client | undefined;
   if (kind === 'kafka') {
-    const kafka = new Kafka({ clientId: 'bench-reader', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
-    // Topics exist before the consumer subscribes, so it reads from the start without waiting for a rebalance.
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: topics.alerts }, { topic: topics.events }] });
-    await admin.disconnect();
-    const consumer = kafka.consumer({ groupId: `bench-${run}`, maxWaitTimeInMs: 20 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.alerts, topics.events], fromBeginning: true });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const now = Date.now();
-        for (const m of batch.messages) {
-          const ts = /"@timestamp":"([^"]+)"/.exec(m.value!.toString('latin1', 0, 80))?.[1];
-          if (ts) lat.push(now - Date.parse(ts));
-        }
-      },
-    });
-    stopConsumer = () => consumer.disconnect();
+    stopConsumer = await latencyConsumer(run, topics, () => true, lat);
   } else {
     es = (await elasticsearchClient('elasticsearch')).client;
   }
@@ -203,6 +237,152 @@ async function latency(kind: 'kafka' | 'elasticsearch', rate: number, seconds: n
   await r.stop();
   rmSync(dir, { recursive: true, force: true });
   return { ms: lat.sort((a, b) => a - b), rss };
+}
+
+/** Creates `rate` files per second in `dir` for `seconds`; prints the time (ms since the epoch, sub-ms) taken just before each open. */
+const GENERATOR = `
+const fs = require('fs');
+const [dir, rate, secs] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const n = rate * secs, times = new Float64Array(n), t0 = performance.now();
+let i = 0;
+(function tick() {
+  const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * rate));
+  for (; i < due; i++) {
+    times[i] = performance.timeOrigin + performance.now();
+    fs.closeSync(fs.openSync(dir + '/f' + i, 'w'));
+  }
+  if (i < n) setTimeout(tick, 2);
+  else process.stdout.write(JSON.stringify(Array.from(times)));
+})();
+`;
+
+interface LiveLatency {
+  kafka: number[];
+  es: number[];
+  n: number;
+  rss: { peak: number; hwm: number; pss: number };
+}
+
+/**
+ * Syscall → visible with the live sensor: `ebpf-sensor run` (BPF programs,
+ * bundled rules, both sinks, default settings otherwise) while a child
+ * process creates files at `rate`/s. Every open is a kernel event whose
+ * @timestamp is the kernel's clock at the syscall.
+ */
+async function liveLatency(rate: number, seconds: number): Promise<LiveLatency> {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-live-'));
+  const work = join(dir, 'w');
+  mkdirSync(work);
+  const marker = Buffer.from(`"path":"${work}/f`);
+  const run = `benchlive${Date.now().toString(36)}`;
+  const topics = { alerts: `${run}-alerts`, events: `${run}-events` };
+  const streams = { alerts: `logs-ebpf_sensor.alerts-${run}`, events: `logs-ebpf_sensor.events-${run}` };
+  const n = rate * seconds;
+  const kafkaLat: number[] = [];
+  const warmMarker = Buffer.from(`"path":"${dir}/warm"`);
+  let warmInKafka = false;
+  const keep = (v: Buffer): boolean => {
+    if (!warmInKafka && v.indexOf(warmMarker) >= 0) warmInKafka = true;
+    return v.indexOf(marker) >= 0;
+  };
+  const stopConsumer = await latencyConsumer(run, topics, keep, kafkaLat);
+  const es = (await elasticsearchClient('elasticsearch')).client;
+  const cfg = writeRunnerConfig({
+    dir,
+    brokers: kafkaBrokers(),
+    topics,
+    esNode: elasticsearchNode('elasticsearch'),
+    dataStreams: streams,
+    extra: { log: { level: 'info' }, journal: { fsyncIntervalMs: 100 } },
+  });
+  const sensor = spawn(process.execPath, [join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  sensor.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-100_000)));
+  const exited = new Promise<void>((res) => sensor.on('exit', () => res()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`the sensor did not start within 60 s:\n${err}`)), 60_000);
+      sensor.stderr!.on('data', () => {
+        if (/ebpf-sensor [\d.]+ running/.test(err)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`the sensor exited before running:\n${err}`)));
+    });
+    // Warm up: one file created and waited for in both sinks, so the measure
+    // starts with the sinks connected and the templates and data streams in place.
+    writeFileSync(join(dir, 'warm'), '');
+    const warmBy = Date.now() + 120_000;
+    for (let inEs = false; !(inEs && warmInKafka); await new Promise((r) => setTimeout(r, 100))) {
+      if (Date.now() > warmBy) throw new Error(`the warm-up event did not reach both sinks in 120 s (Kafka: ${warmInKafka}, Elasticsearch: ${inEs})`);
+      if (!inEs) {
+        try {
+          const c = await es.count({ index: `${streams.alerts},${streams.events}`, ignore_unavailable: true, query: { term: { 'file.path': join(dir, 'warm') } } });
+          inEs = c.count > 0;
+        } catch {
+          /* the data streams do not exist yet */
+        }
+      }
+    }
+    const stop = sampleRss(sensor.pid!);
+    // Elasticsearch: the newest visible @timestamp of the generated files, every 100 ms.
+    const polls: Array<{ at: number; newest: number }> = [];
+    let generating = true;
+    let lastTime = Infinity;
+    const poll = (async () => {
+      let endAt = Infinity;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (!generating && endAt === Infinity) endAt = Date.now() + 120_000;
+        if (Date.now() > endAt) return;
+        try {
+          const res = await es.search({
+            index: `${streams.alerts},${streams.events}`,
+            size: 0,
+            ignore_unavailable: true,
+            query: { prefix: { 'file.path': `${work}/f` } },
+            aggs: { t: { max: { field: '@timestamp' } } },
+          });
+          const v = (res.aggregations?.t as { value: number | null } | undefined)?.value;
+          if (v !== null && v !== undefined) {
+            polls.push({ at: performance.timeOrigin + performance.now(), newest: v });
+            if (v >= Math.floor(lastTime)) return;
+          }
+        } catch {
+          /* the data streams do not exist yet */
+        }
+      }
+    })();
+    const gen = await new Promise<string>((resolve, reject) => {
+      const g = spawn(process.execPath, ['-e', GENERATOR, work, String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      g.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      g.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`generator exited with ${code}`))));
+    });
+    const times = JSON.parse(gen) as number[];
+    lastTime = times.at(-1)!;
+    generating = false;
+    const deadline = Date.now() + 120_000;
+    while (kafkaLat.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await poll;
+    const rss = stop();
+    // Each syscall becomes visible at the first poll whose newest @timestamp (ms) reaches it.
+    const esLat: number[] = [];
+    let p = 0;
+    for (const t of times) {
+      while (p < polls.length && polls[p]!.newest < Math.floor(t)) p++;
+      if (p === polls.length) break;
+      esLat.push(polls[p]!.at - t);
+    }
+    return { kafka: kafkaLat.sort((a, b) => a - b), es: esLat.sort((a, b) => a - b), n, rss };
+  } finally {
+    sensor.kill('SIGINT');
+    await exited;
+    await stopConsumer();
+    await es.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -253,6 +433,20 @@ async function main(): Promise<void> {
           `  ${kind.padEnd(14)} ${fmt(rate).padStart(6)} events/s: p50 ${Math.round(percentile(l.ms, 50))} ms  p99 ${Math.round(percentile(l.ms, 99))} ms  max ${Math.round(l.ms.at(-1) ?? NaN)} ms` +
             `  (${fmt(l.ms.length)} ${kind === 'kafka' ? 'messages' : 'documents, search polled every 100 ms'}; sensor RSS peak ${mb(l.rss.peak)}; target p99 <= ${target} ms)`,
         );
+      }
+    }
+    if (LATENCY_S > 0) {
+      const why = bpfUnavailableReason();
+      const rate = Number(process.env.BENCH_LIVE_RATE ?? 400);
+      console.log(`\n# latency, syscall -> visible, the live sensor (ebpf-sensor run, both sinks) while a process creates ${rate} files/s, ${LATENCY_S} s`);
+      if (why) console.log(`  skipped: ${why}`);
+      else {
+        const l = await liveLatency(rate, LATENCY_S);
+        const line = (name: string, ms: number[], target: number, how: string): string =>
+          `  ${name.padEnd(14)} p50 ${Math.round(percentile(ms, 50))} ms  p99 ${Math.round(percentile(ms, 99))} ms  max ${Math.round(ms.at(-1) ?? NaN)} ms  (${fmt(ms.length)} of ${fmt(l.n)} ${how}; target p99 <= ${target} ms)`;
+        console.log(line('kafka', l.kafka, 500, 'messages'));
+        console.log(line('elasticsearch', l.es, 2000, 'documents, search polled every 100 ms'));
+        console.log(`  sensor RSS peak ${mb(l.rss.peak)}, VmHWM ${mb(l.rss.hwm)}, PSS peak ${mb(l.rss.pss)} (the BPF ring's pages are mapped twice: RSS counts them twice, PSS once)`);
       }
     }
   } finally {
