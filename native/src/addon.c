@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -633,7 +634,19 @@ static napi_value obj_load(napi_env env, napi_callback_info info)
 	if (!so)
 		return NULL;
 	last_msg[0] = 0;
+	/*
+	 * The verifier gives up with EAGAIN when a signal is pending for the
+	 * loading thread, and libbpf retries a few times only: a steady stream of
+	 * signals (a profiler's SIGPROF, SIGCHLD, SIGHUP for a rule reload) could
+	 * make the load fail. Block them on this thread while loading: the kernel
+	 * hands process-wide signals to another thread meanwhile, and the rest
+	 * are delivered when the mask is restored.
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = bpf_object__load(so->obj);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		/* Name the program the verifier refused, when libbpf said which. */
 		throw_sensor_error(env, "ESENSOR_BPF_LOAD", -err, "bpf_object__load", bpf_object__name(so->obj),

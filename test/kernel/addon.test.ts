@@ -44,6 +44,49 @@ test('map and program misuse are errors that name the object, not crashes', { sk
   assert.throws(() => o.load(), (e: unknown) => e instanceof SensorError && e.code === 'ESENSOR_BPF_CLOSED');
 });
 
+test('loading is not defeated by signals arriving while the verifier runs (it gives up with EAGAIN on a pending signal)', { skip }, () => {
+  // A profiler's SIGPROF, a SIGHUP for a rule reload, SIGCHLD from a child:
+  // here a flood of SIGUSR2, handled and ignored. In a child process, so the
+  // flood reaches neither the test runner nor the other tests.
+  const binding = new URL('../../src/sources/kernel/binding.js', import.meta.url).href;
+  const paths = new URL('../../src/sources/kernel/paths.js', import.meta.url).href;
+  const script = `
+    import { spawn } from 'node:child_process';
+    const { loadBinding } = await import(${JSON.stringify(binding)});
+    const { BPF_OBJECT_PATH } = await import(${JSON.stringify(paths)});
+    let received = 0;
+    process.on('SIGUSR2', () => received++);
+    const sender = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do :; done'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && received === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const before = received;
+    const b = loadBinding();
+    let result = 'loaded';
+    try {
+      for (let round = 0; round < 2; round++) {
+        const o = new b.BpfObject(BPF_OBJECT_PATH);
+        try {
+          o.setMapSize('events', 1 << 20);
+          o.load();
+        } finally {
+          o.close();
+        }
+      }
+    } catch (e) {
+      result = 'failed: ' + e.message;
+    }
+    process.kill(sender.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    console.log(JSON.stringify({ result, before, received }));
+    process.exit(0);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { result: string; before: number; received: number };
+  assert.ok(out.before > 0, 'the signals were flowing before the load');
+  assert.ok(out.received > out.before, 'and during it');
+  assert.equal(out.result, 'loaded');
+});
+
 test('run as an unprivileged user explains that root or CAP_BPF+CAP_PERFMON is needed (exit 3)', { skip: process.geteuid?.() !== 0 ? 'needs root to switch to nobody' : false }, () => {
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', 'file:/dev/null'], {
     encoding: 'utf8',
