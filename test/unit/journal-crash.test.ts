@@ -71,8 +71,18 @@ for (const fsyncMs of [100, 0]) {
         assert.ok(start >= durableSeen, `round ${round} resumed at ${start}, after the ${durableSeen} durable records`);
         durableSeen = durable;
       }
-      // A kill rarely tears a write; a power cut does. Add the first half of a record (its header and
-      // some payload, as a torn write leaves it) to the end of the newest segment.
+      // The kill may itself have torn the last write (killed between or inside write calls): the
+      // next open repairs that, and finds nothing else.
+      const afterKill: JournalDamage[] = [];
+      const j0 = Journal.open(dir, { fsyncIntervalMs: 0, segmentBytes: 1 << 20, onDamage: (d) => afterKill.push(d) });
+      assert.ok(
+        afterKill.every((d) => d.reason === 'torn-tail'),
+        JSON.stringify(afterKill),
+      );
+      assert.ok(j0.nextPosition >= durableSeen, `next ${j0.nextPosition} >= last durable ${durableSeen}`);
+      await j0.close();
+      // A power cut tears writes for sure. Add the first half of a record (its header and some
+      // payload, as a torn write leaves it) to the end of the newest segment.
       const segs = readdirSync(dir)
         .filter((f) => f.endsWith('.seg'))
         .sort()
