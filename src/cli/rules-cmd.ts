@@ -91,7 +91,7 @@ function lint(paths: string[], bundled: boolean, list: boolean): number {
   const needs = kernelNeeds(e, 'alerts');
   out(
     `ok: ${e.rules.length} rules (${enabled} enabled) in ${r.files.length} files, ruleset version ${e.version}; ` +
-      `kernel needs ${needs.kinds === 'all' ? 'all' : needs.kinds.size} families, ${needs.prefixes.length} read prefixes, ${needs.names.length} read names` +
+      `kernel needs ${needs.kinds === 'all' ? 'all' : needs.kinds.size} families, ${needs.prefixes.length} read prefixes, ${needs.paths.length} read paths, ${needs.names.length} read names` +
       `${needs.openReads ? ', every read-only open' : ''}; ${kill.length} kill rule${kill.length === 1 ? '' : 's'} decidable in the kernel`,
   );
   return 0;

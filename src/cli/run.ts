@@ -9,7 +9,7 @@ import { loadBinding } from '../sources/kernel/binding.js';
 import { Enricher } from '../enrich/enrich.js';
 import { RuleReloader } from '../rules/reloader.js';
 import { ProcessKiller } from '../rules/killer.js';
-import { kernelNeeds, kernelKillRules, type KernelNeeds } from '../rules/kernel-needs.js';
+import { kernelNeeds, kernelKillRules, leafOf, nameable, type KernelNeeds } from '../rules/kernel-needs.js';
 import type { RuleEngine } from '../rules/engine.js';
 import type { Killer } from '../rules/killer.js';
 import { PACKAGE_ROOT } from '../rules/source.js';
@@ -253,23 +253,24 @@ export async function runCommand(args: RunArgs): Promise<number> {
  */
 export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'>, engine?: RuleEngine): KernelFilter {
   // Prefixes and names narrow read-only opens only; writes, deletions and
-  // the other file events are reported on every path. Paths of in-kernel
-  // kill rules must reach the kernel's kill check: they are names of interest.
-  // A read "prefix" naming one file (/etc/shadow) becomes a name of interest:
-  // the kernel tests the dentry's name without walking the path, and the rule
-  // checks the whole path. Only directory prefixes need the walk on reads.
+  // the other file events are reported on every path. A whole path a read
+  // rule names (/etc/shadow) becomes a name of interest: the kernel tests the
+  // dentry's name without walking the path, and the rule checks the whole
+  // path. A prefix ("/root/.ssh/", "/etc/cron") needs the walk on reads.
+  // Paths of in-kernel kill rules must reach the kernel's kill check: they
+  // are names of interest too.
   const killPaths = engine ? kernelKillRules(engine).flatMap((k) => [...(k.path?.exact ?? [])]) : [];
-  const leaf = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
-  const fileLike = n.prefixes.filter((p) => !p.endsWith('/') && leaf(p) !== '');
-  const names = [...new Set([...n.names, ...fileLike.map(leaf), ...killPaths.map(leaf).filter(Boolean)])];
+  const names = [...new Set([...n.names, ...n.paths.map(leafOf), ...killPaths.map(leafOf).filter(nameable)])];
+  // A kill path whose leaf the name filter cannot hold is walked as a prefix.
+  const prefixes = [...new Set([...n.prefixes, ...killPaths.filter((p) => !nameable(leafOf(p))).filter((p) => !n.prefixes.some((q) => p.startsWith(q)))])];
   return {
     kinds: cfg.telemetry.events === 'all' ? 'all' : n.kinds,
     openReads: n.openReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads),
     failedReads: n.failedReads,
     allPaths: true,
     threads: false,
-    prefixes: n.prefixes,
-    readPrefixes: n.prefixes.some((p) => p.endsWith('/') || leaf(p) === ''),
+    prefixes,
+    readPrefixes: prefixes.length > 0,
     names,
   };
 }

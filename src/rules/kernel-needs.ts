@@ -18,8 +18,10 @@ import type { RuleEngine } from './engine.js';
 export interface KernelNeeds {
   /** Families to report: those rules can match plus exec/fork/exit (the process table needs them); every family when telemetry forwards everything. */
   kinds: 'all' | Set<EventKind>;
-  /** Path prefixes of read-only opens some rule may match. */
+  /** Path prefixes of read-only opens some rule may match (byte prefixes: "/etc/cron" covers /etc/crontab). */
   prefixes: string[];
+  /** Whole paths of read-only opens some rule may match (the kernel can test their leaf names without walking the path). */
+  paths: string[];
   /** Leaf names of read-only opens some rule may match. */
   names: string[];
   /** Report every read-only open (a rule matches reads without a name/prefix constraint, or telemetry 'all'). */
@@ -31,13 +33,21 @@ export interface KernelNeeds {
 /** Families the sensor needs whatever the rules say. */
 export const PROCESS_LIFECYCLE: readonly EventKind[] = ['exec', 'fork', 'exit'];
 
-type Req = { t: 'never' } | { t: 'any' } | { t: 'set'; prefixes: Set<string>; names: Set<string> };
+type Req = { t: 'never' } | { t: 'any' } | { t: 'set'; prefixes: Set<string>; paths: Set<string>; names: Set<string> };
+
+/** The kernel compares leaf names of fewer bytes than this (struct se_name_key). */
+export const KERNEL_NAME_MAX = 64;
+
+/** Can the kernel's name filter (name_of_interest) hold this leaf name? */
+export function nameable(n: string): boolean {
+  return n.length > 0 && Buffer.byteLength(n) < KERNEL_NAME_MAX;
+}
 
 const NEVER: Req = { t: 'never' };
 const ANY: Req = { t: 'any' };
 
 function size(r: Req): number {
-  return r.t === 'set' ? r.prefixes.size + r.names.size : Infinity;
+  return r.t === 'set' ? r.prefixes.size + r.paths.size + r.names.size : Infinity;
 }
 
 function strs(t: TestIR): string[] {
@@ -46,26 +56,36 @@ function strs(t: TestIR): string[] {
 
 /** The path constraint a test puts on file.path / file.name / file.directory, if any. */
 function testReq(t: TestIR): Req {
-  const set = (prefixes: string[], names: string[]): Req => ({ t: 'set', prefixes: new Set(prefixes), names: new Set(names) });
+  const set = (prefixes: string[], paths: string[], names: string[]): Req => ({ t: 'set', prefixes: new Set(prefixes), paths: new Set(paths), names: new Set(names) });
+  // A whole path whose leaf the kernel can compare is a path; any other (a
+  // directory, a leaf too long for the kernel's name key) is walked as a prefix.
+  const paths = (vs: string[]): Req => set(vs.filter((v) => !nameable(leafOf(v))), vs.filter((v) => nameable(leafOf(v))), []);
   switch (t.field.name) {
     case 'file.path':
-      if (t.op === '=' || t.op === 'in' || t.op === 'startswith') return set(strs(t), []);
+      if (t.op === '=' || t.op === 'in') return paths(strs(t));
+      if (t.op === 'startswith') return set(strs(t), [], []);
       if (t.op === 'glob') {
-        const ps = strs(t).map(globPrefix);
-        return ps.every((p) => p.startsWith('/')) ? set(ps, []) : ANY;
+        const vs = strs(t);
+        const ps = vs.map(globPrefix);
+        if (!ps.every((p) => p.startsWith('/'))) return ANY;
+        // A pattern without wildcards names one path.
+        const whole = vs.filter((v, i) => ps[i] === v);
+        const r = paths(whole) as Extract<Req, { t: 'set' }>;
+        for (let i = 0; i < vs.length; i++) if (ps[i] !== vs[i]) r.prefixes.add(ps[i]!);
+        return r;
       }
       if (t.op === 'endswith') {
         // endswith "/name" is a leaf-name test; other suffixes are not.
         const vs = strs(t);
-        return vs.every((v) => v.lastIndexOf('/') === 0 && v.length > 1) ? set([], vs.map((v) => v.slice(1))) : ANY;
+        return vs.every((v) => v.lastIndexOf('/') === 0 && nameable(v.slice(1))) ? set([], [], vs.map((v) => v.slice(1))) : ANY;
       }
       return ANY;
     case 'file.directory':
-      if (t.op === '=' || t.op === 'in') return set(strs(t).map((d) => (d.endsWith('/') ? d : `${d}/`)), []);
-      if (t.op === 'startswith') return set(strs(t), []);
+      if (t.op === '=' || t.op === 'in') return set(strs(t).map((d) => (d.endsWith('/') ? d : `${d}/`)), [], []);
+      if (t.op === 'startswith') return set(strs(t), [], []);
       return ANY;
     case 'file.name':
-      if (t.op === '=' || t.op === 'in') return set([], strs(t));
+      if ((t.op === '=' || t.op === 'in') && strs(t).every(nameable)) return set([], [], strs(t));
       return ANY;
     default:
       return ANY;
@@ -91,18 +111,19 @@ function req(ir: IR): Req {
       return best;
     }
     case 'or': {
-      const out = { t: 'set' as const, prefixes: new Set<string>(), names: new Set<string>() };
+      const out = { t: 'set' as const, prefixes: new Set<string>(), paths: new Set<string>(), names: new Set<string>() };
       let any = false;
       for (const x of ir.items) {
         const r = req(x);
         if (r.t === 'any') any = true;
         else if (r.t === 'set') {
           for (const p of r.prefixes) out.prefixes.add(p);
+          for (const p of r.paths) out.paths.add(p);
           for (const n of r.names) out.names.add(n);
         }
       }
       if (any) return ANY;
-      return out.prefixes.size + out.names.size ? out : NEVER;
+      return size(out) ? out : NEVER;
     }
   }
 }
@@ -113,6 +134,11 @@ function readOpenFacts(outcome: 'success' | 'failure'): Map<string, readonly Fie
   f.set('ebpf.open.intent', [['read'], []]);
   f.set('event.outcome', [outcome]);
   return f;
+}
+
+/** The last component of a path ("" for a path ending in "/"). */
+export function leafOf(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
 }
 
 /** Drop prefixes another prefix already covers. */
@@ -131,6 +157,7 @@ export function kernelNeeds(ruleset: RuleEngine | readonly CompiledRule[], telem
   const kinds = new Set<EventKind>(PROCESS_LIFECYCLE);
   for (const r of rules) for (const k of r.kinds) kinds.add(k);
   const prefixes = new Set<string>();
+  const paths = new Set<string>();
   const names = new Set<string>();
   let openReads = false;
   let failedReads = false;
@@ -149,12 +176,16 @@ export function kernelNeeds(ruleset: RuleEngine | readonly CompiledRule[], telem
       if (q.t === 'any') openReads = true;
       else {
         for (const p of q.prefixes) prefixes.add(p);
+        for (const p of q.paths) paths.add(p);
         for (const n of q.names) names.add(n);
       }
     }
   }
-  if (telemetry === 'all') return { kinds: 'all', prefixes: minimalPrefixes(prefixes), names: [...names].sort(), openReads: true, failedReads: true };
-  return { kinds, prefixes: minimalPrefixes(prefixes), names: [...names].sort(), openReads, failedReads };
+  const minimal = minimalPrefixes(prefixes);
+  // A path under a prefix of interest needs no name of its own.
+  const wholePaths = [...paths].filter((p) => !minimal.some((q) => p.startsWith(q))).sort();
+  if (telemetry === 'all') return { kinds: 'all', prefixes: minimal, paths: wholePaths, names: [...names].sort(), openReads: true, failedReads: true };
+  return { kinds, prefixes: minimal, paths: wholePaths, names: [...names].sort(), openReads, failedReads };
 }
 
 /** A kill rule in the form the BPF side evaluates. */

@@ -10,6 +10,9 @@ import { KernelSource, OPEN_FILTER, type KernelFilter } from '../../src/sources/
 import { decodeChunk, type DecodeContext } from '../../src/decode/decode.js';
 import type { SensorEvent } from '../../src/model/event.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { loadRules } from '../../src/rules/engine.js';
+import { kernelNeeds } from '../../src/rules/kernel-needs.js';
+import { kernelFilter } from '../../src/cli/run.js';
 import { skipReason, trigger, triggerBinary } from './harness.js';
 
 const skip = skipReason();
@@ -123,6 +126,74 @@ describe('in-kernel filters', { skip }, () => {
     assert.equal(col.events.filter((e) => e.process.pid === sh.pid && e.ebpf.kind === 'open').length, 0);
     assert.equal(of(other.pid).filter((e) => e.file?.path === target).length, 1, 'the same open by another process is reported');
     src.unignorePid(sh.pid!);
+  });
+});
+
+describe('read rules reach the kernel as what they are', { skip }, () => {
+  // A rule's exact path becomes a name of interest (no path walk); a prefix
+  // that is not a directory (startswith "/etc/cron", glob "/etc/cron*") must
+  // stay a prefix: as a name it would match only a file called "cron".
+  test('exact paths, directory prefixes and partial-name prefixes of read rules each let their reads through, and nothing else', async () => {
+    createLogger({ level: 'warn' });
+    triggerBinary();
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-rdr-')));
+    mkdirSync(join(dir, 'keys'));
+    for (const f of ['crontab', 'cron.allow', 'other', 'exact-file', 'globbed-1', 'keys/id_rsa']) writeFileSync(join(dir, f), 'x');
+    const rules = join(dir, 'read-rules.yaml');
+    writeFileSync(
+      rules,
+      [
+        '- rule: t_prefix',
+        '  desc: partial-name prefix',
+        `  condition: open_read and file.path startswith "${dir}/cron"`,
+        '  output: read %{file.path}',
+        '  severity: low',
+        '- rule: t_glob',
+        '  desc: glob with a partial name',
+        `  condition: open_read and file.path glob "${dir}/glob*"`,
+        '  output: read %{file.path}',
+        '  severity: low',
+        '- rule: t_exact',
+        '  desc: one file',
+        `  condition: open_read and file.path = "${dir}/exact-file"`,
+        '  output: read %{file.path}',
+        '  severity: low',
+        '- rule: t_dir',
+        '  desc: a directory',
+        `  condition: open_read and file.directory = "${dir}/keys"`,
+        '  output: read %{file.path}',
+        '  severity: low',
+        '',
+      ].join('\n'),
+    );
+    // The bundled macros (open_read) and these rules; each rule alone decides the filter.
+    const engine = loadRules({ bundled: true, paths: [rules] });
+    const cases: Array<[string, string[]]> = [
+      ['t_prefix', ['crontab', 'cron.allow']],
+      ['t_glob', ['globbed-1']],
+      ['t_exact', ['exact-file']],
+      ['t_dir', ['keys/id_rsa']],
+    ];
+    const all = ['crontab', 'cron.allow', 'exact-file', 'globbed-1', 'keys/id_rsa', 'other'];
+    const col = collector();
+    const src = new KernelSource({}, OPEN_FILTER);
+    await src.start(col.onBatch);
+    try {
+      for (const [id, want] of cases) {
+        const rule = engine.rules.filter((r) => r.id === id);
+        const filter = kernelFilter(kernelNeeds(rule, 'alerts'), { telemetry: { events: 'alerts', openReads: false } }, engine);
+        assert.equal(filter.openReads, false, `${id}: reads are narrowed in the kernel, not all let through`);
+        src.applyFilter(filter);
+        const runs = all.map((f) => ({ f, pid: trigger('open', join(dir, f), '0').pid }));
+        await drain(src);
+        for (const { f, pid } of runs) {
+          const seen = col.events.filter((e) => e.process.pid === pid && e.file?.path === join(dir, f)).length;
+          assert.equal(seen, want.includes(f) ? 1 : 0, `${id}: ${f}: ${seen} reads reported (filter ${JSON.stringify({ ...filter, kinds: undefined })})`);
+        }
+      }
+    } finally {
+      await src.stop();
+    }
   });
 });
 

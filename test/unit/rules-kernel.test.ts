@@ -9,6 +9,8 @@ import { ProcessKiller } from '../../src/rules/killer.js';
 import { isoToEpochMs } from '../../src/model/time.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
 import { isoFromNs } from '../../src/decode/decode.js';
+import { kernelFilter } from '../../src/cli/run.js';
+import { prefixKey } from '../../src/sources/kernel/kernel-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rules-kernel-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +47,8 @@ test('kernelNeeds: read-only opens narrowed to the names and prefixes rules on r
     ].join('\n'),
   );
   const n1 = kernelNeeds(e, 'alerts');
-  assert.deepEqual(n1.prefixes, ['/etc/gshadow', '/etc/shadow', '/home/', '/root/.aws/']);
+  assert.deepEqual(n1.prefixes, ['/home/', '/root/.aws/']);
+  assert.deepEqual(n1.paths, ['/etc/gshadow', '/etc/shadow']);
   assert.deepEqual(n1.names, ['.bash_history', 'id_rsa']);
   assert.equal(n1.openReads, false);
   assert.equal(n1.failedReads, true, 'shadow, dir and hist also match failed reads');
@@ -62,7 +65,42 @@ test('kernelNeeds of the bundled rules: reads only for the shadow files; writes,
   for (const k of ['fork', 'exit']) assert.ok((n1.kinds as Set<string>).has(k), `${k}: the process table needs it`);
   for (const k of ['accept', 'listen', 'bind', 'loss']) assert.ok(!(n1.kinds as Set<string>).has(k), k);
   assert.equal(n1.openReads, false);
-  assert.deepEqual(n1.prefixes, ['/etc/gshadow', '/etc/security/opasswd', '/etc/shadow']);
+  assert.deepEqual(n1.prefixes, []);
+  // The backups (shadow-) are names of their own: as prefixes merged into /etc/shadow they were
+  // once turned into the name "shadow", and reads of /etc/shadow- died in the kernel.
+  assert.deepEqual(n1.paths, ['/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd', '/etc/shadow', '/etc/shadow-']);
+  const f = kernelFilter(n1, { telemetry: { events: 'all', openReads: false } }, loadRules({ bundled: true, paths: [] }));
+  assert.equal(f.readPrefixes, false, 'no read needs the path walk');
+  for (const n of ['gshadow', 'gshadow-', 'opasswd', 'shadow', 'shadow-']) assert.ok(f.names.includes(n), n);
+});
+
+test('kernelNeeds: a prefix that ends inside a name stays a prefix (walked); names the kernel cannot hold fall back safely', () => {
+  const long = 'n'.repeat(70);
+  const e = rules(
+    [
+      rule('cron', 'ebpf.kind = open and file.path startswith /etc/cron'),
+      rule('glob', 'ebpf.kind = open and file.path glob "/var/spool/cron*"'),
+      rule('literal_glob', 'ebpf.kind = open and file.path glob "/etc/exact-glob"'),
+      rule('long_path', `ebpf.kind = open and file.path = /srv/${long}`),
+      rule('under', 'ebpf.kind = open and file.path = /etc/cron.d/job'),
+    ].join('\n'),
+  );
+  const n = kernelNeeds(e, 'alerts');
+  assert.deepEqual(n.prefixes, ['/etc/cron', `/srv/${long}`, '/var/spool/cron']);
+  assert.deepEqual(n.paths, ['/etc/exact-glob'], 'a path under a prefix needs no name; a glob without wildcards is a path');
+  assert.equal(n.openReads, false);
+  const f = kernelFilter(n, { telemetry: { events: 'alerts', openReads: false } });
+  assert.equal(f.readPrefixes, true);
+  assert.deepEqual(f.names, ['exact-glob']);
+  assert.ok(!f.names.includes('cron'), 'a partial name is not a name');
+  // A file.name the kernel's 64-byte name key cannot hold: every read goes up (nothing missed).
+  assert.equal(kernelNeeds(rules(rule('long_name', `ebpf.kind = open and file.name = ${long}`)), 'alerts').openReads, true);
+});
+
+test('prefix keys longer than the kernel key are cut, letting more through, not failing', () => {
+  const k = prefixKey(`/${'d'.repeat(400)}`);
+  assert.equal(k.readUInt32LE(0), 256 * 8);
+  assert.equal(k.length, 260);
 });
 
 test('kernelKillRules: only kill rules that reduce to exec-of-paths or open-of-paths are kernel-decidable', () => {

@@ -390,10 +390,15 @@ function validateOptions(o: KernelSourceOptions): void {
   }
 }
 
-function prefixKey(prefix: string): Buffer {
-  const bytes = Buffer.from(prefix, 'utf8');
-  if (bytes.length > 255) throw new SensorError('ESENSOR_CONFIG', `path prefix longer than 255 bytes: ${prefix.slice(0, 64)}…`);
+/**
+ * LPM key of a path prefix (byte prefix of the walked path). A prefix longer
+ * than the key holds is cut to what it holds: a shorter prefix lets more
+ * through, never less, and the rule checks the whole path.
+ */
+export function prefixKey(prefix: string): Buffer {
   const k = Buffer.alloc(SIZEOF.se_prefix_key);
+  const room = SIZEOF.se_prefix_key - OFFSETOF.se_prefix_key.data;
+  const bytes = Buffer.from(prefix, 'utf8').subarray(0, room);
   k.writeUInt32LE(bytes.length * 8, OFFSETOF.se_prefix_key.prefixlen);
   bytes.copy(k, OFFSETOF.se_prefix_key.data);
   return k;
