@@ -252,6 +252,7 @@ enum se_filter_flags {
 	SE_FL_THREADS = 1 << 3,             /* report thread creation (clone with CLONE_THREAD) */
 	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
 	SE_FL_KILL_RULES = 1 << 5,          /* in-kernel kill rules are installed (else the kill check is skipped) */
+	SE_FL_IGNORE_CGROUPS = 1 << 6,      /* ignore_cgroup holds cgroups whose processes are never reported */
 };
 
 struct se_filter_cfg {

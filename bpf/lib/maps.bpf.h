@@ -96,6 +96,14 @@ struct {
 	__type(value, __u8);
 } ignore_tgid SEC(".maps") __weak;
 
+/* cgroup v2 ids whose processes are never reported (SE_FL_IGNORE_CGROUPS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} ignore_cgroup SEC(".maps") __weak;
+
 /* Path prefixes of interest for file events (longest-prefix match). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

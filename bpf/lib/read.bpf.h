@@ -50,12 +50,23 @@ static __always_inline bool se_kind_wanted(__u32 type)
 	return false;
 }
 
-/* Is the current process reported? (The sensor itself and ignored pids are not.) */
+/* Is the current process reported? (The sensor itself, ignored pids and
+ * processes of ignored cgroups are not.) */
 static __always_inline bool se_pid_wanted(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct se_filter_cfg *cfg;
 
-	return tgid != se_sensor_tgid && !bpf_map_lookup_elem(&ignore_tgid, &tgid);
+	if (tgid == se_sensor_tgid || bpf_map_lookup_elem(&ignore_tgid, &tgid))
+		return false;
+	cfg = se_cfg();
+	if (cfg && (cfg->flags & SE_FL_IGNORE_CGROUPS)) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (bpf_map_lookup_elem(&ignore_cgroup, &cg))
+			return false;
+	}
+	return true;
 }
 
 static __always_inline bool se_wanted(__u32 type)

@@ -140,6 +140,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
       chunks: cfg.kernel.chunks,
       pollMs: cfg.kernel.pollMs,
       wakeupBytes: cfg.kernel.wakeupBytes,
+      ignorePids: cfg.kernel.ignore.pids,
+      ignoreCgroups: cfg.kernel.ignore.cgroups,
+      reportSelf: !cfg.kernel.ignore.self,
     },
     kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine),
   );

@@ -5,7 +5,7 @@
  */
 export interface SensorConfig {
   /**
-   * Kernel side: ring buffer and reader.
+   * Kernel side: ring buffer, reader and processes never reported.
    */
   kernel: {
     /**
@@ -32,6 +32,25 @@ export interface SensorConfig {
      * Interval of the loss/metric event.
      */
     lossReportSeconds: number;
+    /**
+     * Processes never reported, dropped in the kernel.
+     */
+    ignore: {
+      /**
+       * Never report the sensor's own activity. false reports it too (debugging the sensor: its journal writes and sink traffic become events).
+       */
+      self: boolean;
+      /**
+       * Process ids (thread group ids) never reported.
+       */
+      pids: number[];
+      /**
+       * cgroup v2 paths, as in the 0:: line of /proc/PID/cgroup (for example /system.slice/kafka.service), whose processes are never reported: the sensor's own sinks when they run on the same host. Exact cgroups: processes in sub-cgroups are reported. A cgroup that does not exist at start-up is logged and skipped.
+       *
+       * @maxItems 1024
+       */
+      cgroups: string[];
+    };
   };
   rules: {
     /**

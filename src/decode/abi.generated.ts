@@ -217,6 +217,7 @@ export const FilterFlags = {
   SE_FL_THREADS: 8,
   SE_FL_READ_PREFIXES: 16,
   SE_FL_KILL_RULES: 32,
+  SE_FL_IGNORE_CGROUPS: 64,
 } as const;
 
 export const FdKind = {

@@ -3,10 +3,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync, mkdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KernelSource, OPEN_FILTER, type KernelFilter } from '../../src/sources/kernel/kernel-source.js';
+import { KernelSource, OPEN_FILTER, cgroup2Root, cgroupId, type KernelFilter } from '../../src/sources/kernel/kernel-source.js';
 import { decodeChunk, type DecodeContext } from '../../src/decode/decode.js';
 import type { SensorEvent } from '../../src/model/event.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -193,6 +193,73 @@ describe('read rules reach the kernel as what they are', { skip }, () => {
       }
     } finally {
       await src.stop();
+    }
+  });
+});
+
+describe('processes never reported: ignored cgroups, the sensor itself', { skip }, () => {
+  const readFilter = (name: string): KernelFilter => ({ kinds: new Set(['exec', 'open']), openReads: false, failedReads: false, allPaths: true, threads: false, prefixes: [], names: [name] });
+
+  test('processes of an ignored cgroup v2 are not reported, the same syscalls elsewhere are; unignoring takes effect in place', async (t) => {
+    const root = cgroup2Root();
+    if (!root) {
+      t.skip('no cgroup v2 hierarchy mounted');
+      return;
+    }
+    createLogger({ level: 'warn' });
+    const bin = triggerBinary();
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-cg-')));
+    const file = join(dir, 'cg-magic.txt');
+    writeFileSync(file, 'x');
+    const cg = `/ebpf-sensor-test-${process.pid}`;
+    mkdirSync(`${root}${cg}`);
+    const col = collector();
+    const src = new KernelSource({ ignoreCgroups: [cg, '/no-such-cgroup-here'] }, readFilter('cg-magic.txt'));
+    // Runs the trigger as a process moved into the cgroup first (sh moves itself, then execs).
+    const inside = (): number => {
+      const out = execFileSync('sh', ['-c', `echo $$ > ${root}${cg}/cgroup.procs && exec ${bin} open ${file} 0`], { encoding: 'utf8' });
+      return (JSON.parse(out.trim().split('\n').pop()!) as { pid: number }).pid;
+    };
+    try {
+      await src.start(col.onBatch);
+      const a = inside();
+      const b = trigger('open', file, '0').pid;
+      await drain(src);
+      // sh's own PATH lookups and its write to cgroup.procs happen before the move (root cgroup).
+      const id = String(cgroupId(cg));
+      const moved = col.events.filter((e) => e.process.pid === a && e.ebpf.process?.cgroup_id === id);
+      assert.deepEqual(moved.map((e) => [e.ebpf.kind, e.file?.path ?? e.process.executable]), [], 'nothing once in the ignored cgroup');
+      assert.equal(col.events.filter((e) => e.process.pid === a && (e.file?.path === file || e.process.executable === bin)).length, 0, 'neither the exec of the trigger nor its open');
+      assert.equal(col.events.filter((e) => e.process.pid === b && e.file?.path === file).length, 1);
+      src.unignoreCgroup(cg);
+      const c = inside();
+      await drain(src);
+      const back = col.events.filter((e) => e.process.pid === c && e.file?.path === file);
+      assert.equal(back.length, 1, 'reported again once unignored');
+      assert.equal(back[0]!.ebpf.process?.cgroup_id, id, 'from inside the cgroup');
+    } finally {
+      await src.stop();
+      rmdirSync(`${root}${cg}`);
+    }
+  });
+
+  test("the sensor's own activity is reported only when asked", async () => {
+    createLogger({ level: 'warn' });
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-self-')));
+    const file = join(dir, 'self-magic.txt');
+    writeFileSync(file, 'x');
+    for (const reportSelf of [false, true]) {
+      const col = collector();
+      const src = new KernelSource({ reportSelf }, readFilter('self-magic.txt'));
+      await src.start(col.onBatch);
+      try {
+        readFileSync(file);
+        await drain(src);
+        const own = col.events.filter((e) => e.process.pid === process.pid && e.file?.path === file).length;
+        assert.equal(own, reportSelf ? 1 : 0, `reportSelf ${reportSelf}: ${own} own opens reported`);
+      } finally {
+        await src.stop();
+      }
     }
   });
 });

@@ -14,7 +14,7 @@ import type { Source, SourceBatch } from '../source.js';
 import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } from './binding.js';
 import { BPF_OBJECT_PATH } from './paths.js';
 import { preflight, type PreflightResult } from './preflight.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
 
@@ -30,8 +30,14 @@ export interface KernelSourceOptions {
   pollMs: number;
   /** Wake the reader early when this many bytes are pending in the ring. */
   wakeupBytes: number;
-  /** Extra processes never reported (the sensor itself always is). */
+  /** Extra processes never reported. */
   ignorePids?: number[];
+  /** cgroup v2 paths (as in /proc/PID/cgroup's 0:: line) whose processes are never reported. */
+  ignoreCgroups?: string[];
+  /** Report the sensor's own activity too (default: never). */
+  reportSelf?: boolean;
+  /** Where cgroup v2 is mounted (default: found in /proc/self/mountinfo). Tests. */
+  cgroupRoot?: string;
   /** Programs whose attach may fail without stopping the sensor (hooks absent on some kernels). */
   optionalPrograms?: string[];
 }
@@ -111,6 +117,8 @@ export class KernelSource implements Source {
   private attachResults: AttachResult[] = [];
   private prevKeys = { prefixes: new Set<string>(), names: new Set<string>() };
   private killKeys = new Map<string, { key: Buffer; map: 'kill_exact' | 'kill_prefix'; index: number }>();
+  /** Ignored cgroups: path → cgroup id. */
+  private readonly ignoredCgroups = new Map<string, bigint>();
   /** Programs not loaded because their hook does not exist on this kernel (e.g. init_module without CONFIG_MODULES). */
   unavailable: Array<{ program: string; tracepoint: string }> = [];
   preflightResult: PreflightResult | undefined;
@@ -137,13 +145,14 @@ export class KernelSource implements Source {
       for (const u of this.unavailable) {
         this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
       }
-      obj.setGlobal('se_sensor_tgid', process.pid);
+      if (!this.opts.reportSelf) obj.setGlobal('se_sensor_tgid', process.pid);
       obj.setMapSize('events', this.opts.ringBytes);
       const t0 = performance.now();
       obj.load();
       const loadMs = performance.now() - t0;
-      this.applyFilter(this.filter);
       for (const pid of this.opts.ignorePids ?? []) this.ignorePid(pid);
+      for (const path of this.opts.ignoreCgroups ?? []) this.ignoreCgroup(path);
+      this.applyFilter(this.filter);
       this.attachResults = obj.attach();
       const failed = this.attachResults.filter((r) => !r.attached);
       const optional = new Set(this.opts.optionalPrograms ?? []);
@@ -226,6 +235,7 @@ export class KernelSource implements Source {
     if (filter.threads) flags |= FilterFlags.SE_FL_THREADS;
     if (filter.readPrefixes) flags |= FilterFlags.SE_FL_READ_PREFIXES;
     if (this.killKeys.size > 0) flags |= FilterFlags.SE_FL_KILL_RULES;
+    if (this.ignoredCgroups.size > 0) flags |= FilterFlags.SE_FL_IGNORE_CGROUPS;
     cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
     cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
     cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
@@ -293,6 +303,36 @@ export class KernelSource implements Source {
     const k = Buffer.alloc(4);
     k.writeUInt32LE(pid);
     this.requireObj().mapDelete('ignore_tgid', k);
+  }
+
+  /**
+   * Never report processes of this cgroup v2 (path as in /proc/PID/cgroup's
+   * 0:: line). The kernel compares bpf_get_current_cgroup_id(), the cgroup
+   * directory's inode number. Returns false, with a warning, when the cgroup
+   * does not exist (a service not started yet).
+   */
+  ignoreCgroup(path: string): boolean {
+    const id = cgroupId(path, this.opts.cgroupRoot);
+    if (id === undefined) {
+      this.log.warn({ field: 'kernel.ignore.cgroups', cgroup: path }, 'kernel.ignore.cgroups: no cgroup %s: not ignored', path);
+      return false;
+    }
+    const k = Buffer.alloc(8);
+    k.writeBigUInt64LE(id);
+    this.requireObj().mapUpdate('ignore_cgroup', k, Buffer.from([1]));
+    this.ignoredCgroups.set(path, id);
+    this.applyFilter(this.filter);
+    return true;
+  }
+
+  unignoreCgroup(path: string): void {
+    const id = this.ignoredCgroups.get(path);
+    if (id === undefined) return;
+    this.ignoredCgroups.delete(path);
+    this.applyFilter(this.filter);
+    const k = Buffer.alloc(8);
+    k.writeBigUInt64LE(id);
+    this.requireObj().mapDelete('ignore_cgroup', k);
   }
 
   /** Per-CPU kernel counters, summed (lost also per CPU). */
@@ -387,6 +427,31 @@ function validateOptions(o: KernelSourceOptions): void {
   }
   if (!Number.isInteger(o.pollMs) || o.pollMs < 1 || o.pollMs > 1000) {
     throw new SensorError('ESENSOR_CONFIG', `kernel.pollMs must be 1..1000, got ${o.pollMs}`, { field: 'kernel.pollMs' });
+  }
+}
+
+/** Where cgroup v2 is mounted (the unified hierarchy), from /proc/self/mountinfo. */
+export function cgroup2Root(): string | undefined {
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const sep = line.indexOf(' - ');
+      if (sep < 0 || !line.slice(sep + 3).startsWith('cgroup2 ')) continue;
+      return line.split(' ')[4]!.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    }
+  } catch {
+    /* no /proc */
+  }
+  return undefined;
+}
+
+/** The cgroup v2 id of a cgroup path (its directory's inode number), undefined when it does not exist. */
+export function cgroupId(path: string, root = cgroup2Root()): bigint | undefined {
+  if (root === undefined) return undefined;
+  try {
+    const st = statSync(`${root.replace(/\/$/, '')}${path === '/' ? '' : path}`, { bigint: true });
+    return st.isDirectory() ? st.ino : undefined;
+  } catch {
+    return undefined;
   }
 }
 
