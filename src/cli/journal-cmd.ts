@@ -12,7 +12,7 @@ import { Journal } from '../journal/journal.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
-import { canonicalTime } from '../pipeline/replay.js';
+import { timeOption as time } from '../pipeline/replay.js';
 import { compileFilter, type EventFilter } from '../rules/filter.js';
 import { ruleFiles } from '../rules/engine.js';
 import { readRuleFiles } from '../rules/source.js';
@@ -54,13 +54,6 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-function time(opt: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const t = canonicalTime(v);
-  if (t === undefined) throw new SensorError('ESENSOR_USAGE', `--${opt} "${v}" is not an ISO-8601 time (e.g. 2026-11-23T16:00:00Z)`);
-  return t;
-}
 
 export async function journalCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

@@ -12,7 +12,7 @@ import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { buildSinks } from '../pipeline/outputs.js';
-import { canonicalTime, formatSummary, replay, type ReplayProgress } from '../pipeline/replay.js';
+import { formatSummary, replay, timeOption as time, type ReplayProgress } from '../pipeline/replay.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
 export const REPLAY_HELP = `Usage: ebpf-sensor replay [options] INPUT...
@@ -72,13 +72,6 @@ export const REPLAY_OPTIONS = {
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-function time(opt: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const t = canonicalTime(v);
-  if (t === undefined) throw new SensorError('ESENSOR_USAGE', `--${opt} "${v}" is not an ISO-8601 time (e.g. 2026-11-23T16:00:00Z)`);
-  return t;
-}
 
 function speedOf(v: string | undefined): 'max' | number {
   if (v === undefined || v === 'max') return 'max';

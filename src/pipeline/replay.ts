@@ -263,6 +263,14 @@ export function canonicalTime(s: string): string | undefined {
   return `${iso.slice(0, 19)}.${(m[5] ?? '').padEnd(9, '0')}Z`;
 }
 
+/** A --since/--until option in canonical form; a usage error naming the option when it is not a time. */
+export function timeOption(opt: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const t = canonicalTime(v);
+  if (t === undefined) throw new SensorError('ESENSOR_USAGE', `--${opt} "${v}" is not an ISO-8601 time (e.g. 2026-11-23T16:00:00Z)`);
+  return t;
+}
+
 /** An event's timestamp in canonical form (events written by the sensor already are). */
 function canonicalTs(ts: string | undefined): string | undefined {
   if (ts === undefined) return undefined;
