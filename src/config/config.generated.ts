@@ -497,6 +497,217 @@ export interface SensorConfig {
     };
   };
   /**
+   * Splunk HTTP Event Collector output: batches of events to /services/collector/event, gzip, token auth, indexer acknowledgement gating the journal cursor. On when url is set.
+   */
+  splunk: {
+    /**
+     * Base URL of the HEC endpoint, e.g. https://splunk.example.com:8088 (Enterprise) or https://http-inputs-STACK.splunkcloud.com (Cloud); the path /services/collector/event is added. Environment: EBPF_SENSOR_SPLUNK__URL.
+     */
+    url?: string;
+    /**
+     * HEC token. Prefer tokenFile or the environment (EBPF_SENSOR_SPLUNK__TOKEN); never logged.
+     */
+    token?: string;
+    /**
+     * File holding the HEC token (first line).
+     */
+    tokenFile?: string;
+    tls: {
+      /**
+       * PEM file of the CA that signs the server certificate (default: the system store).
+       */
+      ca?: string;
+      /**
+       * PEM client certificate file.
+       */
+      cert?: string;
+      /**
+       * PEM client key file.
+       */
+      key?: string;
+      /**
+       * Verify the server certificate (name and chain).
+       */
+      rejectUnauthorized: boolean;
+      /**
+       * Name the server certificate must carry (default: the host of the URL).
+       */
+      servername?: string;
+    };
+    /**
+     * event = the ECS document (JSON object) or the CEF line (string).
+     */
+    format: 'ecs' | 'cef';
+    /**
+     * Sourcetype of every event (default: ebpf:ecs for format ecs, ebpf:cef for cef).
+     */
+    sourcetype?: string;
+    /**
+     * HEC source field.
+     */
+    source: string;
+    /**
+     * HEC host field (default: the host's name as the sensor reports it).
+     */
+    host?: string;
+    /**
+     * Splunk indexes (unset: the token's default index). The token must be allowed to write to them.
+     */
+    index: {
+      /**
+       * Alerts and loss reports.
+       */
+      alerts?: string;
+      /**
+       * Telemetry (normal events).
+       */
+      events?: string;
+    };
+    /**
+     * Forward telemetry too, or alerts only (loss reports always go).
+     */
+    events: 'all' | 'alerts';
+    /**
+     * Compress request bodies (Content-Encoding: gzip).
+     */
+    gzip: boolean;
+    /**
+     * Indexer acknowledgement (enable it on the token too): a batch counts as delivered, and the cursor moves, only once Splunk acknowledges every request of it; unacknowledged batches are sent again.
+     */
+    ack: {
+      enabled: boolean;
+      /**
+       * X-Splunk-Request-Channel GUID (default: a new random one per start).
+       */
+      channel?: string;
+      /**
+       * Interval of the /services/collector/ack polls.
+       */
+      pollMs: number;
+      /**
+       * A batch not acknowledged within this time is sent again.
+       */
+      timeoutMs: number;
+    };
+    /**
+     * Largest uncompressed request body; a batch is cut into several requests (Splunk's max_content_length defaults to 800 MB on Enterprise, 1 MB recommended for Cloud).
+     */
+    maxRequestBytes: number;
+    requestTimeoutMs: number;
+    /**
+     * Events Splunk refuses for good (invalid data format, code 6 and similar): one NDJSON line each with the event, the reason and the time; rotated by size.
+     */
+    deadLetter: {
+      path: string;
+      /**
+       * Rotate once the file reaches this size.
+       */
+      maxBytes: number;
+      /**
+       * Rotated files kept.
+       */
+      keepFiles: number;
+    };
+    /**
+     * When a batch read from the journal is sent to Splunk: whichever limit is reached first.
+     */
+    batch: {
+      /**
+       * Events per batch.
+       */
+      count: number;
+      /**
+       * Bytes per batch (of journaled JSON).
+       */
+      bytes: number;
+      /**
+       * Longest an event waits for its batch to fill, ms.
+       */
+      ms: number;
+    };
+  };
+  /**
+   * OpenTelemetry logs output (OTLP over HTTP, protobuf) through the official OpenTelemetry JS exporter: one log record per event, ECS fields mapped to semantic-convention attributes, the ECS document as the body. On when endpoint is set.
+   */
+  otlp: {
+    /**
+     * Logs URL of the collector, e.g. http://127.0.0.1:4318/v1/logs (the path is added when missing). Environment: EBPF_SENSOR_OTLP__ENDPOINT.
+     */
+    endpoint?: string;
+    /**
+     * Extra HTTP headers (e.g. authorization for a hosted backend); values never logged.
+     */
+    headers: {
+      [k: string]: string;
+    };
+    /**
+     * JSON file of extra headers (merged over headers), for secrets kept out of the config.
+     */
+    headersFile?: string;
+    tls: {
+      /**
+       * PEM file of the CA that signs the server certificate (default: the system store).
+       */
+      ca?: string;
+      /**
+       * PEM client certificate file.
+       */
+      cert?: string;
+      /**
+       * PEM client key file.
+       */
+      key?: string;
+      /**
+       * Verify the server certificate (name and chain).
+       */
+      rejectUnauthorized: boolean;
+      /**
+       * Name the server certificate must carry (default: the host of the URL).
+       */
+      servername?: string;
+    };
+    compression: 'gzip' | 'none';
+    /**
+     * Forward telemetry too, or alerts only (loss reports always go).
+     */
+    events: 'all' | 'alerts';
+    /**
+     * Export timeout (the exporter retries 429/502/503/504 inside it).
+     */
+    timeoutMs: number;
+    /**
+     * Batches the collector refuses for good (HTTP 400): one NDJSON line per record with the document, the reason and the time; rotated by size.
+     */
+    deadLetter: {
+      path: string;
+      /**
+       * Rotate once the file reaches this size.
+       */
+      maxBytes: number;
+      /**
+       * Rotated files kept.
+       */
+      keepFiles: number;
+    };
+    /**
+     * When a batch read from the journal is exported: whichever limit is reached first.
+     */
+    batch: {
+      /**
+       * Events per batch.
+       */
+      count: number;
+      /**
+       * Bytes per batch (of journaled JSON).
+       */
+      bytes: number;
+      /**
+       * Longest an event waits for its batch to fill, ms.
+       */
+      ms: number;
+    };
+  };
+  /**
    * Prometheus metrics (GET /metrics) and health (GET /health) over HTTP; `ebpf-sensor status` reads them.
    */
   metrics: {

@@ -3,7 +3,7 @@
  *
  * Takes: classified batches (`append`). Gives: each batch written once to the
  * durable journal, and every configured sink — stdout/file, Kafka,
- * Elasticsearch, syslog — fed from it by its own Delivery (own cursor, own
+ * Elasticsearch, syslog, Splunk HEC, OTLP — fed from it by its own Delivery (own cursor, own
  * batching by count/bytes/time, own retry loop). A slow or dead sink only
  * makes its own cursor lag; appending never waits for a sink. Positions a
  * sink will never get (journal retention while it lagged, damage) are passed
@@ -21,13 +21,15 @@ import { NdjsonSink } from '../sinks/ndjson-sink.js';
 import { KafkaSink } from '../sinks/kafka/kafka-sink.js';
 import { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
 import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
+import { HecSink } from '../sinks/hec/hec-sink.js';
+import { OtlpSink } from '../sinks/otlp/otlp-sink.js';
 import type { BatchLimits } from '../sinks/batcher.js';
 import type { LineFormatter, Sink } from '../sinks/sink.js';
 import type { SensorConfig } from '../config/config.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { SENSOR_VERSION } from './version.js';
 
-export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog';
+export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog' | 'splunk' | 'otlp';
 
 /** One line per event: ECS JSON or CEF with the configured vendor/product. */
 export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
@@ -161,7 +163,7 @@ export class Outputs {
       void journal.close();
       throw e;
     }
-    if (!built.length) log.warn('no output is enabled (output.enabled false, no kafka.brokers, no elasticsearch.node, syslog off): events are only journaled');
+    if (!built.length) log.warn('no output is enabled (output.enabled false, no kafka.brokers, no elasticsearch.node, syslog off, no splunk.url, no otlp.endpoint): events are only journaled');
     return new Outputs(o, journal, built);
   }
 
@@ -323,6 +325,25 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
   if (cfg.syslog.enabled) {
     const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, lineFormatter(cfg.syslog.format, host, agent, cfg.cef), host.name);
     out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined) });
+  }
+  if (cfg.splunk.url !== undefined) {
+    const sink = new HecSink({
+      config: cfg.splunk,
+      document: lineFormatter(cfg.splunk.format, host, agent, cfg.cef),
+      hostName: host.name,
+      log: componentLogger('splunk-sink'),
+    });
+    out.push({ name: sink.name, kind: 'splunk', sink, batch: limits(cfg.splunk.batch) });
+  }
+  if (cfg.otlp.endpoint !== undefined) {
+    const sink = new OtlpSink({
+      config: cfg.otlp,
+      document: (ce) => ecsLine(ce, host, agent),
+      host,
+      agent,
+      log: componentLogger('otlp-sink'),
+    });
+    out.push({ name: sink.name, kind: 'otlp', sink, batch: limits(cfg.otlp.batch) });
   }
   return out;
 }

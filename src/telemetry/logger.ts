@@ -11,6 +11,9 @@ export type { Logger } from 'pino';
 /** Paths redacted in every log line (credentials of sinks and clients). */
 export const REDACT_PATHS = [
   'password',
+  'token',
+  '*.token',
+  '*.*.token',
   '*.password',
   '*.*.password',
   'apiKey',

@@ -1,9 +1,9 @@
 /**
- * Test services: real Kafka and Elasticsearch servers on 127.0.0.1 for the
- * integration suite.
+ * Test services: real Kafka, Elasticsearch and OpenTelemetry Collector (Splunk
+ * HEC + OTLP) servers on 127.0.0.1 for the integration suite.
  *
  * `startServices` fetches what is missing (Maven, cached in the local
- * repository), gives each server a free port and its own temporary
+ * repository; the collector is built with Go, cached in ~/.cache/ebpf-sensor), gives each server a free port and its own temporary
  * directory, starts them, waits until each answers (Kafka: a metadata
  * request; Elasticsearch: cluster health yellow) and records everything in a
  * state file. scripts/test.js does that once before the integration suite
@@ -27,17 +27,18 @@ import {
   prepareElasticsearch,
 } from './elasticsearch-service.js';
 import { DEFAULT_KAFKA_VERSION, fetchKafka, kafkaAnswers, prepareKafka } from './kafka-service.js';
+import { buildCollector, collectorAnswers, DEFAULT_OTELCOL_VERSION, prepareCollector } from './otelcol-service.js';
 import { isRunning, launch, stopProcess } from './process-control.js';
 import { readState, STATE_ENV, writeState, type ServiceRecord, type ServicesState } from './state.js';
 
 export { STATE_ENV, type ServiceRecord, type ServicesState } from './state.js';
 
 /** The services a run can hold, in start order. */
-export const SERVICE_NAMES = ['kafka', 'elasticsearch', 'elasticsearch8'] as const;
+export const SERVICE_NAMES = ['kafka', 'elasticsearch', 'elasticsearch8', 'otelcol'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Seconds each kind may take from launch to ready (2-core CI machines, servers starting side by side). */
-const READY_TIMEOUT_MS = { kafka: 120_000, elasticsearch: 240_000 } as const;
+const READY_TIMEOUT_MS = { kafka: 120_000, elasticsearch: 240_000, otelcol: 60_000 } as const;
 
 export interface StartOptions {
   /** Where to write the state (its directory also holds the run's temporary directory). */
@@ -62,6 +63,8 @@ function versionOf(name: ServiceName): string {
       return process.env.EBPF_SENSOR_TEST_ES_VERSION || DEFAULT_ES_VERSION;
     case 'elasticsearch8':
       return process.env.EBPF_SENSOR_TEST_ES8_VERSION || DEFAULT_ES8_VERSION;
+    case 'otelcol':
+      return process.env.EBPF_SENSOR_TEST_OTELCOL_VERSION || DEFAULT_OTELCOL_VERSION;
   }
 }
 
@@ -105,6 +108,7 @@ export function serviceLogs(rec: ServiceRecord, lines = 40): string {
 }
 
 function answers(rec: ServiceRecord): Promise<void> {
+  if (rec.kind === 'otelcol') return collectorAnswers(rec);
   return rec.kind === 'kafka' ? kafkaAnswers(rec.address) : elasticsearchAnswers(rec.address);
 }
 
@@ -130,7 +134,7 @@ async function waitReady(rec: ServiceRecord): Promise<number> {
       throw new SensorError(
         'ESENSOR_SERVICE',
         `${rec.name} (${rec.kind} ${rec.version}, pid ${rec.process.pid}) did not answer on ${rec.address} within ${limit / 1000} s ` +
-          `(${rec.kind === 'kafka' ? 'metadata request' : 'cluster health yellow'}; last error: ${(last as Error)?.message})\n${serviceLogs(rec)}`,
+          `(${rec.kind === 'kafka' ? 'metadata request' : rec.kind === 'otelcol' ? 'HEC health 200' : 'cluster health yellow'}; last error: ${(last as Error)?.message})\n${serviceLogs(rec)}`,
       );
     }
     await sleep(500);
@@ -224,6 +228,11 @@ export async function startServices(opts: StartOptions): Promise<ServicesState> 
       if (name === 'kafka') {
         const r = await fetchKafka(version);
         fetched.set(name, { artifact: r.jars, fetchMs: Date.now() - t0, downloaded: r.fetched });
+      } else if (name === 'otelcol') {
+        const r = await buildCollector(version, say);
+        fetched.set(name, { artifact: [r.binary], fetchMs: r.ms, downloaded: r.built });
+        say(`otelcol ${version}: ${r.built ? `built in ${(r.ms / 1000).toFixed(1)} s` : 'found built in the cache'}`);
+        continue;
       } else {
         const r = await fetchElasticsearch(version, runDir);
         fetched.set(name, { artifact: [r.file], fetchMs: Date.now() - t0, downloaded: r.fetched });
@@ -243,7 +252,9 @@ export async function startServices(opts: StartOptions): Promise<ServicesState> 
         const base =
           name === 'kafka'
             ? await prepareKafka({ name, version, dir, port, controllerPort: second }, f.artifact)
-            : prepareElasticsearch({ name, version, dir, port, transportPort: second }, f.artifact[0]!);
+            : name === 'otelcol'
+              ? prepareCollector({ name, version, dir, port, otlpPort: second }, f.artifact[0]!)
+              : prepareElasticsearch({ name, version, dir, port, transportPort: second }, f.artifact[0]!);
         const rec: ServiceRecord = {
           ...base,
           timings: { fetchMs: f.fetchMs, downloaded: f.downloaded, prepareMs: Date.now() - t0, readyMs: [] },
@@ -252,7 +263,7 @@ export async function startServices(opts: StartOptions): Promise<ServicesState> 
         const started = await launchAndWait(opts.stateFile, name);
         say(
           `${name} ${version} ready on ${started.address} in ${(started.timings.readyMs[0]! / 1000).toFixed(1)} s ` +
-            `(pid ${started.process!.pid}, JDK ${started.javaVersion}${started.runAs ? `, user ${started.runAs}` : ''})`,
+            `(pid ${started.process!.pid}${started.javaVersion ? `, JDK ${started.javaVersion}` : ''}${started.runAs ? `, user ${started.runAs}` : ''})`,
         );
       }),
     );
@@ -334,6 +345,16 @@ export function elasticsearchNode(name: 'elasticsearch' | 'elasticsearch8' = 'el
  */
 export async function elasticsearchClient(name: 'elasticsearch' | 'elasticsearch8' = 'elasticsearch', file?: string): Promise<NegotiatedClient> {
   return createElasticsearchClient({ node: elasticsearchNode(name, file), requestTimeout: 30_000 });
+}
+
+/** Splunk HEC base URL of the test collector (`http://127.0.0.1:PORT`; the token is TEST_HEC_TOKEN). */
+export function hecUrl(file?: string): string {
+  return service('otelcol', file).address;
+}
+
+/** OTLP/HTTP logs URL of the test collector. */
+export function otlpLogsUrl(file?: string): string {
+  return `http://127.0.0.1:${service('otelcol', file).otherPorts.otlpHttp}/v1/logs`;
 }
 
 /** Stops one service by its recorded PID (an outage); its port and data directory stay reserved for `startService`. */

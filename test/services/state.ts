@@ -11,7 +11,7 @@ import type { LaunchSpec, ProcessHandle } from './process-control.js';
 /** Environment variable that holds the state file's path for test processes. */
 export const STATE_ENV = 'EBPF_SENSOR_TEST_SERVICES';
 
-export type ServiceKind = 'kafka' | 'elasticsearch';
+export type ServiceKind = 'kafka' | 'elasticsearch' | 'otelcol';
 
 export interface ServiceTimings {
   /** Time spent fetching artifacts (zero when the local Maven repository had them). */
