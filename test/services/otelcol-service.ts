@@ -168,9 +168,12 @@ receivers:
 exporters:
   file/hec:
     path: ${join(o.outDir, 'hec.jsonl')}
+    # Keep what arrived before a restart (outage tests): the default truncates at start.
+    append: true
     flush_interval: 50ms
   file/otlp:
     path: ${join(o.outDir, 'otlp.jsonl')}
+    append: true
     flush_interval: 50ms
 service:
   extensions: [bearertokenauth/hec, ack]
