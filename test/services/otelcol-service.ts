@@ -10,8 +10,8 @@
  * components v0.158.0, core v1.64.0). The binary, the builder, Go's module
  * and build caches live under ~/.cache/ebpf-sensor (EBPF_SENSOR_TEST_CACHE),
  * keyed by the manifest's hash: a cold build takes minutes, a warm start
- * none. Go: EBPF_SENSOR_TEST_GO, else `go` on PATH, else /usr/local/go/bin/go
- * (scripts/setup.sh --with-test-deps installs it).
+ * none. Go >= 1.25: EBPF_SENSOR_TEST_GO, `go` on PATH, /usr/local/go/bin/go or
+ * ~/.cache/ebpf-sensor/go-toolchain (where scripts/setup.sh --with-test-deps puts it).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,12 +39,18 @@ function cacheRoot(): string {
   return process.env.EBPF_SENSOR_TEST_CACHE || join(homedir(), '.cache', 'ebpf-sensor');
 }
 
-/** The Go toolchain to build with, or undefined. */
+/** The Go toolchain to build with (>= 1.25, what the components need), or undefined. */
 export function findGo(): string | undefined {
-  const candidates = [process.env.EBPF_SENSOR_TEST_GO, 'go', '/usr/local/go/bin/go'].filter((c): c is string => !!c);
+  const candidates = [
+    process.env.EBPF_SENSOR_TEST_GO,
+    'go',
+    '/usr/local/go/bin/go',
+    join(cacheRoot(), 'go-toolchain', 'go', 'bin', 'go'), // where scripts/setup.sh --with-test-deps unpacks it
+  ].filter((c): c is string => !!c);
   for (const c of candidates) {
-    const r = spawnSync(c, ['version'], { encoding: 'utf8' });
-    if (r.status === 0) return c;
+    const r = spawnSync(c, ['env', 'GOVERSION'], { encoding: 'utf8' });
+    const m = /^go(\d+)\.(\d+)/.exec(r.stdout ?? '');
+    if (r.status === 0 && m && (Number(m[1]) > 1 || Number(m[2]) >= 25)) return c;
   }
   return undefined;
 }
@@ -95,7 +101,7 @@ export async function buildCollector(version: string, say: (line: string) => voi
   if (executable(binary)) return { binary, built: false, ms: Date.now() - t0 };
   const go = findGo();
   if (!go) {
-    throw new SensorError('ESENSOR_SERVICE', 'building the OpenTelemetry Collector needs Go (>= 1.24): run scripts/setup.sh --with-test-deps, or set EBPF_SENSOR_TEST_GO');
+    throw new SensorError('ESENSOR_SERVICE', 'building the OpenTelemetry Collector needs Go (>= 1.25): run scripts/setup.sh --with-test-deps, or set EBPF_SENSOR_TEST_GO');
   }
   const goRoot = join(root, 'go');
   const bin = join(goRoot, `bin-builder-${version}`);
