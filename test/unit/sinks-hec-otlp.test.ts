@@ -139,12 +139,12 @@ test('otlp-map: semconv attributes from the ECS document, the peer per direction
     for (const v of Object.values(a)) assert.ok(['string', 'number', 'boolean'].includes(typeof v) || Array.isArray(v));
   }
   assert.ok(sawFile && sawNet, 'the corpus has file and network events');
-  assert.deepEqual(logSeverity(undefined, false), { number: 9, text: 'info' });
-  assert.deepEqual(logSeverity(undefined, true), { number: 13, text: 'loss' });
-  assert.deepEqual(logSeverity('low', false), { number: 13, text: 'low' });
-  assert.deepEqual(logSeverity('medium', false), { number: 17, text: 'medium' });
-  assert.deepEqual(logSeverity('high', false), { number: 19, text: 'high' });
-  assert.deepEqual(logSeverity('critical', false), { number: 21, text: 'critical' });
+  assert.deepEqual(logSeverity({ event: {} }), { number: 9, text: 'info' });
+  assert.deepEqual(logSeverity({ event: {}, ebpf: { kind: 'loss' } }), { number: 13, text: 'loss' });
+  assert.deepEqual(logSeverity({ event: { severity: 21 } }), { number: 13, text: 'low' });
+  assert.deepEqual(logSeverity({ event: { severity: 47 } }), { number: 17, text: 'medium' });
+  assert.deepEqual(logSeverity({ event: { severity: 73 } }), { number: 19, text: 'high' });
+  assert.deepEqual(logSeverity({ event: { severity: 99 } }), { number: 21, text: 'critical' });
   assert.deepEqual(hrTimeOf('2026-11-23T16:12:00.123456789Z'), [1795450320, 123456789]);
   assert.deepEqual(hrTimeOf('2026-11-23T16:12:00Z'), [1795450320, 0]);
   const r = resourceAttributes(HOST, AGENT);

@@ -2,7 +2,7 @@
  * sinks/otlp: an ECS document → the parts of an OpenTelemetry log record.
  * Pure functions, no OpenTelemetry import: the sink wraps the result.
  *
- * Takes: one parsed ECS document and the event's verdict severity. Gives:
+ * Takes: one parsed ECS document. Gives:
  * the record's attributes — ECS fields renamed to OpenTelemetry semantic
  * conventions where a convention exists (table below, docs/outputs.md), the
  * few ECS identifiers with no convention kept under their ECS names — its
@@ -10,7 +10,7 @@
  * severity number/text. The body is the whole document (the sink passes it
  * as is). Host and agent go to the resource (resourceAttributes), once.
  */
-import type { AgentInfo, HostInfo, Severity } from '../../model/event.js';
+import type { AgentInfo, HostInfo } from '../../model/event.js';
 
 export type AttrValue = string | number | boolean | string[];
 export type Attrs = Record<string, AttrValue>;
@@ -129,20 +129,21 @@ export function logAttributes(doc: Record<string, unknown>): Attrs {
   return out;
 }
 
-/** OpenTelemetry severity number and text of an event (log data model: INFO 9, WARN 13, ERROR 17, FATAL 21). */
-export function logSeverity(sev: Severity | undefined, loss: boolean): { number: number; text: string } {
-  switch (sev) {
-    case 'low':
-      return { number: 13, text: 'low' };
-    case 'medium':
-      return { number: 17, text: 'medium' };
-    case 'high':
-      return { number: 19, text: 'high' };
-    case 'critical':
-      return { number: 21, text: 'critical' };
-    default:
-      return loss ? { number: 13, text: 'loss' } : { number: 9, text: 'info' };
+/**
+ * OpenTelemetry severity number and text (log data model: INFO 9, WARN 13,
+ * ERROR 17, ERROR3 19, FATAL 21) from the document's ECS `event.severity`,
+ * the risk score normalize/severity.ts writes per rule severity (21 low,
+ * 47 medium, 73 high, 99 critical). Telemetry is INFO, a loss report WARN.
+ */
+export function logSeverity(doc: Record<string, unknown>): { number: number; text: string } {
+  const s = get(doc, 'event.severity');
+  if (typeof s === 'number') {
+    if (s >= 99) return { number: 21, text: 'critical' };
+    if (s >= 73) return { number: 19, text: 'high' };
+    if (s >= 47) return { number: 17, text: 'medium' };
+    if (s >= 21) return { number: 13, text: 'low' };
   }
+  return get(doc, 'ebpf.kind') === 'loss' ? { number: 13, text: 'loss' } : { number: 9, text: 'info' };
 }
 
 /** [seconds, nanoseconds] of "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z" (all nine digits kept). */

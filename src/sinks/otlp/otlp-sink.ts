@@ -5,7 +5,7 @@
  * Takes: batches of classified events (from the journal, through Delivery)
  * and a function giving each one's ECS document as JSON. Gives: one export
  * request per batch, one log record per event: time from the nanosecond
- * @timestamp, severity from the verdict, attributes mapped to semantic
+ * @timestamp, severity from the document's event.severity, attributes mapped to semantic
  * conventions (otlp-map.ts), the whole ECS document as the body (a map);
  * host and agent as resource attributes. `send` resolves when the collector
  * answered success. The exporter retries 429/502/503/504 itself within
@@ -19,7 +19,7 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { SensorError } from '../../errors.js';
-import type { AgentInfo, ClassifiedEvent, HostInfo, Severity } from '../../model/event.js';
+import type { AgentInfo, ClassifiedEvent, HostInfo } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
 import type { Sink } from '../sink.js';
@@ -58,14 +58,6 @@ export interface OtlpSinkStats {
   deadLetters: number;
   filtered: number;
   failures: number;
-}
-
-const RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
-
-function topSeverity(ce: ClassifiedEvent): Severity | undefined {
-  let best: Severity | undefined;
-  for (const m of ce.verdict.matches) if (best === undefined || RANK[m.severity] > RANK[best]) best = m.severity;
-  return best;
 }
 
 /** The logs URL: the endpoint, with /v1/logs added when it has no path. */
@@ -145,7 +137,7 @@ export class OtlpSink implements Sink {
   /** One log record (the per-event conversion: document → parsed body → attributes). */
   record(ce: ClassifiedEvent, observed: [number, number]): ReadableLogRecord {
     const doc = JSON.parse(this.o.document(ce)) as Record<string, unknown>;
-    const sev = logSeverity(topSeverity(ce), ce.event.ebpf.kind === 'loss');
+    const sev = logSeverity(doc);
     return {
       hrTime: hrTimeOf(ce.event['@timestamp']),
       hrTimeObserved: observed,
