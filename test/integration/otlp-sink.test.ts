@@ -88,7 +88,7 @@ describe('OTLP logs sink against the OpenTelemetry Collector', { timeout: 600_00
         assert.equal(r.attributes['process.executable.path'], doc.process.executable);
         if (doc.process?.parent?.pid !== undefined) assert.equal(r.attributes['process.parent_pid'], doc.process.parent.pid);
         if (doc.file?.path !== undefined) assert.equal(r.attributes['file.path'], doc.file.path);
-        if (doc.destination?.ip !== undefined && doc.event.action !== 'connection_accepted') {
+        if (doc.destination?.ip !== undefined && doc.network?.direction !== 'ingress') {
           assert.equal(r.attributes['network.peer.address'], doc.destination.ip);
           assert.equal(r.attributes['destination.address'], doc.destination.ip);
         }

@@ -132,7 +132,7 @@ test('otlp-map: semconv attributes from the ECS document, the peer per direction
     }
     if (doc.destination?.ip || doc.source?.ip) {
       sawNet = true;
-      const peer = doc.event.action === 'connection_accepted' ? doc.source : doc.destination;
+      const peer = doc.network?.direction === 'ingress' ? doc.source : doc.destination;
       if (peer?.ip) assert.equal(a['network.peer.address'], peer.ip);
       if (peer?.port !== undefined) assert.equal(a['network.peer.port'], peer.port);
     }

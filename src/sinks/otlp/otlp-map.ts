@@ -120,8 +120,7 @@ export function logAttributes(doc: Record<string, unknown>): Attrs {
     if (v !== undefined) out[k] = v;
   }
   // The peer of a connection: whom we called, or who called us.
-  const accepted = get(doc, 'event.action') === 'connection_accepted';
-  const peer = accepted ? 'source' : 'destination';
+  const peer = get(doc, 'network.direction') === 'ingress' ? 'source' : 'destination';
   const pip = get(doc, `${peer}.ip`);
   const pport = get(doc, `${peer}.port`);
   if (typeof pip === 'string') out['network.peer.address'] = pip;
