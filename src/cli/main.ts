@@ -42,8 +42,9 @@ when they change (config rules.watch); a broken file keeps the old rules.
 Every classified event is first written to the journal (config journal.dir,
 default /var/lib/ebpf-sensor/journal); each output reads it through its own
 cursor: stdout/file (output), Kafka (kafka.brokers), Elasticsearch
-(elasticsearch.node) and syslog (syslog.enabled), set in the config file or
-the environment. A sink that is down lags and catches up; a restart resumes
+(elasticsearch.node), syslog (syslog.enabled), Splunk HEC (splunk.url and
+splunk.token) and OpenTelemetry logs (otlp.endpoint), set in the config file
+or the environment. A sink that is down lags and catches up; a restart resumes
 from the cursors. Prometheus metrics and health are served on
 http://127.0.0.1:9464/metrics and /health (config metrics); see
 'ebpf-sensor status'.
@@ -65,7 +66,9 @@ Options:
 Logs go to stderr: human-readable on a terminal, JSON otherwise.
 Environment overrides: EBPF_SENSOR_<SECTION>__<KEY>=value, e.g.
 EBPF_SENSOR_OUTPUT__FORMAT=cef, EBPF_SENSOR_KAFKA__BROKERS='["kafka:9092"]',
-EBPF_SENSOR_ELASTICSEARCH__NODE=http://127.0.0.1:9200.
+EBPF_SENSOR_ELASTICSEARCH__NODE=http://127.0.0.1:9200,
+EBPF_SENSOR_SPLUNK__URL=https://splunk:8088 with EBPF_SENSOR_SPLUNK__TOKEN,
+EBPF_SENSOR_OTLP__ENDPOINT=http://127.0.0.1:4318.
 `;
 
 const HELP: Record<string, string> = { run: RUN_HELP, rules: RULES_HELP, status: STATUS_HELP, replay: REPLAY_HELP, journal: JOURNAL_HELP };
