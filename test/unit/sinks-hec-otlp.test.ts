@@ -153,3 +153,13 @@ test('otlp-map: semconv attributes from the ECS document, the peer per direction
   assert.equal(r['service.instance.id'], AGENT.id);
   assert.equal(r['os.type'], 'linux');
 });
+
+test('the HEC token is redacted wherever a log line carries it', async () => {
+  const { pino } = await import('pino');
+  const { REDACT_PATHS } = await import('../../src/telemetry/logger.js');
+  const out: string[] = [];
+  const log = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, { write: (s: string) => void out.push(s) });
+  log.info({ token: 'T1', splunk: { token: 'T2' }, config: { splunk: { token: 'T3' } } }, 'x');
+  assert.doesNotMatch(out.join(''), /T1|T2|T3/);
+  assert.equal((out.join('').match(/\[redacted\]/g) ?? []).length, 3);
+});
