@@ -146,7 +146,8 @@ export class HecClient {
 
   private async post(path: string, text: string, compress: boolean): Promise<HecAnswer> {
     const raw = Buffer.from(text);
-    const body = compress ? await gzip(raw, { level: 6 }) : raw;
+    // Level 1: about 2/3 of level 6's CPU for these JSON documents at a slightly larger size (the Kafka sink's default too).
+    const body = compress ? await gzip(raw, { level: 1 }) : raw;
     const url = new URL(`${this.base.pathname.replace(/\/$/, '')}${path}`, this.base);
     const headers: Record<string, string | number> = {
       authorization: this.auth,
