@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       loadConfig(undefined, { EBPF_SENSOR_OTLP__ENDPOINT: otlpLogsUrl(), EBPF_SENSOR_OTLP__DEADLETTER: JSON.stringify({ path: join(dir, 'dead-otlp.ndjson') }) }).otlp,
     ) as OtlpSinkConfig;
     await measure(j, 'otlp http/protobuf gzip', new OtlpSink({ config: otlp, document: ecs, host: HOST, agent: AGENT }));
+    await measure(j, 'otlp body json', new OtlpSink({ config: { ...otlp, body: 'json' }, document: ecs, host: HOST, agent: AGENT }));
   } finally {
     await j.close();
     if (own) await stopServices(own);

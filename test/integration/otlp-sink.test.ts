@@ -105,6 +105,23 @@ describe('OTLP logs sink against the OpenTelemetry Collector', { timeout: 600_00
     }
   });
 
+  it('otlp.body json: the body is the ECS document as its JSON text', async () => {
+    const run = `otlp-json-${Date.now().toString(36)}`;
+    const sink = new OtlpSink({ config: { ...config(dir), body: 'json' }, document: (ce) => ecsLine(ce, HOST, AGENT), host: HOST, agent: AGENT });
+    const batch = events(run);
+    try {
+      await sink.send(batch);
+      const got = await until('every record', () => {
+        const r = received(`${run}-`);
+        return r.length >= batch.length ? r : undefined;
+      });
+      const byId = new Map(got.map((r) => [r.attributes['event.id'], r]));
+      for (const ce of batch) assert.equal(byId.get(ce.event.event.id)?.body, ecsLine(ce, HOST, AGENT));
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('a collector outage in the middle of a stream loses nothing', async () => {
     const run = `otlp-outage-${Date.now().toString(36)}`;
     const j = Journal.open(join(dir, `j-${run}`), { fsyncIntervalMs: 0 });

@@ -6,7 +6,8 @@
  * and a function giving each one's ECS document as JSON. Gives: one export
  * request per batch, one log record per event: time from the nanosecond
  * @timestamp, severity from the document's event.severity, attributes mapped to semantic
- * conventions (otlp-map.ts), the whole ECS document as the body (a map);
+ * conventions (otlp-map.ts), the whole ECS document as the body (a map, or
+ * its JSON text with `otlp.body: json`);
  * host and agent as resource attributes. `send` resolves when the collector
  * answered success. The exporter retries 429/502/503/504 itself within
  * `timeoutMs`; what still fails rejects `send`, and Delivery retries the
@@ -34,6 +35,8 @@ export interface OtlpSinkConfig {
   compression: 'gzip' | 'none';
   events: 'all' | 'alerts';
   timeoutMs: number;
+  /** map: the ECS document as a map body; json: its JSON text as a string body. */
+  body?: 'map' | 'json';
   deadLetter?: { path: string; maxBytes: number; keepFiles: number };
 }
 
@@ -136,14 +139,15 @@ export class OtlpSink implements Sink {
 
   /** One log record (the per-event conversion: document → parsed body → attributes). */
   record(ce: ClassifiedEvent, observed: [number, number]): ReadableLogRecord {
-    const doc = JSON.parse(this.o.document(ce)) as Record<string, unknown>;
+    const json = this.o.document(ce);
+    const doc = JSON.parse(json) as Record<string, unknown>;
     const sev = logSeverity(doc);
     return {
       hrTime: hrTimeOf(ce.event['@timestamp']),
       hrTimeObserved: observed,
       severityNumber: sev.number,
       severityText: sev.text,
-      body: doc as never,
+      body: this.cfg.body === 'json' ? json : (doc as never),
       resource: this.resource,
       instrumentationScope: this.scope,
       attributes: logAttributes(doc),
