@@ -70,7 +70,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-hec-'));
   let own: string | undefined;
   if (!process.env[STATE_ENV]) {
-    own = join(dir, 'ebpf-sensor-services-bench.json');
+    // Next to the suite's state files: a bench killed before its cleanup is reaped by the next start.
+    own = join(tmpdir(), `ebpf-sensor-services-bench-${process.pid}.json`);
+    const file = own;
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => void stopServices(file).finally(() => process.exit(130)));
+    }
     await startServices({ stateFile: own, only: ['otelcol'], owner: process.pid });
     process.env[STATE_ENV] = own;
   }
