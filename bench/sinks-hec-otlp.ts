@@ -74,7 +74,10 @@ async function main(): Promise<void> {
     own = join(tmpdir(), `ebpf-sensor-services-bench-${process.pid}.json`);
     const file = own;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => void stopServices(file).finally(() => process.exit(130)));
+      process.once(sig, () => void stopServices(file).finally(() => {
+        rmSync(dir, { recursive: true, force: true });
+        process.exit(130);
+      }));
     }
     await startServices({ stateFile: own, only: ['otelcol'], owner: process.pid });
     process.env[STATE_ENV] = own;
