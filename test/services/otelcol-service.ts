@@ -10,8 +10,8 @@
  * components v0.158.0, core v1.64.0). The binary, the builder, Go's module
  * and build caches live under ~/.cache/ebpf-sensor (EBPF_SENSOR_TEST_CACHE),
  * keyed by the manifest's hash: a cold build takes minutes, a warm start
- * none. Go >= 1.25: EBPF_SENSOR_TEST_GO, `go` on PATH, /usr/local/go/bin/go or
- * ~/.cache/ebpf-sensor/go-toolchain (where scripts/setup.sh --with-test-deps puts it).
+ * none. Go >= 1.25: EBPF_SENSOR_TEST_GO, `go` on PATH or /usr/local/go/bin/go
+ * (scripts/setup.sh --with-test-deps checks for one).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -45,7 +45,6 @@ export function findGo(): string | undefined {
     process.env.EBPF_SENSOR_TEST_GO,
     'go',
     '/usr/local/go/bin/go',
-    join(cacheRoot(), 'go-toolchain', 'go', 'bin', 'go'), // where scripts/setup.sh --with-test-deps unpacks it
   ].filter((c): c is string => !!c);
   for (const c of candidates) {
     const r = spawnSync(c, ['env', 'GOVERSION'], { encoding: 'utf8' });
