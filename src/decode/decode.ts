@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts, FdKind } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
+import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import {
   ERRNO_NAMES,
@@ -732,7 +733,6 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
         at_exit: atExit,
         syscall: (sc && SYSCALL_NAMES[sc]) || String(KIND_OF_TYPE[ofType] ?? ofType),
       };
-      ev.event.action = 'argument-tampering';
       facts.syscall = facts.tampering.syscall;
       break;
     }
@@ -750,6 +750,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     // tamper event; mark it here too so a rule on either finds it.
     facts.tampering ??= { field: 'argument', at_entry: '', at_exit: '', syscall: action };
   }
+  // The syscall stays in ebpf.syscall; event.action speaks Elastic's endpoint vocabulary.
+  ev.event.action = endpointAction(ev);
   return ev;
 }
 

@@ -12,6 +12,7 @@ import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './
 import { isoToEpochMs } from '../model/time.js';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
+import { upgradeAction } from '../model/actions.js';
 
 export interface EnricherOptions {
   hostId: string;
@@ -49,6 +50,8 @@ export class Enricher {
   }
 
   enrich(ev: SensorEvent): void {
+    // Events recorded by an older version carry the syscall in event.action.
+    upgradeAction(ev);
     const p = ev.process;
     const facts = ev.ebpf.process;
     const startNs = facts?.start_boot_ns;

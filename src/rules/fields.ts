@@ -345,12 +345,15 @@ export function fieldSpec(name: string): FieldSpec | undefined {
   return FIELDS.get(name);
 }
 
+/** event.action values per family (model/actions.ts): Elastic's endpoint vocabulary. */
+export { ACTIONS_OF_KIND } from '../model/actions.js';
+
 /**
- * event.action values per family: the syscall names decode.ts produces
+ * ebpf.syscall values per family: the syscall names decode.ts produces
  * (SYSCALL_NAMES and its per-family defaults). A unit test keeps this equal
  * to the decoder.
  */
-export const ACTIONS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
+export const SYSCALLS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
   exec: ['execve', 'execveat'],
   fork: ['fork'],
   exit: ['exit'],

@@ -145,8 +145,7 @@ function copyFacts(raw: RawBytes, path: string, v: unknown): unknown {
 
 /**
  * The custom facts, less the ones that only repeat an ECS field of the same
- * document (the syscall when it is event.action, comm when it is
- * process.name, fsuid/fsgid when they are the effective ids).
+ * document (comm when it is process.name, fsuid/fsgid when they are the effective ids).
  */
 function factsOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   const f = ev.ebpf;
@@ -154,7 +153,6 @@ function factsOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   for (const k in f) {
     const v = (f as unknown as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    if (k === 'syscall' && v === ev.event.action) continue;
     if (k === 'process' && typeof v === 'object' && v !== null) {
       const pf = v as NonNullable<SensorEvent['ebpf']['process']>;
       const po: Record<string, unknown> = {};
