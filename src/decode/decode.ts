@@ -26,6 +26,7 @@ import {
   AF_UNIX,
   SOCK_TYPES,
   IPPROTO,
+  capNames,
 } from './syscall-tables.js';
 
 const H = OFFSETOF.se_hdr;
@@ -417,6 +418,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       comm,
       start_boot_ns: u64String(rec, t + TK.start_ns),
       parent_start_boot_ns: u64String(rec, t + TK.parent_start_ns),
+      sid: rec.readUInt32LE(t + TK.sid),
+      pgid: rec.readUInt32LE(t + TK.pgid),
     },
   };
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
@@ -434,7 +437,13 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       pid,
       entity_id: '',
       name: comm,
-      thread: { id: tid },
+      thread: {
+        id: tid,
+        capabilities: {
+          effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
+          permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
+        },
+      },
       start: startIso,
       user: { id: String(euid) },
       group: { id: String(egid) },

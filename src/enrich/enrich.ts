@@ -13,6 +13,7 @@ import { isoToEpochMs } from '../model/time.js';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
 import { upgradeAction } from '../model/actions.js';
+import { assignEntryLeader, fillSession } from './session.js';
 
 export interface EnricherOptions {
   hostId: string;
@@ -60,6 +61,16 @@ export class Enricher {
     const parentTicks = parentNs !== undefined ? ticksOf(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
+    let before: { executable?: string; args?: string[] } | undefined;
+    // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
+    const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
+    const context = {
+      uid: p.user.id,
+      gid: p.group.id,
+      ...(facts?.sid !== undefined ? { sid: facts.sid } : {}),
+      ...(facts?.pgid !== undefined ? { pgid: facts.pgid } : {}),
+      tty,
+    };
     switch (ev.ebpf.kind) {
       case 'exec': {
         if (ticks === undefined) break;
@@ -70,7 +81,10 @@ export class Enricher {
           break;
         }
         const cwd = p.working_directory ?? prev?.cwd;
+        if (prev) before = { ...(prev.executable !== undefined ? { executable: prev.executable } : {}), ...(prev.args !== undefined ? { args: prev.args } : {}) };
         entry = this.table.upsert({
+          ...context,
+          ...(p.start !== undefined ? { start: p.start } : prev?.start !== undefined ? { start: prev.start } : {}),
           pid: p.pid,
           startTicks: ticks,
           name: p.name,
@@ -81,12 +95,18 @@ export class Enricher {
           ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
           ...(facts?.cgroup_id !== undefined ? { cgroupId: facts.cgroup_id } : {}),
         });
+        assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
         break;
       }
       case 'fork': {
         if (ticks === undefined) break;
         const parent = parentTicks !== undefined ? this.table.get(p.parent.pid, parentTicks) : this.table.get(p.parent.pid);
         entry = this.table.upsert({
+          // A child starts in its parent's session, group and identity.
+          ...context,
+          ...(parent?.sid !== undefined && facts?.sid === undefined ? { sid: parent.sid } : {}),
+          ...(parent?.pgid !== undefined && facts?.pgid === undefined ? { pgid: parent.pgid } : {}),
+          ...(p.start !== undefined ? { start: p.start } : {}),
           pid: p.pid,
           startTicks: ticks,
           name: parent?.name ?? p.parent.name ?? p.name,
@@ -96,6 +116,7 @@ export class Enricher {
           ppid: p.parent.pid,
           ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
         });
+        assignEntryLeader(entry, parent);
         break;
       }
       default:
@@ -108,7 +129,19 @@ export class Enricher {
             name: p.name,
             ppid: p.parent.pid,
             ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
+            ...context,
           });
+          assignEntryLeader(entry, this.table.peek(entry.ppid, parentTicks));
+        } else if (entry && !entry.exited && ev.ebpf.kind !== 'exit') {
+          // setsid/setpgid/setuid since the last event: the table follows the task.
+          if (context.sid !== undefined && entry.sid !== context.sid) {
+            entry.sid = context.sid;
+            assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
+          }
+          if (context.pgid !== undefined) entry.pgid = context.pgid;
+          entry.uid = context.uid;
+          entry.gid = context.gid;
+          entry.tty = context.tty;
         }
     }
 
@@ -144,6 +177,8 @@ export class Enricher {
       }
     }
 
+    fillSession(this.table, ev, entry, before);
+
     // Grace on the event clock, not the wall clock: a replay keeps exactly
     // what the live sensor kept, however fast it runs.
     if (ev.ebpf.kind === 'exit' && ticks !== undefined) this.table.markExited(p.pid, ticks, isoToEpochMs(ev['@timestamp']));
@@ -163,6 +198,12 @@ export class Enricher {
       fill(p.real_group, true);
       fill(p.saved_user, false);
       fill(p.saved_group, true);
+      if (p.parent.user) fill(p.parent.user, false);
+      if (p.parent.group) fill(p.parent.group, true);
+      for (const l of [p.session_leader, p.group_leader, p.entry_leader]) {
+        if (l?.user) fill(l.user, false);
+        if (l?.group) fill(l.group, true);
+      }
       if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
         const o = n.user(ev.file.uid);
         if (o !== undefined) ev.file.owner = o;

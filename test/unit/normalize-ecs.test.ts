@@ -175,7 +175,7 @@ test('alerts: rule.*, message, tags, severity from the most severe match, threat
   assert.deepEqual(d3.threat.technique.subtechnique.name, ['Kernel Modules and Extensions']);
 });
 
-test('process, parent, entity ids; effective ids with real/saved ones where they differ', () => {
+test('process, parent, entity ids; effective ids, real ones always, saved ones where they differ', () => {
   const doc = ecs(byKind('exec'));
   assert.equal(doc.process.pid, 4242);
   assert.equal(doc.process.executable, '/usr/bin/bash');
@@ -186,14 +186,14 @@ test('process, parent, entity ids; effective ids with real/saved ones where they
   assert.match(doc.process.parent.entity_id, /^ent-17-/);
   assert.equal(doc.process.parent.args_count, 2);
   assert.deepEqual(doc.process.user, { id: '0', name: 'root' });
-  assert.deepEqual(doc.user, { id: '0', name: 'root' });
+  assert.deepEqual(doc.user, { id: '0', name: 'root', effective: { id: '0', name: 'root' } });
   assert.deepEqual(doc.process.real_user, { id: '1000', name: 'alice' }, 'sudo: real user differs from effective');
   assert.deepEqual(doc.process.saved_user, { id: '1000', name: 'alice' });
-  assert.equal(doc.process.real_group, undefined, 'real group equals the effective one');
+  assert.deepEqual(doc.process.real_group, doc.process.group, 'real ids are always written (Elastic rules compare them)');
   assert.deepEqual(doc.process.tty, { char_device: { major: 136, minor: 3 } });
   assert.equal(doc.process.interactive, true);
   const plain = ecs(byKind('unlink'));
-  assert.equal(plain.process.real_user, undefined);
+  assert.deepEqual(plain.process.real_user, plain.process.user);
   assert.equal(plain.process.saved_user, undefined);
   const fork = ecs(byKind('fork'));
   assert.equal(fork.process.pid, 4243);

@@ -110,6 +110,8 @@ export const EBPF_FIELDS: Readonly<Record<string, Mapping>> = Object.freeze({
   'process.start_boot_ns': K,
   'process.parent_start_boot_ns': K,
   'process.is_thread': B,
+  'process.sid': L,
+  'process.pgid': L,
   'open.flags': L,
   'open.flag_names': K,
   'open.mode': K,
