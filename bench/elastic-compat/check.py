@@ -37,6 +37,7 @@ import tomllib
 
 import eql
 from eql import ast as A
+from eql.engine import Scope
 from eql.parser import elasticsearch_syntax, ignore_missing_functions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -128,6 +129,18 @@ def _with_value(data, path, value):
 
 
 _FUNCTION_NAMES = {n.lower(): n for n in eql.functions._registry}
+BOOLEAN_FUNCS = {"startswith", "endswith", "stringcontains", "cidrmatch", "wildcard", "match", "matchlite",
+                 "arraycontains", "arraysearch"}
+
+
+def _two_valued(cb, not_equal):
+    # Elasticsearch runs each test as a query: a document without the field does
+    # not match it, so `not (field == "x")` matches that document, and `!=` is
+    # `must_not` of the term (it matches too). The Python engine's three-valued
+    # null would make all of them false.
+    if not_equal:
+        return lambda scope: True if (r := cb(scope)) is None else bool(r)
+    return lambda scope: bool(cb(scope))
 
 
 class ElasticEngine(eql.PythonEngine):
@@ -141,9 +154,19 @@ class ElasticEngine(eql.PythonEngine):
         return super()._convert_function_call(node)
 
     def convert(self, node, *args, **kwargs):
+        if kwargs.get("scoped") and isinstance(node, (A.Comparison, A.InSet, A.FunctionCall)):
+            # Scope the wrapped test ourselves: the engine's scoping would sit inside it.
+            piped = kwargs.get("piped", False)
+            inner = self.convert(node, *args, **{k: v for k, v in kwargs.items() if k not in ("scoped", "piped")})
+            if piped:
+                return lambda events: inner(Scope(events, []))
+            return lambda event: inner(Scope([event], []))
         base = super().convert(node, *args, **kwargs)
         if not isinstance(node, (A.Comparison, A.InSet, A.FunctionCall)):
             return base
+        if isinstance(node, A.FunctionCall) and node.name.lower() not in BOOLEAN_FUNCS:
+            return base
+        base = _two_valued(base, isinstance(node, A.Comparison) and node.comparator == A.Comparison.NE)
         if isinstance(node, A.FunctionCall) and node.name in ARRAY_FUNCS:
             return base
         fields = _direct_fields(node)
