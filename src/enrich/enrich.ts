@@ -133,6 +133,11 @@ export class Enricher {
           });
           assignEntryLeader(entry, this.table.peek(entry.ppid, parentTicks));
         } else if (entry && !entry.exited && ev.ebpf.kind !== 'exit') {
+          // uid_change/gid_change: the id before the call is what the table knew.
+          if (ev.ebpf.ids && ev.ebpf.ids.previous === undefined) {
+            const before = ev.ebpf.kind === 'setuid' ? entry.uid : ev.ebpf.kind === 'setgid' ? entry.gid : undefined;
+            if (before !== undefined) ev.ebpf.ids.previous = before;
+          }
           // setsid/setpgid/setuid since the last event: the table follows the task.
           if (context.sid !== undefined && entry.sid !== context.sid) {
             entry.sid = context.sid;

@@ -212,7 +212,11 @@ export interface EbpfFacts {
   /** Where path strings were resolved from. */
   path_source?: 'file' | 'dirfd' | 'cwd' | 'absolute';
   /** Privilege changes: the ids asked for (-1 = unchanged). */
-  ids?: { requested: number[] };
+  ids?: {
+    requested: number[];
+    /** The effective uid (setuid family) or gid (setgid family) before the call, from the process table; the record is taken after it. */
+    previous?: string;
+  };
   ptrace?: { request: number; request_name: string; target_pid: number };
   module?: { name?: string; params?: string; fd?: number };
   bpf?: { cmd: number; cmd_name: string; prog_type?: number; map_type?: number; name?: string; insn_cnt?: number };

@@ -232,6 +232,7 @@ const REGISTRY: Registry = {
   'ebpf.entry_lost': ['boolean', 'all'],
   'ebpf.path_source': ['keyword', PATH_KINDS],
   'ebpf.ids.requested': ['long[]', ['setuid', 'setgid']],
+  'ebpf.ids.previous': ['id', ['setuid', 'setgid']],
   'ebpf.ptrace.request': ['long', ['ptrace']],
   'ebpf.ptrace.request_name': ['keyword', ['ptrace']],
   'ebpf.ptrace.target_pid': ['long', ['ptrace']],

@@ -83,3 +83,21 @@ test('issue-16: leaders, entry type, previous and parent context through fork, e
   assert.equal(svc.process.entry_leader?.pid, 800);
   assert.equal(svc.process.entry_leader?.entry_meta?.type, 'init');
 });
+
+test('issue-16: a setuid/setgid document names the id before the call (uid_change with old and new ids)', () => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: true, resolveContainers: false, resolveNames: false, procRoot: procFs() });
+  // bash (600, uid 1000) calls setuid(0) and succeeds: the record, taken at exit, has uid 0
+  const su = ev('setuid', 600, 500, 20, 10, 600, 600, { 'ebpf.ids.requested': [0], 'process.user.id': '0', 'user.id': '0' });
+  en.enrich(su);
+  assert.equal(su.event.action, 'uid_change');
+  assert.equal(su.ebpf.ids?.previous, '1000');
+  assert.equal(su.process.user.id, '0');
+  const sg = ev('setgid', 600, 500, 20, 10, 600, 600, { 'ebpf.ids.requested': [0], 'process.user.id': '0', 'process.group.id': '0' });
+  en.enrich(sg);
+  assert.equal(sg.event.action, 'gid_change');
+  assert.equal(sg.ebpf.ids?.previous, '1000');
+  // the table follows: the next change starts from 0
+  const back = ev('setuid', 600, 500, 20, 10, 600, 600, { 'ebpf.ids.requested': [1000], 'process.user.id': '1000' });
+  en.enrich(back);
+  assert.equal(back.ebpf.ids?.previous, '0');
+});

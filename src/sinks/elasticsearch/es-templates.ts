@@ -130,6 +130,7 @@ export const EBPF_FIELDS: Readonly<Record<string, Mapping>> = Object.freeze({
   entry_lost: B,
   path_source: K,
   'ids.requested': L,
+  'ids.previous': K,
   'ptrace.request': L,
   'ptrace.request_name': K,
   'ptrace.target_pid': L,
