@@ -129,24 +129,17 @@ export class Enricher {
             name: p.name,
             ppid: p.parent.pid,
             ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
-            ...context,
           });
-          assignEntryLeader(entry, this.table.peek(entry.ppid, parentTicks));
-        } else if (entry && !entry.exited && ev.ebpf.kind !== 'exit') {
-          // uid_change/gid_change: the id before the call is what the table knew.
+        } else if (entry && !entry.exited && (ev.ebpf.kind === 'setuid' || ev.ebpf.kind === 'setgid')) {
+          // uid_change/gid_change: the id before the call is what the table knew; then the
+          // table follows the task. Session and group changes reach the table with the next
+          // exec or fork (replay's fast path mirrors exactly this: it materializes these kinds).
           if (ev.ebpf.ids && ev.ebpf.ids.previous === undefined) {
-            const before = ev.ebpf.kind === 'setuid' ? entry.uid : ev.ebpf.kind === 'setgid' ? entry.gid : undefined;
+            const before = ev.ebpf.kind === 'setuid' ? entry.uid : entry.gid;
             if (before !== undefined) ev.ebpf.ids.previous = before;
           }
-          // setsid/setpgid/setuid since the last event: the table follows the task.
-          if (context.sid !== undefined && entry.sid !== context.sid) {
-            entry.sid = context.sid;
-            assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
-          }
-          if (context.pgid !== undefined) entry.pgid = context.pgid;
           entry.uid = context.uid;
           entry.gid = context.gid;
-          entry.tty = context.tty;
         }
     }
 

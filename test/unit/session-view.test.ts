@@ -44,7 +44,7 @@ function procFs(): string {
   return root;
 }
 
-test('issue-16: leaders, entry type, previous and parent context through fork, exec and setsid', () => {
+test('issue-16: leaders, entry type, previous and parent context through fork, exec and setsid + exec', () => {
   const en = new Enricher({ hostId: 'h', seedFromProc: true, resolveContainers: false, resolveNames: false, procRoot: procFs() });
   assert.equal(en.seeded, 3);
   // bash (600) forks 700, which execs curl in bash's session and a new process group 700
@@ -71,11 +71,14 @@ test('issue-16: leaders, entry type, previous and parent context through fork, e
   assert.equal(doc.process.session_leader.same_as_process, false);
   assert.equal(doc.process.previous.executable, '/usr/bin/bash');
   assert.deepEqual(validateEcs(doc), []);
-  // 700 calls setsid: its next event carries sid 700; a child of init's service is an init entry
-  const after = ev('open', 700, 600, 30, 20, 700, 700, { 'file.path': '/tmp/x' });
+  // 700 calls setsid and execs: the exec carries sid 700; the entry session stays the shell's
+  const after = ev('exec', 700, 600, 30, 20, 700, 700, { 'process.executable': '/usr/bin/sleep', 'process.args': ['sleep', '1'] });
   en.enrich(after);
   assert.equal(after.process.session_leader?.pid, 700);
+  assert.equal(after.process.session_leader?.executable, '/usr/bin/sleep');
   assert.equal(after.process.entry_leader?.pid, 600, 'a setsid under a shell stays in the entry session');
+  assert.deepEqual(after.process.previous, [{ executable: '/usr/bin/curl', args: ['curl', 'x'] }]);
+  // a child of init that leads its own session is a service: an init entry
   const svcFork = ev('fork', 800, 1, 40, 1, 1, 1);
   en.enrich(svcFork);
   const svc = ev('exec', 800, 1, 40, 1, 800, 800, { 'process.executable': '/usr/sbin/cron', 'process.args': ['cron'] });
