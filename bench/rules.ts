@@ -98,7 +98,7 @@ function synthetic(dir: string, count: number, onlyKind?: string): string {
       `- rule: synthetic_${i}`,
       '  desc: synthetic rule for the benchmark',
       `  condition: ebpf.kind = ${kind} and process.name = tool${i} and process.parent.name in (p${i}, q${i}) and not user.id = 0`,
-      '  output: "%{process.name} %{event.action}"',
+      '  output: "%{process.name} %{ebpf.syscall}"',
       '  severity: low',
       '  tags: [T1059]',
     );

@@ -37,7 +37,7 @@
 #endif
 
 enum se_abi_consts {
-	SE_ABI_VERSION = 1,
+	SE_ABI_VERSION = 2,
 	SE_COMM_LEN = 16,
 	SE_STR_SLOTS = 4,
 	SE_ARGS = 6,
@@ -199,6 +199,10 @@ struct se_task {
 	__u32 mntns;            /* mount namespace inode number */
 	__u32 pidns;            /* pid namespace inode number */
 	__u32 tty;              /* controlling tty: major << 20 | minor, 0 when none */
+	__u32 sid;              /* session id (the session leader's tgid, initial pid namespace) */
+	__u32 pgid;             /* process group id (the group leader's tgid, initial pid namespace) */
+	__u64 cap_effective;    /* effective capability set (bit n = capability n) */
+	__u64 cap_permitted;    /* permitted capability set */
 	char comm[SE_COMM_LEN];
 };
 
@@ -275,9 +279,9 @@ struct se_name_key {
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct se_str) == 8, "se_str layout");
-_Static_assert(sizeof(struct se_task) == 104, "se_task layout");
-_Static_assert(sizeof(struct se_hdr) == 128, "se_hdr layout");
-_Static_assert(sizeof(struct se_event) == 216, "se_event layout");
+_Static_assert(sizeof(struct se_task) == 128, "se_task layout");
+_Static_assert(sizeof(struct se_hdr) == 152, "se_hdr layout");
+_Static_assert(sizeof(struct se_event) == 240, "se_event layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");

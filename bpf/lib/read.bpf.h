@@ -106,6 +106,21 @@ static __always_inline __u32 se_pidns_of(struct task_struct *task)
 	return ns ? BPF_CORE_READ(ns, ns.inum) : 0;
 }
 
+/*
+ * A capability set as 64 bits. kernel_cap_t is `struct { u64 val; }` since
+ * 6.3 (f122a08b197d "capability: just use a 'u64' instead of a 'u32[2]'
+ * array"); before, two u32 words in the same little-endian order: read raw.
+ */
+static __always_inline __u64 se_caps_of(const kernel_cap_t *c)
+{
+	__u64 v = 0;
+
+	if (bpf_core_field_exists(c->val))
+		return c->val;
+	bpf_probe_read_kernel(&v, sizeof(v), c);
+	return v;
+}
+
 static __always_inline void se_fill_task_of(struct se_task *t, struct task_struct *task)
 {
 	struct task_struct *parent = task->real_parent;
@@ -135,6 +150,11 @@ static __always_inline void se_fill_task_of(struct se_task *t, struct task_struc
 	t->mntns = task->nsproxy->mnt_ns->ns.inum;
 	t->pidns = se_pidns_of(task);
 	t->tty = se_tty_of(task);
+	/* Session and process group, for Elastic's Session View (session and group leaders). */
+	t->sid = task->signal->pids[PIDTYPE_SID]->numbers[0].nr;
+	t->pgid = task->signal->pids[PIDTYPE_PGID]->numbers[0].nr;
+	t->cap_effective = se_caps_of(&cred->cap_effective);
+	t->cap_permitted = se_caps_of(&cred->cap_permitted);
 	__builtin_memcpy(t->comm, task->comm, sizeof(t->comm));
 }
 

@@ -3,9 +3,9 @@
 // test/unit/abi.test.ts checks it against the constants the native addon compiles from the same header.
 
 export const SIZEOF = {
-  se_event: 216,
-  se_hdr: 128,
-  se_task: 104,
+  se_event: 240,
+  se_hdr: 152,
+  se_task: 128,
   se_str: 8,
   se_sockaddr: 24,
   se_filter_cfg: 24,
@@ -17,9 +17,9 @@ export const SIZEOF = {
 export const OFFSETOF = {
   se_event: {
     hdr: 0,
-    ret: 128,
-    args: 136,
-    str: 184,
+    ret: 152,
+    args: 160,
+    str: 208,
   },
   se_hdr: {
     type: 0,
@@ -50,7 +50,11 @@ export const OFFSETOF = {
     mntns: 76,
     pidns: 80,
     tty: 84,
-    comm: 88,
+    sid: 88,
+    pgid: 92,
+    cap_effective: 96,
+    cap_permitted: 104,
+    comm: 112,
   },
   se_str: {
     off: 0,
@@ -84,7 +88,7 @@ export const OFFSETOF = {
 } as const;
 
 export const AbiConsts = {
-  SE_ABI_VERSION: 1,
+  SE_ABI_VERSION: 2,
   SE_COMM_LEN: 16,
   SE_STR_SLOTS: 4,
   SE_ARGS: 6,

@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts, FdKind } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
+import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import {
   ERRNO_NAMES,
@@ -25,6 +26,7 @@ import {
   AF_UNIX,
   SOCK_TYPES,
   IPPROTO,
+  capNames,
 } from './syscall-tables.js';
 
 const H = OFFSETOF.se_hdr;
@@ -416,6 +418,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       comm,
       start_boot_ns: u64String(rec, t + TK.start_ns),
       parent_start_boot_ns: u64String(rec, t + TK.parent_start_ns),
+      sid: rec.readUInt32LE(t + TK.sid),
+      pgid: rec.readUInt32LE(t + TK.pgid),
     },
   };
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
@@ -433,7 +437,13 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       pid,
       entity_id: '',
       name: comm,
-      thread: { id: tid },
+      thread: {
+        id: tid,
+        capabilities: {
+          effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
+          permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
+        },
+      },
       start: startIso,
       user: { id: String(euid) },
       group: { id: String(egid) },
@@ -732,7 +742,6 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
         at_exit: atExit,
         syscall: (sc && SYSCALL_NAMES[sc]) || String(KIND_OF_TYPE[ofType] ?? ofType),
       };
-      ev.event.action = 'argument-tampering';
       facts.syscall = facts.tampering.syscall;
       break;
     }
@@ -750,6 +759,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     // tamper event; mark it here too so a rule on either finds it.
     facts.tampering ??= { field: 'argument', at_entry: '', at_exit: '', syscall: action };
   }
+  // The syscall stays in ebpf.syscall; event.action speaks Elastic's endpoint vocabulary.
+  ev.event.action = endpointAction(ev);
   return ev;
 }
 

@@ -114,3 +114,34 @@ export const MOUNT_FLAGS: Array<[number, string]> = [
   [4096, 'MS_BIND'], [8192, 'MS_MOVE'], [16384, 'MS_REC'], [1 << 18, 'MS_PRIVATE'], [1 << 17, 'MS_UNBINDABLE'],
   [1 << 19, 'MS_SLAVE'], [1 << 20, 'MS_SHARED'],
 ];
+
+/** Capability numbers → names (include/uapi/linux/capability.h). */
+export const CAP_NAMES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+const capCache = new Map<string, string[]>();
+
+/**
+ * A capability set (two 32-bit halves) → its names, in number order. Sets
+ * repeat (root's full set, none), so each distinct set is named once; the
+ * returned array is shared and must not be changed.
+ */
+export function capNames(lo: number, hi: number): string[] {
+  const key = `${lo}:${hi}`;
+  let names = capCache.get(key);
+  if (names) return names;
+  names = [];
+  for (let i = 0; i < 64; i++) {
+    const set = i < 32 ? (lo >>> i) & 1 : (hi >>> (i - 32)) & 1;
+    if (set) names.push(CAP_NAMES[i] ?? `CAP_${i}`);
+  }
+  if (capCache.size < 256) capCache.set(key, names);
+  return names;
+}

@@ -12,6 +12,8 @@ import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './
 import { isoToEpochMs } from '../model/time.js';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
+import { upgradeAction } from '../model/actions.js';
+import { assignEntryLeader, fillSession } from './session.js';
 
 export interface EnricherOptions {
   hostId: string;
@@ -49,6 +51,8 @@ export class Enricher {
   }
 
   enrich(ev: SensorEvent): void {
+    // Events recorded by an older version carry the syscall in event.action.
+    upgradeAction(ev);
     const p = ev.process;
     const facts = ev.ebpf.process;
     const startNs = facts?.start_boot_ns;
@@ -57,6 +61,16 @@ export class Enricher {
     const parentTicks = parentNs !== undefined ? ticksOf(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
+    let before: { executable?: string; args?: string[] } | undefined;
+    // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
+    const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
+    const context = {
+      uid: p.user.id,
+      gid: p.group.id,
+      ...(facts?.sid !== undefined ? { sid: facts.sid } : {}),
+      ...(facts?.pgid !== undefined ? { pgid: facts.pgid } : {}),
+      tty,
+    };
     switch (ev.ebpf.kind) {
       case 'exec': {
         if (ticks === undefined) break;
@@ -67,7 +81,10 @@ export class Enricher {
           break;
         }
         const cwd = p.working_directory ?? prev?.cwd;
+        if (prev) before = { ...(prev.executable !== undefined ? { executable: prev.executable } : {}), ...(prev.args !== undefined ? { args: prev.args } : {}) };
         entry = this.table.upsert({
+          ...context,
+          ...(p.start !== undefined ? { start: p.start } : prev?.start !== undefined ? { start: prev.start } : {}),
           pid: p.pid,
           startTicks: ticks,
           name: p.name,
@@ -78,12 +95,18 @@ export class Enricher {
           ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
           ...(facts?.cgroup_id !== undefined ? { cgroupId: facts.cgroup_id } : {}),
         });
+        assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
         break;
       }
       case 'fork': {
         if (ticks === undefined) break;
         const parent = parentTicks !== undefined ? this.table.get(p.parent.pid, parentTicks) : this.table.get(p.parent.pid);
         entry = this.table.upsert({
+          // A child starts in its parent's session, group and identity.
+          ...context,
+          ...(parent?.sid !== undefined && facts?.sid === undefined ? { sid: parent.sid } : {}),
+          ...(parent?.pgid !== undefined && facts?.pgid === undefined ? { pgid: parent.pgid } : {}),
+          ...(p.start !== undefined ? { start: p.start } : {}),
           pid: p.pid,
           startTicks: ticks,
           name: parent?.name ?? p.parent.name ?? p.name,
@@ -93,6 +116,7 @@ export class Enricher {
           ppid: p.parent.pid,
           ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
         });
+        assignEntryLeader(entry, parent);
         break;
       }
       default:
@@ -106,6 +130,16 @@ export class Enricher {
             ppid: p.parent.pid,
             ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
           });
+        } else if (entry && !entry.exited && (ev.ebpf.kind === 'setuid' || ev.ebpf.kind === 'setgid')) {
+          // uid_change/gid_change: the id before the call is what the table knew; then the
+          // table follows the task. Session and group changes reach the table with the next
+          // exec or fork (replay's fast path mirrors exactly this: it materializes these kinds).
+          if (ev.ebpf.ids && ev.ebpf.ids.previous === undefined) {
+            const before = ev.ebpf.kind === 'setuid' ? entry.uid : entry.gid;
+            if (before !== undefined) ev.ebpf.ids.previous = before;
+          }
+          entry.uid = context.uid;
+          entry.gid = context.gid;
         }
     }
 
@@ -141,6 +175,8 @@ export class Enricher {
       }
     }
 
+    fillSession(this.table, ev, entry, before);
+
     // Grace on the event clock, not the wall clock: a replay keeps exactly
     // what the live sensor kept, however fast it runs.
     if (ev.ebpf.kind === 'exit' && ticks !== undefined) this.table.markExited(p.pid, ticks, isoToEpochMs(ev['@timestamp']));
@@ -160,6 +196,12 @@ export class Enricher {
       fill(p.real_group, true);
       fill(p.saved_user, false);
       fill(p.saved_group, true);
+      if (p.parent.user) fill(p.parent.user, false);
+      if (p.parent.group) fill(p.parent.group, true);
+      for (const l of [p.session_leader, p.group_leader, p.entry_leader]) {
+        if (l?.user) fill(l.user, false);
+        if (l?.group) fill(l.group, true);
+      }
       if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
         const o = n.user(ev.file.uid);
         if (o !== undefined) ev.file.owner = o;

@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { EntryType } from '../model/event.js';
+import { assignEntryLeader } from './session.js';
 
 export interface ProcEntry {
   pid: number;
@@ -25,6 +27,18 @@ export interface ProcEntry {
   parentStartTicks?: number;
   cgroupId?: string;
   exited?: boolean;
+  /** Session View context: effective ids, session and process group, controlling tty (major << 20 | minor). */
+  uid?: string;
+  gid?: string;
+  sid?: number;
+  pgid?: number;
+  tty?: number;
+  /** ISO-8601 start (known for processes met through events). */
+  start?: string;
+  /** The session's entry leader (pid and start ticks) and how the session was entered. */
+  entryPid?: number;
+  entryStartTicks?: number;
+  entryType?: EntryType;
 }
 
 export interface ProcessTableOptions {
@@ -86,6 +100,13 @@ export class ProcessTable {
     // Map order is insertion order: re-insert to mark as recently used.
     this.live.delete(pid);
     this.live.set(pid, e);
+    return e;
+  }
+
+  /** Look up without marking as recently used (leaders and parents read per event). */
+  peek(pid: number, startTicks?: number): ProcEntry | undefined {
+    const e = this.live.get(pid);
+    if (!e || (startTicks !== undefined && e.startTicks !== startTicks)) return undefined;
     return e;
   }
 
@@ -167,6 +188,16 @@ export class ProcessTable {
       const p = this.live.get(e.ppid);
       if (p) e.parentStartTicks = p.startTicks;
     }
+    // Entry leaders need every ancestor: parents first.
+    const done = new Set<number>();
+    const visit = (e: ProcEntry, depth: number): void => {
+      if (done.has(e.pid)) return;
+      const p = e.ppid !== e.pid ? this.live.get(e.ppid) : undefined;
+      if (p && depth < 4096) visit(p, depth + 1);
+      done.add(e.pid);
+      assignEntryLeader(e, p);
+    };
+    for (const e of this.live.values()) visit(e, 0);
     return n;
   }
 }
@@ -183,7 +214,19 @@ export function readProc(root: string, pid: number): Omit<ProcEntry, 'entityId'>
     const fields = stat.slice(close + 2).split(' ');
     const ppid = Number(fields[1]);
     const startTicks = Number(fields[19]);
-    const entry: Omit<ProcEntry, 'entityId'> = { pid, ppid, name, startTicks };
+    const entry: Omit<ProcEntry, 'entityId'> = { pid, ppid, name, startTicks, pgid: Number(fields[2]), sid: Number(fields[3]) };
+    // stat's tty_nr: minor in bits 0-7 and 20-31, major in bits 8-19; the kernel record's is major << 20 | minor.
+    const ttyNr = Number(fields[4]);
+    if (ttyNr) entry.tty = ((((ttyNr >>> 8) & 0xfff) << 20) | ((ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00))) >>> 0;
+    try {
+      const status = readFileSync(`${root}/${pid}/status`, 'latin1');
+      const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
+      const gid = /^Gid:\s+\d+\s+(\d+)/m.exec(status);
+      if (uid) entry.uid = uid[1]!;
+      if (gid) entry.gid = gid[1]!;
+    } catch {
+      // raced with exit
+    }
     try {
       entry.executable = readlinkSync(`${root}/${pid}/exe`);
     } catch {

@@ -67,12 +67,48 @@ export interface ProcessRef {
   command_line?: string;
   /** ISO-8601 start time. */
   start?: string;
+  /** Effective user and group (parent only: what Elastic's rules compare with the child's). */
+  user?: UserRef;
+  group?: GroupRef;
+  working_directory?: string;
+  interactive?: boolean;
+  tty?: { char_device: { major: number; minor: number } };
 }
+
+/**
+ * A session, process-group or entry leader (Elastic Session View): the
+ * process that started the session (setsid), the process group (setpgid), or
+ * the session's entry into the host (a terminal login, sshd, init, a container).
+ */
+export interface LeaderRef {
+  pid: number;
+  entity_id?: string;
+  name?: string;
+  executable?: string;
+  args?: string[];
+  start?: string;
+  user?: UserRef;
+  group?: GroupRef;
+  /** Entry leader only: how the session was entered. */
+  entry_meta?: { type: EntryType };
+}
+
+/** process.entry_leader.entry_meta.type values, as Elastic's endpoint writes them. */
+export type EntryType = 'init' | 'sshd' | 'ssm' | 'kubelet' | 'teleport' | 'terminal' | 'console' | 'container' | 'unknown';
 
 export interface ProcessInfo extends ProcessRef {
   entity_id: string;
   name: string;
-  thread: { id: number };
+  thread: {
+    id: number;
+    /** Capability names (CAP_SYS_ADMIN, …) of the acting task. */
+    capabilities?: { effective: string[]; permitted: string[] };
+  };
+  session_leader?: LeaderRef;
+  group_leader?: LeaderRef;
+  entry_leader?: LeaderRef;
+  /** exec: the image the process ran before this exec (ECS process.previous). */
+  previous?: Array<{ executable?: string; args?: string[] }>;
   working_directory?: string;
   args_count?: number;
   /** Effective user/group (ECS process.user is the effective one). */
@@ -151,6 +187,9 @@ export interface EbpfFacts {
     parent_start_boot_ns?: string;
     /** The acting task is a thread, not the thread group leader. */
     is_thread?: boolean;
+    /** Session and process group ids (the kernel's, initial pid namespace). */
+    sid?: number;
+    pgid?: number;
   };
   /** open family: flags and their meaning. */
   open?: {
@@ -173,7 +212,11 @@ export interface EbpfFacts {
   /** Where path strings were resolved from. */
   path_source?: 'file' | 'dirfd' | 'cwd' | 'absolute';
   /** Privilege changes: the ids asked for (-1 = unchanged). */
-  ids?: { requested: number[] };
+  ids?: {
+    requested: number[];
+    /** The effective uid (setuid family) or gid (setgid family) before the call, from the process table; the record is taken after it. */
+    previous?: string;
+  };
   ptrace?: { request: number; request_name: string; target_pid: number };
   module?: { name?: string; params?: string; fd?: number };
   bpf?: { cmd: number; cmd_name: string; prog_type?: number; map_type?: number; name?: string; insn_cnt?: number };

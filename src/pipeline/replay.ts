@@ -234,6 +234,7 @@ const SEND_BATCH = 2048;
 const EXEC = 'exec';
 const FORK = 'fork';
 const EXIT = 'exit';
+const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, FORK, 'setuid', 'setgid']);
 const LIFECYCLE: ReadonlySet<EventKind> = new Set<EventKind>([EXEC, FORK, EXIT]);
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
 
@@ -570,6 +571,9 @@ class Replayer {
         const kind = b.shapeField(s, 'ebpf.kind');
         const outcome = b.shapeField(s, 'event.outcome');
         if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
+        // Events that set a process's Session View context in the table (ids, session,
+        // group, tty, entry leader: enrich/session.ts) always take the full path.
+        else if (MATERIALIZED.has(kind)) state = 3;
         else {
           shapeKind[s] = kind as EventKind;
           shapeOutcome[s] = typeof outcome === 'string' ? outcome : undefined;

@@ -19,7 +19,7 @@ import { basename, extname } from 'node:path';
 import { SensorError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type SensorEvent, type Severity } from '../model/event.js';
 import { parseLocated, STR_OPS, type Expr, type Literal, type Op } from './condition.js';
-import { ACTIONS_OF_KIND, FIELDS, fieldSpec, type FieldSpec, type FieldValue } from './fields.js';
+import { ACTIONS_OF_KIND, SYSCALLS_OF_KIND, FIELDS, fieldSpec, type FieldSpec, type FieldValue } from './fields.js';
 import { compileGlob, compileRegex, PatternError, type Matcher } from './patterns.js';
 import type { Definition, ExceptionDef, ListDef, MacroDef, RuleDef, RuleFile, SourceText, Where } from './source.js';
 
@@ -498,6 +498,8 @@ export function kindFacts(kind: EventKind): Map<string, readonly FieldValue[]> {
   const f = new Map<string, readonly FieldValue[]>();
   f.set('ebpf.kind', [kind]);
   f.set('event.action', ACTIONS_OF_KIND[kind]);
+  // A tamper event names the syscall whose argument changed; a loss event none.
+  if (kind !== 'tamper' && kind !== 'loss') f.set('ebpf.syscall', SYSCALLS_OF_KIND[kind]);
   for (const spec of FIELDS.values()) if (!spec.kinds.has(kind)) f.set(spec.name, [undefined]);
   return f;
 }

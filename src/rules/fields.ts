@@ -121,6 +121,49 @@ const REGISTRY: Registry = {
   'process.parent.args': ['keyword[]', 'all'],
   'process.parent.command_line': ['keyword', 'all'],
   'process.parent.start': ['keyword', 'all'],
+  'process.parent.user.id': ['id', 'all'],
+  'process.parent.user.name': ['keyword', 'all'],
+  'process.parent.group.id': ['id', 'all'],
+  'process.parent.group.name': ['keyword', 'all'],
+  'process.parent.working_directory': ['keyword', 'all'],
+  'process.parent.interactive': ['boolean', 'all'],
+  'process.parent.tty.char_device.major': ['long', 'all'],
+  'process.parent.tty.char_device.minor': ['long', 'all'],
+  'process.thread.capabilities.effective': ['keyword[]', 'all'],
+  'process.thread.capabilities.permitted': ['keyword[]', 'all'],
+  'process.session_leader.pid': ['long', 'all'],
+  'process.session_leader.entity_id': ['keyword', 'all'],
+  'process.session_leader.name': ['keyword', 'all'],
+  'process.session_leader.executable': ['keyword', 'all'],
+  'process.session_leader.args': ['keyword[]', 'all'],
+  'process.session_leader.start': ['keyword', 'all'],
+  'process.session_leader.user.id': ['id', 'all'],
+  'process.session_leader.user.name': ['keyword', 'all'],
+  'process.session_leader.group.id': ['id', 'all'],
+  'process.session_leader.group.name': ['keyword', 'all'],
+  'process.session_leader.entry_meta.type': ['keyword', 'all'],
+  'process.group_leader.pid': ['long', 'all'],
+  'process.group_leader.entity_id': ['keyword', 'all'],
+  'process.group_leader.name': ['keyword', 'all'],
+  'process.group_leader.executable': ['keyword', 'all'],
+  'process.group_leader.args': ['keyword[]', 'all'],
+  'process.group_leader.start': ['keyword', 'all'],
+  'process.group_leader.user.id': ['id', 'all'],
+  'process.group_leader.user.name': ['keyword', 'all'],
+  'process.group_leader.group.id': ['id', 'all'],
+  'process.group_leader.group.name': ['keyword', 'all'],
+  'process.group_leader.entry_meta.type': ['keyword', 'all'],
+  'process.entry_leader.pid': ['long', 'all'],
+  'process.entry_leader.entity_id': ['keyword', 'all'],
+  'process.entry_leader.name': ['keyword', 'all'],
+  'process.entry_leader.executable': ['keyword', 'all'],
+  'process.entry_leader.args': ['keyword[]', 'all'],
+  'process.entry_leader.start': ['keyword', 'all'],
+  'process.entry_leader.user.id': ['id', 'all'],
+  'process.entry_leader.user.name': ['keyword', 'all'],
+  'process.entry_leader.group.id': ['id', 'all'],
+  'process.entry_leader.group.name': ['keyword', 'all'],
+  'process.entry_leader.entry_meta.type': ['keyword', 'all'],
   'user.id': ['id', 'all'],
   'user.name': ['keyword', 'all'],
   'group.id': ['id', 'all'],
@@ -169,6 +212,8 @@ const REGISTRY: Registry = {
   'ebpf.process.start_boot_ns': ['keyword', 'all'],
   'ebpf.process.parent_start_boot_ns': ['keyword', 'all'],
   'ebpf.process.is_thread': ['boolean', 'all'],
+  'ebpf.process.sid': ['long', 'all'],
+  'ebpf.process.pgid': ['long', 'all'],
   'ebpf.open.flags': ['long', ['open']],
   'ebpf.open.flag_names': ['keyword[]', ['open']],
   'ebpf.open.mode': ['keyword', ['open']],
@@ -187,6 +232,7 @@ const REGISTRY: Registry = {
   'ebpf.entry_lost': ['boolean', 'all'],
   'ebpf.path_source': ['keyword', PATH_KINDS],
   'ebpf.ids.requested': ['long[]', ['setuid', 'setgid']],
+  'ebpf.ids.previous': ['id', ['setuid', 'setgid']],
   'ebpf.ptrace.request': ['long', ['ptrace']],
   'ebpf.ptrace.request_name': ['keyword', ['ptrace']],
   'ebpf.ptrace.target_pid': ['long', ['ptrace']],
@@ -345,12 +391,15 @@ export function fieldSpec(name: string): FieldSpec | undefined {
   return FIELDS.get(name);
 }
 
+/** event.action values per family (model/actions.ts): Elastic's endpoint vocabulary. */
+export { ACTIONS_OF_KIND } from '../model/actions.js';
+
 /**
- * event.action values per family: the syscall names decode.ts produces
+ * ebpf.syscall values per family: the syscall names decode.ts produces
  * (SYSCALL_NAMES and its per-family defaults). A unit test keeps this equal
  * to the decoder.
  */
-export const ACTIONS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
+export const SYSCALLS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
   exec: ['execve', 'execveat'],
   fork: ['fork'],
   exit: ['exit'],

@@ -7,7 +7,7 @@
  * An event is written as a partial canonical event, nested or with dotted
  * keys (`file.path: /etc/passwd`), laid over a plain base event; unset
  * derived fields are filled the way decode/enrich fill them (event.action
- * from the family, file.name/directory from file.path, process.name from
+ * and ebpf.syscall from the family, file.name/directory from file.path, process.name from
  * process.executable).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { parseDocument, isSeq, isMap, isScalar, LineCounter, type Node as YamlNo
 import { SensorError } from '../errors.js';
 import type { SensorEvent, Verdict } from '../model/event.js';
 import type { Classifier } from './classifier.js';
-import { ACTIONS_OF_KIND } from './fields.js';
+import { SYSCALLS_OF_KIND } from './fields.js';
+import { endpointAction } from '../model/actions.js';
 import { PACKAGE_ROOT } from './source.js';
 
 export const FIXTURES_SCHEMA_PATH = join(PACKAGE_ROOT, 'schemas/rule-fixtures.schema.json');
@@ -63,7 +64,7 @@ function validate(): ValidateFunction {
 export function baseEvent(): SensorEvent {
   return {
     '@timestamp': '2026-01-01T00:00:00.000000000Z',
-    event: { id: 'fixture', sequence: 0, action: 'execve', outcome: 'success' },
+    event: { id: 'fixture', sequence: 0, action: 'exec', outcome: 'success' },
     process: {
       pid: 4242,
       entity_id: 'fixture-process',
@@ -124,8 +125,8 @@ export function fixtureEvent(partial: Obj): SensorEvent {
   const ev = deepMerge(baseEvent() as unknown as Obj, given) as unknown as SensorEvent;
   const g = given as { event?: Obj; process?: Obj; ebpf?: Obj; user?: Obj };
   const kind = ev.ebpf.kind;
-  if (g.event?.action === undefined) ev.event.action = ACTIONS_OF_KIND[kind]?.[0] ?? kind;
-  if (g.ebpf?.syscall === undefined) ev.ebpf.syscall = ev.event.action;
+  if (g.event?.action === undefined) ev.event.action = endpointAction(ev);
+  if (g.ebpf?.syscall === undefined) ev.ebpf.syscall = SYSCALLS_OF_KIND[kind]?.[0] ?? kind;
   if (ev.file?.path !== undefined) {
     const p = ev.file.path;
     const slash = p.lastIndexOf('/');

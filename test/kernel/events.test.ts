@@ -12,12 +12,12 @@ const skip = skipReason();
 describe('live kernel events', { skip }, () => {
   let sensor: LiveSensor;
   let dir: string;
-  const byPid = (pid: number, action: string) => (d: Doc) => d.process?.pid === pid && d.event?.action === action;
+  const byPid = (pid: number, action: string) => (d: Doc) => d.process?.pid === pid && d.ebpf?.syscall === action;
   /** The program's own event on `path` (the dynamic loader's opens come first). */
   const onPath = (pid: number, action: string, path: string) => (d: Doc) =>
-    d.process?.pid === pid && d.event?.action === action && d.file?.path === path;
+    d.process?.pid === pid && d.ebpf?.syscall === action && d.file?.path === path;
   const onDir = (pid: number, action: string) => (d: Doc) =>
-    d.process?.pid === pid && d.event?.action === action && typeof d.file?.path === 'string' && d.file.path.startsWith(dir);
+    d.process?.pid === pid && d.ebpf?.syscall === action && typeof d.file?.path === 'string' && d.file.path.startsWith(dir);
 
   before(async () => {
     triggerBinary();
@@ -38,7 +38,7 @@ describe('live kernel events', { skip }, () => {
     assert.equal(fail.file.path, join(dir, 'no-such-binary'));
     assert.deepEqual(fail.ebpf.exec.args, [join(dir, 'no-such-binary'), '--marker']);
     // the successful exec of the trigger itself
-    const ok = await sensor.waitFor((d) => d.process?.pid === r.pid && d.event?.action === 'execve' && d.event.outcome === 'success');
+    const ok = await sensor.waitFor((d) => d.process?.pid === r.pid && d.ebpf?.syscall === 'execve' && d.event.outcome === 'success');
     assert.equal(ok.process.executable, triggerBinary());
     assert.equal(ok.process.args[1], 'execve-fail');
   });
@@ -46,10 +46,10 @@ describe('live kernel events', { skip }, () => {
   test('fork and exit: child pid, parent, exit code', async () => {
     const r = trigger('fork-exit', '7');
     const child = r.child as number;
-    const fork = await sensor.waitFor((d) => d.event?.action === 'fork' && d.process?.pid === child, 10000, 'fork');
+    const fork = await sensor.waitFor((d) => d.ebpf?.syscall === 'fork' && d.process?.pid === child, 10000, 'fork');
     assert.equal(fork.process.parent.pid, r.pid);
     assert.equal(fork.process.executable, triggerBinary(), 'the child inherits the parent image');
-    const exit = await sensor.waitFor((d) => d.event?.action === 'exit' && d.process?.pid === child, 10000, 'exit');
+    const exit = await sensor.waitFor((d) => d.ebpf?.syscall === 'exit' && d.process?.pid === child, 10000, 'exit');
     assert.equal(exit.process.exit_code, 7);
     assert.equal(exit.process.entity_id, fork.process.entity_id, 'same entity id from fork to exit');
   });
@@ -206,7 +206,7 @@ describe('live kernel events', { skip }, () => {
     const mnt = join(dir, 'mnt');
     mkdirSync(mnt);
     const r = trigger('mount', mnt);
-    const ev = await sensor.waitFor((d) => d.process?.pid === r.pid && d.event?.action === 'mount' && d.ebpf.mount?.fstype === 'tmpfs');
+    const ev = await sensor.waitFor((d) => d.process?.pid === r.pid && d.ebpf?.syscall === 'mount' && d.ebpf.mount?.fstype === 'tmpfs');
     assert.equal(ev.ebpf.mount.target, mnt);
     assert.equal(ev.ebpf.mount.source, 'trigger-src');
     const um = await sensor.waitFor(byPid(r.pid, 'umount2'));
@@ -329,8 +329,8 @@ describe('live kernel events', { skip }, () => {
     writeFileSync(b, 'b');
     const r = trigger('open-race', a, b, '400');
     const opened = (r.opened_a as number) + (r.opened_b as number);
-    await sensor.waitFor((d) => d.process?.pid === r.pid && d.event?.action === 'exit', 10000, 'trigger exit');
-    const evs = sensor.docs().filter((d) => d.process?.pid === r.pid && d.event?.action === 'openat' && d.event.outcome === 'success' && [a, b].includes(d.file.path));
+    await sensor.waitFor((d) => d.process?.pid === r.pid && d.ebpf?.syscall === 'exit', 10000, 'trigger exit');
+    const evs = sensor.docs().filter((d) => d.process?.pid === r.pid && d.ebpf?.syscall === 'openat' && d.event.outcome === 'success' && [a, b].includes(d.file.path));
     assert.equal(evs.length, opened, 'one event per successful open');
     assert.equal(evs.filter((d) => d.file.path === a).length, r.opened_a, 'every open of the real file reported as the real file');
     assert.equal(evs.filter((d) => d.file.path === b).length, r.opened_b);
@@ -361,7 +361,7 @@ describe('live kernel events', { skip }, () => {
     let ev: Doc | undefined;
     for (let round = 0; round < 10 && !ev; round++) {
       const r = trigger('unlink-race', a, b, '3000');
-      await sensor.waitFor((d) => d.process?.pid === r.pid && d.event?.action === 'exit', 10000, 'trigger exit');
+      await sensor.waitFor((d) => d.process?.pid === r.pid && d.ebpf?.syscall === 'exit', 10000, 'trigger exit');
       ev = sensor.docs().find((d) => d.process?.pid === r.pid && d.ebpf?.kind === 'tamper');
     }
     if (!ev) return; // the scheduler never interleaved them inside a syscall: nothing to check

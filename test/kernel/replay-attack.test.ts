@@ -87,7 +87,7 @@ describe('replay of a capture recorded live during an attack', { skip }, () => {
     await sensor.waitFor((d) => ruleIds(d).includes('account_file_modified') && d.process?.pid === pid.passwd, 15000, 'live passwd alert');
     await sensor.waitFor((d) => ruleIds(d).includes('exec_from_dev_shm') && d.process?.pid === pid.shm, 15000, 'live /dev/shm alert');
     await sensor.waitFor((d) => ruleIds(d).includes('shell_connects_out') && d.process?.pid === pid.shell, 15000, 'live reverse-shell alert');
-    await sensor.waitFor((d) => d.event?.action === 'execve' && d.process?.pid === pid.marker, 15000, 'the marker exec');
+    await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.pid === pid.marker, 15000, 'the marker exec');
     const code = await sensor.stop();
     assert.equal(code, 0, sensor.stderr());
     assert.match(sensor.stderr(), /capture .*attack\.capture\.gz: \d+ events/);

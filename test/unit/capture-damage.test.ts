@@ -116,7 +116,9 @@ describe('damaged captures', () => {
     const m = members[members.length - 1]!;
     const file = join(dir, 'cut-boundary.capture.gz');
     writeFileSync(file, bytes.subarray(0, m.at));
-    await rejects(file, new RegExp(`^records ${m.firstRecord + 1}–${total}: missing: the file ends after record ${m.firstRecord} but its header says it holds ${total} \\(cut short\\?\\)`));
+    // The last block may hold a single record (block sizes follow the events' sizes).
+    const range = m.firstRecord + 1 === total ? `record ${total}` : `records ${m.firstRecord + 1}–${total}`;
+    await rejects(file, new RegExp(`^${range}: missing: the file ends after record ${m.firstRecord} but its header says it holds ${total} \\(cut short\\?\\)`));
     const r = await skipBad(file);
     assert.equal(r.records, m.firstRecord);
     assert.equal(r.damaged, total - m.firstRecord);

@@ -123,7 +123,8 @@ test('categorization: kind, category and type per family, paired as ECS expects'
   const failed = ecs(byKind('open', 'normal', 'failure'));
   assert.equal(failed.event.outcome, 'failure');
   assert.equal(failed.error.code, 'EACCES');
-  assert.equal(failed.event.action, 'openat');
+  assert.equal(failed.event.action, 'creation');
+  assert.equal(failed.ebpf.syscall, 'openat');
 });
 
 test('event: ids, sequence, module/dataset, version, timestamps keep nanoseconds', () => {
@@ -174,7 +175,7 @@ test('alerts: rule.*, message, tags, severity from the most severe match, threat
   assert.deepEqual(d3.threat.technique.subtechnique.name, ['Kernel Modules and Extensions']);
 });
 
-test('process, parent, entity ids; effective ids with real/saved ones where they differ', () => {
+test('process, parent, entity ids; effective ids, real ones always, saved ones where they differ', () => {
   const doc = ecs(byKind('exec'));
   assert.equal(doc.process.pid, 4242);
   assert.equal(doc.process.executable, '/usr/bin/bash');
@@ -185,14 +186,14 @@ test('process, parent, entity ids; effective ids with real/saved ones where they
   assert.match(doc.process.parent.entity_id, /^ent-17-/);
   assert.equal(doc.process.parent.args_count, 2);
   assert.deepEqual(doc.process.user, { id: '0', name: 'root' });
-  assert.deepEqual(doc.user, { id: '0', name: 'root' });
+  assert.deepEqual(doc.user, { id: '0', name: 'root', effective: { id: '0', name: 'root' } });
   assert.deepEqual(doc.process.real_user, { id: '1000', name: 'alice' }, 'sudo: real user differs from effective');
   assert.deepEqual(doc.process.saved_user, { id: '1000', name: 'alice' });
-  assert.equal(doc.process.real_group, undefined, 'real group equals the effective one');
+  assert.deepEqual(doc.process.real_group, doc.process.group, 'real ids are always written (Elastic rules compare them)');
   assert.deepEqual(doc.process.tty, { char_device: { major: 136, minor: 3 } });
   assert.equal(doc.process.interactive, true);
   const plain = ecs(byKind('unlink'));
-  assert.equal(plain.process.real_user, undefined);
+  assert.deepEqual(plain.process.real_user, plain.process.user);
   assert.equal(plain.process.saved_user, undefined);
   const fork = ecs(byKind('fork'));
   assert.equal(fork.process.pid, 4243);
@@ -240,11 +241,11 @@ test('custom facts live under ebpf.*, without repeating ECS fields', () => {
   const doc = ecs(byKind('open'));
   assert.equal(doc.ebpf.kind, 'open');
   assert.deepEqual(doc.ebpf.open.intent, ['write', 'create', 'truncate']);
-  assert.equal(doc.ebpf.syscall, undefined, 'syscall equals event.action');
+  assert.equal(doc.ebpf.syscall, 'openat', 'the syscall keeps a field of its own');
   assert.equal(doc.ebpf.process.fsuid, undefined, 'fsuid equals process.user.id');
   assert.equal(typeof doc.ebpf.process.cgroup_id, 'string');
   const tamper = ecs(byKind('tamper'));
-  assert.equal(tamper.ebpf.syscall, 'openat', 'kept where it differs from event.action');
+  assert.equal(tamper.ebpf.syscall, 'openat', 'the syscall whose argument changed');
   const defs = ecsDefinitions();
   for (const ce of all) {
     for (const k of Object.keys(ecs(ce))) assert.ok(k === 'ebpf' || defs.prefixes.has(k) || defs.fields.has(k), `invented top-level name ${k}`);

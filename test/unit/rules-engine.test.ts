@@ -7,7 +7,7 @@ import { isSensorError, type SensorError } from '../../src/errors.js';
 import { buildRules, loadRules, type RuleEngine } from '../../src/rules/engine.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
 import { parseCondition, ConditionError } from '../../src/rules/condition.js';
-import { FIELDS, ACTIONS_OF_KIND } from '../../src/rules/fields.js';
+import { FIELDS, ACTIONS_OF_KIND, SYSCALLS_OF_KIND } from '../../src/rules/fields.js';
 import { SYSCALL_NAMES } from '../../src/decode/decode.js';
 import { EVENT_KINDS, type SensorEvent } from '../../src/model/event.js';
 import { componentLogger } from '../../src/telemetry/logger.js';
@@ -219,17 +219,18 @@ test('verdicts: every matching rule in declaration order, rendered message, dete
 });
 
 test('rules are indexed by family: a rule only runs on the families it can match', () => {
-  const e = engineOf(rule('open_only', 'ebpf.kind = open and file.path = /x'), rule('by_action', 'event.action = connect'), rule('by_field', 'destination.port = 4444'));
+  const e = engineOf(rule('open_only', 'ebpf.kind = open and file.path = /x'), rule('by_action', 'event.action = connection_attempted'), rule('by_field', 'destination.port = 4444'), rule('by_syscall', 'ebpf.syscall = accept4'));
   assert.deepEqual(e.rulesFor('open').map((r) => r.id), ['open_only']);
   assert.deepEqual(e.rulesFor('connect').map((r) => r.id), ['by_action', 'by_field']);
-  assert.deepEqual(e.rulesFor('accept').map((r) => r.id), ['by_field']);
+  assert.deepEqual(e.rulesFor('accept').map((r) => r.id), ['by_field', 'by_syscall']);
   assert.deepEqual(e.rulesFor('exec'), []);
   assert.match(errorsOf(rule('never', 'ebpf.kind = open and destination.port = 1'))[0]!.message, /can never match/);
 });
 
-test('field registry: agrees with the decoder (actions per family) and covers the model', () => {
-  const all = Object.values(ACTIONS_OF_KIND).flat();
+test('field registry: agrees with the decoder (syscalls and actions per family) and covers the model', () => {
+  const all = Object.values(SYSCALLS_OF_KIND).flat();
   for (const name of Object.values(SYSCALL_NAMES)) assert.ok(all.includes(name), `${name} has a family`);
+  assert.deepEqual(Object.keys(SYSCALLS_OF_KIND).sort(), [...EVENT_KINDS].sort());
   assert.deepEqual(Object.keys(ACTIONS_OF_KIND).sort(), [...EVENT_KINDS].sort());
   for (const f of ['process.name', 'process.parent.executable', 'file.path', 'event.action', 'user.id', 'destination.port']) assert.ok(FIELDS.has(f), f);
   assert.equal(FIELDS.get('process.args')!.array, true);

@@ -109,7 +109,7 @@ test('kernelKillRules: only kill rules that reduce to exec-of-paths or open-of-p
     [
       '- macro: w\n  condition: ebpf.kind = open and ebpf.open.intent in (write, create, truncate, append)',
       rule('shm', 'ebpf.kind = exec and process.executable startswith (/dev/shm/, /run/shm/)', kill),
-      rule('miner', 'event.action in (execve, execveat) and process.executable in (/usr/bin/xmrig)', kill),
+      rule('miner', 'event.action = exec and process.executable in (/usr/bin/xmrig)', kill),
       rule('preload', 'w and file.path = /etc/ld.so.preload', kill),
       rule('shadow_any', 'ebpf.kind = open and file.path = /etc/shadow', kill),
       rule('by_name', 'ebpf.kind = exec and process.name = xmrig', kill),

@@ -18,6 +18,7 @@ import type { AgentInfo, ClassifiedEvent, FileInfo, HostInfo, ProcessRef, Sensor
 import { displayText, exactBytes } from '../raw-bytes.js';
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
+import { addParentFields, addSessionFields, type TextGuards } from './session.js';
 
 export { ECS_SEVERITY } from '../severity.js';
 
@@ -145,8 +146,7 @@ function copyFacts(raw: RawBytes, path: string, v: unknown): unknown {
 
 /**
  * The custom facts, less the ones that only repeat an ECS field of the same
- * document (the syscall when it is event.action, comm when it is
- * process.name, fsuid/fsgid when they are the effective ids).
+ * document (comm when it is process.name, fsuid/fsgid when they are the effective ids).
  */
 function factsOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   const f = ev.ebpf;
@@ -154,7 +154,6 @@ function factsOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   for (const k in f) {
     const v = (f as unknown as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    if (k === 'syscall' && v === ev.event.action) continue;
     if (k === 'process' && typeof v === 'object' && v !== null) {
       const pf = v as NonNullable<SensorEvent['ebpf']['process']>;
       const po: Record<string, unknown> = {};
@@ -192,7 +191,12 @@ function parentOf(raw: RawBytes, p: ProcessRef): Record<string, unknown> {
   }
   if (p.command_line !== undefined) o.command_line = text(raw, 'process.parent.command_line', p.command_line);
   if (p.start !== undefined) o.start = p.start;
+  addParentFields(guards(raw), o, p);
   return o;
+}
+
+function guards(raw: RawBytes): TextGuards {
+  return { text: (f, v) => text(raw, f, v), textList: (f, l) => textList(raw, f, l) };
 }
 
 function processOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
@@ -213,15 +217,17 @@ function processOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   o.thread = { id: p.thread.id };
   if (p.interactive !== undefined) o.interactive = p.interactive;
   if (p.tty) o.tty = { char_device: { major: p.tty.char_device.major, minor: p.tty.char_device.minor } };
-  // process.user/group are the effective ids; the real and saved ones are
-  // written where they differ from them (a setuid program, a dropped privilege).
+  // process.user/group are the effective ids; the saved ones are written
+  // where they differ from them (a setuid program, a dropped privilege).
   o.user = userOf(raw, 'process.user', p.user);
   o.group = userOf(raw, 'process.group', p.group);
-  if (p.real_user.id !== p.user.id) o.real_user = userOf(raw, 'process.real_user', p.real_user);
-  if (p.real_group.id !== p.group.id) o.real_group = userOf(raw, 'process.real_group', p.real_group);
+  // The real ids are always written: Elastic's rules compare them with the effective ones.
+  o.real_user = userOf(raw, 'process.real_user', p.real_user);
+  o.real_group = userOf(raw, 'process.real_group', p.real_group);
   if (p.saved_user.id !== p.user.id) o.saved_user = userOf(raw, 'process.saved_user', p.saved_user);
   if (p.saved_group.id !== p.group.id) o.saved_group = userOf(raw, 'process.saved_group', p.saved_group);
   o.parent = parentOf(raw, p.parent);
+  addSessionFields(guards(raw), o, p);
   return o;
 }
 
@@ -383,6 +389,8 @@ function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHos
   }
   doc.process = processOf(raw, ev);
   doc.user = userOf(raw, 'user', ev.user);
+  // user.* is the effective user; ECS's user.effective says so for the rules that ask.
+  (doc.user as Record<string, unknown>).effective = userOf(raw, 'user.effective', ev.user);
   doc.group = userOf(raw, 'group', ev.group);
   if (ev.file) doc.file = fileOf(raw, ev.file);
   if (ev.source) doc.source = endpointOf(raw, 'source', ev.source);

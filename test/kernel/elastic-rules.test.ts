@@ -1,0 +1,75 @@
+// issue-16, live: real behaviours under the live sensor, and Elastic's own
+// prebuilt rules (the reference copy in ../shared, evaluated by Elastic's `eql`
+// package through bench/elastic-compat/check.sh) fire on the documents the
+// sensor wrote. Skips, with the reason, only when the reference rules are absent.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, chmodSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skipReason, startSensor, assertEcsValid, type LiveSensor } from './harness.js';
+import { packageRoot } from '../../src/sources/kernel/paths.js';
+
+const RULES = join(packageRoot, '..', 'shared', 'reference', 'elastic-detection-rules', 'rules');
+const skip = skipReason() || (existsSync(RULES) ? false : `no reference rules at ${RULES}`);
+
+/** behaviour → the Elastic rule that must fire on it */
+const EXPECTED: Record<string, string> = {
+  'reverse shell': 'linux/execution_shell_via_background_process.toml',
+  'curl | sh': 'linux/execution_payload_downloaded_by_curl_wget_and_piped_to_interpreter.toml',
+  'cron persistence': 'linux/persistence_cron_job_creation.toml',
+  'SUID bit set': 'cross-platform/privilege_escalation_setuid_setgid_bit_set_via_chmod.toml',
+  'shell history deleted': 'cross-platform/defense_evasion_deletion_of_bash_command_line_history.toml',
+};
+
+describe('Elastic prebuilt rules on live documents', { skip }, () => {
+  let sensor: LiveSensor;
+  let results: Array<{ rule: string; class: string; reason: string; fired: boolean }> = [];
+
+  before(async () => {
+    sensor = await startSensor();
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-elastic-')));
+    chmodSync(dir, 0o755);
+    const marker = `elastic-behaviours-done-${process.pid}`;
+    const run = spawnSync('bash', [join(packageRoot, 'test/kernel/elastic-behaviours.sh'), dir, marker], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(run.status, 0, run.stderr);
+    await sensor.waitFor((d) => d.process?.args?.includes(marker), 30_000, 'the behaviours marker');
+    assert.equal(await sensor.stop(), 0);
+    const out = join(dir, 'results.json');
+    const names = Object.values(EXPECTED).map((f) => f.split('/').pop()!);
+    const check = spawnSync('sh', [join(packageRoot, 'bench/elastic-compat/check.sh'), '--docs', sensor.outFile, '--json', out, ...names.flatMap((n) => ['--rule', n])], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    assert.equal(check.status, 0, `${check.stdout}\n${check.stderr}`);
+    results = (JSON.parse(readFileSync(out, 'utf8')) as { results: typeof results }).results;
+  });
+
+  after(async () => {
+    if (sensor && sensor.proc.exitCode === null) await sensor.stop();
+  });
+
+  for (const [behaviour, rule] of Object.entries(EXPECTED)) {
+    test(`${behaviour}: ${rule} fires`, () => {
+      const r = results.find((x) => x.rule === rule);
+      assert.ok(r, `${rule} evaluated`);
+      assert.equal(r.class, 'WORKS', r.reason);
+      assert.equal(r.fired, true, `${rule} did not match any of ${sensor.docs().length} documents`);
+    });
+  }
+
+  test('the documents are ECS-valid and carry the Session View fields', () => {
+    const docs = sensor.docs();
+    assertEcsValid(docs);
+    const execs = docs.filter((d) => d.event?.action === 'exec');
+    assert.ok(execs.length > 0);
+    for (const d of execs) {
+      assert.equal(typeof d.process.session_leader?.pid, 'number', 'session leader');
+      assert.equal(typeof d.process.group_leader?.pid, 'number', 'group leader');
+    }
+    assert.ok(execs.some((d) => d.process.entry_leader?.entry_meta?.type), 'an entry leader with its type');
+    assert.ok(execs.some((d) => d.process.previous?.executable), 'process.previous on exec');
+    assert.ok(docs.some((d) => d.process.thread?.capabilities?.effective?.includes('CAP_SYS_ADMIN')), 'capabilities of root');
+  });
+});
