@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, LineCounter } from 'yaml';
 import { SensorError } from '../errors.js';
+import { yamlToJs } from '../model/yaml-input.js';
 import type { SensorConfig } from './config.generated.js';
 
 export type { SensorConfig } from './config.generated.js';
@@ -198,7 +199,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
         column: pos.col,
       });
     }
-    obj = doc.toJS() ?? {};
+    try {
+      obj = yamlToJs(doc, lc, file, 'ESENSOR_CONFIG') ?? {};
+    } catch (e) {
+      const se = e as SensorError;
+      throw new SensorError('ESENSOR_CONFIG', `${se.location}: ${se.message}`, { file, line: se.line!, column: se.column!, cause: se.cause });
+    }
   }
   const cfg = validateConfig(obj, name, text);
   applyEnv(cfg, env);
