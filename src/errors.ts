@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   ESENSOR_JOURNAL_IO: 'The journal could not be read or written.',
   ESENSOR_JOURNAL_CORRUPT: 'A journal segment is damaged (names the file and offset); good records are kept.',
   ESENSOR_JOURNAL_FORMAT: 'A journal directory has an unknown format version.',
+  ESENSOR_JOURNAL_UNSAFE: 'A journal directory is a symlink, not owned by the sensor\'s user, or writable by others (or holds a symlink where a file should be); refused.',
   ESENSOR_CAPTURE_FORMAT: 'A capture file is not a capture, has the wrong version, or a bad record (names file and record).',
   ESENSOR_SINK_CONFIG: 'A sink is configured wrongly.',
   ESENSOR_SINK_UNAVAILABLE: 'A sink cannot be reached; it lags and retries.',

@@ -135,6 +135,7 @@ export function reportError(e: unknown): number {
       case 'ESENSOR_USAGE':
       case 'ESENSOR_CONFIG':
       case 'ESENSOR_CONFIG_UNSAFE':
+      case 'ESENSOR_JOURNAL_UNSAFE':
       case 'ESENSOR_RULE_PARSE':
       case 'ESENSOR_RULE_SCHEMA':
       case 'ESENSOR_RULE_SEMANTIC':
