@@ -76,7 +76,8 @@ export class SensorError extends Error {
   readonly libbpfMessage?: string;
 
   constructor(code: ErrorCode, message: string, details: SensorErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // Messages reach logs, /health and terminals: never with the password of a URL in them.
+    super(redactUrlCredentials(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.retriable = details.retriable ?? false;
     if (details.errno !== undefined) this.errno = details.errno;
@@ -108,6 +109,19 @@ export class SensorError extends Error {
     const code = props.code !== undefined && props.code in ERROR_CODES ? (props.code as ErrorCode) : 'ESENSOR_NATIVE';
     return new SensorError(code, message, props);
   }
+}
+
+/** `scheme://user:password@` → `scheme://[redacted]@` (a URL's userinfo), anywhere in `text`. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>\\]+@/gi;
+
+/**
+ * `text` with the credentials of every URL in it replaced by [redacted]:
+ * used for error messages, log lines, /health and anything else a local
+ * user can read (an Elasticsearch node may be given as
+ * http://user:password@host).
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.includes('://') ? text.replace(URL_USERINFO, '$1[redacted]@') : text;
 }
 
 /** True when `e` is a SensorError (optionally of one code). */

@@ -122,7 +122,13 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
     const [sec, key] = rest.split('__');
     if (!sec || !key) continue;
     const secName = Object.keys(schema.properties).find((s) => s.toLowerCase() === sec.toLowerCase());
-    if (!secName) continue;
+    if (!secName) {
+      // A typo must not change nothing silently (names without "__" are not config: EBPF_SENSOR_LOG_LEVEL …).
+      throw new SensorError('ESENSOR_CONFIG', `environment ${name}: no section "${sec}" in the configuration (sections: ${Object.keys(schema.properties).join(', ')})`, {
+        field: sec,
+        file: `env:${name}`,
+      });
+    }
     const props = schema.properties[secName]!.properties ?? {};
     const keyName = Object.keys(props).find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
     if (!keyName) {
@@ -136,7 +142,8 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
       try {
         parsed = JSON.parse(value);
       } catch {
-        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: "${value}" is not a valid ${props[keyName]!.type}`, {
+        // Never echo the value: it may hold a password (EBPF_SENSOR_KAFKA__SASL, …).
+        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: the value (${value.length} characters, not shown) is not valid JSON for a ${props[keyName]!.type}`, {
           field: `${secName}.${keyName}`,
           file: `env:${name}`,
         });

@@ -10,6 +10,7 @@
  * objects satisfy them.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { redactUrlCredentials } from '../errors.js';
 
 /** Pipeline counters (pipeline/pipeline.ts PipelineStats). */
 export interface PipelineSnapshot {
@@ -331,8 +332,10 @@ export class SensorMetrics {
         deadLetters: s.details.deadLetters ?? 0,
         lastSuccess: s.lastSuccess ? new Date(s.lastSuccess).toISOString() : null,
       };
-      if (d?.lastError !== undefined) h.lastError = d.lastError;
-      if (d?.state === 'backoff' || (d?.attempt ?? 0) > 0) degrade(`sink ${s.name} is failing (${d?.attempt} attempts): ${d?.lastError ?? 'unknown error'}`);
+      // Errors of client libraries can name a URL with its credentials: /health is readable by any local user.
+      const lastError = d?.lastError === undefined ? undefined : redactUrlCredentials(d.lastError);
+      if (lastError !== undefined) h.lastError = lastError;
+      if (d?.state === 'backoff' || (d?.attempt ?? 0) > 0) degrade(`sink ${s.name} is failing (${d?.attempt} attempts): ${lastError ?? 'unknown error'}`);
       else if (h.lagSeconds > LAG_DEGRADED_SECONDS) degrade(`sink ${s.name} lags ${h.lagSeconds} s (${h.lagEvents} events)`);
       return h;
     });

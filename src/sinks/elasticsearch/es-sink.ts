@@ -22,7 +22,7 @@
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import { readFileSync } from 'node:fs';
-import { SensorError } from '../../errors.js';
+import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { Sink } from '../sink.js';
@@ -182,7 +182,7 @@ export class ElasticsearchSink implements Sink {
     this.deadLetter = new DeadLetterFile({ path: this.cfg.deadLetter.path, maxBytes: this.cfg.deadLetter.maxBytes, keep: this.cfg.deadLetter.keepFiles, sink: this.name });
     this.log.info(
       {
-        node: this.cfg.node,
+        node: redactUrlCredentials(this.cfg.node ?? ''),
         dataStreams: this.cfg.dataStreams,
         auth: this.clientOptions.auth ? ('apiKey' in this.clientOptions.auth ? 'api key' : 'basic') : 'none',
         tls: this.clientOptions.tls !== undefined,
