@@ -143,7 +143,7 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
         parsed = JSON.parse(value);
       } catch {
         // Never echo the value: it may hold a password (EBPF_SENSOR_KAFKA__SASL, …).
-        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: the value (${value.length} characters, not shown) is not valid JSON for a ${props[keyName]!.type}`, {
+        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: the value (${value.length} characters, not shown) is not a valid ${props[keyName]!.type}`, {
           field: `${secName}.${keyName}`,
           file: `env:${name}`,
         });
