@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SensorError } from '../errors.js';
-import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { buildSinks } from '../pipeline/outputs.js';
@@ -138,7 +138,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let damageLogged = 0;
   const summary = await replay({
     inputs: positionals,
-    rules: { bundled: cfg.rules.bundled, paths: cfg.rules.paths, check: assertSafeFile },
+    rules: { bundled: cfg.rules.bundled, paths: cfg.rules.paths, read: readSafeFile },
     events,
     since: time('since', a.since),
     until: time('until', a.until),

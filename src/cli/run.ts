@@ -2,7 +2,7 @@
  * `ebpf-sensor run`: the live sensor.
  */
 import { SensorError } from '../errors.js';
-import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { KernelSource } from '../sources/kernel/kernel-source.js';
 import { loadBinding } from '../sources/kernel/binding.js';
@@ -112,7 +112,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     sources: {
       bundled: cfg.rules.bundled,
       paths: cfg.rules.paths,
-      check: assertSafeFile,
+      read: readSafeFile,
       lists: runtimeLists,
     },
     watch: cfg.rules.watch,

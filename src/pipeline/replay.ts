@@ -439,7 +439,7 @@ class Replayer {
     const engine = loadRules({ ...this.o.rules, lists });
     let filter: EventFilter | undefined;
     if (this.o.filter !== undefined) {
-      const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.check).files;
+      const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.read).files;
       filter = compileFilter(this.o.filter, { definitions: defs, lists });
     }
     rc = { engine, filter, byShape: undefined, byContext: undefined };

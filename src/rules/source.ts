@@ -326,15 +326,14 @@ export function expandRulePaths(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Read and parse rule files; `check` may refuse a file (ownership) by throwing. */
-export function readRuleFiles(files: readonly string[], check?: (file: string) => void): { files: RuleFile[]; errors: SensorError[] } {
+/** Read and parse rule files; `read` (default: unchecked) may refuse a file (ownership) by throwing. */
+export function readRuleFiles(files: readonly string[], read?: (file: string) => string): { files: RuleFile[]; errors: SensorError[] } {
   const out: RuleFile[] = [];
   const errors: SensorError[] = [];
   for (const file of files) {
     let text: string;
     try {
-      check?.(file);
-      text = readFileSync(file, 'utf8');
+      text = read ? read(file) : readFileSync(file, 'utf8');
     } catch (e) {
       if (e instanceof SensorError) errors.push(e);
       else errors.push(new SensorError('ESENSOR_RULE_PARSE', `cannot read rule file: ${(e as Error).message}`, { file, cause: e }));
