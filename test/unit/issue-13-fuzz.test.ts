@@ -228,7 +228,11 @@ function applyLineEdits(lines: readonly string[], edits: readonly LineEdit[]): s
         } catch {
           continue;
         }
-        out[i] = jsonText(mutate(v, e.m.path, e.m.value, e.m.rename));
+        try {
+          out[i] = jsonText(mutate(v, e.m.path, e.m.value, e.m.rename));
+        } catch {
+          // An earlier edit nested this line past what JSON.stringify (recursive) can write: leave it.
+        }
         break;
       }
       case 'drop':
