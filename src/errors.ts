@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   ESENSOR_JOURNAL_IO: 'The journal could not be read or written.',
   ESENSOR_JOURNAL_CORRUPT: 'A journal segment is damaged (names the file and offset); good records are kept.',
   ESENSOR_JOURNAL_FORMAT: 'A journal directory has an unknown format version.',
+  ESENSOR_JOURNAL_UNSAFE: 'A journal directory is a symlink, not owned by the sensor\'s user, or writable by others (or holds a symlink where a file should be); refused.',
   ESENSOR_CAPTURE_FORMAT: 'A capture file is not a capture, has the wrong version, or a bad record (names file and record).',
   ESENSOR_SINK_CONFIG: 'A sink is configured wrongly.',
   ESENSOR_SINK_UNAVAILABLE: 'A sink cannot be reached; it lags and retries.',
@@ -75,7 +76,8 @@ export class SensorError extends Error {
   readonly libbpfMessage?: string;
 
   constructor(code: ErrorCode, message: string, details: SensorErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // Messages reach logs, /health and terminals: never with the password of a URL in them.
+    super(redactUrlCredentials(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.retriable = details.retriable ?? false;
     if (details.errno !== undefined) this.errno = details.errno;
@@ -107,6 +109,19 @@ export class SensorError extends Error {
     const code = props.code !== undefined && props.code in ERROR_CODES ? (props.code as ErrorCode) : 'ESENSOR_NATIVE';
     return new SensorError(code, message, props);
   }
+}
+
+/** `scheme://user:password@` → `scheme://[redacted]@` (a URL's userinfo), anywhere in `text`. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>\\]+@/gi;
+
+/**
+ * `text` with the credentials of every URL in it replaced by [redacted]:
+ * used for error messages, log lines, /health and anything else a local
+ * user can read (an Elasticsearch node may be given as
+ * http://user:password@host).
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.includes('://') ? text.replace(URL_USERINFO, '$1[redacted]@') : text;
 }
 
 /** True when `e` is a SensorError (optionally of one code). */

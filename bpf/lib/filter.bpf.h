@@ -113,9 +113,21 @@ static __always_inline bool se_user_path_hit(const void *uptr)
 }
 
 /*
+ * Never killed in the kernel, whatever a rule says (set by user space before
+ * load, always — also when kernel.ignore.self is false and the sensor's own
+ * events are reported): the sensor and its parent (a supervisor). pid 1 is
+ * guarded below too, without relying on the helper's own -EPERM for init.
+ */
+const volatile __u32 se_kill_protect_self __weak = 0;
+const volatile __u32 se_kill_protect_parent __weak = 0;
+
+/*
  * In-kernel kill: does a rule the kernel can decide match (kind, the path in
  * string slot `slot` of the record)? If so, SIGKILL the current task — the
- * signal is delivered before it returns to user space — and mark the record.
+ * signal is delivered before it returns to user space — and mark the record,
+ * only when the signal was queued: a refused signal leaves the record
+ * unmarked, and user space (src/rules/killer.ts, with its own guards) acts
+ * and reports what happened.
  */
 static __always_inline void se_kill_check(struct se_rec *r, __u32 kind, __u32 slot)
 {
@@ -142,7 +154,11 @@ static __always_inline void se_kill_check(struct se_rec *r, __u32 kind, __u32 sl
 	}
 	if (!idx)
 		return;
-	bpf_send_signal(9);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid <= 1 || tgid == se_kill_protect_self || tgid == se_kill_protect_parent)
+		return;
+	if (bpf_send_signal(9) != 0)
+		return;
 	r->ev->hdr.flags |= SE_F_KILLED | ((*idx + 1) << SE_F_KILL_RULE_SHIFT);
 }
 

@@ -283,8 +283,16 @@ static bool place_frame(struct reader *r, const void *data, size_t len, bool wai
 	size_t need = (4 + len + 7) & ~(size_t)7;
 	struct chunk *c;
 
-	if (r->cur >= 0 && r->chunks[r->cur].used + need > r->chunks[r->cur].cap)
+	if (r->cur >= 0 && r->chunks[r->cur].used + need > r->chunks[r->cur].cap) {
 		flush_current(r);
+		/*
+		 * A flush that could not allocate its message keeps the chunk: the
+		 * frame does not fit in it, and writing it would run past its end.
+		 * Report no room; the caller keeps the record and retries.
+		 */
+		if (r->cur >= 0 && need <= r->chunks[r->cur].cap)
+			return false;
+	}
 	if (r->cur < 0) {
 		r->cur = take_free_chunk(r, wait);
 		if (r->cur < 0)
@@ -513,6 +521,11 @@ static napi_value obj_ctor(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	so = calloc(1, sizeof(*so));
+	if (!so) {
+		bpf_object__close(obj);
+		throw_sensor_error(env, "ESENSOR_NATIVE", ENOMEM, "calloc", path, "out of memory");
+		return NULL;
+	}
 	so->obj = obj;
 	for (int i = 0; i < 64; i++)
 		if (!live_objs[i]) {
@@ -577,8 +590,13 @@ static napi_value obj_set_global(napi_env env, napi_callback_info info)
 			if (t == napi_bigint)
 				napi_get_value_bigint_uint64(env, argv[1], &v64, &lossless);
 			else {
-				int64_t i64;
-				napi_get_value_int64(env, argv[1], &i64);
+				int64_t i64 = 0;
+				if (napi_get_value_int64(env, argv[1], &i64) != napi_ok) {
+					free(data);
+					throw_sensor_error(env, "ESENSOR_NATIVE_ARG", EINVAL, NULL, name,
+							   "the value for %s is not a number or bigint", name);
+					return NULL;
+				}
 				v64 = (uint64_t)i64;
 			}
 			if (vs->size == 1)
@@ -981,6 +999,10 @@ static napi_value obj_start_ring(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
+	if (!r) {
+		throw_sensor_error(env, "ESENSOR_NATIVE", ENOMEM, "calloc", NULL, "out of memory");
+		return NULL;
+	}
 	r->owner = so;
 	r->poll_ms = poll_ms;
 	r->cur = -1;
@@ -1037,8 +1059,9 @@ static napi_value obj_start_ring(napi_env env, napi_callback_info info)
 		goto fail;
 	}
 	so->reader = r;
-	if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
-		int err = errno;
+	/* pthread_create returns the error; it does not set errno. */
+	int err = pthread_create(&r->thread, NULL, reader_main, r);
+	if (err != 0) {
 		stop_reader(env, so);
 		throw_sensor_error(env, "ESENSOR_BPF_RING", err, "pthread_create", NULL, "cannot start reader thread");
 		return NULL;

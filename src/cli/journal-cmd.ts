@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SensorError } from '../errors.js';
-import { assertSafeFile, loadConfig } from '../config/config.js';
+import { readSafeFile, loadConfig } from '../config/config.js';
 import { Journal } from '../journal/journal.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
@@ -76,8 +76,8 @@ export async function journalCommand(argv: string[]): Promise<number> {
   if (since !== undefined && until !== undefined && since >= until) throw new SensorError('ESENSOR_USAGE', `--since ${since} is not before --until ${until}`);
   let filter: EventFilter | undefined;
   if (a.filter !== undefined) {
-    const src = { bundled: cfg.rules.bundled, paths: [...cfg.rules.paths, ...(a.rules ?? [])], check: assertSafeFile };
-    filter = compileFilter(a.filter, { definitions: readRuleFiles(ruleFiles(src), src.check).files });
+    const src = { bundled: cfg.rules.bundled, paths: [...cfg.rules.paths, ...(a.rules ?? [])], read: readSafeFile };
+    filter = compileFilter(a.filter, { definitions: readRuleFiles(ruleFiles(src), src.read).files });
   }
   const dir = a.journal ?? cfg.journal.dir;
   let damaged = 0;

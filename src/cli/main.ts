@@ -4,7 +4,7 @@
  * 0 ok, 1 runtime failure, 2 usage/config error, 3 environment cannot run BPF.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SensorError, isSensorError } from '../errors.js';
+import { SensorError, isSensorError, redactUrlCredentials } from '../errors.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
 import { createLogger } from '../telemetry/logger.js';
 import { runCommand } from './run.js';
@@ -138,6 +138,7 @@ export function reportError(e: unknown): number {
       case 'ESENSOR_USAGE':
       case 'ESENSOR_CONFIG':
       case 'ESENSOR_CONFIG_UNSAFE':
+      case 'ESENSOR_JOURNAL_UNSAFE':
       case 'ESENSOR_RULE_PARSE':
       case 'ESENSOR_RULE_SCHEMA':
       case 'ESENSOR_RULE_SEMANTIC':
@@ -156,6 +157,6 @@ export function reportError(e: unknown): number {
     process.stderr.write(`ebpf-sensor: ESENSOR_USAGE: ${e.message}\n`);
     return 2;
   }
-  process.stderr.write(`ebpf-sensor: ESENSOR_INTERNAL: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(`ebpf-sensor: ESENSOR_INTERNAL: ${redactUrlCredentials(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
   return 1;
 }

@@ -5,10 +5,11 @@
  * the end. Needs no privilege and never touches the kernel: nothing here
  * loads the native addon or BPF, and kill actions are never carried out.
  */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SensorError } from '../errors.js';
-import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { buildSinks } from '../pipeline/outputs.js';
@@ -130,6 +131,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (a.rules) cfg.rules.paths = [...cfg.rules.paths, ...a.rules];
   if (a['no-bundled-rules']) cfg.rules.bundled = false;
   if (!cfg.rules.bundled && !cfg.rules.paths.length) throw new SensorError('ESENSOR_USAGE', '--no-bundled-rules needs --rules PATH (or rules.paths in the config)');
+  const summaryJson = a['summary-json'];
+  // Before the work, not after it: a replay of hours must not end in a failed write.
+  if (summaryJson !== undefined) checkOutputDir(summaryJson, '--summary-json');
   const log = createLogger({ level: (a['log-level'] as SensorConfig['log']['level'] | undefined) ?? 'warn', ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
   const rlog = log.child({ component: 'replay' });
   const showProgress = a['no-progress'] ? false : (a.progress ?? process.stderr.isTTY === true);
@@ -138,7 +142,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let damageLogged = 0;
   const summary = await replay({
     inputs: positionals,
-    rules: { bundled: cfg.rules.bundled, paths: cfg.rules.paths, check: assertSafeFile },
+    rules: { bundled: cfg.rules.bundled, paths: cfg.rules.paths, read: readSafeFile },
     events,
     since: time('since', a.since),
     until: time('until', a.until),
@@ -166,6 +170,25 @@ export async function replayCommand(argv: string[]): Promise<number> {
   });
   bar?.clear();
   process.stderr.write(formatSummary(summary));
-  if (a['summary-json'] !== undefined) writeFileSync(a['summary-json'], `${JSON.stringify(summary.damage.length ? { ...summary, damage: summary.damage.map((d) => ({ file: d.file, records: d.records, code: d.error.code, message: d.error.message })) } : summary, null, 2)}\n`);
+  if (summaryJson !== undefined) {
+    const text = `${JSON.stringify(summary.damage.length ? { ...summary, damage: summary.damage.map((d) => ({ file: d.file, records: d.records, code: d.error.code, message: d.error.message })) } : summary, null, 2)}\n`;
+    try {
+      writeFileSync(summaryJson, text);
+    } catch (e) {
+      throw new SensorError('ESENSOR_OUTPUT', `--summary-json ${summaryJson}: cannot write the summary: ${(e as Error).message}`, { file: summaryJson, cause: e });
+    }
+  }
   return 0;
+}
+
+/** ESENSOR_OUTPUT unless `file`'s directory exists (the file itself is written later). */
+function checkOutputDir(file: string, option: string): void {
+  const dir = dirname(resolve(file));
+  let ok = false;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new SensorError('ESENSOR_OUTPUT', `${option} ${file}: the directory ${dir} does not exist`, { file });
 }

@@ -2,7 +2,7 @@
  * `ebpf-sensor run`: the live sensor.
  */
 import { SensorError } from '../errors.js';
-import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { KernelSource } from '../sources/kernel/kernel-source.js';
 import { loadBinding } from '../sources/kernel/binding.js';
@@ -112,21 +112,30 @@ export async function runCommand(args: RunArgs): Promise<number> {
     sources: {
       bundled: cfg.rules.bundled,
       paths: cfg.rules.paths,
-      check: assertSafeFile,
+      read: readSafeFile,
       lists: runtimeLists,
     },
     watch: cfg.rules.watch,
     killer,
     log: rulesLog,
-    onLoad: (engine) => {
-      pipeline?.setClassifier(engine);
+    onLoad: (engine, previous) => {
       if (source && pipeline) {
         try {
           installKernelRules(engine);
         } catch (e) {
-          rulesLog.error({ err: e }, 'kernel filter update failed; the kernel keeps the previous filter');
+          // Kernel and user space must run the same ruleset: put the previous one back in the
+          // kernel (a half-applied update may have changed part of it) and refuse the new one.
+          if (previous) {
+            try {
+              installKernelRules(previous);
+            } catch (e2) {
+              rulesLog.error({ err: e2 }, 'cannot restore the previous kernel filter');
+            }
+          }
+          throw new SensorError('ESENSOR_BPF_MAP', `the kernel filter update failed (${(e as Error).message}); the new ruleset is refused`, { cause: e, retriable: true });
         }
       }
+      pipeline?.setClassifier(engine);
     },
   });
   const engine = reloader.start();

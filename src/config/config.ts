@@ -7,12 +7,13 @@
  * The SensorConfig type is generated from the same schema
  * (config.generated.ts, checked for drift by a test).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, LineCounter } from 'yaml';
 import { SensorError } from '../errors.js';
+import { yamlToJs } from '../model/yaml-input.js';
 import type { SensorConfig } from './config.generated.js';
 
 export type { SensorConfig } from './config.generated.js';
@@ -121,7 +122,13 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
     const [sec, key] = rest.split('__');
     if (!sec || !key) continue;
     const secName = Object.keys(schema.properties).find((s) => s.toLowerCase() === sec.toLowerCase());
-    if (!secName) continue;
+    if (!secName) {
+      // A typo must not change nothing silently (names without "__" are not config: EBPF_SENSOR_LOG_LEVEL …).
+      throw new SensorError('ESENSOR_CONFIG', `environment ${name}: no section "${sec}" in the configuration (sections: ${Object.keys(schema.properties).join(', ')})`, {
+        field: sec,
+        file: `env:${name}`,
+      });
+    }
     const props = schema.properties[secName]!.properties ?? {};
     const keyName = Object.keys(props).find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
     if (!keyName) {
@@ -135,7 +142,8 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
       try {
         parsed = JSON.parse(value);
       } catch {
-        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: "${value}" is not a valid ${props[keyName]!.type}`, {
+        // Never echo the value: it may hold a password (EBPF_SENSOR_KAFKA__SASL, …).
+        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: the value (${value.length} characters, not shown) is not a valid ${props[keyName]!.type}`, {
           field: `${secName}.${keyName}`,
           file: `env:${name}`,
         });
@@ -154,25 +162,62 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+function unsafeFile(file: string, why: string): SensorError {
+  return new SensorError('ESENSOR_CONFIG_UNSAFE', `${file} ${why}: refusing it; chown root and chmod go-w (docs/security.md)`, { file });
+}
+
+/** Why a file or directory others than root and this user could change is not to be trusted, or undefined. */
+function writableByOthers(st: Stats, euid: number): string | undefined {
+  if (st.uid !== 0 && st.uid !== euid) return `is owned by uid ${st.uid} (neither root nor the sensor's uid ${euid})`;
+  if (st.mode & 0o002 && !(st.isDirectory() && st.mode & 0o1000)) return `is writable by others (mode ${(st.mode & 0o7777).toString(8)})`;
+  if (st.mode & 0o020 && st.gid !== 0) return `is writable by group ${st.gid} (mode ${(st.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
 /**
- * Refuse files that users other than root can write: the sensor runs as
- * root and its rules and config decide what is reported.
+ * Read a rule or config file that only root (or the sensor's own user) can
+ * change: the sensor's rules and config decide what is reported. The file is
+ * opened once and the open file checked (fstat), so it cannot be swapped
+ * between the check and the read; its directory is checked too (others
+ * could replace the file in it). Applies whatever the euid: the documented
+ * capability deployment runs as a dedicated user. Throws
+ * ESENSOR_CONFIG_UNSAFE, or ESENSOR_CONFIG when it cannot be read.
  */
-export function assertSafeFile(file: string): void {
-  if (process.geteuid?.() !== 0) return;
-  let st;
+export function readSafeFile(file: string): string {
+  const euid = process.geteuid?.() ?? 0;
+  let fd: number;
   try {
-    st = statSync(file);
+    // O_NONBLOCK: a FIFO planted under the name must not hang the sensor before fstat refuses it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new SensorError('ESENSOR_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
   }
-  if (st.mode & 0o002 || (st.mode & 0o020 && st.gid !== 0) || st.uid !== 0) {
-    throw new SensorError(
-      'ESENSOR_CONFIG_UNSAFE',
-      `${file} is writable by a user other than root (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): refusing it; chown root and chmod go-w`,
-      { file },
-    );
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw unsafeFile(file, 'is not a regular file');
+    const why = writableByOthers(st, euid);
+    if (why) throw unsafeFile(file, why);
+    const dir = dirname(resolve(file));
+    let dst: Stats | undefined;
+    try {
+      dst = statSync(dir);
+    } catch {
+      dst = undefined;
+    }
+    const dirWhy = dst && writableByOthers(dst, euid);
+    if (dirWhy) throw unsafeFile(file, `is in ${dir}, which ${dirWhy}`);
+    return readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof SensorError) throw e;
+    throw new SensorError('ESENSOR_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+  } finally {
+    closeSync(fd);
   }
+}
+
+/** Throw ESENSOR_CONFIG_UNSAFE for a file readSafeFile() refuses. */
+export function assertSafeFile(file: string): void {
+  readSafeFile(file);
 }
 
 /** Load, validate, override from the environment and freeze. */
@@ -181,12 +226,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   let text: string | undefined;
   const name = file ?? '(defaults)';
   if (file !== undefined) {
-    assertSafeFile(file);
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new SensorError('ESENSOR_CONFIG', `cannot read config ${file}: ${(e as Error).message}`, { file, cause: e });
-    }
+    text = readSafeFile(file);
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
     if (doc.errors.length) {
@@ -198,7 +238,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
         column: pos.col,
       });
     }
-    obj = doc.toJS() ?? {};
+    try {
+      obj = yamlToJs(doc, lc, file, 'ESENSOR_CONFIG') ?? {};
+    } catch (e) {
+      const se = e as SensorError;
+      throw new SensorError('ESENSOR_CONFIG', `${se.location}: ${se.message}`, { file, line: se.line!, column: se.column!, cause: se.cause });
+    }
   }
   const cfg = validateConfig(obj, name, text);
   applyEnv(cfg, env);

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SensorError } from '../errors.js';
+import { assertOwnDirectory, WRITE_NOFOLLOW } from './dir-safety.js';
 
 /** Version of the cursor file layout. */
 export const CURSOR_FORMAT = 1;
@@ -52,6 +53,7 @@ export class CursorStore {
       } catch (e) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create ${this.dir}: ${(e as Error).message}`, { cause: e, file: this.dir });
       }
+      assertOwnDirectory(this.dir);
     }
   }
 
@@ -101,7 +103,7 @@ export class CursorStore {
     const tmp = join(this.dir, `.${file}.tmp`);
     const text = `${JSON.stringify({ format: CURSOR_FORMAT, name, position, committedAt: new Date(nowMs).toISOString() })}\n`;
     try {
-      const fh = await open(tmp, 'w', 0o600);
+      const fh = await open(tmp, WRITE_NOFOLLOW, 0o600);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.datasync();

@@ -4,6 +4,7 @@
  * (deleted by retention, or lost to damage) as a skipped range.
  */
 import { closeSync, openSync } from 'node:fs';
+import { READ_NOFOLLOW } from './dir-safety.js';
 import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
@@ -216,7 +217,7 @@ export class JournalReader implements Iterable<JournalRecord> {
     if (!seg) return false;
     this.seg = seg;
     try {
-      this.fd = openSync(seg.path, 'r');
+      this.fd = openSync(seg.path, READ_NOFOLLOW);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${seg.path}: ${(e as Error).message}`, {

@@ -29,6 +29,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SensorError } from '../errors.js';
+import { assertOwnDirectory, openOwn, READ_NOFOLLOW, RW_NOFOLLOW, WRITE_NOFOLLOW } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
@@ -195,6 +196,7 @@ export class Journal implements JournalView {
       } catch (e) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal directory ${this.dir}: ${(e as Error).message}`, { cause: e, file: this.dir });
       }
+      assertOwnDirectory(this.dir);
     }
     this.store = new CursorStore(this.dir, !this.readOnly);
     if (!this.readOnly) this.lock = DirLock.acquire(this.dir);
@@ -600,8 +602,9 @@ export class Journal implements JournalView {
       const path = join(this.dir, name);
       let fd: number;
       try {
-        fd = openSync(path, 'r');
+        fd = openOwn(path, READ_NOFOLLOW);
       } catch (e) {
+        if (e instanceof SensorError) throw e;
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing (read-only view of a live journal)
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
       }
@@ -644,8 +647,9 @@ export class Journal implements JournalView {
   private scanTail(seg: Segment, repair: boolean): { next: number; headerOk: boolean } {
     let fd: number;
     try {
-      fd = openSync(seg.path, repair ? 'r+' : 'r');
+      fd = openOwn(seg.path, repair ? RW_NOFOLLOW : READ_NOFOLLOW);
     } catch (e) {
+      if (e instanceof SensorError) throw e;
       throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${seg.path}: ${(e as Error).message}`, { cause: e, file: seg.path });
     }
     try {
@@ -721,11 +725,12 @@ export class Journal implements JournalView {
     writeSegmentHeader(head, base, created);
     let fd = -1;
     try {
-      fd = openSync(path, 'w', 0o600);
+      fd = openOwn(path, WRITE_NOFOLLOW, 0o600);
       writeSync(fd, head, 0, head.length, 0);
       fdatasyncSync(fd);
     } catch (e) {
       if (fd >= 0) closeSync(fd);
+      if (e instanceof SensorError) throw e;
       throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal segment ${path}: ${(e as Error).message}`, {
         cause: e,
         file: path,
@@ -756,8 +761,9 @@ export class Journal implements JournalView {
 
   private openSegmentFd(path: string): number {
     try {
-      return openSync(path, 'r+');
+      return openOwn(path, RW_NOFOLLOW);
     } catch (e) {
+      if (e instanceof SensorError) throw e;
       throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
     }
   }

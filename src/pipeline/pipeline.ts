@@ -141,7 +141,12 @@ export class Pipeline {
     const dr = now.reader - this.lastLoss.reader;
     const perCpu = now.perCpu.map((v, i) => v - (this.lastLoss.perCpu[i] ?? 0));
     this.lastLoss = now;
-    if (dk <= 0 && dr <= 0) return;
+    if (dk <= 0) {
+      // A reader stall keeps its record (native/src/addon.c spills it and waits for a chunk):
+      // nothing is lost, so no loss event — a loss event must mean a loss. The metric counts stalls.
+      if (dr > 0) this.o.log.info({ readerStalls: dr }, 'ring reader waited for JavaScript; nothing lost');
+      return;
+    }
     this.stats.lossEvents++;
     this.o.log.warn({ kernelLost: dk, readerStalls: dr, perCpu }, 'events lost: ring buffer full');
     this.process([this.lossEvent(dk, dr, perCpu)]);

@@ -40,6 +40,7 @@ import { loadRules, ruleFiles, type RuleEngine, type RuleSources } from '../rule
 import { compileFilter, emptyPartial, partialMatcher, type EventFilter, type PartialVerdict } from '../rules/filter.js';
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
+import { eventTypeProblem } from '../sources/replay/capture-reader.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError, splitPath } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -298,6 +299,8 @@ class Replayer {
     seconds: 0,
   };
   private readonly ruleCounts = new Map<string, RuleCount>();
+  /** The input being read (names the file in damage found after its blocks, at the sinks). */
+  private inputPath = '';
   /** Progress: bytes of inputs finished in earlier passes/inputs. */
   private doneBefore = 0;
   private totalBytes = 0;
@@ -346,6 +349,7 @@ class Replayer {
   /** One pass over every input; `output` false: the --process discovery pass. */
   private async pass(output: boolean): Promise<void> {
     for (const path of this.o.inputs) {
+      this.inputPath = path;
       const input = openInput(path, {
         skipBad: this.o.skipBad,
         onDamage: (d) => this.damage(d),
@@ -436,7 +440,7 @@ class Replayer {
     const engine = loadRules({ ...this.o.rules, lists });
     let filter: EventFilter | undefined;
     if (this.o.filter !== undefined) {
-      const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.check).files;
+      const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.read).files;
       filter = compileFilter(this.o.filter, { definitions: defs, lists });
     }
     rc = { engine, filter, byShape: undefined, byContext: undefined };
@@ -472,18 +476,26 @@ class Replayer {
     return true;
   }
 
-  /** Enrich, select, classify; push what goes out. False when the event is too broken to enrich. */
-  private handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): boolean {
+  /** Enrich, select, classify; push what goes out. True, or why the record is too broken to handle. */
+  private handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): true | string {
     try {
       hs.enricher.enrich(ev);
     } catch {
       // Only a malformed record can make enrich throw (a start time that is not a number …).
-      return false;
+      return 'the event cannot be enriched: its process facts are malformed';
     }
     // enrich() may have changed the entries of the process and (lookups aside) nothing else.
     hs.epochs.bump(ev.process.pid);
-    if (!this.selected(ev, rc)) return true;
-    const verdict = rc.engine.classify(ev);
+    let verdict;
+    try {
+      if (!this.selected(ev, rc)) return true;
+      verdict = rc.engine.classify(ev);
+    } catch (e) {
+      // A field of the wrong type (a number where rules expect a string …) is the record's fault; anything else is ours.
+      const problem = e instanceof SensorError ? undefined : eventTypeProblem(ev);
+      if (problem === undefined) throw e;
+      return `not a canonical event: ${problem}`;
+    }
     // As live: loss reports go out even when only alerts do.
     if (verdict.classification === 'normal' && this.o.events === 'alerts' && ev.ebpf.kind !== 'loss') return true;
     out.push({ event: ev, verdict });
@@ -524,7 +536,8 @@ class Replayer {
           await new Promise((r) => setTimeout(r, wait));
         }
       }
-      if (!this.handle(ev, hs, rc, out)) this.bad(captureError(path, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, path);
+      const handled = this.handle(ev, hs, rc, out);
+      if (handled !== true) this.bad(captureError(path, b.where(i), handled), b, i, path);
       // Sinks get batches of a bounded size: memory stays flat whatever the block holds.
       if (out.length >= SEND_BATCH) await this.write(hs, out.splice(0));
     }
@@ -616,12 +629,20 @@ class Replayer {
         this.bad(e, b, i, b.file);
         continue;
       }
-      if (!this.handle(ev, hs, rc, out)) this.bad(captureError(b.file, b.where(i), 'the event cannot be enriched: its process facts are malformed'), b, i, b.file);
+      const handled = this.handle(ev, hs, rc, out);
+      if (handled !== true) this.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
     }
     return i;
   }
 
   private async write(hs: HostState, batch: ClassifiedEvent[]): Promise<void> {
+    try {
+      await send(hs.sinks ?? [], batch);
+    } catch (e) {
+      if (e instanceof SensorError) throw e;
+      batch = this.dropMalformed(batch, e);
+      await send(hs.sinks ?? [], batch);
+    }
     for (const ce of batch) {
       if (ce.verdict.classification !== 'suspicious') continue;
       this.summary.alerts++;
@@ -630,7 +651,31 @@ class Replayer {
       this.summary.bySeverity[top.severity]++;
     }
     this.summary.written += batch.length;
-    await send(hs.sinks ?? [], batch);
+  }
+
+  /**
+   * A batch the sinks could not format: the events with a field of the
+   * wrong type are the input's damage (thrown, or reported and left out
+   * with --skip-bad); when there is none, `failure` is a bug and is thrown.
+   */
+  private dropMalformed(batch: ClassifiedEvent[], failure: unknown): ClassifiedEvent[] {
+    const kept: ClassifiedEvent[] = [];
+    let found = false;
+    for (const ce of batch) {
+      const problem = eventTypeProblem(ce.event);
+      if (problem === undefined) {
+        kept.push(ce);
+        continue;
+      }
+      found = true;
+      const id = typeof ce.event.event?.id === 'string' ? ce.event.event.id : '?';
+      const e = captureError(this.inputPath, `event ${id}`, `not a canonical event: ${problem}`);
+      if (!this.o.skipBad) throw e;
+      this.summary.damaged++;
+      this.damage({ file: this.inputPath, error: e });
+    }
+    if (!found) throw failure;
+    return kept;
   }
 
   private count(m: RuleMatch): void {
@@ -806,6 +851,8 @@ function contextInfo(b: CaptureBlock, c: number): CtxInfo {
   for (let k = 0; k < got.length; k++) v[core.slot[k]!] = got[k];
   const [pid, ppid, name, parentName, start, pstart] = v;
   if (typeof pid !== 'number' || typeof ppid !== 'number') return bad;
+  // Wrong types go the full path, which reports the record (a capture is input, not trusted).
+  if (typeof name !== 'string' || (parentName !== undefined && typeof parentName !== 'string')) return bad;
   let ticks: number | undefined;
   let parentTicks: number | undefined;
   try {
@@ -836,6 +883,11 @@ function completeFacts(ci: CtxInfo, b: CaptureBlock, c: number): CtxInfo {
   ci.args = get(3) as string[] | undefined;
   ci.cwd = get(4) as string | undefined;
   ci.cgroupId = get(5) as string | undefined;
+  const str = (x: unknown): boolean => x === undefined || typeof x === 'string';
+  if (!str(entityId) || !str(ci.parentEntityId) || !str(ci.executable) || !str(ci.cwd) || !str(ci.cgroupId) || (ci.args !== undefined && !(Array.isArray(ci.args) && ci.args.every((a) => typeof a === 'string')))) {
+    ci.ok = false;
+    return ci;
+  }
   ci.stable =
     typeof entityId === 'string' &&
     entityId !== '' &&

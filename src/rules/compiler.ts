@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { SensorError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type SensorEvent, type Severity } from '../model/event.js';
-import { parseLocated, STR_OPS, type Expr, type Literal, type Op } from './condition.js';
+import { MAX_CONDITION_DEPTH, parseLocated, STR_OPS, type Expr, type Literal, type Op } from './condition.js';
 import { ACTIONS_OF_KIND, SYSCALLS_OF_KIND, FIELDS, fieldSpec, type FieldSpec, type FieldValue } from './fields.js';
 import { compileGlob, compileRegex, PatternError, type Matcher } from './patterns.js';
 import type { Definition, ExceptionDef, ListDef, MacroDef, RuleDef, RuleFile, SourceText, Where } from './source.js';
@@ -262,6 +262,10 @@ class Resolver {
       this.errors.push(semantic(`list cycle: ${[...stack, name].join(' → ')}`, l.where, 'items'));
       return [];
     }
+    if (stack.length > MAX_CONDITION_DEPTH) {
+      this.errors.push(semantic(`lists nest deeper than ${MAX_CONDITION_DEPTH} levels`, l.where, 'items'));
+      return [];
+    }
     const out: string[] = [];
     for (const it of l.items) {
       if (this.lists.has(it.value)) out.push(...this.listItems(it.value, [...stack, name]));
@@ -271,13 +275,23 @@ class Resolver {
     return out;
   }
 
-  ir(e: Expr, stack: string[]): IR {
+  /**
+   * The IR of a condition, macros inlined. `depth` counts nesting across
+   * macros: a long macro chain nests as deep as parentheses do.
+   */
+  ir(e: Expr, stack: string[], depth = 0): IR {
+    // Each level of the parser's bound can add a few here (and/or, not, macro).
+    if (depth > 4 * MAX_CONDITION_DEPTH) {
+      const where = e.where ?? { file: '?', line: 0, column: 0 };
+      this.errors.push(semantic(`the condition nests deeper than ${4 * MAX_CONDITION_DEPTH} levels (macros included)`, where, stack[0] ?? 'condition'));
+      return { t: 'const', value: false };
+    }
     switch (e.t) {
       case 'and':
       case 'or':
-        return { t: e.t, items: e.items.map((x) => this.ir(x, stack)) };
+        return { t: e.t, items: e.items.map((x) => this.ir(x, stack, depth + 1)) };
       case 'not':
-        return { t: 'not', e: this.ir(e.e, stack) };
+        return { t: 'not', e: this.ir(e.e, stack, depth + 1) };
       case 'macro': {
         const m = this.macros.get(e.name);
         const where = e.where ?? { file: '?', line: 0, column: 0 };
@@ -291,7 +305,12 @@ class Resolver {
           return { t: 'const', value: false };
         }
         if (!m.expr) return { t: 'const', value: false };
-        return this.ir(m.expr, [...stack, e.name]);
+        stack.push(e.name);
+        try {
+          return this.ir(m.expr, stack, depth + 1);
+        } finally {
+          stack.pop();
+        }
       }
       case 'test':
         return this.test(e);

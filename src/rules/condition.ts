@@ -27,6 +27,14 @@ export type Op = CmpOp | StrOp | 'in' | 'exists';
 export const STR_OPS: readonly StrOp[] = ['startswith', 'endswith', 'contains', 'glob', 'regex'];
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'exists', ...STR_OPS]);
 
+/**
+ * How deep `not` and parentheses may nest (macros included, see the
+ * compiler). Real conditions nest a few levels; the bound keeps a hostile
+ * rule file or `--filter` from exhausting the stack of the recursive parser
+ * and of every pass over the AST.
+ */
+export const MAX_CONDITION_DEPTH = 100;
+
 /** A literal operand as written: the text and whether it was quoted. */
 export interface Literal {
   text: string;
@@ -132,6 +140,7 @@ function tokenize(src: string): Token[] {
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly toks: Token[]) {}
 
   private peek(): Token {
@@ -188,15 +197,26 @@ class Parser {
     return items.length === 1 ? first : { t: 'and', items, at: first.at };
   }
 
+  private enter(t: Token): void {
+    if (++this.depth > MAX_CONDITION_DEPTH) {
+      throw new ConditionError(`the condition nests "not" and "(" deeper than ${MAX_CONDITION_DEPTH} levels`, t.at);
+    }
+  }
+
   private unary(): Expr {
     const t = this.peek();
     if (this.isKw(t, 'not')) {
       this.next();
-      return { t: 'not', e: this.unary(), at: t.at };
+      this.enter(t);
+      const e = this.unary();
+      this.depth--;
+      return { t: 'not', e, at: t.at };
     }
     if (t.type === 'lparen') {
       this.next();
+      this.enter(t);
       const e = this.or();
+      this.depth--;
       const close = this.next();
       if (close.type !== 'rparen') throw new ConditionError(`expected ")" to close the "(" at offset ${t.at}, found ${this.describe(close)}`, close.at);
       return e;

@@ -153,8 +153,11 @@ export interface RuleSources {
   bundled: boolean;
   /** Site rule files or directories, loaded after the bundled ones, in order. */
   paths: readonly string[];
-  /** Refuse a file (for example one others can write) by throwing a SensorError. */
-  check?: (file: string) => void;
+  /**
+   * Read a file after checking it (ownership: docs/security.md), or refuse
+   * it by throwing a SensorError; default: read it unchecked.
+   */
+  read?: (file: string) => string;
   /** Items appended to lists after every file (the sensor's pid and files, fixture context). */
   lists?: Readonly<Record<string, readonly string[]>>;
 }
@@ -174,7 +177,7 @@ export function buildRules(src: RuleSources, opts: EngineOptions = {}): { engine
     if (e instanceof SensorError) return { engine: undefined, errors: [e], files: [] };
     throw e;
   }
-  const read = readRuleFiles(files, src.check);
+  const read = readRuleFiles(files, src.read);
   const compiled = compileRules(read.files, src.lists ? { lists: src.lists } : {});
   const errors = [...read.errors, ...compiled.errors];
   if (errors.length) return { engine: undefined, errors, files };

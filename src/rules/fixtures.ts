@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseDocument, isSeq, isMap, isScalar, LineCounter, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
+import { yamlToJs } from '../model/yaml-input.js';
 import type { SensorEvent, Verdict } from '../model/event.js';
 import type { Classifier } from './classifier.js';
 import { SYSCALLS_OF_KIND } from './fields.js';
@@ -184,7 +185,7 @@ export function parseFixtureFile(file: string, text: string): FixtureFile {
       const p = lc.linePos(e.pos[0]);
       throw testError(`invalid YAML: ${e.message.split('\n')[0]}`, file, p.line, p.col);
     }
-    raw = (doc.toJS() ?? {}) as Obj;
+    raw = (yamlToJs(doc, lc, file, 'ESENSOR_RULE_TEST') ?? {}) as Obj;
     const fx = isMap(doc.contents) ? doc.contents.items.find((it) => isScalar(it.key) && it.key.value === 'fixtures')?.value : undefined;
     if (isSeq(fx)) for (const n of fx.items) lines.push(lc.linePos((n as YamlNode).range?.[0] ?? 0).line);
   }

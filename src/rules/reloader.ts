@@ -17,7 +17,12 @@ export interface ReloaderOptions extends EngineOptions {
   /** Reload when a rule file (or a directory of them) changes. */
   watch: boolean;
   log: Logger;
-  /** A new ruleset is ready (also called for the first one). */
+  /**
+   * A new ruleset is ready (also called for the first one). Throwing refuses
+   * it: the previous ruleset stays (user space and kernel must agree, so a
+   * kernel filter update that fails must not leave the new rules running
+   * here and the old ones there).
+   */
   onLoad: (engine: RuleEngine, previous: RuleEngine | undefined) => void;
   /** Wait this long after the last change before reloading (editors write in several steps). */
   debounceMs?: number;
@@ -51,8 +56,8 @@ export class RuleReloader {
 
   private install(engine: RuleEngine, reason: string): void {
     const prev = this.engine;
-    this.engine = engine;
     this.o.onLoad(engine, prev);
+    this.engine = engine;
     this.o.log.info(
       { reason, version: engine.version, rules: engine.rules.length, enabled: engine.enabledRules.length, files: engine.files.length },
       'ruleset %s loaded (%d rules enabled)',
@@ -80,8 +85,15 @@ export class RuleReloader {
       );
       return false;
     }
+    try {
+      this.install(r.engine, reason);
+    } catch (e) {
+      this.stats.failures++;
+      this.stats.lastError = e instanceof Error ? e.message : String(e);
+      this.o.log.error({ reason, err: e }, 'rule reload refused, still running ruleset %s: %s', this.engine?.version ?? '(none)', this.stats.lastError);
+      return false;
+    }
     this.stats.reloads++;
-    this.install(r.engine, reason);
     if (this.o.watch) this.watchFiles();
     return true;
   }

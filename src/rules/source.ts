@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument, isMap, isSeq, isScalar, LineCounter, Scalar, type Document, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
+import { yamlToJs } from '../model/yaml-input.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root (dist/src/rules → ../../..). */
@@ -210,7 +211,12 @@ export function parseRuleText(file: string, src: string): { defs: Definition[]; 
     }
     return { defs: [], errors };
   }
-  const data: unknown = doc.toJS() ?? [];
+  let data: unknown;
+  try {
+    data = yamlToJs(doc, lc, file, 'ESENSOR_RULE_PARSE') ?? [];
+  } catch (e) {
+    return { defs: [], errors: [e as SensorError] };
+  }
   const v = validate();
   // Items with schema errors are reported and skipped; the others are still
   // checked further, so lint shows every problem of the file at once.
@@ -320,15 +326,14 @@ export function expandRulePaths(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Read and parse rule files; `check` may refuse a file (ownership) by throwing. */
-export function readRuleFiles(files: readonly string[], check?: (file: string) => void): { files: RuleFile[]; errors: SensorError[] } {
+/** Read and parse rule files; `read` (default: unchecked) may refuse a file (ownership) by throwing. */
+export function readRuleFiles(files: readonly string[], read?: (file: string) => string): { files: RuleFile[]; errors: SensorError[] } {
   const out: RuleFile[] = [];
   const errors: SensorError[] = [];
   for (const file of files) {
     let text: string;
     try {
-      check?.(file);
-      text = readFileSync(file, 'utf8');
+      text = read ? read(file) : readFileSync(file, 'utf8');
     } catch (e) {
       if (e instanceof SensorError) errors.push(e);
       else errors.push(new SensorError('ESENSOR_RULE_PARSE', `cannot read rule file: ${(e as Error).message}`, { file, cause: e }));

@@ -80,6 +80,8 @@ export interface DeliveryStats {
   commitErrors: number;
   lag: DeliveryLag;
   lastError?: string;
+  /** How long the send in progress has run, ms (only while state is 'sending'). */
+  sendingMs?: number;
 }
 
 interface Pending {
@@ -114,6 +116,8 @@ export class Delivery {
   private readTime: number | undefined;
   private attempt = 0;
   private lastError: string | undefined;
+  /** When the send in progress began (a client retrying inside one send hides an outage otherwise). */
+  private sendingSince = 0;
   private lastRetryLog = 0;
   private failedSinceLog = 0;
   private idleWaiters: Array<() => void> = [];
@@ -189,6 +193,7 @@ export class Delivery {
       lag: this.lag(),
     };
     if (this.lastError !== undefined) s.lastError = this.lastError;
+    if (this.state === 'sending') s.sendingMs = Date.now() - this.sendingSince;
     return s;
   }
 
@@ -296,6 +301,7 @@ export class Delivery {
     for (;;) {
       if (this.stopping && this.attempt > 0) return false;
       this.state = 'sending';
+      this.sendingSince = Date.now();
       try {
         await this.sink.send(batch.events);
         if (this.attempt > 0) {

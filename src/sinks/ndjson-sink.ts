@@ -50,8 +50,12 @@ export class NdjsonSink implements Sink {
       n++;
     }
     if (!text) return;
-    if (this.file) this.file.write(text);
-    else await writeStdout(text);
+    if (this.file) {
+      this.file.write(text);
+      // The delivery commits its cursor once send() returns: the lines must be on disk by then,
+      // or a power cut loses events the cursor calls delivered.
+      this.file.sync();
+    } else await writeStdout(text);
     this.written += n;
   }
 

@@ -8,7 +8,7 @@
  * a file exceeds `maxBytes` by at most one write (a batch). A rotation
  * fsyncs the file it closes, so rotated files are complete on disk.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SensorError } from '../errors.js';
 
@@ -57,6 +57,16 @@ export class RotatingFile {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EINTR') continue;
+        // Part of the batch may be on disk (a full disk takes what fits): cut the file back to the
+        // end of the last whole write, so a retry appends whole lines after whole lines, not after
+        // half of one (an unparsable line, then the batch again).
+        if (off > 0) {
+          try {
+            ftruncateSync(this.fd, this.bytes);
+          } catch {
+            // Nothing more to do: the error below is what the caller must know.
+          }
+        }
         throw new SensorError('ESENSOR_OUTPUT', `cannot write to ${this.o.path}: ${(e as Error).message}`, {
           cause: e,
           file: this.o.path,

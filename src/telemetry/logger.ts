@@ -1,10 +1,12 @@
 /**
  * The one pino root logger. Components take a child (`logger.child({ component })`).
  * Human-readable (pino-pretty) when stderr is a TTY, JSON otherwise. Secrets are
- * redacted wherever they appear in logged objects. Never log per event: count
+ * redacted wherever they appear in logged objects, and so are the
+ * credentials of URLs anywhere in a line. Never log per event: count
  * on a timer instead.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redactUrlCredentials } from '../errors.js';
 
 export type { Logger } from 'pino';
 
@@ -59,7 +61,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const fd = opts.fd ?? 2;
   const pretty = opts.pretty ?? (fd === 2 ? process.stderr.isTTY === true : false);
   const level = opts.level ?? ((process.env.EBPF_SENSOR_LOG_LEVEL as LevelWithSilent | undefined) || 'info');
-  const base = { redact: { paths: REDACT_PATHS, censor: '[redacted]' }, level, base: { pid: process.pid } };
+  const base = {
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    level,
+    base: { pid: process.pid },
+    // Credentials inside URLs (http://user:password@host) can sit in any string: a message, an error, a field.
+    hooks: { streamWrite: redactUrlCredentials },
+  };
   if (pretty) {
     root = pino({
       ...base,

@@ -10,8 +10,20 @@
  * objects satisfy them.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { redactUrlCredentials } from '../errors.js';
 
 /** Pipeline counters (pipeline/pipeline.ts PipelineStats). */
+/**
+ * A send that has not returned for this long counts as an outage: clients
+ * (kafkajs, the Elasticsearch client) retry inside one send for tens of
+ * seconds, and health must show an outage within seconds.
+ */
+export const SEND_HUNG_MS = 5000;
+
+function sinkDown(d: { state: string; sendingMs?: number } | undefined): boolean {
+  return d !== undefined && (d.state === 'backoff' || (d.state === 'sending' && (d.sendingMs ?? 0) >= SEND_HUNG_MS));
+}
+
 export interface PipelineSnapshot {
   batches: number;
   events: number;
@@ -41,6 +53,8 @@ export interface SinkSnapshot {
         lost: { retention: number; damaged: number };
         lag: { events: number; seconds: number };
         lastError?: string;
+        /** How long the send in progress has run (state 'sending'). */
+        sendingMs?: number;
       }
     | undefined;
   details: Record<string, number>;
@@ -283,7 +297,7 @@ export class SensorMetrics {
     sinkGauge('ebpf_sensor_sink_lag_events', 'Journaled events the sink has not confirmed yet (cursor lag).', (s) => s.delivery?.lag.events ?? 0);
     sinkGauge('ebpf_sensor_sink_lag_seconds', 'Age of the oldest event the sink has not confirmed (0 when caught up).', (s) => s.delivery?.lag.seconds ?? 0);
     sinkGauge('ebpf_sensor_sink_committed_position', 'The sink cursor: journal position up to which it confirmed everything.', (s) => s.delivery?.committed ?? 0);
-    sinkGauge('ebpf_sensor_sink_up', '1 while the sink takes batches, 0 while its sends fail (backoff).', (s) => (s.delivery?.state === 'backoff' ? 0 : 1));
+    sinkGauge('ebpf_sensor_sink_up', `1 while the sink takes batches, 0 while its sends fail (backoff) or one send has hung for ${SEND_HUNG_MS / 1000} s (client retries).`, (s) => (sinkDown(s.delivery) ? 0 : 1));
 
     new Gauge({
       name: 'ebpf_sensor_info',
@@ -331,8 +345,11 @@ export class SensorMetrics {
         deadLetters: s.details.deadLetters ?? 0,
         lastSuccess: s.lastSuccess ? new Date(s.lastSuccess).toISOString() : null,
       };
-      if (d?.lastError !== undefined) h.lastError = d.lastError;
-      if (d?.state === 'backoff' || (d?.attempt ?? 0) > 0) degrade(`sink ${s.name} is failing (${d?.attempt} attempts): ${d?.lastError ?? 'unknown error'}`);
+      // Errors of client libraries can name a URL with its credentials: /health is readable by any local user.
+      const lastError = d?.lastError === undefined ? undefined : redactUrlCredentials(d.lastError);
+      if (lastError !== undefined) h.lastError = lastError;
+      if (d && d.state === 'sending' && (d.sendingMs ?? 0) >= SEND_HUNG_MS) degrade(`sink ${s.name} has been sending one batch for ${Math.round((d.sendingMs ?? 0) / 1000)} s (the server does not answer)`);
+      else if (d?.state === 'backoff' || (d?.attempt ?? 0) > 0) degrade(`sink ${s.name} is failing (${d?.attempt} attempts): ${lastError ?? 'unknown error'}`);
       else if (h.lagSeconds > LAG_DEGRADED_SECONDS) degrade(`sink ${s.name} lags ${h.lagSeconds} s (${h.lagEvents} events)`);
       return h;
     });

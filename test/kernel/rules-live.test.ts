@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync, chmodSync, realpathSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, chmodSync, realpathSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,14 @@ describe('bundled rules, live', { skip }, () => {
         '  desc: Test rule only user space can decide (argument content).',
         '  condition: ebpf.kind = exec and process.args contains ebpf-sensor-kill-me',
         '  output: "forbidden argument in %{process.command_line}"',
+        '  severity: high',
+        '  tags: [TA0002]',
+        '  action: kill',
+        '- rule: test_kill_parent_open',
+        '  name: Forbidden file opened (test)',
+        '  desc: Test rule the kernel can decide, matched by the sensor\'s own parent (this test process).',
+        `  condition: ebpf.kind = open and file.path = ${join(dir, 'parent-forbidden')}`,
+        '  output: "forbidden file %{file.path}"',
         '  severity: high',
         '  tags: [TA0002]',
         '  action: kill',
@@ -148,6 +156,19 @@ describe('bundled rules, live', { skip }, () => {
     assert.equal(a.ebpf.kill.by, 'kernel');
     assert.equal(a.ebpf.kill.result, 'killed');
     assert.equal(a.ebpf.kill.delay_ms, 0);
+  });
+
+  test('issue-13-kill-guard: the kernel never kills the sensor\'s parent, even when a kill rule matches it', async () => {
+    const forbidden = join(dir, 'parent-forbidden');
+    writeFileSync(forbidden, 'x');
+    // This process started the sensor: without the guard the kernel would SIGKILL the test runner here.
+    assert.equal(readFileSync(forbidden, 'utf8'), 'x');
+    const a = await sensor.waitFor((d) => d.event?.kind === 'alert' && d.process?.pid === process.pid && d.file?.path === forbidden, 10000, 'alert for the parent');
+    assert.equal(a.ebpf.kernel_kill, undefined, 'not marked killed by the kernel');
+    assert.notEqual(a.ebpf.kill?.result, 'killed');
+    // The same rule still kills anyone else, in the kernel.
+    const r = spawnSync('cat', [forbidden], { encoding: 'utf8' });
+    assert.equal(r.signal, 'SIGKILL');
   });
 
   test('a kill rule only user space can decide stops the process, with the delay reported', async () => {

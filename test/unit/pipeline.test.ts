@@ -96,3 +96,17 @@ test('kernel losses become an event.kind metric event with per-CPU counts, never
   assert.equal(out.length, 1, 'reported once: counts are deltas');
   await p.stop();
 });
+
+test('issue-13-loss: reader stalls alone (the kernel lost nothing) raise no loss event', async () => {
+  let lost = { kernel: 0, reader: 0, perCpu: [0, 0] };
+  const { p, out } = setup({ events: 'all', loss: () => lost });
+  await p.start();
+  lost = { kernel: 0, reader: 5, perCpu: [0, 0] };
+  p.reportLoss();
+  assert.equal(out.length, 0, 'stalls keep their records: no loss event');
+  lost = { kernel: 3, reader: 9, perCpu: [3, 0] };
+  p.reportLoss();
+  assert.equal(out.length, 1, 'a real kernel loss is reported');
+  assert.equal(out[0]!.event.ebpf.loss?.kernel, 3);
+  await p.stop();
+});

@@ -32,7 +32,7 @@ function config(over: Partial<ElasticsearchSinkConfig> = {}): ElasticsearchSinkC
   return { ...structuredClone(base), ...over } as ElasticsearchSinkConfig;
 }
 
-test('bulk answers: 201 created, 409 already there (delivered), 429/5xx retried, other refusals rejected with their reason', () => {
+test('bulk answers: 201 created, 409 already there (delivered), 429/5xx retried, 401/403/404 block the batch (issue-13), other refusals rejected with their reason', () => {
   const reason = { type: 'document_parsing_exception', reason: 'failed to parse field [source.ip] of type [ip]' };
   const out = classifyBulkItems(
     [
@@ -49,10 +49,9 @@ test('bulk answers: 201 created, 409 already there (delivered), 429/5xx retried,
   assert.equal(out.created, 2);
   assert.equal(out.duplicates, 1);
   assert.deepEqual(out.retry, [2, 4]);
-  assert.deepEqual(out.rejected, [
-    { index: 3, status: 400, reason },
-    { index: 5, status: 404, reason: { type: 'index_not_found_exception' } },
-  ]);
+  assert.deepEqual(out.rejected, [{ index: 3, status: 400, reason }]);
+  // issue 13: 401/403/404 are the cluster's setup, not the document: retried, never dead-lettered.
+  assert.deepEqual(out.blocked, [{ index: 5, status: 404, reason: { type: 'index_not_found_exception' } }]);
   assert.throws(() => classifyBulkItems([{ create: { status: 201 } }], 2), /answered 1 bulk items for 2 documents/);
 });
 

@@ -22,7 +22,7 @@
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import { readFileSync } from 'node:fs';
-import { SensorError } from '../../errors.js';
+import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { Sink } from '../sink.js';
@@ -82,13 +82,20 @@ export interface BulkOutcome {
   retry: number[];
   /** Indexes refused for good, with the answer. */
   rejected: Array<{ index: number; status: number; reason: unknown }>;
+  /**
+   * Indexes refused for a reason of the cluster's setup, not of the
+   * document (401/403: privileges, 404: no index or data stream): the
+   * batch fails and is retried once someone fixes it; dead-lettering them
+   * would turn a permissions mistake into lost events.
+   */
+  blocked: Array<{ index: number; status: number; reason: unknown }>;
 }
 
 type BulkItem = Partial<Record<string, { status?: number; error?: unknown }>>;
 
 /** Sort a bulk response's items: created, already there, retry (429/5xx), rejected. */
 export function classifyBulkItems(items: readonly BulkItem[], count: number): BulkOutcome {
-  const out: BulkOutcome = { created: 0, duplicates: 0, retry: [], rejected: [] };
+  const out: BulkOutcome = { created: 0, duplicates: 0, retry: [], rejected: [], blocked: [] };
   if (items.length !== count) {
     throw new SensorError('ESENSOR_SINK_UNAVAILABLE', `Elasticsearch answered ${items.length} bulk items for ${count} documents`, { retriable: true });
   }
@@ -99,6 +106,7 @@ export function classifyBulkItems(items: readonly BulkItem[], count: number): Bu
     if (status >= 200 && status < 300) out.created++;
     else if (status === 409) out.duplicates++;
     else if (status === 429 || status >= 500 || status === 0) out.retry.push(i);
+    else if (status === 401 || status === 403 || status === 404) out.blocked.push({ index: i, status, reason: r.error ?? null });
     else out.rejected.push({ index: i, status, reason: r.error ?? null });
   }
   return out;
@@ -182,7 +190,7 @@ export class ElasticsearchSink implements Sink {
     this.deadLetter = new DeadLetterFile({ path: this.cfg.deadLetter.path, maxBytes: this.cfg.deadLetter.maxBytes, keep: this.cfg.deadLetter.keepFiles, sink: this.name });
     this.log.info(
       {
-        node: this.cfg.node,
+        node: redactUrlCredentials(this.cfg.node ?? ''),
         dataStreams: this.cfg.dataStreams,
         auth: this.clientOptions.auth ? ('apiKey' in this.clientOptions.auth ? 'api key' : 'basic') : 'none',
         tls: this.clientOptions.tls !== undefined,
@@ -219,6 +227,15 @@ export class ElasticsearchSink implements Sink {
         this.stats.created += outcome.created;
         this.stats.duplicates += outcome.duplicates;
         if (outcome.rejected.length) this.reject(docs, outcome.rejected);
+        if (outcome.blocked.length) {
+          // The whole batch is sent again later (documents created now come back as 409: delivered).
+          const b = outcome.blocked[0]!;
+          throw new SensorError(
+            'ESENSOR_SINK_CONFIG',
+            `Elasticsearch refused ${outcome.blocked.length} documents with HTTP ${b.status} (${JSON.stringify(b.reason).slice(0, 200)}): check elasticsearch.auth, the user's create_doc privilege and the data streams; they stay in the journal and are retried`,
+            { field: 'elasticsearch', retriable: true },
+          );
+        }
         if (!outcome.retry.length) return;
         this.stats.retriedDocuments += outcome.retry.length;
         if (round >= rounds) {
@@ -298,12 +315,13 @@ export class ElasticsearchSink implements Sink {
           duplicates: a.duplicates + b.duplicates,
           retry: [...a.retry, ...b.retry.map((i) => i + half)],
           rejected: [...a.rejected, ...b.rejected.map((r) => ({ ...r, index: r.index + half }))],
+          blocked: [...a.blocked, ...b.blocked.map((r) => ({ ...r, index: r.index + half }))],
         };
       }
       throw e;
     }
     this.stats.requests++;
-    if (res.errors === false) return { created: docs.length, duplicates: 0, retry: [], rejected: [] };
+    if (res.errors === false) return { created: docs.length, duplicates: 0, retry: [], rejected: [], blocked: [] };
     return classifyBulkItems(res.items ?? [], docs.length);
   }
 

@@ -6,9 +6,11 @@
  * Takes: batches of classified events and a LineFormatter (CEF or ECS).
  * Gives: RFC 5424 (or RFC 3164) messages over TCP or TLS, octet-counted
  * (RFC 6587) or LF-framed, or over UDP one datagram each. A batch resolves
- * once every byte is handed to the kernel's socket (syslog has no
- * acknowledgements: bytes in flight when a connection dies can be lost, and
- * the batch is then retried whole, so delivery is at-least-once).
+ * once every byte is handed to the kernel's socket. Syslog has no
+ * acknowledgements, so that is all the sink can know: bytes still in the
+ * kernel's send buffer (or on the wire) when the peer dies are lost after
+ * the cursor moved. A write that fails is retried whole (at least once up
+ * to the socket); past it, delivery is best effort (docs/delivery.md).
  *
  * Oversize messages are cut with a marker and counted (`stats.truncated`),
  * never dropped silently. A peer that cannot be reached makes `send` reject

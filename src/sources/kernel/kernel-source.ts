@@ -146,6 +146,9 @@ export class KernelSource implements Source {
         this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
       }
       if (!this.opts.reportSelf) obj.setGlobal('se_sensor_tgid', process.pid);
+      // In-kernel kill rules never signal the sensor or its parent (bpf/lib/filter.bpf.h), reported or not.
+      obj.setGlobal('se_kill_protect_self', process.pid);
+      obj.setGlobal('se_kill_protect_parent', process.ppid);
       obj.setMapSize('events', this.opts.ringBytes);
       const t0 = performance.now();
       obj.load();

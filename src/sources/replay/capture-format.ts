@@ -208,6 +208,32 @@ export function storedDeflate(data: Buffer): Buffer {
 
 // ---- records ---------------------------------------------------------------
 
+/**
+ * Keys a capture may never use in a template or path: assigning them on a
+ * plain object changes its prototype (or Object.prototype itself, through
+ * `o.__proto__.x = …`), which a hostile capture would use to change how
+ * every later event of the run is handled.
+ */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** True when a key, or a part of a dotted path, is one a capture may not use. */
+export function unsafePath(path: string): boolean {
+  if (UNSAFE_KEYS.has(path)) return true;
+  if (!path.includes('.')) return false;
+  for (const part of path.split('.')) if (UNSAFE_KEYS.has(part)) return true;
+  return false;
+}
+
+/**
+ * Default bound on one block's inflated size (a writer makes blocks of about
+ * 16 MiB): what a reader holds in memory at once. A block whose trailer
+ * claims more, or whose data inflates past its trailer, is damaged.
+ */
+export const DEFAULT_MAX_BLOCK_BYTES = 64 << 20;
+
+/** How deep a template may nest (events nest five levels or so). */
+export const MAX_TEMPLATE_DEPTH = 32;
+
 /** Split dotted paths once. */
 const splitCache = new Map<string, readonly string[]>();
 export function splitPath(path: string): readonly string[] {

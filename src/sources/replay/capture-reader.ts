@@ -23,6 +23,8 @@ import { EVENT_KINDS, type SensorEvent } from '../../model/event.js';
 import {
   BLOCK_FLAG_HEADER,
   CAPTURE_FORMAT,
+  DEFAULT_MAX_BLOCK_BYTES,
+  MAX_TEMPLATE_DEPTH,
   CAPTURE_VERSION,
   MEMBER_HEADER_BYTES,
   MEMBER_TRAILER_BYTES,
@@ -30,6 +32,7 @@ import {
   cloneJson,
   parseMemberHeader,
   splitPath,
+  unsafePath,
   type CaptureHeader,
   type MemberInfo,
 } from './capture-format.js';
@@ -45,6 +48,13 @@ export interface CaptureReaderOptions {
   /** Report damage (onDamage) and go on, instead of throwing. */
   skipBad?: boolean;
   onDamage?: (d: InputDamage) => void;
+  /**
+   * Largest inflated block accepted (default DEFAULT_MAX_BLOCK_BYTES): the
+   * memory a hostile capture can make the reader hold. Larger blocks are
+   * damage, found before inflating (trailer) or while inflating (output
+   * capped at what the trailer says).
+   */
+  maxBlockBytes?: number;
 }
 
 const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
@@ -60,6 +70,27 @@ function validateHeader(): ValidateFunction {
     headerValidator = ajv.getSchema(`${schema.$id}#/definitions/header`)!;
   }
   return headerValidator;
+}
+
+let eventValidator: ValidateFunction | undefined;
+/**
+ * Which field of `ev` has the wrong type for a canonical event
+ * (schemas/event.schema.json), or undefined when it has none. Too slow for
+ * every event (tens of µs); replay calls it when handling an event failed,
+ * to tell a malformed record (a coded capture error naming the field) from a
+ * bug of the sensor.
+ */
+export function eventTypeProblem(ev: unknown): string | undefined {
+  if (!eventValidator) {
+    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'event.schema.json'), 'utf8')) as { $id: string };
+    const ajv = new Ajv({ strict: false, allErrors: false, allowUnionTypes: true });
+    ajv.addSchema(schema);
+    eventValidator = ajv.getSchema(`${schema.$id}#/definitions/SensorEvent`)!;
+  }
+  if (eventValidator(ev)) return undefined;
+  const e = eventValidator.errors?.[0];
+  const field = (e?.instancePath ?? '').split('/').slice(1).join('.') || '(root)';
+  return `field ${field} ${e?.message ?? 'is invalid'}`;
 }
 
 /** Why a value is not usable as a canonical event (downstream stages rely on these), or undefined. */
@@ -96,13 +127,20 @@ interface FlatTemplate {
   order: number[];
 }
 
-/** A template value, or why it is not one. */
-function checkTemplate(v: unknown): string | undefined {
+/**
+ * A template value, or why it is not one. Keys that would reach an object's
+ * prototype (`__proto__`, also as part of a dotted path) are refused, and
+ * nesting is bounded, so filling a template can neither pollute nor
+ * exhaust the stack.
+ */
+function checkTemplate(v: unknown, depth = 0): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not an object';
+  if (depth >= MAX_TEMPLATE_DEPTH) return `nested deeper than ${MAX_TEMPLATE_DEPTH} levels`;
   for (const k in v as Record<string, unknown>) {
+    if (unsafePath(k)) return `the key ${JSON.stringify(k)} is not allowed`;
     const x = (v as Record<string, unknown>)[k];
     if (x === 0 || x === 1) continue;
-    const why = checkTemplate(x);
+    const why = checkTemplate(x, depth + 1);
     if (why) return why;
   }
   return undefined;
@@ -160,6 +198,8 @@ export class CaptureBlock {
   /** Records found bad while indexing. */
   readonly bad = new Map<number, SensorError>();
   count = 0;
+  /** Lines indexed so far: no definition number can exceed it (see definition()). */
+  private lines = 0;
 
   constructor(
     readonly file: string,
@@ -168,7 +208,8 @@ export class CaptureBlock {
     private readonly buf: Buffer,
     expected: number,
   ) {
-    const n = Math.max(expected, 16);
+    // The block header's count is only a hint: a record takes at least 3 bytes.
+    const n = Math.max(Math.min(expected, Math.ceil(buf.length / 3)), 16);
     this.ctxOf = new Int32Array(n);
     this.shapeOf = new Int32Array(n);
     this.tmplOf = new Int32Array(n);
@@ -197,6 +238,7 @@ export class CaptureBlock {
       let end = b.indexOf(NEWLINE, pos);
       if (end < 0) end = len;
       const what = this.line(pos, end, i);
+      this.lines++;
       if (what === 'event') i++;
       else if (what !== 'def') {
         // A line we cannot read counts as the next record (a broken definition
@@ -303,7 +345,9 @@ export class CaptureBlock {
       if (comma2 > 0 && comma2 < end && b[comma2 + 1] === BRACKET_OPEN && b[end - 2] === BRACKET_CLOSE) t = Number(b.toString('latin1', comma + 1, comma2));
       const ok = Number.isSafeInteger(t) && t >= 0 && t < this.templates.length && this.templates[t] !== undefined;
       if (id !== this.ctxStart.length) {
-        if (Number.isSafeInteger(id) && id > this.ctxStart.length && id < this.ctxStart.length + 1e6) {
+        // A gap is what damaged lines before it cost: at most one number per line, so a
+        // hostile jump in numbering cannot make the tables outgrow the block.
+        if (Number.isSafeInteger(id) && id > this.ctxStart.length && id <= this.lines) {
           while (this.ctxStart.length < id) this.contextHole();
         }
         this.contextHole();
@@ -343,7 +387,7 @@ export class CaptureBlock {
     }
     if (id !== table.length) {
       // Numbers come in order: anything else is a damaged line; leave a hole where it should be.
-      if (Number.isSafeInteger(id) && id > table.length && id < table.length + 1e6) table.length = id + 1;
+      if (Number.isSafeInteger(id) && id > table.length && id <= this.lines) table.length = id + 1;
       else table.push(undefined);
       return 'def';
     }
@@ -598,6 +642,16 @@ export class CaptureBlock {
   materialize(i: number): SensorEvent {
     const bad = this.bad.get(i);
     if (bad) throw bad;
+    try {
+      return this.build(i);
+    } catch (e) {
+      // Values nested deep enough to exhaust the stack while copying them.
+      if (e instanceof RangeError) throw this.err(i, `the record cannot be built (${e.message})`, e);
+      throw e;
+    }
+  }
+
+  private build(i: number): SensorEvent {
     let values: unknown;
     try {
       values = JSON.parse(this.buf.toString('utf8', this.valStart[i], this.valEnd[i]));
@@ -714,6 +768,9 @@ export class CaptureReader {
       const e = v.errors?.[0];
       throw captureError(this.file, 'header', `the header is invalid: ${e?.instancePath || '(root)'} ${e?.message ?? ''}`.trim());
     }
+    const enc = (h as CaptureHeader).encoding;
+    const unsafe = [...enc.context, ...enc.shape].find(unsafePath);
+    if (unsafe !== undefined) throw captureError(this.file, 'header', `the header is invalid: /encoding names the path ${JSON.stringify(unsafe)}, which is not allowed`);
     this.position = info.memberBytes;
     return h as CaptureHeader;
   }
@@ -722,11 +779,16 @@ export class CaptureReader {
   private inflate(member: Buffer, info: MemberInfo, where: string): Buffer {
     const end = info.memberBytes;
     const want = member.readUInt32LE(end - 4);
+    const max = this.opts.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES;
+    // Sizes first: a deflate bomb must cost nothing but this check.
+    if (want > max) throw captureError(this.file, where, `the block inflates to ${want} bytes, more than the ${max} a block may hold`);
     let out: Buffer;
     try {
-      out = inflateRawSync(member.subarray(MEMBER_HEADER_BYTES, end - MEMBER_TRAILER_BYTES), { chunkSize: Math.max(64 << 10, Math.min(want, 64 << 20)) });
+      // The output is capped at what the trailer says, so data that inflates further stops there.
+      out = inflateRawSync(member.subarray(MEMBER_HEADER_BYTES, end - MEMBER_TRAILER_BYTES), { chunkSize: Math.max(64 << 10, Math.min(want, 64 << 20)), maxOutputLength: Math.max(want, 1) });
     } catch (e) {
-      throw captureError(this.file, where, `compressed data is damaged (${(e as Error).message})`, e);
+      const why = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${want} bytes its trailer says` : (e as Error).message;
+      throw captureError(this.file, where, `compressed data is damaged (${why})`, e);
     }
     if (out.length !== want) throw captureError(this.file, where, `inflates to ${out.length} bytes, its trailer says ${want}`);
     if (crc32(out) !== member.readUInt32LE(end - 8)) throw captureError(this.file, where, 'CRC-32 mismatch: the data is damaged');
@@ -775,6 +837,15 @@ export class CaptureReader {
       if (at + info.memberBytes > this.size) {
         this.truncatedAt(`the file is cut short inside the block of ${span}`, info.records ? { from: Math.max(first, this.records + 1), to: last } : undefined);
         return undefined;
+      }
+      const max = this.opts.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES;
+      // Deflate never grows data by more than a few bytes per 64 KiB stored block.
+      if (info.memberBytes > max + (max >> 10) + 1024) {
+        this.position = at + info.memberBytes;
+        this.nextBlock = info.block + 1;
+        this.records = Math.max(this.records, last);
+        this.damage(captureError(this.file, span, `the block is ${info.memberBytes} bytes compressed, more than the ${max} a block may hold`), info.records ? { from: first, to: last } : undefined);
+        continue;
       }
       const member = this.read(at, info.memberBytes);
       this.position = at + info.memberBytes;
