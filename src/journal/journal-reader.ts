@@ -9,16 +9,18 @@ import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { SEGMENT_HEADER_BYTES } from './format.js';
 import { SegmentScanner } from './segment-scanner.js';
+import { ShippedRecord, parseEvent } from './payload.js';
 
 /** One stored event. */
 export interface JournalRecord {
   /** The record's journal position (what cursors refer to). */
-  position: number;
+  readonly position: number;
   /** When it was appended, ms since the epoch. */
-  time: number;
-  /** Size of the stored JSON payload in bytes. */
-  bytes: number;
-  event: ClassifiedEvent;
+  readonly time: number;
+  /** Size of the stored payload in bytes. */
+  readonly bytes: number;
+  /** The classified event (parsed when first read for records read to ship). */
+  readonly event: ClassifiedEvent;
 }
 
 /**
@@ -82,6 +84,12 @@ export interface JournalView {
 export interface ReaderOptions {
   /** Read buffer size (default 1 MiB; grows for a larger record). */
   chunkBytes?: number;
+  /**
+   * For shipping (delivery): records that carry sections (payload.ts) are
+   * returned as ShippedRecords — the payload copied, the event parsed only
+   * when read. Records without sections are parsed as usual.
+   */
+  ship?: boolean;
 }
 
 export class JournalReader implements Iterable<JournalRecord> {
@@ -95,6 +103,7 @@ export class JournalReader implements Iterable<JournalRecord> {
   private lastDamage: string | undefined;
   private closed = false;
   private readonly chunk: number;
+  private readonly ship: boolean;
 
   constructor(
     private readonly view: JournalView,
@@ -106,6 +115,7 @@ export class JournalReader implements Iterable<JournalRecord> {
       throw new SensorError('ESENSOR_INTERNAL', `journal reader position ${position} is not a non-negative integer`);
     }
     this.chunk = opts.chunkBytes ?? 1 << 20;
+    this.ship = opts.ship === true;
   }
 
   /**
@@ -169,9 +179,16 @@ export class JournalReader implements Iterable<JournalRecord> {
         scanner!.offset = item.offset; // not durable yet: read it next time
         break;
       }
-      let event: ClassifiedEvent;
+      let rec: JournalRecord;
       try {
-        event = parseEvent(scanner!.buf.toString('utf8', item.payloadStart, item.payloadEnd));
+        const buf = scanner!.buf;
+        const shipped = this.ship ? ShippedRecord.from(item.position, item.time, Buffer.from(buf.subarray(item.payloadStart, item.payloadEnd))) : undefined;
+        if (shipped) rec = shipped;
+        else {
+          const end = buf.indexOf(0x0a, item.payloadStart);
+          const event = parseEvent(buf.toString('utf8', item.payloadStart, end < 0 || end > item.payloadEnd ? item.payloadEnd : end));
+          rec = { position: item.position, time: item.time, bytes: item.payloadEnd - item.payloadStart, event };
+        }
       } catch {
         this.view.reportDamage({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: 'unparsable' });
         this.lastDamage = seg.path;
@@ -179,9 +196,8 @@ export class JournalReader implements Iterable<JournalRecord> {
       }
       if (item.position > this.position) this.skip(skipped, item.position, 'damaged', this.lastDamage ?? seg.path);
       this.lastDamage = undefined;
-      const size = item.payloadEnd - item.payloadStart;
-      records.push({ position: item.position, time: item.time, bytes: size, event });
-      bytes += size;
+      records.push(rec);
+      bytes += rec.bytes;
       this.position = item.position + 1;
     }
     return { records, skipped, next: this.position, bytes };
@@ -241,12 +257,4 @@ export class JournalReader implements Iterable<JournalRecord> {
     this.seg = undefined;
     this.scanner = undefined;
   }
-}
-
-function parseEvent(text: string): ClassifiedEvent {
-  const v = JSON.parse(text) as ClassifiedEvent;
-  if (typeof v !== 'object' || v === null || typeof v.event !== 'object' || typeof v.verdict !== 'object') {
-    throw new Error('not a classified event');
-  }
-  return v;
 }

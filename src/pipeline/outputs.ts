@@ -12,9 +12,9 @@
  * `ebpf-sensor run` and the integration tests' sensor-side runner build
  * their outputs with this same function.
  */
-import { Journal, type AppendResult, type JournalStats } from '../journal/journal.js';
-import type { AgentInfo, ClassifiedEvent, HostInfo } from '../model/event.js';
-import { ecsLine } from '../normalize/ecs/ecs.js';
+import { Journal, encodeSections, type AppendResult, type JournalStats } from '../journal/journal.js';
+import type { AgentInfo, ClassifiedEvent, HostInfo, OutputFormat, ShippedEvent } from '../model/event.js';
+import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
@@ -33,9 +33,19 @@ export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog';
 export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
   if (format === 'cef') {
     const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
-    return (ce) => toCef(ce, host, agent, opts);
+    return Object.assign((ce: ClassifiedEvent) => toCef(ce, host, agent, opts), { format: 'cef' as const });
   }
-  return (ce) => ecsLine(ce, host, agent);
+  return Object.assign((ce: ClassifiedEvent) => ecsLine(ce, host, agent), { format: 'ecs' as const });
+}
+
+/**
+ * What the journal stores after each event (journal/payload.ts): its routing
+ * facts and its line in every format a configured sink ships, each written
+ * once here so delivery neither parses nor normalizes.
+ */
+export function journalSections(formats: ReadonlyMap<OutputFormat, LineFormatter>): (ce: ClassifiedEvent) => string {
+  const list = [...formats];
+  return (ce) => encodeSections(ce, list.map(([f, fmt]) => [f, fmt(ce)] as const));
 }
 
 /** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */
@@ -44,7 +54,7 @@ class MeteredSink implements Sink {
   eventsOut = 0;
   batchesOut = 0;
   lastSuccess = 0;
-  private last: readonly ClassifiedEvent[] | undefined;
+  private last: readonly ShippedEvent[] | undefined;
 
   constructor(readonly inner: Sink) {}
 
@@ -52,7 +62,7 @@ class MeteredSink implements Sink {
     return this.inner.name;
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
     // Delivery retries a batch with the same array: count it in once.
     if (batch !== this.last) {
       this.last = batch;
@@ -80,6 +90,8 @@ export interface SinkOutput {
   sink: Sink;
   batch: BatchLimits;
   delivery?: Delivery;
+  /** The line format it ships (journaled with each event). */
+  format?: LineFormatter;
 }
 
 export interface SinkOutputStats {
@@ -126,6 +138,7 @@ export class Outputs {
   private appendErrors = 0;
   private appendLost = 0;
   private lastAppendErrorLog = 0;
+  private readonly sections: ((ce: ClassifiedEvent) => string) | undefined;
 
   private constructor(o: OutputsOptions, journal: Journal, outputs: SinkOutput[]) {
     this.cfg = o.config;
@@ -136,6 +149,9 @@ export class Outputs {
       const m = new MeteredSink(out.sink);
       this.metered.set(out.name, m);
     }
+    const formats = new Map<OutputFormat, LineFormatter>();
+    for (const out of outputs) if (out.format?.format !== undefined) formats.set(out.format.format, out.format);
+    this.sections = journalSections(formats);
   }
 
   /**
@@ -202,7 +218,7 @@ export class Outputs {
   append(batch: readonly ClassifiedEvent[]): AppendResult | undefined {
     if (!batch.length) return undefined;
     try {
-      return this.journal.append(batch);
+      return this.journal.append(batch, this.sections);
     } catch (e) {
       this.appendErrors++;
       this.appendLost += batch.length;
@@ -293,36 +309,40 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
   if (cfg.output.enabled) {
     const t = cfg.output.target;
     const file = t === 'stdout' ? undefined : t.slice('file:'.length);
+    const format = lineFormatter(cfg.output.format, host, agent, cfg.cef);
     const sink = new NdjsonSink({
       target: file ?? 'stdout',
-      format: lineFormatter(cfg.output.format, host, agent, cfg.cef),
+      format,
       ...(cfg.output.events === 'alerts' ? { only: 'suspicious' as const } : {}),
       maxBytes: cfg.output.maxFileBytes,
       keep: cfg.output.keepFiles,
     });
-    out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch) });
+    out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch), format });
   }
   if (cfg.kafka.brokers.length) {
+    const format = lineFormatter(cfg.kafka.format, host, agent, cfg.cef);
     const sink = new KafkaSink({
       config: cfg.kafka,
-      format: lineFormatter(cfg.kafka.format, host, agent, cfg.cef),
+      format,
       hostName: host.name,
       log: componentLogger('kafka-sink'),
     });
-    out.push({ name: sink.name, kind: 'kafka', sink, batch: limits(cfg.kafka.batch) });
+    out.push({ name: sink.name, kind: 'kafka', sink, batch: limits(cfg.kafka.batch), format });
   }
   if (cfg.elasticsearch.node !== undefined) {
+    const format = lineFormatter('ecs', host, agent);
     const sink = new ElasticsearchSink({
       config: cfg.elasticsearch,
-      document: (ce) => ecsLine(ce, host, agent),
+      document: format,
       sensorVersion: SENSOR_VERSION,
       log: componentLogger('elasticsearch-sink'),
     });
-    out.push({ name: sink.name, kind: 'elasticsearch', sink, batch: limits(cfg.elasticsearch.batch) });
+    out.push({ name: sink.name, kind: 'elasticsearch', sink, batch: limits(cfg.elasticsearch.batch), format });
   }
   if (cfg.syslog.enabled) {
-    const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, lineFormatter(cfg.syslog.format, host, agent, cfg.cef), host.name);
-    out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined) });
+    const format = lineFormatter(cfg.syslog.format, host, agent, cfg.cef);
+    const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, format, host.name);
+    out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined), format });
   }
   return out;
 }
