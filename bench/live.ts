@@ -12,7 +12,10 @@
  *
  *   node dist/bench/live.js [--storms fork,exec,write] [--forks 20000] [--execs 3000]
  *        [--writes 40000] [--format ecs|cef] [--prof DIR] [--node-option OPT]...
+ *        [--compare ROOT]... [--env KEY=VALUE]...
  *
+ * --compare ROOT also measures the sensor built in ROOT (another checkout,
+ * e.g. the previous commit) on the same storms, alternating with this one.
  * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -35,6 +38,10 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     'node-option': { type: 'string', multiple: true, default: [] },
     config: { type: 'string' },
+    /** Other builds of the sensor to measure in the same invocation (package roots), e.g. the previous commit's. */
+    compare: { type: 'string', multiple: true, default: [] },
+    /** Environment overrides for the sensor (config keys, e.g. EBPF_SENSOR_KERNEL__RING_BYTES=8388608). */
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -52,8 +59,11 @@ function stormBinary(): string {
   return bin;
 }
 
-async function storm(args: string[]): Promise<number> {
-  const { stdout } = await execFileAsync(stormBinary(), args, { encoding: 'utf8' });
+/** Run a storm; `onPid` learns its pid at once. Resolves with its ns per operation. */
+async function storm(args: string[], onPid?: (pid: number) => void): Promise<number> {
+  const p = execFileAsync(stormBinary(), args, { encoding: 'utf8' });
+  if (p.child.pid !== undefined) onPid?.(p.child.pid);
+  const { stdout } = await p;
   return (JSON.parse(stdout) as { ns_per_op: number }).ns_per_op;
 }
 
@@ -74,6 +84,10 @@ function memOf(pid: number): { rss: number; hwm: number } {
 class Tail {
   lines = 0;
   kernelLost = 0;
+  /** Lines of the storm process and its children, and whether its own exit was delivered. */
+  stormLines = 0;
+  stormExited = false;
+  stormPid = 0;
   private off = 0;
   private partial = '';
   constructor(private readonly path: string) {}
@@ -89,8 +103,16 @@ class Tail {
       const text = this.partial + buf.toString('utf8', 0, n);
       const parts = text.split('\n');
       this.partial = parts.pop()!;
+      const own = `"process":{"pid":${this.stormPid},`;
+      const child = `"parent":{"pid":${this.stormPid},`;
       for (const line of parts) {
         this.lines++;
+        if (this.stormPid) {
+          if (line.includes(own)) {
+            this.stormLines++;
+            if (line.includes('"ebpf":{"kind":"exit"')) this.stormExited = true;
+          } else if (line.includes(child)) this.stormLines++;
+        }
         if (line.includes('"events-lost"') || line.includes('act=events-lost')) {
           const m = /"kernel":(\d+)/.exec(line) ?? /kernel=(\d+)/.exec(line);
           if (m) this.kernelLost += Number(m[1]);
@@ -111,14 +133,15 @@ interface Sensor {
   stop(): Promise<void>;
 }
 
-async function startSensor(dir: string, name: string): Promise<Sensor> {
+async function startSensor(dir: string, name: string, root: string): Promise<Sensor> {
   const out = join(dir, `${name}.out`);
   const cfg = values.config ?? join(dir, 'config.yaml');
-  if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\n`);
+  if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\noutput:\n  maxFileBytes: 0\n`);
   const nodeArgs = [...(values['node-option'] ?? [])];
   if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
-  const child = spawn(process.execPath, [...nodeArgs, join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, '--output', `file:${out}`, '--format', values.format!], {
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, '--output', `file:${out}`, '--format', values.format!], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
   });
   let log = '';
   const onData = (d: Buffer): void => {
@@ -146,32 +169,12 @@ async function startSensor(dir: string, name: string): Promise<Sensor> {
   };
 }
 
-/**
- * Wait until the output has not grown, and the sensor has used almost no
- * CPU, for `quietMs` (after at least `expect` new lines, if given).
- */
-async function settle(s: Sensor, quietMs = 2000, expect = 0): Promise<void> {
-  let last = -1;
-  let since = Date.now();
-  let cpu = cpuOf(s.child.pid!);
-  const start = s.tail.lines;
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    s.tail.poll();
-    const c = cpuOf(s.child.pid!);
-    if (s.tail.lines !== last || c - cpu > 0.02 * (quietMs / 1000) || s.tail.lines - start < expect) {
-      last = s.tail.lines;
-      cpu = c;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-    await sleep(200);
-  }
-}
-
 interface Row {
+  build: string;
   storm: string;
   ops: number;
   events: number;
+  stormEvents: number;
   cpuS: number;
   usPerEvent: number;
   baseNs: number;
@@ -182,29 +185,39 @@ interface Row {
   hwm: number;
 }
 
-async function run(name: string, args: string[], ops: number, dir: string): Promise<Row> {
+async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row> {
   const base1 = await storm(args);
-  const s = await startSensor(dir, name);
+  const s = await startSensor(dir, `${name}-${build}`, root);
   try {
-    await sleep(2000);
-    await settle(s, 1000);
+    await sleep(3000); // start-up work (seeding, first batches) done
+    s.tail.poll();
     const idle = memOf(s.child.pid!);
     const lines0 = s.tail.lines;
     const lost0 = s.tail.kernelLost;
     const cpu0 = cpuOf(s.child.pid!);
-    const mon = await storm(args);
-    await settle(s, 2000, ops);
+    const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
+    // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
+    // (The machine's other activity keeps the output growing, so "quiet" would never come.)
+    const deadline = Date.now() + 600_000;
+    while (!s.tail.stormExited && Date.now() < deadline) {
+      await sleep(50);
+      s.tail.poll();
+    }
     const cpu1 = cpuOf(s.child.pid!);
+    const stormLines = s.tail.stormLines;
+    const lines1 = s.tail.lines;
     const mem = memOf(s.child.pid!);
     await s.stop();
     s.tail.poll();
     const base2 = await storm(args);
-    const events = s.tail.lines - lines0;
+    const events = lines1 - lines0; // includes the machine's other activity in the same time
     const base = (base1 + base2) / 2;
     return {
+      build,
       storm: name,
       ops,
       events,
+      stormEvents: stormLines,
       cpuS: cpu1 - cpu0,
       usPerEvent: ((cpu1 - cpu0) * 1e6) / Math.max(1, events),
       baseNs: base,
@@ -243,19 +256,23 @@ async function main(): Promise<void> {
     for (const name of values.storms!.split(',')) {
       const p = plan[name];
       if (!p) throw new Error(`unknown storm ${name}`);
-      rows.push(await run(name, p[0], p[1], dir));
-      const r = rows[rows.length - 1]!;
-      console.error(`${name}: ${JSON.stringify(r)}`);
+      const builds: Array<[string, string]> = [['this', packageRoot], ...(values.compare ?? []).map((r, i): [string, string] => [`compare${i + 1}`, r])];
+      for (const [build, root] of builds) {
+        rows.push(await run(name, p[0], p[1], dir, root, build));
+        const r = rows[rows.length - 1]!;
+        console.error(`${name} ${build}: ${JSON.stringify(r)}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\noutput: file, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  console.log('storm | ops | events delivered | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB');
-  console.log('---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:');
+  for (const [i, r] of (values.compare ?? []).entries()) console.log(`compare${i + 1}: ${r}`);
+  console.log('build | storm | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB');
+  console.log('---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:');
   for (const r of rows) {
     console.log(
-      `${r.storm} | ${r.ops} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}`,
+      `${r.build} | ${r.storm} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}`,
     );
   }
 }

@@ -11,7 +11,7 @@ import { SensorError } from '../errors.js';
 import { assertSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
-import { buildSinks } from '../pipeline/outputs.js';
+import { buildSinks, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { formatSummary, replay, timeOption as time, type ReplayProgress } from '../pipeline/replay.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
@@ -130,6 +130,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (a.rules) cfg.rules.paths = [...cfg.rules.paths, ...a.rules];
   if (a['no-bundled-rules']) cfg.rules.bundled = false;
   if (!cfg.rules.bundled && !cfg.rules.paths.length) throw new SensorError('ESENSOR_USAGE', '--no-bundled-rules needs --rules PATH (or rules.paths in the config)');
+  await loadConfiguredSinks(cfg);
   const log = createLogger({ level: (a['log-level'] as SensorConfig['log']['level'] | undefined) ?? 'warn', ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
   const rlog = log.child({ component: 'replay' });
   const showProgress = a['no-progress'] ? false : (a.progress ?? process.stderr.isTTY === true);

@@ -18,8 +18,9 @@ import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
-import { KafkaSink } from '../sinks/kafka/kafka-sink.js';
-import { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
+import type { KafkaSink } from '../sinks/kafka/kafka-sink.js';
+import type { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
+import { SensorError } from '../errors.js';
 import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
 import type { BatchLimits } from '../sinks/batcher.js';
 import type { LineFormatter, Sink } from '../sinks/sink.js';
@@ -156,7 +157,7 @@ export class Outputs {
 
   /**
    * Open the journal and build the configured sinks (nothing is sent until
-   * `start`). Throws ESENSOR_JOURNAL_IO when the journal cannot be opened and
+   * `start`; `loadConfiguredSinks(config)` must have been awaited). Throws ESENSOR_JOURNAL_IO when the journal cannot be opened and
    * ESENSOR_SINK_CONFIG / ESENSOR_OUTPUT for a sink configured wrongly.
    */
   static open(o: OutputsOptions): Outputs {
@@ -303,7 +304,26 @@ function limits(b: { count: number; bytes: number; ms: number } | undefined): Ba
   return b ? { count: b.count, bytes: b.bytes, ms: b.ms } : { count: 1000, bytes: 1 << 20, ms: 200 };
 }
 
-/** The sinks the config enables, in a fixed order (cursor names are stable). */
+/**
+ * kafkajs and the Elasticsearch client cost about 40 MB of RSS once loaded:
+ * their sinks are loaded only when the config enables them
+ * (`loadConfiguredSinks`, awaited before `Outputs.open` / `buildSinks`).
+ */
+let kafkaModule: typeof import('../sinks/kafka/kafka-sink.js') | undefined;
+let esModule: typeof import('../sinks/elasticsearch/es-sink.js') | undefined;
+
+/** Load the sink modules the config needs (Kafka, Elasticsearch); the others are always there. */
+export async function loadConfiguredSinks(cfg: Readonly<SensorConfig>): Promise<void> {
+  if (cfg.kafka.brokers.length) kafkaModule ??= await import('../sinks/kafka/kafka-sink.js');
+  if (cfg.elasticsearch.node !== undefined) esModule ??= await import('../sinks/elasticsearch/es-sink.js');
+}
+
+function loaded<T>(m: T | undefined, what: string): T {
+  if (!m) throw new SensorError('ESENSOR_INTERNAL', `the ${what} sink module is not loaded: await loadConfiguredSinks(config) first`);
+  return m;
+}
+
+/** The sinks the config enables, in a fixed order (cursor names are stable). Needs `loadConfiguredSinks(cfg)` first. */
 export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: AgentInfo): SinkOutput[] {
   const out: SinkOutput[] = [];
   if (cfg.output.enabled) {
@@ -321,7 +341,7 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
   }
   if (cfg.kafka.brokers.length) {
     const format = lineFormatter(cfg.kafka.format, host, agent, cfg.cef);
-    const sink = new KafkaSink({
+    const sink: KafkaSink = new (loaded(kafkaModule, 'Kafka').KafkaSink)({
       config: cfg.kafka,
       format,
       hostName: host.name,
@@ -331,7 +351,7 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
   }
   if (cfg.elasticsearch.node !== undefined) {
     const format = lineFormatter('ecs', host, agent);
-    const sink = new ElasticsearchSink({
+    const sink: ElasticsearchSink = new (loaded(esModule, 'Elasticsearch').ElasticsearchSink)({
       config: cfg.elasticsearch,
       document: format,
       sensorVersion: SENSOR_VERSION,
