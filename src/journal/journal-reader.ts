@@ -17,7 +17,7 @@ export interface JournalRecord {
   readonly position: number;
   /** When it was appended, ms since the epoch. */
   readonly time: number;
-  /** Size of the stored payload in bytes. */
+  /** Size of the event's stored JSON in bytes (without the sections journaled with it). */
   readonly bytes: number;
   /** The classified event (parsed when first read for records read to ship). */
   readonly event: ClassifiedEvent;
@@ -190,8 +190,9 @@ export class JournalReader implements Iterable<JournalRecord> {
         if (shipped) rec = shipped;
         else {
           const end = buf.indexOf(0x0a, item.payloadStart);
-          const event = parseEvent(buf.toString('utf8', item.payloadStart, end < 0 || end > item.payloadEnd ? item.payloadEnd : end));
-          rec = { position: item.position, time: item.time, bytes: item.payloadEnd - item.payloadStart, event };
+          const jsonEnd = end < 0 || end > item.payloadEnd ? item.payloadEnd : end;
+          const event = parseEvent(buf.toString('utf8', item.payloadStart, jsonEnd));
+          rec = { position: item.position, time: item.time, bytes: jsonEnd - item.payloadStart, event };
         }
       } catch {
         this.view.reportDamage({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: 'unparsable' });

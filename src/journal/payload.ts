@@ -75,7 +75,8 @@ export class ShippedRecord implements JournalRecord {
       throw new Error('bad routing section');
     }
     const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
-    return new ShippedRecord(position, time, payload.length, new LazyEvent(payload, jsonEnd, route));
+    // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
+    return new ShippedRecord(position, time, jsonEnd, new LazyEvent(payload, jsonEnd, route));
   }
 
   get event(): ClassifiedEvent {

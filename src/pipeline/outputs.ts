@@ -28,6 +28,9 @@ import type { SensorConfig } from '../config/config.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { SENSOR_VERSION } from './version.js';
 
+/** Events per journal append (see Outputs.append). */
+const APPEND_SLICE = 256;
+
 export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog';
 
 /** One line per event: ECS JSON or CEF with the configured vendor/product. */
@@ -218,11 +221,20 @@ export class Outputs {
    */
   append(batch: readonly ClassifiedEvent[]): AppendResult | undefined {
     if (!batch.length) return undefined;
+    let done = 0;
+    let first: number | undefined;
     try {
-      return this.journal.append(batch, this.sections);
+      // A kernel chunk holds thousands of events: journaled in slices, so the
+      // journal's encoding buffer (JSON + lines, ~7 kB an event) stays small.
+      let r: AppendResult | undefined;
+      for (; done < batch.length; done += APPEND_SLICE) {
+        r = this.journal.append(done === 0 && batch.length <= APPEND_SLICE ? batch : batch.slice(done, done + APPEND_SLICE), this.sections);
+        first ??= r.first;
+      }
+      return { first: first!, next: r!.next };
     } catch (e) {
       this.appendErrors++;
-      this.appendLost += batch.length;
+      this.appendLost += batch.length - done;
       const now = Date.now();
       if (now - this.lastAppendErrorLog > 10_000) {
         this.lastAppendErrorLog = now;

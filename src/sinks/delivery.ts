@@ -31,7 +31,7 @@ export interface RetryPolicy {
 export interface DeliveryOptions {
   /** Cursor name (default: sink.name). Must be stable across restarts. */
   name?: string;
-  /** Batch limits; bytes are bytes of journal payloads (the event's JSON and its shipped lines). Default 1000 events, 1 MiB, 200 ms. */
+  /** Batch limits; bytes are bytes of journaled JSON (the events, not the lines journaled with them). Default 1000 events, 1 MiB, 200 ms. */
   batch?: Partial<BatchLimits>;
   /** Default: 100 ms doubling up to 30 s, jitter 0.2. Attempts are unlimited: the journal bounds the lag. */
   retry?: Partial<RetryPolicy>;

@@ -167,7 +167,8 @@ export class KernelSource implements Source {
           { object: fatal[0]!.name, ...(fatal[0]!.errno !== undefined ? { errno: fatal[0]!.errno } : {}) },
         );
       }
-      this.chunks = Array.from({ length: this.opts.chunks }, () => Buffer.alloc(this.opts.chunkBytes));
+      // Not zero-filled: pages count in RSS only once the reader has written them (the reader hands over only `used` bytes).
+      this.chunks = Array.from({ length: this.opts.chunks }, () => Buffer.allocUnsafeSlow(this.opts.chunkBytes));
       const chunks = this.chunks;
       obj.startRing(['events'], chunks, this.opts.pollMs, (i, used, records) => {
         onBatch({ kind: 'frames', chunk: chunks[i]!, used, records });
