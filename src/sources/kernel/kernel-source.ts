@@ -43,11 +43,11 @@ export interface KernelSourceOptions {
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
-  ringBytes: 32 << 20,
+  ringBytes: 8 << 20,
   chunkBytes: 1 << 20,
   chunks: 16,
   pollMs: 10,
-  wakeupBytes: 4 << 20,
+  wakeupBytes: 1 << 20,
 };
 
 /** What the compiled rules (and telemetry settings) need from the kernel. */
