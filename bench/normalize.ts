@@ -8,7 +8,8 @@
  *
  * Targets (issue #5): >= 300,000 ECS documents/s and >= 500,000 CEF lines/s.
  */
-import { toEcs, ecsJson, ecsLine } from '../src/normalize/ecs/ecs.js';
+import { toEcs, ecsJson } from '../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../src/normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS } from '../src/normalize/cef/cef.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { corpus, HOST, AGENT } from '../test/helpers/normalize-corpus.js';

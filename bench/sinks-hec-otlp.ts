@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.js';
 import { Journal } from '../src/journal/journal.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
-import { ecsLine } from '../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../src/normalize/ecs/ecs-serializer.js';
 import { toCef } from '../src/normalize/cef/cef.js';
 import { Delivery } from '../src/sinks/delivery.js';
 import { HecSink, type HecSinkConfig } from '../src/sinks/hec/hec-sink.js';

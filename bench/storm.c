@@ -3,6 +3,8 @@
  * storm: a syscall storm that times itself.
  *   storm open PATH N     N x (openat(PATH, O_RDONLY) + close)
  *   storm exec N          N x (posix_spawn /bin/true + waitpid)
+ *   storm fork N          N x (fork + _exit(0) in the child + waitpid)
+ *   storm write DIR N     N x (open(DIR/f<i%64>, O_WRONLY|O_CREAT) + write 64 bytes + close)
  * Prints one JSON line: {"op":..., "n":N, "ns_per_op":...}
  */
 #define _GNU_SOURCE
@@ -49,6 +51,34 @@ int main(int argc, char **argv)
 			int st;
 			if (posix_spawn(&p, "/bin/true", NULL, NULL, args, environ) == 0)
 				waitpid(p, &st, 0);
+		}
+		t1 = now_ns();
+	} else if (!strcmp(argv[1], "fork")) {
+		n = atol(argv[2]);
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			pid_t p = fork();
+			if (p == 0)
+				_exit(0);
+			if (p > 0) {
+				int st;
+				waitpid(p, &st, 0);
+			}
+		}
+		t1 = now_ns();
+	} else if (!strcmp(argv[1], "write") && argc >= 4) {
+		n = atol(argv[3]);
+		char path[4096], buf[64];
+		memset(buf, 'x', sizeof(buf));
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/f%ld", argv[2], i % 64);
+			int fd = open(path, O_WRONLY | O_CREAT, 0600);
+			if (fd >= 0) {
+				if (write(fd, buf, sizeof(buf)) < 0)
+					perror("write");
+				close(fd);
+			}
 		}
 		t1 = now_ns();
 	} else {

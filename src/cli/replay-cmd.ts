@@ -12,7 +12,7 @@ import { SensorError } from '../errors.js';
 import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
-import { buildSinks } from '../pipeline/outputs.js';
+import { buildSinks, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { formatSummary, replay, timeOption as time, type ReplayProgress } from '../pipeline/replay.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
@@ -134,6 +134,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const summaryJson = a['summary-json'];
   // Before the work, not after it: a replay of hours must not end in a failed write.
   if (summaryJson !== undefined) checkOutputDir(summaryJson, '--summary-json');
+  await loadConfiguredSinks(cfg);
   const log = createLogger({ level: (a['log-level'] as SensorConfig['log']['level'] | undefined) ?? 'warn', ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
   const rlog = log.child({ component: 'replay' });
   const showProgress = a['no-progress'] ? false : (a.progress ?? process.stderr.isTTY === true);

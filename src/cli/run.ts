@@ -17,7 +17,7 @@ import type { KernelFilter } from '../sources/kernel/kernel-source.js';
 import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
-import { Outputs, lineFormatter } from '../pipeline/outputs.js';
+import { Outputs, lineFormatter, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
@@ -157,6 +157,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   );
   const src = source;
   // The journal and every configured sink (stdout/file, Kafka, Elasticsearch, syslog), each fed by its own delivery.
+  await loadConfiguredSinks(cfg);
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   const clocks = binding.clocks();
   decodeCtx.bootToRealtimeNs = clocks.realtime - clocks.boottime;

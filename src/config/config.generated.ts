@@ -9,7 +9,7 @@ export interface SensorConfig {
    */
   kernel: {
     /**
-     * Ring buffer size in bytes (power of two). 32 MiB holds about half a second of a 200,000 events/s storm while the reader catches up.
+     * Ring buffer size in bytes (power of two). It is mapped twice into the sensor (RSS up to twice this). 8 MiB holds about 0.1 s of a 200,000 events/s storm; fork, exec and write storms with the bundled rules lose nothing (docs/benchmarks.md, live).
      */
     ringBytes: number;
     /**
@@ -25,7 +25,7 @@ export interface SensorConfig {
      */
     pollMs: number;
     /**
-     * Wake the reader early when this much data is pending.
+     * Wake the reader early when this much data is pending (otherwise it drains every pollMs).
      */
     wakeupBytes: number;
     /**

@@ -39,6 +39,8 @@ export interface ProcEntry {
   entryPid?: number;
   entryStartTicks?: number;
   entryType?: EntryType;
+  /** @internal When the entry was last looked up or written (a counter): what eviction goes by. */
+  used?: number;
 }
 
 export interface ProcessTableOptions {
@@ -76,6 +78,8 @@ export class ProcessTable {
   private exitHead = 0;
   /** Latest exit time seen (ms since the epoch): the clock of the exit grace. */
   private clock = -Infinity;
+  /** Recency counter (ProcEntry.used). */
+  private tick = 0;
   private readonly opts: ProcessTableOptions;
   evictions = 0;
 
@@ -97,9 +101,10 @@ export class ProcessTable {
     const e = this.live.get(pid);
     if (!e) return undefined;
     if (startTicks !== undefined && e.startTicks !== startTicks) return undefined;
-    // Map order is insertion order: re-insert to mark as recently used.
-    this.live.delete(pid);
-    this.live.set(pid, e);
+    // A stamp, not a re-insertion: deleting and re-adding a key of a large Map
+    // on every lookup made V8 rehash it over and over (20 µs a lookup in a
+    // fork storm, issue-14).
+    e.used = ++this.tick;
     return e;
   }
 
@@ -117,15 +122,20 @@ export class ProcessTable {
   }
 
   upsert(entry: Omit<ProcEntry, 'entityId'> & { entityId?: string }): ProcEntry {
-    const full: ProcEntry = { ...entry, entityId: entry.entityId ?? entityId(this.opts.hostId, entry.pid, entry.startTicks) };
-    this.live.delete(entry.pid);
+    const full: ProcEntry = { ...entry, entityId: entry.entityId ?? entityId(this.opts.hostId, entry.pid, entry.startTicks), used: ++this.tick };
     this.live.set(entry.pid, full);
-    while (this.live.size > this.opts.maxEntries) {
-      const oldest = this.live.keys().next().value as number;
-      this.live.delete(oldest);
+    if (this.live.size > this.opts.maxEntries) this.evict();
+    return full;
+  }
+
+  /** Drop the least recently used eighth of the table (at least down to maxEntries) at once: amortized O(log n) per insert. */
+  private evict(): void {
+    const keep = Math.max(0, this.opts.maxEntries - Math.max(1, this.opts.maxEntries >> 3));
+    const byUse = [...this.live.values()].sort((a, b) => (a.used ?? 0) - (b.used ?? 0));
+    for (let i = 0; i < byUse.length - keep; i++) {
+      this.live.delete(byUse[i]!.pid);
       this.evictions++;
     }
-    return full;
   }
 
   /**

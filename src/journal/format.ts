@@ -2,7 +2,10 @@
  * The journal's on-disk format, version 1 (docs/journal.md draws it).
  *
  * A segment file is a 64-byte header followed by records. Every record is a
- * 32-byte header and a JSON payload (one ClassifiedEvent). The record header
+ * 32-byte header and a payload: one ClassifiedEvent as JSON, then (version 2)
+ * sections, each a LF, a one-letter tag and the section's bytes — the facts
+ * sinks route by ('M') and the lines they ship per output format ('E' ECS,
+ * 'C' CEF) — so delivery neither parses nor normalizes (payload.ts). The record header
  * starts with a magic whose first byte (0xF7) never occurs in UTF-8 text, so
  * it cannot appear inside a payload: after damage a reader finds the next
  * record by searching for the magic and checking the header's own CRC. The
@@ -14,8 +17,13 @@
  */
 import { crc32 } from 'node:zlib';
 
-/** Format version written in every segment header; readers refuse others. */
-export const FORMAT_VERSION = 1;
+/**
+ * Format version written in every new segment header. Version 1 segments
+ * (payload: the JSON only) are still read; newer ones are refused.
+ */
+export const FORMAT_VERSION = 2;
+/** Oldest segment format version this build reads. */
+export const OLDEST_FORMAT_VERSION = 1;
 
 /** Segment header magic, 8 bytes. */
 export const SEGMENT_MAGIC = Buffer.from('ESJRNLSG', 'latin1');
@@ -74,7 +82,7 @@ export function writeSegmentHeader(buf: Buffer, base: number, createdMs: number)
 }
 
 export type SegmentHeaderCheck =
-  | { ok: true; base: number; created: number }
+  | { ok: true; base: number; created: number; version: number }
   | { ok: false; reason: 'short' | 'magic' | 'crc' | 'range' }
   | { ok: false; reason: 'version'; version: number };
 
@@ -84,11 +92,11 @@ export function readSegmentHeader(buf: Buffer, len: number): SegmentHeaderCheck 
   if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC)) return { ok: false, reason: 'magic' };
   if (buf.readUInt32LE(SH.crc) !== crcOf(buf, 0, SH.crc)) return { ok: false, reason: 'crc' };
   const version = buf.readUInt16LE(SH.version);
-  if (version !== FORMAT_VERSION) return { ok: false, reason: 'version', version };
+  if (version < OLDEST_FORMAT_VERSION || version > FORMAT_VERSION) return { ok: false, reason: 'version', version };
   const base = buf.readBigUInt64LE(SH.base);
   const created = buf.readBigUInt64LE(SH.created);
   if (base > BigInt(Number.MAX_SAFE_INTEGER) || created > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'range' };
-  return { ok: true, base: Number(base), created: Number(created) };
+  return { ok: true, base: Number(base), created: Number(created), version };
 }
 
 /**

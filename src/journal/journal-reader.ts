@@ -10,16 +10,18 @@ import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { SEGMENT_HEADER_BYTES } from './format.js';
 import { SegmentScanner } from './segment-scanner.js';
+import { ShippedRecord, parseEvent } from './payload.js';
 
 /** One stored event. */
 export interface JournalRecord {
   /** The record's journal position (what cursors refer to). */
-  position: number;
+  readonly position: number;
   /** When it was appended, ms since the epoch. */
-  time: number;
-  /** Size of the stored JSON payload in bytes. */
-  bytes: number;
-  event: ClassifiedEvent;
+  readonly time: number;
+  /** Size of the event's stored JSON in bytes (without the sections journaled with it). */
+  readonly bytes: number;
+  /** The classified event (parsed when first read for records read to ship). */
+  readonly event: ClassifiedEvent;
 }
 
 /**
@@ -83,7 +85,15 @@ export interface JournalView {
 export interface ReaderOptions {
   /** Read buffer size (default 1 MiB; grows for a larger record). */
   chunkBytes?: number;
+  /**
+   * For shipping (delivery): records that carry sections (payload.ts) are
+   * returned as ShippedRecords — the payload copied, the event parsed only
+   * when read. Records without sections are parsed as usual.
+   */
+  ship?: boolean;
 }
+
+const ARENA_BYTES = 1 << 20;
 
 export class JournalReader implements Iterable<JournalRecord> {
   /** Positions skipped because retention deleted them before they were read. */
@@ -96,6 +106,9 @@ export class JournalReader implements Iterable<JournalRecord> {
   private lastDamage: string | undefined;
   private closed = false;
   private readonly chunk: number;
+  private readonly ship: boolean;
+  private arena: Buffer = Buffer.alloc(0);
+  private arenaUsed = 0;
 
   constructor(
     private readonly view: JournalView,
@@ -107,6 +120,7 @@ export class JournalReader implements Iterable<JournalRecord> {
       throw new SensorError('ESENSOR_INTERNAL', `journal reader position ${position} is not a non-negative integer`);
     }
     this.chunk = opts.chunkBytes ?? 1 << 20;
+    this.ship = opts.ship === true;
   }
 
   /**
@@ -170,9 +184,17 @@ export class JournalReader implements Iterable<JournalRecord> {
         scanner!.offset = item.offset; // not durable yet: read it next time
         break;
       }
-      let event: ClassifiedEvent;
+      let rec: JournalRecord;
       try {
-        event = parseEvent(scanner!.buf.toString('utf8', item.payloadStart, item.payloadEnd));
+        const buf = scanner!.buf;
+        const shipped = this.ship ? ShippedRecord.from(item.position, item.time, this.copy(buf, item.payloadStart, item.payloadEnd)) : undefined;
+        if (shipped) rec = shipped;
+        else {
+          const end = buf.indexOf(0x0a, item.payloadStart);
+          const jsonEnd = end < 0 || end > item.payloadEnd ? item.payloadEnd : end;
+          const event = parseEvent(buf.toString('utf8', item.payloadStart, jsonEnd));
+          rec = { position: item.position, time: item.time, bytes: jsonEnd - item.payloadStart, event };
+        }
       } catch {
         this.view.reportDamage({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: 'unparsable' });
         this.lastDamage = seg.path;
@@ -180,9 +202,8 @@ export class JournalReader implements Iterable<JournalRecord> {
       }
       if (item.position > this.position) this.skip(skipped, item.position, 'damaged', this.lastDamage ?? seg.path);
       this.lastDamage = undefined;
-      const size = item.payloadEnd - item.payloadStart;
-      records.push({ position: item.position, time: item.time, bytes: size, event });
-      bytes += size;
+      records.push(rec);
+      bytes += rec.bytes;
       this.position = item.position + 1;
     }
     return { records, skipped, next: this.position, bytes };
@@ -201,6 +222,24 @@ export class JournalReader implements Iterable<JournalRecord> {
   close(): void {
     this.closeSegment();
     this.closed = true;
+  }
+
+  /**
+   * A copy of buf[start, end) that outlives the scanner's buffer: records read
+   * to ship are carved from one arena (a new one when it is full), not
+   * allocated one by one — an allocation per record costs more in GC than the copy.
+   */
+  private copy(buf: Buffer, start: number, end: number): Buffer {
+    const n = end - start;
+    if (n > ARENA_BYTES >> 2) return Buffer.from(buf.subarray(start, end));
+    if (this.arenaUsed + n > this.arena.length) {
+      this.arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+      this.arenaUsed = 0;
+    }
+    const at = this.arenaUsed;
+    buf.copy(this.arena, at, start, end);
+    this.arenaUsed += n;
+    return this.arena.subarray(at, at + n);
   }
 
   private skip(out: SkippedRange[], to: number, reason: SkippedRange['reason'], file: string | undefined): void {
@@ -242,12 +281,4 @@ export class JournalReader implements Iterable<JournalRecord> {
     this.seg = undefined;
     this.scanner = undefined;
   }
-}
-
-function parseEvent(text: string): ClassifiedEvent {
-  const v = JSON.parse(text) as ClassifiedEvent;
-  if (typeof v !== 'object' || v === null || typeof v.event !== 'object' || typeof v.verdict !== 'object') {
-    throw new Error('not a classified event');
-  }
-  return v;
 }

@@ -35,6 +35,7 @@ import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
 import {
+  FORMAT_VERSION,
   MAX_PAYLOAD_BYTES,
   RECORD_HEADER_BYTES as HDR,
   SEGMENT_HEADER_BYTES,
@@ -49,6 +50,7 @@ import { SegmentScanner } from './segment-scanner.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
 export { JournalReader } from './journal-reader.js';
+export { ShippedRecord, encodeSections } from './payload.js';
 
 /** Options of Journal.open; the bounds mirror the `journal` section of the config. */
 export interface JournalOptions {
@@ -117,6 +119,8 @@ interface Segment extends SegmentRef {
   created: number;
   /** False when the segment header was damaged: records are still read, but nothing is appended to it. */
   headerOk?: boolean;
+  /** Format version of its header (appends go only to a segment of the current version). */
+  version?: number;
 }
 
 const DEFAULTS = {
@@ -225,13 +229,16 @@ export class Journal implements JournalView {
 
   /**
    * Append a batch; the records get consecutive positions `[first, next)`.
+   * `sections` gives, per event, what is stored after its JSON: the routing
+   * facts and the lines the sinks ship (payload.ts `encodeSections`), so
+   * delivery reads them instead of parsing and normalizing again.
    * The bytes are written before this returns; with fsyncIntervalMs 0 they are
    * also fdatasync'ed, otherwise within fsyncIntervalMs (see `sync()`).
    * Readers see records once they are durable. On a write error nothing of the
    * batch stays in the journal and ESENSOR_JOURNAL_IO is thrown (retriable when
    * the disk is full).
    */
-  append(batch: readonly ClassifiedEvent[]): AppendResult {
+  append(batch: readonly ClassifiedEvent[], sections?: (ce: ClassifiedEvent) => string): AppendResult {
     this.assertWritable();
     const first = this.nextPos;
     if (batch.length === 0) return { first, next: first };
@@ -239,7 +246,8 @@ export class Journal implements JournalView {
     let off = 0;
     let pos = first;
     for (const ce of batch) {
-      const json = JSON.stringify(ce);
+      // The sections (payload.ts) start with a LF, which JSON text never holds raw.
+      const json = sections ? JSON.stringify(ce) + sections(ce) : JSON.stringify(ce);
       const need = off + HDR + json.length * 3; // UTF-8 never takes more than 3 bytes per UTF-16 unit
       if (need > this.enc.length) this.grow(need, off);
       const len = this.enc.write(json, off + HDR, 'utf8');
@@ -524,7 +532,7 @@ export class Journal implements JournalView {
     if (last) {
       const tail = this.scanTail(last, true);
       nextPos = tail.next;
-      if (tail.headerOk) reuse = last;
+      if (tail.headerOk && last.version === FORMAT_VERSION) reuse = last;
     }
     let maxCursor = 0;
     for (const p of this.cursorMap.values()) maxCursor = Math.max(maxCursor, p);
@@ -623,11 +631,12 @@ export class Journal implements JournalView {
       if (!h.ok && h.reason === 'version') {
         throw new SensorError(
           'ESENSOR_JOURNAL_FORMAT',
-          `journal segment ${path} has format version ${h.version}; this build reads version 1 (use the matching ebpf-sensor version, or move the directory away)`,
+          `journal segment ${path} has format version ${h.version}; this build reads versions 1 to ${FORMAT_VERSION} (use the matching ebpf-sensor version, or move the directory away)`,
           { file: path },
         );
       }
       const seg: Segment = { base, path, bytes: size, created: h.ok ? h.created : Math.floor(mtime), headerOk: h.ok };
+      if (h.ok) seg.version = h.version;
       if (h.ok && h.base !== base) seg.headerOk = false;
       if (!seg.headerOk && !(h.ok === false && h.reason === 'short' && size === 0)) {
         if (!this.readOnly || size >= SEGMENT_HEADER_BYTES) {
@@ -745,7 +754,7 @@ export class Journal implements JournalView {
       this.totalBytes -= prev.bytes;
       this.segments.pop();
     }
-    this.segments.push({ base, path, bytes: SEGMENT_HEADER_BYTES, created });
+    this.segments.push({ base, path, bytes: SEGMENT_HEADER_BYTES, created, version: FORMAT_VERSION });
     this.totalBytes += SEGMENT_HEADER_BYTES;
   }
 

@@ -339,3 +339,39 @@ export interface AgentInfo {
   version: string;
   id: string;
 }
+
+/** Output formats a sink ships. */
+export type OutputFormat = 'ecs' | 'cef';
+
+/** The facts sinks route an event by (topic, index, key, filters), kept next to it in the journal. */
+export interface EventRoute {
+  /** verdict.classification === 'suspicious' */
+  suspicious: boolean;
+  /** ebpf.kind === 'loss' */
+  loss: boolean;
+  /** event.id */
+  id: string;
+  /** process.entity_id ('' when unknown) */
+  entityId: string;
+  /** process.pid */
+  pid: number;
+}
+
+/**
+ * A classified event as delivery hands it to sinks: read from the journal
+ * with the routing facts and, per output format, the line written once when
+ * it was journaled. A plain ClassifiedEvent (tests, replay) has neither: the
+ * sink derives and formats them itself.
+ */
+export interface ShippedEvent extends ClassifiedEvent {
+  readonly route?: EventRoute;
+  /** The UTF-8 bytes of this event's line in `format` (no newline), when the journal holds them. */
+  shipped?(format: OutputFormat): Buffer | undefined;
+}
+
+/** The routing facts of an event (from the journal when it kept them). */
+export function routeOf(ce: ShippedEvent): EventRoute {
+  if (ce.route) return ce.route;
+  const ev = ce.event;
+  return { suspicious: ce.verdict.classification === 'suspicious', loss: ev.ebpf.kind === 'loss', id: ev.event.id, entityId: ev.process.entity_id, pid: ev.process.pid };
+}

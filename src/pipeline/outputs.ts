@@ -12,14 +12,15 @@
  * `ebpf-sensor run` and the integration tests' sensor-side runner build
  * their outputs with this same function.
  */
-import { Journal, type AppendResult, type JournalStats } from '../journal/journal.js';
-import type { AgentInfo, ClassifiedEvent, HostInfo } from '../model/event.js';
-import { ecsLine } from '../normalize/ecs/ecs.js';
+import { Journal, encodeSections, type AppendResult, type JournalStats } from '../journal/journal.js';
+import type { AgentInfo, ClassifiedEvent, HostInfo, OutputFormat, ShippedEvent } from '../model/event.js';
+import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
-import { KafkaSink } from '../sinks/kafka/kafka-sink.js';
-import { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
+import type { KafkaSink } from '../sinks/kafka/kafka-sink.js';
+import type { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
+import { SensorError } from '../errors.js';
 import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
 import { HecSink } from '../sinks/hec/hec-sink.js';
 import { OtlpSink } from '../sinks/otlp/otlp-sink.js';
@@ -29,15 +30,28 @@ import type { SensorConfig } from '../config/config.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { SENSOR_VERSION } from './version.js';
 
+/** Events per journal append (see Outputs.append). */
+const APPEND_SLICE = 256;
+
 export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog' | 'splunk' | 'otlp';
 
 /** One line per event: ECS JSON or CEF with the configured vendor/product. */
 export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
   if (format === 'cef') {
     const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
-    return (ce) => toCef(ce, host, agent, opts);
+    return Object.assign((ce: ClassifiedEvent) => toCef(ce, host, agent, opts), { format: 'cef' as const });
   }
-  return (ce) => ecsLine(ce, host, agent);
+  return Object.assign((ce: ClassifiedEvent) => ecsLine(ce, host, agent), { format: 'ecs' as const });
+}
+
+/**
+ * What the journal stores after each event (journal/payload.ts): its routing
+ * facts and its line in every format a configured sink ships, each written
+ * once here so delivery neither parses nor normalizes.
+ */
+export function journalSections(formats: ReadonlyMap<OutputFormat, LineFormatter>): (ce: ClassifiedEvent) => string {
+  const list = [...formats];
+  return (ce) => encodeSections(ce, list.map(([f, fmt]) => [f, fmt(ce)] as const));
 }
 
 /** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */
@@ -46,7 +60,7 @@ class MeteredSink implements Sink {
   eventsOut = 0;
   batchesOut = 0;
   lastSuccess = 0;
-  private last: readonly ClassifiedEvent[] | undefined;
+  private last: readonly ShippedEvent[] | undefined;
 
   constructor(readonly inner: Sink) {}
 
@@ -54,7 +68,7 @@ class MeteredSink implements Sink {
     return this.inner.name;
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
     // Delivery retries a batch with the same array: count it in once.
     if (batch !== this.last) {
       this.last = batch;
@@ -82,6 +96,8 @@ export interface SinkOutput {
   sink: Sink;
   batch: BatchLimits;
   delivery?: Delivery;
+  /** The line format it ships (journaled with each event). */
+  format?: LineFormatter;
 }
 
 export interface SinkOutputStats {
@@ -128,6 +144,7 @@ export class Outputs {
   private appendErrors = 0;
   private appendLost = 0;
   private lastAppendErrorLog = 0;
+  private readonly sections: ((ce: ClassifiedEvent) => string) | undefined;
 
   private constructor(o: OutputsOptions, journal: Journal, outputs: SinkOutput[]) {
     this.cfg = o.config;
@@ -138,11 +155,14 @@ export class Outputs {
       const m = new MeteredSink(out.sink);
       this.metered.set(out.name, m);
     }
+    const formats = new Map<OutputFormat, LineFormatter>();
+    for (const out of outputs) if (out.format?.format !== undefined) formats.set(out.format.format, out.format);
+    this.sections = journalSections(formats);
   }
 
   /**
    * Open the journal and build the configured sinks (nothing is sent until
-   * `start`). Throws ESENSOR_JOURNAL_IO when the journal cannot be opened and
+   * `start`; `loadConfiguredSinks(config)` must have been awaited). Throws ESENSOR_JOURNAL_IO when the journal cannot be opened and
    * ESENSOR_SINK_CONFIG / ESENSOR_OUTPUT for a sink configured wrongly.
    */
   static open(o: OutputsOptions): Outputs {
@@ -203,11 +223,20 @@ export class Outputs {
    */
   append(batch: readonly ClassifiedEvent[]): AppendResult | undefined {
     if (!batch.length) return undefined;
+    let done = 0;
+    let first: number | undefined;
     try {
-      return this.journal.append(batch);
+      // A kernel chunk holds thousands of events: journaled in slices, so the
+      // journal's encoding buffer (JSON + lines, ~7 kB an event) stays small.
+      let r: AppendResult | undefined;
+      for (; done < batch.length; done += APPEND_SLICE) {
+        r = this.journal.append(done === 0 && batch.length <= APPEND_SLICE ? batch : batch.slice(done, done + APPEND_SLICE), this.sections);
+        first ??= r.first;
+      }
+      return { first: first!, next: r!.next };
     } catch (e) {
       this.appendErrors++;
-      this.appendLost += batch.length;
+      this.appendLost += batch.length - done;
       const now = Date.now();
       if (now - this.lastAppendErrorLog > 10_000) {
         this.lastAppendErrorLog = now;
@@ -289,42 +318,65 @@ function limits(b: { count: number; bytes: number; ms: number } | undefined): Ba
   return b ? { count: b.count, bytes: b.bytes, ms: b.ms } : { count: 1000, bytes: 1 << 20, ms: 200 };
 }
 
-/** The sinks the config enables, in a fixed order (cursor names are stable). */
+/**
+ * kafkajs and the Elasticsearch client cost about 40 MB of RSS once loaded:
+ * their sinks are loaded only when the config enables them
+ * (`loadConfiguredSinks`, awaited before `Outputs.open` / `buildSinks`).
+ */
+let kafkaModule: typeof import('../sinks/kafka/kafka-sink.js') | undefined;
+let esModule: typeof import('../sinks/elasticsearch/es-sink.js') | undefined;
+
+/** Load the sink modules the config needs (Kafka, Elasticsearch); the others are always there. */
+export async function loadConfiguredSinks(cfg: Readonly<SensorConfig>): Promise<void> {
+  if (cfg.kafka.brokers.length) kafkaModule ??= await import('../sinks/kafka/kafka-sink.js');
+  if (cfg.elasticsearch.node !== undefined) esModule ??= await import('../sinks/elasticsearch/es-sink.js');
+}
+
+function loaded<T>(m: T | undefined, what: string): T {
+  if (!m) throw new SensorError('ESENSOR_INTERNAL', `the ${what} sink module is not loaded: await loadConfiguredSinks(config) first`);
+  return m;
+}
+
+/** The sinks the config enables, in a fixed order (cursor names are stable). Needs `loadConfiguredSinks(cfg)` first. */
 export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: AgentInfo): SinkOutput[] {
   const out: SinkOutput[] = [];
   if (cfg.output.enabled) {
     const t = cfg.output.target;
     const file = t === 'stdout' ? undefined : t.slice('file:'.length);
+    const format = lineFormatter(cfg.output.format, host, agent, cfg.cef);
     const sink = new NdjsonSink({
       target: file ?? 'stdout',
-      format: lineFormatter(cfg.output.format, host, agent, cfg.cef),
+      format,
       ...(cfg.output.events === 'alerts' ? { only: 'suspicious' as const } : {}),
       maxBytes: cfg.output.maxFileBytes,
       keep: cfg.output.keepFiles,
     });
-    out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch) });
+    out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch), format });
   }
   if (cfg.kafka.brokers.length) {
-    const sink = new KafkaSink({
+    const format = lineFormatter(cfg.kafka.format, host, agent, cfg.cef);
+    const sink: KafkaSink = new (loaded(kafkaModule, 'Kafka').KafkaSink)({
       config: cfg.kafka,
-      format: lineFormatter(cfg.kafka.format, host, agent, cfg.cef),
+      format,
       hostName: host.name,
       log: componentLogger('kafka-sink'),
     });
-    out.push({ name: sink.name, kind: 'kafka', sink, batch: limits(cfg.kafka.batch) });
+    out.push({ name: sink.name, kind: 'kafka', sink, batch: limits(cfg.kafka.batch), format });
   }
   if (cfg.elasticsearch.node !== undefined) {
-    const sink = new ElasticsearchSink({
+    const format = lineFormatter('ecs', host, agent);
+    const sink: ElasticsearchSink = new (loaded(esModule, 'Elasticsearch').ElasticsearchSink)({
       config: cfg.elasticsearch,
-      document: (ce) => ecsLine(ce, host, agent),
+      document: format,
       sensorVersion: SENSOR_VERSION,
       log: componentLogger('elasticsearch-sink'),
     });
-    out.push({ name: sink.name, kind: 'elasticsearch', sink, batch: limits(cfg.elasticsearch.batch) });
+    out.push({ name: sink.name, kind: 'elasticsearch', sink, batch: limits(cfg.elasticsearch.batch), format });
   }
   if (cfg.syslog.enabled) {
-    const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, lineFormatter(cfg.syslog.format, host, agent, cfg.cef), host.name);
-    out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined) });
+    const format = lineFormatter(cfg.syslog.format, host, agent, cfg.cef);
+    const sink: SyslogSink = syslogSinkFromConfig(cfg.syslog, format, host.name);
+    out.push({ name: sink.name, kind: 'syslog', sink, batch: limits(undefined), format });
   }
   if (cfg.splunk.url !== undefined) {
     const sink = new HecSink({

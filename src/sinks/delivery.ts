@@ -13,8 +13,8 @@
  * event.
  */
 import { SensorError } from '../errors.js';
-import type { Journal, JournalReader, SkippedRange } from '../journal/journal.js';
-import type { ClassifiedEvent } from '../model/event.js';
+import { ShippedRecord, type Journal, type JournalReader, type SkippedRange } from '../journal/journal.js';
+import type { ShippedEvent } from '../model/event.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import type { BatchLimits } from './batcher.js';
 import type { Sink } from './sink.js';
@@ -31,7 +31,7 @@ export interface RetryPolicy {
 export interface DeliveryOptions {
   /** Cursor name (default: sink.name). Must be stable across restarts. */
   name?: string;
-  /** Batch limits; bytes are bytes of journaled JSON. Default 1000 events, 1 MiB, 200 ms. */
+  /** Batch limits; bytes are bytes of journaled JSON (the events, not the lines journaled with them). Default 1000 events, 1 MiB, 200 ms. */
   batch?: Partial<BatchLimits>;
   /** Default: 100 ms doubling up to 30 s, jitter 0.2. Attempts are unlimited: the journal bounds the lag. */
   retry?: Partial<RetryPolicy>;
@@ -85,7 +85,7 @@ export interface DeliveryStats {
 }
 
 interface Pending {
-  events: ClassifiedEvent[];
+  events: ShippedEvent[];
   next: number;
   firstTime: number | undefined;
 }
@@ -152,7 +152,8 @@ export class Delivery {
     const stored = journal.cursor(this.name);
     const fresh = stored === undefined;
     this.committed = stored ?? (opts.startAt === 'end' ? journal.nextPosition : journal.firstPosition);
-    this.reader = journal.reader(this.committed);
+    // Records come with the routing facts and the lines the sinks ship: no parse, no normalization here.
+    this.reader = journal.reader(this.committed, { ship: true });
     this.stopped = new Promise((res) => (this.stopSignal = res));
     this.loop = this.run(fresh && opts.startAt === 'end').catch((e: unknown) => {
       this.lastError = (e as Error).message;
@@ -271,7 +272,7 @@ export class Delivery {
   /** Read until a batch limit is reached, or the time limit passes with at least one event. */
   private async collect(): Promise<Pending> {
     const { count, bytes: maxBytes, ms } = this.limits;
-    const events: ClassifiedEvent[] = [];
+    const events: ShippedEvent[] = [];
     let bytes = 0;
     let firstTime: number | undefined;
     let deadline = 0;
@@ -280,7 +281,7 @@ export class Delivery {
       if (r.skipped.length) this.account(r.skipped);
       for (const rec of r.records) {
         if (firstTime === undefined) firstTime = rec.time;
-        events.push(rec.event);
+        events.push(rec instanceof ShippedRecord ? rec.ship : rec.event);
       }
       if (firstTime !== undefined && this.readTime === undefined) this.readTime = firstTime;
       bytes += r.bytes;

@@ -9,9 +9,9 @@
  */
 import { write } from 'node:fs';
 import { SensorError } from '../errors.js';
-import type { ClassifiedEvent } from '../model/event.js';
+import type { ShippedEvent } from '../model/event.js';
 import { RotatingFile } from './rotating-file.js';
-import type { LineFormatter, Sink } from './sink.js';
+import { lineOf, routeOf, type LineFormatter, type Sink } from './sink.js';
 
 export interface NdjsonSinkOptions {
   /** 'stdout' or a file path (appended to, created 0600). */
@@ -24,6 +24,8 @@ export interface NdjsonSinkOptions {
   /** Files: rotated files kept (default 5). */
   keep?: number;
 }
+
+const NL = Buffer.from('\n');
 
 export class NdjsonSink implements Sink {
   readonly name: string;
@@ -40,22 +42,30 @@ export class NdjsonSink implements Sink {
     return this.file?.rotations ?? 0;
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
-    let text = '';
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
+    // The lines journaled with the events are written as they are (bytes, no parse, no formatting).
+    const parts: Buffer[] = [];
+    let size = 0;
     let n = 0;
     for (const ce of batch) {
-      if (this.opts.only && ce.verdict.classification !== this.opts.only && ce.event.ebpf.kind !== 'loss') continue;
-      text += this.opts.format(ce);
-      text += '\n';
+      if (this.opts.only) {
+        const r = routeOf(ce);
+        if (!r.suspicious && !r.loss) continue;
+      }
+      const line = lineOf(ce, this.opts.format);
+      const b = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+      parts.push(b, NL);
+      size += b.length + 1;
       n++;
     }
-    if (!text) return;
+    if (!n) return;
+    const data = Buffer.concat(parts, size);
     if (this.file) {
-      this.file.write(text);
+      this.file.write(data);
       // The delivery commits its cursor once send() returns: the lines must be on disk by then,
       // or a power cut loses events the cursor calls delivered.
       this.file.sync();
-    } else await writeStdout(text);
+    } else await writeStdout(data);
     this.written += n;
   }
 
@@ -72,8 +82,7 @@ export class NdjsonSink implements Sink {
  * Writes off the event loop (libuv thread pool): a reader that stops reading
  * stdout makes this sink lag, never the kernel drain or the other sinks.
  */
-async function writeStdout(text: string): Promise<void> {
-  const buf = Buffer.from(text, 'utf8');
+async function writeStdout(buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) {
     try {

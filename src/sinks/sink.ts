@@ -2,15 +2,17 @@
  * sinks: where classified events go. Every sink has the same small
  * interface; the client library of each sits behind it so it can be swapped.
  *
- * Takes: batches of classified events (already journaled). Gives: delivery,
- * reported through the returned promise (resolved = durable at the sink).
+ * Takes: batches of classified events (already journaled; from the journal
+ * they come with their routing facts and the lines written when they were
+ * journaled: ShippedEvent). Gives: delivery, reported through the returned
+ * promise (resolved = durable at the sink).
  */
-import type { ClassifiedEvent } from '../model/event.js';
+import { routeOf, type ClassifiedEvent, type OutputFormat, type ShippedEvent } from '../model/event.js';
 
 export interface Sink {
   readonly name: string;
   /** Deliver a batch; resolves once the sink has it (as durably as it offers). */
-  send(batch: readonly ClassifiedEvent[]): Promise<void>;
+  send(batch: readonly ShippedEvent[]): Promise<void>;
   /** Push out anything buffered. */
   flush(): Promise<void>;
   /** Flush and release resources. */
@@ -18,4 +20,21 @@ export interface Sink {
 }
 
 /** Turns a classified event into the bytes a line-oriented sink writes (no trailing newline). */
-export type LineFormatter = (ce: ClassifiedEvent) => string;
+export type LineFormatter = ((ce: ClassifiedEvent) => string) & {
+  /** The format it writes: a line the journal already holds in it is shipped as it is. */
+  readonly format?: OutputFormat;
+};
+
+/**
+ * The line of an event: the bytes journaled with it when they are in the
+ * formatter's format, otherwise formatted now.
+ */
+export function lineOf(ce: ShippedEvent, format: LineFormatter): Buffer | string {
+  if (format.format !== undefined && ce.shipped) {
+    const b = ce.shipped(format.format);
+    if (b !== undefined) return b;
+  }
+  return format(ce);
+}
+
+export { routeOf };

@@ -22,7 +22,7 @@
  */
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { Outputs } from '../../src/pipeline/outputs.js';
+import { Outputs, loadConfiguredSinks } from '../../src/pipeline/outputs.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Enricher } from '../../src/enrich/enrich.js';
 import { SensorMetrics } from '../../src/telemetry/metrics.js';
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   if (!configFile || !runId) throw new Error('usage: delivery-runner CONFIG RUN_ID');
   const cfg = loadConfig(configFile);
   const log = createLogger({ level: cfg.log.level, pretty: false });
+  await loadConfiguredSinks(cfg);
   const outputs = Outputs.open({ config: cfg, host: HOST, agent: AGENT, log: log.child({ component: 'outputs' }) });
   const source = new GeneratedSource(runId);
   const pipeline = new Pipeline({

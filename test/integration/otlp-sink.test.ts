@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { ClassifiedEvent } from '../../src/model/event.js';
-import { ecsLine } from '../../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { Delivery } from '../../src/sinks/delivery.js';
 import { OtlpSink, type OtlpSinkConfig } from '../../src/sinks/otlp/otlp-sink.js';
 import { AGENT, HOST, corpus, lossEvent } from '../helpers/normalize-corpus.js';

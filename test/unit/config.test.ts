@@ -18,7 +18,7 @@ test('defaults come from the schema and the result is frozen', () => {
   const cfg = loadConfig(undefined, {});
   assert.equal(cfg.output.target, 'stdout');
   assert.equal(cfg.output.format, 'ecs');
-  assert.equal(cfg.kernel.ringBytes, 32 << 20);
+  assert.equal(cfg.kernel.ringBytes, 8 << 20);
   assert.equal(cfg.rules.bundled, true);
   assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.kernel));
 });

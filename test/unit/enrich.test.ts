@@ -187,3 +187,14 @@ test('ticksOf matches /proc stat precision', () => {
   assert.equal(ticksOf('5000000000'), 500);
   assert.equal(ticksOf(5_009_999_999n), 500);
 });
+
+test('issue-14: a full table evicts the least recently used processes, a lookup counting as a use', () => {
+  const table = new ProcessTable({ hostId: 'h', maxEntries: 100, exitGraceMs: 1000 });
+  for (let pid = 1; pid <= 100; pid++) table.upsert({ pid, startTicks: pid, name: 'x', ppid: 1 });
+  assert.equal(table.get(1, 1)?.pid, 1); // used: now the most recent
+  table.upsert({ pid: 101, startTicks: 101, name: 'x', ppid: 1 });
+  assert.ok(table.size <= 100 && table.evictions > 0);
+  assert.equal(table.get(1)?.pid, 1, 'looked up just before: kept');
+  assert.equal(table.get(2), undefined, 'the least recently used: evicted');
+  assert.equal(table.get(101)?.pid, 101);
+});

@@ -2,7 +2,8 @@
 // of ecsJson(toEcs(...)) for every kind, alerts, hostile strings and raw bytes.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { toEcs, ecsJson, ecsLine } from '../../src/normalize/ecs/ecs.js';
+import { toEcs, ecsJson } from '../../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
 import type { HostInfo } from '../../src/model/event.js';
 

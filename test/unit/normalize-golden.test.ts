@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toEcs, ecsJson } from '../../src/normalize/ecs/ecs.js';
 import { toCef } from '../../src/normalize/cef/cef.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 import type { ClassifiedEvent } from '../../src/model/event.js';
 import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
@@ -36,6 +37,12 @@ function golden(name: string, text: string): void {
 
 test('ECS output matches test/fixtures/normalize/ecs.golden.ndjson', () => {
   golden('ecs.golden.ndjson', sample().map((ce) => ecsJson(toEcs(ce, HOST, AGENT))).join('\n') + '\n');
+});
+
+test('issue-14: the ECS lines the sinks ship (ecsLine, cached fragments) match the same golden file, twice over (caches warm)', () => {
+  for (let round = 0; round < 2; round++) {
+    golden('ecs.golden.ndjson', sample().map((ce) => ecsLine(ce, HOST, AGENT)).join('\n') + '\n');
+  }
 });
 
 test('CEF output matches test/fixtures/normalize/cef.golden.txt', () => {

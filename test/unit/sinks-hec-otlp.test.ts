@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { buildSinks } from '../../src/pipeline/outputs.js';
-import { ecsLine } from '../../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { envelopeMiddle, hecEnvelope, hecTime } from '../../src/sinks/hec/hec-format.js';
 import { classifyAnswer, parseAnswer, readToken } from '../../src/sinks/hec/hec-client.js';
 import { HecSink } from '../../src/sinks/hec/hec-sink.js';

@@ -214,3 +214,36 @@ test('the sink logs its settings without the password', () => {
   assert.equal(line!.compression, 'gzip level 1');
   assert.ok(!cap.text().includes('topsecret-pw'));
 });
+
+test('issue-14: events read from the journal go out as the journaled bytes (message values are those Buffers), keys and topics from the routing section', async () => {
+  const { Journal, ShippedRecord } = await import('../../src/journal/journal.js');
+  const { journalSections } = await import('../../src/pipeline/outputs.js');
+  const { dir, cleanup } = tempDir('issue14-kafka-');
+  try {
+    const fmt = lineFormatter('ecs', HOST, AGENT);
+    const j = Journal.open(dir, { fsyncIntervalMs: 0 });
+    const batch = [...batchOf(0, 14), { event: lossEvent(), verdict: { classification: 'normal' as const, matches: [] } }];
+    j.append(batch, journalSections(new Map([['ecs', fmt]])));
+    const recs = j.reader(j.firstPosition, { ship: true }).read(100, 1 << 30).records;
+    const shipped = recs.map((r) => {
+      assert.ok(r instanceof ShippedRecord);
+      return r.ship;
+    });
+    // The formatter must not be called: the lines are in the journal already.
+    const never = Object.assign(() => assert.fail('formatted again'), { format: 'ecs' as const });
+    const sink = new KafkaSink({ config: config({ key: 'process' }), format: never, hostName: 'web-01', log: pino({ level: 'silent' }) });
+    const { requests } = sink.requestsFor(shipped);
+    const sent = requests.flat().flatMap((t) => t.messages.map((m) => ({ topic: t.topic, key: m.key, value: m.value })));
+    assert.equal(sent.length, batch.length);
+    for (const ce of batch) {
+      const m = sent.find((x) => Buffer.isBuffer(x.value) && x.value.toString() === fmt(ce));
+      assert.ok(m, `the journaled line of ${ce.event.event.id} was sent`);
+      assert.equal(m.key, ce.event.process.entity_id || `web-01/${ce.event.process.pid}`);
+      const alert = ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+      assert.equal(m.topic, alert ? config().topics.alerts : config().topics.events);
+    }
+    await j.close();
+  } finally {
+    cleanup();
+  }
+});

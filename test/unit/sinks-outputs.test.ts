@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type SensorConfig } from '../../src/config/config.js';
-import { Outputs, buildSinks } from '../../src/pipeline/outputs.js';
+import { Outputs, buildSinks, loadConfiguredSinks } from '../../src/pipeline/outputs.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { Enricher } from '../../src/enrich/enrich.js';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
@@ -69,8 +69,7 @@ test('the config decides the sinks: stdout by default; Kafka, Elasticsearch and 
     buildSinks(cfgWith({}), HOST, AGENT).map((s) => [s.name, s.kind, s.batch]),
     [['stdout', 'stdout', { count: 1000, bytes: 1048576, ms: 200 }]],
   );
-  const all = buildSinks(
-    cfgWith({
+  const allCfg = cfgWith({
       EBPF_SENSOR_OUTPUT__TARGET: 'file:/tmp/never-written.ndjson',
       EBPF_SENSOR_OUTPUT__ENABLED: 'false',
       EBPF_SENSOR_KAFKA__BROKERS: '["kafka:9092"]',
@@ -78,10 +77,11 @@ test('the config decides the sinks: stdout by default; Kafka, Elasticsearch and 
       EBPF_SENSOR_SYSLOG__ENABLED: 'true',
       EBPF_SENSOR_SYSLOG__TRANSPORT: 'tcp',
       EBPF_SENSOR_KAFKA__BATCH: '{"count":7,"bytes":4096,"ms":9}',
-    }),
-    HOST,
-    AGENT,
-  );
+  });
+  // Kafka and Elasticsearch modules are loaded only when configured (issue-14: idle RSS).
+  assert.throws(() => buildSinks(allCfg, HOST, AGENT), /not loaded/);
+  await loadConfiguredSinks(allCfg);
+  const all = buildSinks(allCfg, HOST, AGENT);
   assert.deepEqual(
     all.map((s) => [s.name, s.kind]),
     [

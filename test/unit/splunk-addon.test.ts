@@ -9,7 +9,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ecsLine } from '../../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { toCef } from '../../src/normalize/cef/cef.js';
 import type { ClassifiedEvent } from '../../src/model/event.js';
 import { AGENT, HOST, corpus, lossEvent } from '../helpers/normalize-corpus.js';

@@ -13,6 +13,11 @@
  * once serialized (key order is fixed by construction, no clock, no random).
  * Strings holding raw (non-UTF-8) kernel bytes are shown with U+FFFD and
  * their exact bytes are kept in `ebpf.raw_bytes` (see ../raw-bytes.ts).
+ *
+ * This builder is the reference: what the sinks ship comes from
+ * ecs-serializer.ts (`ecsLine`), which writes the same bytes as
+ * `ecsJson(toEcs(...))` from cached fragments; a property test holds the two
+ * equal. A field added here must be added there too.
  */
 import type { AgentInfo, ClassifiedEvent, FileInfo, HostInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
 import { displayText, exactBytes } from '../raw-bytes.js';
@@ -231,7 +236,8 @@ function processOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   return o;
 }
 
-const FILE_STRINGS = ['path', 'name', 'directory', 'extension', 'inode', 'device', 'mode', 'uid', 'gid', 'owner', 'group', 'type', 'target_path'] as const;
+/** @internal */
+export const FILE_STRINGS = ['path', 'name', 'directory', 'extension', 'inode', 'device', 'mode', 'uid', 'gid', 'owner', 'group', 'type', 'target_path'] as const;
 
 function fileOf(raw: RawBytes, f: FileInfo): Record<string, string> {
   const o: Record<string, string> = {};
@@ -250,7 +256,8 @@ function endpointOf(raw: RawBytes, field: string, e: NonNullable<SensorEvent['so
   return o;
 }
 
-function networkOf(ev: SensorEvent): Record<string, string> | undefined {
+/** @internal ECS network.* of an event (shared with ecs-serializer.ts). */
+export function networkOf(ev: SensorEvent): Record<string, string> | undefined {
   const n = ev.network;
   if (!n) return undefined;
   const o: Record<string, string> = {};
@@ -308,7 +315,8 @@ let fragAgent: AgentInfo | undefined;
 let fragText: string | undefined;
 
 /** `,"host":{…},"agent":{…}` serialized once per host/agent (undefined when they hold raw bytes). */
-function hostAgentFragment(host: HostInfo, agent: AgentInfo): string | undefined {
+/** @internal */
+export function hostAgentFragment(host: HostInfo, agent: AgentInfo): string | undefined {
   if (host !== fragHost || agent !== fragAgent) {
     const raw: RawBytes = { map: undefined };
     const h = hostOf(raw, host);
@@ -318,21 +326,6 @@ function hostAgentFragment(host: HostInfo, agent: AgentInfo): string | undefined
     fragText = raw.map ? undefined : escapeLineBreaks(`,"host":${JSON.stringify(h)},"agent":${JSON.stringify(a)}`);
   }
   return fragText;
-}
-
-/**
- * One ECS document as one line of JSON: the same bytes as
- * `ecsJson(toEcs(ce, host, agent))`, faster. The host and agent blocks are
- * the same in every document of a sensor: they are serialized once and
- * spliced in before `"process"` (the first top-level key after them; no key
- * before it can contain that text, and JSON strings escape their quotes).
- */
-export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): string {
-  const frag = hostAgentFragment(host, agent);
-  if (frag === undefined) return ecsJson(toEcs(ce, host, agent));
-  const s = escapeLineBreaks(JSON.stringify(buildEcs(ce, host, agent, false)));
-  const at = s.indexOf(',"process":');
-  return `${s.slice(0, at)}${frag}${s.slice(at)}`;
 }
 
 function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHostAgent: boolean): EcsDocument {
@@ -430,7 +423,8 @@ function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHos
 }
 
 /** `related.ip`: the addresses of a network event, for pivoting. */
-function relatedIps(ev: SensorEvent): string[] | undefined {
+/** @internal (shared with ecs-serializer.ts) */
+export function relatedIps(ev: SensorEvent): string[] | undefined {
   const a = ev.source?.ip;
   const b = ev.destination?.ip;
   if (a === undefined && b === undefined) return undefined;
@@ -452,7 +446,8 @@ export function ecsJson(doc: EcsDocument): string {
   return escapeLineBreaks(JSON.stringify(doc));
 }
 
-function escapeLineBreaks(s: string): string {
+/** @internal NEL, LS and PS written as \\u escapes (shared with ecs-serializer.ts). */
+export function escapeLineBreaks(s: string): string {
   // String.includes is a native scan, ~30x faster here than a regex test.
   if (!s.includes('\u2028') && !s.includes('\u2029') && !s.includes('\u0085')) return s;
   LINE_BREAKING.lastIndex = 0;

@@ -23,9 +23,9 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import { readFileSync } from 'node:fs';
 import { redactUrlCredentials, SensorError } from '../../errors.js';
-import type { ClassifiedEvent } from '../../model/event.js';
+import type { ClassifiedEvent, ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import type { Sink } from '../sink.js';
+import { routeOf, type Sink } from '../sink.js';
 import { createElasticsearchClient, type ClientOptions, type ElasticsearchServerVersion } from './es-client.js';
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
@@ -45,7 +45,7 @@ export interface ElasticsearchSinkConfig {
 
 export interface ElasticsearchSinkOptions {
   config: ElasticsearchSinkConfig;
-  /** The ECS document of an event, as JSON. */
+  /** The ECS document of an event, as JSON (used when the journal does not hold it already). */
   document: (ce: ClassifiedEvent) => string;
   sensorVersion: string;
   /** Sink (and cursor) name; default "elasticsearch". */
@@ -115,8 +115,10 @@ export function classifyBulkItems(items: readonly BulkItem[], count: number): Bu
 interface Doc {
   target: string;
   id: string;
+  /** The bulk action line, with its LF. */
   action: string;
-  json: string;
+  /** The document (the ECS line journaled with the event, or formatted now). */
+  json: Buffer | string;
 }
 
 function readSecret(file: string, field: string): string {
@@ -164,6 +166,8 @@ export function elasticsearchClientOptions(cfg: ElasticsearchSinkConfig): Client
   return o;
 }
 
+const NL = Buffer.from('\n');
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export class ElasticsearchSink implements Sink {
@@ -204,19 +208,26 @@ export class ElasticsearchSink implements Sink {
     return this.deadLetter.path;
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
     if (this.closed) throw new SensorError('ESENSOR_INTERNAL', 'elasticsearch sink used after close');
     const { alerts, events } = this.cfg.dataStreams;
     let docs: Doc[] = [];
+    const alertAction = `{"create":{"_index":${JSON.stringify(alerts)},"_id":`;
+    const eventAction = `{"create":{"_index":${JSON.stringify(events)},"_id":`;
     for (const ce of batch) {
-      const alert = ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+      const r = routeOf(ce);
+      const alert = r.suspicious || r.loss;
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;
       }
-      const target = alert ? alerts : events;
-      const id = ce.event.event.id;
-      docs.push({ target, id, action: `{"create":{"_index":${JSON.stringify(target)},"_id":${JSON.stringify(id)}}}`, json: this.o.document(ce) });
+      const id = r.id;
+      docs.push({
+        target: alert ? alerts : events,
+        id,
+        action: `${alert ? alertAction : eventAction}${JSON.stringify(id)}}}\n`,
+        json: ce.shipped?.('ecs') ?? this.o.document(ce),
+      });
     }
     if (!docs.length) return;
     try {
@@ -296,15 +307,22 @@ export class ElasticsearchSink implements Sink {
 
   /** One bulk request (halved while the server says it is too large). */
   private async bulk(client: Client, docs: Doc[]): Promise<BulkOutcome> {
-    const operations: string[] = new Array(docs.length * 2);
+    // The NDJSON body as one buffer from the documents' bytes: the client sends it as it is.
+    const parts: Buffer[] = new Array(docs.length * 3);
+    let size = 0;
     for (let i = 0; i < docs.length; i++) {
-      operations[2 * i] = docs[i]!.action;
-      operations[2 * i + 1] = docs[i]!.json;
+      const d = docs[i]!;
+      const a = Buffer.from(d.action, 'utf8');
+      const j = typeof d.json === 'string' ? Buffer.from(d.json, 'utf8') : d.json;
+      parts[3 * i] = a;
+      parts[3 * i + 1] = j;
+      parts[3 * i + 2] = NL;
+      size += a.length + j.length + 1;
     }
+    const body = Buffer.concat(parts, size);
     let res: { errors?: boolean; items?: BulkItem[] };
     try {
-      // Strings go into the NDJSON body as they are: each document is serialized once.
-      res = (await client.bulk({ operations: operations as never, filter_path: 'errors,items.*.status,items.*.error' })) as typeof res;
+      res = (await client.bulk({ operations: body as never, filter_path: 'errors,items.*.status,items.*.error' })) as typeof res;
     } catch (e) {
       if (e instanceof errors.ResponseError && e.statusCode === 413 && docs.length > 1) {
         const half = docs.length >> 1;
@@ -330,10 +348,11 @@ export class ElasticsearchSink implements Sink {
     const letters: DeadLetter[] = rejected.map((r) => {
       const d = docs[r.index]!;
       let document: unknown;
+      const text = d.json.toString();
       try {
-        document = JSON.parse(d.json);
+        document = JSON.parse(text);
       } catch {
-        document = d.json;
+        document = text;
       }
       return { target: d.target, id: d.id, status: r.status, reason: r.reason, document };
     });

@@ -22,10 +22,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SensorError } from '../../errors.js';
-import type { ClassifiedEvent } from '../../model/event.js';
+import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
-import type { Sink } from '../sink.js';
+import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { classifyAnswer, HecClient, readToken, type HecAnswer, type HecTls } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';
 
@@ -54,7 +54,7 @@ export interface HecSinkOptions {
    * The event's document as the sink ships it: ECS JSON (format ecs) or a
    * CEF line (format cef). The only per-event conversion of this sink.
    */
-  document: (ce: ClassifiedEvent) => string;
+  document: LineFormatter;
   /** Default HEC `host` (the sensor's host name). */
   hostName: string;
   /** Sink (and cursor) name; default "splunk". */
@@ -136,17 +136,21 @@ export class HecSink implements Sink {
     return this.deadLetter.path;
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
     if (this.closed) throw new SensorError('ESENSOR_INTERNAL', 'splunk sink used after close');
     const items: Item[] = [];
     const isJson = this.cfg.format === 'ecs';
     for (const ce of batch) {
-      const alert = ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+      const r = routeOf(ce);
+      const alert = r.suspicious || r.loss;
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;
       }
-      items.push({ id: ce.event.event.id, envelope: hecEnvelope(ce.event['@timestamp'], alert ? this.middle.alert : this.middle.event, this.o.document(ce), isJson) });
+      // The line journaled with the event when there is one (no second normalization).
+      const line = lineOf(ce, this.o.document);
+      const doc = typeof line === 'string' ? line : line.toString('utf8');
+      items.push({ id: r.id, envelope: hecEnvelope(ce.event['@timestamp'], alert ? this.middle.alert : this.middle.event, doc, isJson) });
     }
     if (!items.length) return;
     try {

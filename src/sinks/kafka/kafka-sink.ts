@@ -20,9 +20,9 @@ import { promisify } from 'node:util';
 import kafkajs, { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
-import type { ClassifiedEvent } from '../../model/event.js';
+import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import type { LineFormatter, Sink } from '../sink.js';
+import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
@@ -147,8 +147,9 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
 }
 
 /** Alerts and loss reports go to the alerts topic: whoever watches alerts must learn that events were lost. */
-export function isAlertTopic(ce: ClassifiedEvent): boolean {
-  return ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+export function isAlertTopic(ce: ShippedEvent): boolean {
+  const r = routeOf(ce);
+  return r.suspicious || r.loss;
 }
 
 export class KafkaSink implements Sink {
@@ -182,16 +183,16 @@ export class KafkaSink implements Sink {
   }
 
   /** The message key of an event. */
-  keyOf(ce: ClassifiedEvent): string {
+  keyOf(ce: ShippedEvent): string {
     if (this.cfg.key === 'process') {
-      const p = ce.event.process;
-      return p.entity_id || `${this.o.hostName}/${p.pid}`;
+      const r = routeOf(ce);
+      return r.entityId || `${this.o.hostName}/${r.pid}`;
     }
     return this.o.hostName;
   }
 
   /** Messages of a batch grouped into produce requests of at most maxRequestBytes. */
-  requestsFor(batch: readonly ClassifiedEvent[]): { requests: TopicMessages[][]; messages: number; bytes: number } {
+  requestsFor(batch: readonly ShippedEvent[]): { requests: TopicMessages[][]; messages: number; bytes: number } {
     const { alerts, events } = this.cfg.topics;
     const max = this.cfg.maxRequestBytes;
     const requests: TopicMessages[][] = [];
@@ -215,7 +216,9 @@ export class KafkaSink implements Sink {
         this.stats.filtered++;
         continue;
       }
-      const value = this.o.format(ce);
+      // The line journaled with the event, as bytes: kafkajs copies it into the record batch as is.
+      const line = lineOf(ce, this.o.format);
+      const value = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
       const key = this.keyOf(ce);
       // Record overhead is small next to a document; the broker limit is on compressed bytes anyway.
       const n = value.length + key.length + 32;
@@ -229,7 +232,7 @@ export class KafkaSink implements Sink {
     return { requests, messages, bytes };
   }
 
-  async send(batch: readonly ClassifiedEvent[]): Promise<void> {
+  async send(batch: readonly ShippedEvent[]): Promise<void> {
     if (this.closed) throw new SensorError('ESENSOR_INTERNAL', 'kafka sink used after close');
     const { requests, messages, bytes } = this.requestsFor(batch);
     if (!requests.length) return;

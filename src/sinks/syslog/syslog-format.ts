@@ -124,8 +124,8 @@ export function truncationMarker(originalBytes: number): string {
  * stays parseable), and ends with the truncation marker. `truncated` tells
  * the caller to count it.
  */
-export function buildMessage(header: string, msg: string, max: number): { bytes: Buffer; truncated: boolean } {
-  const full = Buffer.from(header + msg, 'utf8');
+export function buildMessage(header: string, msg: string | Buffer, max: number): { bytes: Buffer; truncated: boolean } {
+  const full = typeof msg === 'string' ? Buffer.from(header + msg, 'utf8') : Buffer.concat([Buffer.from(header, 'utf8'), msg]);
   if (full.length <= max) return { bytes: full, truncated: false };
   const headerBytes = Buffer.byteLength(header, 'utf8');
   const msgBytes = full.length - headerBytes;

@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { SensorError } from '../../errors.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { ClassifiedEvent } from '../../model/event.js';
-import type { LineFormatter, Sink } from '../sink.js';
+import { lineOf, type LineFormatter, type Sink } from '../sink.js';
 import {
   FACILITIES,
   buildMessage,
@@ -161,7 +161,8 @@ export class SyslogSink implements Sink {
     for (const ce of batch) {
       // Loss reports pass the alerts-only filter: gaps must reach whoever reads alerts.
       if (this.o.only && ce.verdict.classification !== this.o.only && ce.event.ebpf.kind !== 'loss') continue;
-      const line = this.o.format(ce);
+      // The line journaled with the event when there is one (the header still reads the event's time and verdict).
+      const line = lineOf(ce, this.o.format);
       if (this.o.transport !== 'udp' && this.o.framing === 'lf' && line.includes('\n')) {
         throw new SensorError('ESENSOR_INTERNAL', `${this.name}: a formatted line holds a raw LF, which LF framing cannot carry`);
       }

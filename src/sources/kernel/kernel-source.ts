@@ -43,11 +43,11 @@ export interface KernelSourceOptions {
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
-  ringBytes: 32 << 20,
+  ringBytes: 8 << 20,
   chunkBytes: 1 << 20,
   chunks: 16,
   pollMs: 10,
-  wakeupBytes: 4 << 20,
+  wakeupBytes: 1 << 20,
 };
 
 /** What the compiled rules (and telemetry settings) need from the kernel. */
@@ -170,7 +170,8 @@ export class KernelSource implements Source {
           { object: fatal[0]!.name, ...(fatal[0]!.errno !== undefined ? { errno: fatal[0]!.errno } : {}) },
         );
       }
-      this.chunks = Array.from({ length: this.opts.chunks }, () => Buffer.alloc(this.opts.chunkBytes));
+      // Not zero-filled: pages count in RSS only once the reader has written them (the reader hands over only `used` bytes).
+      this.chunks = Array.from({ length: this.opts.chunks }, () => Buffer.allocUnsafeSlow(this.opts.chunkBytes));
       const chunks = this.chunks;
       obj.startRing(['events'], chunks, this.opts.pollMs, (i, used, records) => {
         onBatch({ kind: 'frames', chunk: chunks[i]!, used, records });

@@ -1,0 +1,280 @@
+/**
+ * End-to-end benchmark of the LIVE sensor: `ebpf-sensor run` (its BPF
+ * programs, the bundled rules, the default config, a file output) during a
+ * fork storm, an exec storm and a write storm (files created and written in a
+ * directory), each also run without the sensor in the same invocation.
+ * Prints, per storm: events delivered to the output, the sensor process's CPU
+ * per delivered event (utime + stime from /proc/PID/stat, from just before the
+ * storm until the output stopped growing), the storm's overhead ratio (with /
+ * without the sensor), kernel losses (loss events in the output), idle RSS
+ * and peak RSS (VmHWM). Asserts nothing. Needs root and BPF; run it under
+ * /tmp/ebpf-sensor-kernel.lock on shared machines.
+ *
+ *   node dist/bench/live.js [--storms fork,exec,write] [--forks 20000] [--execs 3000]
+ *        [--writes 40000] [--format ecs|cef] [--prof DIR] [--node-option OPT]...
+ *        [--compare ROOT]... [--env KEY=VALUE]...
+ *
+ * --compare ROOT also measures the sensor built in ROOT (another checkout,
+ * e.g. the previous commit) on the same storms, alternating with this one.
+ * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { packageRoot } from '../src/sources/kernel/paths.js';
+import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
+
+const { values } = parseArgs({
+  options: {
+    storms: { type: 'string', default: 'fork,exec,write' },
+    forks: { type: 'string', default: '20000' },
+    execs: { type: 'string', default: '3000' },
+    writes: { type: 'string', default: '40000' },
+    format: { type: 'string', default: 'ecs' },
+    prof: { type: 'string' },
+    'node-option': { type: 'string', multiple: true, default: [] },
+    config: { type: 'string' },
+    /** Other builds of the sensor to measure in the same invocation (package roots), e.g. the previous commit's. */
+    compare: { type: 'string', multiple: true, default: [] },
+    /** Environment overrides for the sensor (config keys, e.g. EBPF_SENSOR_KERNEL__RING_BYTES=8388608). */
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+
+const execFileAsync = promisify(execFile);
+const CLK_TCK = 100;
+
+function stormBinary(): string {
+  const src = join(packageRoot, 'bench/storm.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const bin = join(tmpdir(), `ebpf-sensor-storm-${hash}`);
+  if (!existsSync(bin)) {
+    execFileSync('cc', ['-O2', '-o', `${bin}.tmp`, src]);
+    renameSync(`${bin}.tmp`, bin);
+  }
+  return bin;
+}
+
+/** Run a storm; `onPid` learns its pid at once. Resolves with its ns per operation. */
+async function storm(args: string[], onPid?: (pid: number) => void): Promise<number> {
+  const p = execFileAsync(stormBinary(), args, { encoding: 'utf8' });
+  if (p.child.pid !== undefined) onPid?.(p.child.pid);
+  const { stdout } = await p;
+  return (JSON.parse(stdout) as { ns_per_op: number }).ns_per_op;
+}
+
+/** utime + stime of a process, seconds. */
+function cpuOf(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function memOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Counts lines (and loss reports) of a growing file from where it was last read. */
+class Tail {
+  lines = 0;
+  kernelLost = 0;
+  /** Lines of the storm process and its children, and whether its own exit was delivered. */
+  stormLines = 0;
+  stormExited = false;
+  stormPid = 0;
+  private off = 0;
+  private partial = '';
+  constructor(private readonly path: string) {}
+  poll(): void {
+    if (!existsSync(this.path)) return;
+    const size = statSync(this.path).size;
+    if (size <= this.off) return;
+    const fd = openSync(this.path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(size - this.off, 64 << 20));
+      const n = readSync(fd, buf, 0, buf.length, this.off);
+      this.off += n;
+      const text = this.partial + buf.toString('utf8', 0, n);
+      const parts = text.split('\n');
+      this.partial = parts.pop()!;
+      const own = `"process":{"pid":${this.stormPid},`;
+      const child = `"parent":{"pid":${this.stormPid},`;
+      for (const line of parts) {
+        this.lines++;
+        if (this.stormPid) {
+          if (line.includes(own)) {
+            this.stormLines++;
+            if (line.includes('"ebpf":{"kind":"exit"')) this.stormExited = true;
+          } else if (line.includes(child)) this.stormLines++;
+        }
+        if (line.includes('"events-lost"') || line.includes('act=events-lost')) {
+          const m = /"kernel":(\d+)/.exec(line) ?? /kernel=(\d+)/.exec(line);
+          if (m) this.kernelLost += Number(m[1]);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Sensor {
+  child: ChildProcess;
+  out: string;
+  tail: Tail;
+  stop(): Promise<void>;
+}
+
+async function startSensor(dir: string, name: string, root: string): Promise<Sensor> {
+  const out = join(dir, `${name}.out`);
+  const cfg = values.config ?? join(dir, 'config.yaml');
+  if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\noutput:\n  maxFileBytes: 0\n`);
+  const nodeArgs = [...(values['node-option'] ?? [])];
+  if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, '--output', `file:${out}`, '--format', values.format!], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
+  });
+  let log = '';
+  const onData = (d: Buffer): void => {
+    log += d.toString();
+    if (log.length > 1 << 20) log = log.slice(-65536);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + 60_000;
+  while (!/ebpf-sensor \S+ running/.test(log)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sensor did not start:\n${log.slice(-4000)}`);
+    await sleep(100);
+  }
+  return {
+    child,
+    out,
+    tail: new Tail(out),
+    async stop() {
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+interface Row {
+  build: string;
+  storm: string;
+  ops: number;
+  events: number;
+  stormEvents: number;
+  cpuS: number;
+  usPerEvent: number;
+  baseNs: number;
+  monNs: number;
+  ratio: number;
+  kernelLost: number;
+  idleRss: number;
+  hwm: number;
+}
+
+async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row> {
+  const base1 = await storm(args);
+  const s = await startSensor(dir, `${name}-${build}`, root);
+  try {
+    await sleep(3000); // start-up work (seeding, first batches) done
+    s.tail.poll();
+    const idle = memOf(s.child.pid!);
+    const lines0 = s.tail.lines;
+    const lost0 = s.tail.kernelLost;
+    const cpu0 = cpuOf(s.child.pid!);
+    const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
+    // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
+    // (The machine's other activity keeps the output growing, so "quiet" would never come.)
+    const deadline = Date.now() + 600_000;
+    while (!s.tail.stormExited && Date.now() < deadline) {
+      await sleep(50);
+      s.tail.poll();
+    }
+    const cpu1 = cpuOf(s.child.pid!);
+    const stormLines = s.tail.stormLines;
+    const lines1 = s.tail.lines;
+    const mem = memOf(s.child.pid!);
+    await s.stop();
+    s.tail.poll();
+    const base2 = await storm(args);
+    const events = lines1 - lines0; // includes the machine's other activity in the same time
+    const base = (base1 + base2) / 2;
+    return {
+      build,
+      storm: name,
+      ops,
+      events,
+      stormEvents: stormLines,
+      cpuS: cpu1 - cpu0,
+      usPerEvent: ((cpu1 - cpu0) * 1e6) / Math.max(1, events),
+      baseNs: base,
+      monNs: mon,
+      ratio: mon / base,
+      kernelLost: s.tail.kernelLost - lost0,
+      idleRss: idle.rss,
+      hwm: mem.hwm,
+    };
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const why = bpfUnavailableReason();
+  if (why) {
+    console.log(`live: skipped: ${why}`);
+    return;
+  }
+  if (values.prof) mkdirSync(values.prof, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-live-'));
+  const wdir = join(dir, 'written');
+  mkdirSync(wdir);
+  const forks = Number(values.forks);
+  const execs = Number(values.execs);
+  const writes = Number(values.writes);
+  const plan: Record<string, [string[], number]> = {
+    fork: [['fork', String(forks)], forks],
+    exec: [['exec', String(execs)], execs],
+    write: [['write', wdir, String(writes)], writes],
+  };
+  const rows: Row[] = [];
+  try {
+    for (const name of values.storms!.split(',')) {
+      const p = plan[name];
+      if (!p) throw new Error(`unknown storm ${name}`);
+      const builds: Array<[string, string]> = [['this', packageRoot], ...(values.compare ?? []).map((r, i): [string, string] => [`compare${i + 1}`, r])];
+      for (const [build, root] of builds) {
+        rows.push(await run(name, p[0], p[1], dir, root, build));
+        const r = rows[rows.length - 1]!;
+        console.error(`${name} ${build}: ${JSON.stringify(r)}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\noutput: file, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  for (const [i, r] of (values.compare ?? []).entries()) console.log(`compare${i + 1}: ${r}`);
+  console.log('build | storm | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB');
+  console.log('---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:');
+  for (const r of rows) {
+    console.log(
+      `${r.build} | ${r.storm} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}`,
+    );
+  }
+}
+
+await main();

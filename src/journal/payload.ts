@@ -1,0 +1,121 @@
+/**
+ * The payload of a journal record (format version 2): the classified event
+ * as JSON, then sections, each a LF, a one-letter tag and its text:
+ *
+ *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid]\nE{…ECS…}\nCCEF:0|…
+ *
+ * - `M`: what sinks route by (EventRoute: flags 1 suspicious, 2 loss; the
+ *   event id; the process entity id and pid), so choosing a topic, an index,
+ *   a key or a filter needs no parse of the event;
+ * - `E`, `C`: the event's line in ECS JSON and in CEF, written once when the
+ *   event is journaled, shipped as they are by every sink of that format.
+ *
+ * JSON text holds no raw LF, and a line holding one is not stored (its sink
+ * formats it again), so the sections split on LF. Version 1 payloads are the
+ * JSON alone and read the same way. Readers that ship (delivery) copy the
+ * payload and parse the event only when something asks for it.
+ */
+import type { ClassifiedEvent, EventRoute, OutputFormat, ShippedEvent } from '../model/event.js';
+import type { JournalRecord } from './journal-reader.js';
+
+const TAGS: Record<OutputFormat, number> = { ecs: 0x45 /* E */, cef: 0x43 /* C */ };
+const META = 0x4d; /* M */
+const LF = 0x0a;
+
+/** The sections of one event: its routing facts and its `lines` (format → text). */
+export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+  const ev = ce.event;
+  const flags = (ce.verdict.classification === 'suspicious' ? 1 : 0) | (ev.ebpf.kind === 'loss' ? 2 : 0);
+  let s = `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0}]`;
+  for (const [format, line] of lines) {
+    if (line.includes('\n')) continue; // cannot be split out again: formatted at delivery instead
+    s += `\n${String.fromCharCode(TAGS[format])}${line}`;
+  }
+  return s;
+}
+
+/** Parse the JSON part of a payload; throws when it is not a classified event. */
+export function parseEvent(text: string): ClassifiedEvent {
+  const v = JSON.parse(text) as ClassifiedEvent;
+  if (typeof v !== 'object' || v === null || typeof v.event !== 'object' || typeof v.verdict !== 'object') {
+    throw new Error('not a classified event');
+  }
+  return v;
+}
+
+/**
+ * A record read for shipping: the payload is its own copy; the event is
+ * parsed on first use; the routing facts and lines come from the sections.
+ */
+export class ShippedRecord implements JournalRecord {
+  /** What delivery hands the sink. */
+  readonly ship: ShippedEvent;
+
+  private constructor(
+    readonly position: number,
+    readonly time: number,
+    readonly bytes: number,
+    ship: LazyEvent,
+  ) {
+    this.ship = ship;
+  }
+
+  /**
+   * From a payload copy; undefined when it has no routing section (a
+   * version 1 record, or one journaled without sections): read it whole.
+   * Throws when the routing section is not what encodeSections writes.
+   */
+  static from(position: number, time: number, payload: Buffer): ShippedRecord | undefined {
+    const jsonEnd = payload.indexOf(LF);
+    if (jsonEnd < 0 || payload[jsonEnd + 1] !== META) return undefined;
+    let end = payload.indexOf(LF, jsonEnd + 1);
+    if (end < 0) end = payload.length;
+    const m = JSON.parse(payload.toString('utf8', jsonEnd + 2, end)) as unknown;
+    if (!Array.isArray(m) || m.length !== 4 || typeof m[0] !== 'number' || typeof m[1] !== 'string' || typeof m[2] !== 'string' || typeof m[3] !== 'number') {
+      throw new Error('bad routing section');
+    }
+    const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
+    // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
+    return new ShippedRecord(position, time, jsonEnd, new LazyEvent(payload, jsonEnd, route));
+  }
+
+  get event(): ClassifiedEvent {
+    return (this.ship as LazyEvent).classified();
+  }
+}
+
+/** A ShippedEvent over a payload copy, parsed only when its event or verdict is read. */
+class LazyEvent implements ShippedEvent {
+  private parsed: ClassifiedEvent | undefined;
+
+  constructor(
+    private readonly payload: Buffer,
+    private readonly jsonEnd: number,
+    readonly route: EventRoute,
+  ) {}
+
+  classified(): ClassifiedEvent {
+    this.parsed ??= parseEvent(this.payload.toString('utf8', 0, this.jsonEnd));
+    return this.parsed;
+  }
+
+  get event(): ClassifiedEvent['event'] {
+    return this.classified().event;
+  }
+
+  get verdict(): ClassifiedEvent['verdict'] {
+    return this.classified().verdict;
+  }
+
+  shipped(format: OutputFormat): Buffer | undefined {
+    const tag = TAGS[format];
+    const p = this.payload;
+    let at = this.jsonEnd;
+    while (at >= 0) {
+      const next = p.indexOf(LF, at + 1);
+      if (p[at + 1] === tag) return p.subarray(at + 2, next < 0 ? p.length : next);
+      at = next;
+    }
+    return undefined;
+  }
+}
