@@ -247,7 +247,7 @@ enum se_counter {
 /* Config map "filter_cfg" (one entry) written by user space from the compiled rules. */
 enum se_filter_flags {
 	SE_FL_OPEN_READS = 1 << 0,          /* report read-only opens (otherwise only names/prefixes of interest) */
-	SE_FL_FAILED_READS = 1 << 1,        /* report failed read-only opens */
+	SE_FL_FAILED_READS = 1 << 1,        /* report every failed read-only open (otherwise only names/prefixes of interest) */
 	SE_FL_ALL_PATHS = 1 << 2,           /* disable path prefix filtering for file events */
 	SE_FL_THREADS = 1 << 3,             /* report thread creation (clone with CLONE_THREAD) */
 	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
@@ -266,6 +266,16 @@ struct se_filter_cfg {
 struct se_prefix_key {
 	__u32 prefixlen;
 	__u8 data[256];
+};
+
+/* Value of the "path_prefix" and "name_of_interest" maps: the outcomes of
+ * read-only opens the entry is wanted for (other file events test any bit).
+ * A prefix's value includes the bits of every shorter prefix covering it
+ * (the LPM trie answers with the longest match only). */
+enum se_interest {
+	SE_INTEREST_OK = 1 << 0,        /* successful read-only opens */
+	SE_INTEREST_FAILED = 1 << 1,    /* failed read-only opens */
+	SE_INTEREST_ANY = 3,
 };
 
 /* Key of the "name_of_interest" hash: a file name (leaf), NUL-padded. */

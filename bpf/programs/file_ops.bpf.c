@@ -88,7 +88,7 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	if (!se_wanted(type))
 		return 0;
 	f = se_fd_file(fd);
-	need_prefix = !se_all_paths() && !se_dentry_name_hit(BPF_CORE_READ(f, f_path.dentry));
+	need_prefix = !se_all_paths() && !se_dentry_name_hit(BPF_CORE_READ(f, f_path.dentry), SE_INTEREST_ANY);
 	if (!se_begin(&r, type))
 		return 0;
 	r.ev->ret = ret;
@@ -101,7 +101,7 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	if (need_prefix) {
 		__u32 off = r.ev->str[0].off, len = r.ev->str[0].len;
-		if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len)) {
+		if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len, SE_INTEREST_ANY)) {
 			se_count(SE_CNT_FILTERED);
 			return 0;
 		}

@@ -9,7 +9,10 @@
  *
  * Filters, cheapest first: kind wanted → read-only opens only when reads are
  * wanted or the file name is of interest (dentry name, no path walk) →
- * process not ignored → for writes, name or path prefix of interest.
+ * process not ignored → for writes, name or path prefix of interest. Failed
+ * read-only opens obey the same names and prefixes (wanted for failures:
+ * enum se_interest), tested on the caller's string resolved against the
+ * dirfd or cwd (se_failed_open_hit).
  *
  * tracepoint/syscalls/sys_exit_*: struct trace_event_raw_sys_exit { ...; long id; long ret; }
  */
@@ -26,6 +29,7 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 	struct file *f = NULL;
 	struct dentry *d = NULL;
 	bool ro, pass, need_prefix = false;
+	__u8 want = SE_INTEREST_ANY;
 	struct se_rec r;
 
 	if (!cfg || !se_kind_wanted(SE_EV_OPEN))
@@ -36,17 +40,19 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 		f = se_fd_file(ret);
 		d = f ? SE_RD(struct file, f, f_path.dentry) : NULL;
 	}
-	if (ro)
-		pass = ret >= 0 ? (cfg->flags & SE_FL_OPEN_READS) : (cfg->flags & (SE_FL_OPEN_READS | SE_FL_FAILED_READS));
-	else
+	if (ro) {
+		pass = cfg->flags & (ret >= 0 ? SE_FL_OPEN_READS : SE_FL_FAILED_READS);
+		want = ret >= 0 ? SE_INTEREST_OK : SE_INTEREST_FAILED;
+	} else {
 		pass = cfg->flags & SE_FL_ALL_PATHS;
+	}
 	if (!pass) {
 		if (d) {
-			pass = se_dentry_name_hit(d);
+			pass = se_dentry_name_hit(d, want);
 			if (!pass && (!ro || (cfg->flags & SE_FL_READ_PREFIXES)))
 				need_prefix = true;
 		} else {
-			pass = se_user_path_hit(upath);
+			pass = se_failed_open_hit(upath, dirfd, want);
 		}
 	}
 	if (!pass && !need_prefix) {
@@ -72,7 +78,7 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 		if (need_prefix) {
 			struct se_str *s = &r.ev->str[0];
 			__u32 off = s->off, len = s->len;
-			if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len)) {
+			if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len, want)) {
 				se_count(SE_CNT_FILTERED);
 				return 0;
 			}

@@ -237,3 +237,9 @@ export const KillKind = {
   SE_KILL_OPEN: 2,
   SE_KILL_OPEN_WRITE: 3,
 } as const;
+
+export const Interest = {
+  SE_INTEREST_OK: 1,
+  SE_INTEREST_FAILED: 2,
+  SE_INTEREST_ANY: 3,
+} as const;
