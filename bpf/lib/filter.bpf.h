@@ -141,7 +141,8 @@ static long se_scan_step(__u64 i, void *ctx)
 }
 
 /*
- * Does a failed open's caller string name a file of interest for `want`?
+ * Does a failed open's caller string (user memory; kernel memory when kstr:
+ * io_uring's copy) name a file of interest for `want`?
  * Nothing was opened, so there is no struct file: the string is what user
  * space reports, resolved against the dirfd or cwd and normalized
  * (decode's resolveCallerPath). The kernel does the same as far as it can:
@@ -151,7 +152,7 @@ static long se_scan_step(__u64 i, void *ctx)
  * is not already normal (empty, "." or ".." components) is let through for
  * user space to decide rather than guessed at.
  */
-static __always_inline bool se_failed_open_hit(const char *upath, int dirfd, __u8 want)
+static __always_inline bool se_failed_open_hit(const char *upath, int dirfd, __u8 want, bool kstr)
 {
 	__u32 zero = 0, start, off;
 	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
@@ -164,15 +165,16 @@ static __always_inline bool se_failed_open_hit(const char *upath, int dirfd, __u
 
 	if (!pb || !cfg || !upath)
 		return false;
-	bpf_probe_read_user(&first, 1, upath);
-	if (first == '/') {
-		n = bpf_probe_read_user_str(pb->b, SE_PATH_MAX, upath);
-		start = 1;
-	} else {
-		/* After the base's walk area: the walk writes below SE_PATH_MAX. */
-		n = bpf_probe_read_user_str(&pb->b[SE_PATH_MAX + 1], SE_PATH_MAX, upath);
-		start = SE_PATH_MAX + 1;
-	}
+	if (kstr)
+		bpf_probe_read_kernel(&first, 1, upath);
+	else
+		bpf_probe_read_user(&first, 1, upath);
+	/* A relative string goes after the base's walk area (the walk writes below SE_PATH_MAX). */
+	start = first == '/' ? 1 : SE_PATH_MAX + 1;
+	if (kstr)
+		n = bpf_probe_read_kernel_str(&pb->b[start == 1 ? 0 : SE_PATH_MAX + 1], SE_PATH_MAX, upath);
+	else
+		n = bpf_probe_read_user_str(&pb->b[start == 1 ? 0 : SE_PATH_MAX + 1], SE_PATH_MAX, upath);
 	if (n <= 1)
 		return false;   /* unreadable or empty: nothing a path rule can match */
 	/* The string is b[0, n-1) or b[SE_PATH_MAX + 1, ...); components start after a leading '/'. */

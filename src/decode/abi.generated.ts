@@ -123,6 +123,7 @@ export const EventType = {
   SE_EV_ACCEPT: 51,
   SE_EV_BIND: 52,
   SE_EV_LISTEN: 53,
+  SE_EV_IO_URING_SETUP: 60,
   SE_EV_TAMPER: 90,
   SE_EV_TYPE_MAX: 127,
 } as const;
@@ -183,6 +184,8 @@ export const RecordFlags = {
   SE_F_CONTAINER_ROOT: 16,
   SE_F_THREAD: 32,
   SE_F_KILLED: 64,
+  SE_F_IO_URING: 128,
+  SE_F_IOU_OP_SHIFT: 8,
   SE_F_KILL_RULE_SHIFT: 16,
 } as const;
 

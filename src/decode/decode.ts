@@ -13,6 +13,7 @@ import { SensorError } from '../errors.js';
 import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts, FdKind } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
+import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -76,6 +77,7 @@ export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_ACCEPT]: 'accept',
   [EventType.SE_EV_BIND]: 'bind',
   [EventType.SE_EV_LISTEN]: 'listen',
+  [EventType.SE_EV_IO_URING_SETUP]: 'io_uring_setup',
   [EventType.SE_EV_TAMPER]: 'tamper',
 };
 
@@ -106,6 +108,7 @@ const DEFAULT_ACTION: Partial<Record<EventKind, string>> = {
   connect: 'connect',
   bind: 'bind',
   listen: 'listen',
+  io_uring_setup: 'io_uring_setup',
   tamper: 'argument-tampering',
 };
 
@@ -675,6 +678,9 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       }
       break;
     }
+    case 'io_uring_setup':
+      facts.io_uring = ioUringSetup(argNum(rec, base, 0), argNum(rec, base, 1), argNum(rec, base, 2));
+      break;
     case 'capset': {
       const hex = (i: number): string => `0x${rec.readBigUInt64LE(base + E.args + i * 8).toString(16).padStart(16, '0')}`;
       facts.capabilities = { target_pid: argI32(rec, base, 0), effective: hex(1), permitted: hex(2), inheritable: hex(3) };
@@ -740,6 +746,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       break;
   }
   if (truncated.length) facts.truncated = truncated;
+  const iou = ioUringOperation(hflags);
+  if (iou) facts.io_uring = iou;
   if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;
   if (hflags & RecordFlags.SE_F_KILLED) {
     const idx = (hflags >>> RecordFlags.SE_F_KILL_RULE_SHIFT) - 1;
