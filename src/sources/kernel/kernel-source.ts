@@ -15,7 +15,7 @@ import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } 
 import { BPF_OBJECT_PATH } from './paths.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind, Interest } from '../../decode/abi.generated.js';
+import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
 
 export interface KernelSourceOptions {
@@ -150,14 +150,28 @@ export class KernelSource implements Source {
     this.obj = obj;
     try {
       this.unavailable = disableMissingTracepoints(obj, this.preflightResult.tracefs!);
+      // Syscalls without their own tracepoint are seen on the generic
+      // sys_exit instead, restricted by syscall number (the program is not
+      // loaded at all when every hooked syscall has its tracepoint).
+      const raw = rawSyscallFallback(this.unavailable);
+      if (raw.length === 0) obj.setAutoload(RAW_SYS_EXIT_PROGRAM, false);
       for (const u of this.unavailable) {
-        this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
+        const via = raw.find((x) => x.program === u.program);
+        if (via) this.log.info({ program: u.program, tracepoint: u.tracepoint, nr: via.nr }, 'no tracepoint %s on this kernel: syscall %d seen through raw sys_exit', u.tracepoint, via.nr);
+        else this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
       }
       if (!this.opts.reportSelf) obj.setGlobal('se_sensor_tgid', process.pid);
       obj.setMapSize('events', this.opts.ringBytes);
       const t0 = performance.now();
       obj.load();
       const loadMs = performance.now() - t0;
+      for (const x of raw) {
+        const k = Buffer.alloc(4);
+        const v = Buffer.alloc(4);
+        k.writeUInt32LE(x.nr);
+        v.writeUInt32LE(x.sc);
+        obj.mapUpdate('raw_syscalls', k, v);
+      }
       for (const pid of this.opts.ignorePids ?? []) this.ignorePid(pid);
       for (const path of this.opts.ignoreCgroups ?? []) this.ignoreCgroup(path);
       this.applyFilter(this.filter);
@@ -424,6 +438,26 @@ function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array
       obj.setAutoload(p.name, false);
       out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
     }
+  }
+  return out;
+}
+
+/** The generic sys_exit program (bpf/programs/priv.bpf.c) for syscalls without a tracepoint. */
+const RAW_SYS_EXIT_PROGRAM = 'se_raw_sys_exit';
+
+/** Syscall numbers (per architecture) of the hooks the raw sys_exit program can stand in for. */
+const RAW_FALLBACK: Readonly<Record<string, { sc: number; nr: Partial<Record<string, number>> }>> = {
+  se_sys_exit_init_module: { sc: Syscall.SE_SC_INIT_MODULE, nr: { x64: 175, arm64: 105 } },
+  se_sys_exit_finit_module: { sc: Syscall.SE_SC_FINIT_MODULE, nr: { x64: 313, arm64: 273 } },
+};
+
+/** The unavailable programs the raw sys_exit program reports instead: syscall number and enum se_syscall. */
+export function rawSyscallFallback(unavailable: ReadonlyArray<{ program: string }>, arch: string = process.arch): Array<{ program: string; nr: number; sc: number }> {
+  const out: Array<{ program: string; nr: number; sc: number }> = [];
+  for (const u of unavailable) {
+    const f = RAW_FALLBACK[u.program];
+    const nr = f?.nr[arch];
+    if (f && nr !== undefined) out.push({ program: u.program, nr, sc: f.sc });
   }
   return out;
 }
