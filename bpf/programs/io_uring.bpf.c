@@ -4,7 +4,8 @@
  * tracepoint (the "curing" rootkit, 2025). They are seen through the
  * io_uring tracepoints and become the same records as their syscalls, built
  * by the same code (se_open_emit, se_path_emit), flagged SE_F_IO_URING with
- * the opcode in bits 8..15 of the record flags.
+ * the opcode in bits 8..15 of the record flags. Covered: OPENAT, OPENAT2,
+ * UNLINKAT, RENAMEAT, MKDIRAT, SYMLINKAT, LINKAT, CONNECT, ACCEPT.
  *
  *  - submit: after the request's prep, the kernel holds its own copies of
  *    the paths (struct filename, getname() at prep): they are saved per
@@ -114,6 +115,12 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 	case SE_IOU_LINKAT:
 		type = SE_EV_LINK;
 		break;
+	case SE_IOU_CONNECT:
+		type = SE_EV_CONNECT;
+		break;
+	case SE_IOU_ACCEPT:
+		type = SE_EV_ACCEPT;
+		break;
 	default:
 		return 0;
 	}
@@ -198,8 +205,56 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 		se_iou_name(q, 1, BPF_CORE_READ(l, newpath));
 		break;
 	}
+	case SE_IOU_CONNECT: {
+		/* prep copied the address into the request's async data (move_addr_to_kernel). */
+		struct io_connect *c = (struct io_connect *)cmd;
+		struct io_async_msghdr *io = req->async_data;
+		__u32 len = BPF_CORE_READ(c, addr_len);
+		q->a[0] = req->cqe.fd;
+		q->a[3] = (__u64)req->file;
+		if (len > 128)
+			len = 128;
+		if (io)
+			bpf_probe_read_kernel(q->strs.s[0], 128, &io->addr);
+		q->strs.len[0] = len;
+		break;
+	}
+	case SE_IOU_ACCEPT: {
+		struct io_accept *ac = (struct io_accept *)cmd;
+		q->a[0] = req->cqe.fd;
+		q->a[1] = BPF_CORE_READ(ac, flags);
+		q->a[3] = (__u64)req->file;
+		q->fd = BPF_CORE_READ(ac, file_slot) ? -1 : 0;
+		break;
+	}
 	}
 	return 0;
+}
+
+/* connect / accept through a ring: the records of their syscalls (net.bpf.c). */
+static __always_inline void se_iou_net(struct se_iou_req *q, long res, __u32 xflags)
+{
+	struct sock *lsk = se_file_sock((struct file *)q->a[3]), *sk = lsk;
+	struct se_rec r;
+
+	if (q->type == SE_EV_ACCEPT && res >= 0 && q->fd >= 0)
+		sk = se_fd_sock(res);
+	if (!se_net_family_ok(sk) || !se_begin(&r, q->type))
+		return;
+	r.ev->hdr.flags |= xflags;
+	r.ev->ret = res;
+	r.ev->args[0] = q->a[0];
+	se_sock_kind(&r, 1, sk);
+	if (q->type == SE_EV_CONNECT) {
+		se_put_any_sockaddr(&r, 0, q->strs.s[0], q->strs.len[0], false);
+	} else {
+		r.ev->args[3] = q->a[1];
+		r.ev->args[5] = SE_SC_ACCEPT4;
+		if (res >= 0 && sk != lsk)
+			se_put_sock_addr(&r, 0, sk, true);
+	}
+	se_put_sock_addr(&r, 1, sk, false);
+	se_submit(&r);
 }
 
 /*
@@ -219,7 +274,9 @@ int BPF_PROG(se_iou_complete, struct io_ring_ctx *ring, void *req, struct io_uri
 		return 0;
 	res = cqe->res;
 	xflags = SE_F_IO_URING | ((q->opcode & 0xff) << SE_F_IOU_OP_SHIFT);
-	if (q->type == SE_EV_OPEN) {
+	if (q->type == SE_EV_CONNECT || q->type == SE_EV_ACCEPT) {
+		se_iou_net(q, res, xflags);
+	} else if (q->type == SE_EV_OPEN) {
 		if (!(q->strs.flags[0] & SE_STR_FAULT))
 			se_open_emit(res, q->fd < 0 ? -1 : res, q->sc, q->dfd[0], (const char *)q->strs.s[0], q->a[1], q->a[2],
 				     true, xflags);

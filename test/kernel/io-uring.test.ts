@@ -85,6 +85,27 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
     });
   }
 
+  for (const mode of ['inline', 'sqpoll'] as const) {
+    test(`${mode}: CONNECT and ACCEPT through a ring: connection events with both endpoints, flagged with their opcodes`, async () => {
+      const { r, evs } = await run('iou-tcp', ...(mode === 'sqpoll' ? ['sqpoll'] : []));
+      assert.equal(r.connect_ret, 0, JSON.stringify(r));
+      assert.ok(r.ret >= 0, `accept worked: ${JSON.stringify(r)}`);
+      const c = ofOp(evs, 'IORING_OP_CONNECT');
+      assert.equal(c.length, 1, JSON.stringify(evs.map((e) => [e.ebpf.kind, e.ebpf.io_uring])));
+      assert.equal(c[0]!.ebpf.kind, 'connect');
+      assert.equal(c[0]!.event.outcome, 'success');
+      assert.equal(c[0]!.destination?.port, r.port);
+      assert.equal(c[0]!.destination?.ip, '127.0.0.1');
+      assert.equal(c[0]!.source?.port, r.client_port);
+      assert.equal(c[0]!.process.pid, r.pid);
+      const a = ofOp(evs, 'IORING_OP_ACCEPT');
+      assert.equal(a.length, 1);
+      assert.equal(a[0]!.ebpf.kind, 'accept');
+      assert.equal(a[0]!.source?.port, r.client_port, 'the peer of the accepted connection');
+      assert.equal(a[0]!.destination?.port, r.port);
+    });
+  }
+
   test('OPENAT relative to a dirfd and OPENAT2 resolve to the real file', async () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'rel.txt'), 'x');

@@ -500,6 +500,31 @@ int main(int argc, char **argv)
 			sqe.addr = (unsigned long)argv[2];
 			sqe.len = AT_FDCWD;
 			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-tcp")) {
+			/* iou-tcp [sqpoll]: connect to a loopback listener through a ring, then accept through another */
+			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			socklen_t al = sizeof(a);
+			bind(l, (struct sockaddr *)&a, sizeof(a));
+			listen(l, 4);
+			getsockname(l, (struct sockaddr *)&a, &al);
+			sqe.opcode = IORING_OP_CONNECT;
+			sqe.fd = c;
+			sqe.addr = (unsigned long)&a;
+			sqe.off = sizeof(a);
+			long cr = iou_run(&sqe, sqpoll, &ring);
+			struct sockaddr_in me;
+			socklen_t ml = sizeof(me);
+			getsockname(c, (struct sockaddr *)&me, &ml);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = IORING_OP_ACCEPT;
+			sqe.fd = l;
+			int ring2 = -1;
+			r = iou_run(&sqe, sqpoll, &ring2);
+			snprintf(extra, sizeof(extra), "\"connect_ret\":%ld,\"listen_fd\":%d,\"client_fd\":%d,\"port\":%d,\"client_port\":%d,\"sqpoll\":%d", cr, l, c,
+				 ntohs(a.sin_port), ntohs(me.sin_port), sqpoll);
+			out(op, r, extra);
+			return 0;
 		} else {
 			sqe.opcode = IORING_OP_NOP;
 		}
