@@ -190,6 +190,14 @@ describe('live kernel events', { skip }, () => {
     }
   });
 
+  test('issue-17: opening /proc/PID/mem for writing is an open with the resolved path and alerts', async () => {
+    const r = trigger('open', '/proc/self/mem', '2');
+    const ev = await sensor.waitFor((d: Doc) => d.process?.pid === r.pid && d.file?.path === `/proc/${r.pid}/mem`, 15000, 'the /proc/PID/mem open');
+    assert.equal(ev.event.outcome, 'success');
+    assert.ok(ev.ebpf.open.intent.includes('write'));
+    assert.equal(ev.rule?.id, 'process_memory_written_via_proc');
+  });
+
   test('bpf: program loads and map creations by other processes', async () => {
     const p = trigger('bpf-prog', 'evil_prog');
     const ev = await sensor.waitFor(byPid(p.pid, 'bpf'));
