@@ -211,7 +211,6 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 		struct io_async_msghdr *io = req->async_data;
 		__u32 len = BPF_CORE_READ(c, addr_len);
 		q->a[0] = req->cqe.fd;
-		q->a[3] = (__u64)req->file;
 		if (len > 128)
 			len = 128;
 		if (io)
@@ -223,7 +222,6 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 		struct io_accept *ac = (struct io_accept *)cmd;
 		q->a[0] = req->cqe.fd;
 		q->a[1] = BPF_CORE_READ(ac, flags);
-		q->a[3] = (__u64)req->file;
 		q->fd = BPF_CORE_READ(ac, file_slot) ? -1 : 0;
 		break;
 	}
@@ -231,10 +229,13 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 	return 0;
 }
 
-/* connect / accept through a ring: the records of their syscalls (net.bpf.c). */
-static __always_inline void se_iou_net(struct se_iou_req *q, long res, __u32 xflags)
+/* connect / accept through a ring: the records of their syscalls (net.bpf.c).
+ * The socket's file is the request's (assigned at issue, after submit_req:
+ * read at completion), or the fd in the owner's table. */
+static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res, __u32 xflags)
 {
-	struct sock *lsk = se_file_sock((struct file *)q->a[3]), *sk = lsk;
+	struct file *f = BPF_CORE_READ((struct io_kiocb *)req, file);
+	struct sock *lsk = se_file_sock(f ? f : se_fd_file((int)q->a[0])), *sk = lsk;
 	struct se_rec r;
 
 	if (q->type == SE_EV_ACCEPT && res >= 0 && q->fd >= 0)
@@ -275,7 +276,7 @@ int BPF_PROG(se_iou_complete, struct io_ring_ctx *ring, void *req, struct io_uri
 	res = cqe->res;
 	xflags = SE_F_IO_URING | ((q->opcode & 0xff) << SE_F_IOU_OP_SHIFT);
 	if (q->type == SE_EV_CONNECT || q->type == SE_EV_ACCEPT) {
-		se_iou_net(q, res, xflags);
+		se_iou_net(q, req, res, xflags);
 	} else if (q->type == SE_EV_OPEN) {
 		if (!(q->strs.flags[0] & SE_STR_FAULT))
 			se_open_emit(res, q->fd < 0 ? -1 : res, q->sc, q->dfd[0], (const char *)q->strs.s[0], q->a[1], q->a[2],
