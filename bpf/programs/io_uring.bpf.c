@@ -247,7 +247,11 @@ static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res
 	r.ev->args[0] = q->a[0];
 	se_sock_kind(&r, 1, sk);
 	if (q->type == SE_EV_CONNECT) {
-		se_put_any_sockaddr(&r, 0, q->strs.s[0], q->strs.len[0], false);
+		/* Connected: the peer from struct sock (kernel truth); else the address asked for. */
+		if (res == 0)
+			se_put_sock_addr(&r, 0, sk, true);
+		else
+			se_put_any_sockaddr(&r, 0, q->strs.s[0], q->strs.len[0], false);
 	} else {
 		r.ev->args[3] = q->a[1];
 		r.ev->args[5] = SE_SC_ACCEPT4;
