@@ -1,5 +1,6 @@
 /**
- * Kernel overhead benchmark: an openat+close storm and an exec storm, each
+ * Kernel overhead benchmark: an openat+close storm, the same opens submitted
+ * through an io_uring ring, and an exec storm, each
  * timed without the sensor and with it, alternating in the same invocation.
  * Prints ns/op, the overhead ratio (monitored / unmonitored, median of the
  * rounds), events/s delivered to JavaScript, kernel and reader losses, and the
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
     ['open/close storm, all filters off, every open delivered to JS', OPEN_FILTER, ['open', target, String(opens)], false],
     ['open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['open', target, String(opens)], true],
     ['exec storm, default filters', dflt, ['exec', String(execs)], true],
+    ['io_uring open/close storm, default filters', dflt, ['iou-open', target, String(opens)], true],
+    ['io_uring open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['iou-open', target, String(opens)], true],
   ];
   for (const [name, filter, args, decode] of plan) {
     if (only && !name.includes(only)) continue;

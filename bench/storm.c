@@ -5,10 +5,13 @@
  *   storm exec N          N x (posix_spawn /bin/true + waitpid)
  *   storm fork N          N x (fork + _exit(0) in the child + waitpid)
  *   storm write DIR N     N x (open(DIR/f<i%64>, O_WRONLY|O_CREAT) + write 64 bytes + close)
+ *   storm iou-open PATH N N x (IORING_OP_OPENAT of PATH read-only through one ring, wait, close)
  * Prints one JSON line: {"op":..., "n":N, "ns_per_op":...}
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,58 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
+/* One ring, one request at a time: submit an OPENAT, wait for its CQE. */
+struct ring {
+	int fd;
+	unsigned *tail, *mask, *array, *chead, *ctail, *cmask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int ring_init(struct ring *r)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	r->fd = syscall(__NR_io_uring_setup, 8, &p);
+	if (r->fd < 0)
+		return -1;
+	char *sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			r->fd, IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+		       IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || r->sqes == MAP_FAILED)
+		return -1;
+	r->tail = (unsigned *)(sq + p.sq_off.tail);
+	r->mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	r->array = (unsigned *)(sq + p.sq_off.array);
+	r->chead = (unsigned *)(cq + p.cq_off.head);
+	r->ctail = (unsigned *)(cq + p.cq_off.tail);
+	r->cmask = (unsigned *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+static int ring_openat(struct ring *r, const char *path)
+{
+	unsigned t = *r->tail, idx = t & *r->mask;
+	struct io_uring_sqe *sqe = &r->sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_OPENAT;
+	sqe->fd = AT_FDCWD;
+	sqe->addr = (unsigned long)path;
+	r->array[idx] = idx;
+	__atomic_store_n(r->tail, t + 1, __ATOMIC_RELEASE);
+	syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	unsigned h = *r->chead;
+	while (__atomic_load_n(r->ctail, __ATOMIC_ACQUIRE) == h)
+		syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	int res = r->cqes[h & *r->cmask].res;
+	__atomic_store_n(r->chead, h + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -38,6 +93,18 @@ int main(int argc, char **argv)
 		t0 = now_ns();
 		for (long i = 0; i < n; i++) {
 			int fd = syscall(SYS_openat, AT_FDCWD, argv[2], O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+		t1 = now_ns();
+	} else if (!strcmp(argv[1], "iou-open") && argc >= 4) {
+		struct ring r;
+		n = atol(argv[3]);
+		if (ring_init(&r))
+			return 3;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			int fd = ring_openat(&r, argv[2]);
 			if (fd >= 0)
 				close(fd);
 		}

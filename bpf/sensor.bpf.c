@@ -11,6 +11,7 @@
 #include "programs/file_ops.bpf.c"
 #include "programs/priv.bpf.c"
 #include "programs/net.bpf.c"
+#include "programs/io_uring.bpf.c"
 #include "abi/abi_anchor.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

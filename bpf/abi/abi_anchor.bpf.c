@@ -25,6 +25,7 @@ struct se_abi_anchor {
 	enum se_str_flags str_flags;
 	enum se_counter counter;
 	enum se_filter_flags filter_flags;
+	enum se_interest interest;
 };
 
 const volatile struct se_abi_anchor se_abi_anchor __attribute__((weak)) = {};

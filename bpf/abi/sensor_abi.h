@@ -93,6 +93,9 @@ enum se_event_type {
 	SE_EV_ACCEPT = 51,  /* ret fd; args: 0 listening fd, 1 sock type, 2 protocol, 3 flags, 5 syscall */
 	SE_EV_BIND = 52,    /* args: 0 fd, 1 sock type, 2 protocol */
 	SE_EV_LISTEN = 53,  /* args: 0 fd, 1 backlog, 2 sock type, 3 protocol */
+	/* io_uring (operations submitted through a ring are the families above,
+	 * flagged SE_F_IO_URING with their opcode) */
+	SE_EV_IO_URING_SETUP = 60, /* ret fd; args: 0 sq entries, 1 cq entries, 2 setup flags (IORING_SETUP_*) */
 	/* sensor */
 	SE_EV_TAMPER = 90,  /* argument changed between entry and exit: args: 0 event type, 1 str slot, 5 syscall;
 	                       str: 0 string at entry, 1 string at exit */
@@ -126,8 +129,11 @@ enum se_record_flags {
 	SE_F_TAMPERED = 1 << 2,         /* a caller string changed between entry and exit */
 	SE_F_PATH_FROM_FILE = 1 << 3,   /* str 0 resolved from struct file (kernel truth) */
 	SE_F_CONTAINER_ROOT = 1 << 4,   /* the task's root differs from init's root (chroot/container) */
-	SE_F_THREAD = 1 << 5,           /* the acting task is not the thread group leader */
+	SE_F_THREAD = 1 << 5,           /* the acting task is not the thread group leader (io_uring's SQPOLL and
+	                                   io-wq threads are reported as their process's leader: the ring owner) */
 	SE_F_KILLED = 1 << 6,           /* the kernel sent SIGKILL for an in-kernel kill rule (see below) */
+	SE_F_IO_URING = 1 << 7,         /* submitted through an io_uring ring; bits 8..15: the IORING_OP_* opcode */
+	SE_F_IOU_OP_SHIFT = 8,
 	/* bits 16..31: index + 1 of the kill rule that matched (0 = none) */
 	SE_F_KILL_RULE_SHIFT = 16,
 };
@@ -251,7 +257,7 @@ enum se_counter {
 /* Config map "filter_cfg" (one entry) written by user space from the compiled rules. */
 enum se_filter_flags {
 	SE_FL_OPEN_READS = 1 << 0,          /* report read-only opens (otherwise only names/prefixes of interest) */
-	SE_FL_FAILED_READS = 1 << 1,        /* report failed read-only opens */
+	SE_FL_FAILED_READS = 1 << 1,        /* report every failed read-only open (otherwise only names/prefixes of interest) */
 	SE_FL_ALL_PATHS = 1 << 2,           /* disable path prefix filtering for file events */
 	SE_FL_THREADS = 1 << 3,             /* report thread creation (clone with CLONE_THREAD) */
 	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
@@ -270,6 +276,16 @@ struct se_filter_cfg {
 struct se_prefix_key {
 	__u32 prefixlen;
 	__u8 data[256];
+};
+
+/* Value of the "path_prefix" and "name_of_interest" maps: the outcomes of
+ * read-only opens the entry is wanted for (other file events test any bit).
+ * A prefix's value includes the bits of every shorter prefix covering it
+ * (the LPM trie answers with the longest match only). */
+enum se_interest {
+	SE_INTEREST_OK = 1 << 0,        /* successful read-only opens */
+	SE_INTEREST_FAILED = 1 << 1,    /* failed read-only opens */
+	SE_INTEREST_ANY = 3,
 };
 
 /* Key of the "name_of_interest" hash: a file name (leaf), NUL-padded. */

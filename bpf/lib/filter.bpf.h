@@ -17,9 +17,10 @@ static __always_inline struct se_key_scratch *se_keys(void)
 	return bpf_map_lookup_elem(&key_scratch, &zero);
 }
 
-/* Is the name (kernel memory, len bytes) one of interest? */
-static __always_inline bool se_name_hit(const void *name, __u32 len)
+/* Is the name (kernel memory, len bytes) one of interest for `want` (enum se_interest)? */
+static __always_inline bool se_name_hit(const void *name, __u32 len, __u8 want)
 {
+	__u8 *v;
 	__u32 l = len;
 	__u8 *any = bpf_map_lookup_elem(&name_len_of_interest, &l);
 	struct se_key_scratch *k;
@@ -31,20 +32,22 @@ static __always_inline bool se_name_hit(const void *name, __u32 len)
 		return false;
 	__builtin_memset(k->name.name, 0, sizeof(k->name.name));
 	bpf_probe_read_kernel(k->name.name, len & 63, name);
-	return bpf_map_lookup_elem(&name_of_interest, &k->name) != NULL;
+	v = bpf_map_lookup_elem(&name_of_interest, &k->name);
+	return v && (*v & want);
 }
 
-static __always_inline bool se_dentry_name_hit(struct dentry *d)
+static __always_inline bool se_dentry_name_hit(struct dentry *d, __u8 want)
 {
 	if (!d)
 		return false;
-	return se_name_hit(SE_RD(struct dentry, d, d_name.name), SE_RD(struct dentry, d, d_name.len));
+	return se_name_hit(SE_RD(struct dentry, d, d_name.name), SE_RD(struct dentry, d, d_name.len), want);
 }
 
-/* Does kernel memory [p, p+len) start with a prefix of interest? */
-static __always_inline bool se_prefix_hit(const void *p, __u32 len)
+/* Does kernel memory [p, p+len) start with a prefix of interest for `want`? */
+static __always_inline bool se_prefix_hit(const void *p, __u32 len, __u8 want)
 {
 	struct se_key_scratch *k = se_keys();
+	__u8 *v;
 
 	if (!k)
 		return false;
@@ -52,7 +55,8 @@ static __always_inline bool se_prefix_hit(const void *p, __u32 len)
 		len = sizeof(k->prefix.data);
 	k->prefix.prefixlen = len * 8;
 	bpf_probe_read_kernel(k->prefix.data, len & 511, p);
-	return bpf_map_lookup_elem(&path_prefix, &k->prefix) != NULL;
+	v = bpf_map_lookup_elem(&path_prefix, &k->prefix);
+	return v && (*v & want);
 }
 
 struct se_leaf_scan {
@@ -100,16 +104,113 @@ static __always_inline bool se_str_path_hit(const void *ptr, bool user)
 	s.start = 0;
 	/* Names of interest are < 64 bytes: look for the last '/' in the tail only. */
 	bpf_loop(64, se_leaf_step, &s, 0);
-	if (s.start < s.end && se_name_hit(&pb->b[s.start & SE_PATH_BUF_MASK], s.end - s.start))
+	if (s.start < s.end && se_name_hit(&pb->b[s.start & SE_PATH_BUF_MASK], s.end - s.start, SE_INTEREST_ANY))
 		return true;
 	if (pb->b[0] == '/')
-		return se_prefix_hit(pb->b, s.end);
+		return se_prefix_hit(pb->b, s.end, SE_INTEREST_ANY);
 	return false;
 }
 
 static __always_inline bool se_user_path_hit(const void *uptr)
 {
 	return se_str_path_hit(uptr, true);
+}
+
+/* One byte of the component scan: pb->s over pb->b[start, end). */
+static long se_scan_step(__u64 i, void *ctx)
+{
+	__u32 start = *(__u32 *)ctx, zero = 0, p, len, c0;
+	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct se_scan *s;
+
+	if (!pb)
+		return 1;
+	s = &pb->s;
+	p = start + (__u32)i;
+	if (p < s->end && pb->b[p & SE_PATH_BUF_MASK] != '/')
+		return 0;
+	len = p - s->comp;
+	c0 = pb->b[s->comp & SE_PATH_BUF_MASK];
+	if (len == 0 || (len == 1 && c0 == '.') || (len == 2 && c0 == '.' && pb->b[(s->comp + 1) & SE_PATH_BUF_MASK] == '.')) {
+		s->odd = 1;
+		return 1;
+	}
+	s->leaf = s->comp;
+	s->comp = p + 1;
+	return p >= s->end;
+}
+
+/*
+ * Does a failed open's caller string (user memory; kernel memory when kstr:
+ * io_uring's copy) name a file of interest for `want`?
+ * Nothing was opened, so there is no struct file: the string is what user
+ * space reports, resolved against the dirfd or cwd and normalized
+ * (decode's resolveCallerPath). The kernel does the same as far as it can:
+ * the leaf name is tested as written; an absolute string is tested against
+ * the prefixes; a relative one is joined to its base directory (walked from
+ * the kernel's dentries, only when prefixes apply to reads). A string that
+ * is not already normal (empty, "." or ".." components) is let through for
+ * user space to decide rather than guessed at.
+ */
+static __always_inline bool se_failed_open_hit(const char *upath, int dirfd, __u8 want, bool kstr)
+{
+	__u32 zero = 0, start, off;
+	struct se_path_buf *pb = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct se_filter_cfg *cfg = se_cfg();
+	struct task_struct *task;
+	struct dentry *dentry;
+	struct vfsmount *mnt;
+	__u8 first = 0;
+	long n;
+
+	if (!pb || !cfg || !upath)
+		return false;
+	if (kstr)
+		bpf_probe_read_kernel(&first, 1, upath);
+	else
+		bpf_probe_read_user(&first, 1, upath);
+	/* A relative string goes after the base's walk area (the walk writes below SE_PATH_MAX). */
+	start = first == '/' ? 1 : SE_PATH_MAX + 1;
+	if (kstr)
+		n = bpf_probe_read_kernel_str(&pb->b[start == 1 ? 0 : SE_PATH_MAX + 1], SE_PATH_MAX, upath);
+	else
+		n = bpf_probe_read_user_str(&pb->b[start == 1 ? 0 : SE_PATH_MAX + 1], SE_PATH_MAX, upath);
+	if (n <= 1)
+		return false;   /* unreadable or empty: nothing a path rule can match */
+	/* The string is b[0, n-1) or b[SE_PATH_MAX + 1, ...); components start after a leading '/'. */
+	pb->s.end = (first == '/' ? 0 : start) + n - 1;
+	pb->s.comp = start;
+	pb->s.leaf = start;
+	pb->s.odd = 0;
+	bpf_loop(SE_PATH_MAX + 1, se_scan_step, &start, 0);
+	if (pb->s.odd)
+		return true;
+	if (se_name_hit(&pb->b[pb->s.leaf & SE_PATH_BUF_MASK], pb->s.end - pb->s.leaf, want))
+		return true;
+	if (first == '/')
+		return se_prefix_hit(pb->b, pb->s.end, want);
+	if (!(cfg->flags & SE_FL_READ_PREFIXES))
+		return false;
+	task = (struct task_struct *)bpf_get_current_task_btf();
+	if (dirfd == SE_AT_FDCWD) {
+		dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+		mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = se_fd_file(dirfd);
+		if (!f)
+			return false;   /* no base: user space cannot resolve it either */
+		dentry = SE_RD(struct file, f, f_path.dentry);
+		mnt = SE_RD(struct file, f, f_path.mnt);
+	}
+	if (!se_walk_path(dentry, mnt))
+		return false;
+	if (pb->w.flags & (SE_WALK_TRUNCATED | SE_WALK_DEPTH))
+		return true;    /* the base is not known whole */
+	off = pb->w.off;
+	if (off > SE_PATH_MAX)
+		off = SE_PATH_MAX;
+	pb->b[SE_PATH_MAX] = '/';
+	return se_prefix_hit(&pb->b[off & SE_PATH_BUF_MASK], pb->s.end - off, want);
 }
 
 /*

@@ -69,8 +69,17 @@ struct se_walk {
 	__u32 _pad;
 };
 
+/* Component scan of a caller's path (filter.bpf.h), same reason. */
+struct se_scan {
+	__u32 comp;     /* start of the current component */
+	__u32 leaf;     /* start of the last complete component */
+	__u32 end;      /* string end (exclusive) */
+	__u32 odd;      /* an empty, "." or ".." component was seen */
+};
+
 struct se_path_buf {
 	struct se_walk w;
+	struct se_scan s;
 	__u8 b[SE_PATH_BUF_SIZE];
 };
 struct {

@@ -158,10 +158,17 @@ static __always_inline void se_fill_task_of(struct se_task *t, struct task_struc
 	__builtin_memcpy(t->comm, task->comm, sizeof(t->comm));
 }
 
-/* Fill the header for the current task. */
+#define SE_PF_IO_WORKER 0x00000010
+
+/* Fill the header for the current task. io_uring's SQPOLL and io-wq threads
+ * (PF_IO_WORKER) belong to the process that owns the ring: its leader is the
+ * context reported (the thread's own comm is iou-sqp-N / iou-wrk-N). */
 static __always_inline void se_fill_hdr(struct se_hdr *h, __u32 type)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+
+	if (task->flags & SE_PF_IO_WORKER)
+		task = task->group_leader;
 
 	h->type = type;
 	h->abi = SE_ABI_VERSION;

@@ -29,10 +29,11 @@ struct se_path_op {
 	__u64 args[4];
 };
 
+static __always_inline int se_path_emit(long ret, struct se_path_op *op, struct se_entry_strs *e, bool tampered, __u32 xflags);
+
 static __always_inline int se_path_exit(long ret, struct se_path_op *op)
 {
 	struct se_entry_strs *e;
-	struct se_rec r;
 	bool pass, tampered = false;
 
 	if (!se_wanted(op->type))
@@ -57,10 +58,37 @@ static __always_inline int se_path_exit(long ret, struct se_path_op *op)
 		if (op->npaths > 1 && se_check_tamper(e, 1, op->u[1], op->type, op->sc))
 			tampered = true;
 	}
+	return se_path_emit(ret, op, e, tampered, 0);
+}
+
+/* Path filter on copies of the paths (kernel memory). */
+static __always_inline bool se_path_copies_wanted(struct se_path_op *op, struct se_entry_strs *e)
+{
+	bool pass;
+
+	if (!se_wanted(op->type))
+		return false;
+	pass = se_all_paths();
+	if (!pass && op->resolve0)
+		pass = se_str_path_hit(e->s[0], false);
+	if (!pass && op->npaths > 1)
+		pass = se_str_path_hit(e->s[1], false);
+	if (!pass)
+		se_count(SE_CNT_FILTERED);
+	return pass;
+}
+
+/* Emit a path operation's record: paths from the entry copies e (or the
+ * caller's memory when e is NULL), extra record flags (io_uring). */
+static __always_inline int se_path_emit(long ret, struct se_path_op *op, struct se_entry_strs *e, bool tampered, __u32 xflags)
+{
+	struct se_rec r;
+
 	if (!se_begin(&r, op->type)) {
 		se_entry_done(NULL, e, false);
 		return 0;
 	}
+	r.ev->hdr.flags |= xflags;
 	r.ev->ret = ret;
 	r.ev->args[0] = op->args[0];
 	r.ev->args[1] = op->args[1];
@@ -88,7 +116,7 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	if (!se_wanted(type))
 		return 0;
 	f = se_fd_file(fd);
-	need_prefix = !se_all_paths() && !se_dentry_name_hit(BPF_CORE_READ(f, f_path.dentry));
+	need_prefix = !se_all_paths() && !se_dentry_name_hit(BPF_CORE_READ(f, f_path.dentry), SE_INTEREST_ANY);
 	if (!se_begin(&r, type))
 		return 0;
 	r.ev->ret = ret;
@@ -101,7 +129,7 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	if (need_prefix) {
 		__u32 off = r.ev->str[0].off, len = r.ev->str[0].len;
-		if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len)) {
+		if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len, SE_INTEREST_ANY)) {
 			se_count(SE_CNT_FILTERED);
 			return 0;
 		}

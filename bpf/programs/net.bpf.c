@@ -20,9 +20,8 @@
 #define SE_S_IFSOCK 0140000
 #define SE_UNIX_PATH_MAX 108
 
-static __always_inline struct sock *se_fd_sock(int fd)
+static __always_inline struct sock *se_file_sock(struct file *f)
 {
-	struct file *f = se_fd_file(fd);
 	struct socket *sock;
 	umode_t mode;
 
@@ -33,6 +32,11 @@ static __always_inline struct sock *se_fd_sock(int fd)
 		return NULL;
 	sock = BPF_CORE_READ(f, private_data);
 	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline struct sock *se_fd_sock(int fd)
+{
+	return se_file_sock(se_fd_file(fd));
 }
 
 /* Reserve a sockaddr blob (plus room for a unix path) at the record's end. */
@@ -109,8 +113,8 @@ static __always_inline void se_put_sock_addr(struct se_rec *r, __u32 slot, struc
 	}
 }
 
-/* The caller's sockaddr (user memory). */
-static __always_inline void se_put_user_sockaddr(struct se_rec *r, __u32 slot, const void *uaddr, __u32 ulen)
+/* A sockaddr: the caller's (user memory), or the kernel's copy (io_uring). */
+static __always_inline void se_put_any_sockaddr(struct se_rec *r, __u32 slot, const void *uaddr, __u32 ulen, bool user)
 {
 	__u8 raw[28] = {};
 	struct se_sockaddr *sa;
@@ -118,7 +122,10 @@ static __always_inline void se_put_user_sockaddr(struct se_rec *r, __u32 slot, c
 
 	if (!uaddr || ulen < 2)
 		return;
-	bpf_probe_read_user(raw, sizeof(raw), uaddr);
+	if (user)
+		bpf_probe_read_user(raw, sizeof(raw), uaddr);
+	else
+		bpf_probe_read_kernel(raw, sizeof(raw), uaddr);
 	family = raw[0] | (raw[1] << 8);
 	sa = se_sa_begin(r);
 	if (!sa)
@@ -136,11 +143,19 @@ static __always_inline void se_put_user_sockaddr(struct se_rec *r, __u32 slot, c
 		__u32 n = ulen > 2 ? ulen - 2 : 0;
 		if (n > SE_UNIX_PATH_MAX)
 			n = SE_UNIX_PATH_MAX;
-		bpf_probe_read_user((__u8 *)sa + sizeof(*sa), n & 127, (const __u8 *)uaddr + 2);
+		if (user)
+			bpf_probe_read_user((__u8 *)sa + sizeof(*sa), n & 127, (const __u8 *)uaddr + 2);
+		else
+			bpf_probe_read_kernel((__u8 *)sa + sizeof(*sa), n & 127, (const __u8 *)uaddr + 2);
 		se_sa_end(r, slot, n);
 	} else {
 		se_sa_end(r, slot, 0);
 	}
+}
+
+static __always_inline void se_put_user_sockaddr(struct se_rec *r, __u32 slot, const void *uaddr, __u32 ulen)
+{
+	se_put_any_sockaddr(r, slot, uaddr, ulen, true);
 }
 
 static __always_inline bool se_net_family_ok(struct sock *sk)

@@ -9,7 +9,10 @@
  *
  * Filters, cheapest first: kind wanted → read-only opens only when reads are
  * wanted or the file name is of interest (dentry name, no path walk) →
- * process not ignored → for writes, name or path prefix of interest.
+ * process not ignored → for writes, name or path prefix of interest. Failed
+ * read-only opens obey the same names and prefixes (wanted for failures:
+ * enum se_interest), tested on the caller's string resolved against the
+ * dirfd or cwd (se_failed_open_hit).
  *
  * tracepoint/syscalls/sys_exit_*: struct trace_event_raw_sys_exit { ...; long id; long ret; }
  */
@@ -20,33 +23,42 @@
 #define SE_O_TRUNC 01000
 #define SE_O_TMPFILE (020000000 | 0200000)
 
-static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, const char *upath, __u64 flags, __u64 mode)
+/*
+ * An open's outcome: ret (fd or -errno), the fd to resolve (-1: none, an
+ * io_uring open into a fixed-file slot), the caller's path (user memory, or
+ * the kernel's copy when kstr: io_uring), extra record flags (io_uring).
+ */
+static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dirfd, const char *upath, __u64 flags,
+					__u64 mode, bool kstr, __u32 xflags)
 {
 	struct se_filter_cfg *cfg = se_cfg();
 	struct file *f = NULL;
 	struct dentry *d = NULL;
 	bool ro, pass, need_prefix = false;
+	__u8 want = SE_INTEREST_ANY;
 	struct se_rec r;
 
 	if (!cfg || !se_kind_wanted(SE_EV_OPEN))
 		return 0;
 	ro = (flags & SE_O_ACCMODE) == 0 && !(flags & (SE_O_CREAT | SE_O_TRUNC)) &&
 	     (flags & SE_O_TMPFILE) != SE_O_TMPFILE;
-	if (ret >= 0) {
-		f = se_fd_file(ret);
+	if (ret >= 0 && fd >= 0) {
+		f = se_fd_file(fd);
 		d = f ? SE_RD(struct file, f, f_path.dentry) : NULL;
 	}
-	if (ro)
-		pass = ret >= 0 ? (cfg->flags & SE_FL_OPEN_READS) : (cfg->flags & (SE_FL_OPEN_READS | SE_FL_FAILED_READS));
-	else
+	if (ro) {
+		pass = cfg->flags & (ret >= 0 ? SE_FL_OPEN_READS : SE_FL_FAILED_READS);
+		want = ret >= 0 ? SE_INTEREST_OK : SE_INTEREST_FAILED;
+	} else {
 		pass = cfg->flags & SE_FL_ALL_PATHS;
+	}
 	if (!pass) {
 		if (d) {
-			pass = se_dentry_name_hit(d);
+			pass = se_dentry_name_hit(d, want);
 			if (!pass && (!ro || (cfg->flags & SE_FL_READ_PREFIXES)))
 				need_prefix = true;
 		} else {
-			pass = se_user_path_hit(upath);
+			pass = se_failed_open_hit(upath, dirfd, want, kstr);
 		}
 	}
 	if (!pass && !need_prefix) {
@@ -59,6 +71,7 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 	}
 	if (!se_begin(&r, SE_EV_OPEN))
 		return 0;
+	r.ev->hdr.flags |= xflags;
 	r.ev->ret = ret;
 	r.ev->args[0] = (__u64)(__s64)dirfd;
 	r.ev->args[1] = flags;
@@ -72,25 +85,33 @@ static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, cons
 		if (need_prefix) {
 			struct se_str *s = &r.ev->str[0];
 			__u32 off = s->off, len = s->len;
-			if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len)) {
+			if (off >= SE_SCRATCH_SIZE || !se_prefix_hit((__u8 *)r.ev + (off & SE_REC_MASK), len, want)) {
 				se_count(SE_CNT_FILTERED);
 				return 0;
 			}
 		}
-		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);
+		se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
 		/* The file is open but the caller never runs another instruction. */
 		se_kill_check(&r, ro ? SE_KILL_OPEN : SE_KILL_OPEN_WRITE, 0);
 		if (!ro && !(r.ev->hdr.flags & SE_F_KILLED))
 			se_kill_check(&r, SE_KILL_OPEN, 0);
 	} else {
 		__u8 first = 0;
-		se_put_str(&r, 1, upath, SE_PATH_MAX, true, 0);
-		bpf_probe_read_user(&first, 1, upath);
+		se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
+		if (kstr)
+			bpf_probe_read_kernel(&first, 1, upath);
+		else
+			bpf_probe_read_user(&first, 1, upath);
 		if (first != '/')
 			se_put_base(&r, 2, dirfd);
 	}
 	se_submit(&r);
 	return 0;
+}
+
+static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, const char *upath, __u64 flags, __u64 mode)
+{
+	return se_open_emit(ret, ret, syscall, dirfd, upath, flags, mode, false, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")

@@ -83,8 +83,7 @@ int se_sys_exit_ptrace(struct se_sys_exit_ctx *ctx)
 }
 
 /* init_module(void *umod, unsigned long len, const char *uargs) */
-SEC("tracepoint/syscalls/sys_exit_init_module")
-int se_sys_exit_init_module(struct se_sys_exit_ctx *ctx)
+static __always_inline int se_init_module_exit(long ret)
 {
 	__u64 a[6];
 	struct se_rec r;
@@ -92,7 +91,7 @@ int se_sys_exit_init_module(struct se_sys_exit_ctx *ctx)
 	if (!se_wanted(SE_EV_MODULE) || !se_begin(&r, SE_EV_MODULE))
 		return 0;
 	se_sys_args(a);
-	r.ev->ret = ctx->ret;
+	r.ev->ret = ret;
 	r.ev->args[0] = a[1];
 	r.ev->args[5] = SE_SC_INIT_MODULE;
 	se_put_str(&r, 1, (void *)a[2], 1024, true, 0);
@@ -100,9 +99,14 @@ int se_sys_exit_init_module(struct se_sys_exit_ctx *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_exit_init_module")
+int se_sys_exit_init_module(struct se_sys_exit_ctx *ctx)
+{
+	return se_init_module_exit(ctx->ret);
+}
+
 /* finit_module(int fd, const char *uargs, int flags) */
-SEC("tracepoint/syscalls/sys_exit_finit_module")
-int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
+static __always_inline int se_finit_module_exit(long ret)
 {
 	__u64 a[6];
 	struct se_rec r;
@@ -110,7 +114,7 @@ int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
 	if (!se_wanted(SE_EV_MODULE) || !se_begin(&r, SE_EV_MODULE))
 		return 0;
 	se_sys_args(a);
-	r.ev->ret = ctx->ret;
+	r.ev->ret = ret;
 	r.ev->args[0] = a[0];
 	r.ev->args[1] = a[2];
 	r.ev->args[5] = SE_SC_FINIT_MODULE;
@@ -118,6 +122,46 @@ int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	se_put_str(&r, 1, (void *)a[1], 1024, true, 0);
 	se_submit(&r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_finit_module")
+int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
+{
+	return se_finit_module_exit(ctx->ret);
+}
+
+/*
+ * Syscalls without a tracepoint on the running kernel (no CONFIG_MODULES: no
+ * sys_exit_init_module, yet the syscall numbers still answer ENOSYS, and an
+ * attempt is worth reporting). One program on the generic sys_exit, loaded
+ * only when such a syscall exists; raw_syscalls maps the syscall number to
+ * the syscall to report (0: not wanted), so every other syscall pays one
+ * array lookup.
+ *
+ * tp_btf/sys_exit: TP_PROTO(struct pt_regs *regs, long ret)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u32);
+} raw_syscalls SEC(".maps") __weak;
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(se_raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 nr = (__u32)regs->orig_ax;
+	__u32 *sc = bpf_map_lookup_elem(&raw_syscalls, &nr);
+
+	if (!sc || !*sc)
+		return 0;
+	switch (*sc) {
+	case SE_SC_INIT_MODULE:
+		return se_init_module_exit(ret);
+	case SE_SC_FINIT_MODULE:
+		return se_finit_module_exit(ret);
+	}
 	return 0;
 }
 

@@ -9,7 +9,7 @@ import { loadBinding } from '../sources/kernel/binding.js';
 import { Enricher } from '../enrich/enrich.js';
 import { RuleReloader } from '../rules/reloader.js';
 import { ProcessKiller } from '../rules/killer.js';
-import { kernelNeeds, kernelKillRules, leafOf, nameable, type KernelNeeds } from '../rules/kernel-needs.js';
+import { kernelNeeds, kernelKillRules, leafOf, minimalPrefixes, nameable, INTEREST_OK, type KernelNeeds } from '../rules/kernel-needs.js';
 import type { RuleEngine } from '../rules/engine.js';
 import type { Killer } from '../rules/killer.js';
 import { PACKAGE_ROOT } from '../rules/source.js';
@@ -272,19 +272,30 @@ export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'
   // path. A prefix ("/root/.ssh/", "/etc/cron") needs the walk on reads.
   // Paths of in-kernel kill rules must reach the kernel's kill check: they
   // are names of interest too.
+  // Each entry says which outcomes of read-only opens want it (1 success,
+  // 2 failure): a failed open of a name only success rules read dies in the
+  // kernel. Kill rules act on opened files: success.
   const killPaths = engine ? kernelKillRules(engine).flatMap((k) => [...(k.path?.exact ?? [])]) : [];
-  const names = [...new Set([...n.names, ...n.paths.map(leafOf), ...killPaths.map(leafOf).filter(nameable)])];
+  const names = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, bits: number): void => void m.set(k, (m.get(k) ?? 0) | bits);
+  for (const [name, bits] of n.interest.names) add(names, name, bits);
+  for (const [p, bits] of n.interest.paths) add(names, leafOf(p), bits);
+  for (const p of killPaths) if (nameable(leafOf(p))) add(names, leafOf(p), INTEREST_OK);
   // A kill path whose leaf the name filter cannot hold is walked as a prefix.
-  const prefixes = [...new Set([...n.prefixes, ...killPaths.filter((p) => !nameable(leafOf(p))).filter((p) => !n.prefixes.some((q) => p.startsWith(q)))])];
+  const prefixBits = new Map(n.interest.prefixes);
+  for (const p of killPaths) if (!nameable(leafOf(p))) add(prefixBits, p, INTEREST_OK);
+  const prefixes = minimalPrefixes(prefixBits);
+  const failedReads = n.failedReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads);
   return {
     kinds: cfg.telemetry.events === 'all' ? 'all' : n.kinds,
     openReads: n.openReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads),
-    failedReads: n.failedReads,
+    failedReads,
     allPaths: true,
     threads: false,
-    prefixes,
-    readPrefixes: prefixes.length > 0,
-    names,
+    prefixes: [...prefixes.keys()],
+    readPrefixes: prefixes.size > 0,
+    names: [...names.keys()],
+    interest: { prefixes, names },
   };
 }
 

@@ -127,6 +127,7 @@ export const EventType = {
   SE_EV_ACCEPT: 51,
   SE_EV_BIND: 52,
   SE_EV_LISTEN: 53,
+  SE_EV_IO_URING_SETUP: 60,
   SE_EV_TAMPER: 90,
   SE_EV_TYPE_MAX: 127,
 } as const;
@@ -187,6 +188,8 @@ export const RecordFlags = {
   SE_F_CONTAINER_ROOT: 16,
   SE_F_THREAD: 32,
   SE_F_KILLED: 64,
+  SE_F_IO_URING: 128,
+  SE_F_IOU_OP_SHIFT: 8,
   SE_F_KILL_RULE_SHIFT: 16,
 } as const;
 
@@ -240,4 +243,10 @@ export const KillKind = {
   SE_KILL_EXEC: 1,
   SE_KILL_OPEN: 2,
   SE_KILL_OPEN_WRITE: 3,
+} as const;
+
+export const Interest = {
+  SE_INTEREST_OK: 1,
+  SE_INTEREST_FAILED: 2,
+  SE_INTEREST_ANY: 3,
 } as const;

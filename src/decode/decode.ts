@@ -14,6 +14,7 @@ import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts
 import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
+import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -78,6 +79,7 @@ export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_ACCEPT]: 'accept',
   [EventType.SE_EV_BIND]: 'bind',
   [EventType.SE_EV_LISTEN]: 'listen',
+  [EventType.SE_EV_IO_URING_SETUP]: 'io_uring_setup',
   [EventType.SE_EV_TAMPER]: 'tamper',
 };
 
@@ -108,6 +110,7 @@ const DEFAULT_ACTION: Partial<Record<EventKind, string>> = {
   connect: 'connect',
   bind: 'bind',
   listen: 'listen',
+  io_uring_setup: 'io_uring_setup',
   tamper: 'argument-tampering',
 };
 
@@ -685,6 +688,9 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       }
       break;
     }
+    case 'io_uring_setup':
+      facts.io_uring = ioUringSetup(argNum(rec, base, 0), argNum(rec, base, 1), argNum(rec, base, 2));
+      break;
     case 'capset': {
       const hex = (i: number): string => `0x${rec.readBigUInt64LE(base + E.args + i * 8).toString(16).padStart(16, '0')}`;
       facts.capabilities = { target_pid: argI32(rec, base, 0), effective: hex(1), permitted: hex(2), inheritable: hex(3) };
@@ -749,6 +755,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       break;
   }
   if (truncated.length) facts.truncated = truncated;
+  const iou = ioUringOperation(hflags);
+  if (iou) facts.io_uring = iou;
   if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;
   if (hflags & RecordFlags.SE_F_KILLED) {
     const idx = (hflags >>> RecordFlags.SE_F_KILL_RULE_SHIFT) - 1;

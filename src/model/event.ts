@@ -38,6 +38,7 @@ export const EVENT_KINDS = [
   'accept',
   'bind',
   'listen',
+  'io_uring_setup',
   'tamper',
   'loss',
 ] as const;
@@ -225,6 +226,15 @@ export interface EbpfFacts {
   capabilities?: { effective: string; permitted: string; inheritable: string; target_pid: number };
   socket?: { family: string; type?: string; protocol?: number; backlog?: number; path?: string };
   memfd?: { name: string; flags: number };
+  /**
+   * io_uring: the operation of a ring that produced this event (the event is
+   * otherwise the same as its syscall's), or what a new ring asked for.
+   */
+  io_uring?: {
+    opcode?: number;
+    operation?: string;
+    setup?: { sq_entries: number; cq_entries: number; flags: number; flag_names: string[] };
+  };
   chmod?: { mode: string };
   chown?: { uid: number; gid: number };
   /**

@@ -75,6 +75,8 @@ const FILE_KINDS = [
 ] as const satisfies readonly EventKind[];
 const PATH_KINDS = FILE_KINDS.filter((k) => k !== 'exec' && k !== 'module_load' && k !== 'memfd_create');
 const NET_KINDS = ['connect', 'accept', 'bind', 'listen'] as const satisfies readonly EventKind[];
+/** Families an io_uring operation can produce (ebpf.io_uring.*). */
+const IO_URING_KINDS = ['open', 'unlink', 'rename', 'mkdir', 'symlink', 'link', 'connect', 'accept', 'io_uring_setup'] as const satisfies readonly EventKind[];
 
 /*
  * One line per leaf of SensorEvent. The first element is the type, the
@@ -262,6 +264,12 @@ const REGISTRY: Registry = {
   'ebpf.socket.protocol': ['long', NET_KINDS],
   'ebpf.socket.backlog': ['long', ['listen']],
   'ebpf.socket.path': ['keyword', NET_KINDS],
+  'ebpf.io_uring.opcode': ['long', [...IO_URING_KINDS]],
+  'ebpf.io_uring.operation': ['keyword', [...IO_URING_KINDS]],
+  'ebpf.io_uring.setup.sq_entries': ['long', ['io_uring_setup']],
+  'ebpf.io_uring.setup.cq_entries': ['long', ['io_uring_setup']],
+  'ebpf.io_uring.setup.flags': ['long', ['io_uring_setup']],
+  'ebpf.io_uring.setup.flag_names': ['keyword[]', ['io_uring_setup']],
   'ebpf.memfd.name': ['keyword', ['memfd_create']],
   'ebpf.memfd.flags': ['long', ['memfd_create']],
   'ebpf.chmod.mode': ['keyword', ['chmod']],
@@ -427,6 +435,7 @@ export const SYSCALLS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = 
   accept: ['accept', 'accept4'],
   bind: ['bind'],
   listen: ['listen'],
+  io_uring_setup: ['io_uring_setup'],
   tamper: ['argument-tampering'],
   loss: ['events-lost'],
 };

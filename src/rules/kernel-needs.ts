@@ -24,11 +24,22 @@ export interface KernelNeeds {
   paths: string[];
   /** Leaf names of read-only opens some rule may match. */
   names: string[];
-  /** Report every read-only open (a rule matches reads without a name/prefix constraint, or telemetry 'all'). */
+  /** Report every successful read-only open (a rule matches them without a name/prefix constraint, or telemetry 'all'). */
   openReads: boolean;
-  /** Report failed read-only opens (names/prefixes above still apply unless openReads). */
+  /** Report every failed read-only open (a rule matches them without a name/prefix constraint, or telemetry 'all'); otherwise the names/prefixes above apply to them too. */
   failedReads: boolean;
+  /**
+   * For each entry of prefixes, paths and names: the outcomes of read-only
+   * opens it is wanted for (Interest bits: 1 success, 2 failure). A prefix's
+   * bits include those of every shorter prefix covering it (the kernel's LPM
+   * trie answers with the longest match only).
+   */
+  interest: { prefixes: ReadonlyMap<string, number>; paths: ReadonlyMap<string, number>; names: ReadonlyMap<string, number> };
 }
+
+/** Outcome bits of KernelNeeds.interest (enum se_interest in bpf/abi/sensor_abi.h). */
+export const INTEREST_OK = 1;
+export const INTEREST_FAILED = 2;
 
 /** Families the sensor needs whatever the rules say. */
 export const PROCESS_LIFECYCLE: readonly EventKind[] = ['exec', 'fork', 'exit'];
@@ -141,12 +152,25 @@ export function leafOf(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
 }
 
-/** Drop prefixes another prefix already covers. */
-function minimalPrefixes(ps: Iterable<string>): string[] {
-  const sorted = [...new Set(ps)].sort();
-  const out: string[] = [];
-  for (const p of sorted) if (!out.some((q) => p.startsWith(q))) out.push(p);
+/**
+ * Prefixes with their outcome bits, minus those a shorter prefix already
+ * covers for every outcome they are wanted for. A kept prefix's bits include
+ * those of the prefixes covering it.
+ */
+export function minimalPrefixes(ps: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  // Sorted, a prefix comes after every prefix of it.
+  for (const p of [...ps.keys()].sort()) {
+    let covering = 0;
+    for (const [q, bits] of out) if (p.startsWith(q)) covering |= bits;
+    const bits = ps.get(p)! | covering;
+    if (bits !== covering) out.set(p, bits);
+  }
   return out;
+}
+
+function addBits(m: Map<string, number>, key: string, bits: number): void {
+  m.set(key, (m.get(key) ?? 0) | bits);
 }
 
 /** The kernel filter the enabled rules need. */
@@ -156,36 +180,44 @@ export function kernelNeeds(ruleset: RuleEngine | readonly CompiledRule[], telem
   // executables, arguments and parents from it, and every rule reads those.
   const kinds = new Set<EventKind>(PROCESS_LIFECYCLE);
   for (const r of rules) for (const k of r.kinds) kinds.add(k);
-  const prefixes = new Set<string>();
-  const paths = new Set<string>();
-  const names = new Set<string>();
+  const prefixes = new Map<string, number>();
+  const paths = new Map<string, number>();
+  const names = new Map<string, number>();
   let openReads = false;
   let failedReads = false;
   const ok = readOpenFacts('success');
   const failed = readOpenFacts('failure');
   for (const r of rules) {
     if (!r.kinds.has('open')) continue;
-    for (const [facts, isFailure] of [
-      [ok, false],
-      [failed, true],
+    for (const [facts, bit] of [
+      [ok, INTEREST_OK],
+      [failed, INTEREST_FAILED],
     ] as const) {
       const s = specialize(r.ir, facts);
       const q = req(s);
       if (q.t === 'never') continue;
-      if (isFailure) failedReads = true;
-      if (q.t === 'any') openReads = true;
-      else {
-        for (const p of q.prefixes) prefixes.add(p);
-        for (const p of q.paths) paths.add(p);
-        for (const n of q.names) names.add(n);
+      if (q.t === 'any') {
+        if (bit === INTEREST_OK) openReads = true;
+        else failedReads = true;
+      } else {
+        for (const p of q.prefixes) addBits(prefixes, p, bit);
+        for (const p of q.paths) addBits(paths, p, bit);
+        for (const n of q.names) addBits(names, n, bit);
       }
     }
   }
   const minimal = minimalPrefixes(prefixes);
-  // A path under a prefix of interest needs no name of its own.
-  const wholePaths = [...paths].filter((p) => !minimal.some((q) => p.startsWith(q))).sort();
-  if (telemetry === 'all') return { kinds: 'all', prefixes: minimal, paths: wholePaths, names: [...names].sort(), openReads: true, failedReads: true };
-  return { kinds, prefixes: minimal, paths: wholePaths, names: [...names].sort(), openReads, failedReads };
+  // A path under a prefix of interest for the same outcomes needs no name of its own.
+  const covering = (p: string): number => {
+    let bits = 0;
+    for (const [q, b] of minimal) if (p.startsWith(q)) bits |= b;
+    return bits;
+  };
+  const wholePaths = [...paths.keys()].filter((p) => (paths.get(p)! & ~covering(p)) !== 0).sort();
+  const interest = { prefixes: minimal, paths: new Map(wholePaths.map((p) => [p, paths.get(p)!] as const)), names };
+  const out = { prefixes: [...minimal.keys()], paths: wholePaths, names: [...names.keys()].sort(), interest };
+  if (telemetry === 'all') return { kinds: 'all', ...out, openReads: true, failedReads: true };
+  return { kinds, ...out, openReads, failedReads };
 }
 
 /** A kill rule in the form the BPF side evaluates. */

@@ -90,6 +90,18 @@ export function recordSpecs(): Array<{ kind: EventKind; spec: RecordSpec }> {
     { kind: 'unshare', spec: { type: E.SE_EV_UNSHARE, args: [0x10000000 | 0x20000] } },
     { kind: 'setns', spec: { type: E.SE_EV_SETNS, args: [3, 0x20000000], strs: ['/proc/1/ns/pid'] } },
     { kind: 'capset', spec: { type: E.SE_EV_CAPSET, args: [0, 0x1ffffffffffn, 0x1ffffffffffn, 0] } },
+    { kind: 'io_uring_setup', spec: { type: E.SE_EV_IO_URING_SETUP, ret: 3, args: [4, 8, 2] } },
+    {
+      // An open submitted through a ring (IORING_OP_OPENAT = 18): the same open, flagged.
+      kind: 'open',
+      spec: {
+        type: E.SE_EV_OPEN,
+        flags: RecordFlags.SE_F_IO_URING | (18 << RecordFlags.SE_F_IOU_OP_SHIFT) | RecordFlags.SE_F_PATH_FROM_FILE,
+        ret: 5,
+        args: [-100, O_WRONLY, 0, 77, 0, S.SE_SC_OPENAT],
+        strs: ['/etc/passwd', '/etc/passwd', null],
+      },
+    },
     {
       kind: 'connect',
       spec: {

@@ -175,18 +175,27 @@ describe('live kernel events', { skip }, () => {
     assert.equal(ev.ebpf.ptrace.target_pid, r.target);
   });
 
-  test('module loads: reported, or the kernel has no module support and says so', async () => {
+  test('issue-17: module load attempts are reported with their result, through raw sys_exit where the syscall has no tracepoint, and alert', async () => {
     const modulesSupported = existsSync('/proc/modules');
     const r = trigger('init-module');
-    if (modulesSupported) {
-      const ev = await sensor.waitFor(byPid(r.pid, 'init_module'));
-      assert.equal(ev.event.outcome, 'failure');
-      assert.equal(ev.ebpf.module.params, 'param=1');
-    } else {
-      // CONFIG_MODULES=n: init_module is not a syscall here (ENOSYS) and has no tracepoint.
+    const ev = await sensor.waitFor(byPid(r.pid, 'init_module'));
+    assert.equal(ev.event.outcome, 'failure');
+    assert.equal(ev.ebpf.module.params, 'param=1');
+    assert.equal(ev.rule?.id, 'kernel_module_loaded', 'the bundled module rule fires on an attempt');
+    if (!modulesSupported) {
+      // CONFIG_MODULES=n: init_module answers ENOSYS and has no tracepoint of its own.
       assert.equal(r.errno, 38);
-      assert.match(sensor.stderr(), /no tracepoint syscalls\/sys_exit_init_module/);
+      assert.equal(ev.ebpf.error, 'ENOSYS');
+      assert.match(sensor.stderr(), /no tracepoint syscalls\/sys_exit_init_module on this kernel: syscall \d+ seen through raw sys_exit/);
     }
+  });
+
+  test('issue-17: opening /proc/PID/mem for writing is an open with the resolved path and alerts', async () => {
+    const r = trigger('open', '/proc/self/mem', '2');
+    const ev = await sensor.waitFor((d: Doc) => d.process?.pid === r.pid && d.file?.path === `/proc/${r.pid}/mem`, 15000, 'the /proc/PID/mem open');
+    assert.equal(ev.event.outcome, 'success');
+    assert.ok(ev.ebpf.open.intent.includes('write'));
+    assert.equal(ev.rule?.id, 'process_memory_written_via_proc');
   });
 
   test('bpf: program loads and map creations by other processes', async () => {

@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <linux/userfaultfd.h>
+#include <linux/io_uring.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -101,6 +102,51 @@ static void *uffd_handler(void *arg)
 	struct uffdio_copy c = {.dst = (unsigned long)j->new_page, .src = (unsigned long)page, .len = j->pagesz};
 	ioctl(j->uffd, UFFDIO_COPY, &c);
 	return NULL;
+}
+
+/* ---- io_uring with raw syscalls: one request, its result ----
+ * iou_run() sets up a ring (SQPOLL when asked), submits *proto, waits for
+ * its completion and returns cqe->res (or -1 with errno for setup errors).
+ * *ring_fd gets the ring's fd. */
+static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	if (sqpoll) {
+		p.flags = IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 2000;
+	}
+	int fd = syscall(__NR_io_uring_setup, 4, &p);
+	*ring_fd = fd;
+	if (fd < 0)
+		return -1;
+	size_t sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return -1;
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), *mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned *array = (unsigned *)(sq + p.sq_off.array), *flags = (unsigned *)(sq + p.sq_off.flags);
+	unsigned t = *tail, idx = t & *mask;
+	sqes[idx] = *proto;
+	array[idx] = idx;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	unsigned enter = IORING_ENTER_GETEVENTS;
+	if (sqpoll && (__atomic_load_n(flags, __ATOMIC_ACQUIRE) & IORING_SQ_NEED_WAKEUP))
+		enter |= IORING_ENTER_SQ_WAKEUP;
+	if (syscall(__NR_io_uring_enter, fd, sqpoll ? 0 : 1, 1, enter, NULL, 0) < 0)
+		return -1;
+	unsigned *chead = (unsigned *)(cq + p.cq_off.head), *ctail = (unsigned *)(cq + p.cq_off.tail);
+	unsigned *cmask = (unsigned *)(cq + p.cq_off.ring_mask);
+	while (__atomic_load_n(ctail, __ATOMIC_ACQUIRE) == *chead)
+		syscall(__NR_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	long res = cqes[*chead & *cmask].res;
+	__atomic_store_n(chead, *chead + 1, __ATOMIC_RELEASE);
+	return res;
 }
 
 int main(int argc, char **argv)
@@ -395,6 +441,100 @@ int main(int argc, char **argv)
 		waitpid(c, &st, 0);
 		snprintf(extra, sizeof(extra), "\"child\":%d", c);
 		r = 0;
+	} else if (!strncmp(op, "iou-", 4)) {
+		/* iou-<op> ARGS... [sqpoll]: the operation submitted through an io_uring ring.
+		 *   iou-openat PATH FLAGS | iou-openat-dir DIR NAME FLAGS | iou-openat2 PATH FLAGS | iou-unlinkat PATH
+		 *   iou-renameat OLD NEW | iou-mkdirat PATH | iou-symlinkat TARGET LINK | iou-linkat OLD NEW | iou-nop */
+		struct io_uring_sqe sqe;
+		struct open_how how;
+		int sqpoll = !strcmp(argv[argc - 1], "sqpoll"), ring = -1, dirfd = AT_FDCWD;
+		memset(&sqe, 0, sizeof(sqe));
+		memset(&how, 0, sizeof(how));
+		sqe.fd = AT_FDCWD;
+		if (!strcmp(op, "iou-openat")) {
+			need(argc, 4);
+			sqe.opcode = IORING_OP_OPENAT;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.open_flags = (int)strtol(argv[3], NULL, 8);
+			sqe.len = 0644;
+		} else if (!strcmp(op, "iou-openat-dir")) {
+			need(argc, 5);
+			dirfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+			sqe.opcode = IORING_OP_OPENAT;
+			sqe.fd = dirfd;
+			sqe.addr = (unsigned long)argv[3];
+			sqe.open_flags = (int)strtol(argv[4], NULL, 8);
+			sqe.len = 0644;
+		} else if (!strcmp(op, "iou-openat2")) {
+			need(argc, 4);
+			how.flags = (unsigned long long)strtol(argv[3], NULL, 8);
+			if (how.flags & O_CREAT)
+				how.mode = 0600;
+			sqe.opcode = IORING_OP_OPENAT2;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.addr2 = (unsigned long)&how;
+			sqe.len = sizeof(how);
+		} else if (!strcmp(op, "iou-unlinkat")) {
+			need(argc, 3);
+			sqe.opcode = IORING_OP_UNLINKAT;
+			sqe.addr = (unsigned long)argv[2];
+		} else if (!strcmp(op, "iou-renameat")) {
+			need(argc, 4);
+			sqe.opcode = IORING_OP_RENAMEAT;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.len = AT_FDCWD;
+			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-mkdirat")) {
+			need(argc, 3);
+			sqe.opcode = IORING_OP_MKDIRAT;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.len = 0755;
+		} else if (!strcmp(op, "iou-symlinkat")) {
+			need(argc, 4);
+			sqe.opcode = IORING_OP_SYMLINKAT;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-linkat")) {
+			need(argc, 4);
+			sqe.opcode = IORING_OP_LINKAT;
+			sqe.addr = (unsigned long)argv[2];
+			sqe.len = AT_FDCWD;
+			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-tcp")) {
+			/* iou-tcp [sqpoll]: connect to a loopback listener through a ring, then accept through another */
+			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			socklen_t al = sizeof(a);
+			bind(l, (struct sockaddr *)&a, sizeof(a));
+			listen(l, 4);
+			getsockname(l, (struct sockaddr *)&a, &al);
+			sqe.opcode = IORING_OP_CONNECT;
+			sqe.fd = c;
+			sqe.addr = (unsigned long)&a;
+			sqe.off = sizeof(a);
+			long cr = iou_run(&sqe, sqpoll, &ring);
+			struct sockaddr_in me;
+			socklen_t ml = sizeof(me);
+			getsockname(c, (struct sockaddr *)&me, &ml);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = IORING_OP_ACCEPT;
+			sqe.fd = l;
+			int ring2 = -1;
+			r = iou_run(&sqe, sqpoll, &ring2);
+			snprintf(extra, sizeof(extra), "\"connect_ret\":%ld,\"listen_fd\":%d,\"client_fd\":%d,\"port\":%d,\"client_port\":%d,\"sqpoll\":%d", cr, l, c,
+				 ntohs(a.sin_port), ntohs(me.sin_port), sqpoll);
+			out(op, r, extra);
+			return 0;
+		} else {
+			sqe.opcode = IORING_OP_NOP;
+		}
+		r = iou_run(&sqe, sqpoll, &ring);
+		if (r < 0) {
+			errno = (int)-r;
+			if (ring < 0)
+				r = -1;
+		}
+		snprintf(extra, sizeof(extra), "\"ring\":%d,\"dirfd\":%d,\"sqpoll\":%d", ring, dirfd, sqpoll);
 	} else if (!strcmp(op, "sleep")) {
 		need(argc, 3);
 		usleep(atoi(argv[2]) * 1000);

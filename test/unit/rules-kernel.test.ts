@@ -51,11 +51,37 @@ test('kernelNeeds: read-only opens narrowed to the names and prefixes rules on r
   assert.deepEqual(n1.paths, ['/etc/gshadow', '/etc/shadow']);
   assert.deepEqual(n1.names, ['.bash_history', 'id_rsa']);
   assert.equal(n1.openReads, false);
-  assert.equal(n1.failedReads, true, 'shadow, dir and hist also match failed reads');
+  assert.equal(n1.failedReads, false, 'failed reads are narrowed by the same names and prefixes');
+  // Which outcomes want each entry: keys asks for successful reads only.
+  assert.deepEqual(Object.fromEntries(n1.interest.names), { '.bash_history': 3, id_rsa: 1 });
+  assert.deepEqual(Object.fromEntries(n1.interest.paths), { '/etc/gshadow': 3, '/etc/shadow': 3 });
+  assert.deepEqual(Object.fromEntries(n1.interest.prefixes), { '/home/': 3, '/root/.aws/': 3 });
   const e2 = rules(rule('any_read', 'ebpf.kind = open and process.name = cat'));
   assert.equal(kernelNeeds(e2, 'alerts').openReads, true);
   const e3 = rules(rule('ok_only', 'ebpf.kind = open and file.name = x and event.outcome = success'));
   assert.equal(kernelNeeds(e3, 'alerts').failedReads, false);
+});
+
+test('issue-14: failed read-only opens are all reported only when a rule matches them on any path', () => {
+  const any = kernelNeeds(rules(rule('probe', 'ebpf.kind = open and event.outcome = failure and process.name = scanner')), 'alerts');
+  assert.equal(any.failedReads, true);
+  assert.equal(any.openReads, false, 'successful reads are not wanted by a failure-only rule');
+  const bundledLike = kernelNeeds(rules(rule('shadow', 'ebpf.kind = open and file.path = /etc/shadow')), 'alerts');
+  assert.equal(bundledLike.failedReads, false);
+  assert.deepEqual(Object.fromEntries(bundledLike.interest.paths), { '/etc/shadow': 3 });
+});
+
+test('issue-14: a longer prefix keeps the outcome bits of the prefixes covering it (LPM answers with the longest match)', () => {
+  const n = kernelNeeds(
+    rules(
+      rule('etc_failed', 'ebpf.kind = open and file.path startswith /etc/ and event.outcome = failure') +
+        rule('cron_ok', 'ebpf.kind = open and file.path startswith /etc/cron and event.outcome = success') +
+        rule('ssl_failed', 'ebpf.kind = open and file.path startswith /etc/ssl/ and event.outcome = failure'),
+    ),
+    'alerts',
+  );
+  assert.deepEqual(Object.fromEntries(n.interest.prefixes), { '/etc/': 2, '/etc/cron': 3 }, '/etc/ssl/ adds nothing /etc/ does not cover');
+  assert.deepEqual(n.prefixes, ['/etc/', '/etc/cron']);
 });
 
 test('kernelNeeds of the bundled rules: reads only for the shadow files; writes, execs and the rest by family; always the process lifecycle', () => {

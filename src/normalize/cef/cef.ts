@@ -76,6 +76,7 @@ export const CEF_EVENT_NAMES: Readonly<Record<EventKind, string>> = Object.freez
   accept: 'Inbound connection accepted',
   bind: 'Socket bound',
   listen: 'Socket listening',
+  io_uring_setup: 'io_uring ring created',
   tamper: 'Syscall argument changed during the call',
   loss: 'Events lost',
 });

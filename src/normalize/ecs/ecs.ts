@@ -102,6 +102,9 @@ export function categorize(ev: SensorEvent): Categorization {
     case 'bind':
     case 'listen':
       return { category: ['network'], type: ['start'] };
+    case 'io_uring_setup':
+      // A process setting up a channel to the kernel that bypasses syscalls.
+      return { category: ['process'], type: ['info'] };
     case 'tamper':
       return { category: ['intrusion_detection'], type: ['info'] };
     case 'loss':

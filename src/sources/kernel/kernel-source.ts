@@ -15,7 +15,7 @@ import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } 
 import { BPF_OBJECT_PATH } from './paths.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind } from '../../decode/abi.generated.js';
+import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
 
 export interface KernelSourceOptions {
@@ -54,9 +54,9 @@ export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
 export interface KernelFilter {
   /** Event families to emit; 'all' for everything. */
   kinds: ReadonlySet<EventKind> | 'all';
-  /** Report every read-only open (otherwise only names/prefixes of interest). */
+  /** Report every successful read-only open (otherwise only names/prefixes of interest). */
   openReads: boolean;
-  /** Report failed read-only opens. */
+  /** Report every failed read-only open (otherwise only names/prefixes of interest, tested on the caller's string). */
   failedReads: boolean;
   /** Report file events on every path (no prefix filtering). */
   allPaths: boolean;
@@ -71,6 +71,12 @@ export interface KernelFilter {
   readPrefixes?: boolean;
   /** File names (leaf) of interest for read-only opens. */
   names: readonly string[];
+  /**
+   * The outcomes of read-only opens (Interest bits: 1 success, 2 failure)
+   * each prefix and name is wanted for; an entry not listed is wanted for
+   * both. Other file events match any entry.
+   */
+  interest?: { prefixes?: ReadonlyMap<string, number>; names?: ReadonlyMap<string, number> };
 }
 
 /** A kill rule the kernel can decide: the same shape the rule engine's kernelKillRules() gives. */
@@ -115,7 +121,9 @@ export class KernelSource implements Source {
   private readonly opts: KernelSourceOptions;
   private filter: KernelFilter;
   private attachResults: AttachResult[] = [];
-  private prevKeys = { prefixes: new Set<string>(), names: new Set<string>() };
+  /** Keys (hex) and values of path_prefix and name_of_interest as last written. */
+  private prevKeys = { prefixes: new Map<string, number>(), names: new Map<string, number>() };
+  private prevLens = new Set<number>();
   private killKeys = new Map<string, { key: Buffer; map: 'kill_exact' | 'kill_prefix'; index: number }>();
   /** Ignored cgroups: path → cgroup id. */
   private readonly ignoredCgroups = new Map<string, bigint>();
@@ -142,8 +150,15 @@ export class KernelSource implements Source {
     this.obj = obj;
     try {
       this.unavailable = disableMissingTracepoints(obj, this.preflightResult.tracefs!);
+      // Syscalls without their own tracepoint are seen on the generic
+      // sys_exit instead, restricted by syscall number (the program is not
+      // loaded at all when every hooked syscall has its tracepoint).
+      const raw = rawSyscallFallback(this.unavailable);
+      if (raw.length === 0) obj.setAutoload(RAW_SYS_EXIT_PROGRAM, false);
       for (const u of this.unavailable) {
-        this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
+        const via = raw.find((x) => x.program === u.program);
+        if (via) this.log.info({ program: u.program, tracepoint: u.tracepoint, nr: via.nr }, 'no tracepoint %s on this kernel: syscall %d seen through raw sys_exit', u.tracepoint, via.nr);
+        else this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
       }
       if (!this.opts.reportSelf) obj.setGlobal('se_sensor_tgid', process.pid);
       // In-kernel kill rules never signal the sensor or its parent (bpf/lib/filter.bpf.h), reported or not.
@@ -153,6 +168,13 @@ export class KernelSource implements Source {
       const t0 = performance.now();
       obj.load();
       const loadMs = performance.now() - t0;
+      for (const x of raw) {
+        const k = Buffer.alloc(4);
+        const v = Buffer.alloc(4);
+        k.writeUInt32LE(x.nr);
+        v.writeUInt32LE(x.sc);
+        obj.mapUpdate('raw_syscalls', k, v);
+      }
       for (const pid of this.opts.ignorePids ?? []) this.ignorePid(pid);
       for (const path of this.opts.ignoreCgroups ?? []) this.ignoreCgroup(path);
       this.applyFilter(this.filter);
@@ -246,12 +268,22 @@ export class KernelSource implements Source {
     cfg.writeUInt32LE(this.opts.wakeupBytes, OFFSETOF.se_filter_cfg.wakeup_bytes);
     // Add new keys before removing old ones so that no event of interest
     // slips through while the maps change.
-    const prefixes = new Set(filter.prefixes);
-    const names = new Set(filter.names);
-    for (const p of prefixes) if (!this.prevKeys.prefixes.has(p)) obj.mapUpdate('path_prefix', prefixKey(p), Buffer.from([1]));
-    for (const n of names) if (!this.prevKeys.names.has(n)) obj.mapUpdate('name_of_interest', nameKey(n), Buffer.from([1]));
+    // Values: the outcomes of read-only opens each entry is wanted for
+    // (enum se_interest); keys that coincide once cut to the key size merge.
+    const keyed = (entries: readonly string[], wants: ReadonlyMap<string, number> | undefined, key: (s: string) => Buffer): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const e of entries) {
+        const k = key(e).toString('hex');
+        m.set(k, (m.get(k) ?? 0) | (wants?.get(e) ?? Interest.SE_INTEREST_ANY));
+      }
+      return m;
+    };
+    const prefixes = keyed(filter.prefixes, filter.interest?.prefixes, prefixKey);
+    const names = keyed(filter.names, filter.interest?.names, nameKey);
+    for (const [k, v] of prefixes) if (this.prevKeys.prefixes.get(k) !== v) obj.mapUpdate('path_prefix', Buffer.from(k, 'hex'), Buffer.from([v]));
+    for (const [k, v] of names) if (this.prevKeys.names.get(k) !== v) obj.mapUpdate('name_of_interest', Buffer.from(k, 'hex'), Buffer.from([v]));
     // Name lengths: the cheap first test before hashing a name.
-    const lens = new Set([...names].map((n) => Buffer.byteLength(n)).filter((l) => l > 0 && l < SIZEOF.se_name_key));
+    const lens = new Set(filter.names.map((n) => Buffer.byteLength(n)).filter((l) => l > 0 && l < SIZEOF.se_name_key));
     const lenKey = (l: number): Buffer => {
       const k = Buffer.alloc(4);
       k.writeUInt32LE(l);
@@ -259,13 +291,11 @@ export class KernelSource implements Source {
     };
     for (const l of lens) obj.mapUpdate('name_len_of_interest', lenKey(l), Buffer.from([1]));
     obj.mapUpdate('filter_cfg', Buffer.alloc(4), cfg);
-    for (const p of this.prevKeys.prefixes) if (!prefixes.has(p)) obj.mapDelete('path_prefix', prefixKey(p));
-    for (const n of this.prevKeys.names) if (!names.has(n)) obj.mapDelete('name_of_interest', nameKey(n));
-    for (const n of this.prevKeys.names) {
-      const l = Buffer.byteLength(n);
-      if (!lens.has(l) && l > 0 && l < SIZEOF.se_name_key) obj.mapUpdate('name_len_of_interest', lenKey(l), Buffer.from([0]));
-    }
+    for (const k of this.prevKeys.prefixes.keys()) if (!prefixes.has(k)) obj.mapDelete('path_prefix', Buffer.from(k, 'hex'));
+    for (const k of this.prevKeys.names.keys()) if (!names.has(k)) obj.mapDelete('name_of_interest', Buffer.from(k, 'hex'));
+    for (const l of this.prevLens) if (!lens.has(l)) obj.mapUpdate('name_len_of_interest', lenKey(l), Buffer.from([0]));
     this.prevKeys = { prefixes, names };
+    this.prevLens = lens;
   }
 
   /**
@@ -412,6 +442,26 @@ function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array
       obj.setAutoload(p.name, false);
       out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
     }
+  }
+  return out;
+}
+
+/** The generic sys_exit program (bpf/programs/priv.bpf.c) for syscalls without a tracepoint. */
+const RAW_SYS_EXIT_PROGRAM = 'se_raw_sys_exit';
+
+/** Syscall numbers (per architecture) of the hooks the raw sys_exit program can stand in for. */
+const RAW_FALLBACK: Readonly<Record<string, { sc: number; nr: Partial<Record<string, number>> }>> = {
+  se_sys_exit_init_module: { sc: Syscall.SE_SC_INIT_MODULE, nr: { x64: 175, arm64: 105 } },
+  se_sys_exit_finit_module: { sc: Syscall.SE_SC_FINIT_MODULE, nr: { x64: 313, arm64: 273 } },
+};
+
+/** The unavailable programs the raw sys_exit program reports instead: syscall number and enum se_syscall. */
+export function rawSyscallFallback(unavailable: ReadonlyArray<{ program: string }>, arch: string = process.arch): Array<{ program: string; nr: number; sc: number }> {
+  const out: Array<{ program: string; nr: number; sc: number }> = [];
+  for (const u of unavailable) {
+    const f = RAW_FALLBACK[u.program];
+    const nr = f?.nr[arch];
+    if (f && nr !== undefined) out.push({ program: u.program, nr, sc: f.sc });
   }
   return out;
 }
