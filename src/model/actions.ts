@@ -47,6 +47,7 @@ export const ACTIONS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
   accept: ['connection_accepted'],
   bind: ['bind'],
   listen: ['listen'],
+  io_uring_setup: ['io_uring_setup'],
   tamper: ['argument-tampering'],
   loss: ['events-lost'],
 };
