@@ -26,6 +26,7 @@
 import type { AgentInfo, ClassifiedEvent, HostInfo, ProcessInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
+import { addParentFields, addSessionFields, type TextGuards } from './session.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, ecsJson, escapeLineBreaks, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
 
 /** What JSON.stringify escapes in a string, plus the line breaks ecsJson escapes. */
@@ -224,7 +225,7 @@ function parent(p: ProcessRef): string {
     c.start === p.start &&
     sameList(c.args, p.args)
   ) {
-    return c.text;
+    return c.text + parentExtra(p);
   }
   let s = `{"pid":${num(p.pid)}`;
   if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
@@ -236,11 +237,21 @@ function parent(p: ProcessRef): string {
   }
   if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
   if (p.start !== undefined) s += `,"start":${q(p.start)}`;
-  s += '}';
-  if (raw) return s;
+  if (raw) return s + parentExtra(p);
   if (parents.size >= MEMO_MAX) parents.clear();
   parents.set(key, { pid: p.pid, entity_id: p.entity_id, name: p.name, executable: p.executable, args: p.args?.slice(), command_line: p.command_line, start: p.start, text: s });
-  return s;
+  return s + parentExtra(p);
+}
+
+/** Strings pass as they are: q() flags raw bytes when the block is written. */
+const PLAIN: TextGuards = { text: (_f, v) => v, textList: (_f, l) => l.slice() };
+
+/** The parent's Session View fields (session.ts addParentFields) and the closing brace. */
+function parentExtra(p: ProcessRef): string {
+  if (p.working_directory === undefined && p.interactive === undefined && !p.tty && p.user === undefined && p.group === undefined) return '}';
+  const o: Record<string, unknown> = {};
+  addParentFields(PLAIN, o, p);
+  return obj(o, ''); // `,"working_directory":…}`
 }
 
 /** `"process":{…}` as processOf writes it. */
@@ -248,15 +259,22 @@ function processBlock(p: ProcessInfo): string {
   let s = `"process":{"pid":${num(p.pid)}${identity(p)}`;
   if (p.end !== undefined) s += `,"end":${q(p.end)}`;
   if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
-  s += `,"thread":{"id":${num(p.thread.id)}}`;
+  const session: Record<string, unknown> = { thread: {} };
+  addSessionFields(PLAIN, session, p);
+  const caps = (session.thread as Record<string, unknown>).capabilities;
+  s += caps === undefined ? `,"thread":{"id":${num(p.thread.id)}}` : `,"thread":{"id":${num(p.thread.id)},"capabilities":${val(caps)}}`;
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
   s += `,"user":${user(p.user)},"group":${user(p.group)}`;
-  if (p.real_user.id !== p.user.id) s += `,"real_user":${user(p.real_user)}`;
-  if (p.real_group.id !== p.group.id) s += `,"real_group":${user(p.real_group)}`;
+  // The real ids are always written: Elastic's rules compare them with the effective ones.
+  s += `,"real_user":${user(p.real_user)},"real_group":${user(p.real_group)}`;
   if (p.saved_user.id !== p.user.id) s += `,"saved_user":${user(p.saved_user)}`;
   if (p.saved_group.id !== p.group.id) s += `,"saved_group":${user(p.saved_group)}`;
-  return `${s},"parent":${parent(p.parent)}}`;
+  s += `,"parent":${parent(p.parent)}`;
+  for (const k of ['previous', 'session_leader', 'group_leader', 'entry_leader'] as const) {
+    if (session[k] !== undefined) s += `,"${k}":${val(session[k])}`;
+  }
+  return `${s}}`;
 }
 
 // ---- the rest of the document ------------------------------------------------
@@ -270,7 +288,6 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
   for (const k in f) {
     const v = f[k];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    if (k === 'syscall' && v === ev.event.action) continue;
     if (!first) s += ',';
     first = false;
     if (k === 'process' && typeof v === 'object' && v !== null) {
@@ -349,7 +366,9 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
     const threat = attackThreat(tags);
     if (threat) s += `,"threat":${val(threat)}`;
   }
-  s += `${hostAgent},${processBlock(ev.process)},"user":${user(ev.user)},"group":${user(ev.group)}`;
+  // user.* is the effective user; ECS's user.effective says so for the rules that ask.
+  const u = user(ev.user);
+  s += `${hostAgent},${processBlock(ev.process)},"user":${u.slice(0, -1)},"effective":${u}},"group":${user(ev.group)}`;
   const file = ev.file;
   if (file) {
     let o = '';
