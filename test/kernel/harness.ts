@@ -23,9 +23,19 @@ const CAUGHT_UP_MS = 1000;
 /** Longest wait for a sensor that is still behind a burst of activity. */
 const LAG_CAP_MS = 300_000;
 
-/** Why live tests must skip here, or false. Printed by node:test as the skip reason. */
+/**
+ * Why live tests must skip here, or false. Printed by node:test as the skip
+ * reason. Skips only when BPF truly cannot run: not root, no BTF or a kernel
+ * too old (preflight), or a kernel that refuses BPF program loads outright
+ * (EPERM/EACCES on a 2-instruction program). Any other preflight error is
+ * thrown, which fails the test file (issue-12).
+ */
 export function skipReason(): string | false {
-  const r = bpfUnavailableReason();
+  let r = bpfUnavailableReason();
+  if (!r) {
+    const probe = trigger('bpf-prog', 'se_probe');
+    if (probe.ret < 0 && (probe.errno === 1 || probe.errno === 13)) r = `the kernel refuses BPF program loads (errno ${probe.errno})`;
+  }
   if (r) {
     console.log(`# kernel tests skipped: ${r}`);
     return `BPF unavailable: ${r}`;
