@@ -51,7 +51,10 @@ for (const suite of suites) {
   }
   const list = files(join(root, 'dist/test', suite));
   if (!list.length) {
-    console.log(`# suite ${suite}: no tests`);
+    // Not a pass: a suite that compiled to nothing (a build that did not run,
+    // a tsconfig that stopped including test/) would hide every failure.
+    failed = true;
+    console.log(`# suite ${suite}: FAILED (no test files in dist/test/${suite}: run npm run build)`);
     continue;
   }
   console.log(`\n# ===== suite: ${suite} (${list.length} files) =====`);
