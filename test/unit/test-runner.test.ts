@@ -8,6 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 
+/** Without NODE_TEST_CONTEXT: the child runs as a test runner of its own, not as a subprocess of this one. */
+function freshEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
 function fakeTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'test-runner-'));
   mkdirSync(join(root, 'scripts'));
@@ -20,7 +27,7 @@ function fakeTree(): string {
 test('issue-12: a suite with no compiled test files fails the run', (t) => {
   const root = fakeTree();
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  const r = spawnSync(process.execPath, [join(root, 'scripts/test.js'), 'unit'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'scripts/test.js'), 'unit'], { encoding: 'utf8', env: freshEnv() });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /suite unit: FAILED \(no test files/);
 });
@@ -29,7 +36,7 @@ test('issue-12: the same tree with one passing test file passes', (t) => {
   const root = fakeTree();
   t.after(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'dist/test/unit/ok.test.js'), "import { test } from 'node:test';\ntest('ok', () => {});\n");
-  const r = spawnSync(process.execPath, [join(root, 'scripts/test.js'), 'unit'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'scripts/test.js'), 'unit'], { encoding: 'utf8', env: freshEnv() });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /suite unit: passed/);
 });
