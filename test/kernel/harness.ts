@@ -20,6 +20,8 @@ export type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint
 export const WAIT_MS = 30_000;
 /** The sensor counts as caught up once it wrote a document stamped this long after the wait began. */
 const CAUGHT_UP_MS = 1000;
+/** Longest wait for the sensor to start (BPF verification of every program takes seconds, more on a loaded machine). */
+const START_MS = 180_000;
 /** Longest wait for a sensor that is still behind a burst of activity. */
 const LAG_CAP_MS = 300_000;
 
@@ -73,7 +75,7 @@ export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessE
   proc.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`sensor did not start within 30 s; stderr:\n${err}`)), 30000);
+    const t = setTimeout(() => reject(new Error(`sensor did not start within ${START_MS / 1000} s; stderr:\n${err}`)), START_MS);
     const check = (): void => {
       if (/ebpf-sensor [\d.]+ running/.test(err)) {
         clearTimeout(t);
