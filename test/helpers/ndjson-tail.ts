@@ -60,7 +60,7 @@ export class NdjsonTail<T = unknown> {
     }
   }
 
-  /** Forget the descriptor (the documents stay). */
+  /** Close the descriptor (the documents stay; a later read() goes on from where this one stopped). */
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
@@ -72,8 +72,14 @@ export class NdjsonTail<T = unknown> {
     } catch {
       return false;
     }
-    this.ino = fstatSync(this.fd).ino;
-    this.pos = 0;
+    const ino = fstatSync(this.fd).ino;
+    // The same file again (a read after close()): go on where we were, never
+    // read a line twice. Another file: from its start.
+    if (ino !== this.ino) {
+      this.ino = ino;
+      this.pos = 0;
+      this.tail = Buffer.alloc(0);
+    }
     return true;
   }
 

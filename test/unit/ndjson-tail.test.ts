@@ -57,3 +57,19 @@ test('issue-12: a complete line that is not JSON is an error, not skipped', () =
   assert.throws(() => t.read(), /not JSON, first: not json/);
   assert.deepEqual(t.docs, [{ n: 1 }]);
 });
+
+test('issue-12: a read after close() goes on where it stopped: no document twice', () => {
+  const f = tmpFile();
+  const t = new NdjsonTail<{ n: number }>(f);
+  writeFileSync(f, '{"n":1}\n{"n":2}\n');
+  assert.equal(t.read().length, 2);
+  t.close();
+  appendFileSync(f, '{"n":3}\n');
+  assert.deepEqual(t.read(), [{ n: 3 }]);
+  t.close();
+  assert.deepEqual(t.read(), []);
+  assert.deepEqual(
+    t.docs.map((d) => d.n),
+    [1, 2, 3],
+  );
+});
