@@ -151,9 +151,11 @@ async function main() {
         console.log(`\n# ===== stress run ${run}/${o.runs}: ${suite}${o.load ? ' (under load)' : ''} =====`);
         const tapFile = join(dir, `${suite}-${run}.tap`);
         const r = runSuite(suite, tapFile);
-        durations.push(`${suite} run ${run}: ${r.seconds.toFixed(0)} s, exit ${r.status ?? r.signal}`);
+        const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+        const count = (what) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+        durations.push(`${suite} run ${run}: ${r.seconds.toFixed(0)} s, exit ${r.status ?? r.signal}; tests ${count('tests')}, pass ${count('pass')}, fail ${count('fail')}, skipped ${count('skipped')}`);
         if (r.signal) interrupted = true;
-        const failed = existsSync(tapFile) ? failedTests(readFileSync(tapFile, 'utf8')) : [];
+        const failed = failedTests(tap);
         for (const t of failed) {
           const key = `${suite}: ${t}`;
           failures.set(key, (failures.get(key) ?? 0) + 1);
