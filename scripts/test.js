@@ -51,7 +51,10 @@ for (const suite of suites) {
   }
   const list = files(join(root, 'dist/test', suite));
   if (!list.length) {
-    console.log(`# suite ${suite}: no tests`);
+    // Not a pass: a suite that compiled to nothing (a build that did not run,
+    // a tsconfig that stopped including test/) would hide every failure.
+    failed = true;
+    console.log(`# suite ${suite}: FAILED (no test files in dist/test/${suite}: run npm run build)`);
     continue;
   }
   console.log(`\n# ===== suite: ${suite} (${list.length} files) =====`);
@@ -72,7 +75,12 @@ for (const suite of suites) {
     console.log(`# test services started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const t1 = Date.now();
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...concurrency, ...extra, ...list], {
+  // EBPF_SENSOR_TEST_TAP=FILE: also write a TAP report there (scripts/stress.js counts failures per test from it).
+  const tap = process.env.EBPF_SENSOR_TEST_TAP;
+  const reporters = tap
+    ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`]
+    : ['--test-reporter=spec'];
+  const r = spawnSync(process.execPath, ['--test', ...reporters, ...concurrency, ...extra, ...list], {
     stdio: 'inherit',
     cwd: root,
     env: {

@@ -43,6 +43,8 @@ export interface DeliveryOptions {
   stopTimeoutMs?: number;
   /** Random source for the jitter (tests). */
   random?: () => number;
+  /** Called after each failed send with the attempt number and the backoff chosen, ms (tests, telemetry). */
+  onRetry?: (attempt: number, delayMs: number) => void;
 }
 
 /** Positions `[from, to)` a sink will never get. */
@@ -104,6 +106,7 @@ export class Delivery {
   private readonly limits: BatchLimits;
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
+  private readonly onRetry: ((attempt: number, delayMs: number) => void) | undefined;
   private readonly reader: JournalReader;
   private committed: number;
   private state: DeliveryStats['state'] = 'reading';
@@ -132,6 +135,7 @@ export class Delivery {
     this.limits = { ...DEFAULT_BATCH, ...opts.batch };
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.random = opts.random ?? Math.random;
+    this.onRetry = opts.onRetry;
     const l = this.limits;
     const r = this.retry;
     if (!(Number.isInteger(l.count) && l.count >= 1 && l.bytes >= 1 && l.ms >= 0)) {
@@ -317,6 +321,7 @@ export class Delivery {
         this.failedSinceLog++;
         this.lastError = (e as Error)?.message ?? String(e);
         const delay = this.backoff(this.attempt);
+        this.onRetry?.(this.attempt, delay);
         const now = Date.now();
         if (this.attempt === 1 || now - this.lastRetryLog >= RETRY_LOG_EVERY_MS) {
           this.lastRetryLog = now;

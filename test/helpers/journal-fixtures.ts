@@ -96,7 +96,9 @@ export function tempDir(prefix = 'journal-'): { dir: string; cleanup: () => void
 
 export function readLines(file: string): string[] {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const text = readFileSync(file, 'utf8');
+    // Only complete lines: another process may be in the middle of one (issue-12).
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
   } catch {
     return [];
   }

@@ -111,8 +111,10 @@ describe('delivery end to end: 100,000 events to real Kafka and Elasticsearch th
     try {
       // 20,000 events arrive while Kafka is down.
       await append(20_000, 1000);
-      // Elasticsearch gets them meanwhile.
-      const deadline = Date.now() + 25_000;
+      // Elasticsearch gets them meanwhile. The outage lasts until it has (one
+      // generous deadline, issue-12: not 25 s, which a loaded machine outlasts),
+      // and at least 30 s.
+      const deadline = Date.now() + 240_000;
       for (;;) {
         const h = await runner!.health();
         const e = h.sinks.find((s) => s.name === 'elasticsearch')!;

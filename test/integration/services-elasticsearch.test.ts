@@ -9,6 +9,7 @@ import { errors } from '@elastic/elasticsearch';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 import { CLIENT_MAJOR } from '../../src/sinks/elasticsearch/es-client.js';
 import { elasticsearchClient, service, serviceRunning, startService, stopService } from '../services/services.js';
+import { isRunning } from '../services/process-control.js';
 
 function uidOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -17,7 +18,7 @@ function uidOf(pid: number): number {
   return Number(line.split(/\s+/)[1]);
 }
 
-describe('test services: Elasticsearch 9.x', { timeout: 300_000 }, () => {
+describe('test services: Elasticsearch 9.x', { timeout: 900_000 }, () => {
   it('is a real node of the client major on 127.0.0.1, not run as root', async () => {
     const rec = service('elasticsearch');
     assert.match(rec.address, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -100,4 +101,45 @@ describe('test services: Elasticsearch 9.x', { timeout: 300_000 }, () => {
       await client.close();
     }
   });
+
+  it('issue-12: after a crash of the server JVM, or of its launcher, startService stops what is left and starts it again', async () => {
+    for (const victim of ['server', 'launcher'] as const) {
+      const rec = service('elasticsearch');
+      const leader = rec.process!;
+      const members = rec.members ?? [];
+      const children = members.filter((m) => m.pid !== leader.pid);
+      const server = children.find((m) => cmdline(m.pid).includes('org.elasticsearch.bootstrap.Elasticsearch')) ?? children[0];
+      assert.ok(server, `the server JVM among the recorded members ${JSON.stringify(members)}`);
+      const dead = victim === 'server' ? server : leader;
+      process.kill(dead.pid, 'SIGKILL');
+      await until(() => !isRunning(dead), `the end of the ${victim}`);
+      assert.equal(serviceRunning('elasticsearch'), false, `with its ${victim} killed the service is not running`);
+      const back = await startService('elasticsearch');
+      assert.notEqual(back.process!.pid, leader.pid, 'a new launcher');
+      assert.equal(isRunning(leader) || isRunning(server), false, 'nothing of the crashed service is left');
+      const { client } = await elasticsearchClient();
+      try {
+        const health = await client.cluster.health({ wait_for_status: 'yellow', timeout: '60s' });
+        assert.notEqual(health.status, 'red');
+      } finally {
+        await client.close();
+      }
+    }
+  });
 });
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

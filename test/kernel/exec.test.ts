@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { skipReason, startSensor } from './harness.js';
+import { skipReason, startSensor, WAIT_MS } from './harness.js';
 
 const skip = skipReason();
 
@@ -26,7 +26,7 @@ test('exec of /bin/true with a unique argument arrives with its pid and kernel-r
     const marker = `ebpf-sensor-test-${randomBytes(6).toString('hex')}`;
     const r = spawnSync('/bin/true', [marker]);
     assert.equal(r.status, 0);
-    const doc = await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.args?.includes(marker), 10000, `exec of ${marker}`);
+    const doc = await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.args?.includes(marker), WAIT_MS, `exec of ${marker}`);
     assert.equal(doc.process.pid, r.pid);
     assert.equal(doc.process.executable, realpathSync('/bin/true'));
     assert.deepEqual(doc.process.args, ['/bin/true', marker]);

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
-import { skipReason, startSensor, type Doc, type LiveSensor } from './harness.js';
+import { skipReason, startSensor, type Doc, type LiveSensor, WAIT_MS } from './harness.js';
 
 const skip = skipReason();
 const CLI = join(packageRoot, 'bin/ebpf-sensor.js');
@@ -84,10 +84,10 @@ describe('replay of a capture recorded live during an attack', { skip }, () => {
     pid.marker = m.pid!;
 
     // The live sensor saw it all (its own alerts are in its output) before it stops and closes the capture.
-    await sensor.waitFor((d) => ruleIds(d).includes('account_file_modified') && d.process?.pid === pid.passwd, 15000, 'live passwd alert');
-    await sensor.waitFor((d) => ruleIds(d).includes('exec_from_dev_shm') && d.process?.pid === pid.shm, 15000, 'live /dev/shm alert');
-    await sensor.waitFor((d) => ruleIds(d).includes('shell_connects_out') && d.process?.pid === pid.shell, 15000, 'live reverse-shell alert');
-    await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.pid === pid.marker, 15000, 'the marker exec');
+    await sensor.waitFor((d) => ruleIds(d).includes('account_file_modified') && d.process?.pid === pid.passwd, WAIT_MS, 'live passwd alert');
+    await sensor.waitFor((d) => ruleIds(d).includes('exec_from_dev_shm') && d.process?.pid === pid.shm, WAIT_MS, 'live /dev/shm alert');
+    await sensor.waitFor((d) => ruleIds(d).includes('shell_connects_out') && d.process?.pid === pid.shell, WAIT_MS, 'live reverse-shell alert');
+    await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.pid === pid.marker, WAIT_MS, 'the marker exec');
     const code = await sensor.stop();
     assert.equal(code, 0, sensor.stderr());
     assert.match(sensor.stderr(), /capture .*attack\.capture\.gz: \d+ events/);

@@ -65,6 +65,25 @@ export function groupMembers(pgid: number): number[] {
   return out;
 }
 
+/** The live members of group `pgid` with their start times (recorded once a service answers). */
+export function groupHandles(pgid: number): ProcessHandle[] {
+  const out: ProcessHandle[] = [];
+  for (const pid of groupMembers(pgid)) {
+    const s = procStat(pid);
+    if (s && s.state !== 'Z') out.push({ pid, startTicks: s.startTicks });
+  }
+  return out;
+}
+
+/**
+ * True while the leader and every recorded member run. A launcher whose
+ * server died (or a server whose launcher died) is not a running service:
+ * it answers nothing, and a restart must first stop what is left of it.
+ */
+export function groupIntact(leader: ProcessHandle, members: readonly ProcessHandle[] = []): boolean {
+  return isRunning(leader) && members.every(isRunning);
+}
+
 /**
  * Spawns `spec` in a new session (so it outlives this process and a Ctrl-C in
  * the terminal does not reach it) and returns its handle.

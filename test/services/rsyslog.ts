@@ -15,6 +15,10 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SensorError } from '../../src/errors.js';
+import { NdjsonTail } from '../helpers/ndjson-tail.js';
+
+/** One generous deadline for rsyslog to start and to receive (a loaded 2-core machine). */
+const WAIT_MS = 60_000;
 
 /** One message as rsyslog parsed it. */
 export interface ReceivedMessage {
@@ -170,7 +174,7 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
     }
   };
 
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + WAIT_MS;
   for (;;) {
     const ready =
       (ports.tcp === undefined || bound('tcp', ports.tcp)) &&
@@ -179,24 +183,23 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
     if (ready) break;
     if (exited || Date.now() > deadline) {
       await stop();
-      throw new SensorError('ESENSOR_SERVICE', `rsyslogd did not open its ports within 10 s: ${stderr.trim() || '(no output)'}`);
+      throw new SensorError('ESENSOR_SERVICE', `rsyslogd did not open its ports within ${WAIT_MS / 1000} s: ${stderr.trim() || '(no output)'}`);
     }
     await sleep(25);
   }
 
+  // rsyslog may be in the middle of writing a line: only complete lines count (issue-12).
+  const tail = new NdjsonTail<ReceivedMessage>(out);
   const received = (): ReceivedMessage[] => {
-    if (!existsSync(out)) return [];
-    return readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as ReceivedMessage);
+    tail.read();
+    return tail.docs.slice();
   };
   return {
     pid,
     dir,
     ports,
     received,
-    async waitFor(n: number, timeoutMs = 10_000): Promise<ReceivedMessage[]> {
+    async waitFor(n: number, timeoutMs = WAIT_MS): Promise<ReceivedMessage[]> {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const r = received();
@@ -206,6 +209,7 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
       }
     },
     async stop(): Promise<void> {
+      tail.close();
       await stop();
       if (process.env.KEEP_RSYSLOG_DIR !== '1') rmSync(dir, { recursive: true, force: true });
     },

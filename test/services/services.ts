@@ -28,7 +28,7 @@ import {
 } from './elasticsearch-service.js';
 import { DEFAULT_KAFKA_VERSION, fetchKafka, kafkaAnswers, prepareKafka } from './kafka-service.js';
 import { buildCollector, collectorAnswers, DEFAULT_OTELCOL_VERSION, prepareCollector } from './otelcol-service.js';
-import { isRunning, launch, stopProcess } from './process-control.js';
+import { groupHandles, groupIntact, isRunning, launch, stopProcess } from './process-control.js';
 import { readState, STATE_ENV, writeState, type ServiceRecord, type ServicesState } from './state.js';
 
 export { STATE_ENV, type ServiceRecord, type ServicesState } from './state.js';
@@ -149,9 +149,11 @@ async function launchAndWait(stateFile: string, name: string): Promise<ServiceRe
     throw new SensorError('ESENSOR_SERVICE', `${name}: port ${rec.port} on 127.0.0.1 is taken by another process; cannot start ${rec.kind}`);
   }
   rec.process = await launch(rec.launch);
+  delete rec.members;
   updateService(stateFile, rec);
   const ms = await waitReady(rec);
   rec.timings.readyMs.push(ms);
+  rec.members = groupHandles(rec.process.pid);
   updateService(stateFile, rec);
   return rec;
 }
@@ -363,19 +365,31 @@ export async function stopService(name: ServiceName, file = stateFileFromEnv()):
   if (!rec.process) return;
   await stopProcess(rec.process);
   rec.process = null;
+  delete rec.members;
   updateService(file, rec);
 }
 
-/** Starts a stopped service again on the same port with the same data; resolves once it answers. */
+/**
+ * Starts a stopped service again on the same port with the same data;
+ * resolves once it answers. What is left of a crashed one (a launcher whose
+ * server JVM died, a server whose launcher died) is stopped first, by its
+ * recorded process group (issue-12).
+ */
 export async function startService(name: ServiceName, file = stateFileFromEnv()): Promise<ServiceRecord> {
   const rec = service(name, file);
-  if (rec.process && isRunning(rec.process)) return rec;
+  if (rec.process && groupIntact(rec.process, rec.members)) return rec;
+  if (rec.process) {
+    await stopProcess(rec.process);
+    rec.process = null;
+    delete rec.members;
+    updateService(file, rec);
+  }
   return launchAndWait(file, name);
 }
 
-/** True while the recorded process of `name` runs. */
+/** True while every recorded process of `name` runs. */
 export function serviceRunning(name: ServiceName, file = stateFileFromEnv()): boolean {
   const rec = service(name, file);
-  return rec.process !== null && isRunning(rec.process);
+  return rec.process !== null && groupIntact(rec.process, rec.members);
 }
 

@@ -48,6 +48,11 @@ export interface ServiceRecord {
   launch: LaunchSpec;
   /** The running process, or null while stopped. */
   process: ProcessHandle | null;
+  /**
+   * Every process of its group once it answered (Elasticsearch: the launcher
+   * and the server JVM): the service counts as running only while all of them run.
+   */
+  members?: ProcessHandle[];
   timings: ServiceTimings;
 }
 

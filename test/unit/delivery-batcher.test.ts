@@ -4,6 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Batcher } from '../../src/sinks/batcher.js';
 import { isSensorError } from '../../src/errors.js';
 
+/** Let the flush promise chain run (microtasks only: the clock is mocked). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
 function collector(): { batches: number[][]; flush: (b: number[]) => Promise<void> } {
   const batches: number[][] = [];
   return {
@@ -32,17 +37,19 @@ test('batcher cuts batches at the byte limit (at least one item each)', async ()
   assert.deepEqual(c.batches, [[4, 4], [4], [12], [1, 9]]);
 });
 
-test('batcher flushes a partial batch when its oldest item has waited `ms`', async () => {
+test('batcher flushes a partial batch when its oldest item has waited `ms` (issue-12: mocked clock, no wall-clock bound)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const c = collector();
   const b = new Batcher<number>({ count: 100, bytes: 1 << 20, ms: 30, maxQueue: 100, flush: c.flush });
-  const t0 = Date.now();
   b.add(1);
+  t.mock.timers.tick(10);
   b.add(2);
-  await sleep(10);
-  assert.deepEqual(c.batches, [], 'not before ms');
-  while (!c.batches.length && Date.now() - t0 < 2000) await sleep(5);
-  assert.deepEqual(c.batches, [[1, 2]]);
-  assert.ok(Date.now() - t0 >= 29, 'waited about ms');
+  t.mock.timers.tick(19);
+  await settle();
+  assert.deepEqual(c.batches, [], 'not before ms (29 of 30 ms passed)');
+  t.mock.timers.tick(1);
+  await settle();
+  assert.deepEqual(c.batches, [[1, 2]], 'at ms after the oldest, with the item that came later');
 });
 
 test('batcher queue is bounded: overflow is dropped, counted and reported, never silent', async () => {

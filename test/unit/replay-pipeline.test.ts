@@ -218,7 +218,7 @@ describe('replay through the pipeline', () => {
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
     after(() => sleeper.kill('SIGKILL'));
     const pid = sleeper.pid!;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => sleeper.once('spawn', r)); // running: its /proc entry is there
     // The real process: its pid and start time, as the killer would check them.
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);

@@ -30,8 +30,9 @@ class TestSource implements Source {
   async stop(): Promise<void> {
     this.cb = undefined;
   }
-  push(events: SensorEvent[]): void {
-    this.cb!({ kind: 'events', events });
+  /** What the pipeline's batch callback returned (it must not be a promise to wait on). */
+  push(events: SensorEvent[]): unknown {
+    return (this.cb as (b: SourceBatch) => unknown)({ kind: 'events', events });
   }
 }
 
@@ -157,16 +158,18 @@ test('backpressure: a dead sink lags without holding up the source or the other 
     outputs.start((loss) => pl.reportDeliveryLoss(loss));
     await pl.start();
     const TOTAL = 5000;
-    let slowest = 0;
+    // issue-12: one generous deadline for the whole exchange, no asserted durations.
+    const deadline = Date.now() + 120_000;
     for (let b = 0; b < TOTAL / 100; b++) {
-      const t0 = performance.now();
-      source.push(Array.from({ length: 100 }, (_, i) => sensorEvent(b * 100 + i)));
-      slowest = Math.max(slowest, performance.now() - t0);
+      // The source callback never waits for a sink: it is synchronous, and the dead one never takes anything.
+      const pushed: unknown = source.push(Array.from({ length: 100 }, (_, i) => sensorEvent(b * 100 + i)));
+      assert.ok(!(pushed instanceof Promise), 'push returns at once');
       // Paced like a steady event rate the live sink keeps up with (a burst faster than the 1 MiB journal holds would cost it events too).
-      const until = Date.now() + 5000;
-      while ((outputs.stats().sinks[0]!.delivery?.lag.events ?? 0) > 150 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      while ((outputs.stats().sinks[0]!.delivery?.lag.events ?? 0) > 150) {
+        assert.ok(Date.now() < deadline, 'the live sink keeps up');
+        await new Promise((r) => setTimeout(r, 2));
+      }
     }
-    const deadline = Date.now() + 20_000;
     while (docsOf(file).length < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(docsOf(file).length, TOTAL, 'the live sink got everything while the other was dead');
     const during = outputs.stats();
@@ -174,14 +177,12 @@ test('backpressure: a dead sink lags without holding up the source or the other 
     assert.ok(siemStats.delivery!.failures > 3, 'the dead sink was retried');
     assert.equal(siemStats.eventsOut, 0);
     assert.ok(during.journal.deleted.positions > 0, 'the 1 MiB bound deleted old segments');
-    assert.ok(slowest < 1000, `the source callback never waited for a sink (slowest ${slowest.toFixed(1)} ms)`);
     const health = metrics.health();
     assert.equal(health.status, 'degraded');
     assert.match(health.reasons.join('\n'), /sink siem is failing/);
 
     siem.dead = false;
-    const start = Date.now();
-    while (!siem.events.some((ce) => ce.event.ebpf.kind === 'loss') && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 20));
+    while (!siem.events.some((ce) => ce.event.ebpf.kind === 'loss') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await pl.stop();
 
     const got = siem.events;

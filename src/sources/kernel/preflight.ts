@@ -122,15 +122,21 @@ export function preflight(opts: { mount?: boolean } = {}): PreflightResult {
   return { kernel, btf, tracefs, bpffs, mounted };
 }
 
+/** Preflight failures that mean BPF cannot run on this machine at all (not a fault of the sensor or its setup). */
+export const BPF_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['ESENSOR_PRIVILEGE', 'ESENSOR_KERNEL_UNSUPPORTED']);
+
 /**
- * Why BPF cannot run here, or undefined when it can. Tests use this to skip
- * with the reason printed.
+ * Why BPF cannot run here (not root, no BTF, a kernel too old), or undefined
+ * when it can. Tests use this to skip with the reason printed. Any other
+ * preflight failure (tracefs or bpffs that cannot be mounted, a bug) is
+ * thrown: a suite must fail on it, not skip.
  */
-export function bpfUnavailableReason(): string | undefined {
+export function bpfUnavailableReason(check: () => unknown = preflight): string | undefined {
   try {
-    preflight();
+    check();
     return undefined;
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    if (e instanceof SensorError && BPF_UNAVAILABLE_CODES.has(e.code)) return e.message;
+    throw e;
   }
 }
