@@ -14,7 +14,16 @@ import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { compileRules } from '../compiler.js';
 import { parseRuleText } from '../source.js';
-import { convertSigma } from './convert.js';
+import { convertSigma, type Conversion } from './convert.js';
+
+/** Convert one parsed Sigma document and compile the result alone: a rule that does not load is a rule not converted. */
+export function convertChecked(doc: Record<string, unknown>, fileName: string): Conversion {
+  const c = convertSigma(doc, fileName);
+  if ('reason' in c) return c;
+  const parsed = parseRuleText(`${c.id}.yaml`, c.text);
+  const errors = parsed.errors.length ? parsed.errors : compileRules([{ file: `${c.id}.yaml`, text: c.text, defs: parsed.defs }]).errors;
+  return errors.length ? { id: c.id, logsource: c.logsource, reason: `does not compile: ${errors[0]!.message}` } : c;
+}
 
 export interface ImportedRule {
   id: string;
@@ -71,7 +80,7 @@ export function importSigma(paths: readonly string[]): SigmaImport {
       skipped.push({ source: shown, logsource: 'unknown', reason: 'not a Sigma rule (a YAML map)' });
       continue;
     }
-    const c = convertSigma(value as Record<string, unknown>, file);
+    const c = convertChecked(value as Record<string, unknown>, file);
     if ('reason' in c) {
       skipped.push({ source: shown, logsource: c.logsource, reason: c.reason });
       continue;
@@ -79,13 +88,6 @@ export function importSigma(paths: readonly string[]): SigmaImport {
     const dup = seen.get(c.id);
     if (dup) {
       skipped.push({ source: shown, logsource: c.logsource, reason: `rule id ${c.id} already taken by ${dup}` });
-      continue;
-    }
-    // Our compiler is the judge: the rule must load on its own.
-    const parsed = parseRuleText(`${c.id}.yaml`, c.text);
-    const compiled = parsed.errors.length ? { errors: parsed.errors } : compileRules([{ file: `${c.id}.yaml`, text: c.text, defs: parsed.defs }]);
-    if (compiled.errors.length) {
-      skipped.push({ source: shown, logsource: c.logsource, reason: `does not compile: ${compiled.errors[0]!.message}` });
       continue;
     }
     seen.set(c.id, shown);
