@@ -84,7 +84,7 @@ function converterFor(ls: Logsource): SelectionConverter {
 export function convertSigma(doc: Record<string, unknown>, fileName: string): Conversion {
   const id = ruleIdFor(fileName);
   const ls = logsourceOf(doc.logsource as LogsourceBlock | undefined);
-  const lsName = typeof ls === 'string' ? String((doc.logsource as LogsourceBlock | undefined)?.category ?? (doc.logsource as LogsourceBlock | undefined)?.service ?? 'unknown') : ls.name;
+  const lsName = typeof ls === 'string' ? String((doc.logsource as LogsourceBlock | undefined)?.category ?? (doc.logsource as LogsourceBlock | undefined)?.service ?? 'log lines') : ls.name;
   if (typeof ls === 'string') return { id, reason: ls, logsource: lsName };
   const title = str(doc.title);
   if (!title) return { id, reason: 'no title', logsource: lsName };

@@ -106,6 +106,7 @@ export function logsourceOf(ls: LogsourceBlock | undefined): Logsource | string 
   if (product !== 'linux') return `logsource product ${JSON.stringify(product ?? null)}: only linux is converted`;
   if (service === 'auditd') return AUDITD;
   if (service !== undefined) return `logsource service "${String(service)}": log lines, not events the sensor produces`;
+  if (category === undefined || category === null) return 'logsource linux with no category or service: matches log lines, not events the sensor produces';
   switch (category) {
     case 'process_creation':
       return PROCESS_CREATION;
