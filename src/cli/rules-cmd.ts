@@ -3,6 +3,7 @@
  *
  * lint PATH...  loads the rule files (on top of the bundled rules unless
  *               --no-bundled) and reports every problem as file:line:column.
+ * import-sigma  converts Sigma rules (import-sigma-cmd.ts).
  * test PATH...  runs fixture files (YAML or NDJSON events with expected
  *               verdicts) against the rules and prints a pass/fail table;
  *               exit code 1 when a fixture fails.
@@ -15,8 +16,9 @@ import { fixturePaths, loadFixtureFile, runFixture, type FixtureResult } from '.
 import { BUNDLED_RULES_DIR } from '../rules/source.js';
 import { kernelKillRules, kernelNeeds } from '../rules/kernel-needs.js';
 import { CEF_SEVERITY, ECS_SEVERITY } from '../normalize/severity.js';
+import { importSigmaCommand } from './import-sigma-cmd.js';
 
-export const RULES_HELP = `Usage: ebpf-sensor rules <lint|test> [options] [PATH...]
+export const RULES_HELP = `Usage: ebpf-sensor rules <lint|test|import-sigma> [options] [PATH...]
 
   lint [PATH...]   Check rule files (YAML): schema, condition syntax, fields,
                    types, macros, lists, regexes. Reports every problem as
@@ -35,6 +37,10 @@ export const RULES_HELP = `Usage: ebpf-sensor rules <lint|test> [options] [PATH.
       --rules PATH     rule file or directory to test (repeatable), loaded after
                        the bundled rules
       --no-bundled     test only the --rules files
+
+  import-sigma PATH... [-o DIR]
+                   Convert Sigma rules into rule files (see
+                   ebpf-sensor rules import-sigma --help).
 
   -h, --help       Show this help
 `;
@@ -60,6 +66,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     out(RULES_HELP);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === 'import-sigma') return importSigmaCommand(rest);
   const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: true });
   if (values.help) {
     out(RULES_HELP);
@@ -71,7 +78,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     case 'test':
       return test(positionals, values.rules ?? [], !values['no-bundled']);
     default:
-      throw new SensorError('ESENSOR_USAGE', `unknown rules command "${sub}": lint or test`);
+      throw new SensorError('ESENSOR_USAGE', `unknown rules command "${sub}": lint, test or import-sigma`);
   }
 }
 

@@ -28,6 +28,7 @@ import {
   SOCK_TYPES,
   IPPROTO,
   capNames,
+  MOUNT_FLAGS,
 } from './syscall-tables.js';
 
 const H = OFFSETOF.se_hdr;
@@ -511,6 +512,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       if (cwd !== undefined) ev.process.working_directory = cwd;
       const executable = exe !== undefined && exe !== '' ? exe : resolveCallerPath(filename, cwd);
       ev.process.executable = executable;
+      if (slots[3] && slots[3].flags & StrFlags.SE_STR_DELETED) facts.exec.deleted = true;
       ev.process.name = posix.basename(executable) || comm;
       ev.file = fileFromPath(executable);
       if (argNum(rec, base, 2)) ev.file.inode = String(argNum(rec, base, 2));
@@ -661,7 +663,10 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       const target = text(1, 'ebpf.mount.target') ?? '';
       const fstype = text(2, 'ebpf.mount.fstype');
       const path = resolveCallerPath(target, text(3, 'ebpf.base'));
-      facts.mount = { target: path, flags: argNum(rec, base, 0) };
+      const flags = argNum(rec, base, 0);
+      facts.mount = { target: path, flags };
+      const names = MOUNT_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+      if (names.length) facts.mount.flag_names = names;
       if (source !== undefined) facts.mount.source = source;
       if (fstype !== undefined) facts.mount.fstype = fstype;
       ev.file = fileFromPath(path);

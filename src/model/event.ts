@@ -221,7 +221,7 @@ export interface EbpfFacts {
   ptrace?: { request: number; request_name: string; target_pid: number };
   module?: { name?: string; params?: string; fd?: number };
   bpf?: { cmd: number; cmd_name: string; prog_type?: number; map_type?: number; name?: string; insn_cnt?: number };
-  mount?: { source?: string; target?: string; fstype?: string; flags: number };
+  mount?: { source?: string; target?: string; fstype?: string; flags: number; flag_names?: string[] };
   namespaces?: { flags: number; names: string[]; fd?: number; path?: string };
   capabilities?: { effective: string; permitted: string; inheritable: string; target_pid: number };
   socket?: { family: string; type?: string; protocol?: number; backlog?: number; path?: string };
@@ -261,6 +261,8 @@ export interface EbpfFacts {
     args?: string[];
     /** What fds 0-2 were at exec: a shell whose stdin/stdout is an internet socket is a reverse shell. */
     stdio?: { stdin: FdKind; stdout: FdKind; stderr: FdKind };
+    /** The executable file had no name left when it started (unlinked: run from an fd after deletion, or replaced on disk). */
+    deleted?: boolean;
   };
   /** The kernel killed the process (bpf_send_signal) for an in-kernel kill rule. */
   kernel_kill?: { rule: string };

@@ -20,7 +20,7 @@ import { SensorError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type SensorEvent, type Severity } from '../model/event.js';
 import { MAX_CONDITION_DEPTH, parseLocated, STR_OPS, type Expr, type Literal, type Op } from './condition.js';
 import { ACTIONS_OF_KIND, SYSCALLS_OF_KIND, FIELDS, fieldSpec, type FieldSpec, type FieldValue } from './fields.js';
-import { compileGlob, compileRegex, PatternError, type Matcher } from './patterns.js';
+import { compileCidr, compileGlob, compileRegex, PatternError, type Matcher } from './patterns.js';
 import type { Definition, ExceptionDef, ListDef, MacroDef, RuleDef, RuleFile, SourceText, Where } from './source.js';
 
 /** A typed, checked test of one field. */
@@ -358,7 +358,7 @@ function fieldNames(): IterableIterator<string> {
 const ORDER_OPS = new Set<Op>(['<', '<=', '>', '>=']);
 const ALLOWED: Record<FieldSpec['type'], ReadonlySet<Op>> = {
   keyword: new Set<Op>(['=', '!=', 'in', 'exists', ...STR_OPS]),
-  id: new Set<Op>(['=', '!=', 'in', 'exists', '<', '<=', '>', '>=', ...STR_OPS]),
+  id: new Set<Op>(['=', '!=', 'in', 'exists', '<', '<=', '>', '>=', ...STR_OPS.filter((o) => o !== 'cidr')]),
   long: new Set<Op>(['=', '!=', 'in', 'exists', '<', '<=', '>', '>=']),
   boolean: new Set<Op>(['=', '!=', 'exists']),
 };
@@ -393,14 +393,16 @@ export function makeTest(spec: FieldSpec, op: Op, lits: Literal[], where: Where,
     } else values.push(l.text);
   }
   let matchers: Matcher[] | undefined;
-  if (op === 'regex' || op === 'glob') {
+  if (op === 'regex' || op === 'glob' || op === 'cidr') {
+    const compile = op === 'regex' ? compileRegex : op === 'glob' ? compileGlob : compileCidr;
     matchers = [];
     for (let i = 0; i < values.length; i++) {
       try {
-        matchers.push(op === 'regex' ? compileRegex(String(values[i])) : compileGlob(String(values[i])));
+        matchers.push(compile(String(values[i])));
       } catch (e) {
         if (!(e instanceof PatternError)) throw e;
-        errors.push(new SensorError('ESENSOR_RULE_REGEX', e.message, { ...(lits[i]?.where ?? where), field: spec.name }));
+        const code = op === 'cidr' ? 'ESENSOR_RULE_SEMANTIC' : 'ESENSOR_RULE_REGEX';
+        errors.push(new SensorError(code, e.message, { ...(lits[i]?.where ?? where), field: spec.name }));
         return undefined;
       }
     }
@@ -496,7 +498,8 @@ function elementPredicate(
       };
     }
     case 'glob':
-    case 'regex': {
+    case 'regex':
+    case 'cidr': {
       const ms = matchers!;
       return (v) => {
         if (typeof v !== 'string') return false;

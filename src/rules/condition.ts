@@ -9,7 +9,7 @@
  *   unary   := 'not' unary | '(' expr ')' | NAME | NAME test
  *   test    := 'exists' | cmp value | 'in' list | strop (value | list)
  *   cmp     := = | == | != | < | <= | > | >=
- *   strop   := startswith | endswith | contains | glob | regex
+ *   strop   := startswith | endswith | contains | glob | regex | cidr
  *   list    := '(' [value (',' value)*] ')' | NAME
  *   value   := WORD | "string" | 'string'
  *
@@ -21,10 +21,10 @@ import { SensorError } from '../errors.js';
 import type { Where } from './source.js';
 
 export type CmpOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
-export type StrOp = 'startswith' | 'endswith' | 'contains' | 'glob' | 'regex';
+export type StrOp = 'startswith' | 'endswith' | 'contains' | 'glob' | 'regex' | 'cidr';
 export type Op = CmpOp | StrOp | 'in' | 'exists';
 
-export const STR_OPS: readonly StrOp[] = ['startswith', 'endswith', 'contains', 'glob', 'regex'];
+export const STR_OPS: readonly StrOp[] = ['startswith', 'endswith', 'contains', 'glob', 'regex', 'cidr'];
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'exists', ...STR_OPS]);
 
 /**

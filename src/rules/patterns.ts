@@ -5,6 +5,7 @@
  * cannot run in linear time (backreferences, lookaround) is rejected at load
  * time (ESENSOR_RULE_REGEX). docs/rules.md explains why this engine.
  */
+import { BlockList, isIP } from 'node:net';
 import { RE2JS } from 're2js';
 
 /** A compiled pattern: true when the value matches. */
@@ -113,5 +114,30 @@ export function compileGlob(glob: string): Matcher {
     if (!s.startsWith(prefix) || !s.endsWith(suffix)) return false;
     for (const m of middle) if (!s.includes(m)) return false;
     return re.testExact(s);
+  };
+}
+
+/**
+ * Compile a `cidr` operand (`10.0.0.0/8`, `fe80::/10`, or a bare address
+ * meaning /32 or /128). The value matches when it is an address of the same
+ * family inside the network; IPv4-mapped IPv6 values (`::ffff:10.1.2.3`, as
+ * dual-stack sockets report IPv4 peers) are tested as IPv4.
+ */
+export function compileCidr(cidr: string): Matcher {
+  const slash = cidr.indexOf('/');
+  const addr = slash < 0 ? cidr : cidr.slice(0, slash);
+  const family = isIP(addr);
+  const max = family === 4 ? 32 : 128;
+  const bits = slash < 0 ? max : Number(cidr.slice(slash + 1));
+  if (family === 0 || !/^\d{1,3}$/.test(slash < 0 ? String(max) : cidr.slice(slash + 1)) || bits > max) {
+    throw new PatternError(`invalid cidr ${JSON.stringify(cidr)}: expected ADDRESS/BITS (10.0.0.0/8, fe80::/10)`);
+  }
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const list = new BlockList();
+  list.addSubnet(addr, bits, type);
+  return (s) => {
+    let v = s;
+    if (family === 4 && v.startsWith('::ffff:') && isIP(v.slice(7)) === 4) v = v.slice(7);
+    return isIP(v) === family && list.check(v, type);
   };
 }
