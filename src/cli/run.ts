@@ -281,7 +281,7 @@ export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'
 /** The files the running sensor depends on (rule sensor_files_modified watches them). */
 function sensorPaths(config: string | undefined, rulePaths: readonly string[]): string[] {
   const root = PACKAGE_ROOT.endsWith('/') ? PACKAGE_ROOT : `${PACKAGE_ROOT}/`;
-  const out = ['dist/', 'rules/', 'schemas/', 'bpf/.output/', 'native/build/', 'bin/'].map((d) => root + d);
+  const out = ['dist/', 'rules/', 'schemas/', 'bpf/.output/', 'native/build/', 'native/prebuilds/', 'bin/'].map((d) => root + d);
   if (config !== undefined) out.push(resolvePath(config));
   for (const p of rulePaths) out.push(resolvePath(p));
   return out;
