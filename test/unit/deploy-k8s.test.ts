@@ -40,9 +40,10 @@ function problems(d: Obj): string[] {
   if (!kind) return [`kind ${d.kind} has no vendored schema`];
   if (d.apiVersion !== kind[0]) return [`${d.kind}: apiVersion ${d.apiVersion}, expected ${kind[0]}`];
   const v = validators.get(d.kind)!;
+  const what = `${d.kind} ${d.metadata?.name}`;
   if (v(d)) return [];
   const errors = (v.errors ?? []) as Array<{ instancePath: string; message?: string; params: unknown }>;
-  return errors.map((e) => `${d.kind} ${d.metadata?.name}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+  return errors.map((e) => `${what}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
 const SOURCES = ['deploy/kubernetes/ebpf-sensor.yaml', 'deploy/kubernetes/secret.example.yaml', 'test/fixtures/helm/ebpf-sensor-default.yaml'];
