@@ -85,7 +85,8 @@ test('the installed binary runs live with only the unit\'s capabilities and the 
   const caps = /^CapabilityBoundingSet=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))![1]!.trim().split(/\s+/);
   const set = caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
   // setpriv is the unit's CapabilityBoundingSet + NoNewPrivileges for a process started by hand.
-  const sensor = await startSensor(['--config', '/etc/ebpf-sensor/config.yaml', '--events', 'all'], {}, {
+  // The packaged config forwards alerts only; the environment override lets the test see its exec.
+  const sensor = await startSensor(['--config', '/etc/ebpf-sensor/config.yaml'], { EBPF_SENSOR_OUTPUT__EVENTS: 'all' }, {
     bin: '/usr/bin/ebpf-sensor',
     wrap: ['setpriv', `--bounding-set=-all,${set}`, '--inh-caps=-all', '--no-new-privs', '--'],
   });
