@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "ebpf_sensor",
-      "sources": ["src/addon.c"],
+      "sources": ["src/addon.c", "src/stderr-shim.c"],
       "include_dirs": ["../bpf/abi"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation", "-fvisibility=hidden"],
-      "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"],
+      "libraries": ["-Wl,--exclude-libs,ALL", "-Wl,-Bstatic", "-lbpf", "-Wl,-Bdynamic", "-lelf", "-lz", "-lpthread", "-ldl"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS"]
     }
   ]

@@ -75,7 +75,8 @@ if [ "$BUILD_ONLY" -eq 0 ]; then
   if [ "$TEST_DEPS" -eq 1 ]; then
     # rsyslog (+ its gnutls TLS driver; openssl makes the test certificates): the syslog sink's real peer; maven + JDK: Kafka and Elasticsearch for integration tests
     # (test/services: unzip unpacks Elasticsearch, passwd's useradd creates the user it runs as).
-    install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd
+    # systemd: systemd-analyze verifies the .deb's unit; util-linux: setpriv and unshare for the package tests.
+    install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd systemd
     ensure_go
   fi
 fi
@@ -111,7 +112,7 @@ fi
 ADDON=native/build/Release/ebpf_sensor.node
 need_addon=0
 if [ ! -f "$ADDON" ]; then need_addon=1; else
-  for f in native/src/addon.c native/binding.gyp bpf/abi/sensor_abi.h; do
+  for f in native/src/*.c native/binding.gyp bpf/abi/sensor_abi.h; do
     [ "$f" -nt "$ADDON" ] && need_addon=1
   done
 fi

@@ -15,16 +15,24 @@
  * is a plain scalar to the verifier: each field behind it costs a
  * bpf_probe_read_kernel() call. bpf_rdonly_cast() (kfunc, 6.2+) makes it a
  * read-only BTF pointer again, whose fields are plain loads with fault
- * handling. SE_RD(type, ptr, field) uses it when the kernel has it
- * (features.h, generated from the running kernel's BTF) and falls back to
- * CO-RE probe reads otherwise.
+ * handling. SE_RD(type, ptr, field) uses it in the full object and
+ * CO-RE probe reads in the compat object (features.h per variant, from
+ * bpf/Makefile); which object loads is probed at load time from the kernel's
+ * BTF (src/sources/kernel/features.ts).
  */
 #ifdef SE_HAVE_RDONLY_CAST
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define SE_BTF(type, ptr) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
 #define SE_RD(type, ptr, field) (SE_BTF(type, ptr)->field)
 #else
-#define SE_RD(type, ptr, field) BPF_CORE_READ((type *)(ptr), field)
+/* One CO-RE probe read per field; the pointer is evaluated first so that
+ * SE_RD() calls nest (clang refuses nested preserve_access_index builtins). */
+#define SE_RD(type, ptr, field) ({					\
+	type *__se_p = (type *)(ptr);					\
+	typeof(__se_p->field) __se_v;					\
+	bpf_core_read((void *)&__se_v, sizeof(__se_v), &__se_p->field); \
+	__se_v;								\
+})
 #endif
 
 /* Set by user space before load. */

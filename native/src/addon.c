@@ -1300,6 +1300,38 @@ static napi_value probe_prog_type(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* kernelFuncs(names[]) → the subset of names that the running kernel's BTF
+ * has as functions (kfuncs such as bpf_rdonly_cast): the load-time probe that
+ * picks which shipped object to load. Throws when the kernel has no BTF. */
+static napi_value kernel_funcs(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], out;
+	uint32_t n = 0, k = 0;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	napi_get_array_length(env, argv[0], &n);
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		throw_sensor_error(env, "ESENSOR_BPF_LOAD", errno, "btf__load_vmlinux_btf", "vmlinux",
+				   "cannot read the kernel's BTF");
+		return NULL;
+	}
+	napi_create_array(env, &out);
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value e;
+		char name[128];
+		size_t len = 0;
+		napi_get_element(env, argv[0], i, &e);
+		if (napi_get_value_string_utf8(env, e, name, sizeof(name), &len) != napi_ok)
+			continue;
+		if (btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0)
+			napi_set_element(env, out, k++, e);
+	}
+	btf__free(btf);
+	return out;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor methods[] = {
@@ -1335,6 +1367,8 @@ static napi_value init(napi_env env, napi_value exports)
 	napi_set_named_property(env, exports, "clocks", fn);
 	napi_create_function(env, "probeProgType", NAPI_AUTO_LENGTH, probe_prog_type, NULL, &fn);
 	napi_set_named_property(env, exports, "probeProgType", fn);
+	napi_create_function(env, "kernelFuncs", NAPI_AUTO_LENGTH, kernel_funcs, NULL, &fn);
+	napi_set_named_property(env, exports, "kernelFuncs", fn);
 	napi_set_named_property(env, exports, "abi", build_abi(env));
 	napi_add_env_cleanup_hook(env, cleanup_hook, NULL);
 	return exports;

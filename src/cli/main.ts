@@ -61,6 +61,10 @@ Options:
       --no-bundled-rules   do not load the bundled rules (only --rules / rules.paths)
       --capture FILE       also record every event the pipeline sees, enriched, into a
                            capture file for 'ebpf-sensor replay' (docs/replay.md)
+      --host-root PATH     the host's root file system is mounted at PATH (container
+                           mode): user/group names, host.os, host.id and host.name
+                           come from the host's files under it (default: /host when
+                           running in a container and /host exists)
   -h, --help               Show this help
 
 Logs go to stderr: human-readable on a terminal, JSON otherwise.
@@ -83,6 +87,7 @@ export const RUN_OPTIONS = {
   rules: { type: 'string', multiple: true },
   'no-bundled-rules': { type: 'boolean' },
   capture: { type: 'string' },
+  'host-root': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -17,6 +17,7 @@ import type { KernelFilter } from '../sources/kernel/kernel-source.js';
 import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
+import { resolveHostRoot } from '../pipeline/host-root.js';
 import { Outputs, lineFormatter, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
@@ -37,6 +38,7 @@ export interface RunArgs {
   rules?: string[] | undefined;
   'no-bundled-rules'?: boolean | undefined;
   capture?: string | undefined;
+  'host-root'?: string | undefined;
 }
 
 /** Command-line options override the config file. */
@@ -61,6 +63,10 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
   // --rules adds to the bundled rules (after rules.paths); --no-bundled-rules replaces them.
   if (a.rules !== undefined) c.rules.paths = [...c.rules.paths, ...a.rules];
   if (a['no-bundled-rules']) c.rules.bundled = false;
+  if (a['host-root'] !== undefined) {
+    if (!a['host-root'].startsWith('/')) throw new SensorError('ESENSOR_USAGE', `--host-root must be an absolute path, got "${a['host-root']}"`);
+    c.host.root = a['host-root'];
+  }
   return c;
 }
 
@@ -77,7 +83,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
     if (!Number.isFinite(duration) || duration <= 0) throw new SensorError('ESENSOR_USAGE', `--duration must be a positive number of seconds`);
   }
   const log = createLogger({ level: cfg.log.level, ...(cfg.log.pretty !== undefined ? { pretty: cfg.log.pretty } : {}) });
-  const host = collectHostInfo(cfg.host.name);
+  // Container mode: the host's users, groups and identity come from its files (host-root.ts).
+  const hostRoot = resolveHostRoot(cfg.host.root);
+  const host = collectHostInfo(cfg.host.name, hostRoot);
   const agent = agentInfo(host);
   const binding = loadBinding();
   // Rules first: a broken ruleset stops the start before any BPF is loaded.
@@ -161,7 +169,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   const clocks = binding.clocks();
   decodeCtx.bootToRealtimeNs = clocks.realtime - clocks.boottime;
-  const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true };
+  const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true, hostRoot };
   // --capture: every event the pipeline sees, enriched, into a capture file for replay (docs/replay.md).
   const capture =
     args.capture === undefined
@@ -251,6 +259,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       metrics: metricsServer?.url,
       kernel: src.preflightResult?.kernel,
       rules: engine.version,
+      hostRoot,
     },
     'ebpf-sensor %s running',
     agent.version,
@@ -302,7 +311,7 @@ export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'
 /** The files the running sensor depends on (rule sensor_files_modified watches them). */
 function sensorPaths(config: string | undefined, rulePaths: readonly string[]): string[] {
   const root = PACKAGE_ROOT.endsWith('/') ? PACKAGE_ROOT : `${PACKAGE_ROOT}/`;
-  const out = ['dist/', 'rules/', 'schemas/', 'bpf/.output/', 'native/build/', 'bin/'].map((d) => root + d);
+  const out = ['dist/', 'rules/', 'schemas/', 'bpf/.output/', 'native/build/', 'native/prebuilds/', 'bin/'].map((d) => root + d);
   if (config !== undefined) out.push(resolvePath(config));
   for (const p of rulePaths) out.push(resolvePath(p));
   return out;

@@ -274,6 +274,10 @@ export interface SensorConfig {
      * host.name in documents (default: the hostname).
      */
     name?: string;
+    /**
+     * Container mode: the host's root file system mounted at this path (read-only is enough). User and group names (etc/passwd, etc/group), host.os (etc/os-release), host.id (etc/machine-id) and host.name (etc/hostname) come from the host's files under it. Default: /host when the sensor runs in a container and /host exists; else /. The --host-root option overrides it.
+     */
+    root?: string;
   };
   /**
    * Kafka output (kafkajs): idempotent producer, acks from all in-sync replicas, alerts and telemetry on separate topics. On when brokers is not empty.

@@ -10,6 +10,7 @@
 import type { SensorEvent } from '../model/event.js';
 import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
 import { isoToEpochMs } from '../model/time.js';
+import { join } from 'node:path';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
 import { upgradeAction } from '../model/actions.js';
@@ -25,6 +26,12 @@ export interface EnricherOptions {
   resolveNames: boolean;
   maxProcesses?: number;
   procRoot?: string;
+  /** The host's root file system (container mode): passwd and group are read under it. Default '/'. */
+  hostRoot?: string;
+}
+
+function hostFile(root: string | undefined, path: string): string {
+  return root === undefined || root === '/' ? path : join(root, path);
 }
 
 export class Enricher {
@@ -41,7 +48,7 @@ export class Enricher {
       ...(opts.procRoot !== undefined ? { procRoot: opts.procRoot } : {}),
     });
     if (opts.seedFromProc) this.seeded = this.table.seedFromProc();
-    this.names = opts.resolveNames ? new NameResolver() : undefined;
+    this.names = opts.resolveNames ? new NameResolver(hostFile(opts.hostRoot, '/etc/passwd'), hostFile(opts.hostRoot, '/etc/group')) : undefined;
     this.containers = opts.resolveContainers ? new ContainerResolver(opts.procRoot) : undefined;
   }
 

@@ -6,6 +6,7 @@ import { hostname, networkInterfaces, release, arch } from 'node:os';
 import { createHash } from 'node:crypto';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 import { SENSOR_VERSION } from './version.js';
+import { hostPath } from './host-root.js';
 
 function read(path: string): string | undefined {
   try {
@@ -15,9 +16,9 @@ function read(path: string): string | undefined {
   }
 }
 
-function osRelease(): Record<string, string> {
+function osRelease(root: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const text = read('/etc/os-release') ?? read('/usr/lib/os-release') ?? '';
+  const text = read(hostPath(root, '/etc/os-release')) ?? read(hostPath(root, '/usr/lib/os-release')) ?? '';
   for (const line of text.split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line);
     if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
@@ -27,8 +28,13 @@ function osRelease(): Record<string, string> {
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l' };
 
-export function collectHostInfo(nameOverride?: string): HostInfo {
-  const osr = osRelease();
+/**
+ * `hostRoot`: where the host's files are (container mode, host-root.ts):
+ * os-release, machine-id and the host name come from there; the kernel
+ * release and boot id are the same inside and outside a container.
+ */
+export function collectHostInfo(nameOverride?: string, hostRoot = '/'): HostInfo {
+  const osr = osRelease(hostRoot);
   const ips: string[] = [];
   const macs: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
@@ -38,7 +44,8 @@ export function collectHostInfo(nameOverride?: string): HostInfo {
       if (a.mac && a.mac !== '00:00:00:00:00:00') macs.push(a.mac.toUpperCase().replace(/:/g, '-'));
     }
   }
-  const name = nameOverride ?? hostname();
+  const hostName = (hostRoot !== '/' ? read(hostPath(hostRoot, '/etc/hostname')) : undefined) || hostname();
+  const name = nameOverride ?? hostName;
   const os: HostInfo['os'] = { type: 'linux', kernel: release() };
   if (osr.ID_LIKE ?? osr.ID) os.family = (osr.ID_LIKE ?? osr.ID)!.split(' ')[0]!;
   if (osr.NAME) os.name = osr.NAME;
@@ -46,8 +53,8 @@ export function collectHostInfo(nameOverride?: string): HostInfo {
   if (osr.ID) os.platform = osr.ID;
   return {
     name,
-    hostname: hostname(),
-    id: read('/etc/machine-id') ?? read('/var/lib/dbus/machine-id') ?? createHash('sha256').update(name).digest('hex').slice(0, 32),
+    hostname: hostName,
+    id: read(hostPath(hostRoot, '/etc/machine-id')) ?? read(hostPath(hostRoot, '/var/lib/dbus/machine-id')) ?? createHash('sha256').update(name).digest('hex').slice(0, 32),
     ip: [...new Set(ips)].sort(),
     mac: [...new Set(macs)].sort(),
     architecture: ARCH[arch()] ?? arch(),

@@ -62,10 +62,17 @@ export interface LiveSensor {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<LiveSensor> {
+/**
+ * `opts.bin`: the ebpf-sensor entry point to run (default: this checkout's
+ * bin/ebpf-sensor.js; an installed package's to test it). `opts.wrap`: a
+ * command that execs the sensor (setpriv, unshare …), argv before node.
+ */
+export async function startSensor(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { bin?: string; wrap?: string[] } = {}): Promise<LiveSensor> {
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-live-'));
   const outFile = join(dir, 'events.ndjson');
-  const proc = spawn(process.execPath, [join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', `file:${outFile}`, ...extraArgs], {
+  const argv = [process.execPath, opts.bin ?? join(packageRoot, 'bin/ebpf-sensor.js'), 'run', '--output', `file:${outFile}`, ...extraArgs];
+  const [cmd, ...args] = [...(opts.wrap ?? []), ...argv];
+  const proc = spawn(cmd!, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own journal and any free metrics port: live tests never share state with another sensor on the machine.
     env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'info', EBPF_SENSOR_JOURNAL__DIR: join(dir, 'journal'), EBPF_SENSOR_METRICS__PORT: '0', ...env },

@@ -6,7 +6,7 @@
 // loader accepts.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
@@ -53,7 +53,7 @@ const env = (name: string): Record<string, string> =>
 // ("healtcheck") would otherwise be ignored by nothing but Docker.
 const SERVICE_KEYS = new Set([
   'build', 'image', 'hostname', 'environment', 'ports', 'volumes', 'healthcheck', 'depends_on', 'restart',
-  'privileged', 'pid', 'uts', 'ulimits', 'command', 'entrypoint', 'user', 'cap_add', 'network_mode', 'networks',
+  'privileged', 'pid', 'uts', 'cgroup', 'ulimits', 'command', 'entrypoint', 'user', 'cap_add', 'cap_drop', 'network_mode', 'networks',
   'mem_limit', 'container_name', 'labels', 'logging', 'security_opt', 'tmpfs', 'working_dir',
 ]);
 
@@ -140,17 +140,28 @@ test('published ports are bound to 127.0.0.1 only and named volumes are declared
   }
 });
 
-test('the sensor runs privileged in the host PID namespace with BTF, tracefs, bpffs and the host root', () => {
+test('the sensor runs unprivileged with the BPF capabilities in the host PID namespace with BTF, tracefs, bpffs and the host root', () => {
   const s = svc('sensor');
-  assert.equal(s.privileged, true);
+  assert.notEqual(s.privileged, true, 'not privileged');
+  assert.deepEqual(s.cap_drop, ['ALL']);
+  assert.deepEqual(new Set(s.cap_add as string[]), new Set(['BPF', 'PERFMON', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'SYS_RESOURCE', 'KILL']));
+  // The same set as the systemd unit grants (packaging/systemd/ebpf-sensor.service).
+  const unit = readFileSync(join(packageRoot, 'packaging/systemd/ebpf-sensor.service'), 'utf8');
+  const unitCaps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.trim().split(/\s+/).map((c) => c.replace(/^CAP_/, ''));
+  assert.deepEqual(new Set(s.cap_add as string[]), new Set(unitCaps));
   assert.equal(s.pid, 'host');
   assert.equal(s.uts, 'host');
+  assert.equal(s.cgroup, 'host', 'host cgroup paths: container ids of the host');
   const vols = s.volumes!;
   assert.ok(vols.includes('/sys/kernel/btf:/sys/kernel/btf:ro'));
   assert.ok(vols.includes('/sys/kernel/tracing:/sys/kernel/tracing:ro'));
-  assert.ok(vols.includes('/sys/fs/bpf:/sys/fs/bpf'), 'bpffs writable (pinned maps)');
+  assert.ok(vols.includes('/sys/fs/bpf:/sys/fs/bpf'));
   assert.ok(vols.some((v) => /^\/:\/host:ro/.test(v)), 'host root read-only');
+  assert.equal(env('sensor').EBPF_SENSOR_HOST__ROOT, '/host', 'container mode reads the host root it mounts');
+  assert.equal(loadConfig(undefined, env('sensor')).host.root, '/host', 'the loader accepts it');
   assert.deepEqual(s.depends_on, { kafka: { condition: 'service_healthy' }, elasticsearch: { condition: 'service_healthy' } });
+  assert.deepEqual(s.healthcheck!.test.slice(0, 3), ['CMD', 'node', '-e'], 'health from /health: the slim image has no procps');
+  assert.match(s.healthcheck!.test[3]!, /127\.0\.0\.1:9464\/health/);
 });
 
 test('the sensor is wired to Kafka and Elasticsearch by environment overrides the config loader accepts', (t) => {
@@ -170,21 +181,21 @@ test('the sensor is wired to Kafka and Elasticsearch by environment overrides th
   } else t.diagnostic('config has no elasticsearch.node yet: EBPF_SENSOR_ELASTICSEARCH__NODE is ignored until the Elasticsearch sink lands');
 });
 
-test('the Dockerfile builds on Debian bookworm Node 20 with scripts/setup.sh and starts the CLI', () => {
+test('the Dockerfile builds in a toolchain stage and runs from a slim stage without a compiler', () => {
   const df = readFileSync(join(packageRoot, 'Dockerfile'), 'utf8');
   const lines = df.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
-  assert.equal(lines[0], 'FROM node:20-bookworm');
-  assert.ok(lines.some((l) => /sh scripts\/setup\.sh(\s|$)/.test(l)), 'setup at build time');
+  const froms = lines.filter((l) => l.startsWith('FROM '));
+  assert.deepEqual(froms, ['FROM node:20-bookworm AS build', 'FROM node:20-bookworm-slim AS runtime']);
+  const build = lines.slice(0, lines.indexOf(froms[1]!)).join('\n');
+  const runtime = lines.slice(lines.indexOf(froms[1]!)).join('\n');
+  assert.match(build, /sh scripts\/setup\.sh/, 'the toolchain in the build stage');
+  assert.match(build, /npm pack/, 'the runtime installs what npm ships');
+  assert.doesNotMatch(runtime, /clang|gcc|libbpf-dev|bpftool|setup\.sh|build-essential|make /, 'no compiler in the runtime stage');
+  assert.match(runtime, /npm install -g --omit=dev --ignore-scripts/);
+  assert.match(runtime, /libelf1/, 'the addon links libelf.so.1');
   const entry = lines.find((l) => l.startsWith('ENTRYPOINT'))!;
-  assert.deepEqual(JSON.parse(entry.slice('ENTRYPOINT'.length)), [
-    'sh',
-    '-c',
-    'sh scripts/setup.sh --build-only && exec node bin/ebpf-sensor.js "$@"',
-    'ebpf-sensor',
-  ]);
+  assert.deepEqual(JSON.parse(entry.slice('ENTRYPOINT'.length)), ['ebpf-sensor']);
   assert.deepEqual(JSON.parse(lines.find((l) => l.startsWith('CMD'))!.slice(3)), ['run']);
-  assert.ok(!/NODE_ENV=production/.test(lines.join('\n')), 'devDependencies are needed to build');
-  assert.ok(existsSync(join(packageRoot, 'bin/ebpf-sensor.js')));
   const ignore = readFileSync(join(packageRoot, '.dockerignore'), 'utf8').split('\n');
-  for (const p of ['node_modules', 'dist', 'native/build', 'bpf/.output']) assert.ok(ignore.includes(p), `.dockerignore ${p}`);
+  for (const p of ['node_modules', 'dist', 'native/build', 'native/prebuilds', 'bpf/.output']) assert.ok(ignore.includes(p), `.dockerignore ${p}`);
 });

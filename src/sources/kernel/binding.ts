@@ -1,9 +1,8 @@
 /**
- * Loads the native addon (native/build/Release/ebpf_sensor.node) and makes it
- * throw SensorError. Only the kernel source imports this file.
+ * Loads the native addon (a local build in native/build/Release, else the
+ * prebuilt one in native/prebuilds/) and makes it throw SensorError. Only the kernel source imports this file.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SensorError, type SensorErrorDetails } from '../../errors.js';
 import { packageRoot } from './paths.js';
@@ -68,6 +67,8 @@ export interface NativeBinding {
   info(): { libbpfVersion: string; possibleCpus: number };
   clocks(): { boottime: bigint; realtime: bigint };
   probeProgType(type: number): boolean;
+  /** The subset of `names` the running kernel's BTF has as functions (kfunc probe). */
+  kernelFuncs(names: string[]): string[];
   abi: Record<string, number>;
 }
 
@@ -79,21 +80,33 @@ class NativeError extends SensorError {
   }
 }
 
-export const ADDON_PATH = join(packageRoot, 'native/build/Release/ebpf_sensor.node');
+/** Where node-gyp-build looks: native/build/Release (a local build) first, then native/prebuilds/<platform>-<arch>/. */
+export const ADDON_DIR = join(packageRoot, 'native');
 
 let binding: NativeBinding | undefined;
 
-/** The addon, loaded once. Throws ESENSOR_BUILD_MISSING when it was not built. */
+/**
+ * The addon, loaded once through node-gyp-build: a developer's local build
+ * wins over the prebuilt one shipped in the package. Throws
+ * ESENSOR_BUILD_MISSING when neither exists or it cannot be loaded.
+ */
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
-  if (!existsSync(ADDON_PATH)) {
-    throw new SensorError('ESENSOR_BUILD_MISSING', `native addon not built: ${ADDON_PATH} is missing (run: npm run setup)`);
-  }
   const require = createRequire(import.meta.url);
+  let path: string;
   try {
-    binding = require(ADDON_PATH) as NativeBinding;
+    path = (require('node-gyp-build') as { path(dir: string): string }).path(ADDON_DIR);
   } catch (e) {
-    throw new SensorError('ESENSOR_BUILD_MISSING', `cannot load native addon ${ADDON_PATH}: ${(e as Error).message}`, {
+    throw new SensorError(
+      'ESENSOR_BUILD_MISSING',
+      `native addon not found for ${process.platform}-${process.arch} under ${ADDON_DIR} (no prebuild and no local build: run npm run setup)`,
+      { cause: e },
+    );
+  }
+  try {
+    binding = require(path) as NativeBinding;
+  } catch (e) {
+    throw new SensorError('ESENSOR_BUILD_MISSING', `cannot load native addon ${path}: ${(e as Error).message}`, {
       cause: e,
     });
   }

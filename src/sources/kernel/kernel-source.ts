@@ -12,7 +12,7 @@ import type { EventKind } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { Source, SourceBatch } from '../source.js';
 import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } from './binding.js';
-import { BPF_OBJECT_PATH } from './paths.js';
+import { chooseObject, type ObjectChoice } from './features.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
@@ -130,6 +130,8 @@ export class KernelSource implements Source {
   /** Programs not loaded because their hook does not exist on this kernel (e.g. init_module without CONFIG_MODULES). */
   unavailable: Array<{ program: string; tracepoint: string }> = [];
   preflightResult: PreflightResult | undefined;
+  /** The object loaded and why (load-time feature probe). */
+  objectChoice: ObjectChoice | undefined;
 
   constructor(opts: Partial<KernelSourceOptions> = {}, filter: KernelFilter = OPEN_FILTER) {
     this.opts = { ...DEFAULT_KERNEL_OPTIONS, ...opts };
@@ -142,7 +144,16 @@ export class KernelSource implements Source {
     this.preflightResult = preflight();
     for (const m of this.preflightResult.mounted) this.log.info({ mounted: m }, 'mounted %s', m);
     const b = loadBinding();
-    const path = this.opts.objectPath ?? BPF_OBJECT_PATH;
+    // An explicit object (tests, benchmarks) is loaded as given; otherwise the
+    // kernel's BTF picks between the shipped objects (features.ts).
+    const choice = this.opts.objectPath
+      ? undefined
+      : chooseObject((names) => b.kernelFuncs(names));
+    const path = this.opts.objectPath ?? choice!.path;
+    this.objectChoice = choice ?? { path, variant: 'full', missing: [] };
+    if (choice?.variant === 'compat') {
+      this.log.info({ object: path, missing: choice.missing }, 'kernel lacks %s: loading the compat object', choice.missing.join(', '));
+    }
     if (!existsSync(path)) {
       throw new SensorError('ESENSOR_BUILD_MISSING', `BPF object not built: ${path} is missing (run: npm run setup)`);
     }
@@ -202,6 +213,7 @@ export class KernelSource implements Source {
         {
           programs: this.attachResults.filter((r) => r.attached).length,
           loadMs: Math.round(loadMs),
+          object: this.objectChoice.variant,
           ringBytes: this.opts.ringBytes,
         },
         'kernel programs attached',

@@ -13,4 +13,6 @@ function findRoot(): string {
 }
 
 export const packageRoot = findRoot();
+/** The shipped CO-RE objects (bpf/Makefile): full (kfuncs) and compat (probe reads only). */
 export const BPF_OBJECT_PATH = join(packageRoot, 'bpf/.output/sensor.bpf.o');
+export const BPF_COMPAT_OBJECT_PATH = join(packageRoot, 'bpf/.output/sensor-compat.bpf.o');
