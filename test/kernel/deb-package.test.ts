@@ -95,7 +95,7 @@ test('the installed binary runs live with only the unit\'s capabilities and the 
     assert.equal(BigInt(`0x${capEff}`) & (1n << 21n), 0n, 'runs without CAP_SYS_ADMIN');
     const marker = `ebpf-sensor-deb-${randomBytes(6).toString('hex')}`;
     const r = spawnSync('/bin/true', [marker]);
-    const doc = await sensor.waitFor((d) => d.event?.action === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
+    const doc = await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
     assert.equal(doc.process.pid, r.pid);
   } finally {
     const code = await sensor.stop('SIGTERM');

@@ -40,7 +40,7 @@ test('in a mount namespace with an image\'s /etc, --host-root makes names and ho
     assert.match(readFileSync(`/proc/${sensor.proc.pid}/root${hostMnt}/etc/passwd`, 'utf8'), /^root:x:0:/m);
     const marker = `ebpf-sensor-hostroot-${randomBytes(6).toString('hex')}`;
     const r = spawnSync('/bin/true', [marker]);
-    const doc = await sensor.waitFor((d) => d.event?.action === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
+    const doc = await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
     assert.equal(doc.process.pid, r.pid);
     assert.equal(doc.process.user.id, '0');
     assert.equal(doc.process.user.name, 'root', 'uid 0 named from the host\'s passwd, not the image\'s');

@@ -62,7 +62,7 @@ test('installed with no compiler on PATH, `ebpf-sensor run` reports a live exec 
   try {
     const marker = `ebpf-sensor-npm-${randomBytes(6).toString('hex')}`;
     const r = spawnSync('/bin/true', [marker]);
-    const doc = await sensor.waitFor((d) => d.event?.action === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
+    const doc = await sensor.waitFor((d) => d.ebpf?.syscall === 'execve' && d.process?.args?.includes(marker), 20000, `exec of ${marker}`);
     assert.equal(doc.process.pid, r.pid);
   } finally {
     const code = await sensor.stop('SIGINT');

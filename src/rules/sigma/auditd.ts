@@ -5,7 +5,7 @@
  *   EXECVE   an exec; a0…aN (the argument vector) → process.args. Our
  *            conditions test "any argument", not a position: a0/a1/… match
  *            the value wherever it appears (a looser test, never a stricter one).
- *   SYSCALL  SYSCALL (the syscall name) → event.action, only for syscalls the
+ *   SYSCALL  SYSCALL (the syscall name) → ebpf.syscall, only for syscalls the
  *            sensor reports; exe → process.executable, comm →
  *            ebpf.process.comm, euid/uid/auid → process.user.id /
  *            process.real_user.id / ebpf.process.loginuid. Without SYSCALL, the
@@ -17,11 +17,11 @@
  * Raw syscall arguments (a0… of SYSCALL records), audit keys, and record
  * types with no syscall (ADD_USER, SERVICE_STOP, TTY, …) are reported.
  */
-import { ACTIONS_OF_KIND } from '../fields.js';
+import { SYSCALLS_OF_KIND } from '../fields.js';
 import type { FieldMap } from './logsource.js';
 import { fieldTest, join, Unsupported } from './values.js';
 
-const REPORTED_SYSCALLS = new Set(Object.values(ACTIONS_OF_KIND).flat());
+const REPORTED_SYSCALLS = new Set(Object.values(SYSCALLS_OF_KIND).flat());
 
 const kw = (field: string): FieldMap => ({ field, type: 'keyword' });
 
@@ -31,7 +31,7 @@ const SYSCALL_FIELDS: Record<string, FieldMap> = {
   euid: { field: 'process.user.id', type: 'keyword' },
   uid: { field: 'process.real_user.id', type: 'keyword' },
   auid: { field: 'ebpf.process.loginuid', type: 'keyword' },
-  SYSCALL: kw('event.action'),
+  SYSCALL: kw('ebpf.syscall'),
 };
 
 const PATH_BASE = 'ebpf.kind in (open, unlink, rename, chmod, chown, link, symlink, truncate, mkdir, exec)';

@@ -90,7 +90,7 @@ const AUDITD: Logsource = {
   base: '',
   fields: {},
   unsupported: {},
-  output: '%{process.executable} (pid %{process.pid}) %{event.action}: %{process.command_line} %{file.path}',
+  output: '%{process.executable} (pid %{process.pid}) %{ebpf.syscall}: %{process.command_line} %{file.path}',
 };
 
 export interface LogsourceBlock {
