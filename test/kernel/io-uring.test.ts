@@ -62,7 +62,7 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
       assert.equal(opens.length, 1, `one open through the ring: ${JSON.stringify(evs.map((e) => [e.ebpf.kind, e.file?.path]))}`);
       const o = opens[0]!;
       assert.equal(o.ebpf.kind, 'open');
-      assert.equal(o.event.action, 'openat', 'the same action as the syscall');
+      assert.equal(o.ebpf.syscall, 'openat', 'the same action as the syscall');
       assert.equal(o.file?.path, target);
       assert.equal(o.event.outcome, 'success');
       assert.deepEqual(o.ebpf.open?.intent.sort(), ['create', 'truncate', 'write']);
@@ -113,14 +113,14 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
     assert.deepEqual(ofOp(a.evs, 'IORING_OP_OPENAT').map((e) => e.file?.path), [join(dir, 'sub', 'rel.txt')]);
     const b = await run('iou-openat2', join(dir, 'sub', 'rel.txt'), '1');
     const o2 = ofOp(b.evs, 'IORING_OP_OPENAT2');
-    assert.deepEqual(o2.map((e) => [e.file?.path, e.event.action]), [[join(dir, 'sub', 'rel.txt'), 'openat2']]);
+    assert.deepEqual(o2.map((e) => [e.file?.path, e.ebpf.syscall]), [[join(dir, 'sub', 'rel.txt'), 'openat2']]);
   });
 
   test('MKDIRAT, SYMLINKAT, LINKAT, RENAMEAT, UNLINKAT: each the event of its syscall, flagged with its opcode', async () => {
     const d = join(dir, 'made');
     const mk = await run('iou-mkdirat', d);
     assert.ok(existsSync(d));
-    assert.deepEqual(ofOp(mk.evs, 'IORING_OP_MKDIRAT').map((e) => [e.ebpf.kind, e.event.action, e.file?.path, e.event.outcome]), [['mkdir', 'mkdirat', d, 'success']]);
+    assert.deepEqual(ofOp(mk.evs, 'IORING_OP_MKDIRAT').map((e) => [e.ebpf.kind, e.ebpf.syscall, e.file?.path, e.event.outcome]), [['mkdir', 'mkdirat', d, 'success']]);
 
     const file = join(dir, 'made', 'f');
     writeFileSync(file, 'x');
@@ -135,7 +135,7 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
     const hard = join(dir, 'made', 'hard');
     const ln = await run('iou-linkat', file, hard);
     const l = ofOp(ln.evs, 'IORING_OP_LINKAT');
-    assert.deepEqual(l.map((e) => [e.ebpf.kind, e.event.action, e.file?.path, e.ebpf.source_file?.path]), [['link', 'linkat', hard, file]]);
+    assert.deepEqual(l.map((e) => [e.ebpf.kind, e.ebpf.syscall, e.file?.path, e.ebpf.source_file?.path]), [['link', 'linkat', hard, file]]);
 
     const moved = join(dir, 'made', 'moved');
     const rn = await run('iou-renameat', file, moved);
@@ -143,7 +143,7 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
     assert.deepEqual(m.map((e) => [e.ebpf.kind, e.file?.path, e.ebpf.source_file?.path]), [['rename', moved, file]]);
 
     const un = await run('iou-unlinkat', moved);
-    assert.deepEqual(ofOp(un.evs, 'IORING_OP_UNLINKAT').map((e) => [e.ebpf.kind, e.event.action, e.file?.path, e.event.outcome]), [['unlink', 'unlinkat', moved, 'success']]);
+    assert.deepEqual(ofOp(un.evs, 'IORING_OP_UNLINKAT').map((e) => [e.ebpf.kind, e.ebpf.syscall, e.file?.path, e.event.outcome]), [['unlink', 'unlinkat', moved, 'success']]);
     const un2 = await run('iou-unlinkat', moved);
     assert.deepEqual(ofOp(un2.evs, 'IORING_OP_UNLINKAT').map((e) => [e.event.outcome, e.ebpf.error]), [['failure', 'ENOENT']]);
   });

@@ -8,7 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,7 +147,10 @@ describe('replay of a capture recorded live during an attack', { skip }, () => {
   });
 
   test('the same capture with an added rule yields the new alerts as well', () => {
-    const rules = join(dir, 'added.yaml');
+    // Rule files must sit in a directory only root can write (the run dir is 0777 for the workload).
+    const rulesDir = join(dir, 'rules');
+    mkdirSync(rulesDir, { mode: 0o755 });
+    const rules = join(rulesDir, 'added.yaml');
     writeFileSync(
       rules,
       `- rule: marker_exec\n  name: Marked program started\n  desc: a program started with the test marker argument\n  condition: spawned and process.args contains ${MARKER}\n  output: "%{process.command_line}"\n  severity: low\n  tags: [TA0002]\n`,
