@@ -152,7 +152,8 @@ async function main() {
         const tapFile = join(dir, `${suite}-${run}.tap`);
         const r = runSuite(suite, tapFile);
         const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-        const count = (what) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+        // The last summary line is the run's own: a test's output may hold TAP of nested runs before it.
+        const count = (what) => Number([...tap.matchAll(new RegExp(`^# ${what} (\\d+)$`, 'gm'))].pop()?.[1] ?? 0);
         durations.push(`${suite} run ${run}: ${r.seconds.toFixed(0)} s, exit ${r.status ?? r.signal}; tests ${count('tests')}, pass ${count('pass')}, fail ${count('fail')}, skipped ${count('skipped')}`);
         if (r.signal) interrupted = true;
         const failed = failedTests(tap);
