@@ -8,15 +8,14 @@
  *
  *   node dist/bench/kernel-overhead.js [--rounds 3] [--opens 2000000] [--execs 3000]
  */
-import { execFileSync, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KernelSource, OPEN_FILTER, type KernelFilter } from '../src/sources/kernel/kernel-source.js';
-import { packageRoot } from '../src/sources/kernel/paths.js';
+import { stormBinary } from './storm-binary.js';
 import { decodeChunk, type DecodeContext } from '../src/decode/decode.js';
 import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -48,17 +47,6 @@ const execs = Number(values.execs);
 async function defaultFilter(): Promise<KernelFilter> {
   const engine = loadRules({ bundled: true, paths: [] });
   return kernelFilter(kernelNeeds(engine, 'alerts'), { telemetry: { events: 'all', openReads: false } }, engine);
-}
-
-function stormBinary(): string {
-  const src = join(packageRoot, 'bench/storm.c');
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
-  const bin = join(tmpdir(), `ebpf-sensor-storm-${hash}`);
-  if (!existsSync(bin)) {
-    execFileSync('cc', ['-O2', '-o', `${bin}.tmp`, src]);
-    renameSync(`${bin}.tmp`, bin);
-  }
-  return bin;
 }
 
 /**

@@ -19,13 +19,12 @@
  * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { packageRoot } from '../src/sources/kernel/paths.js';
+import { stormBinary } from './storm-binary.js';
 import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
 
 const { values } = parseArgs({
@@ -47,17 +46,6 @@ const { values } = parseArgs({
 
 const execFileAsync = promisify(execFile);
 const CLK_TCK = 100;
-
-function stormBinary(): string {
-  const src = join(packageRoot, 'bench/storm.c');
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
-  const bin = join(tmpdir(), `ebpf-sensor-storm-${hash}`);
-  if (!existsSync(bin)) {
-    execFileSync('cc', ['-O2', '-o', `${bin}.tmp`, src]);
-    renameSync(`${bin}.tmp`, bin);
-  }
-  return bin;
-}
 
 /** Run a storm; `onPid` learns its pid at once. Resolves with its ns per operation. */
 async function storm(args: string[], onPid?: (pid: number) => void): Promise<number> {
