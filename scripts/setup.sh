@@ -8,16 +8,22 @@
 #   sh scripts/setup.sh               all of it
 #   sh scripts/setup.sh --build-only  skip system packages and npm install
 #   sh scripts/setup.sh --with-test-deps  also packages the test suite needs (rsyslog, maven, JDKs, Go for the test collector)
+#                                         and --with-arm64's
+#   sh scripts/setup.sh --with-arm64  also the linux-arm64 cross-build (scripts/prebuild-arm64.sh): Debian's
+#                                     cross toolchain, arm64 multiarch libbpf/libelf/zlib -dev, qemu-user-static
+#                                     and an arm64 Node.js unpacked under ~/.cache/ebpf-sensor/arm64-node
 set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_ONLY=0
 TEST_DEPS=0
+ARM64=0
 for a in "$@"; do
   case "$a" in
     --build-only) BUILD_ONLY=1 ;;
-    --with-test-deps) TEST_DEPS=1 ;;
+    --with-test-deps) TEST_DEPS=1; ARM64=1 ;;
+    --with-arm64) ARM64=1 ;;
     *) echo "setup: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +76,32 @@ ensure_go() {
   die "the integration tests build an OpenTelemetry Collector and need Go 1.25 or newer: install it (for example in /usr/local/go) or set EBPF_SENSOR_TEST_GO"
 }
 
+# The linux-arm64 prebuild: cross-compiled with Debian's toolchain against the arm64 multiarch
+# libraries (dpkg learns the arm64 architecture once), checked by test/unit/arm64-prebuild.test.ts,
+# which loads it under qemu-user in an arm64 Node.js: Debian's, unpacked into the cache (installing
+# nodejs:arm64 would replace the machine's amd64 node).
+ARM64_NODE=${XDG_CACHE_HOME:-$HOME/.cache}/ebpf-sensor/arm64-node
+ensure_arm64() {
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    say "adding the arm64 architecture to dpkg (multiarch libraries for the arm64 cross-build)"
+    as_root dpkg --add-architecture arm64
+    as_root apt-get update -q >>/tmp/ebpf-sensor-apt.log 2>&1 || die "apt-get update failed (see /tmp/ebpf-sensor-apt.log)"
+  fi
+  install_pkgs crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 qemu-user-static
+  [ -x "$ARM64_NODE/root/usr/bin/node" ] && return 0
+  say "unpacking an arm64 Node.js into $ARM64_NODE"
+  libnode=$(apt-cache depends nodejs:arm64 | awk '/Depends: libnode/{print $2; exit}')
+  [ -n "$libnode" ] || die "apt knows no nodejs:arm64"
+  # shellcheck disable=SC2046
+  pkgs="nodejs:arm64 libgcc-s1:arm64 $(apt-cache depends nodejs:arm64 "$libnode" | awk '/^  Depends:/{print $2}' |
+    tr -d '<>' | sed 's/^\(node-.*\):arm64$/\1/' | grep -v '^libc6' | sort -u | tr '\n' ' ')"
+  rm -rf "$ARM64_NODE.tmp" && mkdir -p "$ARM64_NODE.tmp/debs"
+  # shellcheck disable=SC2086
+  (cd "$ARM64_NODE.tmp/debs" && apt-get download -q $pkgs >>/tmp/ebpf-sensor-apt.log 2>&1) || die "apt-get download $pkgs failed"
+  for d in "$ARM64_NODE.tmp"/debs/*.deb; do dpkg-deb -x "$d" "$ARM64_NODE.tmp/root"; done
+  rm -rf "$ARM64_NODE.tmp/debs" "$ARM64_NODE" && mv "$ARM64_NODE.tmp" "$ARM64_NODE"
+}
+
 if [ "$BUILD_ONLY" -eq 0 ]; then
   install_pkgs clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc g++ python3 pkg-config
   if [ "$TEST_DEPS" -eq 1 ]; then
@@ -79,6 +111,7 @@ if [ "$BUILD_ONLY" -eq 0 ]; then
     install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd systemd
     ensure_go
   fi
+  [ "$ARM64" -eq 0 ] || [ "$(uname -m)" != x86_64 ] || ensure_arm64
 fi
 
 command -v node >/dev/null 2>&1 || die "node is not installed (Node.js 20 or newer is required)"
