@@ -3,9 +3,11 @@
  * the first time an id is seen, the acting process's /proc/<pid>/cgroup names
  * the path, and the container runtimes write the container id into it
  * (docker-<id>.scope, /docker/<id>, cri-containerd-<id>.scope, crio-<id>,
- * libpod-<id>, /kubepods/.../<id>). Cached per cgroup id, bounded.
+ * libpod-<id>, /kubepods/.../<id>). Cached per cgroup id, bounded; with a
+ * PodResolver, a Kubernetes pod's cgroup also gives the pod (pods.ts), once per cgroup.
  */
 import { readFileSync } from 'node:fs';
+import type { PodRef, PodResolver } from './pods.js';
 
 const ID_PATTERNS: Array<[RegExp, string]> = [
   [/docker-([0-9a-f]{64})\.scope/, 'docker'],
@@ -14,6 +16,8 @@ const ID_PATTERNS: Array<[RegExp, string]> = [
   [/crio-(?:conmon-)?([0-9a-f]{64})/, 'cri-o'],
   [/libpod-(?:conmon-)?([0-9a-f]{64})/, 'podman'],
   [/\/kubepods[^\s]*\/([0-9a-f]{64})$/, 'containerd'],
+  // cgroupfs driver seen from another pod's cgroup namespace: /../../burstable/pod<uid>/<id>
+  [/\/pod[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/([0-9a-f]{64})$/, 'containerd'],
   [/\/lxc(?:\.payload)?[./]([^/\s]+)/, 'lxc'],
 ];
 
@@ -31,16 +35,23 @@ export function containerFromCgroupPath(path: string): ContainerRef | undefined 
   return undefined;
 }
 
+export interface CgroupEntry {
+  path: string;
+  container: ContainerRef | undefined;
+  pod?: PodRef;
+}
+
 export class ContainerResolver {
-  private readonly cache = new Map<string, { path: string; container: ContainerRef | undefined }>();
+  private readonly cache = new Map<string, CgroupEntry>();
 
   constructor(
     private readonly procRoot = '/proc',
     private readonly max = 16384,
+    private readonly pods?: PodResolver,
   ) {}
 
   /** Resolve by cgroup id, reading /proc/<pid>/cgroup on the first sight of the id. */
-  lookup(cgroupId: string, pid: number): { path: string; container: ContainerRef | undefined } | undefined {
+  lookup(cgroupId: string, pid: number): CgroupEntry | undefined {
     const hit = this.cache.get(cgroupId);
     if (hit) return hit;
     let path = '';
@@ -53,7 +64,9 @@ export class ContainerResolver {
     } catch {
       return undefined; // process gone: try again with the next event of this cgroup
     }
-    const entry = { path, container: containerFromCgroupPath(path) };
+    const entry: CgroupEntry = { path, container: containerFromCgroupPath(path) };
+    const pod = this.pods?.lookup(path, entry.container?.id);
+    if (pod) entry.pod = pod;
     if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(cgroupId, entry);
     return entry;

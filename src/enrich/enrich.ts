@@ -4,15 +4,17 @@
  * Takes: canonical events from decode (or replay). Gives: the same events,
  * completed in place with process.entity_id, executable, args and working
  * directory from the process table, the parent's name/executable/args,
- * user and group names, and the container id from the cgroup. Events that
+ * user and group names, the container id from the cgroup and, on a
+ * Kubernetes node, the pod (name, namespace, uid) and container name. Events that
  * already carry a field (replayed ones) keep it: enrichment is idempotent.
  */
-import type { SensorEvent } from '../model/event.js';
+import type { OrchestratorInfo, SensorEvent } from '../model/event.js';
 import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
 import { isoToEpochMs } from '../model/time.js';
 import { join } from 'node:path';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
+import { PodResolver } from './pods.js';
 import { upgradeAction } from '../model/actions.js';
 import { assignEntryLeader, fillSession } from './session.js';
 
@@ -49,7 +51,9 @@ export class Enricher {
     });
     if (opts.seedFromProc) this.seeded = this.table.seedFromProc();
     this.names = opts.resolveNames ? new NameResolver(hostFile(opts.hostRoot, '/etc/passwd'), hostFile(opts.hostRoot, '/etc/group')) : undefined;
-    this.containers = opts.resolveContainers ? new ContainerResolver(opts.procRoot) : undefined;
+    this.containers = opts.resolveContainers
+      ? new ContainerResolver(opts.procRoot, undefined, new PodResolver(hostFile(opts.hostRoot, '/var/log')))
+      : undefined;
   }
 
   enrichBatch(events: SensorEvent[]): void {
@@ -223,7 +227,16 @@ export class Enricher {
       const c = this.containers.lookup(facts.cgroup_id, ev.ebpf.kind === 'fork' ? p.parent.pid : p.pid);
       if (c) {
         facts.cgroup = c.path;
-        if (c.container) ev.container = { id: c.container.id, runtime: c.container.runtime };
+        if (c.container) {
+          ev.container = { id: c.container.id, runtime: c.container.runtime };
+          if (c.pod?.container !== undefined) ev.container.name = c.pod.container;
+        }
+        if (c.pod) {
+          const o: OrchestratorInfo = { type: 'kubernetes', resource: { type: 'pod', id: c.pod.uid } };
+          if (c.pod.name !== undefined) o.resource.name = c.pod.name;
+          if (c.pod.namespace !== undefined) o.namespace = c.pod.namespace;
+          ev.orchestrator = o;
+        }
       }
     }
   }

@@ -287,8 +287,17 @@ export interface SensorEvent {
   source?: Endpoint;
   destination?: Endpoint;
   network?: NetworkInfo;
-  container?: { id: string; runtime?: string };
+  container?: { id: string; runtime?: string; name?: string };
+  /** The Kubernetes pod of the container (src/enrich/pods.ts: from the node's files). */
+  orchestrator?: OrchestratorInfo;
   ebpf: EbpfFacts;
+}
+
+/** ECS orchestrator.*: the pod a container runs in. */
+export interface OrchestratorInfo {
+  type: 'kubernetes';
+  namespace?: string;
+  resource: { type: 'pod'; id: string; name?: string };
 }
 
 /** Rule verdict attached by the rules stage. */

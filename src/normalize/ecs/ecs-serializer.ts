@@ -385,7 +385,16 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
   if (ev.container) {
     s += `,"container":{"id":${q(ev.container.id)}`;
     if (ev.container.runtime !== undefined) s += `,"runtime":${q(ev.container.runtime)}`;
+    if (ev.container.name !== undefined) s += `,"name":${q(ev.container.name)}`;
     s += '}';
+  }
+  if (ev.orchestrator) {
+    const o = ev.orchestrator;
+    s += `,"orchestrator":{"type":${q(o.type)}`;
+    if (o.namespace !== undefined) s += `,"namespace":${q(o.namespace)}`;
+    s += `,"resource":{"type":${q(o.resource.type)},"id":${q(o.resource.id)}`;
+    if (o.resource.name !== undefined) s += `,"name":${q(o.resource.name)}`;
+    s += '}}';
   }
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) s += `,"error":{"code":${q(ev.ebpf.error)}}`;
   const ips = relatedIps(ev);

@@ -396,7 +396,17 @@ function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHos
   if (ev.container) {
     const c: Record<string, string> = { id: text(raw, 'container.id', ev.container.id) };
     if (ev.container.runtime !== undefined) c.runtime = text(raw, 'container.runtime', ev.container.runtime);
+    if (ev.container.name !== undefined) c.name = text(raw, 'container.name', ev.container.name);
     doc.container = c;
+  }
+  if (ev.orchestrator) {
+    const o = ev.orchestrator;
+    const resource: Record<string, string> = { type: o.resource.type, id: text(raw, 'orchestrator.resource.id', o.resource.id) };
+    if (o.resource.name !== undefined) resource.name = text(raw, 'orchestrator.resource.name', o.resource.name);
+    const orch: Record<string, unknown> = { type: o.type };
+    if (o.namespace !== undefined) orch.namespace = text(raw, 'orchestrator.namespace', o.namespace);
+    orch.resource = resource;
+    doc.orchestrator = orch;
   }
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) {
     // ECS error.* also covers "the event itself contains an error": the errno.

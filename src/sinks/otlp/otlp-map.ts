@@ -53,6 +53,10 @@ export const SEMCONV: Readonly<Record<string, string>> = Object.freeze({
   'network.type': 'network.type',
   'container.id': 'container.id',
   'container.runtime': 'container.runtime',
+  'container.name': 'k8s.container.name',
+  'orchestrator.namespace': 'k8s.namespace.name',
+  'orchestrator.resource.name': 'k8s.pod.name',
+  'orchestrator.resource.id': 'k8s.pod.uid',
 });
 
 /** Numeric semconv ids that ECS carries as strings (user ids). */
