@@ -46,6 +46,9 @@ test('the tarball holds the prebuilt addon and both CO-RE objects, no local buil
     assert.ok(files.includes(f), `${f} in the tarball`);
   }
   assert.ok(!files.some((f) => f.startsWith('package/native/build/') || f.startsWith('package/dist/test/') || f.includes('vmlinux')), 'no build tree, tests or vmlinux.h shipped');
+  // On x86-64, prepack also cross-builds linux-arm64 (scripts/prebuild-arm64.sh; the toolchain comes
+  // with setup.sh --with-test-deps; the binary itself is checked in test/unit/arm64-prebuild.test.ts).
+  if (process.arch === 'x64') assert.ok(files.includes('package/native/prebuilds/linux-arm64/node.glibc.node'), 'the linux-arm64 prebuild in the tarball');
   assert.ok(!existsSync(join(installed, 'native/build')), 'installing compiled nothing');
 });
 
