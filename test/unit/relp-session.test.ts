@@ -39,3 +39,13 @@ test('relp: malformed or oversize answers are a RelpError', () => {
   // A frame that claims less than its data still fails at the missing LF, not later.
   assert.throws(() => new RelpParser().push(Buffer.from('1 rsp 2 200 OK\n')), RelpError);
 });
+
+test('relp: syslog.transport relp is valid configuration and builds a RELP sink (its own cursor name)', async () => {
+  const { loadConfig } = await import('../../src/config/config.js');
+  const { syslogSinkFromConfig } = await import('../../src/sinks/syslog/syslog-sink.js');
+  const cfg = loadConfig(undefined, { EBPF_SENSOR_SYSLOG__TRANSPORT: 'relp', EBPF_SENSOR_SYSLOG__PORT: '2514' });
+  assert.equal(cfg.syslog.transport, 'relp');
+  const sink = syslogSinkFromConfig(cfg.syslog, () => 'x', 'h');
+  assert.equal(sink.name, 'syslog:relp://127.0.0.1:2514');
+  await sink.close();
+});
