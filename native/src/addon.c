@@ -253,6 +253,21 @@ static void give_back_chunk(struct reader *r, int idx)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * Test hook (issue 13): EBPF_SENSOR_TEST_FAIL_BATCH_ALLOC=N makes every Nth
+ * allocation of a batch message fail, so tests reach the path that keeps a
+ * full chunk (test/kernel/issue-13-addon-alloc.test.ts). Unset or 0: never.
+ */
+static unsigned long fail_batch_alloc_every;
+static unsigned long batch_allocs;
+
+static struct batch_msg *alloc_batch_msg(void)
+{
+	if (fail_batch_alloc_every && ++batch_allocs % fail_batch_alloc_every == 0)
+		return NULL;
+	return malloc(sizeof(struct batch_msg));
+}
+
 static void flush_current(struct reader *r)
 {
 	struct chunk *c;
@@ -263,7 +278,7 @@ static void flush_current(struct reader *r)
 	c = &r->chunks[r->cur];
 	if (c->used == 0)
 		return;
-	m = malloc(sizeof(*m));
+	m = alloc_batch_msg();
 	if (!m)
 		return; /* keep filling the same chunk; retried next flush */
 	m->chunk = r->cur;
@@ -997,6 +1012,10 @@ static napi_value obj_start_ring(napi_env env, napi_callback_info info)
 		throw_sensor_error(env, "ESENSOR_NATIVE_ARG", EINVAL, "startRing", NULL,
 				   "need 1..%d rings, 2..%d chunks, pollMs >= 1", MAX_RINGS, MAX_CHUNKS);
 		return NULL;
+	}
+	{
+		const char *every = getenv("EBPF_SENSOR_TEST_FAIL_BATCH_ALLOC");
+		fail_batch_alloc_every = every ? strtoul(every, NULL, 10) : 0;
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {

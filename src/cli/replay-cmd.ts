@@ -44,6 +44,8 @@ Options:
       --speed SPEED        max (default), recorded, or a factor of the recorded pace (10)
       --skip-bad           replay what is readable in damaged inputs (reported) instead
                            of stopping at the first bad record
+      --max-block-mb N     largest inflated capture block accepted, MiB (default 64; the
+                           writer makes 16): the memory a hostile capture can cost
       --summary-json FILE  also write the summary as JSON
       --progress           force the progress bar (default: when stderr is a terminal)
       --no-progress        never show it
@@ -67,12 +69,19 @@ export const REPLAY_OPTIONS = {
   process: { type: 'string' },
   speed: { type: 'string' },
   'skip-bad': { type: 'boolean' },
+  'max-block-mb': { type: 'string' },
   'summary-json': { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+function maxBlockOf(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > 4096) throw new SensorError('ESENSOR_USAGE', `--max-block-mb must be an integer 1-4096, got "${v}"`);
+  return n * 1024 * 1024;
+}
 
 function speedOf(v: string | undefined): 'max' | number {
   if (v === undefined || v === 'max') return 'max';
@@ -151,6 +160,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     process: a.process,
     speed: speedOf(a.speed),
     skipBad: a['skip-bad'] === true,
+    ...(a['max-block-mb'] !== undefined ? { maxBlockBytes: maxBlockOf(a['max-block-mb']) } : {}),
     sinks: (host, agent) => buildSinks(cfg, host, agent).map((o) => o.sink),
     localHost: () => {
       if (!local) {

@@ -185,9 +185,9 @@ export interface SensorConfig {
      */
     port: number;
     /**
-     * tcp and tls frame messages per RFC 6587; udp sends one datagram per message (RFC 5426).
+     * relp: RELP (rsyslog imrelp), every message acknowledged by the server before the cursor moves (no loss in flight); tcp and tls frame messages per RFC 6587 and have no acknowledgements (bytes in flight when the server dies are lost); udp sends one datagram per message (RFC 5426).
      */
-    transport: 'tcp' | 'tls' | 'udp';
+    transport: 'tcp' | 'tls' | 'udp' | 'relp';
     /**
      * Message header: RFC 5424, or the classic BSD form of RFC 3164.
      */

@@ -99,8 +99,11 @@ export function validateConfig(obj: unknown, file: string, text?: string): Senso
     const first = errs[0]!;
     const { pointer, field, key } = fieldOf(first);
     const loc = doc ? locate(doc, lc, pointer, key) : {};
-    const all = errs.map((e) => {
+    // The first error's location is the SensorError's own (printed in front of the message, so not
+    // repeated in it); further errors carry theirs in their line.
+    const all = errs.map((e, i) => {
       const f = fieldOf(e);
+      if (i === 0) return describe(e, f.field);
       const l = doc ? locate(doc, lc, f.pointer, f.key) : {};
       return `${file}${l.line !== undefined ? `:${l.line}:${l.column}` : ''}: ${describe(e, f.field)}`;
     });
@@ -124,7 +127,7 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
     const secName = Object.keys(schema.properties).find((s) => s.toLowerCase() === sec.toLowerCase());
     if (!secName) {
       // A typo must not change nothing silently (names without "__" are not config: EBPF_SENSOR_LOG_LEVEL …).
-      throw new SensorError('ESENSOR_CONFIG', `environment ${name}: no section "${sec}" in the configuration (sections: ${Object.keys(schema.properties).join(', ')})`, {
+      throw new SensorError('ESENSOR_CONFIG', `no section "${sec}" in the configuration (sections: ${Object.keys(schema.properties).join(', ')})`, {
         field: sec,
         file: `env:${name}`,
       });
@@ -132,7 +135,7 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
     const props = schema.properties[secName]!.properties ?? {};
     const keyName = Object.keys(props).find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
     if (!keyName) {
-      throw new SensorError('ESENSOR_CONFIG', `environment ${name}: no key "${key}" in section "${secName}"`, {
+      throw new SensorError('ESENSOR_CONFIG', `no key "${key}" in section "${secName}"`, {
         field: `${secName}.${key}`,
         file: `env:${name}`,
       });
@@ -143,7 +146,7 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
         parsed = JSON.parse(value);
       } catch {
         // Never echo the value: it may hold a password (EBPF_SENSOR_KAFKA__SASL, …).
-        throw new SensorError('ESENSOR_CONFIG', `environment ${name}: the value (${value.length} characters, not shown) is not a valid ${props[keyName]!.type}`, {
+        throw new SensorError('ESENSOR_CONFIG', `the value (${value.length} characters, not shown) is not a valid ${props[keyName]!.type}`, {
           field: `${secName}.${keyName}`,
           file: `env:${name}`,
         });
@@ -162,8 +165,13 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** A system error's reason without the path node appends (the error's location names the file). */
+function ioReason(e: unknown): string {
+  return (e as Error).message.replace(/, \w+ '.*'$/s, '');
+}
+
 function unsafeFile(file: string, why: string): SensorError {
-  return new SensorError('ESENSOR_CONFIG_UNSAFE', `${file} ${why}: refusing it; chown root and chmod go-w (docs/security.md)`, { file });
+  return new SensorError('ESENSOR_CONFIG_UNSAFE', `${why}: refusing it; chown root and chmod go-w (docs/security.md)`, { file });
 }
 
 /** Why a file or directory others than root and this user could change is not to be trusted, or undefined. */
@@ -190,7 +198,7 @@ export function readSafeFile(file: string): string {
     // O_NONBLOCK: a FIFO planted under the name must not hang the sensor before fstat refuses it.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw new SensorError('ESENSOR_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+    throw new SensorError('ESENSOR_CONFIG', `cannot read it: ${ioReason(e)}`, { file, cause: e });
   }
   try {
     const st = fstatSync(fd);
@@ -209,7 +217,7 @@ export function readSafeFile(file: string): string {
     return readFileSync(fd, 'utf8');
   } catch (e) {
     if (e instanceof SensorError) throw e;
-    throw new SensorError('ESENSOR_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+    throw new SensorError('ESENSOR_CONFIG', `cannot read it: ${ioReason(e)}`, { file, cause: e });
   } finally {
     closeSync(fd);
   }
@@ -232,7 +240,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     if (doc.errors.length) {
       const e = doc.errors[0]!;
       const pos = lc.linePos(e.pos[0]);
-      throw new SensorError('ESENSOR_CONFIG', `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`, {
+      throw new SensorError('ESENSOR_CONFIG', `invalid YAML: ${e.message.split('\n')[0]}`, {
         file,
         line: pos.line,
         column: pos.col,
@@ -242,7 +250,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       obj = yamlToJs(doc, lc, file, 'ESENSOR_CONFIG') ?? {};
     } catch (e) {
       const se = e as SensorError;
-      throw new SensorError('ESENSOR_CONFIG', `${se.location}: ${se.message}`, { file, line: se.line!, column: se.column!, cause: se.cause });
+      throw new SensorError('ESENSOR_CONFIG', se.message, { file, line: se.line!, column: se.column!, cause: se.cause });
     }
   }
   const cfg = validateConfig(obj, name, text);

@@ -2,17 +2,25 @@
  * Per-sink cursors: `cursors/<name>.cursor`, one small JSON file each, replaced
  * atomically (write a temp file, fsync it, rename it over the old one, fsync
  * the directory), so a crash leaves either the old or the new position.
+ *
+ * Read like the segments (docs/security.md): opened with O_NOFOLLOW (a
+ * symlink named like a cursor is ESENSOR_JOURNAL_UNSAFE, never followed:
+ * its target's bytes could otherwise reach a log line), checked through the
+ * open fd — a regular file of at most 4 KiB, and for the writer owned by the
+ * sensor's user and not writable by group or others.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, readdirSync, readSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SensorError } from '../errors.js';
-import { assertOwnDirectory, WRITE_NOFOLLOW } from './dir-safety.js';
+import { assertOwnDirectory, openOwn, READ_NOFOLLOW, WRITE_NOFOLLOW } from './dir-safety.js';
 
 /** Version of the cursor file layout. */
 export const CURSOR_FORMAT = 1;
 
 const SUFFIX = '.cursor';
+/** A cursor file is one short JSON line; anything larger is not ours. */
+const MAX_CURSOR_BYTES = 4096;
 
 /** Sink names may hold any character (file:/var/log/x): keep [A-Za-z0-9_-], escape the rest as %XX of UTF-8. */
 export function cursorFileName(name: string): string {
@@ -45,8 +53,12 @@ export class CursorStore {
   readonly dir: string;
   private readonly chains = new Map<string, Promise<void>>();
 
+  /** The writer's cursors must be its own files (owner and mode); a read-only reader only refuses links. */
+  private readonly own: boolean;
+
   constructor(journalDir: string, create: boolean) {
     this.dir = join(journalDir, 'cursors');
+    this.own = create;
     if (create) {
       try {
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -71,8 +83,16 @@ export class CursorStore {
     for (const f of names) {
       if (!f.endsWith(SUFFIX) || f.startsWith('.')) continue;
       const file = join(this.dir, f);
+      const text = this.readCursorFile(file);
       try {
-        const doc = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; name?: unknown; position?: unknown; committedAt?: unknown };
+        let doc: { format?: unknown; name?: unknown; position?: unknown; committedAt?: unknown };
+        try {
+          doc = JSON.parse(text) as typeof doc;
+        } catch {
+          // Not the parser's message: it quotes the file's bytes.
+          throw new Error('not valid JSON');
+        }
+        if (doc === null || typeof doc !== 'object') throw new Error('not a JSON object');
         if (doc.format !== CURSOR_FORMAT) throw new Error(`unknown cursor format ${String(doc.format)}`);
         if (typeof doc.name !== 'string' || cursorFileName(doc.name) !== f) throw new Error('name does not match the file name');
         if (typeof doc.position !== 'number' || !Number.isSafeInteger(doc.position) || doc.position < 0) throw new Error('bad position');
@@ -83,6 +103,39 @@ export class CursorStore {
       }
     }
     return { cursors, bad };
+  }
+
+  /** The text of one cursor file, refusing links, non-files, oversize files and (writer) files not the sensor's own. */
+  private readCursorFile(file: string): string {
+    let fd: number;
+    try {
+      fd = openOwn(file, READ_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      if (e instanceof SensorError) throw e;
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open cursor: ${(e as Error).message}`, { cause: e, file });
+    }
+    try {
+      const st = fstatSync(fd);
+      const unsafe = (why: string): SensorError =>
+        new SensorError('ESENSOR_JOURNAL_UNSAFE', `${why}: refusing to read it as a cursor (docs/security.md)`, { file });
+      if (!st.isFile()) throw unsafe('is not a regular file');
+      if (this.own) {
+        const euid = process.geteuid?.() ?? 0;
+        if (st.uid !== euid) throw unsafe(`is owned by uid ${st.uid}, not by the sensor's user (uid ${euid})`);
+        if (st.mode & 0o022) throw unsafe(`is writable by ${st.mode & 0o002 ? 'others' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`);
+      }
+      if (st.size > MAX_CURSOR_BYTES) throw unsafe(`is ${st.size} bytes, larger than a cursor (${MAX_CURSOR_BYTES})`);
+      const buf = Buffer.alloc(MAX_CURSOR_BYTES + 1);
+      let n = 0;
+      for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
+      if (n > MAX_CURSOR_BYTES) throw unsafe(`is larger than a cursor (${MAX_CURSOR_BYTES} bytes)`);
+      return buf.subarray(0, n).toString('utf8');
+    } catch (e) {
+      if (e instanceof SensorError) throw e;
+      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot read cursor: ${(e as Error).message}`, { cause: e, file });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Store `position` for `name` atomically. Commits of one name run one after another. */

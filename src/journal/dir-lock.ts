@@ -3,8 +3,22 @@
  * its start time (from /proc), so a lock left by a killed sensor is taken over
  * while a live one is refused, even after the pid was reused.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { SensorError } from '../errors.js';
+import { openOwn, READ_NOFOLLOW } from './dir-safety.js';
+
+/** The LOCK file's text: never through a symlink (ESENSOR_JOURNAL_UNSAFE), a regular file, its first 64 bytes. */
+function readLock(path: string): string {
+  const fd = openOwn(path, READ_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new SensorError('ESENSOR_JOURNAL_UNSAFE', 'is not a regular file: refusing to read it as the journal lock', { file: path });
+    const buf = Buffer.alloc(64);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or undefined if it is gone. */
 function startTicks(pid: number): string | undefined {
@@ -47,8 +61,9 @@ export class DirLock {
       }
       let owner = '';
       try {
-        owner = readFileSync(path, 'latin1');
-      } catch {
+        owner = readLock(path);
+      } catch (e) {
+        if (e instanceof SensorError) throw e;
         // vanished between open and read: try again
       }
       const [pidText, ticks] = owner.trim().split(' ');

@@ -25,7 +25,7 @@ export const RW_NOFOLLOW = constants.O_RDWR | constants.O_NOFOLLOW;
 export const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 function unsafe(dir: string, why: string): SensorError {
-  return new SensorError('ESENSOR_JOURNAL_UNSAFE', `${dir} ${why}: refusing to write in it (docs/security.md)`, { file: dir });
+  return new SensorError('ESENSOR_JOURNAL_UNSAFE', `${why}: refusing to write in it (docs/security.md)`, { file: dir });
 }
 
 /**

@@ -69,6 +69,8 @@ export interface ReplayOptions {
   speed: 'max' | number;
   /** Replay what is readable and report damage, instead of stopping at the first. */
   skipBad: boolean;
+  /** Largest inflated capture block accepted (default 64 MiB). */
+  maxBlockBytes?: number;
   /** The sinks for a host's events (called once per distinct host, inputs in order; closed when its inputs are done). */
   sinks: (host: HostInfo, agent: AgentInfo) => Sink[];
   /** Host facts for journal directories. */
@@ -354,6 +356,7 @@ class Replayer {
         skipBad: this.o.skipBad,
         onDamage: (d) => this.damage(d),
         localHost: this.o.localHost,
+        ...(this.o.maxBlockBytes !== undefined ? { maxBlockBytes: this.o.maxBlockBytes } : {}),
       });
       try {
         if (this.summary.inputs < this.o.inputs.length) this.summary.inputs++;

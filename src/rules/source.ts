@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseDocument, isMap, isSeq, isScalar, LineCounter, Scalar, type Document, type Node as YamlNode } from 'yaml';
+import { parseDocument, isAlias, isMap, isSeq, isScalar, LineCounter, Scalar, type Document, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
 import { yamlToJs } from '../model/yaml-input.js';
 
@@ -245,45 +245,52 @@ export function parseRuleText(file: string, src: string): { defs: Definition[]; 
   const defs: Definition[] = [];
   const root = doc.contents;
   if (!isSeq(root)) return { defs, errors };
+  // An alias (`*name`) stands for the node its anchor marks: values come from the resolved document
+  // (`data`, which the schema checked), positions from the anchored node (issue 13: an alias used to
+  // read as "[object Object]").
+  const deref = (n: unknown): YamlNode | undefined => (isAlias(n) ? (n.resolve(doc) as YamlNode | undefined) : ((n ?? undefined) as YamlNode | undefined));
+  const items = Array.isArray(data) ? (data as unknown[]) : [];
   root.items.forEach((item, index) => {
     if (!isMap(item) || badItems.has(index)) return;
+    const plain = items[index] as Record<string, unknown>;
     const get = (k: string): YamlNode | undefined => {
       const pair = item.items.find((it) => isScalar(it.key) && String(it.key.value) === k);
-      return (pair?.value ?? undefined) as YamlNode | undefined;
+      return deref(pair?.value);
     };
     const keyWhere: Record<string, Where> = {};
     for (const pair of item.items) if (isScalar(pair.key)) keyWhere[String(pair.key.value)] = whereOf(file, lc, pair.key as YamlNode);
-    const js = (n: YamlNode | undefined): unknown => (n === undefined ? undefined : n.toJSON());
+    const js = (k: string): unknown => plain[k];
     const text = (k: string): SourceText | undefined => {
       const n = get(k);
       return isScalar(n) ? sourceText(file, src, lc, n) : undefined;
     };
-    const override = js(get('override')) as Override | undefined;
+    const override = js('override') as Override | undefined;
     const where = whereOf(file, lc, item);
     if (get('rule') !== undefined) {
-      const def: RuleDef = { type: 'rule', id: String(js(get('rule'))), where, keys: keyWhere };
-      if (get('name') !== undefined) def.name = String(js(get('name')));
-      if (get('desc') !== undefined) def.desc = String(js(get('desc')));
+      const def: RuleDef = { type: 'rule', id: String(js('rule')), where, keys: keyWhere };
+      if (get('name') !== undefined) def.name = String(js('name'));
+      if (get('desc') !== undefined) def.desc = String(js('desc'));
       const cond = text('condition');
       if (cond) def.condition = cond;
       const out = text('output');
       if (out) def.output = out;
-      if (get('severity') !== undefined) def.severity = js(get('severity')) as RuleDef['severity'];
-      if (get('tags') !== undefined) def.tags = js(get('tags')) as string[];
-      if (get('enabled') !== undefined) def.enabled = js(get('enabled')) as boolean;
-      if (get('action') !== undefined) def.action = js(get('action')) as RuleDef['action'];
+      if (get('severity') !== undefined) def.severity = js('severity') as RuleDef['severity'];
+      if (get('tags') !== undefined) def.tags = js('tags') as string[];
+      if (get('enabled') !== undefined) def.enabled = js('enabled') as boolean;
+      if (get('action') !== undefined) def.action = js('action') as RuleDef['action'];
       const ex = get('exceptions');
-      if (isSeq(ex)) def.exceptions = ex.items.map((n) => exceptionDef(file, lc, n as YamlNode));
+      if (isSeq(ex)) def.exceptions = ex.items.map((n, i) => exceptionDef(file, lc, deref(n)!, (js('exceptions') as unknown[])[i], deref));
       if (override) def.override = override;
       defs.push(def);
     } else if (get('list') !== undefined) {
-      const def: ListDef = { type: 'list', name: String(js(get('list'))), where };
+      const def: ListDef = { type: 'list', name: String(js('list')), where };
       const items = get('items');
-      if (isSeq(items)) def.items = items.items.map((n) => ({ value: String(js(n as YamlNode)), where: whereOf(file, lc, n as YamlNode) }));
+      const values = js('items') as unknown[];
+      if (isSeq(items)) def.items = items.items.map((n, i) => ({ value: String(values[i]), where: whereOf(file, lc, deref(n)) }));
       if (override) def.override = override;
       defs.push(def);
     } else if (get('macro') !== undefined) {
-      const def: MacroDef = { type: 'macro', name: String(js(get('macro'))), where };
+      const def: MacroDef = { type: 'macro', name: String(js('macro')), where };
       const cond = text('condition');
       if (cond) def.condition = cond;
       if (override) def.override = override;
@@ -293,13 +300,13 @@ export function parseRuleText(file: string, src: string): { defs: Definition[]; 
   return { defs, errors };
 }
 
-function exceptionDef(file: string, lc: LineCounter, n: YamlNode): ExceptionDef {
-  const o = n.toJSON() as { name: string; fields: string | string[]; comps?: string | string[]; values: unknown[] };
+function exceptionDef(file: string, lc: LineCounter, n: YamlNode, plain: unknown, deref: (n: unknown) => YamlNode | undefined): ExceptionDef {
+  const o = plain as { name: string; fields: string | string[]; comps?: string | string[]; values: unknown[] };
   const single = typeof o.fields === 'string';
   const fields = single ? [o.fields as string] : (o.fields as string[]);
   const comps = o.comps === undefined ? fields.map(() => '=') : typeof o.comps === 'string' ? [o.comps] : o.comps;
-  const valuesNode = isMap(n) ? (n.items.find((it) => isScalar(it.key) && it.key.value === 'values')?.value as YamlNode | undefined) : undefined;
-  const valueNodes = isSeq(valuesNode) ? valuesNode.items : [];
+  const valuesNode = isMap(n) ? deref(n.items.find((it) => isScalar(it.key) && it.key.value === 'values')?.value) : undefined;
+  const valueNodes = isSeq(valuesNode) ? valuesNode.items.map(deref) : [];
   const values = o.values.map((v, i) => ({
     tuple: (single ? [v] : v) as ExceptionDef['values'][number]['tuple'],
     where: whereOf(file, lc, valueNodes[i] as YamlNode | undefined),

@@ -5,8 +5,13 @@
  * foreground (`-n -f conf -i pidfile`), never the system daemon. The test
  * reads back what rsyslog received and stops it by PID.
  *
- * rsyslog comes from the Debian packages `rsyslog` and `rsyslog-gnutls`
- * (installed by `sh scripts/setup.sh --with-test-deps`).
+ * With `relp`, an imrelp input whose ruleset runs its action in the
+ * receiving thread (queue.type direct): rsyslog acknowledges a message only
+ * after omfile wrote it, so what it acknowledged survives its SIGKILL
+ * (`crash()`).
+ *
+ * rsyslog comes from the Debian packages `rsyslog`, `rsyslog-gnutls` and
+ * `rsyslog-relp` (installed by `sh scripts/setup.sh --with-test-deps`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -42,8 +47,10 @@ export interface RsyslogOptions {
   tcp?: boolean;
   udp?: boolean;
   tls?: RsyslogTls;
+  /** An imrelp input (RELP). */
+  relp?: boolean;
   /** Reuse ports (restart on the same address). */
-  ports?: { tcp?: number; udp?: number; tls?: number };
+  ports?: { tcp?: number; udp?: number; tls?: number; relp?: number };
   /** rsyslog's own message size limit (default 64k). */
   maxMessageSize?: string;
 }
@@ -51,12 +58,14 @@ export interface RsyslogOptions {
 export interface Rsyslog {
   pid: number;
   dir: string;
-  ports: { tcp?: number; udp?: number; tls?: number };
+  ports: { tcp?: number; udp?: number; tls?: number; relp?: number };
   /** Everything received so far. */
   received(): ReceivedMessage[];
   /** Wait until at least `n` messages arrived. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   stop(): Promise<void>;
+  /** SIGKILL rsyslog and wait for its exit; what it wrote stays readable until stop(). */
+  crash(): Promise<void>;
 }
 
 export function rsyslogdPath(): string | undefined {
@@ -124,6 +133,7 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
   if (opts.tcp) ports.tcp = opts.ports?.tcp ?? (await freeTcpPort());
   if (opts.udp) ports.udp = opts.ports?.udp ?? (await freeUdpPort());
   if (opts.tls) ports.tls = opts.ports?.tls ?? (await freeTcpPort());
+  if (opts.relp) ports.relp = opts.ports?.relp ?? (await freeTcpPort());
   const tlsGlobals = opts.tls
     ? ` defaultNetstreamDriverCAFile="${opts.tls.ca}" defaultNetstreamDriverCertFile="${opts.tls.cert}" defaultNetstreamDriverKeyFile="${opts.tls.key}"`
     : '';
@@ -131,6 +141,7 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
     `global(workDirectory="${dir}" maxMessageSize="${opts.maxMessageSize ?? '64k'}"${tlsGlobals})`,
     opts.tcp || opts.tls ? 'module(load="imtcp" maxSessions="100")' : '',
     opts.udp ? 'module(load="imudp")' : '',
+    opts.relp ? 'module(load="imrelp")' : '',
     'template(name="json" type="list" option.jsonf="on") {',
     '  property(outname="pri" name="pri" format="jsonf")',
     '  property(outname="hostname" name="hostname" format="jsonf")',
@@ -141,9 +152,11 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
     '  property(outname="input" name="inputname" format="jsonf")',
     '  property(outname="msg" name="msg" format="jsonf")',
     '}',
-    `ruleset(name="out") { action(type="omfile" file="${out}" template="json") }`,
+    // Direct queues: the action runs before imrelp answers, so an acknowledged message is in the file.
+    `ruleset(name="out" queue.type="direct") { action(type="omfile" file="${out}" template="json" flushOnTXEnd="on") }`,
     ports.tcp ? `input(type="imtcp" address="127.0.0.1" port="${ports.tcp}" ruleset="out" name="tcp")` : '',
     ports.udp ? `input(type="imudp" address="127.0.0.1" port="${ports.udp}" ruleset="out" name="udp")` : '',
+    ports.relp ? `input(type="imrelp" address="127.0.0.1" port="${ports.relp}" ruleset="out" name="relp")` : '',
     ports.tls
       ? `input(type="imtcp" address="127.0.0.1" port="${ports.tls}" ruleset="out" name="tls" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")`
       : '',
@@ -179,6 +192,7 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
     const ready =
       (ports.tcp === undefined || bound('tcp', ports.tcp)) &&
       (ports.tls === undefined || bound('tcp', ports.tls)) &&
+      (ports.relp === undefined || bound('tcp', ports.relp)) &&
       (ports.udp === undefined || bound('udp', ports.udp));
     if (ready) break;
     if (exited || Date.now() > deadline) {
@@ -207,6 +221,12 @@ export async function startRsyslog(opts: RsyslogOptions): Promise<Rsyslog> {
         if (Date.now() > until) throw new Error(`rsyslog received ${r.length} of ${n} messages within ${timeoutMs} ms: ${stderr.trim()}`);
         await sleep(25);
       }
+    },
+    async crash(): Promise<void> {
+      if (exited) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      process.kill(pid, 'SIGKILL');
+      await gone;
     },
     async stop(): Promise<void> {
       tail.close();

@@ -33,7 +33,7 @@ test('an unknown key is reported with file, line, column and the dotted field', 
       assert.equal(e.field, 'output.colour');
       assert.equal(e.line, 3);
       assert.equal(e.column, 3);
-      assert.match(e.message, new RegExp(`${f}:3:3: unknown key "output.colour"`));
+      assert.match(String(e), new RegExp(`${f}:3:3: unknown key "output.colour"`));
       return true;
     },
   );

@@ -17,3 +17,22 @@ test('issue-13-summary-json: --summary-json into a missing directory is ESENSOR_
   assert.match(r.stderr, /ESENSOR_OUTPUT: .*summary\.json: --summary-json .*does not exist/);
   assert.doesNotMatch(r.stderr, /ESENSOR_INTERNAL/);
 });
+
+test('issue-13-max-block: --max-block-mb bounds the memory a capture block may cost (coded error, not an allocation)', async () => {
+  const dir = tempDir('ebpf-sensor-issue13-block-');
+  // One block of a few MiB inflated (the writer's blocks go up to 16 MiB).
+  const file = await writeCapture(join(dir, 'c.capture.gz'), rawEvents(5, 6000, 1));
+  const run = (...extra: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, [join(packageRoot, 'bin/ebpf-sensor.js'), 'replay', file, '-o', `file:${join(dir, 'out.ndjson')}`, '--no-progress', ...extra], {
+      encoding: 'utf8',
+      env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'warn' },
+    });
+  const small = run('--max-block-mb', '1');
+  assert.equal(small.status, 1, String(small.stderr));
+  assert.match(String(small.stderr), /ESENSOR_CAPTURE_FORMAT: .*c\.capture\.gz.*(block|inflat)/i);
+  const ok = run();
+  assert.equal(ok.status, 0, String(ok.stderr));
+  const bad = run('--max-block-mb', '0');
+  assert.equal(bad.status, 2);
+  assert.match(String(bad.stderr), /ESENSOR_USAGE: --max-block-mb must be an integer 1-4096/);
+});

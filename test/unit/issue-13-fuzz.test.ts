@@ -6,7 +6,7 @@
 //
 // The seed is printed; EBPF_SENSOR_FUZZ_SEED=<seed> replays a run, and
 // EBPF_SENSOR_FUZZ_SCALE=<n> multiplies the number of inputs (default 1:
-// 10,060 inputs in total, about two minutes on a loaded 2-core machine).
+// 11,060 inputs in total, about two minutes on a loaded 2-core machine).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, sealRecord, segmentName, wri
 import { compileRules } from '../../src/rules/compiler.js';
 import { compileFilter } from '../../src/rules/filter.js';
 import { parseRuleText } from '../../src/rules/source.js';
+import { RelpError, RelpParser } from '../../src/sinks/syslog/relp-session.js';
 import { encodeMember, parseMemberHeader, type MemberInfo } from '../../src/sources/replay/capture-format.js';
 import { CaptureBlock } from '../../src/sources/replay/capture-reader.js';
 import { rawEvents, replayToMemory, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
@@ -174,6 +175,18 @@ const yamlEdit = fc.oneof(
   }),
   fc.constant((t: string) => `x0: &a0 [1,2,3,4,5,6,7,8,9]\n${[1, 2, 3, 4, 5].map((i) => `x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`).join('\n')}\n${t}`),
   fc.constant((t: string) => `- &r ${t.split('\n')[0]?.replace(/^- /, '') ?? ''}\n- *r\n- *r\n${t}`),
+  // A field's value anchored and used again as another field's value (scalar or collection alias).
+  fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => (t: string) => {
+    const lines = t.split('\n');
+    const fields = lines.map((l, i) => (/^ {2}\w+: \S/.test(l) ? i : -1)).filter((i) => i >= 0);
+    if (fields.length < 2) return t;
+    const from = fields[a % fields.length]!;
+    const to = fields[b % fields.length]!;
+    if (from === to) return t;
+    lines[from] = lines[from]!.replace(/^( {2}\w+: )/, '$1&v ');
+    lines[to] = lines[to]!.replace(/^( {2}\w+: ).*$/, '$1*v');
+    return lines.join('\n');
+  }),
   // (50,000 deep is test/unit/issue-13-yaml-nesting.test.ts: too slow to repeat here.)
   fc.integer({ min: 1, max: 400 }).map((d) => (t: string) => `${t}\n- ${'['.repeat(d)}${']'.repeat(d)}\n`),
 );
@@ -284,6 +297,8 @@ describe('issue-13 fuzz: hostile inputs end in a result or a coded error', () =>
           return;
         }
         allCoded(parsed.errors, 'parseRuleText errors');
+        // An alias never reads as "[object Object]" (it did, issue 13).
+        if (!text.includes('object Object')) assert.doesNotMatch(JSON.stringify(parsed.defs), /object Object/);
         try {
           allCoded(compileRules([{ file: 'fuzz.yaml', text, defs: parsed.defs }]).errors, 'compileRules errors');
         } catch (e) {
@@ -424,6 +439,34 @@ describe('issue-13 fuzz: hostile inputs end in a result or a coded error', () =>
         assert.equal(({} as Record<string, unknown>).polluted, undefined);
       }),
       { seed: SEED + 6, numRuns: runs(60) },
+    );
+  });
+
+  test('issue-13-fuzz: RELP answers from a hostile syslog server (1,000 inputs)', async () => {
+    const frame = fc.oneof(
+      fc.record({ txnr: fc.oneof(fc.nat(999_999_999), fc.constantFrom(-1, 1e12)), command: fc.oneof(fc.constantFrom('rsp', 'serverclose', 'syslog', 'RSP', ''), fc.string({ maxLength: 40 })), data: fc.string({ maxLength: 60 }), lie: fc.integer({ min: -3, max: 3 }) }).map(
+        ({ txnr, command, data, lie }) => `${txnr} ${command} ${Buffer.byteLength(data) + lie}${data ? ` ${data}` : ''}\n`,
+      ),
+      fc.string({ maxLength: 40 }),
+      fc.nat(200_000).map((n) => `1 rsp ${n} 200 OK\n`),
+    );
+    await check(
+      fc.property(fc.array(frame, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 4 }), (frames, cuts) => {
+        inputs++;
+        const wire = Buffer.from(frames.join(''));
+        const at = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((x, y) => x - y);
+        const p = new RelpParser();
+        let prev = 0;
+        try {
+          for (const c of [...at, wire.length]) {
+            for (const f of p.push(wire.subarray(prev, c))) assert.ok(Number.isSafeInteger(f.txnr) && f.data.length <= 65536);
+            prev = c;
+          }
+        } catch (e) {
+          if (!(e instanceof RelpError)) throw e;
+        }
+      }),
+      { seed: SEED + 8, numRuns: runs(1000) },
     );
   });
 

@@ -4,13 +4,14 @@
  * JSON document.
  *
  * Takes: batches of classified events and a LineFormatter (CEF or ECS).
- * Gives: RFC 5424 (or RFC 3164) messages over TCP or TLS, octet-counted
- * (RFC 6587) or LF-framed, or over UDP one datagram each. A batch resolves
- * once every byte is handed to the kernel's socket. Syslog has no
- * acknowledgements, so that is all the sink can know: bytes still in the
- * kernel's send buffer (or on the wire) when the peer dies are lost after
- * the cursor moved. A write that fails is retried whole (at least once up
- * to the socket); past it, delivery is best effort (docs/delivery.md).
+ * Gives: RFC 5424 (or RFC 3164) messages over RELP (acknowledged, see
+ * relp-session.ts), over TCP or TLS, octet-counted (RFC 6587) or LF-framed,
+ * or over UDP one datagram each. Over RELP a batch resolves once the server
+ * acknowledged every message of it: nothing the cursor calls delivered can be
+ * lost in flight. Plain syslog has no acknowledgements, so over TCP/TLS a
+ * batch resolves once every byte is handed to the kernel's socket, and bytes
+ * still in the send buffer (or on the wire) when the peer dies are lost after
+ * the cursor moved (docs/delivery.md). A write that fails is retried whole.
  *
  * Oversize messages are cut with a marker and counted (`stats.truncated`),
  * never dropped silently. A peer that cannot be reached makes `send` reject
@@ -21,6 +22,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { RelpSession } from './relp-session.js';
 import { SensorError } from '../../errors.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { ClassifiedEvent } from '../../model/event.js';
@@ -37,7 +39,7 @@ import {
   type SyslogProtocol,
 } from './syslog-format.js';
 
-export type SyslogTransport = 'udp' | 'tcp' | 'tls';
+export type SyslogTransport = 'udp' | 'tcp' | 'tls' | 'relp';
 export type SyslogFraming = 'octet-counting' | 'lf';
 
 export interface SyslogTlsOptions {
@@ -103,6 +105,8 @@ export class SyslogSink implements Sink {
   private readonly o: Required<Omit<SyslogSinkOptions, 'tls' | 'only'>> & Pick<SyslogSinkOptions, 'tls' | 'only'>;
   private readonly log: Logger;
   private socket: Socket | undefined;
+  /** The RELP session on `socket` (transport relp). */
+  private relp: RelpSession | undefined;
   private connecting: Promise<Socket> | undefined;
   private udp: UdpSocket | undefined;
   private consecutiveFailures = 0;
@@ -163,7 +167,7 @@ export class SyslogSink implements Sink {
       if (this.o.only && ce.verdict.classification !== this.o.only && ce.event.ebpf.kind !== 'loss') continue;
       // The line journaled with the event when there is one (the header still reads the event's time and verdict).
       const line = lineOf(ce, this.o.format);
-      if (this.o.transport !== 'udp' && this.o.framing === 'lf' && line.includes('\n')) {
+      if ((this.o.transport === 'tcp' || this.o.transport === 'tls') && this.o.framing === 'lf' && line.includes('\n')) {
         throw new SensorError('ESENSOR_INTERNAL', `${this.name}: a formatted line holds a raw LF, which LF framing cannot carry`);
       }
       const header = syslogHeader(this.o.protocol, {
@@ -187,6 +191,8 @@ export class SyslogSink implements Sink {
     if (msgs.length === 0) return;
     if (this.o.transport === 'udp') {
       await this.sendUdp(msgs);
+    } else if (this.o.transport === 'relp') {
+      await this.sendRelp(msgs);
     } else {
       const frame = this.o.framing === 'lf' ? lfFramed : octetCounted;
       await this.sendStream(Buffer.concat(msgs.map(frame)));
@@ -229,6 +235,20 @@ export class SyslogSink implements Sink {
       sock.destroy();
       if (this.socket === sock) this.socket = undefined;
       throw this.unavailable('write failed', e);
+    }
+  }
+
+  /** Every message acknowledged by the RELP server, or a retriable failure (the batch is sent again, whole). */
+  private async sendRelp(msgs: Buffer[]): Promise<void> {
+    const sock = await this.stream();
+    const session = this.relp;
+    try {
+      if (!session || !session.alive) throw new Error('the RELP session is closed');
+      await session.sendAll(msgs, this.o.writeTimeoutMs);
+    } catch (e) {
+      sock.destroy();
+      if (this.socket === sock) this.socket = undefined;
+      throw this.unavailable('RELP delivery not acknowledged', e);
     }
   }
 
@@ -278,9 +298,16 @@ export class SyslogSink implements Sink {
       });
       sock.setKeepAlive(true, 30_000);
       sock.setNoDelay(true);
-      // Syslog servers do not answer; anything they send is discarded, and a
-      // close or error marks the connection dead so the next batch reconnects.
-      sock.resume();
+      if (this.o.transport === 'relp') {
+        this.relp = await RelpSession.open(sock, this.o.connectTimeoutMs, this.o.appName).catch((e: unknown) => {
+          sock.destroy();
+          throw e;
+        });
+      } else {
+        // Syslog servers do not answer; anything they send is discarded.
+        sock.resume();
+      }
+      // A close or error marks the connection dead so the next batch reconnects.
       sock.on('error', () => sock.destroy());
       sock.on('close', () => {
         if (this.socket === sock) this.socket = undefined;
@@ -334,6 +361,9 @@ export class SyslogSink implements Sink {
     this.reportTruncated();
     const s = this.socket;
     this.socket = undefined;
+    const relp = this.relp;
+    this.relp = undefined;
+    if (relp?.alive) await relp.close(2000);
     if (s && !s.destroyed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {

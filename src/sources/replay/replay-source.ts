@@ -62,6 +62,8 @@ export interface OpenInputOptions {
   localHost: () => { host: HostInfo; agent: AgentInfo };
   /** Records per journal block (default 4096). */
   journalBatch?: number;
+  /** Captures: largest inflated block accepted (CaptureReaderOptions.maxBlockBytes). */
+  maxBlockBytes?: number;
 }
 
 class CaptureInput implements ReplayInput {
@@ -205,15 +207,22 @@ export function openInput(path: string, opts: OpenInputOptions): ReplayInput {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new SensorError('ESENSOR_CAPTURE_FORMAT', `cannot read ${path}: ${(e as Error).message}`, { file: path, cause: e });
+    // The location names the file: the message does not repeat it (nor node's copy of the path).
+    throw new SensorError('ESENSOR_CAPTURE_FORMAT', `cannot read it: ${(e as Error).message.replace(/, \w+ '.*'$/s, '')}`, { file: path, cause: e });
   }
   if (st.isDirectory()) {
     if (!readdirSync(path).some((f) => f.endsWith('.seg'))) {
-      throw new SensorError('ESENSOR_CAPTURE_FORMAT', `${path} is a directory but not a journal (no *.seg segments)`, { file: path });
+      throw new SensorError('ESENSOR_CAPTURE_FORMAT', 'is a directory but not a journal (no *.seg segments)', { file: path });
     }
     return new JournalInput(path, opts);
   }
-  return new CaptureInput(CaptureReader.open(path, { ...(opts.skipBad !== undefined ? { skipBad: opts.skipBad } : {}), ...(opts.onDamage ? { onDamage: opts.onDamage } : {}) }));
+  return new CaptureInput(
+    CaptureReader.open(path, {
+      ...(opts.skipBad !== undefined ? { skipBad: opts.skipBad } : {}),
+      ...(opts.onDamage ? { onDamage: opts.onDamage } : {}),
+      ...(opts.maxBlockBytes !== undefined ? { maxBlockBytes: opts.maxBlockBytes } : {}),
+    }),
+  );
 }
 
 /**
