@@ -26,14 +26,52 @@ const META = 0x4d; /* M */
 const SEVERITIES: ReadonlySet<string> = new Set<Severity>(['low', 'medium', 'high', 'critical']);
 const LF = 0x0a;
 
-/** The sections of one event: its routing facts and its `lines` (format → text). */
-export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+/** What is journaled after one event's JSON: its routing section and its lines (format → text). */
+export interface EventSections {
+  /** `\nM[…]` (routeSection) */
+  route: string;
+  lines: ReadonlyArray<readonly [OutputFormat, string]>;
+}
+
+/** The routing section of one event, LF and tag included. */
+export function routeSection(ce: ClassifiedEvent): string {
   const ev = ce.event;
   const flags = (ce.verdict.classification === 'suspicious' ? 1 : 0) | (ev.ebpf.kind === 'loss' ? 2 : 0);
   const sev = topSeverity(ce.verdict) ?? '';
-  let s = `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0},${JSON.stringify(ev['@timestamp'])},"${sev}"]`;
+  return `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0},${JSON.stringify(ev['@timestamp'])},"${sev}"]`;
+}
+
+/**
+ * Write the sections into `buf` at `off` (the caller made room: 3 bytes per
+ * UTF-16 unit of every text, plus 2 per line); returns the end. Each line is
+ * written straight into the buffer (no concatenation, no copy of the text);
+ * a line holding a raw LF cannot be split out again and is left out (its
+ * sink formats it at delivery instead).
+ */
+export function writeSections(buf: Buffer, off: number, s: EventSections): number {
+  let p = off + buf.write(s.route, off, 'utf8');
+  for (const [format, line] of s.lines) {
+    const start = p;
+    buf[p++] = LF;
+    buf[p++] = TAGS[format];
+    p += buf.write(line, p, 'utf8');
+    if (line.includes('\n')) p = start; // (the write flattened the text: this scan is cheap)
+  }
+  return p;
+}
+
+/** Room writeSections may need. */
+export function sectionsBound(s: EventSections): number {
+  let n = s.route.length * 3;
+  for (const [, line] of s.lines) n += 2 + line.length * 3;
+  return n;
+}
+
+/** The sections as text (tests, tools): what writeSections writes. */
+export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+  let s = routeSection(ce);
   for (const [format, line] of lines) {
-    if (line.includes('\n')) continue; // cannot be split out again: formatted at delivery instead
+    if (line.includes('\n')) continue;
     s += `\n${String.fromCharCode(TAGS[format])}${line}`;
   }
   return s;
