@@ -26,9 +26,16 @@ import { loadRules } from '../src/rules/engine.js';
 import { EventType, OFFSETOF } from '../src/decode/abi.generated.js';
 import { componentLogger } from '../src/telemetry/logger.js';
 import type { Source } from '../src/sources/source.js';
+import type { ClassifiedEvent } from '../src/model/event.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
 
-const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' } } });
+const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false } } });
+/** --keep: the classified events stay reachable (`keptEvents()`), for micro-benchmarks of single stages on live-shaped events. */
+const keep = values.keep === true;
+const kept: ClassifiedEvent[] = [];
+export function keptEvents(): readonly ClassifiedEvent[] {
+  return kept;
+}
 const forks = Number(values.forks);
 const perChunk = Number(values['chunk-events']);
 
@@ -101,7 +108,18 @@ try {
   const enricher = new Enricher({ hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true });
   const decode = { bootToRealtimeNs: BigInt(Date.now()) * 1_000_000n - uptimeNs, bootIdPrefix: host.boot_id.replace(/-/g, '').slice(0, 8), sequence: 0 };
   const source: Source = { start: async () => undefined, stop: async () => undefined } as unknown as Source;
-  const pipeline = new Pipeline({ source, decode, enricher, classifier: engine, output: outputs, log: componentLogger('pipeline'), host, events: cfg.telemetry.events, statsSeconds: 0 });
+  const pipeline = new Pipeline({
+    source,
+    decode,
+    enricher,
+    classifier: engine,
+    output: outputs,
+    log: componentLogger('pipeline'),
+    host,
+    events: cfg.telemetry.events,
+    statsSeconds: 0,
+    ...(keep ? { onClassified: (b: readonly ClassifiedEvent[]) => void kept.push(...b) } : {}),
+  });
   outputs.start(() => undefined);
   const total = forks * 2;
   const cpu0 = process.cpuUsage();

@@ -32,7 +32,6 @@ import { SensorError } from '../errors.js';
 import { assertOwnDirectory, openOwn, READ_NOFOLLOW, RW_NOFOLLOW, WRITE_NOFOLLOW } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { sectionsBound, writeSections, type EventSections } from './payload.js';
-import { canonicalPieces } from './canonical-json.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
@@ -152,8 +151,6 @@ export class Journal implements JournalView {
   private nextPos = 0;
   private durablePos = 0;
   private enc: Buffer = Buffer.allocUnsafe(0);
-  /** The canonical JSON of the event being appended, in pieces (canonical-json.ts). */
-  private readonly pieces: string[] = [];
   private readonly store: CursorStore;
   private readonly cursorMap = new Map<string, number>();
   private readonly lock: DirLock | undefined;
@@ -252,13 +249,15 @@ export class Journal implements JournalView {
     for (const ce of batch) {
       // The event's JSON, then the sections (payload.ts: each starts with a LF, which JSON text
       // never holds raw), each written straight into the buffer: no concatenation, no copy.
-      const jsonLength = canonicalPieces(ce, this.pieces);
+      // The canonical event stays JSON.stringify's: writing it from cached fragments (the capability
+      // lists, the parent, the leaders) was built and measured slower than V8's serializer here
+      // (docs/benchmarks.md, live).
+      const json = JSON.stringify(ce);
       const sec = sections?.(ce);
-      const need = off + HDR + jsonLength * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
+      const need = off + HDR + json.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
       if (need > this.enc.length) this.grow(need, off);
       const start = off + HDR;
-      let end = start;
-      for (const piece of this.pieces) end += this.enc.write(piece, end, 'utf8');
+      let end = start + this.enc.write(json, start, 'utf8');
       if (sec) end = writeSections(this.enc, end, sec);
       const len = end - start;
       if (len > MAX_PAYLOAD_BYTES) {
