@@ -139,7 +139,8 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 60_000;
+  // Loading and verifying the BPF programs takes tens of seconds on a loaded 2-vCPU machine.
+  const deadline = Date.now() + 180_000;
   while (!/ebpf-sensor \S+ running/.test(log)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sensor did not start:\n${log.slice(-4000)}`);
     await sleep(100);

@@ -784,17 +784,20 @@ export interface DecodeStats {
 }
 
 /**
- * Decode every frame in chunk[0, used). Malformed records are counted in
- * `stats` and skipped: one bad record never loses the batch.
+ * Decode the frames in chunk[from, used), at most `max` of them (default:
+ * all). Malformed records are counted in `stats` and skipped: one bad record
+ * never loses the batch. Returns the offset of the next frame (`used` once
+ * the chunk is done), so a chunk can be decoded in slices.
  */
-export function decodeChunk(chunk: Buffer, used: number, ctx: DecodeContext, out: SensorEvent[], stats: DecodeStats): void {
-  let off = 0;
-  while (off + 4 <= used) {
+export function decodeChunk(chunk: Buffer, used: number, ctx: DecodeContext, out: SensorEvent[], stats: DecodeStats, from = 0, max = Infinity): number {
+  let off = from;
+  let n = 0;
+  while (off + 4 <= used && n < max) {
     const len = chunk.readUInt32LE(off);
     if (len === 0 || off + 4 + len > used) {
       stats.errors++;
       stats.lastError = `frame at ${off} claims ${len} bytes past the chunk end ${used}`;
-      return;
+      return used;
     }
     try {
       out.push(decodeRecord(chunk, off + 4, len, ctx));
@@ -803,6 +806,8 @@ export function decodeChunk(chunk: Buffer, used: number, ctx: DecodeContext, out
       stats.errors++;
       stats.lastError = e instanceof Error ? e.message : String(e);
     }
+    n++;
     off += (4 + len + 7) & ~7;
   }
+  return off + 4 <= used ? off : used;
 }

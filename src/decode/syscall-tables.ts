@@ -142,6 +142,8 @@ export function capNames(lo: number, hi: number): string[] {
     const set = i < 32 ? (lo >>> i) & 1 : (hi >>> (i - 32)) & 1;
     if (set) names.push(CAP_NAMES[i] ?? `CAP_${i}`);
   }
+  // Shared by every event of the same sets, so frozen: the ECS serializer writes a frozen pair once.
+  Object.freeze(names);
   if (capCache.size < 256) capCache.set(key, names);
   return names;
 }

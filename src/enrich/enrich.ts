@@ -32,6 +32,16 @@ export interface EnricherOptions {
   hostRoot?: string;
 }
 
+type NewEntry = Omit<ProcEntry, 'entityId'>;
+
+/** A new table entry with what every record says of the acting task now (setsid/setpgid/setuid show on its next event). */
+function taskContext(uid: string, gid: string, sid: number | undefined, pgid: number | undefined, tty: number, pid: number, startTicks: number, name: string, ppid: number): NewEntry {
+  const e: NewEntry = { uid, gid, tty, pid, startTicks, name, ppid };
+  if (sid !== undefined) e.sid = sid;
+  if (pgid !== undefined) e.pgid = pgid;
+  return e;
+}
+
 function hostFile(root: string | undefined, path: string): string {
   return root === undefined || root === '/' ? path : join(root, path);
 }
@@ -75,13 +85,6 @@ export class Enricher {
     let before: { executable?: string; args?: string[] } | undefined;
     // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
     const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
-    const context = {
-      uid: p.user.id,
-      gid: p.group.id,
-      ...(facts?.sid !== undefined ? { sid: facts.sid } : {}),
-      ...(facts?.pgid !== undefined ? { pgid: facts.pgid } : {}),
-      tty,
-    };
     switch (ev.ebpf.kind) {
       case 'exec': {
         if (ticks === undefined) break;
@@ -92,41 +95,35 @@ export class Enricher {
           break;
         }
         const cwd = p.working_directory ?? prev?.cwd;
-        if (prev) before = { ...(prev.executable !== undefined ? { executable: prev.executable } : {}), ...(prev.args !== undefined ? { args: prev.args } : {}) };
-        entry = this.table.upsert({
-          ...context,
-          ...(p.start !== undefined ? { start: p.start } : prev?.start !== undefined ? { start: prev.start } : {}),
-          pid: p.pid,
-          startTicks: ticks,
-          name: p.name,
-          ...(p.executable !== undefined ? { executable: p.executable } : {}),
-          ...(p.args !== undefined ? { args: p.args } : {}),
-          ...(cwd !== undefined ? { cwd } : {}),
-          ppid: p.parent.pid,
-          ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
-          ...(facts?.cgroup_id !== undefined ? { cgroupId: facts.cgroup_id } : {}),
-        });
+        if (prev) {
+          before = {};
+          if (prev.executable !== undefined) before.executable = prev.executable;
+          if (prev.args !== undefined) before.args = prev.args;
+        }
+        // Built field by field: object spreads with conditional members cost more than the rest of enrich (issue-14).
+        const e = taskContext(p.user.id, p.group.id, facts?.sid, facts?.pgid, tty, p.pid, ticks, p.name, p.parent.pid);
+        const start = p.start ?? prev?.start;
+        if (start !== undefined) e.start = start;
+        if (p.executable !== undefined) e.executable = p.executable;
+        if (p.args !== undefined) e.args = p.args;
+        if (cwd !== undefined) e.cwd = cwd;
+        if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
+        if (facts?.cgroup_id !== undefined) e.cgroupId = facts.cgroup_id;
+        entry = this.table.upsert(e);
         assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
         break;
       }
       case 'fork': {
         if (ticks === undefined) break;
         const parent = parentTicks !== undefined ? this.table.get(p.parent.pid, parentTicks) : this.table.get(p.parent.pid);
-        entry = this.table.upsert({
-          // A child starts in its parent's session, group and identity.
-          ...context,
-          ...(parent?.sid !== undefined && facts?.sid === undefined ? { sid: parent.sid } : {}),
-          ...(parent?.pgid !== undefined && facts?.pgid === undefined ? { pgid: parent.pgid } : {}),
-          ...(p.start !== undefined ? { start: p.start } : {}),
-          pid: p.pid,
-          startTicks: ticks,
-          name: parent?.name ?? p.parent.name ?? p.name,
-          ...(parent?.executable !== undefined ? { executable: parent.executable } : {}),
-          ...(parent?.args !== undefined ? { args: parent.args } : {}),
-          ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
-          ppid: p.parent.pid,
-          ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
-        });
+        // A child starts in its parent's session, group and identity.
+        const e = taskContext(p.user.id, p.group.id, facts?.sid ?? parent?.sid, facts?.pgid ?? parent?.pgid, tty, p.pid, ticks, parent?.name ?? p.parent.name ?? p.name, p.parent.pid);
+        if (p.start !== undefined) e.start = p.start;
+        if (parent?.executable !== undefined) e.executable = parent.executable;
+        if (parent?.args !== undefined) e.args = parent.args;
+        if (parent?.cwd !== undefined) e.cwd = parent.cwd;
+        if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
+        entry = this.table.upsert(e);
         assignEntryLeader(entry, parent);
         break;
       }
@@ -149,8 +146,8 @@ export class Enricher {
             const before = ev.ebpf.kind === 'setuid' ? entry.uid : entry.gid;
             if (before !== undefined) ev.ebpf.ids.previous = before;
           }
-          entry.uid = context.uid;
-          entry.gid = context.gid;
+          entry.uid = p.user.id;
+          entry.gid = p.group.id;
         }
     }
 

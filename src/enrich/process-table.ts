@@ -60,6 +60,15 @@ export const DEFAULT_TABLE_OPTIONS: Omit<ProcessTableOptions, 'hostId'> = { maxE
 
 /** ns since boot → clock ticks (USER_HZ is 100 on every Linux architecture we run on). */
 export function ticksOf(bootNs: string | bigint): number {
+  // Decimal strings below 2^53 (104 days of uptime in ns) divide exactly as doubles, without a
+  // BigInt per event; the quotient is corrected for the division's rounding.
+  if (typeof bootNs === 'string' && bootNs.length <= 15 && /^\d+$/.test(bootNs)) {
+    const n = Number(bootNs);
+    let q = Math.floor(n / 10_000_000);
+    if (q * 10_000_000 > n) q--;
+    else if ((q + 1) * 10_000_000 <= n) q++;
+    return q;
+  }
   return Number(BigInt(bootNs) / 10_000_000n);
 }
 
@@ -121,8 +130,11 @@ export class ProcessTable {
     return entityId(this.opts.hostId, pid, startTicks);
   }
 
+  /** Insert or replace; takes `entry` itself (callers pass a fresh object), completing it. */
   upsert(entry: Omit<ProcEntry, 'entityId'> & { entityId?: string }): ProcEntry {
-    const full: ProcEntry = { ...entry, entityId: entry.entityId ?? entityId(this.opts.hostId, entry.pid, entry.startTicks), used: ++this.tick };
+    const full = entry as ProcEntry;
+    full.entityId ??= entityId(this.opts.hostId, entry.pid, entry.startTicks);
+    full.used = ++this.tick;
     this.live.set(entry.pid, full);
     if (this.live.size > this.opts.maxEntries) this.evict();
     return full;

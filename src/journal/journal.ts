@@ -31,6 +31,7 @@ import { join, resolve } from 'node:path';
 import { SensorError } from '../errors.js';
 import { assertOwnDirectory, openOwn, READ_NOFOLLOW, RW_NOFOLLOW, WRITE_NOFOLLOW } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
+import { sectionsBound, writeSections, type EventSections } from './payload.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
@@ -50,7 +51,7 @@ import { SegmentScanner } from './segment-scanner.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
 export { JournalReader } from './journal-reader.js';
-export { ShippedRecord, encodeSections } from './payload.js';
+export { ShippedRecord, encodeSections, routeSection, type EventSections } from './payload.js';
 
 /** Options of Journal.open; the bounds mirror the `journal` section of the config. */
 export interface JournalOptions {
@@ -230,7 +231,7 @@ export class Journal implements JournalView {
   /**
    * Append a batch; the records get consecutive positions `[first, next)`.
    * `sections` gives, per event, what is stored after its JSON: the routing
-   * facts and the lines the sinks ship (payload.ts `encodeSections`), so
+   * facts and the lines the sinks ship (payload.ts `writeSections`), so
    * delivery reads them instead of parsing and normalizing again.
    * The bytes are written before this returns; with fsyncIntervalMs 0 they are
    * also fdatasync'ed, otherwise within fsyncIntervalMs (see `sync()`).
@@ -238,7 +239,7 @@ export class Journal implements JournalView {
    * batch stays in the journal and ESENSOR_JOURNAL_IO is thrown (retriable when
    * the disk is full).
    */
-  append(batch: readonly ClassifiedEvent[], sections?: (ce: ClassifiedEvent) => string): AppendResult {
+  append(batch: readonly ClassifiedEvent[], sections?: (ce: ClassifiedEvent) => EventSections): AppendResult {
     this.assertWritable();
     const first = this.nextPos;
     if (batch.length === 0) return { first, next: first };
@@ -246,11 +247,19 @@ export class Journal implements JournalView {
     let off = 0;
     let pos = first;
     for (const ce of batch) {
-      // The sections (payload.ts) start with a LF, which JSON text never holds raw.
-      const json = sections ? JSON.stringify(ce) + sections(ce) : JSON.stringify(ce);
-      const need = off + HDR + json.length * 3; // UTF-8 never takes more than 3 bytes per UTF-16 unit
+      // The event's JSON, then the sections (payload.ts: each starts with a LF, which JSON text
+      // never holds raw), each written straight into the buffer: no concatenation, no copy.
+      // The canonical event stays JSON.stringify's: writing it from cached fragments (the capability
+      // lists, the parent, the leaders) was built and measured slower than V8's serializer here
+      // (docs/benchmarks.md, live).
+      const json = JSON.stringify(ce);
+      const sec = sections?.(ce);
+      const need = off + HDR + json.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
       if (need > this.enc.length) this.grow(need, off);
-      const len = this.enc.write(json, off + HDR, 'utf8');
+      const start = off + HDR;
+      let end = start + this.enc.write(json, start, 'utf8');
+      if (sec) end = writeSections(this.enc, end, sec);
+      const len = end - start;
       if (len > MAX_PAYLOAD_BYTES) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
       }

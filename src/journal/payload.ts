@@ -2,11 +2,14 @@
  * The payload of a journal record (format version 2): the classified event
  * as JSON, then sections, each a LF, a one-letter tag and its text:
  *
- *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid]\nE{…ECS…}\nCCEF:0|…
+ *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid,"time","severity"]\nE{…ECS…}\nCCEF:0|…
  *
  * - `M`: what sinks route by (EventRoute: flags 1 suspicious, 2 loss; the
- *   event id; the process entity id and pid), so choosing a topic, an index,
- *   a key or a filter needs no parse of the event;
+ *   event id; the process entity id and pid; the event's @timestamp and the
+ *   top rule severity, "" when none), so choosing a topic, an index, a key, a
+ *   filter or a syslog/HEC header needs no parse of the event (records
+ *   journaled before the last two were kept have four members: their sinks
+ *   read the event for them);
  * - `E`, `C`: the event's line in ECS JSON and in CEF, written once when the
  *   event is journaled, shipped as they are by every sink of that format.
  *
@@ -15,20 +18,60 @@
  * JSON alone and read the same way. Readers that ship (delivery) copy the
  * payload and parse the event only when something asks for it.
  */
-import type { ClassifiedEvent, EventRoute, OutputFormat, ShippedEvent } from '../model/event.js';
+import { topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
 import type { JournalRecord } from './journal-reader.js';
 
 const TAGS: Record<OutputFormat, number> = { ecs: 0x45 /* E */, cef: 0x43 /* C */ };
 const META = 0x4d; /* M */
+const SEVERITIES: ReadonlySet<string> = new Set<Severity>(['low', 'medium', 'high', 'critical']);
 const LF = 0x0a;
 
-/** The sections of one event: its routing facts and its `lines` (format → text). */
-export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+/** What is journaled after one event's JSON: its routing section and its lines (format → text). */
+export interface EventSections {
+  /** `\nM[…]` (routeSection) */
+  route: string;
+  lines: ReadonlyArray<readonly [OutputFormat, string]>;
+}
+
+/** The routing section of one event, LF and tag included. */
+export function routeSection(ce: ClassifiedEvent): string {
   const ev = ce.event;
   const flags = (ce.verdict.classification === 'suspicious' ? 1 : 0) | (ev.ebpf.kind === 'loss' ? 2 : 0);
-  let s = `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0}]`;
+  const sev = topSeverity(ce.verdict) ?? '';
+  return `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0},${JSON.stringify(ev['@timestamp'])},"${sev}"]`;
+}
+
+/**
+ * Write the sections into `buf` at `off` (the caller made room: 3 bytes per
+ * UTF-16 unit of every text, plus 2 per line); returns the end. Each line is
+ * written straight into the buffer (no concatenation, no copy of the text);
+ * a line holding a raw LF cannot be split out again and is left out (its
+ * sink formats it at delivery instead).
+ */
+export function writeSections(buf: Buffer, off: number, s: EventSections): number {
+  let p = off + buf.write(s.route, off, 'utf8');
+  for (const [format, line] of s.lines) {
+    const start = p;
+    buf[p++] = LF;
+    buf[p++] = TAGS[format];
+    p += buf.write(line, p, 'utf8');
+    if (line.includes('\n')) p = start; // (the write flattened the text: this scan is cheap)
+  }
+  return p;
+}
+
+/** Room writeSections may need. */
+export function sectionsBound(s: EventSections): number {
+  let n = s.route.length * 3;
+  for (const [, line] of s.lines) n += 2 + line.length * 3;
+  return n;
+}
+
+/** The sections as text (tests, tools): what writeSections writes. */
+export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+  let s = routeSection(ce);
   for (const [format, line] of lines) {
-    if (line.includes('\n')) continue; // cannot be split out again: formatted at delivery instead
+    if (line.includes('\n')) continue;
     s += `\n${String.fromCharCode(TAGS[format])}${line}`;
   }
   return s;
@@ -71,10 +114,22 @@ export class ShippedRecord implements JournalRecord {
     let end = payload.indexOf(LF, jsonEnd + 1);
     if (end < 0) end = payload.length;
     const m = JSON.parse(payload.toString('utf8', jsonEnd + 2, end)) as unknown;
-    if (!Array.isArray(m) || m.length !== 4 || typeof m[0] !== 'number' || typeof m[1] !== 'string' || typeof m[2] !== 'string' || typeof m[3] !== 'number') {
+    if (
+      !Array.isArray(m) ||
+      (m.length !== 4 && m.length !== 6) ||
+      typeof m[0] !== 'number' ||
+      typeof m[1] !== 'string' ||
+      typeof m[2] !== 'string' ||
+      typeof m[3] !== 'number' ||
+      (m.length === 6 && (typeof m[4] !== 'string' || !(m[5] === '' || SEVERITIES.has(m[5] as string))))
+    ) {
       throw new Error('bad routing section');
     }
     const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
+    if (m.length === 6) {
+      route.time = m[4] as string;
+      if (m[5] !== '') route.severity = m[5] as Severity;
+    }
     // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
     return new ShippedRecord(position, time, jsonEnd, new LazyEvent(payload, jsonEnd, route));
   }

@@ -376,6 +376,10 @@ export interface EventRoute {
   entityId: string;
   /** process.pid */
   pid: number;
+  /** @timestamp (absent in routes journaled before it was kept: read the event then) */
+  time?: string;
+  /** The top rule severity of a suspicious event with matches (absent: none, or an older route without it — see `time`) */
+  severity?: Severity;
 }
 
 /**
@@ -394,5 +398,18 @@ export interface ShippedEvent extends ClassifiedEvent {
 export function routeOf(ce: ShippedEvent): EventRoute {
   if (ce.route) return ce.route;
   const ev = ce.event;
-  return { suspicious: ce.verdict.classification === 'suspicious', loss: ev.ebpf.kind === 'loss', id: ev.event.id, entityId: ev.process.entity_id, pid: ev.process.pid };
+  const r: EventRoute = { suspicious: ce.verdict.classification === 'suspicious', loss: ev.ebpf.kind === 'loss', id: ev.event.id, entityId: ev.process.entity_id, pid: ev.process.pid, time: ev['@timestamp'] };
+  const sev = topSeverity(ce.verdict);
+  if (sev !== undefined) r.severity = sev;
+  return r;
+}
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+/** The highest severity among the matches of a suspicious verdict (undefined: normal, or no match). */
+export function topSeverity(v: Verdict): Severity | undefined {
+  if (v.classification !== 'suspicious' || v.matches.length === 0) return undefined;
+  let top = v.matches[0]!.severity;
+  for (const m of v.matches) if (SEVERITY_RANK[m.severity] > SEVERITY_RANK[top]) top = m.severity;
+  return top;
 }

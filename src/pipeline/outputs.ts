@@ -12,7 +12,7 @@
  * `ebpf-sensor run` and the integration tests' sensor-side runner build
  * their outputs with this same function.
  */
-import { Journal, encodeSections, type AppendResult, type JournalStats } from '../journal/journal.js';
+import { Journal, routeSection, type AppendResult, type EventSections, type JournalStats } from '../journal/journal.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo, OutputFormat, ShippedEvent } from '../model/event.js';
 import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
@@ -49,9 +49,9 @@ export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: Agen
  * facts and its line in every format a configured sink ships, each written
  * once here so delivery neither parses nor normalizes.
  */
-export function journalSections(formats: ReadonlyMap<OutputFormat, LineFormatter>): (ce: ClassifiedEvent) => string {
+export function journalSections(formats: ReadonlyMap<OutputFormat, LineFormatter>): (ce: ClassifiedEvent) => EventSections {
   const list = [...formats];
-  return (ce) => encodeSections(ce, list.map(([f, fmt]) => [f, fmt(ce)] as const));
+  return (ce) => ({ route: routeSection(ce), lines: list.map(([f, fmt]) => [f, fmt(ce)] as const) });
 }
 
 /** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */
@@ -144,7 +144,7 @@ export class Outputs {
   private appendErrors = 0;
   private appendLost = 0;
   private lastAppendErrorLog = 0;
-  private readonly sections: ((ce: ClassifiedEvent) => string) | undefined;
+  private readonly sections: ((ce: ClassifiedEvent) => EventSections) | undefined;
 
   private constructor(o: OutputsOptions, journal: Journal, outputs: SinkOutput[]) {
     this.cfg = o.config;

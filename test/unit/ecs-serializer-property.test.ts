@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { toEcs, ecsJson } from '../../src/normalize/ecs/ecs.js';
 import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
-import type { ClassifiedEvent, HostInfo, RuleMatch } from '../../src/model/event.js';
+import type { ClassifiedEvent, HostInfo, LeaderRef, RuleMatch } from '../../src/model/event.js';
 import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
 
 const RUNS = Number(process.env.NORMALIZE_PROPERTY_RUNS ?? 150);
@@ -50,7 +50,17 @@ const change = fc.record({
   tag: fc.constantFrom('T1059.004', 'T1003.008', 'x', ''),
   exitCode: fc.option(fc.integer({ min: -1, max: 255 }), { nil: undefined }),
   interactive: fc.option(fc.boolean(), { nil: undefined }),
+  // Session View: leaders (cached per slot and entity while their values stay), capability lists (frozen: shared per set)
+  leaderName: fc.option(text, { nil: undefined }),
+  leaderArgs: fc.option(args, { nil: undefined }),
+  leaderUserName: fc.option(text, { nil: undefined }),
+  leaderIsSelf: fc.boolean(),
+  entryType: fc.option(fc.constantFrom('init' as const, 'sshd' as const, 'terminal' as const), { nil: undefined }),
+  caps: fc.option(fc.tuple(fc.constantFrom(0, 1, 2), fc.boolean()), { nil: undefined }),
+  previousExe: fc.option(text, { nil: undefined }),
 });
+
+const CAP_SETS = [Object.freeze(['CAP_CHOWN', 'CAP_KILL']), Object.freeze([]), Object.freeze(['CAP_SYS_ADMIN', 'CAP_BPF\u2028'])] as const;
 
 type Change = typeof change extends fc.Arbitrary<infer T> ? T : never;
 
@@ -74,6 +84,22 @@ function apply(c: Change): ClassifiedEvent {
   if (c.exitCode !== undefined) p.exit_code = c.exitCode;
   if (c.interactive !== undefined) p.interactive = c.interactive;
   if (c.path !== undefined && ce.event.file) ce.event.file.path = c.path;
+  if (c.leaderName !== undefined || c.leaderArgs !== undefined || c.entryType !== undefined) {
+    const l: LeaderRef = { pid: c.leaderIsSelf ? p.pid : 7, entity_id: c.leaderIsSelf ? p.entity_id : `leader-${c.entity}` };
+    if (c.leaderName !== undefined) l.name = c.leaderName;
+    if (c.leaderArgs !== undefined) l.args = c.leaderArgs;
+    l.user = c.leaderUserName !== undefined ? { id: c.uid, name: c.leaderUserName } : { id: c.uid };
+    p.session_leader = l;
+    p.group_leader = { ...l, pid: 8 };
+    p.entry_leader = c.entryType !== undefined ? { ...l, entry_meta: { type: c.entryType } } : { pid: 1 };
+  }
+  if (c.caps !== undefined) {
+    const [i, frozen] = c.caps;
+    const e = CAP_SETS[i]!;
+    const pm = CAP_SETS[(i + 1) % 3]!;
+    p.thread.capabilities = frozen ? { effective: e as string[], permitted: pm as string[] } : { effective: e.slice(), permitted: pm.slice() };
+  }
+  if (c.previousExe !== undefined) p.previous = [{ executable: c.previousExe, ...(c.leaderArgs ? { args: c.leaderArgs } : {}) }];
   if (c.action !== undefined) ce.event.event.action = c.action;
   if (c.matches > 0) {
     const matches: RuleMatch[] = [];
@@ -130,6 +156,34 @@ test('issue-14: every corpus event, then each again with its process changed in 
     // The same args array changed in place.
     ce.event.process.args[1] = '--other';
     assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)));
+  }
+  // Leaders and capability lists: each value changed alone, in place, must show in the next line.
+  for (const orig of base.slice(0, 8)) {
+    const ce = structuredClone(orig);
+    const p = ce.event.process;
+    p.session_leader = { pid: 7, entity_id: 'L', name: 'bash', executable: '/bin/bash', args: ['bash', '-l'], start: '2026-01-01T00:00:00.000000000Z', user: { id: '0', name: 'root' }, group: { id: '0' } };
+    p.entry_leader = { pid: 1, entity_id: 'I', name: 'init', entry_meta: { type: 'init' } };
+    p.thread.capabilities = { effective: Object.freeze(['CAP_KILL']) as string[], permitted: Object.freeze(['CAP_KILL', 'CAP_BPF']) as string[] };
+    const check = (): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)));
+    check();
+    const l = p.session_leader;
+    l.user!.name = 'toor';
+    check();
+    l.group!.name = 'wheel';
+    check();
+    l.args!.push('-x');
+    check();
+    l.start = '2026-01-02T00:00:00.000000000Z';
+    check();
+    l.executable = '/bin/sh';
+    check();
+    p.entry_leader.entry_meta = { type: 'sshd' };
+    check();
+    p.pid = 7;
+    p.entity_id = 'L';
+    check(); // same_as_process
+    p.thread.capabilities = { effective: Object.freeze([] as string[]) as string[], permitted: Object.freeze(['CAP_BPF']) as string[] };
+    check();
   }
   const host2: HostInfo = { ...HOST, name: 'other-host', ip: ['10.0.0.9'] };
   for (const ce of base.slice(0, 5)) assert.equal(ecsLine(ce, host2, AGENT), ecsJson(toEcs(ce, host2, AGENT)));

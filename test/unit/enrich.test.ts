@@ -198,3 +198,15 @@ test('issue-14: a full table evicts the least recently used processes, a lookup 
   assert.equal(table.get(2), undefined, 'the least recently used: evicted');
   assert.equal(table.get(101)?.pid, 101);
 });
+
+test('issue-14: ticksOf without BigInt agrees with exact division, at tick boundaries and past 2^53', () => {
+  const exact = (s: string): number => Number(BigInt(s) / 10_000_000n);
+  const cases: string[] = ['0', '9999999', '10000000', '10000001', '999999999999999', '9007199254740991', '9007199254740993', '18446744073709551615'];
+  for (let k = 1; k < 2000; k++) {
+    const q = BigInt(Math.floor(Math.random() * 900_000_000)) + 1n;
+    for (const d of [-1n, 0n, 1n]) cases.push((q * 10_000_000n + d).toString());
+    cases.push(String(Math.floor(Math.random() * 1e15)));
+  }
+  for (const c of cases) assert.equal(ticksOf(c), exact(c), c);
+  assert.equal(ticksOf(123456789012345678n), exact('123456789012345678'));
+});

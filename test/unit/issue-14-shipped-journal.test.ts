@@ -13,7 +13,8 @@ import { Journal, ShippedRecord } from '../../src/journal/journal.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, SH, crcOf, sealRecord, segmentName, writeSegmentHeader } from '../../src/journal/format.js';
 import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS } from '../../src/normalize/cef/cef.js';
-import type { ClassifiedEvent, OutputFormat } from '../../src/model/event.js';
+import { topSeverity, type ClassifiedEvent, type OutputFormat } from '../../src/model/event.js';
+import { SyslogSink } from '../../src/sinks/syslog/syslog-sink.js';
 import type { LineFormatter } from '../../src/sinks/sink.js';
 import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
 import { tempDir } from '../helpers/journal-fixtures.js';
@@ -56,6 +57,8 @@ test('issue-14: a journal record keeps the canonical event exactly and the lines
         id: ce.event.event.id,
         entityId: ce.event.process.entity_id,
         pid: ce.event.process.pid,
+        time: ce.event['@timestamp'],
+        ...(ce.verdict.classification === 'suspicious' && ce.verdict.matches.length ? { severity: topSeverity(ce.verdict) } : {}),
       });
       // and the event itself, when something asks for it
       assert.deepEqual(r.event, JSON.parse(JSON.stringify(ce)));
@@ -140,4 +143,52 @@ test('issue-14: delivery writes the journaled lines to the file without parsing 
   assert.equal(documentParses, 0, 'no event or document was parsed between the journal and the file');
   // and what was written is exactly the normalizer's output
   assert.equal(written, want.join('\n') + '\n');
+});
+
+test('issue-14: syslog headers come from the journaled routing facts (no parse of the event); an older four-member route still reads the event', () => {
+  const { dir, cleanup } = tempDir('issue14-syslog-');
+  const sinks: SyslogSink[] = [];
+  try {
+    const j = Journal.open(dir, { fsyncIntervalMs: 0 });
+    const batch = events();
+    const cef = lineFormatter('cef', HOST, AGENT);
+    j.append(batch, journalSections(new Map([['cef', cef]])));
+    const make = (only?: 'suspicious'): SyslogSink => {
+      const s = new SyslogSink({ host: '127.0.0.1', port: 514, transport: 'udp', hostname: 'web-01', procId: 77, format: cef, maxMessageBytes: 65000, ...(only ? { only } : {}) });
+      sinks.push(s);
+      return s;
+    };
+    for (const only of [undefined, 'suspicious'] as const) {
+      const sink = make(only);
+      // What the plain events give (the event is read for the header) …
+      const want = sink.messages(batch).map((b) => b.toString('utf8'));
+      assert.ok(want.length > 0);
+      // … equals what the shipped records give without parsing a single event.
+      const shipped = j.reader(j.firstPosition, { ship: true }).read(10_000, 1 << 30).records.map((r) => (r as ShippedRecord).ship);
+      const parse = JSON.parse;
+      let eventParses = 0;
+      JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+        if (typeof text === 'string' && text.startsWith('{"event"')) eventParses++;
+        return parse(text, reviver);
+      }) as typeof JSON.parse;
+      let got: string[];
+      try {
+        got = sink.messages(shipped).map((b) => b.toString('utf8'));
+      } finally {
+        JSON.parse = parse;
+      }
+      assert.equal(eventParses, 0, 'the syslog header read no event');
+      assert.deepEqual(got, want);
+    }
+    // A route journaled before @timestamp and the severity were kept: the header reads the event.
+    const ce = batch.find((c) => c.verdict.classification === 'suspicious')!;
+    const payload = Buffer.from(`${JSON.stringify(ce)}\nM[1,${JSON.stringify(ce.event.event.id)},"e",1]\nC${cef(ce)}`);
+    const old = ShippedRecord.from(0, 0, payload)!;
+    assert.equal(old.ship.route!.time, undefined);
+    assert.deepEqual(make().messages([old.ship]).map(String), make().messages([ce]).map(String));
+    void j.close();
+  } finally {
+    for (const s of sinks) void s.close();
+    cleanup();
+  }
 });

@@ -23,10 +23,10 @@
  * such an event, or a host with them, is written by the reference builder.
  * Pure like the builder: the caches only hold what the inputs determine.
  */
-import type { AgentInfo, ClassifiedEvent, HostInfo, ProcessInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
+import type { AgentInfo, ClassifiedEvent, HostInfo, LeaderRef, ProcessInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
-import { addParentFields, addSessionFields, type TextGuards } from './session.js';
+import { addParentFields, type TextGuards } from './session.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, ecsJson, escapeLineBreaks, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
 
 /** What JSON.stringify escapes in a string, plus the line breaks ecsJson escapes. */
@@ -254,15 +254,125 @@ function parentExtra(p: ProcessRef): string {
   return obj(o, ''); // `,"working_directory":…}`
 }
 
+// ---- Session View blocks ------------------------------------------------------
+
+/** Frozen capability lists (shared per set by decode) → `{"effective":[…],"permitted":[…]}` as addSessionFields writes it. */
+const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
+
+function capsList(effective: readonly string[], permitted: readonly string[]): string {
+  let s = '';
+  if (effective.length) s += `"effective":${strList(effective)}`;
+  if (permitted.length) s += `${s ? ',' : ''}"permitted":${strList(permitted)}`;
+  return s ? `{${s}}` : '';
+}
+
+/** `,"capabilities":{…}` of process.thread, or '' (ECS wants no empty lists). */
+function capabilities(caps: NonNullable<ProcessInfo['thread']['capabilities']>): string {
+  const { effective, permitted } = caps;
+  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) {
+    const t = capsList(effective, permitted);
+    return t ? `,"capabilities":${t}` : '';
+  }
+  let byPermitted = capTexts.get(effective);
+  if (!byPermitted) {
+    byPermitted = new WeakMap();
+    capTexts.set(effective, byPermitted);
+  }
+  let t = byPermitted.get(permitted);
+  if (t === undefined) {
+    const list = capsList(effective, permitted);
+    t = list ? `,"capabilities":${list}` : '';
+    if (raw) return t; // never cache what will be thrown away
+    byPermitted.set(permitted, t);
+  }
+  return t;
+}
+
+interface LeaderFragment {
+  pid: number;
+  entity_id: string | undefined;
+  name: string | undefined;
+  executable: string | undefined;
+  args: readonly string[] | undefined;
+  start: string | undefined;
+  userId: string | undefined;
+  userName: string | undefined;
+  groupId: string | undefined;
+  groupName: string | undefined;
+  entryType: string | undefined;
+  /** Everything but `,"same_as_process":…}` */
+  text: string;
+}
+
+const leaders = new Map<string, LeaderFragment>();
+
+/** A leader as session.ts leaderOf writes it, from a fragment reused while its values are the same. */
+function leader(slot: string, l: LeaderRef, self: ProcessInfo): string {
+  const same = l.pid === self.pid && (l.entity_id === undefined || l.entity_id === self.entity_id);
+  const tail = same ? ',"same_as_process":true}' : ',"same_as_process":false}';
+  const key = `${slot}\u0000${l.entity_id ?? ''}\u0000${l.pid}`;
+  const c = leaders.get(key);
+  if (
+    c !== undefined &&
+    c.pid === l.pid &&
+    c.entity_id === l.entity_id &&
+    c.name === l.name &&
+    c.executable === l.executable &&
+    c.start === l.start &&
+    c.userId === l.user?.id &&
+    c.userName === l.user?.name &&
+    c.groupId === l.group?.id &&
+    c.groupName === l.group?.name &&
+    c.entryType === l.entry_meta?.type &&
+    sameList(c.args, l.args)
+  ) {
+    return c.text + tail;
+  }
+  let s = `{"pid":${num(l.pid)}`;
+  if (l.entity_id !== undefined) s += `,"entity_id":${q(l.entity_id)}`;
+  if (l.name !== undefined) s += `,"name":${q(l.name)}`;
+  if (l.executable !== undefined) s += `,"executable":${q(l.executable)}`;
+  if (l.args !== undefined && l.args.length) s += `,"args":${strList(l.args)},"args_count":${num(l.args.length)}`;
+  if (l.start !== undefined) s += `,"start":${q(l.start)}`;
+  if (l.user !== undefined) s += `,"user":${user(l.user)}`;
+  if (l.group !== undefined) s += `,"group":${user(l.group)}`;
+  if (l.entry_meta !== undefined) s += `,"entry_meta":{"type":${q(l.entry_meta.type)}}`;
+  if (raw) return s + tail;
+  if (leaders.size >= MEMO_MAX) leaders.clear();
+  leaders.set(key, {
+    pid: l.pid,
+    entity_id: l.entity_id,
+    name: l.name,
+    executable: l.executable,
+    args: l.args?.slice(),
+    start: l.start,
+    userId: l.user?.id,
+    userName: l.user?.name,
+    groupId: l.group?.id,
+    groupName: l.group?.name,
+    entryType: l.entry_meta?.type,
+    text: s,
+  });
+  return s + tail;
+}
+
+/** `,"previous":{…}` as addSessionFields writes it (exec only). */
+function previous(p: ProcessInfo): string {
+  const prev = p.previous?.[p.previous.length - 1];
+  if (!prev) return '';
+  let s = '';
+  if (prev.executable !== undefined) s += `"executable":${q(prev.executable)}`;
+  if (prev.args?.length) s += `${s ? ',' : ''}"args":${strList(prev.args)},"args_count":${num(prev.args.length)}`;
+  return `,"previous":{${s}}`;
+}
+
 /** `"process":{…}` as processOf writes it. */
 function processBlock(p: ProcessInfo): string {
   let s = `"process":{"pid":${num(p.pid)}${identity(p)}`;
   if (p.end !== undefined) s += `,"end":${q(p.end)}`;
   if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
-  const session: Record<string, unknown> = { thread: {} };
-  addSessionFields(PLAIN, session, p);
-  const caps = (session.thread as Record<string, unknown>).capabilities;
-  s += caps === undefined ? `,"thread":{"id":${num(p.thread.id)}}` : `,"thread":{"id":${num(p.thread.id)},"capabilities":${val(caps)}}`;
+  const caps = p.thread.capabilities;
+  s += `,"thread":{"id":${num(p.thread.id)}${caps ? capabilities(caps) : ''}}`;
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
   s += `,"user":${user(p.user)},"group":${user(p.group)}`;
@@ -271,9 +381,10 @@ function processBlock(p: ProcessInfo): string {
   if (p.saved_user.id !== p.user.id) s += `,"saved_user":${user(p.saved_user)}`;
   if (p.saved_group.id !== p.group.id) s += `,"saved_group":${user(p.saved_group)}`;
   s += `,"parent":${parent(p.parent)}`;
-  for (const k of ['previous', 'session_leader', 'group_leader', 'entry_leader'] as const) {
-    if (session[k] !== undefined) s += `,"${k}":${val(session[k])}`;
-  }
+  s += previous(p);
+  if (p.session_leader) s += `,"session_leader":${leader('s', p.session_leader, p)}`;
+  if (p.group_leader) s += `,"group_leader":${leader('g', p.group_leader, p)}`;
+  if (p.entry_leader) s += `,"entry_leader":${leader('e', p.entry_leader, p)}`;
   return `${s}}`;
 }
 

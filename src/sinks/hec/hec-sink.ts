@@ -150,7 +150,7 @@ export class HecSink implements Sink {
       // The line journaled with the event when there is one (no second normalization).
       const line = lineOf(ce, this.o.document);
       const doc = typeof line === 'string' ? line : line.toString('utf8');
-      items.push({ id: r.id, envelope: hecEnvelope(ce.event['@timestamp'], alert ? this.middle.alert : this.middle.event, doc, isJson) });
+      items.push({ id: r.id, envelope: hecEnvelope(r.time ?? ce.event['@timestamp'], alert ? this.middle.alert : this.middle.event, doc, isJson) });
     }
     if (!items.length) return;
     try {

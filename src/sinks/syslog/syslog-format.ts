@@ -4,7 +4,7 @@
  * silently), and the transport framing — octet counting (RFC 6587 3.4.1) or
  * LF (RFC 6587 3.4.2) on TCP/TLS, one datagram per message on UDP (RFC 5426).
  */
-import type { ClassifiedEvent, Severity } from '../../model/event.js';
+import type { ClassifiedEvent, EventRoute, Severity } from '../../model/event.js';
 
 /** Syslog facility names → codes (RFC 5424 table 1). */
 export const FACILITIES = Object.freeze({
@@ -59,6 +59,20 @@ export function syslogSeverity(ce: ClassifiedEvent): number {
 export function msgIdOf(ce: ClassifiedEvent): 'alert' | 'event' | 'metric' {
   if (ce.event.ebpf.kind === 'loss') return 'metric';
   return ce.verdict.classification === 'suspicious' ? 'alert' : 'event';
+}
+
+/**
+ * The header facts of one event from its routing facts (journal/payload.ts
+ * keeps them next to the event, so no parse is needed); a route journaled
+ * before @timestamp and the severity were kept reads the event instead.
+ */
+export function headerFacts(r: EventRoute, ce: ClassifiedEvent): { severity: number; time: string; msgId: 'alert' | 'event' | 'metric' } {
+  if (r.time === undefined) return { severity: syslogSeverity(ce), time: ce.event['@timestamp'], msgId: msgIdOf(ce) };
+  return {
+    severity: r.severity !== undefined ? SYSLOG_SEVERITY[r.severity] : r.loss ? SYSLOG_SEVERITY.loss : SYSLOG_SEVERITY.event,
+    time: r.time,
+    msgId: r.loss ? 'metric' : r.suspicious ? 'alert' : 'event',
+  };
 }
 
 /** Header fields are PRINTUSASCII (33..126) with a length limit; anything else becomes '_'. */

@@ -26,15 +26,14 @@ import { RelpSession } from './relp-session.js';
 import { SensorError } from '../../errors.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { ClassifiedEvent } from '../../model/event.js';
-import { lineOf, type LineFormatter, type Sink } from '../sink.js';
+import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import {
   FACILITIES,
   buildMessage,
+  headerFacts,
   lfFramed,
-  msgIdOf,
   octetCounted,
   syslogHeader,
-  syslogSeverity,
   type FacilityName,
   type SyslogProtocol,
 } from './syslog-format.js';
@@ -164,20 +163,22 @@ export class SyslogSink implements Sink {
     const facility = FACILITIES[this.o.facility];
     for (const ce of batch) {
       // Loss reports pass the alerts-only filter: gaps must reach whoever reads alerts.
-      if (this.o.only && ce.verdict.classification !== this.o.only && ce.event.ebpf.kind !== 'loss') continue;
-      // The line journaled with the event when there is one (the header still reads the event's time and verdict).
+      // Routing facts and the line journaled with the event when there are (no parse, no formatting).
+      const r = routeOf(ce);
+      if (this.o.only && !r.suspicious && !r.loss) continue;
       const line = lineOf(ce, this.o.format);
       if ((this.o.transport === 'tcp' || this.o.transport === 'tls') && this.o.framing === 'lf' && line.includes('\n')) {
         throw new SensorError('ESENSOR_INTERNAL', `${this.name}: a formatted line holds a raw LF, which LF framing cannot carry`);
       }
+      const h = headerFacts(r, ce);
       const header = syslogHeader(this.o.protocol, {
         facility,
-        severity: syslogSeverity(ce),
-        time: ce.event['@timestamp'],
+        severity: h.severity,
+        time: h.time,
         hostname: this.o.hostname,
         appName: this.o.appName,
         procId: this.o.procId,
-        msgId: msgIdOf(ce),
+        msgId: h.msgId,
       });
       const m = buildMessage(header, line, this.o.maxMessageBytes);
       if (m.truncated) this.stats.truncated++;
