@@ -108,7 +108,16 @@ static void *uffd_handler(void *arg)
  * iou_run() sets up a ring (SQPOLL when asked), submits *proto, waits for
  * its completion and returns cqe->res (or -1 with errno for setup errors).
  * *ring_fd gets the ring's fd. */
+static long iou_run_n(const struct io_uring_sqe *proto, int n, int sqpoll, int *ring_fd);
+
 static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
+{
+	return iou_run_n(proto, 1, sqpoll, ring_fd);
+}
+
+/* The same request n times on one ring, one after the other (a write storm);
+ * IORING_OP_WRITE_FIXED registers proto's buffer first. Returns the last result. */
+static long iou_run_n(const struct io_uring_sqe *proto, int n, int sqpoll, int *ring_fd)
 {
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
@@ -128,6 +137,13 @@ static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
 					 MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
 		return -1;
+	if (proto->opcode == IORING_OP_WRITE_FIXED) {
+		struct iovec reg = {.iov_base = (void *)(unsigned long)proto->addr, .iov_len = proto->len};
+		if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &reg, 1) < 0)
+			return -1;
+	}
+	long res = 0;
+	for (int i = 0; i < n; i++) {
 	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), *mask = (unsigned *)(sq + p.sq_off.ring_mask);
 	unsigned *array = (unsigned *)(sq + p.sq_off.array), *flags = (unsigned *)(sq + p.sq_off.flags);
 	unsigned t = *tail, idx = t & *mask;
@@ -144,8 +160,9 @@ static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
 	while (__atomic_load_n(ctail, __ATOMIC_ACQUIRE) == *chead)
 		syscall(__NR_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
 	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	long res = cqes[*chead & *cmask].res;
+	res = cqes[*chead & *cmask].res;
 	__atomic_store_n(chead, *chead + 1, __ATOMIC_RELEASE);
+	}
 	return res;
 }
 
@@ -500,6 +517,28 @@ int main(int argc, char **argv)
 			sqe.addr = (unsigned long)argv[2];
 			sqe.len = AT_FDCWD;
 			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-write")) {
+			/* iou-write PATH COUNT write|writev|fixed [sqpoll]: open PATH for writing (O_CREAT|O_TRUNC, 0755),
+			 * then COUNT writes of one line through one ring */
+			need(argc, 5);
+			static char line[] = "written through a ring\n";
+			static struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
+			int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0755), n = atoi(argv[3]);
+			sqe.fd = fd;
+			sqe.off = (__u64)-1;
+			if (!strcmp(argv[4], "writev")) {
+				sqe.opcode = IORING_OP_WRITEV;
+				sqe.addr = (unsigned long)&iov;
+				sqe.len = 1;
+			} else {
+				sqe.opcode = !strcmp(argv[4], "fixed") ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
+				sqe.addr = (unsigned long)line;
+				sqe.len = sizeof(line) - 1;
+			}
+			r = iou_run_n(&sqe, n, sqpoll, &ring);
+			snprintf(extra, sizeof(extra), "\"ring\":%d,\"fd\":%d,\"sqpoll\":%d", ring, fd, sqpoll);
+			out(op, r, extra);
+			return 0;
 		} else if (!strcmp(op, "iou-tcp")) {
 			/* iou-tcp [sqpoll]: connect to a loopback listener through a ring, then accept through another */
 			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
