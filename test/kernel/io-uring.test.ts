@@ -106,6 +106,36 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
     });
   }
 
+  // Writes through a ring to a file opened for writing: one open-for-write
+  // ("modification") event per ring and file however many writes, flagged
+  // with the opcode; the syscall name is the write's.
+  for (const mode of ['inline', 'sqpoll'] as const) {
+    for (const [kind, operation, syscall] of [
+      ['write', 'IORING_OP_WRITE', 'write'],
+      ['writev', 'IORING_OP_WRITEV', 'writev'],
+      ['fixed', 'IORING_OP_WRITE_FIXED', 'write'],
+    ] as const) {
+      test(`${mode}: 40 ${operation}s to a regular file are one modification event of that file`, async () => {
+        const target = join(dir, `w-${mode}-${kind}.bin`);
+        const { r, evs } = await run('iou-write', target, '40', kind, ...(mode === 'sqpoll' ? ['sqpoll'] : []));
+        assert.equal(r.ret, 23, `the writes through the ring worked: ${JSON.stringify(r)}`);
+        const w = ofOp(evs, operation);
+        assert.equal(w.length, 1, `one event for 40 writes: ${JSON.stringify(evs.map((e) => [e.ebpf.kind, e.ebpf.io_uring?.operation, e.file?.path]))}`);
+        const e = w[0]!;
+        assert.equal(e.ebpf.kind, 'open');
+        assert.equal(e.event.action, 'modification', 'the action of an open for writing');
+        assert.equal(e.ebpf.syscall, syscall);
+        assert.equal(e.file?.path, target);
+        assert.equal(e.ebpf.path_source, 'file', 'resolved from the written file');
+        assert.equal(e.event.outcome, 'success');
+        assert.equal(e.ebpf.ret, 23, 'the write result (bytes)');
+        assert.ok(e.ebpf.open?.intent.includes('write'));
+        assert.equal(e.process.pid, r.pid, 'attributed to the process owning the ring');
+        assert.doesNotMatch(e.process.name ?? '', /^iou-/);
+      });
+    }
+  }
+
   test('OPENAT relative to a dirfd and OPENAT2 resolve to the real file', async () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'rel.txt'), 'x');

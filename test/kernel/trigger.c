@@ -441,6 +441,40 @@ int main(int argc, char **argv)
 		int as = syscall(SYS_accept, ls, NULL, NULL);
 		snprintf(extra, sizeof(extra), "\"accepted\":%d", as);
 		unlink(argv[2]);
+	} else if (!strcmp(op, "drop-exec")) {
+		/* drop-exec PATH [noconnect]: connect to a loopback listener (unless noconnect), then write a copy of
+		 * /bin/true to PATH, chmod it 0755 and run it in a child: the dropper pattern. */
+		need(argc, 3);
+		int connected = -1;
+		if (argc < 4 || strcmp(argv[3], "noconnect")) {
+			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			socklen_t al = sizeof(a);
+			bind(l, (struct sockaddr *)&a, sizeof(a));
+			listen(l, 4);
+			getsockname(l, (struct sockaddr *)&a, &al);
+			connected = connect(c, (struct sockaddr *)&a, sizeof(a));
+			close(c);
+			close(l);
+		}
+		char buf[65536];
+		int in = open("/bin/true", O_RDONLY), o = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		ssize_t n;
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(o, buf, n) != n)
+				break;
+		close(in);
+		close(o);
+		chmod(argv[2], 0755);
+		pid_t c = fork();
+		if (c == 0) {
+			execl(argv[2], argv[2], (char *)NULL);
+			_exit(127);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		r = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		snprintf(extra, sizeof(extra), "\"child\":%d,\"connected\":%d", c, connected);
 	} else if (!strcmp(op, "connect-refused")) { /* connect to a closed loopback port */
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int cs = socket(AF_INET, SOCK_STREAM, 0);
