@@ -4,6 +4,7 @@
 // opcode; SQPOLL's kernel thread is attributed to the process owning the ring.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, writeFileSync, existsSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,35 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
       });
     }
   }
+
+  test('a kill rule on writes to a file stops the ring owner at its first write through the ring, in the kernel', async () => {
+    const target = join(dir, 'kill-on-write.bin');
+    // The file is opened (a syscall, before the rule exists); only the ring's write meets the rule.
+    const child = spawn(triggerBinary(), ['iou-write', target, '5', 'write', 'wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((res, rej) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('opened')) res();
+      });
+      child.on('exit', () => rej(new Error(`trigger exited early: ${out}`)));
+    });
+    ctx.killRules = src.setKillRules([{ ruleId: 'test_kill_ring_write', kind: 'open', writeIntent: true, path: { exact: [target], prefix: [] } }]);
+    try {
+      const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+      child.stdin!.write('g');
+      assert.equal(await exited, 'SIGKILL', 'killed before the ring returned');
+      const deadline = Date.now() + 15000;
+      const ofChild = (): SensorEvent[] => events.filter((e) => e.process.pid === child.pid && e.ebpf.io_uring?.operation === 'IORING_OP_WRITE');
+      while (ofChild().length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      const w = ofChild();
+      assert.equal(w.length, 1);
+      assert.equal(w[0]!.file?.path, target);
+      assert.equal(w[0]!.ebpf.kernel_kill?.rule, 'test_kill_ring_write');
+    } finally {
+      src.setKillRules([]);
+    }
+  });
 
   test('OPENAT relative to a dirfd and OPENAT2 resolve to the real file', async () => {
     mkdirSync(join(dir, 'sub'));

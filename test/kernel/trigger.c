@@ -552,12 +552,20 @@ int main(int argc, char **argv)
 			sqe.len = AT_FDCWD;
 			sqe.addr2 = (unsigned long)argv[3];
 		} else if (!strcmp(op, "iou-write")) {
-			/* iou-write PATH COUNT write|writev|fixed [sqpoll]: open PATH for writing (O_CREAT|O_TRUNC, 0755),
+			/* iou-write PATH COUNT write|writev|fixed [wait] [sqpoll]: open PATH for writing (O_CREAT|O_TRUNC, 0755),
 			 * then COUNT writes of one line through one ring */
 			need(argc, 5);
 			static char line[] = "written through a ring\n";
 			static struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
 			int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0755), n = atoi(argv[3]);
+			if (!strcmp(argv[argc - 1], "wait") || (argc > 6 && !strcmp(argv[argc - 2], "wait"))) {
+				/* ... wait: say "opened", then write only once a byte arrives on stdin */
+				char go;
+				printf("opened\n");
+				fflush(stdout);
+				if (read(0, &go, 1) != 1)
+					return 3;
+			}
 			sqe.fd = fd;
 			sqe.off = (__u64)-1;
 			if (!strcmp(argv[4], "writev")) {
