@@ -13,6 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { skipReason, startSensor, trigger, triggerBinary, assertEcsValid, type LiveSensor, type Doc } from './harness.js';
+import { KernelSource, OPEN_FILTER } from '../../src/sources/kernel/kernel-source.js';
+import { decodeChunk, type DecodeContext } from '../../src/decode/decode.js';
+import type { SensorEvent } from '../../src/model/event.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 
 const skip = skipReason();
 
@@ -90,5 +94,35 @@ describe('provenance of executed files, live', { skip }, () => {
     assert.match(w.name, /^(ld|collect2|ld\.bfd|ld\.gold|ld\.lld|mold)$/, `the linker wrote it: ${JSON.stringify(w)}`);
     assert.match(w.executable ?? '', /^\/usr\//);
     assert.equal(ex.event.kind, 'event', `no alert: ${JSON.stringify(ruleIds(ex))}`);
+  });
+});
+
+describe('provenance: loopback is not "out" by default', { skip }, () => {
+  test('with kernel.provenance.loopbackIsRemote off, a loopback connect before the write leaves connected_out false', async () => {
+    createLogger({ level: 'warn' });
+    const events: SensorEvent[] = [];
+    const ctx: DecodeContext = { bootToRealtimeNs: 0n, bootIdPrefix: 'test0000', sequence: 0 };
+    const stats = { records: 0, errors: 0 };
+    const src = new KernelSource({}, OPEN_FILTER);
+    await src.start((b) => {
+      if (b.kind === 'frames') decodeChunk(b.chunk, b.used, ctx, events, stats);
+    });
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ebpf-sensor-prov-lo-')));
+    try {
+      const path = join(dir, 'dropped');
+      const r = trigger('drop-exec', path);
+      assert.equal(r.connected, 0);
+      const deadline = Date.now() + 15000;
+      const find = (): SensorEvent | undefined => events.find((e) => e.ebpf.kind === 'exec' && e.process.executable === path);
+      while (!find() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      const ex = find();
+      assert.ok(ex, 'the exec of the dropped file');
+      assert.equal(ex.ebpf.provenance?.writer.pid, r.pid, 'the writer is known');
+      assert.equal(ex.ebpf.provenance?.writer.connected_out, false, 'a loopback connect is not connecting out');
+      assert.equal(ex.ebpf.provenance?.writer.name.length > 0, true);
+    } finally {
+      await src.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
