@@ -111,10 +111,18 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	se_put_path(&r, 2, pwd.dentry, pwd.mnt);
 	se_put_file_path(&r, 3, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
-	/* Who wrote what runs: the script itself for an interpreted file
-	 * (bprm->executable, the file the caller named; bprm->file is then the interpreter). */
+	/*
+	 * Who wrote what runs. When a binfmt handler substituted an interpreter
+	 * (a #! script: bprm->interp no longer is bprm->filename), exec_binprm()
+	 * has already dropped the script's file unless binfmt_misc's O flag kept
+	 * it in bprm->executable: the interpreter's writer must not be reported
+	 * as the script's (a dropped script would read as "written by dpkg").
+	 */
 	exe = BPF_CORE_READ(bprm, executable);
-	se_prov_exec(&r, exe ? exe : f);
+	if (exe)
+		se_prov_exec(&r, exe);
+	else
+		se_prov_exec(&r, BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) ? f : NULL);
 	/* The new image has not run an instruction yet: a kill here stops it before it does. */
 	se_kill_check(&r, SE_KILL_EXEC, 3);
 	se_submit(&r);

@@ -8,7 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, realpathSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -79,6 +79,23 @@ describe('provenance of executed files, live', { skip }, () => {
     assert.equal(ex.ebpf?.provenance?.writer?.pid, r.pid);
     assert.equal(ex.ebpf.provenance.writer.connected_out, false);
     assert.ok(!ruleIds(ex).includes('exec_of_downloaded_file'), JSON.stringify(ruleIds(ex)));
+  });
+
+  test("a #! script: the interpreter's writer is not reported as the script's", async () => {
+    // An interpreter this test wrote (so the kernel knows its writer), and a script that names it.
+    const interp = join(dir, 'mysh');
+    copyFileSync('/bin/sh', interp);
+    chmodSync(interp, 0o755);
+    const script = join(dir, 'script.sh');
+    writeFileSync(script, `#!${interp}\nexit 0\n`, { mode: 0o755 });
+    execFileSync(script);
+    const ex = await sensor.waitFor((d) => d.event?.action === 'exec' && d.ebpf?.exec?.filename === script, undefined, `exec of ${script}`);
+    assert.equal(ex.process.executable, interp);
+    assert.equal(ex.ebpf.provenance, undefined, `no provenance borrowed from the interpreter: ${JSON.stringify(ex.ebpf.provenance)}`);
+    // Run directly, the interpreter has its writer (this test's process).
+    execFileSync(interp, ['-c', 'exit 0']);
+    const direct = await sensor.waitFor((d) => d.event?.action === 'exec' && d.ebpf?.exec?.filename === interp, undefined, `exec of ${interp}`);
+    assert.equal(direct.ebpf?.provenance?.writer?.pid, process.pid);
   });
 
   test('cc compiles into the top of /tmp and the binary runs: the linker is the writer and nothing alerts', async () => {
