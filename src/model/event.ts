@@ -265,8 +265,8 @@ export interface EbpfFacts {
     deleted?: boolean;
   };
   /**
-   * exec: who last wrote the executed file (the script for an interpreted
-   * one), as the kernel remembered it (bounded LRU keyed by dev + inode;
+   * exec: who last wrote the executed file (none for a #! script: see
+   * docs/kernel.md), as the kernel remembered it (bounded LRU keyed by dev + inode;
    * absent when no write was seen). docs/outputs.md, "Provenance".
    */
   provenance?: ProvenanceFacts;
