@@ -424,7 +424,7 @@ export const SYSCALLS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = 
   exec: ['execve', 'execveat'],
   fork: ['fork'],
   exit: ['exit'],
-  open: ['open', 'openat', 'openat2', 'creat'],
+  open: ['open', 'openat', 'openat2', 'creat', 'write', 'writev'],
   unlink: ['unlink', 'unlinkat', 'rmdir'],
   rename: ['rename', 'renameat', 'renameat2'],
   chmod: ['chmod', 'fchmod', 'fchmodat', 'fchmodat2'],
