@@ -6,7 +6,10 @@
  * rounds), events/s delivered to JavaScript, kernel and reader losses, and the
  * sensor process's RSS.
  *
- *   node dist/bench/kernel-overhead.js [--rounds 3] [--opens 2000000] [--execs 3000]
+ *   node dist/bench/kernel-overhead.js [--rounds 3] [--opens 2000000] [--execs 3000] [--only TEXT] [--object PATH]
+ *
+ * --object loads another build's BPF object (for before/after comparisons of
+ * the kernel side with the same harness, in one invocation each).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     opens: { type: 'string', default: '2000000' },
     execs: { type: 'string', default: '3000' },
     only: { type: 'string' },
+    object: { type: 'string' },
   },
 });
 /** Run only scenarios whose name contains this text. */
@@ -87,7 +91,7 @@ interface Result {
 }
 
 async function scenario(name: string, filter: KernelFilter, args: string[], decode: boolean): Promise<Result> {
-  const src = new KernelSource({}, filter);
+  const src = new KernelSource(values.object ? { objectPath: values.object } : {}, filter);
   let records = 0;
   let decoded = 0;
   const ctx: DecodeContext = { bootToRealtimeNs: 0n, bootIdPrefix: 'bench000', sequence: 0 };
@@ -165,6 +169,8 @@ async function main(): Promise<void> {
     ['exec storm, default filters', dflt, ['exec', String(execs)], true],
     ['io_uring open/close storm, default filters', dflt, ['iou-open', target, String(opens)], true],
     ['io_uring open/close storm, all filters off, every open decoded in JS', OPEN_FILTER, ['iou-open', target, String(opens)], true],
+    // One ring, one file opened for writing, every write through the ring: reported once (per ring and file).
+    ['io_uring write storm, default filters', dflt, ['iou-write', join(tmpdir(), 'ebpf-sensor-bench-written'), String(opens)], true],
   ];
   for (const [name, filter, args, decode] of plan) {
     if (only && !name.includes(only)) continue;

@@ -6,6 +6,8 @@
  *   storm fork N          N x (fork + _exit(0) in the child + waitpid)
  *   storm write DIR N     N x (open(DIR/f<i%64>, O_WRONLY|O_CREAT) + write 64 bytes + close)
  *   storm iou-open PATH N N x (IORING_OP_OPENAT of PATH read-only through one ring, wait, close)
+ *   storm iou-write PATH N open PATH for writing once, then N x (IORING_OP_WRITE of 64 bytes at offset 0
+ *                         through one ring, wait)
  * Prints one JSON line: {"op":..., "n":N, "ns_per_op":...}
  */
 #define _GNU_SOURCE
@@ -63,6 +65,33 @@ static int ring_init(struct ring *r)
 	return 0;
 }
 
+/* Submit one request and wait for its CQE: its result. */
+static int ring_wait(struct ring *r, unsigned t, unsigned idx)
+{
+	r->array[idx] = idx;
+	__atomic_store_n(r->tail, t + 1, __ATOMIC_RELEASE);
+	syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	unsigned h = *r->chead;
+	while (__atomic_load_n(r->ctail, __ATOMIC_ACQUIRE) == h)
+		syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	int res = r->cqes[h & *r->cmask].res;
+	__atomic_store_n(r->chead, h + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+static int ring_write(struct ring *r, int fd, const void *buf, unsigned len)
+{
+	unsigned t = *r->tail, idx = t & *r->mask;
+	struct io_uring_sqe *sqe = &r->sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_WRITE;
+	sqe->fd = fd;
+	sqe->addr = (unsigned long)buf;
+	sqe->len = len;
+	sqe->off = 0;
+	return ring_wait(r, t, idx);
+}
+
 static int ring_openat(struct ring *r, const char *path)
 {
 	unsigned t = *r->tail, idx = t & *r->mask;
@@ -109,6 +138,20 @@ int main(int argc, char **argv)
 				close(fd);
 		}
 		t1 = now_ns();
+	} else if (!strcmp(argv[1], "iou-write") && argc >= 4) {
+		struct ring r;
+		char buf[64];
+		memset(buf, 'x', sizeof(buf));
+		n = atol(argv[3]);
+		int fd = open(argv[2], O_WRONLY | O_CREAT, 0600);
+		if (fd < 0 || ring_init(&r))
+			return 3;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (ring_write(&r, fd, buf, sizeof(buf)) != sizeof(buf))
+				return 4;
+		t1 = now_ns();
+		close(fd);
 	} else if (!strcmp(argv[1], "exec")) {
 		n = atol(argv[2]);
 		char *args[] = {"/bin/true", NULL};

@@ -16,6 +16,8 @@ struct se_abi_anchor {
 	struct se_prefix_key prefix_key;
 	struct se_name_key name_key;
 	struct se_kill_key kill_key;
+	struct se_exec_ext exec_ext;
+	enum se_prov_flags prov_flags;
 	enum se_fd_kind fd_kind;
 	enum se_kill_kind kill_kind;
 	enum se_abi_consts consts;

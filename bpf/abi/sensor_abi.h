@@ -37,7 +37,7 @@
 #endif
 
 enum se_abi_consts {
-	SE_ABI_VERSION = 2,
+	SE_ABI_VERSION = 3,
 	SE_COMM_LEN = 16,
 	SE_STR_SLOTS = 4,
 	SE_ARGS = 6,
@@ -58,7 +58,7 @@ enum se_abi_consts {
 enum se_event_type {
 	SE_EV_NONE = 0,
 	/* process */
-	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
+	SE_EV_EXEC = 1,     /* followed by struct se_exec_ext (its strings come after it); str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
 	                       (dirfd's path for a failed execveat), 3 exe (resolved bprm->file, success only)
 	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev,
 	                       4 stdio: enum se_fd_kind of fd 0 | fd 1 << 8 | fd 2 << 16, 5 syscall */
@@ -119,6 +119,9 @@ enum se_syscall {
 	SE_SC_MOUNT = 85, SE_SC_MOVE_MOUNT = 86, SE_SC_FSMOUNT = 87,
 	SE_SC_ACCEPT = 90, SE_SC_ACCEPT4 = 91,
 	SE_SC_EXECVE = 95, SE_SC_EXECVEAT = 96,
+	/* A write submitted through an io_uring ring (IORING_OP_WRITE, _WRITE_FIXED / _WRITEV):
+	 * an SE_EV_OPEN record of the written file (ret: bytes written or -errno; args 1: f_flags). */
+	SE_SC_WRITE = 130, SE_SC_WRITEV = 131,
 };
 
 /* se_hdr.flags */
@@ -239,6 +242,33 @@ struct se_sockaddr {
 	/* AF_UNIX: the path follows (up to 108 bytes, abstract names start with NUL) */
 };
 
+/*
+ * Provenance of the executed file (struct se_exec_ext): the process that last
+ * opened it for writing (or wrote to it through an io_uring ring), as the
+ * kernel's LRU map "prov_file" (keyed by the file's dev + inode) remembered it.
+ */
+enum se_prov_flags {
+	SE_PROV_KNOWN = 1 << 0,         /* a writer is known (otherwise every prov_* field is 0) */
+	SE_PROV_CONNECTED = 1 << 1,     /* the writer had connected out before writing */
+	SE_PROV_CONNECTED_PARENT = 1 << 2, /* an ancestor had connected out before forking it (inherited) */
+	SE_PROV_CREATE = 1 << 3,        /* the write opened with O_CREAT or O_TRUNC (created or replaced the content) */
+	SE_PROV_IO_URING = 1 << 4,      /* the write went through an io_uring ring */
+	SE_PROV_EXE_UNKNOWN = 1 << 5,   /* the writer's executable is no longer known (prov_exe absent) */
+};
+
+/* Exec records (SE_EV_EXEC) carry this right after struct se_event; their
+ * strings follow it. Fields are only ever added at its end. */
+struct se_exec_ext {
+	__u64 prov_write_ns;    /* boot ns of the writer's last write; 0: no writer known */
+	__u64 prov_start_ns;    /* the writer's leader start_boottime (its entity with prov_pid) */
+	__u32 prov_pid;         /* the writer's tgid */
+	__u32 prov_uid;         /* the writer's euid */
+	__u32 prov_flags;       /* enum se_prov_flags */
+	__u32 _pad0;
+	char prov_comm[SE_COMM_LEN];
+	struct se_str prov_exe; /* the writer's executable (path tail), offset in this record */
+};
+
 /* Per-CPU counters (map "counters"); every failure path is counted. */
 enum se_counter {
 	SE_CNT_EMITTED = 0,         /* records submitted */
@@ -263,6 +293,7 @@ enum se_filter_flags {
 	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
 	SE_FL_KILL_RULES = 1 << 5,          /* in-kernel kill rules are installed (else the kill check is skipped) */
 	SE_FL_IGNORE_CGROUPS = 1 << 6,      /* ignore_cgroup holds cgroups whose processes are never reported */
+	SE_FL_PROV_LOOPBACK = 1 << 8,       /* provenance: a connect to a loopback address counts as connecting out */
 };
 
 struct se_filter_cfg {
@@ -299,6 +330,7 @@ _Static_assert(sizeof(struct se_task) == 128, "se_task layout");
 _Static_assert(sizeof(struct se_hdr) == 152, "se_hdr layout");
 _Static_assert(sizeof(struct se_event) == 240, "se_event layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
+_Static_assert(sizeof(struct se_exec_ext) == 56, "se_exec_ext layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");
 #endif

@@ -5,7 +5,8 @@
  * io_uring tracepoints and become the same records as their syscalls, built
  * by the same code (se_open_emit, se_path_emit), flagged SE_F_IO_URING with
  * the opcode in bits 8..15 of the record flags. Covered: OPENAT, OPENAT2,
- * UNLINKAT, RENAMEAT, MKDIRAT, SYMLINKAT, LINKAT, CONNECT, ACCEPT.
+ * UNLINKAT, RENAMEAT, MKDIRAT, SYMLINKAT, LINKAT, CONNECT, ACCEPT, and
+ * WRITE, WRITE_FIXED, WRITEV to regular files.
  *
  *  - submit: after the request's prep, the kernel holds its own copies of
  *    the paths (struct filename, getname() at prep): they are saved per
@@ -19,14 +20,24 @@
  * leader for them. Their fd table and fs are the owner's (CLONE_FILES,
  * CLONE_FS), so fds and relative paths resolve as the owner's would.
  *
+ *  - writes: nothing is saved at submit (a write storm must not pay a map
+ *    update per request); at completion the request's file is still held
+ *    (it is put when the request is freed, after its CQE). The first write
+ *    through a ring to an open file is the open-for-write record of that
+ *    file (se_open_emit_file: same kind, filters, kill check), and notes the
+ *    file's provenance; later writes to the same (ring, file) within
+ *    SE_IOU_WRITE_REARM_NS are dropped after one LRU lookup.
+ *
  * Requests that complete without a CQE (IOSQE_CQE_SKIP_SUCCESS) leave their
  * saved state behind: the map is a bounded hash; a full map is counted
  * (SE_CNT_ENTRY_FULL) and the request is then not reported.
  */
-#include "../lib/filter.bpf.h"
+#include "../lib/provenance.bpf.h"
 
 /* include/uapi/linux/io_uring.h: enum io_uring_op (stable numbers). */
 enum se_iou_op {
+	SE_IOU_WRITEV = 2,
+	SE_IOU_WRITE_FIXED = 5,
 	SE_IOU_ACCEPT = 13,
 	SE_IOU_CONNECT = 16,
 	SE_IOU_OPENAT = 18,
@@ -36,6 +47,7 @@ enum se_iou_op {
 	SE_IOU_MKDIRAT = 37,
 	SE_IOU_SYMLINKAT = 38,
 	SE_IOU_LINKAT = 39,
+	SE_IOU_WRITE = 23,
 };
 
 struct se_iou_req {
@@ -62,6 +74,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct se_iou_req);
 } iou_zero SEC(".maps") __weak;
+
+/* Writes already reported: (ring, file, inode) → when. A (ring, file) is
+ * reported again after SE_IOU_WRITE_REARM_NS, or when the file was closed
+ * and another open got a different struct file (or inode). */
+struct se_iou_wkey {
+	__u64 ring;
+	__u64 file;
+	__u64 ino;
+};
+#define SE_IOU_WRITE_REARM_NS (60ULL * 1000000000ULL)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct se_iou_wkey);
+	__type(value, __u64);
+} iou_written SEC(".maps") __weak;
 
 /* The kernel's copy of a path (struct filename) into copy i. */
 static __always_inline void se_iou_name(struct se_iou_req *q, __u32 i, struct filename *fn)
@@ -238,6 +266,8 @@ static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res
 	struct sock *lsk = se_file_sock(f ? f : se_fd_file((int)q->a[0])), *sk = lsk;
 	struct se_rec r;
 
+	if (q->type == SE_EV_CONNECT)
+		se_prov_connect(lsk, res);
 	if (q->type == SE_EV_ACCEPT && res >= 0 && q->fd >= 0)
 		sk = se_fd_sock(res);
 	if (!se_net_family_ok(sk) || !se_begin(&r, q->type))
@@ -262,6 +292,46 @@ static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res
 	se_submit(&r);
 }
 
+#define SE_O_ACCMODE_IOU 03
+#define SE_O_APPEND_IOU 02000
+
+/* A write through a ring completed (see the top of the file). */
+static __always_inline int se_iou_write_done(void *ring, struct io_kiocb *req, long res)
+{
+	__u32 op = BPF_CORE_READ(req, opcode), sc;
+	struct se_iou_wkey k = {};
+	struct file *f;
+	struct inode *ino;
+	__u64 now, *seen, fl;
+
+	if (op == SE_IOU_WRITE || op == SE_IOU_WRITE_FIXED)
+		sc = SE_SC_WRITE;
+	else if (op == SE_IOU_WRITEV)
+		sc = SE_SC_WRITEV;
+	else
+		return 0;
+	f = BPF_CORE_READ(req, file);
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	if (!ino || (BPF_CORE_READ(ino, i_mode) & SE_PROV_S_IFMT) != SE_PROV_S_IFREG)
+		return 0;
+	k.ring = (__u64)ring;
+	k.file = (__u64)f;
+	k.ino = BPF_CORE_READ(ino, i_ino);
+	now = bpf_ktime_get_boot_ns();
+	seen = bpf_map_lookup_elem(&iou_written, &k);
+	if (seen && now - *seen < SE_IOU_WRITE_REARM_NS)
+		return 0;
+	bpf_map_update_elem(&iou_written, &k, &now, BPF_ANY);
+	/* The open's intent is the file's: write (or read-write), append. */
+	fl = BPF_CORE_READ(f, f_flags) & (SE_O_ACCMODE_IOU | SE_O_APPEND_IOU);
+	if (!(fl & SE_O_ACCMODE_IOU))
+		fl |= 1;
+	return se_open_emit_file(res, -1, sc, SE_AT_FDCWD, NULL, fl, 0, true,
+				 SE_F_IO_URING | ((op & 0xff) << SE_F_IOU_OP_SHIFT), f);
+}
+
 /*
  * tp_btf/io_uring_complete: TP_PROTO(struct io_ring_ctx *ctx, void *req, struct io_uring_cqe *cqe)
  * Called when the request's CQE is filled, in the task that completes it.
@@ -276,7 +346,7 @@ int BPF_PROG(se_iou_complete, struct io_ring_ctx *ring, void *req, struct io_uri
 	long res;
 
 	if (!q)
-		return 0;
+		return se_iou_write_done(ring, (struct io_kiocb *)req, cqe->res);
 	res = cqe->res;
 	xflags = SE_F_IO_URING | ((q->opcode & 0xff) << SE_F_IOU_OP_SHIFT);
 	if (q->type == SE_EV_CONNECT || q->type == SE_EV_ACCEPT) {

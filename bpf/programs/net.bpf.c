@@ -10,7 +10,7 @@
  *
  * sys_exit_*: struct trace_event_raw_sys_exit { ...; long id; long ret; }
  */
-#include "../lib/filter.bpf.h"
+#include "../lib/provenance.bpf.h"
 #include <bpf/bpf_endian.h>
 
 #define SE_AF_UNIX 1
@@ -178,6 +178,11 @@ int se_sys_exit_connect(struct se_sys_exit_ctx *ctx)
 	struct sock *sk;
 	struct se_rec r;
 
+	/* Provenance needs "connected out" whether or not connects are reported. */
+	if (ctx->ret == 0 || ctx->ret == -115) {
+		se_sys_args(a);
+		se_prov_connect(se_fd_sock((int)a[0]), ctx->ret);
+	}
 	if (!se_wanted(SE_EV_CONNECT))
 		return 0;
 	se_sys_args(a);

@@ -16,7 +16,7 @@
  *
  * tracepoint/syscalls/sys_exit_*: struct trace_event_raw_sys_exit { ...; long id; long ret; }
  */
-#include "../lib/filter.bpf.h"
+#include "../lib/provenance.bpf.h"
 
 #define SE_O_ACCMODE 03
 #define SE_O_CREAT 0100
@@ -27,9 +27,12 @@
  * An open's outcome: ret (fd or -errno), the fd to resolve (-1: none, an
  * io_uring open into a fixed-file slot), the caller's path (user memory, or
  * the kernel's copy when kstr: io_uring), extra record flags (io_uring).
+ * file: the file itself when known without an fd (an io_uring write: ret is
+ * then the write's result). A successful open with write intent is also
+ * noted as the file's provenance (lib/provenance.bpf.h).
  */
-static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dirfd, const char *upath, __u64 flags,
-					__u64 mode, bool kstr, __u32 xflags)
+static __always_inline int se_open_emit_file(long ret, int fd, __u32 syscall, int dirfd, const char *upath, __u64 flags,
+					     __u64 mode, bool kstr, __u32 xflags, struct file *file)
 {
 	struct se_filter_cfg *cfg = se_cfg();
 	struct file *f = NULL;
@@ -42,10 +45,13 @@ static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dir
 		return 0;
 	ro = (flags & SE_O_ACCMODE) == 0 && !(flags & (SE_O_CREAT | SE_O_TRUNC)) &&
 	     (flags & SE_O_TMPFILE) != SE_O_TMPFILE;
-	if (ret >= 0 && fd >= 0) {
+	if (file)
+		f = file;
+	else if (ret >= 0 && fd >= 0)
 		f = se_fd_file(fd);
-		d = f ? SE_RD(struct file, f, f_path.dentry) : NULL;
-	}
+	d = f ? SE_RD(struct file, f, f_path.dentry) : NULL;
+	if (!ro && f && ret >= 0)
+		se_prov_note_write(f, flags, xflags);
 	if (ro) {
 		pass = cfg->flags & (ret >= 0 ? SE_FL_OPEN_READS : SE_FL_FAILED_READS);
 		want = ret >= 0 ? SE_INTEREST_OK : SE_INTEREST_FAILED;
@@ -90,7 +96,8 @@ static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dir
 				return 0;
 			}
 		}
-		se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
+		if (upath)
+			se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
 		/* The file is open but the caller never runs another instruction. */
 		se_kill_check(&r, ro ? SE_KILL_OPEN : SE_KILL_OPEN_WRITE, 0);
 		if (!ro && !(r.ev->hdr.flags & SE_F_KILLED))
@@ -107,6 +114,12 @@ static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dir
 	}
 	se_submit(&r);
 	return 0;
+}
+
+static __always_inline int se_open_emit(long ret, int fd, __u32 syscall, int dirfd, const char *upath, __u64 flags,
+					__u64 mode, bool kstr, __u32 xflags)
+{
+	return se_open_emit_file(ret, fd, syscall, dirfd, upath, flags, mode, kstr, xflags, NULL);
 }
 
 static __always_inline int se_open_exit(long ret, __u32 syscall, int dirfd, const char *upath, __u64 flags, __u64 mode)

@@ -4,7 +4,7 @@
  * sys_exit of execve/execveat), fork/clone (new processes; threads when
  * asked), exit (when the whole thread group is gone, with the exit status).
  */
-#include "../lib/filter.bpf.h"
+#include "../lib/provenance.bpf.h"
 
 static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct task_struct *p)
 {
@@ -30,6 +30,13 @@ static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct tas
 	}
 	se_set_str(r, slot, pos, len, flags);
 	r->pos = pos + len;
+}
+
+/* Exec records carry struct se_exec_ext before their strings. */
+static __always_inline void se_exec_ext_begin(struct se_rec *r)
+{
+	__builtin_memset((__u8 *)r->ev + sizeof(struct se_event), 0, sizeof(struct se_exec_ext));
+	r->pos += sizeof(struct se_exec_ext);
 }
 
 /*
@@ -82,7 +89,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct se_rec r;
-	struct file *f;
+	struct file *f, *exe;
 	struct path pwd = {};
 
 	if (!se_wanted(SE_EV_EXEC))
@@ -90,6 +97,7 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	if (!se_begin(&r, SE_EV_EXEC))
 		return 0;
 	f = BPF_CORE_READ(bprm, file);
+	se_exec_ext_begin(&r);
 	r.ev->ret = 0;
 	r.ev->args[0] = BPF_CORE_READ(bprm, argc);
 	r.ev->args[1] = old_pid;
@@ -103,6 +111,18 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	se_put_path(&r, 2, pwd.dentry, pwd.mnt);
 	se_put_file_path(&r, 3, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
+	/*
+	 * Who wrote what runs. When a binfmt handler substituted an interpreter
+	 * (a #! script: bprm->interp no longer is bprm->filename), exec_binprm()
+	 * has already dropped the script's file unless binfmt_misc's O flag kept
+	 * it in bprm->executable: the interpreter's writer must not be reported
+	 * as the script's (a dropped script would read as "written by dpkg").
+	 */
+	exe = BPF_CORE_READ(bprm, executable);
+	if (exe)
+		se_prov_exec(&r, exe);
+	else
+		se_prov_exec(&r, BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) ? f : NULL);
 	/* The new image has not run an instruction yet: a kill here stops it before it does. */
 	se_kill_check(&r, SE_KILL_EXEC, 3);
 	se_submit(&r);
@@ -166,6 +186,7 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 
 	if (ret >= 0 || !se_wanted(SE_EV_EXEC) || !se_begin(&r, SE_EV_EXEC))
 		return 0;
+	se_exec_ext_begin(&r);
 	r.ev->ret = ret;
 	r.ev->args[1] = (__u64)(__s64)dirfd;
 	r.ev->args[5] = sc;
@@ -231,6 +252,8 @@ int BPF_PROG(se_sched_process_fork, struct task_struct *parent, struct task_stru
 	__u32 pid = BPF_CORE_READ(child, tgid), tid = BPF_CORE_READ(child, pid);
 	bool thread = pid != tid;
 
+	if (!thread)
+		se_prov_fork(parent, child);
 	if (thread && !(cfg && (cfg->flags & SE_FL_THREADS)))
 		return 0;
 	if (!se_wanted(SE_EV_FORK) || !se_begin(&r, SE_EV_FORK))

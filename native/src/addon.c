@@ -1214,6 +1214,7 @@ static napi_value build_abi(napi_env env)
 	SZ(se_prefix_key);
 	SZ(se_name_key);
 	SZ(se_kill_key);
+	SZ(se_exec_ext);
 	OFF(se_hdr, type);
 	OFF(se_hdr, abi);
 	OFF(se_hdr, size);
@@ -1259,6 +1260,13 @@ static napi_value build_abi(napi_env env)
 	OFF(se_prefix_key, data);
 	OFF(se_kill_key, prefixlen);
 	OFF(se_kill_key, data);
+	OFF(se_exec_ext, prov_write_ns);
+	OFF(se_exec_ext, prov_start_ns);
+	OFF(se_exec_ext, prov_pid);
+	OFF(se_exec_ext, prov_uid);
+	OFF(se_exec_ext, prov_flags);
+	OFF(se_exec_ext, prov_comm);
+	OFF(se_exec_ext, prov_exe);
 	C(SE_ABI_VERSION);
 	C(SE_PATH_MAX);
 	C(SE_ARGV_MAX);

@@ -33,6 +33,15 @@ export interface SensorConfig {
      */
     lossReportSeconds: number;
     /**
+     * File provenance: which process last wrote an executed file (ebpf.provenance on exec events).
+     */
+    provenance: {
+      /**
+       * Count a connect to a loopback address (127.0.0.0/8, ::1) as connecting out (ebpf.provenance.writer.connected_out). Off by default: local services are not downloads. On behind a local proxy, and in tests.
+       */
+      loopbackIsRemote: boolean;
+    };
+    /**
      * Processes never reported, dropped in the kernel.
      */
     ignore: {

@@ -12,6 +12,7 @@ export const SIZEOF = {
   se_prefix_key: 260,
   se_name_key: 64,
   se_kill_key: 260,
+  se_exec_ext: 56,
 } as const;
 
 export const OFFSETOF = {
@@ -85,10 +86,20 @@ export const OFFSETOF = {
     prefixlen: 0,
     data: 4,
   },
+  se_exec_ext: {
+    prov_write_ns: 0,
+    prov_start_ns: 8,
+    prov_pid: 16,
+    prov_uid: 20,
+    prov_flags: 24,
+    _pad0: 28,
+    prov_comm: 32,
+    prov_exe: 48,
+  },
 } as const;
 
 export const AbiConsts = {
-  SE_ABI_VERSION: 2,
+  SE_ABI_VERSION: 3,
   SE_COMM_LEN: 16,
   SE_STR_SLOTS: 4,
   SE_ARGS: 6,
@@ -177,6 +188,8 @@ export const Syscall = {
   SE_SC_ACCEPT4: 91,
   SE_SC_EXECVE: 95,
   SE_SC_EXECVEAT: 96,
+  SE_SC_WRITE: 130,
+  SE_SC_WRITEV: 131,
 } as const;
 
 export const RecordFlags = {
@@ -225,6 +238,7 @@ export const FilterFlags = {
   SE_FL_READ_PREFIXES: 16,
   SE_FL_KILL_RULES: 32,
   SE_FL_IGNORE_CGROUPS: 64,
+  SE_FL_PROV_LOOPBACK: 256,
 } as const;
 
 export const FdKind = {
@@ -249,4 +263,13 @@ export const Interest = {
   SE_INTEREST_OK: 1,
   SE_INTEREST_FAILED: 2,
   SE_INTEREST_ANY: 3,
+} as const;
+
+export const ProvFlags = {
+  SE_PROV_KNOWN: 1,
+  SE_PROV_CONNECTED: 2,
+  SE_PROV_CONNECTED_PARENT: 4,
+  SE_PROV_CREATE: 8,
+  SE_PROV_IO_URING: 16,
+  SE_PROV_EXE_UNKNOWN: 32,
 } as const;

@@ -15,6 +15,7 @@ import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
+import { decodeProvenance } from './provenance.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -516,6 +517,8 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       ev.process.name = posix.basename(executable) || comm;
       ev.file = fileFromPath(executable);
       if (argNum(rec, base, 2)) ev.file.inode = String(argNum(rec, base, 2));
+      const prov = decodeProvenance(rec, base, recLen, (hi, lo) => clock.iso(hi, lo));
+      if (prov) facts.provenance = prov;
       break;
     }
     case 'fork': {

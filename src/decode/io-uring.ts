@@ -9,6 +9,8 @@ import { RecordFlags } from './abi.generated.js';
 
 /** include/uapi/linux/io_uring.h enum io_uring_op: the opcodes the sensor reports, by number. */
 const OPCODE_NAMES: Readonly<Record<number, string>> = {
+  2: 'IORING_OP_WRITEV',
+  5: 'IORING_OP_WRITE_FIXED',
   13: 'IORING_OP_ACCEPT',
   16: 'IORING_OP_CONNECT',
   18: 'IORING_OP_OPENAT',

@@ -152,6 +152,9 @@ export class Enricher {
     }
 
     if (!p.entity_id) p.entity_id = entry?.entityId ?? (ticks !== undefined ? this.table.entityIdOf(p.pid, ticks) : '');
+    // The writer of an executed file is an entity like any other (it may long have exited).
+    const w = ev.ebpf.provenance?.writer;
+    if (w && !w.entity_id) w.entity_id = this.table.entityIdOf(w.pid, ticksOf(w.start_boot_ns));
     if (entry) {
       if (p.executable === undefined && entry.executable !== undefined) p.executable = entry.executable;
       if (p.args === undefined && entry.args !== undefined) {

@@ -264,10 +264,42 @@ export interface EbpfFacts {
     /** The executable file had no name left when it started (unlinked: run from an fd after deletion, or replaced on disk). */
     deleted?: boolean;
   };
+  /**
+   * exec: who last wrote the executed file (none for a #! script: see
+   * docs/kernel.md), as the kernel remembered it (bounded LRU keyed by dev + inode;
+   * absent when no write was seen). docs/outputs.md, "Provenance".
+   */
+  provenance?: ProvenanceFacts;
   /** The kernel killed the process (bpf_send_signal) for an in-kernel kill rule. */
   kernel_kill?: { rule: string };
   /** exit: raw wait(2) status and the signal that ended the process, if any. */
   exit?: { status: number; signal?: number };
+}
+
+/** The writer of an executed file (ebpf.provenance). */
+export interface ProvenanceFacts {
+  writer: {
+    pid: number;
+    /** The writer's comm when it wrote (the name it ran under: `pip`, `curl`, `ld`). */
+    name: string;
+    /** The writer's executable (absent when the kernel no longer knew it). */
+    executable?: string;
+    /** The writer's process entity (the same id its own events carry). */
+    entity_id: string;
+    /** The writer's start, ns since boot (what entity_id is made from). */
+    start_boot_ns: string;
+    user: { id: string };
+    /** The writer had connected to a remote address (not loopback or unspecified) before writing. */
+    connected_out: boolean;
+    /** An ancestor had connected out before forking the writer (inherited; not the writer itself). */
+    parent_connected_out: boolean;
+  };
+  /** When the writer last opened the file for writing (or wrote it through a ring). */
+  written: string;
+  /** The write opened with O_CREAT or O_TRUNC: a new content. */
+  created: boolean;
+  /** The write went through an io_uring ring. */
+  io_uring: boolean;
 }
 
 /** The canonical event. */

@@ -2,7 +2,19 @@
  * Builds kernel record frames the way the BPF side lays them out (offsets
  * from the generated ABI), so decode can be tested without a kernel.
  */
-import { OFFSETOF, SIZEOF, AbiConsts, StrFlags } from '../../src/decode/abi.generated.js';
+import { OFFSETOF, SIZEOF, AbiConsts, StrFlags, EventType, ProvFlags } from '../../src/decode/abi.generated.js';
+
+/** An exec record's provenance (struct se_exec_ext). */
+export interface ProvenanceSpec {
+  writeNs: bigint;
+  startNs: bigint;
+  pid: number;
+  uid: number;
+  /** enum se_prov_flags; SE_PROV_KNOWN is added. */
+  flags: number;
+  comm: string;
+  exe?: string;
+}
 
 export interface RecordSpec {
   type: number;
@@ -26,6 +38,8 @@ export interface RecordSpec {
   /** Up to four strings (Buffer for raw bytes); null leaves the slot absent. */
   strs?: Array<string | Buffer | null | { data: string | Buffer; flags: number }>;
   abi?: number;
+  /** Exec records: the writer of the executed file (struct se_exec_ext, zero when absent). */
+  provenance?: ProvenanceSpec;
 }
 
 export function buildRecord(s: RecordSpec): Buffer {
@@ -38,7 +52,10 @@ export function buildRecord(s: RecordSpec): Buffer {
       parts.push({ slot, bytes: Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'), flags: 0 });
     }
   });
-  const size = SIZEOF.se_event + parts.reduce((a, p) => a + p.bytes.length, 0);
+  // Exec records carry struct se_exec_ext before their strings; the writer's executable is the last string.
+  const ext = s.type === EventType.SE_EV_EXEC ? SIZEOF.se_exec_ext : 0;
+  const exe = s.provenance?.exe !== undefined ? Buffer.from(s.provenance.exe, 'utf8') : undefined;
+  const size = SIZEOF.se_event + ext + parts.reduce((a, p) => a + p.bytes.length, 0) + (exe?.length ?? 0);
   const b = Buffer.alloc(size);
   const H = OFFSETOF.se_hdr;
   const T = H.task;
@@ -67,7 +84,7 @@ export function buildRecord(s: RecordSpec): Buffer {
   b.write((s.comm ?? 'test').slice(0, 15), T + K.comm, 'latin1');
   b.writeBigInt64LE(BigInt(s.ret ?? 0), OFFSETOF.se_event.ret);
   (s.args ?? []).forEach((a, i) => b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(a)), OFFSETOF.se_event.args + i * 8));
-  let pos = SIZEOF.se_event;
+  let pos = SIZEOF.se_event + ext;
   for (const p of parts) {
     const o = OFFSETOF.se_event.str + p.slot * SIZEOF.se_str;
     b.writeUInt16LE(pos, o + OFFSETOF.se_str.off);
@@ -75,6 +92,25 @@ export function buildRecord(s: RecordSpec): Buffer {
     b.writeUInt16LE(p.flags | StrFlags.SE_STR_PRESENT, o + OFFSETOF.se_str.flags);
     p.bytes.copy(b, pos);
     pos += p.bytes.length;
+  }
+  if (ext && s.provenance) {
+    const X = SIZEOF.se_event;
+    const XO = OFFSETOF.se_exec_ext;
+    const pv = s.provenance;
+    b.writeBigUInt64LE(pv.writeNs, X + XO.prov_write_ns);
+    b.writeBigUInt64LE(pv.startNs, X + XO.prov_start_ns);
+    b.writeUInt32LE(pv.pid, X + XO.prov_pid);
+    b.writeUInt32LE(pv.uid, X + XO.prov_uid);
+    b.writeUInt32LE(pv.flags | ProvFlags.SE_PROV_KNOWN, X + XO.prov_flags);
+    b.write(pv.comm.slice(0, 15), X + XO.prov_comm, 'latin1');
+    if (exe) {
+      const o = X + XO.prov_exe;
+      b.writeUInt16LE(pos, o + OFFSETOF.se_str.off);
+      b.writeUInt16LE(exe.length, o + OFFSETOF.se_str.len);
+      b.writeUInt16LE(StrFlags.SE_STR_PRESENT, o + OFFSETOF.se_str.flags);
+      exe.copy(b, pos);
+      pos += exe.length;
+    }
   }
   return b;
 }

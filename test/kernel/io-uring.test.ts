@@ -4,6 +4,7 @@
 // opcode; SQPOLL's kernel thread is attributed to the process owning the ring.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, writeFileSync, existsSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,65 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
       assert.equal(a[0]!.destination?.port, r.port);
     });
   }
+
+  // Writes through a ring to a file opened for writing: one open-for-write
+  // ("modification") event per ring and file however many writes, flagged
+  // with the opcode; the syscall name is the write's.
+  for (const mode of ['inline', 'sqpoll'] as const) {
+    for (const [kind, operation, syscall] of [
+      ['write', 'IORING_OP_WRITE', 'write'],
+      ['writev', 'IORING_OP_WRITEV', 'writev'],
+      ['fixed', 'IORING_OP_WRITE_FIXED', 'write'],
+    ] as const) {
+      test(`${mode}: 40 ${operation}s to a regular file are one modification event of that file`, async () => {
+        const target = join(dir, `w-${mode}-${kind}.bin`);
+        const { r, evs } = await run('iou-write', target, '40', kind, ...(mode === 'sqpoll' ? ['sqpoll'] : []));
+        assert.equal(r.ret, 23, `the writes through the ring worked: ${JSON.stringify(r)}`);
+        const w = ofOp(evs, operation);
+        assert.equal(w.length, 1, `one event for 40 writes: ${JSON.stringify(evs.map((e) => [e.ebpf.kind, e.ebpf.io_uring?.operation, e.file?.path]))}`);
+        const e = w[0]!;
+        assert.equal(e.ebpf.kind, 'open');
+        assert.equal(e.event.action, 'modification', 'the action of an open for writing');
+        assert.equal(e.ebpf.syscall, syscall);
+        assert.equal(e.file?.path, target);
+        assert.equal(e.ebpf.path_source, 'file', 'resolved from the written file');
+        assert.equal(e.event.outcome, 'success');
+        assert.equal(e.ebpf.ret, 23, 'the write result (bytes)');
+        assert.ok(e.ebpf.open?.intent.includes('write'));
+        assert.equal(e.process.pid, r.pid, 'attributed to the process owning the ring');
+        assert.doesNotMatch(e.process.name ?? '', /^iou-/);
+      });
+    }
+  }
+
+  test('a kill rule on writes to a file stops the ring owner at its first write through the ring, in the kernel', async () => {
+    const target = join(dir, 'kill-on-write.bin');
+    // The file is opened (a syscall, before the rule exists); only the ring's write meets the rule.
+    const child = spawn(triggerBinary(), ['iou-write', target, '5', 'write', 'wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((res, rej) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('opened')) res();
+      });
+      child.on('exit', () => rej(new Error(`trigger exited early: ${out}`)));
+    });
+    ctx.killRules = src.setKillRules([{ ruleId: 'test_kill_ring_write', kind: 'open', writeIntent: true, path: { exact: [target], prefix: [] } }]);
+    try {
+      const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+      child.stdin!.write('g');
+      assert.equal(await exited, 'SIGKILL', 'killed before the ring returned');
+      const deadline = Date.now() + 15000;
+      const ofChild = (): SensorEvent[] => events.filter((e) => e.process.pid === child.pid && e.ebpf.io_uring?.operation === 'IORING_OP_WRITE');
+      while (ofChild().length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      const w = ofChild();
+      assert.equal(w.length, 1);
+      assert.equal(w[0]!.file?.path, target);
+      assert.equal(w[0]!.ebpf.kernel_kill?.rule, 'test_kill_ring_write');
+    } finally {
+      src.setKillRules([]);
+    }
+  });
 
   test('OPENAT relative to a dirfd and OPENAT2 resolve to the real file', async () => {
     mkdirSync(join(dir, 'sub'));

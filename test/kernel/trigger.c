@@ -108,7 +108,16 @@ static void *uffd_handler(void *arg)
  * iou_run() sets up a ring (SQPOLL when asked), submits *proto, waits for
  * its completion and returns cqe->res (or -1 with errno for setup errors).
  * *ring_fd gets the ring's fd. */
+static long iou_run_n(const struct io_uring_sqe *proto, int n, int sqpoll, int *ring_fd);
+
 static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
+{
+	return iou_run_n(proto, 1, sqpoll, ring_fd);
+}
+
+/* The same request n times on one ring, one after the other (a write storm);
+ * IORING_OP_WRITE_FIXED registers proto's buffer first. Returns the last result. */
+static long iou_run_n(const struct io_uring_sqe *proto, int n, int sqpoll, int *ring_fd)
 {
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
@@ -128,6 +137,13 @@ static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
 					 MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
 		return -1;
+	if (proto->opcode == IORING_OP_WRITE_FIXED) {
+		struct iovec reg = {.iov_base = (void *)(unsigned long)proto->addr, .iov_len = proto->len};
+		if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &reg, 1) < 0)
+			return -1;
+	}
+	long res = 0;
+	for (int i = 0; i < n; i++) {
 	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), *mask = (unsigned *)(sq + p.sq_off.ring_mask);
 	unsigned *array = (unsigned *)(sq + p.sq_off.array), *flags = (unsigned *)(sq + p.sq_off.flags);
 	unsigned t = *tail, idx = t & *mask;
@@ -144,8 +160,9 @@ static long iou_run(const struct io_uring_sqe *proto, int sqpoll, int *ring_fd)
 	while (__atomic_load_n(ctail, __ATOMIC_ACQUIRE) == *chead)
 		syscall(__NR_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0);
 	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	long res = cqes[*chead & *cmask].res;
+	res = cqes[*chead & *cmask].res;
 	__atomic_store_n(chead, *chead + 1, __ATOMIC_RELEASE);
+	}
 	return res;
 }
 
@@ -424,6 +441,40 @@ int main(int argc, char **argv)
 		int as = syscall(SYS_accept, ls, NULL, NULL);
 		snprintf(extra, sizeof(extra), "\"accepted\":%d", as);
 		unlink(argv[2]);
+	} else if (!strcmp(op, "drop-exec")) {
+		/* drop-exec PATH [noconnect]: connect to a loopback listener (unless noconnect), then write a copy of
+		 * /bin/true to PATH, chmod it 0755 and run it in a child: the dropper pattern. */
+		need(argc, 3);
+		int connected = -1;
+		if (argc < 4 || strcmp(argv[3], "noconnect")) {
+			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			socklen_t al = sizeof(a);
+			bind(l, (struct sockaddr *)&a, sizeof(a));
+			listen(l, 4);
+			getsockname(l, (struct sockaddr *)&a, &al);
+			connected = connect(c, (struct sockaddr *)&a, sizeof(a));
+			close(c);
+			close(l);
+		}
+		char buf[65536];
+		int in = open("/bin/true", O_RDONLY), o = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		ssize_t n;
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(o, buf, n) != n)
+				break;
+		close(in);
+		close(o);
+		chmod(argv[2], 0755);
+		pid_t c = fork();
+		if (c == 0) {
+			execl(argv[2], argv[2], (char *)NULL);
+			_exit(127);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		r = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		snprintf(extra, sizeof(extra), "\"child\":%d,\"connected\":%d", c, connected);
 	} else if (!strcmp(op, "connect-refused")) { /* connect to a closed loopback port */
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int cs = socket(AF_INET, SOCK_STREAM, 0);
@@ -500,6 +551,36 @@ int main(int argc, char **argv)
 			sqe.addr = (unsigned long)argv[2];
 			sqe.len = AT_FDCWD;
 			sqe.addr2 = (unsigned long)argv[3];
+		} else if (!strcmp(op, "iou-write")) {
+			/* iou-write PATH COUNT write|writev|fixed [wait] [sqpoll]: open PATH for writing (O_CREAT|O_TRUNC, 0755),
+			 * then COUNT writes of one line through one ring */
+			need(argc, 5);
+			static char line[] = "written through a ring\n";
+			static struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
+			int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0755), n = atoi(argv[3]);
+			if (!strcmp(argv[argc - 1], "wait") || (argc > 6 && !strcmp(argv[argc - 2], "wait"))) {
+				/* ... wait: say "opened", then write only once a byte arrives on stdin */
+				char go;
+				printf("opened\n");
+				fflush(stdout);
+				if (read(0, &go, 1) != 1)
+					return 3;
+			}
+			sqe.fd = fd;
+			sqe.off = (__u64)-1;
+			if (!strcmp(argv[4], "writev")) {
+				sqe.opcode = IORING_OP_WRITEV;
+				sqe.addr = (unsigned long)&iov;
+				sqe.len = 1;
+			} else {
+				sqe.opcode = !strcmp(argv[4], "fixed") ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
+				sqe.addr = (unsigned long)line;
+				sqe.len = sizeof(line) - 1;
+			}
+			r = iou_run_n(&sqe, n, sqpoll, &ring);
+			snprintf(extra, sizeof(extra), "\"ring\":%d,\"fd\":%d,\"sqpoll\":%d", ring, fd, sqpoll);
+			out(op, r, extra);
+			return 0;
 		} else if (!strcmp(op, "iou-tcp")) {
 			/* iou-tcp [sqpoll]: connect to a loopback listener through a ring, then accept through another */
 			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);

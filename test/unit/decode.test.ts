@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeChunk, decodeRecord, isoFromNs, resolveCallerPath, type DecodeContext } from '../../src/decode/decode.js';
-import { EventType, StrFlags, RecordFlags, Syscall, OFFSETOF } from '../../src/decode/abi.generated.js';
+import { EventType, StrFlags, RecordFlags, Syscall, OFFSETOF, ProvFlags } from '../../src/decode/abi.generated.js';
 import { encodeRaw } from '../../src/model/raw-text.js';
 import type { SensorEvent } from '../../src/model/event.js';
 import { buildRecord, frames, sockaddrBlob } from '../helpers/record-builder.js';
@@ -42,6 +42,47 @@ test('exec: pid, ppid, uids, comm, filename, argv, cwd and the resolved executab
   assert.equal(ev.ebpf.process?.comm, 'sudo');
   assert.equal(ev['@timestamp'], '2023-11-14T22:13:25.000000123Z');
   assert.match(ev.event.id, /^deadbeef[0-9a-f]{16}[0-9a-f]{8}01$/);
+});
+
+test('exec: the writer of the executed file (provenance) is decoded; absent when the kernel knew none', () => {
+  const base = {
+    type: EventType.SE_EV_EXEC,
+    pid: 500,
+    args: [1, 500, 99, 0, 0, Syscall.SE_SC_EXECVE],
+    strs: ['/tmp/x', '/tmp/x\0', '/tmp', '/tmp/x'],
+  };
+  assert.equal(one(buildRecord(base)).ebpf.provenance, undefined);
+  const ev = one(
+    buildRecord({
+      ...base,
+      tsNs: 9_000_000_000n,
+      provenance: {
+        writeNs: 8_000_000_001n,
+        startNs: 7_000_000_000n,
+        pid: 321,
+        uid: 1000,
+        flags: ProvFlags.SE_PROV_CONNECTED | ProvFlags.SE_PROV_CREATE,
+        comm: 'curl',
+        exe: '/usr/bin/curl',
+      },
+    }),
+  );
+  assert.equal(ev.process.executable, '/tmp/x', 'the strings after the extension are intact');
+  assert.deepEqual(ev.ebpf.provenance, {
+    writer: {
+      pid: 321,
+      name: 'curl',
+      executable: '/usr/bin/curl',
+      entity_id: '',
+      start_boot_ns: '7000000000',
+      user: { id: '1000' },
+      connected_out: true,
+      parent_connected_out: false,
+    },
+    written: isoFromNs(1_700_000_000_000_000_000n + 8_000_000_001n),
+    created: true,
+    io_uring: false,
+  });
 });
 
 test('exec: same record decodes to the same event id (idempotent delivery)', () => {

@@ -210,3 +210,22 @@ test('issue-14: ticksOf without BigInt agrees with exact division, at tick bound
   for (const c of cases) assert.equal(ticksOf(c), exact(c), c);
   assert.equal(ticksOf(123456789012345678n), exact('123456789012345678'));
 });
+
+test("an exec's provenance writer gets the entity id its own events carry, also after it exited", () => {
+  const en = new Enricher({ hostId: 'host-1', seedFromProc: false, resolveContainers: false, resolveNames: false });
+  // The writer (pid 700) connects; its events carry an entity id.
+  const own = ev({ type: EventType.SE_EV_CONNECT, pid: 700, startNs: 300n * TICK, args: [3, 1, 6] });
+  en.enrich(own);
+  const exec = ev({
+    type: EventType.SE_EV_EXEC,
+    pid: 701,
+    startNs: 400n * TICK,
+    args: [1, 701, 9, 0, 0, Syscall.SE_SC_EXECVE],
+    strs: ['/tmp/x', '/tmp/x\0', '/tmp', '/tmp/x'],
+    provenance: { writeNs: 350n * TICK, startNs: 300n * TICK, pid: 700, uid: 0, flags: 0, comm: 'dropper', exe: '/tmp/dropper' },
+  });
+  en.enrich(exec);
+  assert.ok(own.process.entity_id);
+  assert.equal(exec.ebpf.provenance?.writer.entity_id, own.process.entity_id);
+  assert.equal(exec.ebpf.provenance?.writer.entity_id, entityId('host-1', 700, ticksOf(300n * TICK)));
+});

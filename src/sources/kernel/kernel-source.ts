@@ -40,6 +40,8 @@ export interface KernelSourceOptions {
   cgroupRoot?: string;
   /** Programs whose attach may fail without stopping the sensor (hooks absent on some kernels). */
   optionalPrograms?: string[];
+  /** Provenance: a connect to loopback counts as connecting out (kernel.provenance.loopbackIsRemote). */
+  provenanceLoopback?: boolean;
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
@@ -274,6 +276,7 @@ export class KernelSource implements Source {
     if (filter.readPrefixes) flags |= FilterFlags.SE_FL_READ_PREFIXES;
     if (this.killKeys.size > 0) flags |= FilterFlags.SE_FL_KILL_RULES;
     if (this.ignoredCgroups.size > 0) flags |= FilterFlags.SE_FL_IGNORE_CGROUPS;
+    if (this.opts.provenanceLoopback) flags |= FilterFlags.SE_FL_PROV_LOOPBACK;
     cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
     cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
     cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
