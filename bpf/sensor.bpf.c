@@ -9,8 +9,10 @@
 #include "programs/process.bpf.c"
 #include "programs/open.bpf.c"
 #include "programs/file_ops.bpf.c"
+#include "programs/attrs.bpf.c"
 #include "programs/priv.bpf.c"
 #include "programs/net.bpf.c"
+#include "programs/proc_ctl.bpf.c"
 #include "programs/io_uring.bpf.c"
 #include "abi/abi_anchor.bpf.c"
 

@@ -12,6 +12,7 @@
 struct se_abi_anchor {
 	struct se_event event;
 	struct se_sockaddr sockaddr;
+	struct se_utimes utimes;
 	struct se_filter_cfg filter_cfg;
 	struct se_prefix_key prefix_key;
 	struct se_name_key name_key;

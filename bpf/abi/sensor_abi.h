@@ -52,6 +52,10 @@ enum se_abi_consts {
 	 * 32 KiB by the kernel, which sets these sizes. */
 	SE_SCRATCH_SIZE = 16384,
 	SE_RECORD_MAX = 20480,
+	/* xattr values captured (security.capability is 20-24 bytes, SELinux labels are short). */
+	SE_XATTR_VALUE_MAX = 256,
+	/* remote iovecs of process_vm_writev/readv whose lengths are summed. */
+	SE_IOV_SCAN = 8,
 };
 
 /* Event types. Numbers are stable and never reused. */
@@ -76,11 +80,19 @@ enum se_event_type {
 	SE_EV_SYMLINK = 16, /* args: 0 newdirfd, 5 syscall; str: 0 target (verbatim), 1 linkpath, 3 linkpath base */
 	SE_EV_TRUNCATE = 17,/* args: 0 dirfd/fd, 1 length, 5 syscall; str: 0 path (from the fd for ftruncate), 2 base */
 	SE_EV_MKDIR = 18,   /* args: 0 dirfd, 1 mode, 5 syscall; str: 0 path, 2 base */
+	SE_EV_XATTR = 19,   /* setxattr/removexattr families: args: 0 dirfd/fd, 1 value size (set), 2 flags
+	                       (XATTR_CREATE/REPLACE), 3 AT_* flags (the *at variants), 5 syscall;
+	                       str: 0 path (from the fd for f*: SE_F_PATH_FROM_FILE), 1 attribute name, 2 base,
+	                       3 value (set: its first SE_XATTR_VALUE_MAX bytes, SE_STR_BLOB) */
+	SE_EV_UTIMES = 20,  /* utimensat/futimesat/utimes/utime: args: 0 dirfd/fd, 1 AT_* flags, 2 times were NULL
+	                       (both "now"), 5 syscall; str: 0 path (from the fd when the path is NULL), 1 the times
+	                       asked for (struct se_utimes, SE_STR_BLOB; absent when NULL), 2 base */
 	/* privilege and kernel */
 	SE_EV_SETUID = 30,  /* args: 0..2 requested ids (u32, -1 = unchanged / not an argument), 5 syscall */
 	SE_EV_SETGID = 31,  /* args: 0..2 requested ids, 5 syscall */
 	SE_EV_PTRACE = 32,  /* args: 0 request, 1 target pid, 2 addr, 3 data */
-	SE_EV_MODULE = 33,  /* args: 0 fd (finit) or len (init), 1 flags, 5 syscall; str: 0 module file path, 1 param string */
+	SE_EV_MODULE = 33,  /* args: 0 fd (finit) or len (init), 1 flags, 5 syscall; str: 0 module file path, 1 param string,
+	                       2 module name (delete_module) */
 	SE_EV_BPF = 34,     /* args: 0 cmd, 1 prog/map type, 2 insn count / max entries, 3 attach type; str: 0 object name */
 	SE_EV_MOUNT = 35,   /* args: 0 flags, 5 syscall; str: 0 source (verbatim), 1 target, 2 fstype, 3 target base */
 	SE_EV_UMOUNT = 36,  /* args: 0 flags; str: 0 target, 2 base */
@@ -88,6 +100,13 @@ enum se_event_type {
 	SE_EV_UNSHARE = 38, /* args: 0 flags */
 	SE_EV_SETNS = 39,   /* args: 0 fd, 1 nstype; str: 0 namespace file path */
 	SE_EV_CAPSET = 40,  /* args: 0 target pid, 1 effective, 2 permitted, 3 inheritable (low | high << 32) */
+	SE_EV_PROC_VM_WRITE = 41, /* process_vm_writev (and process_vm_readv: args 5): ret bytes copied;
+	                       args: 0 target pid, 1 local iov count, 2 remote iov count, 3 first remote address,
+	                       4 bytes the remote iovecs ask for (the first SE_IOV_SCAN), 5 syscall */
+	SE_EV_PRCTL = 42,   /* prctl(PR_SET_NAME) by a thread group leader: args: 0 option, 5 syscall;
+	                       str: 0 new name (caller string), 1 comm before the call */
+	SE_EV_SETSID = 43,  /* ret the new session id; the header's sid/pgid are those after the call */
+	SE_EV_SETPGID = 44, /* args: 0 pid (0: self), 1 pgid (0: the pid) as asked; ret 0 or -errno */
 	/* network; str 0 = remote address blob, 1 = local address blob (struct se_sockaddr) */
 	SE_EV_CONNECT = 50, /* args: 0 fd, 1 sock type, 2 protocol */
 	SE_EV_ACCEPT = 51,  /* ret fd; args: 0 listening fd, 1 sock type, 2 protocol, 3 flags, 5 syscall */
@@ -122,6 +141,14 @@ enum se_syscall {
 	/* A write submitted through an io_uring ring (IORING_OP_WRITE, _WRITE_FIXED / _WRITEV):
 	 * an SE_EV_OPEN record of the written file (ret: bytes written or -errno; args 1: f_flags). */
 	SE_SC_WRITE = 130, SE_SC_WRITEV = 131,
+	/* 100..129: the hooks of issue 17 (xattr, times, injection, names, sessions, module unload) */
+	SE_SC_DELETE_MODULE = 100,
+	SE_SC_SETXATTR = 101, SE_SC_LSETXATTR = 102, SE_SC_FSETXATTR = 103, SE_SC_SETXATTRAT = 104,
+	SE_SC_REMOVEXATTR = 105, SE_SC_LREMOVEXATTR = 106, SE_SC_FREMOVEXATTR = 107, SE_SC_REMOVEXATTRAT = 108,
+	SE_SC_UTIMENSAT = 110, SE_SC_FUTIMESAT = 111, SE_SC_UTIMES = 112, SE_SC_UTIME = 113,
+	SE_SC_PROCESS_VM_WRITEV = 115, SE_SC_PROCESS_VM_READV = 116,
+	SE_SC_PRCTL = 118,
+	SE_SC_SETSID = 120, SE_SC_SETPGID = 121,
 };
 
 /* se_hdr.flags */
@@ -269,6 +296,16 @@ struct se_exec_ext {
 	struct se_str prov_exe; /* the writer's executable (path tail), offset in this record */
 };
 
+/* The times a utimes-family call asked for (a SE_STR_BLOB string of SE_EV_UTIMES),
+ * microseconds of utimes/futimesat made nanoseconds; tv_nsec may be UTIME_NOW
+ * ((1 << 30) - 1) or UTIME_OMIT ((1 << 30) - 2) as the caller wrote it. */
+struct se_utimes {
+	__s64 atime_sec;
+	__s64 atime_nsec;
+	__s64 mtime_sec;
+	__s64 mtime_nsec;
+};
+
 /* Per-CPU counters (map "counters"); every failure path is counted. */
 enum se_counter {
 	SE_CNT_EMITTED = 0,         /* records submitted */
@@ -331,6 +368,7 @@ _Static_assert(sizeof(struct se_hdr) == 152, "se_hdr layout");
 _Static_assert(sizeof(struct se_event) == 240, "se_event layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
 _Static_assert(sizeof(struct se_exec_ext) == 56, "se_exec_ext layout");
+_Static_assert(sizeof(struct se_utimes) == 32, "se_utimes layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");
 #endif

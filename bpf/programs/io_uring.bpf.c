@@ -5,8 +5,9 @@
  * io_uring tracepoints and become the same records as their syscalls, built
  * by the same code (se_open_emit, se_path_emit), flagged SE_F_IO_URING with
  * the opcode in bits 8..15 of the record flags. Covered: OPENAT, OPENAT2,
- * UNLINKAT, RENAMEAT, MKDIRAT, SYMLINKAT, LINKAT, CONNECT, ACCEPT, and
- * WRITE, WRITE_FIXED, WRITEV to regular files.
+ * UNLINKAT, RENAMEAT, MKDIRAT, SYMLINKAT, LINKAT, CONNECT, ACCEPT, SETXATTR,
+ * FSETXATTR (se_xattr_emit, attrs.bpf.c), and WRITE, WRITE_FIXED, WRITEV to
+ * regular files.
  *
  *  - submit: after the request's prep, the kernel holds its own copies of
  *    the paths (struct filename, getname() at prep): they are saved per
@@ -48,6 +49,8 @@ enum se_iou_op {
 	SE_IOU_SYMLINKAT = 38,
 	SE_IOU_LINKAT = 39,
 	SE_IOU_WRITE = 23,
+	SE_IOU_FSETXATTR = 41,
+	SE_IOU_SETXATTR = 42,
 };
 
 struct se_iou_req {
@@ -58,6 +61,8 @@ struct se_iou_req {
 	__u32 type;                     /* enum se_event_type */
 	__u32 sc;                       /* enum se_syscall of the equivalent syscall */
 	__u32 opcode;
+	__u32 vlen;                     /* xattr: value bytes kept in value[] */
+	__u8 value[SE_XATTR_VALUE_MAX]; /* xattr: the kernel's copy of the value (freed after completion) */
 };
 
 struct {
@@ -148,6 +153,13 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 		break;
 	case SE_IOU_ACCEPT:
 		type = SE_EV_ACCEPT;
+		break;
+	case SE_IOU_SETXATTR:
+	case SE_IOU_FSETXATTR:
+		/* struct kernel_xattr_ctx is 6.13's (before: struct xattr_ctx, not read). */
+		if (!bpf_core_type_exists(struct kernel_xattr_ctx))
+			return 0;
+		type = SE_EV_XATTR;
 		break;
 	default:
 		return 0;
@@ -246,6 +258,35 @@ int BPF_PROG(se_iou_submit, struct io_kiocb *req)
 		q->strs.len[0] = len;
 		break;
 	}
+	case SE_IOU_SETXATTR:
+	case SE_IOU_FSETXATTR: {
+		/* prep copied the name (kname) and the value (kvalue) into the kernel (setxattr_copy). */
+		struct io_xattr *x = (struct io_xattr *)cmd;
+		struct xattr_name *kname = BPF_CORE_READ(x, ctx.kname);
+		void *kvalue = BPF_CORE_READ(x, ctx.kvalue);
+		__u64 size = BPF_CORE_READ(x, ctx.size);
+		__u32 vlen = size > SE_XATTR_VALUE_MAX ? SE_XATTR_VALUE_MAX : size;
+		long n;
+
+		q->a[1] = size;
+		q->a[2] = BPF_CORE_READ(x, ctx.flags);
+		if (op == SE_IOU_SETXATTR) {
+			q->sc = SE_SC_SETXATTR;
+			se_iou_name(q, 0, BPF_CORE_READ(x, filename));
+		} else {
+			q->sc = SE_SC_FSETXATTR;
+			q->fd = req->cqe.fd;
+		}
+		q->a[0] = op == SE_IOU_SETXATTR ? (__u64)(__s64)SE_AT_FDCWD : (__u64)(__s64)q->fd;
+		n = kname ? bpf_probe_read_kernel_str(q->strs.s[1], 256, kname->name) : -1;
+		if (n > 0)
+			q->strs.len[1] = n - 1;
+		else
+			q->strs.flags[1] = SE_STR_FAULT;
+		if (kvalue && vlen && vlen <= SE_XATTR_VALUE_MAX && !bpf_probe_read_kernel(q->value, vlen, kvalue))
+			q->vlen = vlen;
+		break;
+	}
 	case SE_IOU_ACCEPT: {
 		struct io_accept *ac = (struct io_accept *)cmd;
 		q->a[0] = req->cqe.fd;
@@ -332,6 +373,24 @@ static __always_inline int se_iou_write_done(void *ring, struct io_kiocb *req, l
 				 SE_F_IO_URING | ((op & 0xff) << SE_F_IOU_OP_SHIFT), f);
 }
 
+/* setxattr / fsetxattr through a ring: the records of their syscalls. The
+ * file of FSETXATTR is the request's (assigned at issue). */
+static __always_inline void se_iou_xattr(struct se_iou_req *q, void *req, long res, __u32 xflags)
+{
+	struct se_xattr_op op = {.sc = q->sc, .value = q->value, .kvalue = true, .size = q->a[1], .flags = q->a[2]};
+
+	if (q->sc == SE_SC_FSETXATTR) {
+		op.t.fd_based = true;
+		op.t.dirfd = q->fd;
+		op.file = BPF_CORE_READ((struct io_kiocb *)req, file);
+	} else {
+		op.t.dirfd = SE_AT_FDCWD;
+	}
+	if (q->vlen < op.size && op.size <= SE_XATTR_VALUE_MAX)
+		op.value = NULL;        /* the value could not be read */
+	se_xattr_emit(res, &op, &q->strs, false, xflags);
+}
+
 /*
  * tp_btf/io_uring_complete: TP_PROTO(struct io_ring_ctx *ctx, void *req, struct io_uring_cqe *cqe)
  * Called when the request's CQE is filled, in the task that completes it.
@@ -351,6 +410,8 @@ int BPF_PROG(se_iou_complete, struct io_ring_ctx *ring, void *req, struct io_uri
 	xflags = SE_F_IO_URING | ((q->opcode & 0xff) << SE_F_IOU_OP_SHIFT);
 	if (q->type == SE_EV_CONNECT || q->type == SE_EV_ACCEPT) {
 		se_iou_net(q, req, res, xflags);
+	} else if (q->type == SE_EV_XATTR) {
+		se_iou_xattr(q, req, res, xflags);
 	} else if (q->type == SE_EV_OPEN) {
 		if (!(q->strs.flags[0] & SE_STR_FAULT))
 			se_open_emit(res, q->fd < 0 ? -1 : res, q->sc, q->dfd[0], (const char *)q->strs.s[0], q->a[1], q->a[2],

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Privilege and kernel changes: the setuid/setgid families, ptrace, module
- * loads, bpf(), mounts, memfd_create, unshare/setns and capset. All at
+ * loads and unloads, bpf(), mounts, memfd_create, unshare/setns and capset. All at
  * sys_exit with the result; arguments from pt_regs, user structures read at
  * exit. Only mount/umount2 take strings that name paths, so only they copy
  * at sys_enter (tamper detection, as file_ops.bpf.c).
@@ -131,6 +131,29 @@ int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
 	return se_finit_module_exit(ctx->ret);
 }
 
+/* delete_module(const char *name_user, unsigned int flags): the name in slot 2 */
+static __always_inline int se_delete_module_exit(long ret)
+{
+	__u64 a[6];
+	struct se_rec r;
+
+	if (!se_wanted(SE_EV_MODULE) || !se_begin(&r, SE_EV_MODULE))
+		return 0;
+	se_sys_args(a);
+	r.ev->ret = ret;
+	r.ev->args[1] = a[1];
+	r.ev->args[5] = SE_SC_DELETE_MODULE;
+	se_put_str(&r, 2, (void *)a[0], 64, true, 0);
+	se_submit(&r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_delete_module")
+int se_sys_exit_delete_module(struct se_sys_exit_ctx *ctx)
+{
+	return se_delete_module_exit(ctx->ret);
+}
+
 /*
  * Syscalls without a tracepoint on the running kernel (no CONFIG_MODULES: no
  * sys_exit_init_module, yet the syscall numbers still answer ENOSYS, and an
@@ -161,6 +184,8 @@ int BPF_PROG(se_raw_sys_exit, struct pt_regs *regs, long ret)
 		return se_init_module_exit(ret);
 	case SE_SC_FINIT_MODULE:
 		return se_finit_module_exit(ret);
+	case SE_SC_DELETE_MODULE:
+		return se_delete_module_exit(ret);
 	}
 	return 0;
 }

@@ -1210,6 +1210,7 @@ static napi_value build_abi(napi_env env)
 	SZ(se_task);
 	SZ(se_str);
 	SZ(se_sockaddr);
+	SZ(se_utimes);
 	SZ(se_filter_cfg);
 	SZ(se_prefix_key);
 	SZ(se_name_key);
@@ -1252,6 +1253,10 @@ static napi_value build_abi(napi_env env)
 	OFF(se_sockaddr, family);
 	OFF(se_sockaddr, port);
 	OFF(se_sockaddr, addr);
+	OFF(se_utimes, atime_sec);
+	OFF(se_utimes, atime_nsec);
+	OFF(se_utimes, mtime_sec);
+	OFF(se_utimes, mtime_nsec);
 	OFF(se_filter_cfg, kinds);
 	OFF(se_filter_cfg, kinds_hi);
 	OFF(se_filter_cfg, flags);

@@ -16,6 +16,7 @@ import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeProvenance } from './provenance.js';
+import { decodeHook, type RecordView } from './hooks.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -66,6 +67,8 @@ export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_SYMLINK]: 'symlink',
   [EventType.SE_EV_TRUNCATE]: 'truncate',
   [EventType.SE_EV_MKDIR]: 'mkdir',
+  [EventType.SE_EV_XATTR]: 'xattr',
+  [EventType.SE_EV_UTIMES]: 'utimes',
   [EventType.SE_EV_SETUID]: 'setuid',
   [EventType.SE_EV_SETGID]: 'setgid',
   [EventType.SE_EV_PTRACE]: 'ptrace',
@@ -77,6 +80,10 @@ export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_UNSHARE]: 'unshare',
   [EventType.SE_EV_SETNS]: 'setns',
   [EventType.SE_EV_CAPSET]: 'capset',
+  [EventType.SE_EV_PROC_VM_WRITE]: 'process_vm',
+  [EventType.SE_EV_PRCTL]: 'prctl',
+  [EventType.SE_EV_SETSID]: 'setsid',
+  [EventType.SE_EV_SETPGID]: 'setpgid',
   [EventType.SE_EV_CONNECT]: 'connect',
   [EventType.SE_EV_ACCEPT]: 'accept',
   [EventType.SE_EV_BIND]: 'bind',
@@ -641,6 +648,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       facts.module = {};
       if (params) facts.module.params = params;
       if (action === 'finit_module') facts.module.fd = argI32(rec, base, 0);
+      if (action === 'delete_module') decodeHook(kind, ev, facts, hookView(rec, base, slots, text, hflags));
       if (path) {
         ev.file = fileFromPath(path);
         facts.module.name = (ev.file.name ?? '').replace(/\.ko(\.(xz|gz|zst))?$/, '');
@@ -759,9 +767,18 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       facts.syscall = facts.tampering.syscall;
       break;
     }
+    case 'xattr':
+    case 'utimes':
+    case 'process_vm':
+    case 'prctl':
+    case 'setsid':
+    case 'setpgid':
+      decodeHook(kind, ev, facts, hookView(rec, base, slots, text, hflags));
+      break;
     case 'loss':
       break;
   }
+  if (facts.truncated) truncated.push(...facts.truncated);
   if (truncated.length) facts.truncated = truncated;
   const iou = ioUringOperation(hflags);
   if (iou) facts.io_uring = iou;
@@ -778,6 +795,23 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   // The syscall stays in ebpf.syscall; event.action speaks Elastic's endpoint vocabulary.
   ev.event.action = endpointAction(ev);
   return ev;
+}
+
+/** The record as the family decoders of hooks.ts read it. */
+function hookView(rec: Buffer, base: number, slots: ReadonlyArray<StrSlot | undefined>, text: (i: number, field: string) => string | undefined, flags: number): RecordView {
+  return {
+    text,
+    bytes: (i) => {
+      const s = slots[i];
+      return s ? { data: rec.subarray(base + s.off, base + s.off + s.len), flags: s.flags } : undefined;
+    },
+    arg: (i) => argNum(rec, base, i),
+    argI32: (i) => argI32(rec, base, i),
+    argHex: (i) => `0x${rec.readBigUInt64LE(base + E.args + i * 8).toString(16)}`,
+    flags,
+    resolve: resolveCallerPath,
+    fileFromPath,
+  };
 }
 
 export interface DecodeStats {

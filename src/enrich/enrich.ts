@@ -66,6 +66,47 @@ export class Enricher {
       : undefined;
   }
 
+  /**
+   * The table follows a process's own changes at once: a new session
+   * (setsid: its sid and pgid are now its pid, the record says so), a process
+   * group moved (setpgid, possibly of a child), a comm rename (prctl). Later
+   * events of the process and its children see the new leaders without
+   * waiting for an exec or fork.
+   */
+  private followChange(ev: SensorEvent, entry: ProcEntry, context: { sid?: number; pgid?: number }): void {
+    switch (ev.ebpf.kind) {
+      case 'setsid':
+        if (context.sid !== undefined) entry.sid = context.sid;
+        if (context.pgid !== undefined) entry.pgid = context.pgid;
+        break;
+      case 'setpgid': {
+        const g = ev.ebpf.process_group;
+        if (!g) break;
+        const pid = g.pid === 0 ? ev.process.pid : g.pid;
+        const target = pid === ev.process.pid ? entry : this.table.get(pid);
+        if (target) target.pgid = g.pgid === 0 ? pid : g.pgid;
+        break;
+      }
+      case 'prctl':
+        if (ev.ebpf.prctl?.name !== undefined) entry.name = ev.ebpf.prctl.name;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** process_vm: the other process, from the table. */
+  private fillTarget(t: { pid: number; name?: string; executable?: string; entity_id?: string }): void {
+    const e = this.table.get(t.pid);
+    if (!e) return;
+    if (t.entity_id === undefined) t.entity_id = e.entityId;
+    if (t.executable === undefined && e.executable !== undefined) t.executable = e.executable;
+    if (t.name === undefined) {
+      const base = e.executable ? e.executable.slice(e.executable.lastIndexOf('/') + 1) : '';
+      t.name = base || e.name;
+    }
+  }
+
   enrichBatch(events: SensorEvent[]): void {
     for (const ev of events) this.enrich(ev);
     this.table.expire();
@@ -140,14 +181,16 @@ export class Enricher {
           });
         } else if (entry && !entry.exited && (ev.ebpf.kind === 'setuid' || ev.ebpf.kind === 'setgid')) {
           // uid_change/gid_change: the id before the call is what the table knew; then the
-          // table follows the task. Session and group changes reach the table with the next
-          // exec or fork (replay's fast path mirrors exactly this: it materializes these kinds).
+          // table follows the task (replay's fast path mirrors exactly this: it materializes
+          // these kinds).
           if (ev.ebpf.ids && ev.ebpf.ids.previous === undefined) {
             const before = ev.ebpf.kind === 'setuid' ? entry.uid : entry.gid;
             if (before !== undefined) ev.ebpf.ids.previous = before;
           }
           entry.uid = p.user.id;
           entry.gid = p.group.id;
+        } else if (entry && !entry.exited && ev.event.outcome === 'success') {
+          this.followChange(ev, entry, facts ?? {});
         }
     }
 
@@ -185,6 +228,8 @@ export class Enricher {
         }
       }
     }
+
+    if (ev.ebpf.process_vm) this.fillTarget(ev.ebpf.process_vm.target);
 
     fillSession(this.table, ev, entry, before);
 

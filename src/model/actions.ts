@@ -32,10 +32,13 @@ export const ACTIONS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
   symlink: ['creation'],
   truncate: ['modification'],
   mkdir: ['creation'],
+  // Extended attributes and times are file attributes, as chmod/chown.
+  xattr: ['attributes_modified'],
+  utimes: ['attributes_modified'],
   setuid: ['uid_change'],
   setgid: ['gid_change'],
   ptrace: ['ptrace'],
-  module_load: ['load_module'],
+  module_load: ['load_module', 'unload_module'],
   bpf: ['bpf'],
   mount: ['mount'],
   umount: ['unmount'],
@@ -43,6 +46,12 @@ export const ACTIONS_OF_KIND: Readonly<Record<EventKind, readonly string[]>> = {
   unshare: ['unshare'],
   setns: ['setns'],
   capset: ['capabilities_change'],
+  // No endpoint word for these: named after what happened, as ptrace/bpf are.
+  process_vm: ['memory_write', 'memory_read'],
+  prctl: ['name_change'],
+  // Elastic's word for a new session; a process group by analogy.
+  setsid: ['session_id_change'],
+  setpgid: ['process_group_change'],
   connect: ['connection_attempted'],
   accept: ['connection_accepted'],
   bind: ['bind'],
@@ -61,6 +70,8 @@ export function endpointAction(ev: Pick<SensorEvent, 'ebpf'>): string {
     if (intent.includes('write') || intent.includes('truncate') || intent.includes('append')) return 'modification';
     return 'open';
   }
+  if (kind === 'module_load' && ev.ebpf.syscall === 'delete_module') return 'unload_module';
+  if (kind === 'process_vm' && ev.ebpf.syscall === 'process_vm_readv') return 'memory_read';
   return ACTIONS_OF_KIND[kind][0]!;
 }
 
@@ -70,6 +81,6 @@ export function endpointAction(ev: Pick<SensorEvent, 'ebpf'>): string {
  */
 export function upgradeAction(ev: SensorEvent): void {
   const a = ev.event.action;
-  if (ACTIONS_OF_KIND[ev.ebpf.kind].includes(a) && (ev.ebpf.kind !== 'open' || a === endpointAction(ev))) return;
+  if (ACTIONS_OF_KIND[ev.ebpf.kind].includes(a) && (ACTIONS_OF_KIND[ev.ebpf.kind].length === 1 || a === endpointAction(ev))) return;
   ev.event.action = endpointAction(ev);
 }

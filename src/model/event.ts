@@ -23,6 +23,8 @@ export const EVENT_KINDS = [
   'symlink',
   'truncate',
   'mkdir',
+  'xattr',
+  'utimes',
   'setuid',
   'setgid',
   'ptrace',
@@ -34,6 +36,10 @@ export const EVENT_KINDS = [
   'unshare',
   'setns',
   'capset',
+  'process_vm',
+  'prctl',
+  'setsid',
+  'setpgid',
   'connect',
   'accept',
   'bind',
@@ -219,7 +225,61 @@ export interface EbpfFacts {
     previous?: string;
   };
   ptrace?: { request: number; request_name: string; target_pid: number };
-  module?: { name?: string; params?: string; fd?: number };
+  module?: { name?: string; params?: string; fd?: number; flags?: number };
+  /**
+   * Extended attributes (setxattr / removexattr families): the attribute, the
+   * value's size and, for the values that mean something, what they say.
+   */
+  xattr?: {
+    name: string;
+    /** The part before the first dot: security, trusted, system, user. */
+    namespace?: string;
+    /** setxattr family: the value's size in bytes. */
+    value_size?: number;
+    /** XATTR_CREATE (1) / XATTR_REPLACE (2). */
+    flags?: number;
+    /** The value when it is text (SELinux, SMACK, AppArmor labels; user.* tags), its first 256 bytes. */
+    value?: string;
+    /** The value's first 256 bytes in hex when it is not text. */
+    value_hex?: string;
+    /** security.capability: the file capabilities the value grants. */
+    capabilities?: {
+      permitted: string[];
+      inheritable: string[];
+      /** The effective bit: the permitted set is raised at exec. */
+      effective: boolean;
+      /** VFS_CAP_REVISION_1..3. */
+      revision: number;
+      /** Revision 3 (namespaced file capabilities): the root uid of the user namespace. */
+      rootid?: number;
+    };
+  };
+  /** utimensat / futimesat / utimes / utime: the times asked for (ISO-8601, "now" or "omit"). */
+  utimes?: {
+    atime: string;
+    mtime: string;
+    /** The call passed no times: both are now (touch). */
+    now: boolean;
+    /** AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH. */
+    flags?: number;
+  };
+  /** process_vm_writev / process_vm_readv: the other process and what was copied. */
+  process_vm?: {
+    direction: 'write' | 'read';
+    target: { pid: number; name?: string; executable?: string; entity_id?: string };
+    /** Bytes the remote ranges asked for (the first 8 iovecs). */
+    requested_bytes: number;
+    /** Bytes copied (success). */
+    bytes?: number;
+    local_iov_count: number;
+    remote_iov_count: number;
+    /** The first remote address, hex. */
+    remote_address: string;
+  };
+  /** prctl(PR_SET_NAME): the process renamed itself. */
+  prctl?: { option: number; option_name: string; name?: string; previous_name?: string };
+  /** setpgid: the process and group asked for (0: the caller / the pid itself). */
+  process_group?: { pid: number; pgid: number };
   bpf?: { cmd: number; cmd_name: string; prog_type?: number; map_type?: number; name?: string; insn_cnt?: number };
   mount?: { source?: string; target?: string; fstype?: string; flags: number; flag_names?: string[] };
   namespaces?: { flags: number; names: string[]; fd?: number; path?: string };

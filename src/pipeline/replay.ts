@@ -237,7 +237,7 @@ const SEND_BATCH = 2048;
 const EXEC = 'exec';
 const FORK = 'fork';
 const EXIT = 'exit';
-const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, FORK, 'setuid', 'setgid']);
+const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, FORK, 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
 const LIFECYCLE: ReadonlySet<EventKind> = new Set<EventKind>([EXEC, FORK, EXIT]);
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
 

@@ -16,7 +16,7 @@ import { globPrefix } from './patterns.js';
 import type { RuleEngine } from './engine.js';
 
 export interface KernelNeeds {
-  /** Families to report: those rules can match plus exec/fork/exit (the process table needs them); every family when telemetry forwards everything. */
+  /** Families to report: those rules can match plus exec/fork/exit/setsid/setpgid (the process table needs them); every family when telemetry forwards everything. */
   kinds: 'all' | Set<EventKind>;
   /** Path prefixes of read-only opens some rule may match (byte prefixes: "/etc/cron" covers /etc/crontab). */
   prefixes: string[];
@@ -41,8 +41,12 @@ export interface KernelNeeds {
 export const INTEREST_OK = 1;
 export const INTEREST_FAILED = 2;
 
-/** Families the sensor needs whatever the rules say. */
-export const PROCESS_LIFECYCLE: readonly EventKind[] = ['exec', 'fork', 'exit'];
+/**
+ * Families the sensor needs whatever the rules say: the process lifecycle,
+ * and the session and process-group changes the process table follows at
+ * once (Session View's leaders; rare: daemons, shells' job control).
+ */
+export const PROCESS_LIFECYCLE: readonly EventKind[] = ['exec', 'fork', 'exit', 'setsid', 'setpgid'];
 
 type Req = { t: 'never' } | { t: 'any' } | { t: 'set'; prefixes: Set<string>; paths: Set<string>; names: Set<string> };
 

@@ -126,12 +126,71 @@ export function recordSpecs(): Array<{ kind: EventKind; spec: RecordSpec }> {
     },
     { kind: 'bind', spec: { type: E.SE_EV_BIND, args: [3, 2, 17], strs: [null, sockaddrBlob(AF_INET, 53, lo)] } },
     { kind: 'listen', spec: { type: E.SE_EV_LISTEN, args: [3, 128, 1, 6], strs: [null, sockaddrBlob(AF_INET, 8080, [0, 0, 0, 0])] } },
+    // issue 17's hooks. File capabilities cap_setuid,cap_net_raw+ep (VFS_CAP_REVISION_2, effective).
+    {
+      kind: 'xattr',
+      spec: {
+        type: E.SE_EV_XATTR,
+        uid: 0,
+        args: [-100, 20, 0, 0, 0, S.SE_SC_SETXATTR],
+        strs: ['/tmp/python3', 'security.capability', null, fileCaps(0x02000001, [(1 << 7) | (1 << 13), 0, 0, 0])],
+      },
+    },
+    {
+      kind: 'xattr',
+      spec: {
+        type: E.SE_EV_XATTR,
+        flags: RecordFlags.SE_F_PATH_FROM_FILE,
+        args: [3, 32, 0, 0, 0, S.SE_SC_FSETXATTR],
+        strs: ['/usr/sbin/sshd', 'security.selinux', null, Buffer.from('system_u:object_r:unlabeled_t:s0\0')],
+      },
+    },
+    { kind: 'xattr', spec: { type: E.SE_EV_XATTR, args: [-100, 0, 0, 0, 0, S.SE_SC_REMOVEXATTR], strs: ['bin/tool', 'security.ima', '/opt'] } },
+    {
+      // A setxattr submitted through a ring (IORING_OP_SETXATTR = 42).
+      kind: 'xattr',
+      spec: {
+        type: E.SE_EV_XATTR,
+        flags: RecordFlags.SE_F_IO_URING | (42 << RecordFlags.SE_F_IOU_OP_SHIFT),
+        args: [-100, 4, 1, 0, 0, S.SE_SC_SETXATTR],
+        strs: ['/srv/www/index.php', 'user.origin', null, Buffer.from([0xde, 0xad, 0xbe, 0xef])],
+      },
+    },
+    {
+      kind: 'utimes',
+      spec: { type: E.SE_EV_UTIMES, args: [-100, 0x100, 0, 0, 0, S.SE_SC_UTIMENSAT], strs: ['/usr/bin/sudo', utimesBlob(1262304000n, 0n, 1262304000n, 123456789n), null] },
+    },
+    { kind: 'utimes', spec: { type: E.SE_EV_UTIMES, flags: RecordFlags.SE_F_PATH_FROM_FILE, args: [3, 0, 1, 0, 0, S.SE_SC_UTIMENSAT], strs: ['/tmp/new', null, null] } },
+    { kind: 'process_vm', spec: { type: E.SE_EV_PROC_VM_WRITE, ret: 4096, args: [1234, 1, 1, 0x7f0000001000n, 4096, S.SE_SC_PROCESS_VM_WRITEV] } },
+    { kind: 'process_vm', spec: { type: E.SE_EV_PROC_VM_WRITE, ret: -1, args: [1, 1, 1, 0x400000, 64, S.SE_SC_PROCESS_VM_READV] } },
+    { kind: 'prctl', spec: { type: E.SE_EV_PRCTL, comm: 'kworker/0:1', args: [15, 0, 0, 0, 0, S.SE_SC_PRCTL], strs: ['kworker/0:1', 'xmrig'] } },
+    { kind: 'setsid', spec: { type: E.SE_EV_SETSID, ret: 4242, args: [0, 0, 0, 0, 0, S.SE_SC_SETSID] } },
+    { kind: 'setpgid', spec: { type: E.SE_EV_SETPGID, args: [0, 0, 0, 0, 0, S.SE_SC_SETPGID] } },
+    { kind: 'module_load', spec: { type: E.SE_EV_MODULE, uid: 0, ret: -38, args: [0, 0x800, 0, 0, 0, S.SE_SC_DELETE_MODULE], strs: [null, null, 'rootkit'] } },
     {
       kind: 'tamper',
       spec: { type: E.SE_EV_TAMPER, flags: RecordFlags.SE_F_TAMPERED, args: [E.SE_EV_OPEN, 1, 0, 0, 0, S.SE_SC_OPENAT], strs: ['/tmp/innocent', '/etc/shadow'] },
     },
   ];
   return specs;
+}
+
+/** struct vfs_cap_data: magic_etc then { permitted, inheritable } × 2. */
+function fileCaps(magic: number, words: number[]): Buffer {
+  const b = Buffer.alloc(4 + words.length * 4);
+  b.writeUInt32LE(magic, 0);
+  words.forEach((w, i) => b.writeUInt32LE(w >>> 0, 4 + i * 4));
+  return b;
+}
+
+/** struct se_utimes. */
+function utimesBlob(as: bigint, an: bigint, ms: bigint, mn: bigint): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeBigInt64LE(as, 0);
+  b.writeBigInt64LE(an, 8);
+  b.writeBigInt64LE(ms, 16);
+  b.writeBigInt64LE(mn, 24);
+  return b;
 }
 
 /** Complete an event the way enrich does (names, entity ids, parent, container). */

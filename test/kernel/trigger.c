@@ -33,6 +33,11 @@
 #include <linux/userfaultfd.h>
 #include <linux/io_uring.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <sys/time.h>
+#include <utime.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -50,6 +55,19 @@ static int need(int argc, int n)
 		exit(2);
 	}
 	return 0;
+}
+
+/* Hex string → bytes (the xattr values tests set); returns the length. */
+static size_t unhex(const char *h, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+	while (h[0] && h[1] && n < max) {
+		unsigned int b;
+		sscanf(h, "%2x", &b);
+		out[n++] = (unsigned char)b;
+		h += 2;
+	}
+	return n;
 }
 
 /* ---- the argument-rewriting race (Phantom-attack style) ---- */
@@ -372,6 +390,72 @@ int main(int argc, char **argv)
 		attr.max_entries = 7;
 		snprintf(attr.map_name, sizeof(attr.map_name), "trigger_map");
 		r = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	} else if (!strcmp(op, "xattr-set")) { /* xattr-set set|lset|fset PATH NAME HEX */
+		unsigned char v[512];
+		need(argc, 6);
+		size_t n = unhex(argv[5], v, sizeof(v));
+		if (!strcmp(argv[2], "fset")) {
+			int fd = open(argv[3], O_RDONLY);
+			r = syscall(SYS_fsetxattr, fd, argv[4], v, n, 0);
+		} else {
+			r = syscall(!strcmp(argv[2], "lset") ? SYS_lsetxattr : SYS_setxattr, argv[3], argv[4], v, n, 0);
+		}
+	} else if (!strcmp(op, "xattr-remove")) { /* xattr-remove PATH NAME */
+		need(argc, 4);
+		r = syscall(SYS_removexattr, argv[2], argv[3]);
+	} else if (!strcmp(op, "utimes")) { /* utimes utimensat|now|futimens|utimes|utime PATH SEC */
+		need(argc, 5);
+		long sec = atol(argv[4]);
+		struct timespec ts[2] = {{.tv_sec = sec, .tv_nsec = 5}, {.tv_sec = sec, .tv_nsec = 7}};
+		struct timeval tv[2] = {{.tv_sec = sec, .tv_usec = 3}, {.tv_sec = sec, .tv_usec = 4}};
+		struct utimbuf ub = {.actime = sec, .modtime = sec};
+		if (!strcmp(argv[2], "utimensat")) {
+			r = syscall(SYS_utimensat, AT_FDCWD, argv[3], ts, AT_SYMLINK_NOFOLLOW);
+		} else if (!strcmp(argv[2], "now")) {
+			r = syscall(SYS_utimensat, AT_FDCWD, argv[3], NULL, 0);
+		} else if (!strcmp(argv[2], "futimens")) {
+			int fd = open(argv[3], O_RDONLY);
+			r = syscall(SYS_utimensat, fd, NULL, ts, 0);
+		} else if (!strcmp(argv[2], "utimes")) {
+			r = syscall(SYS_utimes, argv[3], tv);
+		} else {
+			r = syscall(SYS_utime, argv[3], &ub);
+		}
+	} else if (!strcmp(op, "pvm")) { /* pvm write|read: copy 16 bytes into/out of a child's buffer */
+		static char buf[64] = "child-buffer";
+		int p[2];
+		need(argc, 3);
+		if (pipe(p))
+			return 3;
+		pid_t c = fork();
+		if (c == 0) {
+			char x;
+			close(p[1]);
+			read(p[0], &x, 1);   /* until the parent is done */
+			_exit(0);
+		}
+		char mine[16] = "injected-bytes!";
+		struct iovec l = {.iov_base = mine, .iov_len = 16}, rv = {.iov_base = buf, .iov_len = 16};
+		r = syscall(!strcmp(argv[2], "read") ? SYS_process_vm_readv : SYS_process_vm_writev, c, &l, 1, &rv, 1, 0);
+		int e = errno;
+		close(p[1]);
+		waitpid(c, NULL, 0);
+		errno = e;
+		snprintf(extra, sizeof(extra), "\"target\":%d,\"addr\":\"%p\"", c, (void *)buf);
+	} else if (!strcmp(op, "prctl-name")) { /* prctl-name NAME */
+		need(argc, 3);
+		r = prctl(PR_SET_NAME, argv[2], 0, 0, 0);
+	} else if (!strcmp(op, "setsid")) { /* setsid MARKER: a new session, then a file created in it */
+		need(argc, 3);
+		r = syscall(SYS_setsid);
+		close(open(argv[2], O_CREAT | O_WRONLY, 0600));
+	} else if (!strcmp(op, "setpgid")) { /* setpgid MARKER: a new process group, then a file created in it */
+		need(argc, 3);
+		r = syscall(SYS_setpgid, 0, 0);
+		close(open(argv[2], O_CREAT | O_WRONLY, 0600));
+	} else if (!strcmp(op, "delete-module")) { /* delete-module NAME */
+		need(argc, 3);
+		r = syscall(SYS_delete_module, argv[2], O_NONBLOCK);
 	} else if (!strcmp(op, "init-module")) {
 		r = syscall(SYS_init_module, NULL, 0, "param=1");
 	} else if (!strcmp(op, "mount")) { /* mount TARGET: tmpfs in a private mount namespace, then umount */
@@ -581,6 +665,21 @@ int main(int argc, char **argv)
 			snprintf(extra, sizeof(extra), "\"ring\":%d,\"fd\":%d,\"sqpoll\":%d", ring, fd, sqpoll);
 			out(op, r, extra);
 			return 0;
+		} else if (!strcmp(op, "iou-setxattr") || !strcmp(op, "iou-fsetxattr")) {
+			/* iou-setxattr PATH NAME HEX | iou-fsetxattr PATH NAME HEX */
+			static unsigned char v[512];
+			need(argc, 5);
+			sqe.len = unhex(argv[4], v, sizeof(v));
+			sqe.addr = (unsigned long)argv[3];
+			sqe.addr2 = (unsigned long)v;
+			if (!strcmp(op, "iou-setxattr")) {
+				sqe.opcode = IORING_OP_SETXATTR;
+				sqe.addr3 = (unsigned long)argv[2];
+			} else {
+				sqe.opcode = IORING_OP_FSETXATTR;
+				dirfd = open(argv[2], O_RDONLY);
+				sqe.fd = dirfd;
+			}
 		} else if (!strcmp(op, "iou-tcp")) {
 			/* iou-tcp [sqpoll]: connect to a loopback listener through a ring, then accept through another */
 			int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);

@@ -26,7 +26,7 @@ const rule = (id: string, condition: string, extra = ''): string =>
 test('kernelNeeds: families of the enabled rules; telemetry all wants everything', () => {
   const e = rules(rule('a', 'ebpf.kind = exec and process.name = x') + rule('b', 'destination.port = 4444') + rule('c', 'ebpf.kind = bpf', '  enabled: false\n'));
   const n1 = kernelNeeds(e, 'alerts');
-  assert.deepEqual([...(n1.kinds as Set<string>)].sort(), ['accept', 'connect', 'exec', 'exit', 'fork'], 'rules\' families plus the process lifecycle');
+  assert.deepEqual([...(n1.kinds as Set<string>)].sort(), ['accept', 'connect', 'exec', 'exit', 'fork', 'setpgid', 'setsid'], 'rules\' families plus the process lifecycle (and the session changes the process table follows)');
   assert.equal(n1.openReads, false);
   assert.equal(n1.failedReads, false);
   const n2 = kernelNeeds(e, 'all');

@@ -61,6 +61,8 @@ export const CEF_EVENT_NAMES: Readonly<Record<EventKind, string>> = Object.freez
   symlink: 'Symbolic link created',
   truncate: 'File truncated',
   mkdir: 'Directory created',
+  xattr: 'File extended attribute changed',
+  utimes: 'File times changed',
   setuid: 'User id changed',
   setgid: 'Group id changed',
   ptrace: 'Process traced',
@@ -72,6 +74,10 @@ export const CEF_EVENT_NAMES: Readonly<Record<EventKind, string>> = Object.freez
   unshare: 'Namespaces unshared',
   setns: 'Namespace joined',
   capset: 'Capabilities changed',
+  process_vm: 'Memory of another process accessed',
+  prctl: 'Process renamed',
+  setsid: 'New session',
+  setpgid: 'Process group changed',
   connect: 'Outbound connection',
   accept: 'Inbound connection accepted',
   bind: 'Socket bound',
@@ -304,6 +310,10 @@ export function toCef(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, opt
     add(' sproc=', p.name);
     if (kind === 'ptrace' && ev.ebpf.ptrace) num(' dpid=', ev.ebpf.ptrace.target_pid);
     else if (kind === 'capset' && ev.ebpf.capabilities && ev.ebpf.capabilities.target_pid > 0) num(' dpid=', ev.ebpf.capabilities.target_pid);
+    else if (kind === 'process_vm' && ev.ebpf.process_vm) {
+      num(' dpid=', ev.ebpf.process_vm.target.pid);
+      add(' dproc=', ev.ebpf.process_vm.target.name);
+    }
   }
   add(' suser=', ev.user.name);
   add(' suid=', ev.user.id);

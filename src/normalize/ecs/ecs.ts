@@ -68,6 +68,8 @@ export function categorize(ev: SensorEvent): Categorization {
     case 'chmod':
     case 'chown':
     case 'truncate':
+    case 'xattr':
+    case 'utimes':
       return { category: ['file'], type: ['change'] };
     case 'link':
     case 'symlink':
@@ -82,7 +84,14 @@ export function categorize(ev: SensorEvent): Categorization {
     case 'ptrace':
       return { category: ['process'], type: ['access'] };
     case 'module_load':
-      return { category: ['driver'], type: ['start'] };
+      return { category: ['driver'], type: [ev.ebpf.syscall === 'delete_module' ? 'end' : 'start'] };
+    case 'process_vm':
+      // One process reading or writing another's memory (ECS: process access / change).
+      return { category: ['process'], type: [ev.ebpf.process_vm?.direction === 'read' ? 'access' : 'change'] };
+    case 'prctl':
+    case 'setsid':
+    case 'setpgid':
+      return { category: ['process'], type: ['change'] };
     case 'bpf': {
       // BPF programs are kernel extensions: ECS files those under "driver".
       const cmd = ev.ebpf.bpf?.cmd_name ?? '';

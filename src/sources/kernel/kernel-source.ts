@@ -468,6 +468,7 @@ const RAW_SYS_EXIT_PROGRAM = 'se_raw_sys_exit';
 const RAW_FALLBACK: Readonly<Record<string, { sc: number; nr: Partial<Record<string, number>> }>> = {
   se_sys_exit_init_module: { sc: Syscall.SE_SC_INIT_MODULE, nr: { x64: 175, arm64: 105 } },
   se_sys_exit_finit_module: { sc: Syscall.SE_SC_FINIT_MODULE, nr: { x64: 313, arm64: 273 } },
+  se_sys_exit_delete_module: { sc: Syscall.SE_SC_DELETE_MODULE, nr: { x64: 176, arm64: 106 } },
 };
 
 /** The unavailable programs the raw sys_exit program reports instead: syscall number and enum se_syscall. */
