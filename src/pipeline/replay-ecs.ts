@@ -64,8 +64,10 @@ export interface Slot {
 }
 
 export interface EcsPlan {
-  /** pieces[0] slot pieces[1] slot … pieces[n]. */
-  pieces: string[];
+  /** pieces[0] slot pieces[1] slot … pieces[n], as UTF-8. */
+  pieces: Buffer[];
+  /** Their bytes together. */
+  piecesBytes: number;
   /** The slot written after each piece but the last. */
   order: Slot[];
   /** Index of event.id among the own values. */
@@ -132,18 +134,34 @@ export function planHolds(plan: EcsPlan, epochOf: (pid: number) => number): bool
   return true;
 }
 
-/** Writes a line from a plan; undefined when a value does not fit its slot (the caller builds the event instead). */
-export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): string | undefined {
+const parts: string[] = [];
+
+/**
+ * Writes a line (UTF-8, no newline) from a plan: the pieces copied as bytes,
+ * the values encoded between them. Undefined when a value does not fit its
+ * slot (the caller builds the event instead).
+ */
+export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): Buffer | undefined {
   const { pieces, order } = plan;
-  let s = pieces[0]!;
+  let len = plan.piecesBytes;
   for (let j = 0; j < order.length; j++) {
     const sl = order[j]!;
     const v = sl.from === From.Ts ? ts : sl.from === From.Own ? own[sl.index] : shape[sl.index];
     const e = enc(v, sl.type);
     if (e === undefined) return undefined;
-    s += e + pieces[j + 1]!;
+    parts[j] = e;
+    len += Buffer.byteLength(e, 'utf8');
   }
-  return s;
+  const out = Buffer.allocUnsafe(len);
+  let off = 0;
+  for (let j = 0; j < order.length; j++) {
+    const p = pieces[j]!;
+    out.set(p, off);
+    off += p.length;
+    off += out.write(parts[j]!, off, 'utf8');
+  }
+  out.set(pieces[order.length]!, off);
+  return out;
 }
 
 /**
@@ -171,22 +189,23 @@ export function buildPlan(
     for (let at = line.indexOf(text); at >= 0; at = line.indexOf(text, at + text.length)) found.push({ at, len: text.length, k });
   }
   found.sort((a, b) => a.at - b.at);
-  const pieces: string[] = [];
+  const texts: string[] = [];
   const order: Slot[] = [];
   let from = 0;
   for (const f of found) {
     if (f.at < from) return null;
-    pieces.push(line.slice(from, f.at));
+    texts.push(line.slice(from, f.at));
     order.push(slots[f.k]!);
     from = f.at + f.len;
   }
-  pieces.push(line.slice(from));
+  texts.push(line.slice(from));
+  if (texts.some((p) => p.includes('\uE000'))) return null;
+  const pieces = texts.map((p) => Buffer.from(p, 'utf8'));
   const deps: number[] = [];
   for (const pid of tableDeps(ev)) deps.push(pid, epochOf(pid));
-  const plan: EcsPlan = { pieces, order, idIndex, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
-  if (pieces.some((p) => p.includes('\uE000'))) return null;
+  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
-  return mine !== undefined && mine === ecsLine({ event: ev, verdict: NORMAL }, host, agent) ? plan : null;
+  return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
 }
 
 /**
@@ -198,7 +217,7 @@ export class PlannedEvent implements ClassifiedEvent {
   readonly route: EventRoute;
   private built: SensorEvent | undefined;
   constructor(
-    private readonly line: string,
+    private readonly line: Buffer,
     id: string,
     plan: EcsPlan,
     private readonly build: () => SensorEvent,
@@ -209,6 +228,6 @@ export class PlannedEvent implements ClassifiedEvent {
     return (this.built ??= this.build());
   }
   shipped(format: string): Buffer | undefined {
-    return format === 'ecs' ? Buffer.from(this.line, 'utf8') : undefined;
+    return format === 'ecs' ? this.line : undefined;
   }
 }
