@@ -92,7 +92,16 @@ class KafkaArrivals extends LineCounts implements Arrivals {
   static async open(run: string): Promise<KafkaArrivals> {
     useCompression('lz4', 1);
     useCompression('zstd', 1);
-    const consumer = new Kafka({ clientId: `bench-live-${run}`, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({
+    const kafka = new Kafka({ clientId: `bench-live-${run}`, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+    // The sensor creates its topics with its first send; a consumer cannot subscribe before they exist.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: `${run}-alerts` }, { topic: `${run}-events` }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({
       groupId: `bench-live-${run}`,
       maxBytes: 64 << 20,
     });

@@ -140,7 +140,14 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sensor did not start:\n${log.slice(-4000)}`);
     await sleep(100);
   }
-  const arrivals = await openArrivals(sinkKind, run);
+  let arrivals: Arrivals | undefined;
+  try {
+    arrivals = await openArrivals(sinkKind, run);
+  } catch (e) {
+    child.kill('SIGINT');
+    await exited;
+    throw e;
+  }
   return {
     child,
     out,
