@@ -12,11 +12,17 @@
  *
  *   node dist/bench/live.js [--storms fork,exec,write] [--forks 20000] [--execs 3000]
  *        [--writes 40000] [--format ecs|cef] [--prof DIR] [--node-option OPT]...
- *        [--compare ROOT]... [--env KEY=VALUE]...
+ *        [--compare ROOT]... [--env KEY=VALUE]... [--sink file|kafka|elasticsearch]
  *
  * --compare ROOT also measures the sensor built in ROOT (another checkout,
  * e.g. the previous commit) on the same storms, alternating with this one.
  * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
+ * --sink kafka|elasticsearch: the sensor's only output is the test harness's
+ * real Kafka or Elasticsearch (started here unless EBPF_SENSOR_TEST_SERVICES
+ * names running ones; hold /tmp/ebpf-sensor-integration.lock too) and the
+ * counts come from what arrived there (bench/live-sinks.ts). Kafka rows add a
+ * bare kafkajs producer sending the same bytes, in its own process;
+ * Elasticsearch rows add the node's own CPU.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +32,8 @@ import { parseArgs, promisify } from 'node:util';
 import { packageRoot } from '../src/sources/kernel/paths.js';
 import { stormBinary } from './storm-binary.js';
 import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
+import { LineCounts, bareProducerUs, elasticsearchCpu, openArrivals, sinkConfig, type Arrivals, type LiveSinkKind } from './live-sinks.js';
+import { benchServices } from './services-helper.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +49,11 @@ const { values } = parseArgs({
     compare: { type: 'string', multiple: true, default: [] },
     /** Environment overrides for the sensor (config keys, e.g. EBPF_SENSOR_KERNEL__RING_BYTES=8388608). */
     env: { type: 'string', multiple: true, default: [] },
+    /** Where the sensor sends its events: file (default), kafka or elasticsearch. */
+    sink: { type: 'string', default: 'file' },
   },
 });
+const sinkKind = values.sink as LiveSinkKind;
 
 const execFileAsync = promisify(execFile);
 const CLK_TCK = 100;
@@ -69,16 +80,12 @@ function memOf(pid: number): { rss: number; hwm: number } {
 }
 
 /** Counts lines (and loss reports) of a growing file from where it was last read. */
-class Tail {
-  lines = 0;
-  kernelLost = 0;
-  /** Lines of the storm process and its children, and whether its own exit was delivered. */
-  stormLines = 0;
-  stormExited = false;
-  stormPid = 0;
+class Tail extends LineCounts {
   private off = 0;
   private partial = '';
-  constructor(private readonly path: string) {}
+  constructor(private readonly path: string) {
+    super();
+  }
   poll(): void {
     if (!existsSync(this.path)) return;
     const size = statSync(this.path).size;
@@ -91,21 +98,7 @@ class Tail {
       const text = this.partial + buf.toString('utf8', 0, n);
       const parts = text.split('\n');
       this.partial = parts.pop()!;
-      const own = `"process":{"pid":${this.stormPid},`;
-      const child = `"parent":{"pid":${this.stormPid},`;
-      for (const line of parts) {
-        this.lines++;
-        if (this.stormPid) {
-          if (line.includes(own)) {
-            this.stormLines++;
-            if (line.includes('"ebpf":{"kind":"exit"')) this.stormExited = true;
-          } else if (line.includes(child)) this.stormLines++;
-        }
-        if (line.includes('"events-lost"') || line.includes('act=events-lost')) {
-          const m = /"kernel":(\d+)/.exec(line) ?? /kernel=(\d+)/.exec(line);
-          if (m) this.kernelLost += Number(m[1]);
-        }
-      }
+      for (const line of parts) this.count(line);
     } finally {
       closeSync(fd);
     }
@@ -117,17 +110,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Sensor {
   child: ChildProcess;
   out: string;
-  tail: Tail;
+  tail: Tail | Arrivals;
   stop(): Promise<void>;
 }
 
 async function startSensor(dir: string, name: string, root: string): Promise<Sensor> {
   const out = join(dir, `${name}.out`);
   const cfg = values.config ?? join(dir, 'config.yaml');
-  if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\noutput:\n  maxFileBytes: 0\n`);
+  const run = `live${name.replace(/[^a-z0-9]/g, '')}${Date.now().toString(36)}`;
+  const toSink = sinkConfig(sinkKind, run);
+  if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\n${toSink || 'output:\n  maxFileBytes: 0\n'}`);
   const nodeArgs = [...(values['node-option'] ?? [])];
   if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, '--output', `file:${out}`, '--format', values.format!], {
+  const outArgs = toSink ? [] : ['--output', `file:${out}`, '--format', values.format!];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, ...outArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
   });
@@ -145,15 +141,24 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sensor did not start:\n${log.slice(-4000)}`);
     await sleep(100);
   }
+  let arrivals: Arrivals | undefined;
+  try {
+    arrivals = await openArrivals(sinkKind, run);
+  } catch (e) {
+    child.kill('SIGINT');
+    await exited;
+    throw e;
+  }
   return {
     child,
     out,
-    tail: new Tail(out),
+    tail: arrivals ?? new Tail(out),
     async stop() {
       child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
       clearTimeout(t);
+      await arrivals?.close();
     },
   };
 }
@@ -172,6 +177,10 @@ interface Row {
   kernelLost: number;
   idleRss: number;
   hwm: number;
+  /** Elasticsearch: the node's CPU-seconds over the same time. */
+  esCpuS?: number;
+  /** Kafka: a bare kafkajs producer's µs of CPU per message for the same values. */
+  bareUs?: number;
 }
 
 async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row> {
@@ -179,25 +188,30 @@ async function run(name: string, args: string[], ops: number, dir: string, root:
   const s = await startSensor(dir, `${name}-${build}`, root);
   try {
     await sleep(3000); // start-up work (seeding, first batches) done
-    s.tail.poll();
+    await s.tail.poll();
     const idle = memOf(s.child.pid!);
     const lines0 = s.tail.lines;
     const lost0 = s.tail.kernelLost;
     const cpu0 = cpuOf(s.child.pid!);
+    const es0 = sinkKind === 'elasticsearch' ? elasticsearchCpu() : 0;
+    const values0 = s.tail instanceof Tail ? 0 : (s.tail.values?.length ?? 0);
     const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
     // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
     // (The machine's other activity keeps the output growing, so "quiet" would never come.)
     const deadline = Date.now() + 600_000;
     while (!s.tail.stormExited && Date.now() < deadline) {
-      await sleep(50);
-      s.tail.poll();
+      await sleep(sinkKind === 'elasticsearch' ? 250 : 50);
+      await s.tail.poll();
     }
     const cpu1 = cpuOf(s.child.pid!);
+    const esCpuS = sinkKind === 'elasticsearch' ? elasticsearchCpu() - es0 : undefined;
+    const sent = s.tail instanceof Tail ? undefined : s.tail.values?.slice(values0);
     const stormLines = s.tail.stormLines;
     const lines1 = s.tail.lines;
     const mem = memOf(s.child.pid!);
     await s.stop();
-    s.tail.poll();
+    if (s.tail instanceof Tail) s.tail.poll();
+    const bareUs = sent?.length ? bareProducerUs(sent, dir, 'lz4', `live${name}${Date.now().toString(36)}`) : undefined;
     const base2 = await storm(args);
     const events = lines1 - lines0; // includes the machine's other activity in the same time
     const base = (base1 + base2) / 2;
@@ -215,6 +229,8 @@ async function run(name: string, args: string[], ops: number, dir: string, root:
       kernelLost: s.tail.kernelLost - lost0,
       idleRss: idle.rss,
       hwm: mem.hwm,
+      ...(esCpuS !== undefined ? { esCpuS } : {}),
+      ...(bareUs !== undefined ? { bareUs } : {}),
     };
   } catch (e) {
     await s.stop();
@@ -229,6 +245,11 @@ async function main(): Promise<void> {
     return;
   }
   if (values.prof) mkdirSync(values.prof, { recursive: true });
+  const svc = sinkKind === 'file' ? undefined : await benchServices([sinkKind === 'kafka' ? 'kafka' : 'elasticsearch']);
+  if (typeof svc === 'string') {
+    console.log(`live: skipped: ${svc}`);
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-live-'));
   const wdir = join(dir, 'written');
   mkdirSync(wdir);
@@ -254,14 +275,18 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await svc?.stop();
   }
-  console.log(`\noutput: file, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`\noutput: ${sinkKind}, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   for (const [i, r] of (values.compare ?? []).entries()) console.log(`compare${i + 1}: ${r}`);
-  console.log('build | storm | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB');
-  console.log('---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:');
+  const extra = sinkKind === 'kafka' ? ' | bare kafkajs µs CPU/message (lz4, same values)' : sinkKind === 'elasticsearch' ? ' | Elasticsearch node CPU-s | node µs CPU/event' : '';
+  console.log(`build | storm | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB${extra}`);
+  console.log(`---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:${extra ? '|---:'.repeat(extra.split('|').length - 1) : ''}`);
   for (const r of rows) {
     console.log(
-      `${r.build} | ${r.storm} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}`,
+      `${r.build} | ${r.storm} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}` +
+        (r.bareUs !== undefined ? ` | ${r.bareUs.toFixed(1)}` : '') +
+        (r.esCpuS !== undefined ? ` | ${r.esCpuS.toFixed(2)} | ${((r.esCpuS * 1e6) / Math.max(1, r.events)).toFixed(1)}` : ''),
     );
   }
 }

@@ -320,11 +320,11 @@ export interface SensorConfig {
      */
     events: 'all' | 'alerts';
     /**
-     * Record batch compression (gzip is built into kafkajs).
+     * Record batch compression. lz4 costs the least sensor CPU per document (docs/benchmarks.md); zstd stores the fewest bytes; gzip is kafkajs' own.
      */
-    compression: 'gzip' | 'none';
+    compression: 'lz4' | 'zstd' | 'gzip' | 'none';
     /**
-     * gzip level (1 fastest … 9 smallest). 1 keeps compression off the critical path at high rates (docs/delivery.md).
+     * gzip and zstd level (1 fastest … 9 smallest). 1 keeps compression off the critical path at high rates (docs/delivery.md).
      */
     compressionLevel: number;
     /**

@@ -27,6 +27,13 @@
  * would (`tableEffect`, which mirrors the table half of enrich.ts; a test
  * compares the fast path with materializing every event). Context facts
  * count as known only when enrichment provably leaves them unchanged.
+ *
+ * With every event going out (`--events all`, no filter, window or
+ * process), the same decisions tell which events are normal and left as
+ * they are by enrichment; those are written from ECS plans (replay-ecs.ts)
+ * instead of being built: the first event of each process context, event
+ * template and class of shapes is built and its line cut into a plan, the
+ * others fill the plan with their own values.
  */
 import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
@@ -44,6 +51,7 @@ import { eventTypeProblem } from '../sources/replay/capture-reader.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError, splitPath } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
+import { From, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, type EcsPlan, type Slot } from './replay-ecs.js';
 
 /**
  * The largest pid Linux hands out (PID_MAX_LIMIT on 64-bit). The process
@@ -165,7 +173,16 @@ class FastState {
   readonly shapePartial: Array<Record<string, unknown> | undefined>;
   /** (context, shape) → may a rule match. */
   readonly pairs = new Map<number, boolean>();
+  /** ECS plans (`--events all`): per shape its class (-1 not yet known), slots and slot values; plans by key. */
+  readonly shapeClass: Int32Array;
+  readonly shapeSlots: Array<Slot[] | undefined>;
+  readonly shapeSlotValues: Array<unknown[] | undefined>;
+  readonly classes = new Map<string, number>();
+  readonly plans = new Map<number, EcsPlan | null>();
   constructor(b: CaptureBlock) {
+    this.shapeClass = new Int32Array(b.shapeCount).fill(-1);
+    this.shapeSlots = new Array(b.shapeCount);
+    this.shapeSlotValues = new Array(b.shapeCount);
     this.ctxInfo = new Array(b.contextCount);
     this.shapeState = new Uint8Array(b.shapeCount);
     this.shapeKind = new Array(b.shapeCount);
@@ -181,6 +198,10 @@ interface RuleContext {
   /** Fast path: decisions from shapes alone, and from shapes with contexts. */
   byShape: Map<EventKind, PartialVerdict> | undefined;
   byContext: Map<EventKind, PartialVerdict> | undefined;
+  /** Every event goes out: normal events left as they are by enrichment are written from ECS plans. */
+  ecsPlans: boolean;
+  /** The shape fields of the input's encoding. */
+  shapePaths: readonly string[];
 }
 
 interface HostState {
@@ -446,8 +467,17 @@ class Replayer {
       const defs = readRuleFiles(ruleFiles({ ...this.o.rules, lists }), this.o.rules.read).files;
       filter = compileFilter(this.o.filter, { definitions: defs, lists });
     }
-    rc = { engine, filter, byShape: undefined, byContext: undefined };
-    const need = this.o.events === 'alerts' ? { rules: engine.rules, always: ['loss' as const], ...(filter ? { filter } : {}) } : filter ? { filter } : undefined;
+    const ecsPlans =
+      this.o.events === 'all' && !filter && this.o.process === undefined && this.o.speed === 'max' && this.o.since === undefined && this.o.until === undefined;
+    rc = { engine, filter, byShape: undefined, byContext: undefined, ecsPlans: false, shapePaths: enc.shape };
+    const need =
+      this.o.events === 'alerts'
+        ? { rules: engine.rules, always: ['loss' as const], ...(filter ? { filter } : {}) }
+        : filter
+          ? { filter }
+          : ecsPlans
+            ? { rules: engine.rules, always: ['loss' as const] }
+            : undefined;
     if (need && !this.o.noFastPath && this.o.process === undefined && this.o.speed === 'max') {
       const shapeFields = new Set(enc.shape);
       const ctxPaths = enc.context;
@@ -455,6 +485,7 @@ class Replayer {
       const inContext = (f: string): boolean => inShape(f) || ctxPaths.some((p) => f === p || f.startsWith(`${p}.`));
       rc.byShape = partialMatcher(need, inShape);
       rc.byContext = partialMatcher(need, inContext);
+      rc.ecsPlans = ecsPlans;
     }
     this.rules.set(key, rc);
     return rc;
@@ -518,7 +549,7 @@ class Replayer {
     if (b instanceof CaptureBlock && rc.byShape) {
       const st = new FastState(b);
       for (let i = 0; i < b.count; ) {
-        i = this.fastBlock(b, hs, rc, st, i, out);
+        i = rc.ecsPlans ? this.planBlock(b, hs, rc, st, i, out) : this.fastBlock(b, hs, rc, st, i, out);
         // Sinks get batches of a bounded size: memory stays flat whatever the block holds.
         if (out.length >= SEND_BATCH) await this.write(hs, out.splice(0));
       }
@@ -566,7 +597,7 @@ class Replayer {
    */
   private fastBlock(b: CaptureBlock, hs: HostState, rc: RuleContext, st: FastState, from: number, out: ClassifiedEvent[]): number {
     const table = hs.enricher.table;
-    const { ctxInfo, shapeState, shapeKind, shapeOutcome, shapePartial, pairs } = st;
+    const { ctxInfo, shapeKind, shapeOutcome, shapePartial, pairs } = st;
     const epochs = hs.epochs;
     const windowed = this.o.since !== undefined || this.o.until !== undefined;
     const byShape = rc.byShape!;
@@ -582,24 +613,7 @@ class Replayer {
       }
       const c = ctxOf[i]!;
       const s = shapeOf[i]!;
-      let state = shapeState[s]!;
-      if (state === 0) {
-        const kind = b.shapeField(s, 'ebpf.kind');
-        const outcome = b.shapeField(s, 'event.outcome');
-        if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
-        // Events that set a process's Session View context in the table (ids, session,
-        // group, tty, entry leader: enrich/session.ts) always take the full path.
-        else if (MATERIALIZED.has(kind)) state = 3;
-        else {
-          shapeKind[s] = kind as EventKind;
-          shapeOutcome[s] = typeof outcome === 'string' ? outcome : undefined;
-          const v = byShape.get(kind as EventKind);
-          if (v === undefined) state = 1;
-          else if (v.t === 'test') state = mayMatch(v.may, (shapePartial[s] = partialOf(b, s))) ? 2 : 1;
-          else state = 2;
-        }
-        shapeState[s] = state;
-      }
+      const state = shapeStateOf(b, st, s, byShape);
       let ci = ctxInfo[c];
       if (ci === undefined) ci = ctxInfo[c] = contextInfo(b, c);
       if (state !== 3 && ci.ok) {
@@ -636,6 +650,105 @@ class Replayer {
       if (handled !== true) this.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
     }
     return i;
+  }
+
+  /**
+   * `--events all` over one capture block (see the file comment), from record
+   * `from` until the block ends or `out` holds a batch; returns where it stopped.
+   */
+  private planBlock(b: CaptureBlock, hs: HostState, rc: RuleContext, st: FastState, from: number, out: ClassifiedEvent[]): number {
+    const table = hs.enricher.table;
+    const epochs = hs.epochs;
+    const byShape = rc.byShape!;
+    const byContext = rc.byContext!;
+    const { ctxInfo, shapeKind, shapeOutcome, shapePartial, pairs, plans } = st;
+    const epochOf = (pid: number): number => epochs.get(pid);
+    const anyBad = b.bad.size > 0;
+    let i = from;
+    for (; i < b.count && out.length < SEND_BATCH; i++) {
+      if (anyBad && b.bad.has(i)) {
+        this.bad(b.bad.get(i), b, i, b.file);
+        continue;
+      }
+      const c = b.ctxOf[i]!;
+      const s = b.shapeOf[i]!;
+      const state = shapeStateOf(b, st, s, byShape);
+      let ci = ctxInfo[c];
+      if (ci === undefined) ci = ctxInfo[c] = contextInfo(b, c);
+      let key = -1;
+      if (state !== 3 && ci.ok) {
+        const kind = shapeKind[s]!;
+        if (kind !== EXEC && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
+          let normal = state === 1;
+          if (!normal) {
+            const pk = c * 2 ** 21 + s;
+            let may = pairs.get(pk);
+            if (may === undefined) {
+              const v = byContext.get(kind);
+              if (v === undefined) may = false;
+              else if (v.t === 'test') may = mayMatch(v.may, withContext((shapePartial[s] ??= partialOf(b, s)), b.context(c)!));
+              else may = true;
+              pairs.set(pk, may);
+            }
+            normal = !may;
+          }
+          const t = b.templateOf(i);
+          const cls = normal ? shapeClassOf(b, st, s, rc.shapePaths) : -1;
+          if (cls >= 0 && cls < 65536 && t >= 0 && t < 4096 && c < 2 ** 20) key = (c * 4096 + t) * 65536 + cls;
+          let plan = key >= 0 ? plans.get(key) : null;
+          if (plan && !planHolds(plan, epochOf)) {
+            // A table entry it was written from changed: the next event built writes a new one.
+            plans.delete(key);
+            plan = undefined;
+          }
+          if (plan) {
+            const own = b.ownValues(i);
+            const ts = b.timestamp(i);
+            const line = own && renderPlan(plan, ts, own, st.shapeSlotValues[s]!);
+            const id = own?.[plan.idIndex];
+            if (line !== undefined && typeof id === 'string') {
+              tableEffect(table, kind, shapeOutcome[s], ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(ts ?? '') : 0);
+              const at = i;
+              out.push(new PlannedEvent(line, id, plan, () => b.materialize(at)));
+              continue;
+            }
+            key = -1; // this event does not fit its plan: built below, the plan stays
+          }
+        }
+      }
+      let ev: SensorEvent;
+      try {
+        ev = b.materialize(i);
+      } catch (e) {
+        this.bad(e, b, i, b.file);
+        continue;
+      }
+      const n = out.length;
+      const handled = this.handle(ev, hs, rc, out);
+      if (handled !== true) this.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
+      if (key >= 0 && !plans.has(key)) {
+        // The first event of its key: its line, cut at the values that vary, is the plan of the others.
+        const ce = out.length === n + 1 ? out[n]! : undefined;
+        plans.set(key, ce && ce.verdict.classification === 'normal' ? this.planOf(b, st, i, s, ev, hs) : null);
+      }
+    }
+    return i;
+  }
+
+  /** The ECS plan cut from event `i` (built and enriched as `ev`), or null. */
+  private planOf(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState): EcsPlan | null {
+    const paths = b.valuePaths(i);
+    const own = b.ownValues(i);
+    if (!paths || !own || paths.length !== own.length) return null;
+    const slots: Slot[] = [{ from: From.Ts, index: 0, path: '@timestamp', type: 'string' }];
+    for (let k = 0; k < paths.length; k++) {
+      const v = own[k];
+      // A value of the event's own that the serializer reads (not only writes) makes every event of this key different.
+      if (!isVerbatim(paths[k]!) || (typeof v !== 'string' && typeof v !== 'number')) return null;
+      slots.push({ from: From.Own, index: k, path: paths[k]!, type: typeof v as 'string' | 'number' });
+    }
+    slots.push(...st.shapeSlots[s]!);
+    return buildPlan(ev, slots, { ts: b.timestamp(i), own, shape: st.shapeSlotValues[s]! }, hs.host, hs.agent, (pid) => hs.epochs.get(pid));
   }
 
   private async write(hs: HostState, batch: ClassifiedEvent[]): Promise<void> {
@@ -763,6 +876,55 @@ class Replayer {
     this.summary.processes = subtree.size;
     this.links = undefined;
   }
+}
+
+/** What the shape alone decides (FastState.shapeState), worked out on first use. */
+function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<EventKind, PartialVerdict>): number {
+  let state = st.shapeState[s]!;
+  if (state !== 0) return state;
+  const kind = b.shapeField(s, 'ebpf.kind');
+  const outcome = b.shapeField(s, 'event.outcome');
+  if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
+  // Events that set a process's Session View context in the table (ids, session,
+  // group, tty, entry leader: enrich/session.ts) always take the full path.
+  else if (MATERIALIZED.has(kind)) state = 3;
+  else {
+    st.shapeKind[s] = kind as EventKind;
+    st.shapeOutcome[s] = typeof outcome === 'string' ? outcome : undefined;
+    const v = byShape.get(kind as EventKind);
+    if (v === undefined) state = 1;
+    else if (v.t === 'test') state = mayMatch(v.may, (st.shapePartial[s] = partialOf(b, s))) ? 2 : 1;
+    else state = 2;
+  }
+  st.shapeState[s] = state;
+  return state;
+}
+
+/**
+ * A shape's class for ECS plans: shapes with the same values everywhere but
+ * in slots (values the serializer writes as they are) share plans.
+ */
+function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[]): number {
+  let cls = st.shapeClass[s]!;
+  if (cls >= 0) return cls;
+  const parts: unknown[] = [];
+  const slots: Slot[] = [];
+  const values: unknown[] = [];
+  for (const p of paths) {
+    const v = b.shapeField(s, p);
+    if (v !== undefined && isVerbatim(p) && (typeof v === 'string' || typeof v === 'number')) {
+      slots.push({ from: From.Shape, index: values.length, path: p, type: typeof v as 'string' | 'number' });
+      values.push(v);
+      parts.push(typeof v === 'string' ? 0 : 1);
+    } else parts.push(v === undefined ? null : [v]);
+  }
+  const key = JSON.stringify(parts);
+  cls = st.classes.get(key) ?? st.classes.size;
+  st.classes.set(key, cls);
+  st.shapeClass[s] = cls;
+  st.shapeSlots[s] = slots;
+  st.shapeSlotValues[s] = values;
+  return cls;
 }
 
 /** A partial matcher's answer; a definition too broken to evaluate means "read the event" (the full path reports it). */

@@ -32,7 +32,7 @@ test('defaults: gzip level 1, host keys, separate alerts and events topics, all 
   const c = config();
   assert.deepEqual(c.topics, { alerts: 'ebpf-sensor-alerts', events: 'ebpf-sensor-events' });
   assert.equal(c.key, 'host');
-  assert.equal(c.compression, 'gzip');
+  assert.equal(c.compression, 'lz4', 'the cheapest codec per document (docs/benchmarks.md, "Kafka: codecs")');
   assert.equal(c.compressionLevel, 1);
   assert.equal(c.events, 'all');
   assert.deepEqual(loadConfig(undefined, {}).kafka.brokers, [], 'off unless brokers are configured');
@@ -53,7 +53,7 @@ test('alerts and loss reports go to the alerts topic, telemetry to the events to
   const ids = (msgs: typeof alerts.messages): string[] => msgs.map((m) => (JSON.parse(String(m.value)) as { event: { id: string } }).event.id);
   assert.deepEqual(ids(alerts!.messages), ['ev-0', 'ev-7', lossEvent().event.id]);
   assert.equal(events!.messages.length, 12);
-  assert.ok([...alerts!.messages, ...events!.messages].every((m) => m.key === 'web-01'), 'key: host.name');
+  assert.ok([...alerts!.messages, ...events!.messages].every((m) => String(m.key) === 'web-01'), 'key: host.name');
   assert.deepEqual(JSON.parse(String(events!.messages[0]!.value)).event.kind, 'event');
 
   const byProcess = new KafkaSink({ config: config({ key: 'process' }), format: fmt, hostName: 'web-01', log });
@@ -211,7 +211,7 @@ test('the sink logs its settings without the password', () => {
   const [line] = cap.lines();
   assert.match(String(line!.msg), /idempotent producer, acks=-1/);
   assert.deepEqual(line!.sasl, { mechanism: 'scram-sha-256', username: 'sensor' });
-  assert.equal(line!.compression, 'gzip level 1');
+  assert.equal(line!.compression, 'lz4');
   assert.ok(!cap.text().includes('topsecret-pw'));
 });
 
@@ -246,4 +246,24 @@ test('issue-14: events read from the journal go out as the journaled bytes (mess
   } finally {
     cleanup();
   }
+});
+
+test('issue-14: lz4 and zstd are registered in kafkajs\' codec table as LZ4 frames and Zstandard frames that round-trip', async () => {
+  const { useCompression } = await import('../../src/sinks/kafka/kafka-codecs.js');
+  const codecs = (kafkajs as unknown as { CompressionCodecs: Record<number, () => { compress: (e: { buffer: Buffer }) => Promise<Buffer>; decompress: (b: Buffer) => Promise<Buffer> }> })
+    .CompressionCodecs;
+  const text = Buffer.from(batchOf(0, 200).map((ce) => JSON.stringify(ce)).join('\n'));
+  assert.equal(useCompression('lz4', 1), CompressionTypes.LZ4);
+  assert.equal(useCompression('zstd', 3), CompressionTypes.ZSTD);
+  assert.equal(useCompression('none', 1), CompressionTypes.None);
+  const lz4 = await codecs[CompressionTypes.LZ4]!().compress({ buffer: text });
+  assert.equal(lz4.readUInt32LE(0), 0x184d2204, 'LZ4 frame magic (the format Kafka reads)');
+  // FLG: version 01, independent blocks, no block checksums (Kafka's reader refuses none of these).
+  assert.equal(lz4[4]! >> 6, 1);
+  assert.ok(lz4.length < text.length / 4, `${lz4.length} of ${text.length} B`);
+  assert.ok((await codecs[CompressionTypes.LZ4]!().decompress(lz4)).equals(text));
+  const zstd = await codecs[CompressionTypes.ZSTD]!().compress({ buffer: text });
+  assert.equal(zstd.readUInt32LE(0), 0xfd2fb528, 'Zstandard frame magic');
+  assert.ok(zstd.length < lz4.length, `zstd ${zstd.length} B < lz4 ${lz4.length} B`);
+  assert.ok((await codecs[CompressionTypes.ZSTD]!().decompress(zstd)).equals(text));
 });

@@ -5,8 +5,8 @@
  * and a LineFormatter (ECS JSON or CEF). Gives: one message per event, alerts
  * and loss reports on the alerts topic, telemetry on the events topic, keyed
  * by host (or by process entity), produced by an idempotent producer with
- * acks from all in-sync replicas (acks=-1) and gzip-compressed record
- * batches. `send` resolves once the broker acknowledged every message of the
+ * acks from all in-sync replicas (acks=-1) and LZ4-compressed record
+ * batches (or zstd, gzip, none: kafka-codecs.ts). `send` resolves once the broker acknowledged every message of the
  * batch; it rejects (retriable) otherwise and Delivery sends the batch again:
  * at least once. Logs of kafkajs go to pino; credentials never reach a log.
  *
@@ -15,15 +15,14 @@
  * outage in the middle of a request) would otherwise fail for good.
  */
 import { readFileSync } from 'node:fs';
-import { gzip, unzip } from 'node:zlib';
-import { promisify } from 'node:util';
-import kafkajs, { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
+import { useCompression, type KafkaCompression } from './kafka-codecs.js';
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
 export interface KafkaSinkConfig {
@@ -32,7 +31,7 @@ export interface KafkaSinkConfig {
   topics: { alerts: string; events: string };
   key: 'host' | 'process';
   events: 'all' | 'alerts';
-  compression: 'gzip' | 'none';
+  compression: KafkaCompression;
   compressionLevel: number;
   maxRequestBytes: number;
   requestTimeoutMs: number;
@@ -67,24 +66,12 @@ export interface KafkaSinkStats {
   producers: number;
 }
 
-let gzipLevel: number | undefined;
-
 /**
- * kafkajs' gzip codec uses zlib's default level (6). Level 1 compresses JSON
- * about 2.3 times faster at a somewhat lower ratio (docs/delivery.md), which
- * decides whether compression keeps up at 100k documents/s. kafkajs keeps one
- * codec table per process, so the last level set wins.
+ * kafkajs' gzip codec at a chosen level (kafka-codecs.ts); kept for callers
+ * of the earlier API. kafkajs keeps one codec table per process.
  */
 export function useGzipLevel(level: number): void {
-  if (gzipLevel === level) return;
-  gzipLevel = level;
-  const gz = promisify(gzip);
-  const unz = promisify(unzip);
-  const codecs = (kafkajs as unknown as { CompressionCodecs: Record<number, () => unknown> }).CompressionCodecs;
-  codecs[CompressionTypes.GZIP] = () => ({
-    compress: (encoder: { buffer: Buffer }) => gz(encoder.buffer, { level }),
-    decompress: (buffer: Buffer) => unz(buffer),
-  });
+  useCompression('gzip', level);
 }
 
 function readSecret(file: string, field: string): string {
@@ -158,6 +145,9 @@ export class KafkaSink implements Sink {
   private readonly log: Logger;
   private readonly cfg: KafkaSinkConfig;
   private readonly kafka: Kafka;
+  private readonly compression: CompressionTypes;
+  /** The message key of `key: host`, as bytes once (kafkajs would copy a string per message). */
+  private readonly hostKey: Buffer;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private closed = false;
@@ -167,14 +157,15 @@ export class KafkaSink implements Sink {
     this.name = o.name ?? 'kafka';
     this.log = o.log ?? componentLogger('kafka-sink');
     const { config } = kafkaClientConfig(this.cfg, this.log);
-    if (this.cfg.compression === 'gzip') useGzipLevel(this.cfg.compressionLevel);
+    this.compression = useCompression(this.cfg.compression, this.cfg.compressionLevel);
+    this.hostKey = Buffer.from(o.hostName);
     this.kafka = new Kafka(config);
     this.log.info(
       {
         brokers: this.cfg.brokers,
         topics: this.cfg.topics,
         key: this.cfg.key,
-        compression: this.cfg.compression === 'gzip' ? `gzip level ${this.cfg.compressionLevel}` : 'none',
+        compression: this.cfg.compression === 'gzip' || this.cfg.compression === 'zstd' ? `${this.cfg.compression} level ${this.cfg.compressionLevel}` : this.cfg.compression,
         tls: config.ssl !== undefined,
         sasl: this.cfg.sasl ? { mechanism: this.cfg.sasl.mechanism, username: this.cfg.sasl.username } : undefined,
       },
@@ -183,12 +174,12 @@ export class KafkaSink implements Sink {
   }
 
   /** The message key of an event. */
-  keyOf(ce: ShippedEvent): string {
+  keyOf(ce: ShippedEvent): string | Buffer {
     if (this.cfg.key === 'process') {
       const r = routeOf(ce);
       return r.entityId || `${this.o.hostName}/${r.pid}`;
     }
-    return this.o.hostName;
+    return this.hostKey;
   }
 
   /** Messages of a batch grouped into produce requests of at most maxRequestBytes. */
@@ -239,7 +230,7 @@ export class KafkaSink implements Sink {
     let producer: Producer;
     try {
       producer = await this.connect();
-      const compression = this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+      const compression = this.compression;
       for (const topicMessages of requests) {
         await producer.sendBatch({ topicMessages, acks: -1, timeout: this.cfg.requestTimeoutMs, compression });
         this.stats.requests++;

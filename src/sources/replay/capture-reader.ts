@@ -632,6 +632,47 @@ export class CaptureBlock {
     return v ?? undefined;
   }
 
+  /** Per event template: the paths of a record's own values, in order. */
+  private readonly ownPaths = new Map<number, string[]>();
+
+  /** Record i's template number (records of one template have the same keys in the same order). */
+  templateOf(i: number): number {
+    return this.tmplOf[i]!;
+  }
+
+  /** The dotted paths of record i's own values (the template's 1s, in order; shared, read only); undefined when damaged. */
+  valuePaths(i: number): readonly string[] | undefined {
+    const t = this.tmplOf[i]!;
+    const tmpl = t >= 0 ? this.templates[t] : undefined;
+    if (tmpl === undefined) return undefined;
+    let paths = this.ownPaths.get(t);
+    if (!paths) {
+      const out: string[] = [];
+      const walk = (o: Template, prefix: string): void => {
+        for (const k in o) {
+          const x = o[k]!;
+          const path = prefix ? `${prefix}.${k}` : k;
+          if (x === 1) out.push(path);
+          else if (x !== 0) walk(x, path);
+        }
+      };
+      walk(tmpl, '');
+      this.ownPaths.set(t, (paths = out));
+    }
+    return paths;
+  }
+
+  /** Record i's own values, parsed afresh; undefined when they are not a JSON array. */
+  ownValues(i: number): unknown[] | undefined {
+    if (this.bad.has(i)) return undefined;
+    try {
+      const v: unknown = JSON.parse(this.buf.toString('utf8', this.valStart[i], this.valEnd[i]));
+      return Array.isArray(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The record's @timestamp without parsing the rest of it. */
   timestamp(i: number): string | undefined {
     const s = this.tsStart[i]!;

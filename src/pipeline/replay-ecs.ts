@@ -1,0 +1,233 @@
+/**
+ * pipeline/replay-ecs: ECS lines of replayed events written from plans
+ * instead of built events (the replay fast path for `--events all`).
+ *
+ * Takes: a materialized, enriched event decided normal, and the places of
+ * the values that vary between the events sharing its plan. Gives: an
+ * `EcsPlan` — the ECS line (normalize/ecs/ecs-serializer.ts `ecsLine`) cut
+ * at those values — and `renderPlan`, which writes another event's line from
+ * the plan and that event's values, without building the event.
+ *
+ * A plan holds for the events of one process context, one event template
+ * and one class of shapes (shapes that differ only in slot values). A value
+ * may be a slot only where the serializer writes it as it is, once, and
+ * decides nothing on it (`isVerbatim`: @timestamp, event.id and sequence,
+ * the file strings, ebpf facts other than kind, error and the process
+ * part); everything else is part of the plan's key. The plan is built by
+ * serializing the event with sentinels in its slots and checked by writing
+ * the event itself from it: a plan that does not give the serializer's bytes
+ * is never used. Replay stays byte-identical (test/unit/replay-ecs.test.ts
+ * compares whole replays with and without it).
+ */
+import type { AgentInfo, ClassifiedEvent, EventRoute, SensorEvent, Verdict } from '../model/event.js';
+import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
+import { escapeLineBreaks, FILE_STRINGS } from '../normalize/ecs/ecs.js';
+import type { HostInfo } from '../model/event.js';
+import { cloneJson, splitPath } from '../sources/replay/capture-format.js';
+
+export const NORMAL: Verdict = Object.freeze({ classification: 'normal', matches: [] }) as unknown as Verdict;
+
+const FILE_VERBATIM: ReadonlySet<string> = new Set(FILE_STRINGS.map((k) => `file.${k}`));
+
+/** The serializer writes the value at `path` as it is and decides nothing on it. */
+export function isVerbatim(path: string): boolean {
+  if (path === 'event.id' || path === 'event.sequence') return true;
+  if (FILE_VERBATIM.has(path)) return true;
+  if (!path.startsWith('ebpf.')) return false;
+  // Read by the serializer: kind (everything), error (error.code), bpf.cmd_name and open.intent (categorization).
+  return !(
+    path === 'ebpf.kind' ||
+    path === 'ebpf.error' ||
+    path === 'ebpf.bpf.cmd_name' ||
+    path === 'ebpf.open.intent' ||
+    path === 'ebpf.process' ||
+    path.startsWith('ebpf.process.') ||
+    path.startsWith('ebpf.raw_bytes') ||
+    path.startsWith('ebpf.rules') ||
+    path.startsWith('ebpf.kill')
+  );
+}
+
+/** Where a slot's value comes from: the record's @timestamp, its own values, or its shape's values. */
+export const enum From {
+  Ts = 0,
+  Own = 1,
+  Shape = 2,
+}
+
+export interface Slot {
+  from: From;
+  /** Index among the record's own values, or among the shape's slot values. */
+  index: number;
+  path: string;
+  type: 'string' | 'number';
+}
+
+export interface EcsPlan {
+  /** pieces[0] slot pieces[1] slot … pieces[n], as UTF-8. */
+  pieces: Buffer[];
+  /** Their bytes together. */
+  piecesBytes: number;
+  /** The slot written after each piece but the last. */
+  order: Slot[];
+  /** Index of event.id among the own values. */
+  idIndex: number;
+  entityId: string;
+  pid: number;
+  /**
+   * The process table entries the enriched event was written from (its
+   * process, parent and session leaders: pid and epoch of each): the plan
+   * holds while none of them changed.
+   */
+  deps: number[];
+}
+
+/**
+ * Pids whose table entries enrich() copies into `ev`: its parent and its
+ * leaders. Not the process's own: plans are used only for contexts whose
+ * facts enrich() leaves as they are, and every event of the process that is
+ * built bumps its epoch (which would throw its plans away at once).
+ */
+export function tableDeps(ev: SensorEvent): number[] {
+  const pids = new Set<number>();
+  const p = ev.process as unknown as Record<string, unknown>;
+  for (const k in p) {
+    const v = p[k];
+    if (v !== null && typeof v === 'object' && typeof (v as { pid?: unknown }).pid === 'number') pids.add((v as { pid: number }).pid);
+  }
+  pids.delete(ev.process.pid);
+  return [...pids];
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0085\u2028\u2029]/;
+
+/** A value as ecsLine writes it; undefined when the serializer would not write it this way. */
+function enc(v: unknown, type: 'string' | 'number'): string | undefined {
+  if (typeof v !== type) return undefined;
+  if (type === 'number') return Number.isFinite(v as number) ? `${v as number}` : 'null';
+  const s = v as string;
+  if (!s.isWellFormed()) return undefined; // raw bytes: the reference builder writes such events
+  return NEEDS_ESCAPE.test(s) ? escapeLineBreaks(JSON.stringify(s)) : `"${s}"`;
+}
+
+function sentinel(k: number, type: 'string' | 'number'): string | number {
+  return type === 'string' ? `\uE000${k}\uE001` : -(k + 1) * 1.2345678912345e-300;
+}
+
+function setPath(o: Record<string, unknown>, path: string, v: unknown): boolean {
+  const parts = splitPath(path);
+  let x: unknown = o;
+  for (let i = 0; i < parts.length - 1; i++) {
+    x = (x as Record<string, unknown>)[parts[i]!];
+    if (x === null || typeof x !== 'object') return false;
+  }
+  const last = parts[parts.length - 1]!;
+  if (!(last in (x as Record<string, unknown>))) return false;
+  (x as Record<string, unknown>)[last] = v;
+  return true;
+}
+
+/** The table entries a plan was written from are as they were (`deps`). */
+export function planHolds(plan: EcsPlan, epochOf: (pid: number) => number): boolean {
+  const d = plan.deps;
+  for (let k = 0; k < d.length; k += 2) if (epochOf(d[k]!) !== d[k + 1]) return false;
+  return true;
+}
+
+const parts: string[] = [];
+
+/**
+ * Writes a line (UTF-8, no newline) from a plan: the pieces copied as bytes,
+ * the values encoded between them. Undefined when a value does not fit its
+ * slot (the caller builds the event instead).
+ */
+export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): Buffer | undefined {
+  const { pieces, order } = plan;
+  let len = plan.piecesBytes;
+  for (let j = 0; j < order.length; j++) {
+    const sl = order[j]!;
+    const v = sl.from === From.Ts ? ts : sl.from === From.Own ? own[sl.index] : shape[sl.index];
+    const e = enc(v, sl.type);
+    if (e === undefined) return undefined;
+    parts[j] = e;
+    len += Buffer.byteLength(e, 'utf8');
+  }
+  const out = Buffer.allocUnsafe(len);
+  let off = 0;
+  for (let j = 0; j < order.length; j++) {
+    const p = pieces[j]!;
+    out.set(p, off);
+    off += p.length;
+    off += out.write(parts[j]!, off, 'utf8');
+  }
+  out.set(pieces[order.length]!, off);
+  return out;
+}
+
+/**
+ * The plan of `ev` (materialized, enriched, decided normal), with `slots`
+ * the places that vary within its key, or null when none holds: a value
+ * that does not fit, a line not cut cleanly, or a plan that does not write
+ * `ev` itself byte for byte.
+ */
+export function buildPlan(
+  ev: SensorEvent,
+  slots: readonly Slot[],
+  values: { ts: string | undefined; own: readonly unknown[]; shape: readonly unknown[] },
+  host: HostInfo,
+  agent: AgentInfo,
+  epochOf: (pid: number) => number,
+): EcsPlan | null {
+  const idIndex = slots.find((s) => s.from === From.Own && s.path === 'event.id')?.index ?? -1;
+  if (idIndex < 0 || typeof ev.process?.entity_id !== 'string' || typeof ev.process.pid !== 'number') return null;
+  const probe = cloneJson(ev) as unknown as Record<string, unknown>;
+  for (let k = 0; k < slots.length; k++) if (!setPath(probe, slots[k]!.path, sentinel(k, slots[k]!.type))) return null;
+  const line = ecsLine({ event: probe as unknown as SensorEvent, verdict: NORMAL }, host, agent);
+  const found: Array<{ at: number; len: number; k: number }> = [];
+  for (let k = 0; k < slots.length; k++) {
+    const text = slots[k]!.type === 'string' ? `"${sentinel(k, 'string') as string}"` : String(sentinel(k, 'number'));
+    for (let at = line.indexOf(text); at >= 0; at = line.indexOf(text, at + text.length)) found.push({ at, len: text.length, k });
+  }
+  found.sort((a, b) => a.at - b.at);
+  const texts: string[] = [];
+  const order: Slot[] = [];
+  let from = 0;
+  for (const f of found) {
+    if (f.at < from) return null;
+    texts.push(line.slice(from, f.at));
+    order.push(slots[f.k]!);
+    from = f.at + f.len;
+  }
+  texts.push(line.slice(from));
+  if (texts.some((p) => p.includes('\uE000'))) return null;
+  const pieces = texts.map((p) => Buffer.from(p, 'utf8'));
+  const deps: number[] = [];
+  for (const pid of tableDeps(ev)) deps.push(pid, epochOf(pid));
+  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
+  const mine = renderPlan(plan, values.ts, values.own, values.shape);
+  return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
+}
+
+/**
+ * A replayed event written from a plan: its ECS line is shipped as it is;
+ * anything that needs the event itself (another format) builds it then.
+ */
+export class PlannedEvent implements ClassifiedEvent {
+  readonly verdict = NORMAL;
+  readonly route: EventRoute;
+  private built: SensorEvent | undefined;
+  constructor(
+    private readonly line: Buffer,
+    id: string,
+    plan: EcsPlan,
+    private readonly build: () => SensorEvent,
+  ) {
+    this.route = { suspicious: false, loss: false, id, entityId: plan.entityId, pid: plan.pid };
+  }
+  get event(): SensorEvent {
+    return (this.built ??= this.build());
+  }
+  shipped(format: string): Buffer | undefined {
+    return format === 'ecs' ? this.line : undefined;
+  }
+}
