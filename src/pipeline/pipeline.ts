@@ -142,7 +142,7 @@ export class Pipeline {
     const perCpu = now.perCpu.map((v, i) => v - (this.lastLoss.perCpu[i] ?? 0));
     this.lastLoss = now;
     if (dk <= 0) {
-      // A reader stall keeps its record (native/src/addon.c spills it and waits for a chunk):
+      // A reader stall keeps its record (native/src/ring.c spills it and waits for a chunk):
       // nothing is lost, so no loss event — a loss event must mean a loss. The metric counts stalls.
       if (dr > 0) this.o.log.info({ readerStalls: dr }, 'ring reader waited for JavaScript; nothing lost');
       return;
