@@ -157,6 +157,8 @@ struct reader {
 
 /* `this` of a BpfObject method, open; throws and returns NULL otherwise. */
 struct sensor_obj *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv);
+/* `this` of a listing method (maps(), programs(), attach()) and a new array for the list. */
+struct sensor_obj *unwrap_list(napi_env env, napi_callback_info info, napi_value *arr);
 void cleanup_hook(void *arg);
 
 napi_value obj_ctor(napi_env env, napi_callback_info info);

@@ -24,6 +24,16 @@ struct bpf_map *find_map(napi_env env, struct sensor_obj *so, napi_value v, char
 	return map;
 }
 
+/* The map that a map method names in its first argument (copied into name),
+ * `this` checked: NULL after throwing. */
+static struct bpf_map *named_map(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, char *name,
+				 size_t cap)
+{
+	struct sensor_obj *so = unwrap(env, info, argc, argv);
+
+	return so ? find_map(env, so, argv[0], name, cap) : NULL;
+}
+
 /* setMapSize(name, maxEntries) — before load. */
 napi_value obj_set_map_size(napi_env env, napi_callback_info info)
 {
@@ -31,12 +41,9 @@ napi_value obj_set_map_size(napi_env env, napi_callback_info info)
 	napi_value argv[2];
 	char name[128];
 	uint32_t n;
-	struct sensor_obj *so = unwrap(env, info, &argc, argv);
-	struct bpf_map *map;
+	struct bpf_map *map = named_map(env, info, &argc, argv, name, sizeof(name));
 
-	if (!so)
-		return NULL;
-	if (!(map = find_map(env, so, argv[0], name, sizeof(name))))
+	if (!map)
 		return NULL;
 	napi_get_value_uint32(env, argv[1], &n);
 	int err = bpf_map__set_max_entries(map, n);
@@ -55,12 +62,9 @@ napi_value obj_map_update(napi_env env, napi_callback_info info)
 	void *k, *val;
 	size_t kl, vl;
 	uint32_t flags = 0;
-	struct sensor_obj *so = unwrap(env, info, &argc, argv);
-	struct bpf_map *map;
+	struct bpf_map *map = named_map(env, info, &argc, argv, name, sizeof(name));
 
-	if (!so)
-		return NULL;
-	if (!(map = find_map(env, so, argv[0], name, sizeof(name))))
+	if (!map)
 		return NULL;
 	if (!get_buffer(env, argv[1], &k, &kl, "key") || !get_buffer(env, argv[2], &val, &vl, "value"))
 		return NULL;
@@ -81,12 +85,9 @@ napi_value obj_map_lookup(napi_env env, napi_callback_info info)
 	char name[128];
 	void *k, *buf;
 	size_t kl;
-	struct sensor_obj *so = unwrap(env, info, &argc, argv);
-	struct bpf_map *map;
+	struct bpf_map *map = named_map(env, info, &argc, argv, name, sizeof(name));
 
-	if (!so)
-		return NULL;
-	if (!(map = find_map(env, so, argv[0], name, sizeof(name))))
+	if (!map)
 		return NULL;
 	if (!get_buffer(env, argv[1], &k, &kl, "key"))
 		return NULL;
@@ -115,12 +116,9 @@ napi_value obj_map_delete(napi_env env, napi_callback_info info)
 	char name[128];
 	void *k;
 	size_t kl;
-	struct sensor_obj *so = unwrap(env, info, &argc, argv);
-	struct bpf_map *map;
+	struct bpf_map *map = named_map(env, info, &argc, argv, name, sizeof(name));
 
-	if (!so)
-		return NULL;
-	if (!(map = find_map(env, so, argv[0], name, sizeof(name))))
+	if (!map)
 		return NULL;
 	if (!get_buffer(env, argv[1], &k, &kl, "key"))
 		return NULL;
@@ -140,15 +138,12 @@ napi_value obj_map_keys(napi_env env, napi_callback_info info)
 	size_t argc = 1;
 	napi_value argv[1], arr, kb;
 	char name[128];
-	struct sensor_obj *so = unwrap(env, info, &argc, argv);
-	struct bpf_map *map;
+	struct bpf_map *map = named_map(env, info, &argc, argv, name, sizeof(name));
 	uint8_t cur[512], next[512];
 	void *dst;
 	uint32_t i = 0;
 
-	if (!so)
-		return NULL;
-	if (!(map = find_map(env, so, argv[0], name, sizeof(name))))
+	if (!map)
 		return NULL;
 	size_t ks = bpf_map__key_size(map);
 	if (ks > sizeof(cur)) {
@@ -169,15 +164,13 @@ napi_value obj_map_keys(napi_env env, napi_callback_info info)
 /* maps() → [{name, type, keySize, valueSize, maxEntries}] */
 napi_value obj_maps(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	struct sensor_obj *so = unwrap(env, info, &argc, NULL);
-	struct bpf_map *map;
 	napi_value arr;
+	struct sensor_obj *so = unwrap_list(env, info, &arr);
+	struct bpf_map *map;
 	uint32_t i = 0;
 
 	if (!so)
 		return NULL;
-	CHECK_NAPI(napi_create_array(env, &arr));
 	bpf_object__for_each_map(map, so->obj)
 	{
 		napi_value item = push_object(env, arr, &i);

@@ -112,6 +112,20 @@ struct sensor_obj *unwrap(napi_env env, napi_callback_info info, size_t *argc, n
 	return so;
 }
 
+/* `this` of a method that lists what the object holds, and the new array to
+ * list it in: NULL after throwing. */
+struct sensor_obj *unwrap_list(napi_env env, napi_callback_info info, napi_value *arr)
+{
+	size_t argc = 0;
+	struct sensor_obj *so = unwrap(env, info, &argc, NULL);
+
+	if (so && napi_create_array(env, arr) != napi_ok) {
+		throw_sensor_error(env, "ESENSOR_NATIVE", 0, "napi_create_array", NULL, "N-API call failed");
+		return NULL;
+	}
+	return so;
+}
+
 /* new BpfObject(path) — opens (does not load). */
 napi_value obj_ctor(napi_env env, napi_callback_info info)
 {
@@ -306,15 +320,13 @@ static napi_value push_program(napi_env env, napi_value arr, uint32_t *n, const 
 /* attach() → [{name, section, attached, error?, errno?}] for every loaded program. */
 napi_value obj_attach(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	struct sensor_obj *so = unwrap(env, info, &argc, NULL);
-	struct bpf_program *p;
 	napi_value arr;
+	struct sensor_obj *so = unwrap_list(env, info, &arr);
+	struct bpf_program *p;
 	uint32_t i = 0;
 
 	if (!so)
 		return NULL;
-	CHECK_NAPI(napi_create_array(env, &arr));
 	bpf_object__for_each_program(p, so->obj)
 	{
 		if (!bpf_program__autoload(p))
@@ -359,15 +371,13 @@ napi_value obj_detach(napi_env env, napi_callback_info info)
 /* programs() → [{name, section, autoload, fd}] */
 napi_value obj_programs(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	struct sensor_obj *so = unwrap(env, info, &argc, NULL);
-	struct bpf_program *p;
 	napi_value arr;
+	struct sensor_obj *so = unwrap_list(env, info, &arr);
+	struct bpf_program *p;
 	uint32_t i = 0;
 
 	if (!so)
 		return NULL;
-	CHECK_NAPI(napi_create_array(env, &arr));
 	bpf_object__for_each_program(p, so->obj)
 	{
 		napi_value item = push_program(env, arr, &i, p);
