@@ -40,7 +40,7 @@ import { loadRules, ruleFiles, type RuleEngine, type RuleSources } from '../rule
 import { compileFilter, emptyPartial, partialMatcher, type EventFilter, type PartialVerdict } from '../rules/filter.js';
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
-import { eventTypeProblem } from '../sources/replay/capture-reader.js';
+import { eventTypeProblem } from '../sources/replay/capture-checks.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError, splitPath } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
