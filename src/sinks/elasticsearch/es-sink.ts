@@ -21,7 +21,6 @@
  * diagnostics are bridged into pino (es-log.ts).
  */
 import { errors, type Client } from '@elastic/elasticsearch';
-import { readFileSync } from 'node:fs';
 import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent, ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
@@ -30,6 +29,7 @@ import { createElasticsearchClient, type ClientOptions, type ElasticsearchServer
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
+import { readSecretFile, readTlsFiles } from '../config-files.js';
 
 /** The `elasticsearch` section of the configuration (schemas/config.schema.json). */
 export interface ElasticsearchSinkConfig {
@@ -121,48 +121,24 @@ interface Doc {
   json: Buffer | string;
 }
 
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
 /** Client options for a config (auth and TLS files read here). */
 export function elasticsearchClientOptions(cfg: ElasticsearchSinkConfig): ClientOptions {
   if (!cfg.node) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.node is not set', { field: 'elasticsearch.node' });
   const o: ClientOptions = { node: cfg.node, requestTimeout: cfg.requestTimeoutMs, maxRetries: 2, sniffOnStart: false };
   const a = cfg.auth;
   if (a) {
-    const apiKey = a.apiKey ?? (a.apiKeyFile !== undefined ? readSecret(a.apiKeyFile, 'elasticsearch.auth.apiKeyFile') : undefined);
+    const apiKey = a.apiKey ?? (a.apiKeyFile !== undefined ? readSecretFile(a.apiKeyFile, 'elasticsearch.auth.apiKeyFile') : undefined);
     if (apiKey !== undefined) {
       if (a.username !== undefined) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.auth: give an API key or a username, not both', { field: 'elasticsearch.auth' });
       o.auth = { apiKey };
     } else if (a.username !== undefined) {
-      const password = a.password ?? (a.passwordFile !== undefined ? readSecret(a.passwordFile, 'elasticsearch.auth.passwordFile') : undefined);
+      const password = a.password ?? (a.passwordFile !== undefined ? readSecretFile(a.passwordFile, 'elasticsearch.auth.passwordFile') : undefined);
       if (password === undefined) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.auth.username needs password or passwordFile', { field: 'elasticsearch.auth.password' });
       o.auth = { username: a.username, password };
     }
   }
-  const t = cfg.tls;
-  const pem = (f: string | undefined, field: string): Buffer | undefined => {
-    if (f === undefined) return undefined;
-    try {
-      return readFileSync(f);
-    } catch (e) {
-      throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${f}: ${(e as Error).message}`, { file: f, field, cause: e });
-    }
-  };
-  const tls: NonNullable<ClientOptions['tls']> = { rejectUnauthorized: t.rejectUnauthorized };
-  const ca = pem(t.ca, 'elasticsearch.tls.ca');
-  const cert = pem(t.cert, 'elasticsearch.tls.cert');
-  const key = pem(t.key, 'elasticsearch.tls.key');
-  if (ca) tls.ca = ca;
-  if (cert) tls.cert = cert;
-  if (key) tls.key = key;
-  if (t.servername !== undefined) tls.servername = t.servername;
-  if (cfg.node.startsWith('https:') || ca || cert) o.tls = tls;
+  const tls: NonNullable<ClientOptions['tls']> = readTlsFiles(cfg.tls, 'elasticsearch.tls');
+  if (cfg.node.startsWith('https:') || tls.ca || tls.cert) o.tls = tls;
   return o;
 }
 

@@ -14,7 +14,6 @@
  * producer whose sequence numbers went out of step with the broker (an
  * outage in the middle of a request) would otherwise fail for good.
  */
-import { readFileSync } from 'node:fs';
 import { gzip, unzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import kafkajs, { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
@@ -24,6 +23,7 @@ import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
+import { readSecretFile, readTlsFiles } from '../config-files.js';
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
 export interface KafkaSinkConfig {
@@ -87,23 +87,6 @@ export function useGzipLevel(level: number): void {
   });
 }
 
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
-function readPem(file: string | undefined, field: string): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
 /** The kafkajs client options for a config (TLS files and password files read here). */
 export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: KafkaConfig; secrets: string[] } {
   if (!cfg.brokers.length) throw new SensorError('ESENSOR_SINK_CONFIG', 'kafka.brokers is empty', { field: 'kafka.brokers' });
@@ -111,15 +94,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
   let ssl: ConnectionOptions | boolean | undefined;
   const t = cfg.tls;
   if (t.enabled || t.ca !== undefined || t.cert !== undefined || t.key !== undefined) {
-    const o: ConnectionOptions = { rejectUnauthorized: t.rejectUnauthorized };
-    const ca = readPem(t.ca, 'kafka.tls.ca');
-    const cert = readPem(t.cert, 'kafka.tls.cert');
-    const key = readPem(t.key, 'kafka.tls.key');
-    if (ca) o.ca = ca;
-    if (cert) o.cert = cert;
-    if (key) o.key = key;
-    if (t.servername !== undefined) o.servername = t.servername;
-    ssl = o;
+    ssl = readTlsFiles(t, 'kafka.tls') as ConnectionOptions;
   }
   let sasl: SASLOptions | undefined;
   if (cfg.sasl) {
@@ -127,7 +102,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
     if ((s.password === undefined) === (s.passwordFile === undefined)) {
       throw new SensorError('ESENSOR_SINK_CONFIG', 'kafka.sasl needs exactly one of password and passwordFile', { field: 'kafka.sasl.password' });
     }
-    const password = s.password ?? readSecret(s.passwordFile!, 'kafka.sasl.passwordFile');
+    const password = s.password ?? readSecretFile(s.passwordFile!, 'kafka.sasl.passwordFile');
     secrets.push(password);
     sasl = { mechanism: s.mechanism, username: s.username, password } as SASLOptions;
   }

@@ -15,7 +15,6 @@
  * sends the batch to the dead-letter file; 401/403 are retried (credentials
  * fixed, nothing lost).
  */
-import { readFileSync } from 'node:fs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
@@ -25,6 +24,7 @@ import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
 import type { Sink } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
+import { readConfigFile, readTlsFiles } from '../config-files.js';
 
 /** The `otlp` section of the configuration (schemas/config.schema.json). */
 export interface OtlpSinkConfig {
@@ -70,14 +70,6 @@ export function logsUrl(endpoint: string): string {
   return u.toString();
 }
 
-function readFile(f: string, field: string): Buffer {
-  try {
-    return readFileSync(f);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${f}: ${(e as Error).message}`, { file: f, field, cause: e });
-  }
-}
-
 export class OtlpSink implements Sink {
   readonly name: string;
   readonly stats: OtlpSinkStats = { exported: 0, requests: 0, deadLetters: 0, filtered: 0, failures: 0 };
@@ -99,7 +91,7 @@ export class OtlpSink implements Sink {
     if (this.cfg.headersFile !== undefined) {
       let extra: unknown;
       try {
-        extra = JSON.parse(readFile(this.cfg.headersFile, 'otlp.headersFile').toString('utf8'));
+        extra = JSON.parse(readConfigFile(this.cfg.headersFile, 'otlp.headersFile').toString('utf8'));
       } catch (e) {
         if (e instanceof SensorError) throw e;
         throw new SensorError('ESENSOR_SINK_CONFIG', `otlp.headersFile ${this.cfg.headersFile} is not a JSON object of strings`, { file: this.cfg.headersFile, field: 'otlp.headersFile' });
@@ -109,19 +101,10 @@ export class OtlpSink implements Sink {
       }
       Object.assign(headers, extra);
     }
-    const t = this.cfg.tls;
     const https = url.startsWith('https:');
     const agentOptions = {
       keepAlive: true,
-      ...(https
-        ? {
-            rejectUnauthorized: t.rejectUnauthorized,
-            ...(t.ca !== undefined ? { ca: readFile(t.ca, 'otlp.tls.ca') } : {}),
-            ...(t.cert !== undefined ? { cert: readFile(t.cert, 'otlp.tls.cert') } : {}),
-            ...(t.key !== undefined ? { key: readFile(t.key, 'otlp.tls.key') } : {}),
-            ...(t.servername !== undefined ? { servername: t.servername } : {}),
-          }
-        : {}),
+      ...(https ? readTlsFiles(this.cfg.tls, 'otlp.tls') : {}),
     };
     this.exporter = new OTLPLogExporter({
       url,

@@ -20,7 +20,6 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { SensorError } from '../../errors.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import type { ClassifiedEvent } from '../../model/event.js';
@@ -36,6 +35,7 @@ import {
   type FacilityName,
   type SyslogProtocol,
 } from './syslog-format.js';
+import { readTlsFiles } from '../config-files.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls';
 export type SyslogFraming = 'octet-counting' | 'lf';
@@ -369,27 +369,9 @@ export interface SyslogConfig {
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
 }
 
-function readPem(path: string | undefined, field: string): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${path}: ${(e as Error).message}`, { file: path, field, cause: e });
-  }
-}
-
 /** Build the sink from the configuration; the pipeline passes the line formatter of `syslog.format`. */
 export function syslogSinkFromConfig(cfg: SyslogConfig, format: LineFormatter, hostname: string): SyslogSink {
-  const tls: SyslogTlsOptions | undefined =
-    cfg.transport === 'tls'
-      ? {
-          ...(cfg.tls?.ca !== undefined ? { ca: readPem(cfg.tls.ca, 'syslog.tls.ca') } : {}),
-          ...(cfg.tls?.cert !== undefined ? { cert: readPem(cfg.tls.cert, 'syslog.tls.cert') } : {}),
-          ...(cfg.tls?.key !== undefined ? { key: readPem(cfg.tls.key, 'syslog.tls.key') } : {}),
-          ...(cfg.tls?.rejectUnauthorized !== undefined ? { rejectUnauthorized: cfg.tls.rejectUnauthorized } : {}),
-          ...(cfg.tls?.servername !== undefined ? { servername: cfg.tls.servername } : {}),
-        }
-      : undefined;
+  const tls: SyslogTlsOptions | undefined = cfg.transport === 'tls' ? readTlsFiles(cfg.tls ?? {}, 'syslog.tls') : undefined;
   return new SyslogSink({
     host: cfg.host,
     port: cfg.port,
