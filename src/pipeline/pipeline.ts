@@ -156,7 +156,9 @@ export class Pipeline {
     const nowNs = BigInt(Date.now()) * 1000000n;
     const seq = this.o.decode.sequence++;
     const pid = process.pid;
+    // Node reads no saved uid: the saved ids are the effective ones, which is what they hold unless the process changed them.
     const id = { id: String(process.geteuid?.() ?? 0) };
+    const real = { id: String(process.getuid?.() ?? 0) };
     return {
       '@timestamp': isoFromNs(nowNs),
       event: { id: eventId ?? `${this.o.decode.bootIdPrefix}loss${nowNs.toString(16)}`, sequence: seq, action: 'events-lost', outcome: 'failure' },
@@ -168,7 +170,7 @@ export class Pipeline {
         thread: { id: pid },
         user: id,
         group: { id: String(process.getegid?.() ?? 0) },
-        real_user: id,
+        real_user: real,
         real_group: { id: String(process.getgid?.() ?? 0) },
         saved_user: id,
         saved_group: { id: String(process.getegid?.() ?? 0) },
