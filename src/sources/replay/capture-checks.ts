@@ -5,27 +5,13 @@
  * (the fields downstream stages rely on; the full event schema when
  * handling one failed). Take parsed values; give why they are not usable.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { EVENT_KINDS, type SensorEvent } from '../../model/event.js';
+import { lazyValidator } from '../../model/schemas.js';
 import { unsafePath, type CaptureHeader } from './capture-format.js';
 
 const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
-/** schemas/ of the package (dist/src/sources/replay → ../../../../schemas). */
-const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../schemas');
 
-let headerValidator: ValidateFunction | undefined;
-function validateHeader(): ValidateFunction {
-  if (!headerValidator) {
-    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'capture.schema.json'), 'utf8')) as { $id: string };
-    const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
-    ajv.addSchema(schema);
-    headerValidator = ajv.getSchema(`${schema.$id}#/definitions/header`)!;
-  }
-  return headerValidator;
-}
+const validateHeader = lazyValidator('capture.schema.json', { allErrors: false }, 'header');
 
 /** Why a parsed header (of a supported version) is invalid, or undefined. */
 export function headerProblem(h: unknown): string | undefined {
@@ -40,7 +26,7 @@ export function headerProblem(h: unknown): string | undefined {
   return undefined;
 }
 
-let eventValidator: ValidateFunction | undefined;
+const validateEvent = lazyValidator('event.schema.json', { strict: false, allErrors: false }, 'SensorEvent');
 /**
  * Which field of `ev` has the wrong type for a canonical event
  * (schemas/event.schema.json), or undefined when it has none. Too slow for
@@ -49,14 +35,9 @@ let eventValidator: ValidateFunction | undefined;
  * bug of the sensor.
  */
 export function eventTypeProblem(ev: unknown): string | undefined {
-  if (!eventValidator) {
-    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'event.schema.json'), 'utf8')) as { $id: string };
-    const ajv = new Ajv({ strict: false, allErrors: false, allowUnionTypes: true });
-    ajv.addSchema(schema);
-    eventValidator = ajv.getSchema(`${schema.$id}#/definitions/SensorEvent`)!;
-  }
-  if (eventValidator(ev)) return undefined;
-  const e = eventValidator.errors?.[0];
+  const v = validateEvent();
+  if (v(ev)) return undefined;
+  const e = v.errors?.[0];
   const field = (e?.instancePath ?? '').split('/').slice(1).join('.') || '(root)';
   return `field ${field} ${e?.message ?? 'is invalid'}`;
 }
