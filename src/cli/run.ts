@@ -17,12 +17,9 @@ import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
 import { resolveHostRoot } from '../pipeline/host-root.js';
-import { Outputs, lineFormatter, loadConfiguredSinks } from '../pipeline/outputs.js';
-import { CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
+import { Outputs, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
-import type { LineFormatter } from '../sinks/sink.js';
-import type { AgentInfo, HostInfo } from '../model/event.js';
 import { RecordingEnricher } from '../pipeline/replay.js';
 import { CaptureWriter } from '../sources/replay/capture-writer.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
@@ -67,11 +64,6 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
     c.host.root = a['host-root'];
   }
   return c;
-}
-
-/** One line per event: ECS JSON (the default) or CEF with the configured vendor/product (config `cef`). */
-export function formatterFor(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
-  return lineFormatter(format, host, agent, cef);
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
