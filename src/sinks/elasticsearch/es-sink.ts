@@ -28,7 +28,7 @@ import { routeOf, type Sink } from '../sink.js';
 import { createElasticsearchClient, type ClientOptions, type ElasticsearchServerVersion } from './es-client.js';
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
-import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
+import { DeadLetterFile, type DeadLetter } from '../dead-letter.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
 
 /** The `elasticsearch` section of the configuration (schemas/config.schema.json). */

@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
+import { DeadLetterFile } from '../dead-letter.js';
 import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { classifyAnswer, HecClient, readToken, type HecAnswer, type HecTls } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';

@@ -21,7 +21,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { SensorError } from '../../errors.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
+import { DeadLetterFile } from '../dead-letter.js';
 import type { Sink } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
 import { readConfigFile, readTlsFiles } from '../config-files.js';
