@@ -7,7 +7,7 @@
  * journaled: ShippedEvent). Gives: delivery, reported through the returned
  * promise (resolved = durable at the sink).
  */
-import { routeOf, type ClassifiedEvent, type OutputFormat, type ShippedEvent } from '../model/event.js';
+import { routeOf, type ClassifiedEvent, type EventRoute, type OutputFormat, type ShippedEvent } from '../model/event.js';
 
 export interface Sink {
   readonly name: string;
@@ -38,3 +38,12 @@ export function lineOf(ce: ShippedEvent, format: LineFormatter): Buffer | string
 }
 
 export { routeOf };
+
+/**
+ * Whether an event is an alert for the outputs: suspicious, or a loss report
+ * (a blind spot is reported like an alert). Sinks configured with
+ * `events: alerts` forward only these, on their alerts topic/index/sourcetype.
+ */
+export function isAlert(r: EventRoute): boolean {
+  return r.suspicious || r.loss;
+}

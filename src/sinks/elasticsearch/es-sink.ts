@@ -24,7 +24,7 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent, ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { routeOf, type Sink } from '../sink.js';
+import { isAlert, routeOf, type Sink } from '../sink.js';
 import { createElasticsearchClient, type ClientOptions, type ElasticsearchServerVersion } from './es-client.js';
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
@@ -192,7 +192,7 @@ export class ElasticsearchSink implements Sink {
     const eventAction = `{"create":{"_index":${JSON.stringify(events)},"_id":`;
     for (const ce of batch) {
       const r = routeOf(ce);
-      const alert = r.suspicious || r.loss;
+      const alert = isAlert(r);
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;

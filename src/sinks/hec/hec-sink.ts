@@ -25,7 +25,7 @@ import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../dead-letter.js';
-import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { classifyAnswer, HecClient, readToken, type HecAnswer, type HecTls } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';
 
@@ -142,7 +142,7 @@ export class HecSink implements Sink {
     const isJson = this.cfg.format === 'ecs';
     for (const ce of batch) {
       const r = routeOf(ce);
-      const alert = r.suspicious || r.loss;
+      const alert = isAlert(r);
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;

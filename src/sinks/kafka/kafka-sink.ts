@@ -21,7 +21,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
 
@@ -123,8 +123,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
 
 /** Alerts and loss reports go to the alerts topic: whoever watches alerts must learn that events were lost. */
 export function isAlertTopic(ce: ShippedEvent): boolean {
-  const r = routeOf(ce);
-  return r.suspicious || r.loss;
+  return isAlert(routeOf(ce));
 }
 
 export class KafkaSink implements Sink {

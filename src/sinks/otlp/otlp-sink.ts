@@ -22,7 +22,7 @@ import { SensorError } from '../../errors.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../dead-letter.js';
-import type { Sink } from '../sink.js';
+import { isAlert, routeOf, type Sink } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
 import { readConfigFile, readTlsFiles } from '../config-files.js';
 
@@ -144,7 +144,7 @@ export class OtlpSink implements Sink {
     const observed: [number, number] = [Math.floor(now / 1000), (now % 1000) * 1e6];
     const records: ReadableLogRecord[] = [];
     for (const ce of batch) {
-      const alert = ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+      const alert = isAlert(routeOf(ce));
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;
