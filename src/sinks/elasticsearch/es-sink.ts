@@ -30,18 +30,10 @@ import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
 import { DeadLetterFile, type DeadLetter } from '../dead-letter.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `elasticsearch` section of the configuration (schemas/config.schema.json). */
-export interface ElasticsearchSinkConfig {
-  node?: string;
-  auth?: { apiKey?: string; apiKeyFile?: string; username?: string; password?: string; passwordFile?: string };
-  tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  dataStreams: { alerts: string; events: string };
-  templates: { install: boolean; name: string; priority: number };
-  events: 'all' | 'alerts';
-  deadLetter: { path: string; maxBytes: number; keepFiles: number };
-  requestTimeoutMs: number;
-}
+export type ElasticsearchSinkConfig = SensorConfig['elasticsearch'];
 
 export interface ElasticsearchSinkOptions {
   config: ElasticsearchSinkConfig;

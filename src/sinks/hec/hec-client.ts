@@ -14,17 +14,13 @@ import { readFileSync } from 'node:fs';
 import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { SensorError } from '../../errors.js';
+import type { SensorConfig } from '../../config/config.js';
 import { readTlsFiles } from '../config-files.js';
 
 const gzip = promisify(gzipCb);
 
-export interface HecTls {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized: boolean;
-  servername?: string;
-}
+/** `splunk.tls` of the configuration. */
+export type HecTls = SensorConfig['splunk']['tls'];
 
 export interface HecClientOptions {
   /** Base URL (scheme, host, port; a path prefix is kept). */

@@ -26,27 +26,12 @@ import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../dead-letter.js';
 import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
-import { classifyAnswer, HecClient, readToken, type HecAnswer, type HecTls } from './hec-client.js';
+import { classifyAnswer, HecClient, readToken, type HecAnswer } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `splunk` section of the configuration (schemas/config.schema.json). */
-export interface HecSinkConfig {
-  url?: string;
-  token?: string;
-  tokenFile?: string;
-  tls: HecTls;
-  format: 'ecs' | 'cef';
-  sourcetype?: string;
-  source: string;
-  host?: string;
-  index: { alerts?: string; events?: string };
-  events: 'all' | 'alerts';
-  gzip: boolean;
-  ack: { enabled: boolean; channel?: string; pollMs: number; timeoutMs: number };
-  maxRequestBytes: number;
-  requestTimeoutMs: number;
-  deadLetter: { path: string; maxBytes: number; keepFiles: number };
-}
+export type HecSinkConfig = SensorConfig['splunk'];
 
 export interface HecSinkOptions {
   config: HecSinkConfig;

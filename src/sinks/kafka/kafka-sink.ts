@@ -24,22 +24,10 @@ import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
-export interface KafkaSinkConfig {
-  brokers: string[];
-  clientId: string;
-  topics: { alerts: string; events: string };
-  key: 'host' | 'process';
-  events: 'all' | 'alerts';
-  compression: 'gzip' | 'none';
-  compressionLevel: number;
-  maxRequestBytes: number;
-  requestTimeoutMs: number;
-  connectionTimeoutMs: number;
-  tls: { enabled: boolean; ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password?: string; passwordFile?: string };
-}
+export type KafkaSinkConfig = SensorConfig['kafka'];
 
 export interface KafkaSinkOptions {
   config: KafkaSinkConfig;

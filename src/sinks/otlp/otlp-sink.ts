@@ -25,20 +25,10 @@ import { DeadLetterFile } from '../dead-letter.js';
 import { isAlert, routeOf, type Sink } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
 import { readConfigFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `otlp` section of the configuration (schemas/config.schema.json). */
-export interface OtlpSinkConfig {
-  endpoint?: string;
-  headers: Record<string, string>;
-  headersFile?: string;
-  tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  compression: 'gzip' | 'none';
-  events: 'all' | 'alerts';
-  timeoutMs: number;
-  /** map: the ECS document as a map body; json: its JSON text as a string body. */
-  body?: 'map' | 'json';
-  deadLetter?: { path: string; maxBytes: number; keepFiles: number };
-}
+export type OtlpSinkConfig = SensorConfig['otlp'];
 
 export interface OtlpSinkOptions {
   config: OtlpSinkConfig;

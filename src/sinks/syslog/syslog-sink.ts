@@ -36,6 +36,7 @@ import {
   type SyslogProtocol,
 } from './syslog-format.js';
 import { readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls';
 export type SyslogFraming = 'octet-counting' | 'lf';
@@ -355,19 +356,11 @@ export class SyslogSink implements Sink {
   }
 }
 
-/** The `syslog` section of the configuration (schemas/config.schema.json). */
-export interface SyslogConfig {
-  host: string;
-  port: number;
-  transport: SyslogTransport;
-  protocol: SyslogProtocol;
-  framing: SyslogFraming;
-  facility: FacilityName;
-  appName: string;
-  events: 'all' | 'alerts';
-  maxMessageBytes?: number;
-  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
-}
+/**
+ * The `syslog` section of the configuration (schemas/config.schema.json), but
+ * `enabled` and `format`: those are the pipeline's (it passes the formatter).
+ */
+export type SyslogConfig = Omit<SensorConfig['syslog'], 'enabled' | 'format'>;
 
 /** Build the sink from the configuration; the pipeline passes the line formatter of `syslog.format`. */
 export function syslogSinkFromConfig(cfg: SyslogConfig, format: LineFormatter, hostname: string): SyslogSink {
