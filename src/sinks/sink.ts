@@ -8,6 +8,7 @@
  * promise (resolved = durable at the sink).
  */
 import { routeOf, type ClassifiedEvent, type EventRoute, type OutputFormat, type ShippedEvent } from '../model/event.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface Sink {
   readonly name: string;
@@ -17,6 +18,15 @@ export interface Sink {
   flush(): Promise<void>;
   /** Flush and release resources. */
   close(): Promise<void>;
+}
+
+/** What every network sink is built from, besides its own options. */
+export interface SinkOptions<Config> {
+  /** Its section of the configuration. */
+  config: Config;
+  /** Sink (and cursor) name; default the name of its config section ("kafka", "splunk", …). */
+  name?: string;
+  log?: Logger;
 }
 
 /** Turns a classified event into the bytes a line-oriented sink writes (no trailing newline). */

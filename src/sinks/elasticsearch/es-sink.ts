@@ -24,7 +24,7 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent, ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { isAlert, routeOf, type Sink } from '../sink.js';
+import { isAlert, routeOf, type Sink, type SinkOptions } from '../sink.js';
 import { createElasticsearchClient, type ClientOptions, type ElasticsearchServerVersion } from './es-client.js';
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
@@ -35,14 +35,10 @@ import type { SensorConfig } from '../../config/config.js';
 /** The `elasticsearch` section of the configuration (schemas/config.schema.json). */
 export type ElasticsearchSinkConfig = SensorConfig['elasticsearch'];
 
-export interface ElasticsearchSinkOptions {
-  config: ElasticsearchSinkConfig;
+export interface ElasticsearchSinkOptions extends SinkOptions<ElasticsearchSinkConfig> {
   /** The ECS document of an event, as JSON (used when the journal does not hold it already). */
   document: (ce: ClassifiedEvent) => string;
   sensorVersion: string;
-  /** Sink (and cursor) name; default "elasticsearch". */
-  name?: string;
-  log?: Logger;
   /** Rounds of per-document retries (429/5xx) inside one send before it rejects (default 4). */
   itemRetries?: number;
   /** First backoff of those retries, ms (default 200, doubling). */

@@ -25,7 +25,7 @@ import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../dead-letter.js';
-import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptions } from '../sink.js';
 import { classifyAnswer, HecClient, readToken, type HecAnswer } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';
 import type { SensorConfig } from '../../config/config.js';
@@ -33,8 +33,7 @@ import type { SensorConfig } from '../../config/config.js';
 /** The `splunk` section of the configuration (schemas/config.schema.json). */
 export type HecSinkConfig = SensorConfig['splunk'];
 
-export interface HecSinkOptions {
-  config: HecSinkConfig;
+export interface HecSinkOptions extends SinkOptions<HecSinkConfig> {
   /**
    * The event's document as the sink ships it: ECS JSON (format ecs) or a
    * CEF line (format cef). The only per-event conversion of this sink.
@@ -42,9 +41,6 @@ export interface HecSinkOptions {
   document: LineFormatter;
   /** Default HEC `host` (the sensor's host name). */
   hostName: string;
-  /** Sink (and cursor) name; default "splunk". */
-  name?: string;
-  log?: Logger;
 }
 
 export interface HecSinkStats {

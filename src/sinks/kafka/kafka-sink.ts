@@ -21,7 +21,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { isAlert, lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptions } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
 import type { SensorConfig } from '../../config/config.js';
@@ -29,15 +29,11 @@ import type { SensorConfig } from '../../config/config.js';
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
 export type KafkaSinkConfig = SensorConfig['kafka'];
 
-export interface KafkaSinkOptions {
-  config: KafkaSinkConfig;
+export interface KafkaSinkOptions extends SinkOptions<KafkaSinkConfig> {
   /** The text of each message: ECS JSON or CEF. */
   format: LineFormatter;
   /** host.name: the key of every message with `key: host`. */
   hostName: string;
-  /** Sink (and cursor) name; default "kafka". */
-  name?: string;
-  log?: Logger;
 }
 
 export interface KafkaSinkStats {

@@ -22,7 +22,7 @@ import { SensorError } from '../../errors.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { DeadLetterFile } from '../dead-letter.js';
-import { isAlert, routeOf, type Sink } from '../sink.js';
+import { isAlert, routeOf, type Sink, type SinkOptions } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
 import { readConfigFile, readTlsFiles } from '../config-files.js';
 import type { SensorConfig } from '../../config/config.js';
@@ -30,16 +30,13 @@ import type { SensorConfig } from '../../config/config.js';
 /** The `otlp` section of the configuration (schemas/config.schema.json). */
 export type OtlpSinkConfig = SensorConfig['otlp'];
 
-export interface OtlpSinkOptions {
-  config: OtlpSinkConfig;
+export interface OtlpSinkOptions extends SinkOptions<OtlpSinkConfig> {
   /** The event's ECS document as JSON: the only per-event conversion of this sink. */
   document: (ce: ClassifiedEvent) => string;
   host: HostInfo;
   agent: AgentInfo;
   /** Where records refused for good go (default /var/lib/ebpf-sensor/dead-letter/otlp.ndjson). */
   deadLetterPath?: string;
-  name?: string;
-  log?: Logger;
 }
 
 export interface OtlpSinkStats {
