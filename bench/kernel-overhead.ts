@@ -24,7 +24,7 @@ import { bpfUnavailableReason } from '../src/sources/kernel/preflight.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { loadRules } from '../src/rules/engine.js';
 import { kernelNeeds } from '../src/rules/kernel-needs.js';
-import { kernelFilter } from '../src/cli/run.js';
+import { kernelFilter } from '../src/rules/kernel-filter.js';
 import type { SensorEvent } from '../src/model/event.js';
 
 const { values } = parseArgs({

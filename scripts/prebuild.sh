@@ -20,7 +20,7 @@ ARCH=$(node -p 'process.arch')
 OUT=native/prebuilds/linux-$ARCH/node.glibc.node
 need=0
 if [ ! -f "$OUT" ]; then need=1; else
-  for f in native/src/*.c native/binding.gyp bpf/abi/sensor_abi.h; do [ "$f" -nt "$OUT" ] && need=1; done
+  for f in native/src/*.c native/src/*.h native/binding.gyp bpf/abi/sensor_abi.h; do [ "$f" -nt "$OUT" ] && need=1; done
 fi
 if [ "$need" -eq 1 ]; then
   say "building the prebuilt addon ($OUT)"

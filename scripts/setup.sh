@@ -164,7 +164,7 @@ fi
 ADDON=native/build/Release/ebpf_sensor.node
 need_addon=0
 if [ ! -f "$ADDON" ]; then need_addon=1; else
-  for f in native/src/*.c native/binding.gyp bpf/abi/sensor_abi.h; do
+  for f in native/src/*.c native/src/*.h native/binding.gyp bpf/abi/sensor_abi.h; do
     [ "$f" -nt "$ADDON" ] && need_addon=1
   done
 fi

@@ -37,7 +37,6 @@ export const ERROR_CODES = {
   ESENSOR_CAPTURE_FORMAT: 'A capture file is not a capture, has the wrong version, or a bad record (names file and record).',
   ESENSOR_SINK_CONFIG: 'A sink is configured wrongly.',
   ESENSOR_SINK_UNAVAILABLE: 'A sink cannot be reached; it lags and retries.',
-  ESENSOR_SINK_REJECTED: 'A sink permanently rejected a document (sent to the dead-letter file).',
   ESENSOR_OUTPUT: 'An output target (file, stdout) cannot be written.',
   ESENSOR_STATUS_UNAVAILABLE: 'No running sensor answers on its metrics/health endpoint (ebpf-sensor status).',
   ESENSOR_SERVICE: 'A test service (Kafka, Elasticsearch, rsyslog) could not be fetched or started.',

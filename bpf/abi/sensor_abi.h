@@ -7,10 +7,11 @@
  *
  *   offset 0                                                          size
  *   +-------------------+--------------------+-----------------------+
- *   | struct se_hdr     | struct se_body     | string/blob data      |
- *   | type abi size ... | ret args[] str[]   | referenced by str[i]  |
+ *   | se_event.hdr      | se_event.ret,      | string/blob data      |
+ *   | (struct se_hdr:   | .args[SE_ARGS],    | referenced by str[i]  |
+ *   | type abi size ...)| .str[SE_STR_SLOTS] |                       |
  *   +-------------------+--------------------+-----------------------+
- *   |<--- SE_FIXED_SIZE (struct se_event) -->|<- variable, < 20 KiB ->|
+ *   |<------ sizeof(struct se_event) ------->|<- variable, < 20 KiB ->|
  *
  *   - se_hdr.size is the number of meaningful bytes in the record; the kernel
  *     pads ring buffer records to 8 bytes.

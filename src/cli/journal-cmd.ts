@@ -17,7 +17,7 @@ import { compileFilter, type EventFilter } from '../rules/filter.js';
 import { ruleFiles } from '../rules/engine.js';
 import { readRuleFiles } from '../rules/source.js';
 import { CaptureWriter } from '../sources/replay/capture-writer.js';
-import { eventProblem } from '../sources/replay/capture-reader.js';
+import { eventProblem } from '../sources/replay/capture-checks.js';
 import type { SensorEvent } from '../model/event.js';
 
 export const JOURNAL_HELP = `Usage: ebpf-sensor journal export [options] --output FILE

@@ -5,25 +5,21 @@ import { SensorError } from '../errors.js';
 import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { KernelSource } from '../sources/kernel/kernel-source.js';
-import { loadBinding } from '../sources/kernel/binding.js';
 import { Enricher } from '../enrich/enrich.js';
 import { RuleReloader } from '../rules/reloader.js';
 import { ProcessKiller } from '../rules/killer.js';
-import { kernelNeeds, kernelKillRules, leafOf, minimalPrefixes, nameable, INTEREST_OK, type KernelNeeds } from '../rules/kernel-needs.js';
+import { kernelNeeds, kernelKillRules } from '../rules/kernel-needs.js';
+import { kernelFilter } from '../rules/kernel-filter.js';
 import type { RuleEngine } from '../rules/engine.js';
 import type { Killer } from '../rules/killer.js';
 import { PACKAGE_ROOT } from '../rules/source.js';
-import type { KernelFilter } from '../sources/kernel/kernel-source.js';
 import { resolve as resolvePath } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
 import { resolveHostRoot } from '../pipeline/host-root.js';
-import { Outputs, lineFormatter, loadConfiguredSinks } from '../pipeline/outputs.js';
-import { CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
+import { Outputs, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
-import type { LineFormatter } from '../sinks/sink.js';
-import type { AgentInfo, HostInfo } from '../model/event.js';
 import { RecordingEnricher } from '../pipeline/replay.js';
 import { CaptureWriter } from '../sources/replay/capture-writer.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
@@ -70,11 +66,6 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
   return c;
 }
 
-/** One line per event: ECS JSON (the default) or CEF with the configured vendor/product (config `cef`). */
-export function formatterFor(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
-  return lineFormatter(format, host, agent, cef);
-}
-
 export async function runCommand(args: RunArgs): Promise<number> {
   const cfg = mergeArgs(loadConfig(args.config), args);
   let duration: number | undefined;
@@ -87,7 +78,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const hostRoot = resolveHostRoot(cfg.host.root);
   const host = collectHostInfo(cfg.host.name, hostRoot);
   const agent = agentInfo(host);
-  const binding = loadBinding();
+  KernelSource.checkNative();
   // Rules first: a broken ruleset stops the start before any BPF is loaded.
   let pipeline: Pipeline | undefined;
   let source: KernelSource | undefined;
@@ -168,8 +159,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   // The journal and every configured sink (stdout/file, Kafka, Elasticsearch, syslog), each fed by its own delivery.
   await loadConfiguredSinks(cfg);
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
-  const clocks = binding.clocks();
-  decodeCtx.bootToRealtimeNs = clocks.realtime - clocks.boottime;
+  decodeCtx.bootToRealtimeNs = src.bootToRealtimeNs();
   const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true, hostRoot };
   // --capture: every event the pipeline sees, enriched, into a capture file for replay (docs/replay.md).
   const capture =
@@ -267,46 +257,6 @@ export async function runCommand(args: RunArgs): Promise<number> {
   );
 
   return await done;
-}
-
-/**
- * The kernel filter: what the rules need (computed for alerts, so read-only
- * opens die in the kernel unless a rule wants them), every family when
- * telemetry forwards everything, every read when `telemetry.openReads` asks.
- */
-export function kernelFilter(n: KernelNeeds, cfg: Pick<SensorConfig, 'telemetry'>, engine?: RuleEngine): KernelFilter {
-  // Prefixes and names narrow read-only opens only; writes, deletions and
-  // the other file events are reported on every path. A whole path a read
-  // rule names (/etc/shadow) becomes a name of interest: the kernel tests the
-  // dentry's name without walking the path, and the rule checks the whole
-  // path. A prefix ("/root/.ssh/", "/etc/cron") needs the walk on reads.
-  // Paths of in-kernel kill rules must reach the kernel's kill check: they
-  // are names of interest too.
-  // Each entry says which outcomes of read-only opens want it (1 success,
-  // 2 failure): a failed open of a name only success rules read dies in the
-  // kernel. Kill rules act on opened files: success.
-  const killPaths = engine ? kernelKillRules(engine).flatMap((k) => [...(k.path?.exact ?? [])]) : [];
-  const names = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, bits: number): void => void m.set(k, (m.get(k) ?? 0) | bits);
-  for (const [name, bits] of n.interest.names) add(names, name, bits);
-  for (const [p, bits] of n.interest.paths) add(names, leafOf(p), bits);
-  for (const p of killPaths) if (nameable(leafOf(p))) add(names, leafOf(p), INTEREST_OK);
-  // A kill path whose leaf the name filter cannot hold is walked as a prefix.
-  const prefixBits = new Map(n.interest.prefixes);
-  for (const p of killPaths) if (!nameable(leafOf(p))) add(prefixBits, p, INTEREST_OK);
-  const prefixes = minimalPrefixes(prefixBits);
-  const failedReads = n.failedReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads);
-  return {
-    kinds: cfg.telemetry.events === 'all' ? 'all' : n.kinds,
-    openReads: n.openReads || (cfg.telemetry.events === 'all' && cfg.telemetry.openReads),
-    failedReads,
-    allPaths: true,
-    threads: false,
-    prefixes: [...prefixes.keys()],
-    readPrefixes: prefixes.size > 0,
-    names: [...names.keys()],
-    interest: { prefixes, names },
-  };
 }
 
 /** The files the running sensor depends on (rule sensor_files_modified watches them). */

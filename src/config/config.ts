@@ -1,5 +1,5 @@
 /**
- * config: one YAML file, validated by one strict ajv instance against
+ * config: one YAML file, validated (strict ajv, src/model/schemas.ts) against
  * schemas/config.schema.json (closed objects, defaults from the schema),
  * then environment overrides, then frozen. Errors name the file, line,
  * column and the dotted field.
@@ -10,7 +10,8 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { lazyValidator } from '../model/schemas.js';
 import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, LineCounter } from 'yaml';
 import { SensorError } from '../errors.js';
 import { yamlToJs } from '../model/yaml-input.js';
@@ -20,15 +21,7 @@ export type { SensorConfig } from './config.generated.js';
 
 const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/config.schema.json');
 
-let validator: ValidateFunction | undefined;
-
-function validate(): ValidateFunction {
-  if (validator) return validator;
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
-  const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true, allowUnionTypes: false });
-  validator = ajv.compile(schema);
-  return validator;
-}
+const validate = lazyValidator(schemaPath, { useDefaults: true, allowUnionTypes: false });
 
 /** The raw JSON Schema (for generators and docs). */
 export function configSchema(): Record<string, unknown> {

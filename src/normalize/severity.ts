@@ -2,7 +2,7 @@
  * Rule severities as each output writes them, and which match of a verdict
  * speaks for the alert. The rule engine displays both scales.
  */
-import type { RuleMatch, Severity, Verdict } from '../model/event.js';
+import type { Severity } from '../model/event.js';
 
 /**
  * ECS `event.severity` (and `event.risk_score`) per rule severity. These are
@@ -23,15 +23,5 @@ export const CEF_SEVERITY_EVENT = 1;
 /** CEF severity of a loss report: lost events are a blind spot an attack could hide in. */
 export const CEF_SEVERITY_LOSS = 5;
 
-const RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
-
-/** The match that speaks for an alert: the most severe, the first one on ties. */
-export function topMatch(v: Verdict): RuleMatch | undefined {
-  if (v.classification !== 'suspicious' || v.matches.length === 0) return undefined;
-  let top = v.matches[0]!;
-  for (let i = 1; i < v.matches.length; i++) {
-    const m = v.matches[i]!;
-    if (RANK[m.severity] > RANK[top.severity]) top = m;
-  }
-  return top;
-}
+/** The match that speaks for an alert (model/severity.ts). */
+export { topMatch } from '../model/severity.js';

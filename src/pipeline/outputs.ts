@@ -24,7 +24,7 @@ import { SensorError } from '../errors.js';
 import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
 import { HecSink } from '../sinks/hec/hec-sink.js';
 import { OtlpSink } from '../sinks/otlp/otlp-sink.js';
-import type { BatchLimits } from '../sinks/batcher.js';
+import type { BatchLimits } from '../sinks/delivery.js';
 import type { LineFormatter, Sink } from '../sinks/sink.js';
 import type { SensorConfig } from '../config/config.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';

@@ -150,7 +150,7 @@ export class Pipeline {
     const perCpu = now.perCpu.map((v, i) => v - (this.lastLoss.perCpu[i] ?? 0));
     this.lastLoss = now;
     if (dk <= 0) {
-      // A reader stall keeps its record (native/src/addon.c spills it and waits for a chunk):
+      // A reader stall keeps its record (native/src/ring.c spills it and waits for a chunk):
       // nothing is lost, so no loss event — a loss event must mean a loss. The metric counts stalls.
       if (dr > 0) this.o.log.info({ readerStalls: dr }, 'ring reader waited for JavaScript; nothing lost');
       return;
@@ -164,7 +164,9 @@ export class Pipeline {
     const nowNs = BigInt(Date.now()) * 1000000n;
     const seq = this.o.decode.sequence++;
     const pid = process.pid;
+    // Node reads no saved uid: the saved ids are the effective ones, which is what they hold unless the process changed them.
     const id = { id: String(process.geteuid?.() ?? 0) };
+    const real = { id: String(process.getuid?.() ?? 0) };
     return {
       '@timestamp': isoFromNs(nowNs),
       event: { id: eventId ?? `${this.o.decode.bootIdPrefix}loss${nowNs.toString(16)}`, sequence: seq, action: 'events-lost', outcome: 'failure' },
@@ -176,7 +178,7 @@ export class Pipeline {
         thread: { id: pid },
         user: id,
         group: { id: String(process.getegid?.() ?? 0) },
-        real_user: id,
+        real_user: real,
         real_group: { id: String(process.getgid?.() ?? 0) },
         saved_user: id,
         saved_group: { id: String(process.getegid?.() ?? 0) },

@@ -39,6 +39,7 @@ import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, RuleMatch, SensorEvent, Severity } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
+import { SEVERITY_RANK, topMatch } from '../model/severity.js';
 import { isoToEpochMs } from '../model/time.js';
 import { Enricher, type EnricherOptions } from '../enrich/enrich.js';
 import type { CaptureWriter } from '../sources/replay/capture-writer.js';
@@ -47,7 +48,7 @@ import { loadRules, ruleFiles, type RuleEngine, type RuleSources } from '../rule
 import { compileFilter, emptyPartial, partialMatcher, type EventFilter, type PartialVerdict } from '../rules/filter.js';
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
-import { eventTypeProblem } from '../sources/replay/capture-reader.js';
+import { eventTypeProblem } from '../sources/replay/capture-checks.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError, splitPath } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -363,7 +364,7 @@ class Replayer {
       await this.closeSinks();
     }
     this.summary.byRule = [...this.ruleCounts.values()].sort(
-      (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.count - a.count || a.rule.localeCompare(b.rule),
+      (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.count - a.count || a.rule.localeCompare(b.rule),
     );
     this.summary.seconds = (performance.now() - this.started) / 1000;
     return this.summary;
@@ -763,7 +764,7 @@ class Replayer {
       if (ce.verdict.classification !== 'suspicious') continue;
       this.summary.alerts++;
       for (const m of ce.verdict.matches) this.count(m);
-      const top = ce.verdict.matches.reduce((a, m) => (SEVERITIES.indexOf(m.severity) < SEVERITIES.indexOf(a.severity) ? m : a));
+      const top = topMatch(ce.verdict)!;
       this.summary.bySeverity[top.severity]++;
     }
     this.summary.written += batch.length;

@@ -12,7 +12,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { lazyValidator } from '../model/schemas.js';
 import { parseDocument, isSeq, isMap, isScalar, LineCounter, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
 import { yamlToJs } from '../model/yaml-input.js';
@@ -52,14 +52,7 @@ export interface FixtureResult {
   problem?: string;
 }
 
-let validator: ValidateFunction | undefined;
-function validate(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true });
-    validator = ajv.compile(JSON.parse(readFileSync(FIXTURES_SCHEMA_PATH, 'utf8')) as object);
-  }
-  return validator;
-}
+const validate = lazyValidator(FIXTURES_SCHEMA_PATH, { strictRequired: false });
 
 /** The event a fixture's partial event is laid over. */
 export function baseEvent(): SensorEvent {

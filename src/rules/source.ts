@@ -7,7 +7,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { lazyValidator } from '../model/schemas.js';
 import { parseDocument, isAlias, isMap, isSeq, isScalar, LineCounter, Scalar, type Document, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
 import { yamlToJs } from '../model/yaml-input.js';
@@ -89,16 +90,8 @@ export interface RuleFile {
   defs: Definition[];
 }
 
-let validator: ValidateFunction | undefined;
-
-function validate(): ValidateFunction {
-  if (validator) return validator;
-  const schema = JSON.parse(readFileSync(RULES_SCHEMA_PATH, 'utf8')) as object;
-  // strictRequired is off: the if/then branches name keys their own subschema defines.
-  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true });
-  validator = ajv.compile(schema);
-  return validator;
-}
+// strictRequired is off: the if/then branches name keys their own subschema defines.
+const validate = lazyValidator(RULES_SCHEMA_PATH, { strictRequired: false });
 
 function nodeAt(doc: Document, pointer: string): { node: YamlNode | undefined; key: YamlNode | undefined } {
   const parts = pointer

@@ -16,8 +16,17 @@ import { SensorError } from '../errors.js';
 import { ShippedRecord, type Journal, type JournalReader, type SkippedRange } from '../journal/journal.js';
 import type { ShippedEvent } from '../model/event.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
-import type { BatchLimits } from './batcher.js';
 import type { Sink } from './sink.js';
+
+/** When a batch is cut: whichever limit is reached first. */
+export interface BatchLimits {
+  /** Events per batch. */
+  count: number;
+  /** Bytes per batch. */
+  bytes: number;
+  /** Longest time an event waits for its batch to fill, ms (0: send at once). */
+  ms: number;
+}
 
 /** Backoff between attempts: initialMs × multiplier^(attempt-1), capped at maxMs, each scaled by a random factor in [1 - jitter, 1]. */
 export interface RetryPolicy {

@@ -7,7 +7,8 @@
  * journaled: ShippedEvent). Gives: delivery, reported through the returned
  * promise (resolved = durable at the sink).
  */
-import { routeOf, type ClassifiedEvent, type OutputFormat, type ShippedEvent } from '../model/event.js';
+import { routeOf, type ClassifiedEvent, type EventRoute, type OutputFormat, type ShippedEvent } from '../model/event.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface Sink {
   readonly name: string;
@@ -17,6 +18,15 @@ export interface Sink {
   flush(): Promise<void>;
   /** Flush and release resources. */
   close(): Promise<void>;
+}
+
+/** What every network sink is built from, besides its own options. */
+export interface SinkOptions<Config> {
+  /** Its section of the configuration. */
+  config: Config;
+  /** Sink (and cursor) name; default the name of its config section ("kafka", "splunk", …). */
+  name?: string;
+  log?: Logger;
 }
 
 /** Turns a classified event into the bytes a line-oriented sink writes (no trailing newline). */
@@ -38,3 +48,12 @@ export function lineOf(ce: ShippedEvent, format: LineFormatter): Buffer | string
 }
 
 export { routeOf };
+
+/**
+ * Whether an event is an alert for the outputs: suspicious, or a loss report
+ * (a blind spot is reported like an alert). Sinks configured with
+ * `events: alerts` forward only these, on their alerts topic/index/sourcetype.
+ */
+export function isAlert(r: EventRoute): boolean {
+  return r.suspicious || r.loss;
+}

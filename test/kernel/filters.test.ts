@@ -12,7 +12,7 @@ import type { SensorEvent } from '../../src/model/event.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { loadRules } from '../../src/rules/engine.js';
 import { kernelNeeds } from '../../src/rules/kernel-needs.js';
-import { kernelFilter } from '../../src/cli/run.js';
+import { kernelFilter } from '../../src/rules/kernel-filter.js';
 import { skipReason, trigger, triggerBinary } from './harness.js';
 
 const skip = skipReason();

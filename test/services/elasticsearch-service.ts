@@ -18,7 +18,7 @@ import { SensorError } from '../../src/errors.js';
 import { createElasticsearchClient } from '../../src/sinks/elasticsearch/es-client.js';
 import { findJdk } from './jdk.js';
 import { fetchArtifact } from './maven.js';
-import type { ServiceRecord } from './state.js';
+import { serviceRecord, type ServiceRecord } from './state.js';
 
 /** Matches the client's major and minor (@elastic/elasticsearch 9.4.3). EBPF_SENSOR_TEST_ES_VERSION overrides. */
 export const DEFAULT_ES_VERSION = '9.4.3';
@@ -117,20 +117,17 @@ export function prepareElasticsearch(o: ElasticsearchPrepareOptions, zip: string
     chmodSync(o.dir, 0o755);
   }
   const logFile = join(o.dir, 'stdout.log');
-  return {
+  return serviceRecord({
     name: o.name,
     kind: 'elasticsearch',
     version: o.version,
-    host: '127.0.0.1',
     port: o.port,
-    address: `http://127.0.0.1:${o.port}`,
     otherPorts: { transport: o.transportPort },
     dir: o.dir,
     dataDir,
     logFile,
-    logFiles: [logFile, join(logsDir, `ebpf-sensor-test-${o.name}.log`)],
-    javaHome: jdk.home,
-    javaVersion: jdk.version,
+    moreLogs: [join(logsDir, `ebpf-sensor-test-${o.name}.log`)],
+    jdk,
     ...(user ? { runAs: ES_USER } : {}),
     launch: {
       command: bin,
@@ -148,8 +145,7 @@ export function prepareElasticsearch(o: ElasticsearchPrepareOptions, zip: string
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
       logFile,
     },
-    process: null,
-  };
+  });
 }
 
 /** One readiness probe: version negotiation succeeds and cluster health is yellow or green. */

@@ -17,7 +17,7 @@ import { SensorError } from '../../src/errors.js';
 import { findJdk } from './jdk.js';
 import { resolveClasspath, type MavenDependency } from './maven.js';
 import type { LaunchSpec } from './process-control.js';
-import type { ServiceRecord } from './state.js';
+import { serviceRecord, type ServiceRecord } from './state.js';
 
 /** The Kafka version the harness runs (EBPF_SENSOR_TEST_KAFKA_VERSION overrides). */
 export const DEFAULT_KAFKA_VERSION = '4.2.2';
@@ -157,23 +157,20 @@ export async function prepareKafka(o: KafkaPrepareOptions, jars: string[]): Prom
     logFile: join(o.dir, 'format.log'),
   });
   const logFile = join(o.dir, 'kafka.log');
-  return {
+  return serviceRecord({
     name: o.name,
     kind: 'kafka',
     version: o.version,
-    host: '127.0.0.1',
     port: o.port,
     address: `127.0.0.1:${o.port}`,
     otherPorts: { controller: o.controllerPort },
     dir: o.dir,
     dataDir,
     logFile,
-    logFiles: [logFile, join(o.dir, 'format.log')],
-    javaHome: jdk.home,
-    javaVersion: jdk.version,
+    moreLogs: [join(o.dir, 'format.log')],
+    jdk,
     launch: { command: jdk.java, args: [...jvm, 'kafka.Kafka', props], env, cwd: o.dir, logFile },
-    process: null,
-  };
+  });
 }
 
 /** One readiness probe: a metadata request (kafkajs describeCluster) must list the broker. */

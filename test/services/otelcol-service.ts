@@ -21,7 +21,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SensorError } from '../../src/errors.js';
-import type { ServiceRecord } from './state.js';
+import { serviceRecord, type ServiceRecord } from './state.js';
 
 /** Builder and contrib component version (core modules are v1.64.0). */
 export const DEFAULT_OTELCOL_VERSION = '0.158.0';
@@ -204,23 +204,17 @@ export function prepareCollector(o: OtelcolPrepareOptions, binary: string): Omit
   const config = join(o.dir, 'config.yaml');
   writeFileSync(config, collectorConfig({ hecPort: o.port, otlpPort: o.otlpPort, outDir, token: TEST_HEC_TOKEN }));
   const logFile = join(o.dir, 'otelcol.log');
-  return {
+  return serviceRecord({
     name: o.name,
     kind: 'otelcol',
     version: o.version,
-    host: '127.0.0.1',
     port: o.port,
-    address: `http://127.0.0.1:${o.port}`,
     otherPorts: { otlpHttp: o.otlpPort },
     dir: o.dir,
     dataDir: outDir,
     logFile,
-    logFiles: [logFile],
-    javaHome: '',
-    javaVersion: '',
     launch: { command: binary, args: ['--config', `file:${config}`], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.dir }, cwd: o.dir, logFile },
-    process: null,
-  };
+  });
 }
 
 function get(url: string, headers: Record<string, string>): Promise<number> {

@@ -56,6 +56,39 @@ export interface ServiceRecord {
   timings: ServiceTimings;
 }
 
+/** What a launcher decides of its service's record; serviceRecord() adds what every service shares. */
+export interface ServiceRecordParts extends Pick<ServiceRecord, 'name' | 'kind' | 'version' | 'port' | 'otherPorts' | 'dir' | 'dataDir' | 'logFile' | 'launch'> {
+  /** What clients use; default `http://127.0.0.1:PORT`. */
+  address?: string;
+  /** Logs worth printing when the server fails, besides `logFile`. */
+  moreLogs?: string[];
+  /** The JDK it runs on (none for native servers). */
+  jdk?: { home: string; version: string };
+  runAs?: string;
+}
+
+/** The record of a prepared, not yet started service: on loopback, its logs, no process. */
+export function serviceRecord(p: ServiceRecordParts): Omit<ServiceRecord, 'timings'> {
+  return {
+    name: p.name,
+    kind: p.kind,
+    version: p.version,
+    host: '127.0.0.1',
+    port: p.port,
+    address: p.address ?? `http://127.0.0.1:${p.port}`,
+    otherPorts: p.otherPorts,
+    dir: p.dir,
+    dataDir: p.dataDir,
+    logFile: p.logFile,
+    logFiles: [p.logFile, ...(p.moreLogs ?? [])],
+    javaHome: p.jdk?.home ?? '',
+    javaVersion: p.jdk?.version ?? '',
+    ...(p.runAs !== undefined ? { runAs: p.runAs } : {}),
+    launch: p.launch,
+    process: null,
+  };
+}
+
 export interface ServicesState {
   format: 1;
   /** The run's temporary directory (one subdirectory per service). */

@@ -1,4 +1,4 @@
-// issue 13, native/src/addon.c: setGlobal with a value N-API cannot read as
+// issue 13, native/src/object.c: setGlobal with a value N-API cannot read as
 // a number used an uninitialised int64 (whatever was on the stack went into
 // the program's config); now it is ESENSOR_NATIVE_ARG naming the global.
 // Opening the object and setting globals needs no root (nothing is loaded).

@@ -23,7 +23,7 @@ import { compileFilter } from '../../src/rules/filter.js';
 import { parseRuleText } from '../../src/rules/source.js';
 import { RelpError, RelpParser } from '../../src/sinks/syslog/relp-session.js';
 import { encodeMember, parseMemberHeader, type MemberInfo } from '../../src/sources/replay/capture-format.js';
-import { CaptureBlock } from '../../src/sources/replay/capture-reader.js';
+import { CaptureBlock } from '../../src/sources/replay/capture-block.js';
 import { rawEvents, replayToMemory, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
 import { classified } from '../helpers/journal-fixtures.js';
 import type { SensorConfig } from '../../src/config/config.js';

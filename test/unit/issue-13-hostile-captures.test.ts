@@ -13,7 +13,8 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { isSensorError } from '../../src/errors.js';
 import type { SensorEvent } from '../../src/model/event.js';
 import { encodeMember, parseMemberHeader, type MemberInfo } from '../../src/sources/replay/capture-format.js';
-import { CaptureBlock, CaptureReader, type InputDamage } from '../../src/sources/replay/capture-reader.js';
+import { CaptureBlock } from '../../src/sources/replay/capture-block.js';
+import { CaptureReader, type InputDamage } from '../../src/sources/replay/capture-reader.js';
 import { rawEvents, replayToMemory, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
 
 const dir = tempDir('ebpf-sensor-issue13-capture-');

@@ -233,7 +233,7 @@ test('pure: same input, byte-identical line; the input is untouched', () => {
 });
 
 test('--format cef: the line formatter writes CEF with the configured vendor/product; ecs is the default', async () => {
-  const { formatterFor } = await import('../../src/cli/run.js');
+  const { lineFormatter: formatterFor } = await import('../../src/pipeline/outputs.js');
   const { loadConfig } = await import('../../src/config/config.js');
   const cfg = loadConfig(undefined, { EBPF_SENSOR_CEF__VENDOR: 'Acme', EBPF_SENSOR_CEF__PRODUCT: 'Host Guard' });
   const line = formatterFor('cef', HOST, AGENT, cfg.cef)(byKind('exec'));

@@ -9,7 +9,7 @@ import { ProcessKiller } from '../../src/rules/killer.js';
 import { isoToEpochMs } from '../../src/model/time.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
 import { isoFromNs } from '../../src/decode/decode.js';
-import { kernelFilter } from '../../src/cli/run.js';
+import { kernelFilter } from '../../src/rules/kernel-filter.js';
 import { prefixKey } from '../../src/sources/kernel/kernel-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rules-kernel-'));

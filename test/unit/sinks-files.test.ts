@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
 import { RotatingFile } from '../../src/sinks/rotating-file.js';
-import { DeadLetterFile } from '../../src/sinks/elasticsearch/dead-letter.js';
+import { DeadLetterFile } from '../../src/sinks/dead-letter.js';
 import { lineFormatter } from '../../src/pipeline/outputs.js';
 import { batchOf, indexOf, tempDir } from '../helpers/journal-fixtures.js';
 import { AGENT, HOST, lossEvent } from '../helpers/normalize-corpus.js';

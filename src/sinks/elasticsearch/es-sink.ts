@@ -21,36 +21,24 @@
  * diagnostics are bridged into pino (es-log.ts).
  */
 import { errors, type Client } from '@elastic/elasticsearch';
-import { readFileSync } from 'node:fs';
 import { redactUrlCredentials, SensorError } from '../../errors.js';
 import type { ClassifiedEvent, ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { routeOf, type Sink } from '../sink.js';
+import { isAlert, routeOf, type Sink, type SinkOptions } from '../sink.js';
 import { createElasticsearchClient, type ClientOptions, type ElasticsearchServerVersion } from './es-client.js';
 import { bridgeClientLogs, type ClientLogBridge } from './es-log.js';
 import { buildTemplates, installTemplates, type InstallResult } from './es-templates.js';
-import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
+import { DeadLetterFile, type DeadLetter } from '../dead-letter.js';
+import { readSecretFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `elasticsearch` section of the configuration (schemas/config.schema.json). */
-export interface ElasticsearchSinkConfig {
-  node?: string;
-  auth?: { apiKey?: string; apiKeyFile?: string; username?: string; password?: string; passwordFile?: string };
-  tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  dataStreams: { alerts: string; events: string };
-  templates: { install: boolean; name: string; priority: number };
-  events: 'all' | 'alerts';
-  deadLetter: { path: string; maxBytes: number; keepFiles: number };
-  requestTimeoutMs: number;
-}
+export type ElasticsearchSinkConfig = SensorConfig['elasticsearch'];
 
-export interface ElasticsearchSinkOptions {
-  config: ElasticsearchSinkConfig;
+export interface ElasticsearchSinkOptions extends SinkOptions<ElasticsearchSinkConfig> {
   /** The ECS document of an event, as JSON (used when the journal does not hold it already). */
   document: (ce: ClassifiedEvent) => string;
   sensorVersion: string;
-  /** Sink (and cursor) name; default "elasticsearch". */
-  name?: string;
-  log?: Logger;
   /** Rounds of per-document retries (429/5xx) inside one send before it rejects (default 4). */
   itemRetries?: number;
   /** First backoff of those retries, ms (default 200, doubling). */
@@ -121,48 +109,24 @@ interface Doc {
   json: Buffer | string;
 }
 
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
 /** Client options for a config (auth and TLS files read here). */
 export function elasticsearchClientOptions(cfg: ElasticsearchSinkConfig): ClientOptions {
   if (!cfg.node) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.node is not set', { field: 'elasticsearch.node' });
   const o: ClientOptions = { node: cfg.node, requestTimeout: cfg.requestTimeoutMs, maxRetries: 2, sniffOnStart: false };
   const a = cfg.auth;
   if (a) {
-    const apiKey = a.apiKey ?? (a.apiKeyFile !== undefined ? readSecret(a.apiKeyFile, 'elasticsearch.auth.apiKeyFile') : undefined);
+    const apiKey = a.apiKey ?? (a.apiKeyFile !== undefined ? readSecretFile(a.apiKeyFile, 'elasticsearch.auth.apiKeyFile') : undefined);
     if (apiKey !== undefined) {
       if (a.username !== undefined) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.auth: give an API key or a username, not both', { field: 'elasticsearch.auth' });
       o.auth = { apiKey };
     } else if (a.username !== undefined) {
-      const password = a.password ?? (a.passwordFile !== undefined ? readSecret(a.passwordFile, 'elasticsearch.auth.passwordFile') : undefined);
+      const password = a.password ?? (a.passwordFile !== undefined ? readSecretFile(a.passwordFile, 'elasticsearch.auth.passwordFile') : undefined);
       if (password === undefined) throw new SensorError('ESENSOR_SINK_CONFIG', 'elasticsearch.auth.username needs password or passwordFile', { field: 'elasticsearch.auth.password' });
       o.auth = { username: a.username, password };
     }
   }
-  const t = cfg.tls;
-  const pem = (f: string | undefined, field: string): Buffer | undefined => {
-    if (f === undefined) return undefined;
-    try {
-      return readFileSync(f);
-    } catch (e) {
-      throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${f}: ${(e as Error).message}`, { file: f, field, cause: e });
-    }
-  };
-  const tls: NonNullable<ClientOptions['tls']> = { rejectUnauthorized: t.rejectUnauthorized };
-  const ca = pem(t.ca, 'elasticsearch.tls.ca');
-  const cert = pem(t.cert, 'elasticsearch.tls.cert');
-  const key = pem(t.key, 'elasticsearch.tls.key');
-  if (ca) tls.ca = ca;
-  if (cert) tls.cert = cert;
-  if (key) tls.key = key;
-  if (t.servername !== undefined) tls.servername = t.servername;
-  if (cfg.node.startsWith('https:') || ca || cert) o.tls = tls;
+  const tls: NonNullable<ClientOptions['tls']> = readTlsFiles(cfg.tls, 'elasticsearch.tls');
+  if (cfg.node.startsWith('https:') || tls.ca || tls.cert) o.tls = tls;
   return o;
 }
 
@@ -216,7 +180,7 @@ export class ElasticsearchSink implements Sink {
     const eventAction = `{"create":{"_index":${JSON.stringify(events)},"_id":`;
     for (const ce of batch) {
       const r = routeOf(ce);
-      const alert = r.suspicious || r.loss;
+      const alert = isAlert(r);
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;

@@ -14,16 +14,13 @@ import { readFileSync } from 'node:fs';
 import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
 import { SensorError } from '../../errors.js';
+import type { SensorConfig } from '../../config/config.js';
+import { readTlsFiles } from '../config-files.js';
 
 const gzip = promisify(gzipCb);
 
-export interface HecTls {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized: boolean;
-  servername?: string;
-}
+/** `splunk.tls` of the configuration. */
+export type HecTls = SensorConfig['splunk']['tls'];
 
 export interface HecClientOptions {
   /** Base URL (scheme, host, port; a path prefix is kept). */
@@ -88,15 +85,6 @@ export function readToken(cfg: { token?: string; tokenFile?: string }): string {
   throw new SensorError('ESENSOR_SINK_CONFIG', 'splunk.url is set but no token: set splunk.token, splunk.tokenFile or EBPF_SENSOR_SPLUNK__TOKEN', { field: 'splunk.token' });
 }
 
-function pem(f: string | undefined, field: string): Buffer | undefined {
-  if (f === undefined) return undefined;
-  try {
-    return readFileSync(f);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${f}: ${(e as Error).message}`, { file: f, field, cause: e });
-  }
-}
-
 export class HecClient {
   private readonly base: URL;
   private readonly agent: HttpAgent | HttpsAgent;
@@ -108,18 +96,7 @@ export class HecClient {
     this.https = this.base.protocol === 'https:';
     this.auth = `Splunk ${o.token}`;
     if (this.https) {
-      const ca = pem(o.tls.ca, 'splunk.tls.ca');
-      const cert = pem(o.tls.cert, 'splunk.tls.cert');
-      const key = pem(o.tls.key, 'splunk.tls.key');
-      this.agent = new HttpsAgent({
-        keepAlive: true,
-        maxSockets: 4,
-        rejectUnauthorized: o.tls.rejectUnauthorized,
-        ...(ca ? { ca } : {}),
-        ...(cert ? { cert } : {}),
-        ...(key ? { key } : {}),
-        ...(o.tls.servername !== undefined ? { servername: o.tls.servername } : {}),
-      });
+      this.agent = new HttpsAgent({ keepAlive: true, maxSockets: 4, ...readTlsFiles(o.tls, 'splunk.tls') });
     } else {
       this.agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
     }

@@ -24,32 +24,16 @@ import { randomUUID } from 'node:crypto';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
-import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
-import { classifyAnswer, HecClient, readToken, type HecAnswer, type HecTls } from './hec-client.js';
+import { DeadLetterFile } from '../dead-letter.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptions } from '../sink.js';
+import { classifyAnswer, HecClient, readToken, type HecAnswer } from './hec-client.js';
 import { envelopeMiddle, hecEnvelope } from './hec-format.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `splunk` section of the configuration (schemas/config.schema.json). */
-export interface HecSinkConfig {
-  url?: string;
-  token?: string;
-  tokenFile?: string;
-  tls: HecTls;
-  format: 'ecs' | 'cef';
-  sourcetype?: string;
-  source: string;
-  host?: string;
-  index: { alerts?: string; events?: string };
-  events: 'all' | 'alerts';
-  gzip: boolean;
-  ack: { enabled: boolean; channel?: string; pollMs: number; timeoutMs: number };
-  maxRequestBytes: number;
-  requestTimeoutMs: number;
-  deadLetter: { path: string; maxBytes: number; keepFiles: number };
-}
+export type HecSinkConfig = SensorConfig['splunk'];
 
-export interface HecSinkOptions {
-  config: HecSinkConfig;
+export interface HecSinkOptions extends SinkOptions<HecSinkConfig> {
   /**
    * The event's document as the sink ships it: ECS JSON (format ecs) or a
    * CEF line (format cef). The only per-event conversion of this sink.
@@ -57,9 +41,6 @@ export interface HecSinkOptions {
   document: LineFormatter;
   /** Default HEC `host` (the sensor's host name). */
   hostName: string;
-  /** Sink (and cursor) name; default "splunk". */
-  name?: string;
-  log?: Logger;
 }
 
 export interface HecSinkStats {
@@ -142,7 +123,7 @@ export class HecSink implements Sink {
     const isJson = this.cfg.format === 'ecs';
     for (const ce of batch) {
       const r = routeOf(ce);
-      const alert = r.suspicious || r.loss;
+      const alert = isAlert(r);
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;

@@ -14,41 +14,25 @@
  * producer whose sequence numbers went out of step with the broker (an
  * outage in the middle of a request) would otherwise fail for good.
  */
-import { readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
 import type { ShippedEvent } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { lineOf, routeOf, type LineFormatter, type Sink } from '../sink.js';
+import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptions } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
-import { useCompression, type KafkaCompression } from './kafka-codecs.js';
+import { useCompression } from './kafka-codecs.js';
+import { readSecretFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
-export interface KafkaSinkConfig {
-  brokers: string[];
-  clientId: string;
-  topics: { alerts: string; events: string };
-  key: 'host' | 'process';
-  events: 'all' | 'alerts';
-  compression: KafkaCompression;
-  compressionLevel: number;
-  maxRequestBytes: number;
-  requestTimeoutMs: number;
-  connectionTimeoutMs: number;
-  tls: { enabled: boolean; ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password?: string; passwordFile?: string };
-}
+export type KafkaSinkConfig = SensorConfig['kafka'];
 
-export interface KafkaSinkOptions {
-  config: KafkaSinkConfig;
+export interface KafkaSinkOptions extends SinkOptions<KafkaSinkConfig> {
   /** The text of each message: ECS JSON or CEF. */
   format: LineFormatter;
   /** host.name: the key of every message with `key: host`. */
   hostName: string;
-  /** Sink (and cursor) name; default "kafka". */
-  name?: string;
-  log?: Logger;
 }
 
 export interface KafkaSinkStats {
@@ -74,23 +58,6 @@ export function useGzipLevel(level: number): void {
   useCompression('gzip', level);
 }
 
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
-function readPem(file: string | undefined, field: string): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${file}: ${(e as Error).message}`, { file, field, cause: e });
-  }
-}
-
 /** The kafkajs client options for a config (TLS files and password files read here). */
 export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: KafkaConfig; secrets: string[] } {
   if (!cfg.brokers.length) throw new SensorError('ESENSOR_SINK_CONFIG', 'kafka.brokers is empty', { field: 'kafka.brokers' });
@@ -98,15 +65,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
   let ssl: ConnectionOptions | boolean | undefined;
   const t = cfg.tls;
   if (t.enabled || t.ca !== undefined || t.cert !== undefined || t.key !== undefined) {
-    const o: ConnectionOptions = { rejectUnauthorized: t.rejectUnauthorized };
-    const ca = readPem(t.ca, 'kafka.tls.ca');
-    const cert = readPem(t.cert, 'kafka.tls.cert');
-    const key = readPem(t.key, 'kafka.tls.key');
-    if (ca) o.ca = ca;
-    if (cert) o.cert = cert;
-    if (key) o.key = key;
-    if (t.servername !== undefined) o.servername = t.servername;
-    ssl = o;
+    ssl = readTlsFiles(t, 'kafka.tls') as ConnectionOptions;
   }
   let sasl: SASLOptions | undefined;
   if (cfg.sasl) {
@@ -114,7 +73,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
     if ((s.password === undefined) === (s.passwordFile === undefined)) {
       throw new SensorError('ESENSOR_SINK_CONFIG', 'kafka.sasl needs exactly one of password and passwordFile', { field: 'kafka.sasl.password' });
     }
-    const password = s.password ?? readSecret(s.passwordFile!, 'kafka.sasl.passwordFile');
+    const password = s.password ?? readSecretFile(s.passwordFile!, 'kafka.sasl.passwordFile');
     secrets.push(password);
     sasl = { mechanism: s.mechanism, username: s.username, password } as SASLOptions;
   }
@@ -135,8 +94,7 @@ export function kafkaClientConfig(cfg: KafkaSinkConfig, log: Logger): { config: 
 
 /** Alerts and loss reports go to the alerts topic: whoever watches alerts must learn that events were lost. */
 export function isAlertTopic(ce: ShippedEvent): boolean {
-  const r = routeOf(ce);
-  return r.suspicious || r.loss;
+  return isAlert(routeOf(ce));
 }
 
 export class KafkaSink implements Sink {

@@ -15,41 +15,28 @@
  * sends the batch to the dead-letter file; 401/403 are retried (credentials
  * fixed, nothing lost).
  */
-import { readFileSync } from 'node:fs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { SensorError } from '../../errors.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo } from '../../model/event.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
-import { DeadLetterFile } from '../elasticsearch/dead-letter.js';
-import type { Sink } from '../sink.js';
+import { DeadLetterFile } from '../dead-letter.js';
+import { isAlert, routeOf, type Sink, type SinkOptions } from '../sink.js';
 import { hrTimeOf, logAttributes, logSeverity, resourceAttributes } from './otlp-map.js';
+import { readConfigFile, readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 /** The `otlp` section of the configuration (schemas/config.schema.json). */
-export interface OtlpSinkConfig {
-  endpoint?: string;
-  headers: Record<string, string>;
-  headersFile?: string;
-  tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string };
-  compression: 'gzip' | 'none';
-  events: 'all' | 'alerts';
-  timeoutMs: number;
-  /** map: the ECS document as a map body; json: its JSON text as a string body. */
-  body?: 'map' | 'json';
-  deadLetter?: { path: string; maxBytes: number; keepFiles: number };
-}
+export type OtlpSinkConfig = SensorConfig['otlp'];
 
-export interface OtlpSinkOptions {
-  config: OtlpSinkConfig;
+export interface OtlpSinkOptions extends SinkOptions<OtlpSinkConfig> {
   /** The event's ECS document as JSON: the only per-event conversion of this sink. */
   document: (ce: ClassifiedEvent) => string;
   host: HostInfo;
   agent: AgentInfo;
   /** Where records refused for good go (default /var/lib/ebpf-sensor/dead-letter/otlp.ndjson). */
   deadLetterPath?: string;
-  name?: string;
-  log?: Logger;
 }
 
 export interface OtlpSinkStats {
@@ -68,14 +55,6 @@ export function logsUrl(endpoint: string): string {
   const u = new URL(endpoint);
   if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/logs';
   return u.toString();
-}
-
-function readFile(f: string, field: string): Buffer {
-  try {
-    return readFileSync(f);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${f}: ${(e as Error).message}`, { file: f, field, cause: e });
-  }
 }
 
 export class OtlpSink implements Sink {
@@ -99,7 +78,7 @@ export class OtlpSink implements Sink {
     if (this.cfg.headersFile !== undefined) {
       let extra: unknown;
       try {
-        extra = JSON.parse(readFile(this.cfg.headersFile, 'otlp.headersFile').toString('utf8'));
+        extra = JSON.parse(readConfigFile(this.cfg.headersFile, 'otlp.headersFile').toString('utf8'));
       } catch (e) {
         if (e instanceof SensorError) throw e;
         throw new SensorError('ESENSOR_SINK_CONFIG', `otlp.headersFile ${this.cfg.headersFile} is not a JSON object of strings`, { file: this.cfg.headersFile, field: 'otlp.headersFile' });
@@ -109,19 +88,10 @@ export class OtlpSink implements Sink {
       }
       Object.assign(headers, extra);
     }
-    const t = this.cfg.tls;
     const https = url.startsWith('https:');
     const agentOptions = {
       keepAlive: true,
-      ...(https
-        ? {
-            rejectUnauthorized: t.rejectUnauthorized,
-            ...(t.ca !== undefined ? { ca: readFile(t.ca, 'otlp.tls.ca') } : {}),
-            ...(t.cert !== undefined ? { cert: readFile(t.cert, 'otlp.tls.cert') } : {}),
-            ...(t.key !== undefined ? { key: readFile(t.key, 'otlp.tls.key') } : {}),
-            ...(t.servername !== undefined ? { servername: t.servername } : {}),
-          }
-        : {}),
+      ...(https ? readTlsFiles(this.cfg.tls, 'otlp.tls') : {}),
     };
     this.exporter = new OTLPLogExporter({
       url,
@@ -161,7 +131,7 @@ export class OtlpSink implements Sink {
     const observed: [number, number] = [Math.floor(now / 1000), (now % 1000) * 1e6];
     const records: ReadableLogRecord[] = [];
     for (const ce of batch) {
-      const alert = ce.verdict.classification === 'suspicious' || ce.event.ebpf.kind === 'loss';
+      const alert = isAlert(routeOf(ce));
       if (!alert && this.cfg.events === 'alerts') {
         this.stats.filtered++;
         continue;

@@ -5,6 +5,7 @@
  * LF (RFC 6587 3.4.2) on TCP/TLS, one datagram per message on UDP (RFC 5426).
  */
 import type { ClassifiedEvent, EventRoute, Severity } from '../../model/event.js';
+import { topMatch } from '../../model/severity.js';
 
 /** Syslog facility names → codes (RFC 5424 table 1). */
 export const FACILITIES = Object.freeze({
@@ -43,15 +44,10 @@ export const SYSLOG_SEVERITY: Readonly<Record<Severity | 'event' | 'loss', numbe
   event: 6,
 });
 
-const RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
-
 /** The syslog severity (0-7) of one classified event. */
 export function syslogSeverity(ce: ClassifiedEvent): number {
-  if (ce.verdict.classification === 'suspicious' && ce.verdict.matches.length) {
-    let top: Severity = ce.verdict.matches[0]!.severity;
-    for (const m of ce.verdict.matches) if (RANK[m.severity] > RANK[top]) top = m.severity;
-    return SYSLOG_SEVERITY[top];
-  }
+  const top = topMatch(ce.verdict);
+  if (top) return SYSLOG_SEVERITY[top.severity];
   return ce.event.ebpf.kind === 'loss' ? SYSLOG_SEVERITY.loss : SYSLOG_SEVERITY.event;
 }
 

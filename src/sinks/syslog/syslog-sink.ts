@@ -21,7 +21,6 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { RelpSession } from './relp-session.js';
 import { SensorError } from '../../errors.js';
 import { componentLogger, type Logger } from '../../telemetry/logger.js';
@@ -37,6 +36,8 @@ import {
   type FacilityName,
   type SyslogProtocol,
 } from './syslog-format.js';
+import { readTlsFiles } from '../config-files.js';
+import type { SensorConfig } from '../../config/config.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls' | 'relp';
 export type SyslogFraming = 'octet-counting' | 'lf';
@@ -386,41 +387,15 @@ export class SyslogSink implements Sink {
   }
 }
 
-/** The `syslog` section of the configuration (schemas/config.schema.json). */
-export interface SyslogConfig {
-  host: string;
-  port: number;
-  transport: SyslogTransport;
-  protocol: SyslogProtocol;
-  framing: SyslogFraming;
-  facility: FacilityName;
-  appName: string;
-  events: 'all' | 'alerts';
-  maxMessageBytes?: number;
-  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
-}
-
-function readPem(path: string | undefined, field: string): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new SensorError('ESENSOR_SINK_CONFIG', `cannot read ${field} ${path}: ${(e as Error).message}`, { file: path, field, cause: e });
-  }
-}
+/**
+ * The `syslog` section of the configuration (schemas/config.schema.json), but
+ * `enabled` and `format`: those are the pipeline's (it passes the formatter).
+ */
+export type SyslogConfig = Omit<SensorConfig['syslog'], 'enabled' | 'format'>;
 
 /** Build the sink from the configuration; the pipeline passes the line formatter of `syslog.format`. */
 export function syslogSinkFromConfig(cfg: SyslogConfig, format: LineFormatter, hostname: string): SyslogSink {
-  const tls: SyslogTlsOptions | undefined =
-    cfg.transport === 'tls'
-      ? {
-          ...(cfg.tls?.ca !== undefined ? { ca: readPem(cfg.tls.ca, 'syslog.tls.ca') } : {}),
-          ...(cfg.tls?.cert !== undefined ? { cert: readPem(cfg.tls.cert, 'syslog.tls.cert') } : {}),
-          ...(cfg.tls?.key !== undefined ? { key: readPem(cfg.tls.key, 'syslog.tls.key') } : {}),
-          ...(cfg.tls?.rejectUnauthorized !== undefined ? { rejectUnauthorized: cfg.tls.rejectUnauthorized } : {}),
-          ...(cfg.tls?.servername !== undefined ? { servername: cfg.tls.servername } : {}),
-        }
-      : undefined;
+  const tls: SyslogTlsOptions | undefined = cfg.transport === 'tls' ? readTlsFiles(cfg.tls ?? {}, 'syslog.tls') : undefined;
   return new SyslogSink({
     host: cfg.host,
     port: cfg.port,

@@ -142,6 +142,23 @@ export class KernelSource implements Source {
     validateOptions(this.opts);
   }
 
+  /**
+   * Loads the native addon now, so that a sensor without one stops
+   * (ESENSOR_BUILD_MISSING) before it starts anything else.
+   */
+  static checkNative(): void {
+    loadBinding();
+  }
+
+  /**
+   * Wall-clock ns minus boot-clock ns, read now (the addon reads both clocks
+   * back to back): what turns the records' boot-clock stamps into wall time.
+   */
+  bootToRealtimeNs(): bigint {
+    const c = loadBinding().clocks();
+    return c.realtime - c.boottime;
+  }
+
   async start(onBatch: (batch: SourceBatch) => void): Promise<void> {
     this.preflightResult = preflight();
     for (const m of this.preflightResult.mounted) this.log.info({ mounted: m }, 'mounted %s', m);

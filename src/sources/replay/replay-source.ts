@@ -16,10 +16,13 @@ import { SensorError } from '../../errors.js';
 import type { AgentInfo, HostInfo, SensorEvent } from '../../model/event.js';
 import { Journal, type JournalReader } from '../../journal/journal.js';
 import type { Source, SourceBatch } from '../source.js';
-import { CaptureBlock, CaptureReader, eventProblem, type InputDamage } from './capture-reader.js';
+import { CaptureBlock } from './capture-block.js';
+import { eventProblem } from './capture-checks.js';
 import type { CaptureHeader } from './capture-format.js';
+import { CaptureReader, type InputDamage } from './capture-reader.js';
 
-export { CaptureBlock, type InputDamage } from './capture-reader.js';
+export { CaptureBlock } from './capture-block.js';
+export type { InputDamage } from './capture-reader.js';
 
 /** A block of records from any input. Record i is record `firstRecord + i + 1` of its input. */
 export interface ReplayBlock {

@@ -8,7 +8,7 @@
  * A write is fsync'ed before it returns: the sink confirms a batch (and its
  * cursor moves past the rejected document) only once the document is here.
  */
-import { RotatingFile } from '../rotating-file.js';
+import { RotatingFile } from './rotating-file.js';
 
 export interface DeadLetter {
   /** Where it was going (index / data stream, topic …). */
