@@ -11,6 +11,8 @@
 
 struct se_abi_anchor {
 	struct se_event event;
+	struct se_exec_ext exec_ext;
+	struct se_env_key env_key;
 	struct se_sockaddr sockaddr;
 	struct se_filter_cfg filter_cfg;
 	struct se_prefix_key prefix_key;

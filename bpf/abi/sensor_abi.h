@@ -37,7 +37,7 @@
 #endif
 
 enum se_abi_consts {
-	SE_ABI_VERSION = 2,
+	SE_ABI_VERSION = 3,
 	SE_COMM_LEN = 16,
 	SE_STR_SLOTS = 4,
 	SE_ARGS = 6,
@@ -52,13 +52,22 @@ enum se_abi_consts {
 	 * 32 KiB by the kernel, which sets these sizes. */
 	SE_SCRATCH_SIZE = 16384,
 	SE_RECORD_MAX = 20480,
+	/* Environment variables captured at exec (struct se_exec_ext): bytes
+	 * kept (NAME=value, NUL-separated), longest allow-listed name + NUL,
+	 * bytes read per step of the scan, variables (and long-variable steps)
+	 * scanned at most. */
+	SE_ENV_MAX = 2048,
+	SE_ENV_NAME_MAX = 32,
+	SE_ENV_READ = 4096,
+	SE_ENV_SCAN_MAX = 1024,
 };
 
 /* Event types. Numbers are stable and never reused. */
 enum se_event_type {
 	SE_EV_NONE = 0,
 	/* process */
-	SE_EV_EXEC = 1,     /* str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
+	SE_EV_EXEC = 1,     /* struct se_exec_ext follows struct se_event (ABI 3+);
+	                       str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
 	                       (dirfd's path for a failed execveat), 3 exe (resolved bprm->file, success only)
 	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev,
 	                       4 stdio: enum se_fd_kind of fd 0 | fd 1 << 8 | fd 2 << 16, 5 syscall */
@@ -230,6 +239,25 @@ struct se_event {
 	/* variable data follows */
 };
 
+/*
+ * Exec records (SE_EV_EXEC) carry this right after struct se_event, before the
+ * string data: the exec facts the four string slots and six args have no room
+ * for. Fields are only ever appended here (never reordered), and strings are
+ * described by se_str descriptors like str[], relative to the record start.
+ */
+struct se_exec_ext {
+	struct se_str env;      /* success, SE_FL_ENV_VARS: the new image's environment variables whose names
+	                           are in env_allow, as NAME=value strings, NUL-separated, in environment order;
+	                           SE_STR_TRUNCATED when one did not fit in SE_ENV_MAX or the scan stopped early */
+	__u32 env_count;        /* variables in the new image's environment (all of them; 0 when not scanned) */
+	__u32 _pad;
+};
+
+/* Key of the "env_allow" hash: an environment variable's name, NUL-padded. */
+struct se_env_key {
+	__u8 name[SE_ENV_NAME_MAX];
+};
+
 /* Socket address blob carried in a SE_STR_BLOB string. */
 struct se_sockaddr {
 	__u16 family;           /* AF_INET, AF_INET6, AF_UNIX */
@@ -263,6 +291,7 @@ enum se_filter_flags {
 	SE_FL_READ_PREFIXES = 1 << 4,       /* check path prefixes for read-only opens too (costs a path walk) */
 	SE_FL_KILL_RULES = 1 << 5,          /* in-kernel kill rules are installed (else the kill check is skipped) */
 	SE_FL_IGNORE_CGROUPS = 1 << 6,      /* ignore_cgroup holds cgroups whose processes are never reported */
+	SE_FL_ENV_VARS = 1 << 7,            /* capture the environment variables named in env_allow at exec */
 };
 
 struct se_filter_cfg {
@@ -298,6 +327,8 @@ _Static_assert(sizeof(struct se_str) == 8, "se_str layout");
 _Static_assert(sizeof(struct se_task) == 128, "se_task layout");
 _Static_assert(sizeof(struct se_hdr) == 152, "se_hdr layout");
 _Static_assert(sizeof(struct se_event) == 240, "se_event layout");
+_Static_assert(sizeof(struct se_exec_ext) == 16, "se_exec_ext layout");
+_Static_assert(sizeof(struct se_env_key) == 32, "se_env_key layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");

@@ -1195,6 +1195,10 @@ static napi_value build_abi(napi_env env)
 	SZ(se_prefix_key);
 	SZ(se_name_key);
 	SZ(se_kill_key);
+	SZ(se_exec_ext);
+	SZ(se_env_key);
+	OFF(se_exec_ext, env);
+	OFF(se_exec_ext, env_count);
 	OFF(se_hdr, type);
 	OFF(se_hdr, abi);
 	OFF(se_hdr, size);

@@ -160,6 +160,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       ignorePids: cfg.kernel.ignore.pids,
       ignoreCgroups: cfg.kernel.ignore.cgroups,
       reportSelf: !cfg.kernel.ignore.self,
+      envVars: cfg.kernel.envVars,
     },
     kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine),
   );

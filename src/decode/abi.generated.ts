@@ -4,6 +4,8 @@
 
 export const SIZEOF = {
   se_event: 240,
+  se_exec_ext: 16,
+  se_env_key: 32,
   se_hdr: 152,
   se_task: 128,
   se_str: 8,
@@ -20,6 +22,14 @@ export const OFFSETOF = {
     ret: 152,
     args: 160,
     str: 208,
+  },
+  se_exec_ext: {
+    env: 0,
+    env_count: 8,
+    _pad: 12,
+  },
+  se_env_key: {
+    name: 0,
   },
   se_hdr: {
     type: 0,
@@ -88,7 +98,7 @@ export const OFFSETOF = {
 } as const;
 
 export const AbiConsts = {
-  SE_ABI_VERSION: 2,
+  SE_ABI_VERSION: 3,
   SE_COMM_LEN: 16,
   SE_STR_SLOTS: 4,
   SE_ARGS: 6,
@@ -96,6 +106,10 @@ export const AbiConsts = {
   SE_ARGV_MAX: 4096,
   SE_SCRATCH_SIZE: 16384,
   SE_RECORD_MAX: 20480,
+  SE_ENV_MAX: 2048,
+  SE_ENV_NAME_MAX: 32,
+  SE_ENV_READ: 4096,
+  SE_ENV_SCAN_MAX: 1024,
 } as const;
 
 export const EventType = {
@@ -225,6 +239,7 @@ export const FilterFlags = {
   SE_FL_READ_PREFIXES: 16,
   SE_FL_KILL_RULES: 32,
   SE_FL_IGNORE_CGROUPS: 64,
+  SE_FL_ENV_VARS: 128,
 } as const;
 
 export const FdKind = {

@@ -15,6 +15,7 @@ import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
+import { execEnv } from './exec-env.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -509,6 +510,11 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       ev.process.args = args;
       ev.process.args_count = argc || args.length;
       ev.process.command_line = args.join(' ');
+      const env = execEnv(rec, base, recLen);
+      if (env) {
+        if (env.vars.length) ev.process.env_vars = env.vars;
+        if (env.truncated) truncated.push('process.env_vars');
+      }
       if (cwd !== undefined) ev.process.working_directory = cwd;
       const executable = exe !== undefined && exe !== '' ? exe : resolveCallerPath(filename, cwd);
       ev.process.executable = executable;

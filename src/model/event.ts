@@ -108,6 +108,8 @@ export interface ProcessInfo extends ProcessRef {
   session_leader?: LeaderRef;
   group_leader?: LeaderRef;
   entry_leader?: LeaderRef;
+  /** exec: the new image's environment variables named in kernel.envVars, as NAME=value (ECS process.env_vars). */
+  env_vars?: string[];
   /** exec: the image the process ran before this exec (ECS process.previous). */
   previous?: Array<{ executable?: string; args?: string[] }>;
   working_directory?: string;

@@ -115,6 +115,7 @@ const REGISTRY: Registry = {
   'process.tty.char_device.minor': ['long', 'all'],
   'process.interactive': ['boolean', 'all'],
   'process.exit_code': ['long', ['exit']],
+  'process.env_vars': ['keyword[]', ['exec']],
   'process.end': ['keyword', ['exit']],
   'process.parent.pid': ['long', 'all'],
   'process.parent.entity_id': ['keyword', 'all'],

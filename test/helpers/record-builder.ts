@@ -2,7 +2,7 @@
  * Builds kernel record frames the way the BPF side lays them out (offsets
  * from the generated ABI), so decode can be tested without a kernel.
  */
-import { OFFSETOF, SIZEOF, AbiConsts, StrFlags } from '../../src/decode/abi.generated.js';
+import { OFFSETOF, SIZEOF, AbiConsts, EventType, StrFlags } from '../../src/decode/abi.generated.js';
 
 export interface RecordSpec {
   type: number;
@@ -26,6 +26,8 @@ export interface RecordSpec {
   /** Up to four strings (Buffer for raw bytes); null leaves the slot absent. */
   strs?: Array<string | Buffer | null | { data: string | Buffer; flags: number }>;
   abi?: number;
+  /** Exec records: the captured environment (struct se_exec_ext), NAME=value strings; absent when undefined. */
+  env?: { vars: string[]; count?: number; flags?: number };
 }
 
 export function buildRecord(s: RecordSpec): Buffer {
@@ -38,7 +40,10 @@ export function buildRecord(s: RecordSpec): Buffer {
       parts.push({ slot, bytes: Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'), flags: 0 });
     }
   });
-  const size = SIZEOF.se_event + parts.reduce((a, p) => a + p.bytes.length, 0);
+  // Exec records carry struct se_exec_ext between se_event and the strings.
+  const ext = s.type === EventType.SE_EV_EXEC ? SIZEOF.se_exec_ext : 0;
+  const env = s.env ? Buffer.concat(s.env.vars.map((v) => Buffer.from(`${v}\0`, 'utf8'))) : undefined;
+  const size = SIZEOF.se_event + ext + parts.reduce((a, p) => a + p.bytes.length, 0) + (env?.length ?? 0);
   const b = Buffer.alloc(size);
   const H = OFFSETOF.se_hdr;
   const T = H.task;
@@ -67,7 +72,7 @@ export function buildRecord(s: RecordSpec): Buffer {
   b.write((s.comm ?? 'test').slice(0, 15), T + K.comm, 'latin1');
   b.writeBigInt64LE(BigInt(s.ret ?? 0), OFFSETOF.se_event.ret);
   (s.args ?? []).forEach((a, i) => b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(a)), OFFSETOF.se_event.args + i * 8));
-  let pos = SIZEOF.se_event;
+  let pos = SIZEOF.se_event + ext;
   for (const p of parts) {
     const o = OFFSETOF.se_event.str + p.slot * SIZEOF.se_str;
     b.writeUInt16LE(pos, o + OFFSETOF.se_str.off);
@@ -75,6 +80,14 @@ export function buildRecord(s: RecordSpec): Buffer {
     b.writeUInt16LE(p.flags | StrFlags.SE_STR_PRESENT, o + OFFSETOF.se_str.flags);
     p.bytes.copy(b, pos);
     pos += p.bytes.length;
+  }
+  if (env && s.env) {
+    const o = SIZEOF.se_event + OFFSETOF.se_exec_ext.env;
+    b.writeUInt16LE(pos, o + OFFSETOF.se_str.off);
+    b.writeUInt16LE(env.length, o + OFFSETOF.se_str.len);
+    b.writeUInt16LE((s.env.flags ?? 0) | StrFlags.SE_STR_PRESENT, o + OFFSETOF.se_str.flags);
+    b.writeUInt32LE(s.env.count ?? s.env.vars.length, SIZEOF.se_event + OFFSETOF.se_exec_ext.env_count);
+    env.copy(b, pos);
   }
   return b;
 }

@@ -50,6 +50,7 @@ const change = fc.record({
   tag: fc.constantFrom('T1059.004', 'T1003.008', 'x', ''),
   exitCode: fc.option(fc.integer({ min: -1, max: 255 }), { nil: undefined }),
   interactive: fc.option(fc.boolean(), { nil: undefined }),
+  envVars: fc.option(args, { nil: undefined }),
 });
 
 type Change = typeof change extends fc.Arbitrary<infer T> ? T : never;
@@ -73,6 +74,7 @@ function apply(c: Change): ClassifiedEvent {
   if (c.parentArgs !== undefined) p.parent.args = c.parentArgs;
   if (c.exitCode !== undefined) p.exit_code = c.exitCode;
   if (c.interactive !== undefined) p.interactive = c.interactive;
+  if (c.envVars !== undefined) p.env_vars = c.envVars;
   if (c.path !== undefined && ce.event.file) ce.event.file.path = c.path;
   if (c.action !== undefined) ce.event.event.action = c.action;
   if (c.matches > 0) {

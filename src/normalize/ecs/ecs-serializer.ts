@@ -259,6 +259,7 @@ function processBlock(p: ProcessInfo): string {
   let s = `"process":{"pid":${num(p.pid)}${identity(p)}`;
   if (p.end !== undefined) s += `,"end":${q(p.end)}`;
   if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
   const session: Record<string, unknown> = { thread: {} };
   addSessionFields(PLAIN, session, p);
   const caps = (session.thread as Record<string, unknown>).capabilities;
