@@ -82,6 +82,23 @@ def load_docs(paths):
     return docs
 
 
+def apply_aliases(docs, path):
+    """The field aliases the sensor's index template installs (schemas/elastic-defend-aliases.json):
+    in Elasticsearch a query on the alias reads its target, so each document gets the alias's value."""
+    with open(path, encoding="utf-8") as fh:
+        aliases = json.load(fh)["aliases"]
+    for d in docs:
+        flat = flatten(d)
+        for name, target in aliases.items():
+            if target in flat:
+                cur = d
+                parts = name.split(".")
+                for k in parts[:-1]:
+                    cur = cur.setdefault(k, {})
+                cur[parts[-1]] = flat[target]
+    return aliases
+
+
 def doc_time(d):
     # @timestamp is ISO-8601 with nanoseconds: ns since the epoch, for maxspan.
     from datetime import datetime, timezone
@@ -398,7 +415,7 @@ def ecs_field_names(path):
         return {m.group(1) for m in re.finditer(r"^([A-Za-z@][\w.@]*):\s*$", fh.read(), re.M)}
 
 
-def field_table(results, rules_by_name, docs, ecs_path):
+def field_table(results, rules_by_name, docs, ecs_path, aliases):
     """The fields the Linux rules that read Elastic Defend's streams name, and who fills them."""
     counts = collections.Counter()
     for d in docs:
@@ -412,7 +429,8 @@ def field_table(results, rules_by_name, docs, ecs_path):
         named.update(rule_fields(rule))
     print("{:<48} {:>5} {:>8} {:>4}".format("field (named by in-scope rules reading logs-endpoint.events.*)", "rules", "our docs", "ECS"))
     for f, n in sorted(named.items(), key=lambda x: (-x[1], x[0])):
-        print("{:<48} {:>5} {:>8} {:>4}".format(f, n, counts.get(f, 0), "yes" if f in ecs else "no" if ecs else "?"))
+        alias = " (alias of {})".format(aliases[f]) if f in aliases else ""
+        print("{:<48} {:>5} {:>8} {:>4}{}".format(f, n, counts.get(f, 0), "yes" if f in ecs else "no" if ecs else "?", alias))
 
 
 def main():
@@ -422,12 +440,15 @@ def main():
     ap.add_argument("--rule", action="append", help="only these rule files (name or name.toml)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--quiet", action="store_true", help="totals only")
+    ap.add_argument("--aliases", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "elastic-defend-aliases.json"),
+                    help="field aliases the sensor's index template installs (default: the repository's); '' for none")
     ap.add_argument("--fields", metavar="ECS_FLAT", nargs="?", const="", default=None,
                     help="then list every field the in-scope rules reading Defend's streams name, how many rules, "
                          "how many of our documents carry it and (given ecs_flat.yml) whether ECS defines it")
     a = ap.parse_args()
 
     docs = load_docs(a.docs)
+    aliases = apply_aliases(docs, a.aliases) if a.aliases else {}
     present = set()
     cats = set()
     for d in docs:
@@ -455,7 +476,7 @@ def main():
     print("documents: {}   rules: {}".format(len(docs), len(results)))
     print("totals: " + "  ".join("{} {}".format(k, totals[k]) for k in ("WORKS", "VALUE MISMATCH", "MISSING FIELDS", "OUT OF SCOPE")) + "   fired on these documents: {}".format(totals["FIRED"]))
     if a.fields is not None:
-        field_table(results, rules_by_name, docs, a.fields)
+        field_table(results, rules_by_name, docs, a.fields, aliases)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"totals": totals, "results": results}, fh, indent=1)

@@ -610,6 +610,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       ev.file = fileFromPath(newPath);
       const src = fileFromPath(oldPath);
       facts.source_file = { path: src.path, name: src.name!, directory: src.directory! };
+      if (src.extension !== undefined) facts.source_file.extension = src.extension;
       if (kind === 'link') ev.file.target_path = oldPath;
       break;
     }

@@ -205,7 +205,7 @@ export interface EbpfFacts {
   /** Paths as the caller gave them, when they differ from the resolved ones. */
   requested?: { path?: string; target_path?: string };
   /** The old name of a rename or the target of a link. */
-  source_file?: { path: string; name?: string; directory?: string };
+  source_file?: { path: string; name?: string; directory?: string; extension?: string };
   /** Names of fields cut at a capture limit. */
   truncated?: string[];
   /** Caller strings changed between syscall entry and exit. */

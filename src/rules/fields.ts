@@ -227,6 +227,7 @@ const REGISTRY: Registry = {
   'ebpf.source_file.path': ['keyword', ['rename', 'link']],
   'ebpf.source_file.name': ['keyword', ['rename', 'link']],
   'ebpf.source_file.directory': ['keyword', ['rename', 'link']],
+  'ebpf.source_file.extension': ['keyword', ['rename', 'link']],
   'ebpf.truncated': ['keyword[]', 'all'],
   'ebpf.tampering.field': ['keyword', 'all'],
   'ebpf.tampering.at_entry': ['keyword', 'all'],

@@ -122,6 +122,7 @@ export const EBPF_FIELDS: Readonly<Record<string, Mapping>> = Object.freeze({
   'source_file.path': K,
   'source_file.name': K,
   'source_file.directory': K,
+  'source_file.extension': K,
   truncated: K,
   'tampering.field': K,
   'tampering.at_entry': K,
@@ -211,6 +212,18 @@ export function nestProperties(flat: Readonly<Record<string, Mapping>>): Mapping
   return root;
 }
 
+/**
+ * Elastic Defend's own (non-ECS) names that Elastic's prebuilt rules query, as
+ * field aliases of the fields holding the same facts (schemas/elastic-defend-aliases.json).
+ */
+export function defendAliases(): Record<string, Mapping> {
+  const file = fileURLToPath(new URL('../../../../schemas/elastic-defend-aliases.json', import.meta.url));
+  const { aliases } = readJson(file) as unknown as { aliases: Record<string, string> };
+  const out: Record<string, Mapping> = {};
+  for (const [name, path] of Object.entries(aliases)) out[name] = { type: 'alias', path };
+  return out;
+}
+
 // ---- building ---------------------------------------------------------------
 
 export interface TemplateSet {
@@ -243,6 +256,13 @@ export function buildTemplates(o: TemplateOptions): TemplateSet {
     body: {
       template: { mappings: { properties: { ebpf: { properties: nestProperties(EBPF_FIELDS) } } } },
       _meta: { ...meta, description: 'custom ebpf.* fields of ebpf-sensor (docs/outputs.md)' },
+    },
+  });
+  components.push({
+    name: `${o.name}@defend-aliases`,
+    body: {
+      template: { mappings: { properties: nestProperties(defendAliases()) } },
+      _meta: { ...meta, description: "field aliases: Elastic Defend's Ext names the prebuilt rules query → our fields (docs/elastic.md)" },
     },
   });
   components.push({
