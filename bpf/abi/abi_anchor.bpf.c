@@ -11,13 +11,13 @@
 
 struct se_abi_anchor {
 	struct se_event event;
-	struct se_exec_ext exec_ext;
-	struct se_env_key env_key;
 	struct se_sockaddr sockaddr;
 	struct se_filter_cfg filter_cfg;
 	struct se_prefix_key prefix_key;
 	struct se_name_key name_key;
 	struct se_kill_key kill_key;
+	struct se_exec_ext exec_ext;
+	struct se_env_key env_key;
 	enum se_fd_kind fd_kind;
 	enum se_kill_kind kill_kind;
 	enum se_abi_consts consts;

@@ -6,6 +6,39 @@
  */
 #include "../lib/filter.bpf.h"
 
+static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct task_struct *p)
+{
+	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+	__u32 pos = r->pos, flags = 0;
+
+	if (len > SE_ARGV_MAX) {
+		len = SE_ARGV_MAX;
+		r->ev->hdr.flags |= SE_F_ARGV_TRUNCATED;
+		flags |= SE_STR_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+	}
+	if (pos >= SE_SCRATCH_SIZE) {
+		se_set_str(r, slot, pos, 0, SE_STR_TRUNCATED);
+		return;
+	}
+	if (bpf_probe_read_user((__u8 *)r->ev + (pos & SE_REC_MASK), len & (SE_ARGV_MAX * 2 - 1), (void *)start)) {
+		se_set_str(r, slot, pos, 0, SE_STR_FAULT);
+		se_count(SE_CNT_READ_FAULT);
+		return;
+	}
+	se_set_str(r, slot, pos, len, flags);
+	r->pos = pos + len;
+}
+
+/* Exec records carry struct se_exec_ext before their strings. */
+static __always_inline void se_exec_ext_begin(struct se_rec *r)
+{
+	__builtin_memset((__u8 *)r->ev + sizeof(struct se_event), 0, sizeof(struct se_exec_ext));
+	r->pos += sizeof(struct se_exec_ext);
+}
+
 /* Names of the environment variables captured at exec (user space fills it
  * from the config allow-list; SE_FL_ENV_VARS says it is not empty). */
 struct {
@@ -101,8 +134,9 @@ static long se_env_step(__u64 i, void *unused)
 
 /* The allow-listed variables of the new image (mm->env_start..env_end,
  * written by the binary loader before sched_process_exec fires). */
-static __always_inline void se_put_env(struct se_rec *r, struct se_exec_ext *x, struct task_struct *p)
+static __always_inline void se_put_env(struct se_rec *r, struct task_struct *p)
 {
+	struct se_exec_ext *x = (struct se_exec_ext *)((__u8 *)r->ev + sizeof(struct se_event));
 	struct se_filter_cfg *cfg = se_cfg();
 	struct se_env_state *st;
 	__u32 zero = 0, flags = 0;
@@ -134,42 +168,6 @@ static __always_inline void se_put_env(struct se_rec *r, struct se_exec_ext *x, 
 	x->env.flags = SE_STR_PRESENT | flags;
 	x->env_count = st->count;
 	r->pos = st->start + (st->used & (SE_ENV_MAX * 2 - 1));
-}
-
-/* Room for struct se_exec_ext right after struct se_event (zeroed: absent strings). */
-static __always_inline struct se_exec_ext *se_exec_ext_of(struct se_rec *r)
-{
-	struct se_exec_ext *x = (struct se_exec_ext *)((__u8 *)r->ev + sizeof(struct se_event));
-
-	__builtin_memset(x, 0, sizeof(*x));
-	r->pos += sizeof(*x);
-	return x;
-}
-
-static __always_inline void se_put_argv(struct se_rec *r, __u32 slot, struct task_struct *p)
-{
-	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
-	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
-	__u32 len = end > start ? end - start : 0;
-	__u32 pos = r->pos, flags = 0;
-
-	if (len > SE_ARGV_MAX) {
-		len = SE_ARGV_MAX;
-		r->ev->hdr.flags |= SE_F_ARGV_TRUNCATED;
-		flags |= SE_STR_TRUNCATED;
-		se_count(SE_CNT_TRUNCATED);
-	}
-	if (pos >= SE_SCRATCH_SIZE) {
-		se_set_str(r, slot, pos, 0, SE_STR_TRUNCATED);
-		return;
-	}
-	if (bpf_probe_read_user((__u8 *)r->ev + (pos & SE_REC_MASK), len & (SE_ARGV_MAX * 2 - 1), (void *)start)) {
-		se_set_str(r, slot, pos, 0, SE_STR_FAULT);
-		se_count(SE_CNT_READ_FAULT);
-		return;
-	}
-	se_set_str(r, slot, pos, len, flags);
-	r->pos = pos + len;
 }
 
 /*
@@ -223,7 +221,6 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct se_rec r;
-	struct se_exec_ext *x;
 	struct file *f;
 	struct path pwd = {};
 
@@ -231,8 +228,8 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 		return 0;
 	if (!se_begin(&r, SE_EV_EXEC))
 		return 0;
-	x = se_exec_ext_of(&r);
 	f = BPF_CORE_READ(bprm, file);
+	se_exec_ext_begin(&r);
 	r.ev->ret = 0;
 	r.ev->args[0] = BPF_CORE_READ(bprm, argc);
 	r.ev->args[1] = old_pid;
@@ -248,7 +245,7 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	/* The new image has not run an instruction yet: a kill here stops it before it does. */
 	se_kill_check(&r, SE_KILL_EXEC, 3);
-	se_put_env(&r, x, p);
+	se_put_env(&r, p);
 	se_submit(&r);
 	return 0;
 }
@@ -310,7 +307,7 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 
 	if (ret >= 0 || !se_wanted(SE_EV_EXEC) || !se_begin(&r, SE_EV_EXEC))
 		return 0;
-	se_exec_ext_of(&r);
+	se_exec_ext_begin(&r);
 	r.ev->ret = ret;
 	r.ev->args[1] = (__u64)(__s64)dirfd;
 	r.ev->args[5] = sc;

@@ -1197,8 +1197,6 @@ static napi_value build_abi(napi_env env)
 	SZ(se_kill_key);
 	SZ(se_exec_ext);
 	SZ(se_env_key);
-	OFF(se_exec_ext, env);
-	OFF(se_exec_ext, env_count);
 	OFF(se_hdr, type);
 	OFF(se_hdr, abi);
 	OFF(se_hdr, size);
@@ -1244,6 +1242,8 @@ static napi_value build_abi(napi_env env)
 	OFF(se_prefix_key, data);
 	OFF(se_kill_key, prefixlen);
 	OFF(se_kill_key, data);
+	OFF(se_exec_ext, env);
+	OFF(se_exec_ext, env_count);
 	C(SE_ABI_VERSION);
 	C(SE_PATH_MAX);
 	C(SE_ARGV_MAX);

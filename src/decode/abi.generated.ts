@@ -4,8 +4,6 @@
 
 export const SIZEOF = {
   se_event: 240,
-  se_exec_ext: 16,
-  se_env_key: 32,
   se_hdr: 152,
   se_task: 128,
   se_str: 8,
@@ -14,6 +12,8 @@ export const SIZEOF = {
   se_prefix_key: 260,
   se_name_key: 64,
   se_kill_key: 260,
+  se_exec_ext: 16,
+  se_env_key: 32,
 } as const;
 
 export const OFFSETOF = {
@@ -22,14 +22,6 @@ export const OFFSETOF = {
     ret: 152,
     args: 160,
     str: 208,
-  },
-  se_exec_ext: {
-    env: 0,
-    env_count: 8,
-    _pad: 12,
-  },
-  se_env_key: {
-    name: 0,
   },
   se_hdr: {
     type: 0,
@@ -94,6 +86,14 @@ export const OFFSETOF = {
   se_kill_key: {
     prefixlen: 0,
     data: 4,
+  },
+  se_exec_ext: {
+    env: 0,
+    env_count: 8,
+    _pad: 12,
+  },
+  se_env_key: {
+    name: 0,
   },
 } as const;
 
