@@ -124,6 +124,7 @@ static long se_env_step(__u64 i, void *unused)
 	at = st->start + st->used;
 	if (at >= SE_SCRATCH_SIZE) {
 		st->flags |= SE_ENV_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
 		return 1;
 	}
 	/* Kept with its NUL: the variables are NUL-separated like argv. */
@@ -159,8 +160,11 @@ static __always_inline void se_put_env(struct se_rec *r, struct task_struct *p)
 	st->count = 0;
 	st->flags = 0;
 	bpf_loop(SE_ENV_SCAN_MAX, se_env_step, NULL, 0);
-	if (st->cur < st->end)
+	if (st->cur < st->end && !(st->flags & SE_ENV_TRUNCATED)) {
+		/* More than SE_ENV_SCAN_MAX steps: the rest of the environment was not looked at. */
 		st->flags |= SE_ENV_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+	}
 	if (st->flags & SE_ENV_TRUNCATED)
 		flags |= SE_STR_TRUNCATED;
 	x->env.off = st->start;
