@@ -117,9 +117,21 @@ test("issue-16 templates: Elastic Defend's Ext names the prebuilt rules query ar
   for (const c of set.components) walk((c.body.template.mappings?.properties ?? {}) as Mapping, '');
   const aliases = [...leaves].filter(([, m]) => m.type === 'alias');
   assert.deepEqual(aliases.map(([n]) => n).sort(), ['file.Ext.original.extension', 'file.Ext.original.name', 'file.Ext.original.path', 'group.Ext.real.id', 'group.Ext.real.name', 'user.Ext.real.id', 'user.Ext.real.name']);
+  // Elasticsearch validates each component on its own: the alias component maps each target too, as the component defining it does.
+  const own = new Map<string, Mapping>();
+  const ownWalk = (props: Mapping, prefix: string): void => {
+    for (const [k, v] of Object.entries(props)) {
+      const m = v as Mapping;
+      if (m.properties) ownWalk(m.properties as Mapping, `${prefix}${k}.`);
+      else own.set(`${prefix}${k}`, m);
+    }
+  };
+  const aliasComponent = set.components.find((c) => c.name === 'ebpf-sensor@defend-aliases')!;
+  ownWalk((aliasComponent.body.template.mappings?.properties ?? {}) as Mapping, '');
   for (const [name, m] of aliases) {
     const target = leaves.get(m.path as string);
     assert.ok(target && target.type !== 'alias', `${name} → ${String(m.path)} is a mapped field`);
+    assert.deepEqual(own.get(m.path as string), target, `${String(m.path)} mapped in the alias component as elsewhere`);
   }
 });
 
