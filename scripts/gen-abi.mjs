@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const obj = join(root, 'bpf/.output/sensor.bpf.o');
 const out = join(root, 'src/decode/abi.generated.ts');
-const STRUCTS = ['se_event', 'se_hdr', 'se_task', 'se_str', 'se_sockaddr', 'se_utimes', 'se_filter_cfg', 'se_prefix_key', 'se_name_key', 'se_kill_key', 'se_exec_ext'];
+const STRUCTS = ['se_event', 'se_hdr', 'se_task', 'se_str', 'se_sockaddr', 'se_utimes', 'se_filter_cfg', 'se_prefix_key', 'se_name_key', 'se_kill_key', 'se_exec_ext', 'se_env_key'];
 const ENUMS = ['se_abi_consts', 'se_event_type', 'se_syscall', 'se_record_flags', 'se_str_flags', 'se_counter', 'se_filter_flags', 'se_fd_kind', 'se_kill_kind', 'se_interest', 'se_prov_flags'];
 
 export function generate() {

@@ -38,7 +38,7 @@ import tomllib
 import eql
 from eql import ast as A
 from eql.engine import Scope
-from eql.parser import elasticsearch_syntax, ignore_missing_functions
+from eql.parser import elasticsearch_syntax, ignore_missing_functions, skip_optimizations
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kql import kql_to_eql, KqlUnsupported  # noqa: E402
@@ -80,6 +80,23 @@ def load_docs(paths):
                 if line.startswith("{"):
                     docs.append(json.loads(line))
     return docs
+
+
+def apply_aliases(docs, path):
+    """The field aliases the sensor's index template installs (schemas/elastic-defend-aliases.json):
+    in Elasticsearch a query on the alias reads its target, so each document gets the alias's value."""
+    with open(path, encoding="utf-8") as fh:
+        aliases = json.load(fh)["aliases"]
+    for d in docs:
+        flat = flatten(d)
+        for name, target in aliases.items():
+            if target in flat:
+                cur = d
+                parts = name.split(".")
+                for k in parts[:-1]:
+                    cur = cur.setdefault(k, {})
+                cur[parts[-1]] = flat[target]
+    return aliases
 
 
 def doc_time(d):
@@ -264,12 +281,49 @@ def event_queries(q):
 
 # ---- classification -----------------------------------------------------------
 
+RUNS = re.compile(r"\s+with\s+runs\s*=\s*(\d+)")
+
+
+def expand_runs(text):
+    """`[term] with runs=N` → the term N times: what Elasticsearch documents it to mean
+    (eql 1.0.1's grammar predates the shorthand). The term is the bracketed query
+    before it with its `by` keys."""
+    while True:
+        m = RUNS.search(text)
+        if not m:
+            return text
+        # back to the '[' that opens the term (brackets inside strings are left alone)
+        depth, i, quote = 0, m.start() - 1, None
+        close = text.rfind("]", 0, m.start())
+        i = close
+        while i >= 0:
+            c = text[i]
+            if quote:
+                if c == quote and text[i - 1] != "\\":
+                    quote = None
+            elif c in "\"'":
+                quote = c
+            elif c == "]":
+                depth += 1
+            elif c == "[":
+                depth -= 1
+                if depth == 0:
+                    break
+            i -= 1
+        term = text[i:m.start()]
+        text = text[:i] + "\n".join([term] * int(m.group(1))) + text[m.end():]
+
+
 def parse(rule):
     lang = rule.get("language")
     text = rule["query"]
     if lang == "kuery":
         text = "any where " + kql_to_eql(text)
-    with elasticsearch_syntax, ignore_missing_functions:
+    else:
+        text = expand_runs(text)
+    # Without the parser's optimizer: it folds `f == "a" and f == "b"` to false,
+    # which holds for one value but not for a multi-valued field (process.args).
+    with elasticsearch_syntax, ignore_missing_functions, skip_optimizations:
         return eql.parse_query(text)
 
 
@@ -346,6 +400,39 @@ def rule_files(root, only=None):
     return files
 
 
+def rule_fields(rule):
+    """Every field a parsed rule names (empty when it does not parse)."""
+    try:
+        q = parse(rule)
+    except (KqlUnsupported, eql.EqlError):
+        return set()
+    return leaf_fields(q.first if isinstance(q, A.PipedQuery) else q)
+
+
+def ecs_field_names(path):
+    # Every field of ecs_flat.yml is a top-level key of the file.
+    with open(path, encoding="utf-8") as fh:
+        return {m.group(1) for m in re.finditer(r"^([A-Za-z@][\w.@]*):\s*$", fh.read(), re.M)}
+
+
+def field_table(results, rules_by_name, docs, ecs_path, aliases):
+    """The fields the Linux rules that read Elastic Defend's streams name, and who fills them."""
+    counts = collections.Counter()
+    for d in docs:
+        counts.update(flatten(d).keys())
+    ecs = ecs_field_names(ecs_path) if ecs_path else set()
+    named = collections.Counter()
+    for r in results:
+        rule = rules_by_name[r["rule"]]
+        if r["class"] == "OUT OF SCOPE" or not any(i.startswith("logs-endpoint.events.") for i in rule.get("index") or []):
+            continue
+        named.update(rule_fields(rule))
+    print("{:<48} {:>5} {:>8} {:>4}".format("field (named by in-scope rules reading logs-endpoint.events.*)", "rules", "our docs", "ECS"))
+    for f, n in sorted(named.items(), key=lambda x: (-x[1], x[0])):
+        alias = " (alias of {})".format(aliases[f]) if f in aliases else ""
+        print("{:<48} {:>5} {:>8} {:>4}{}".format(f, n, counts.get(f, 0), "yes" if f in ecs else "no" if ecs else "?", alias))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rules", required=True, help="the rules/ folder of the reference copy")
@@ -353,9 +440,15 @@ def main():
     ap.add_argument("--rule", action="append", help="only these rule files (name or name.toml)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--quiet", action="store_true", help="totals only")
+    ap.add_argument("--aliases", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "elastic-defend-aliases.json"),
+                    help="field aliases the sensor's index template installs (default: the repository's); '' for none")
+    ap.add_argument("--fields", metavar="ECS_FLAT", nargs="?", const="", default=None,
+                    help="then list every field the in-scope rules reading Defend's streams name, how many rules, "
+                         "how many of our documents carry it and (given ecs_flat.yml) whether ECS defines it")
     a = ap.parse_args()
 
     docs = load_docs(a.docs)
+    aliases = apply_aliases(docs, a.aliases) if a.aliases else {}
     present = set()
     cats = set()
     for d in docs:
@@ -365,8 +458,10 @@ def main():
     events = to_events(docs)
     totals = collections.Counter()
     results = []
+    rules_by_name = {}
     for f in rule_files(a.rules, a.rule):
         r = tomllib.load(open(f, "rb"))["rule"]
+        rules_by_name[os.path.relpath(f, a.rules)] = r
         try:
             cls, why, fired = classify(r, present, events, cats)
         except Exception as e:  # a rule the engine cannot run is reported, never skipped
@@ -380,6 +475,8 @@ def main():
             print("{:<15} {}{}{}".format(cls, name, " [fired]" if fired else "", " — " + why if why else ""))
     print("documents: {}   rules: {}".format(len(docs), len(results)))
     print("totals: " + "  ".join("{} {}".format(k, totals[k]) for k in ("WORKS", "VALUE MISMATCH", "MISSING FIELDS", "OUT OF SCOPE")) + "   fired on these documents: {}".format(totals["FIRED"]))
+    if a.fields is not None:
+        field_table(results, rules_by_name, docs, a.fields, aliases)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"totals": totals, "results": results}, fh, indent=1)

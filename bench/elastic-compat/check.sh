@@ -4,6 +4,7 @@
 # use, then runs check.py. Usage, from the repository root after the build:
 #   sh bench/elastic-compat/collect.sh /tmp/docs.ndjson      # root: live sensor + workload.sh
 #   sh bench/elastic-compat/check.sh --docs /tmp/docs.ndjson [--rule NAME] [--quiet] [--json out.json]
+#     [--fields ECS_FLAT_YML] [--aliases FILE]
 # The rules are read from ../shared/reference/elastic-detection-rules/rules
 # (ELASTIC_RULES overrides); the venv lives in ${ELASTIC_COMPAT_VENV:-/tmp/ebpf-sensor-elastic-compat-venv}.
 set -eu

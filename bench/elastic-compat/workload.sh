@@ -71,6 +71,13 @@ setcap cap_setuid+ep "$W/suid-id" 2>/dev/null
 touch "$HOME/.bash_history"; rm -f "$HOME/.bash_history"; ln -sf /dev/null "$HOME/.bash_history"
 bash -c 'history -c'; bash -c 'unset HISTFILE; export HISTFILESIZE=0'
 truncate -s 0 "$HOME/.bash_history" 2>/dev/null
+# environment variables the rules read (captured through kernel.envVars): a preloaded library,
+# shells told to keep no history, curl through a SOCKS proxy named only in its environment,
+# glibc tunables of the Looney Tunables exploit's shape (harmless on a patched glibc), 5 runs
+LD_PRELOAD="$W/preload.so" id >/dev/null 2>&1
+HISTFILE=/dev/null bash -c true; HISTSIZE=0 bash -c true
+ALL_PROXY=socks5h://127.0.0.1:9 curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT_HTTP/"
+for _ in 1 2 3 4 5; do GLIBC_TUNABLES=glibc.malloc.mxfast=glibc.malloc.mxfast=A /bin/true; done
 # privilege changes, hidden files, archives, encoded commands
 "$PY" -c 'import os; os.setgid(65534); os.setuid(65534)'
 setpriv --reuid=65534 --regid=65534 --clear-groups id >/dev/null 2>&1

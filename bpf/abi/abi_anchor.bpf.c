@@ -19,6 +19,7 @@ struct se_abi_anchor {
 	struct se_kill_key kill_key;
 	struct se_exec_ext exec_ext;
 	enum se_prov_flags prov_flags;
+	struct se_env_key env_key;
 	enum se_fd_kind fd_kind;
 	enum se_kill_kind kill_kind;
 	enum se_abi_consts consts;

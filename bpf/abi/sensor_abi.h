@@ -57,13 +57,22 @@ enum se_abi_consts {
 	SE_XATTR_VALUE_MAX = 256,
 	/* remote iovecs of process_vm_writev/readv whose lengths are summed. */
 	SE_IOV_SCAN = 8,
+	/* Environment variables captured at exec (struct se_exec_ext): bytes
+	 * kept (NAME=value, NUL-separated), longest allow-listed name + NUL,
+	 * bytes read per step of the scan, variables (and long-variable steps)
+	 * scanned at most. */
+	SE_ENV_MAX = 2048,
+	SE_ENV_NAME_MAX = 32,
+	SE_ENV_READ = 4096,
+	SE_ENV_SCAN_MAX = 1024,
 };
 
 /* Event types. Numbers are stable and never reused. */
 enum se_event_type {
 	SE_EV_NONE = 0,
 	/* process */
-	SE_EV_EXEC = 1,     /* followed by struct se_exec_ext (its strings come after it); str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
+	SE_EV_EXEC = 1,     /* followed by struct se_exec_ext (ABI 3+; its strings come after it);
+	                       str: 0 filename (kernel copy; caller's on failure), 1 argv (NUL-sep), 2 cwd
 	                       (dirfd's path for a failed execveat), 3 exe (resolved bprm->file, success only)
 	                       args: 0 argc, 1 old pid (success) / dirfd (failure), 2 exe inode, 3 exe dev,
 	                       4 stdio: enum se_fd_kind of fd 0 | fd 1 << 8 | fd 2 << 16, 5 syscall */
@@ -261,6 +270,11 @@ struct se_event {
 	/* variable data follows */
 };
 
+/* Key of the "env_allow" hash: an environment variable's name, NUL-padded. */
+struct se_env_key {
+	__u8 name[SE_ENV_NAME_MAX];
+};
+
 /* Socket address blob carried in a SE_STR_BLOB string. */
 struct se_sockaddr {
 	__u16 family;           /* AF_INET, AF_INET6, AF_UNIX */
@@ -295,6 +309,11 @@ struct se_exec_ext {
 	__u32 _pad0;
 	char prov_comm[SE_COMM_LEN];
 	struct se_str prov_exe; /* the writer's executable (path tail), offset in this record */
+	struct se_str env;      /* success, SE_FL_ENV_VARS: the new image's environment variables whose names
+	                           are in env_allow, as NAME=value strings, NUL-separated, in environment order;
+	                           SE_STR_TRUNCATED when one did not fit in SE_ENV_MAX or the scan stopped early */
+	__u32 env_count;        /* variables in the new image's environment (all of them; 0 when not scanned) */
+	__u32 _pad1;
 };
 
 /* The times a utimes-family call asked for (a SE_STR_BLOB string of SE_EV_UTIMES),
@@ -332,6 +351,7 @@ enum se_filter_flags {
 	SE_FL_KILL_RULES = 1 << 5,          /* in-kernel kill rules are installed (else the kill check is skipped) */
 	SE_FL_IGNORE_CGROUPS = 1 << 6,      /* ignore_cgroup holds cgroups whose processes are never reported */
 	SE_FL_PROV_LOOPBACK = 1 << 8,       /* provenance: a connect to a loopback address counts as connecting out */
+	SE_FL_ENV_VARS = 1 << 7,            /* capture the environment variables named in env_allow at exec */
 };
 
 struct se_filter_cfg {
@@ -367,8 +387,9 @@ _Static_assert(sizeof(struct se_str) == 8, "se_str layout");
 _Static_assert(sizeof(struct se_task) == 128, "se_task layout");
 _Static_assert(sizeof(struct se_hdr) == 152, "se_hdr layout");
 _Static_assert(sizeof(struct se_event) == 240, "se_event layout");
+_Static_assert(sizeof(struct se_env_key) == 32, "se_env_key layout");
 _Static_assert(sizeof(struct se_sockaddr) == 24, "se_sockaddr layout");
-_Static_assert(sizeof(struct se_exec_ext) == 56, "se_exec_ext layout");
+_Static_assert(sizeof(struct se_exec_ext) == 72, "se_exec_ext layout");
 _Static_assert(sizeof(struct se_utimes) == 32, "se_utimes layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");

@@ -39,10 +39,146 @@ static __always_inline void se_exec_ext_begin(struct se_rec *r)
 	r->pos += sizeof(struct se_exec_ext);
 }
 
+/* Names of the environment variables captured at exec (user space fills it
+ * from the config allow-list; SE_FL_ENV_VARS says it is not empty). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct se_env_key);
+	__type(value, __u8);
+} env_allow SEC(".maps") __weak;
+
+/* The environment scan's state: in a map value for the same reason as the
+ * path walk's (maps.bpf.h: a bpf_loop callback over changing stack state
+ * does not converge), with the buffer each variable is read into. */
+enum se_env_state_flags {
+	SE_ENV_TRUNCATED = 1 << 0,  /* an allow-listed variable did not fit, or the scan stopped early */
+	SE_ENV_MID = 1 << 1,        /* the next read continues a variable longer than SE_ENV_READ - 1 */
+};
+struct se_env_state {
+	__u64 cur;      /* user address of the next byte to read */
+	__u64 end;      /* mm->env_end */
+	__u32 start;    /* record offset of the captured variables */
+	__u32 used;
+	__u32 count;    /* variables seen */
+	__u32 flags;    /* enum se_env_state_flags */
+	struct se_env_key key;
+	__u8 buf[SE_ENV_READ];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_env_state);
+} env_state SEC(".maps") __weak;
+
+/* One variable (or one SE_ENV_READ step of a long one) per call. */
+static long se_env_step(__u64 i, void *unused)
+{
+	__u32 zero = 0, at, len;
+	struct se_env_state *st = bpf_map_lookup_elem(&env_state, &zero);
+	struct se_rec_buf *rb = bpf_map_lookup_elem(&rec_scratch, &zero);
+	bool mid, whole, named = false, stop = false;
+	long n;
+
+	if (!st || !rb || st->cur >= st->end)
+		return 1;
+	n = bpf_probe_read_user_str(st->buf, SE_ENV_READ, (void *)st->cur);
+	if (n <= 0) {
+		se_count(SE_CNT_READ_FAULT);
+		st->flags |= SE_ENV_TRUNCATED;
+		return 1;
+	}
+	mid = st->flags & SE_ENV_MID;
+	/* A full buffer may end inside the variable: the next step goes on from its last byte. */
+	whole = n < SE_ENV_READ;
+	if (whole)
+		st->flags &= ~SE_ENV_MID;
+	else
+		st->flags |= SE_ENV_MID;
+	st->cur += whole ? n : n - 1;
+	if (mid)
+		return 0;
+	st->count++;
+	/* The name: bytes before '=', NUL-padded; longer names are never allow-listed. */
+#pragma unroll
+	for (int j = 0; j < SE_ENV_NAME_MAX; j++) {
+		__u8 c = st->buf[j];
+
+		if (!stop && c == '=')
+			named = true;
+		if (stop || c == '=' || c == 0) {
+			stop = true;
+			c = 0;
+		}
+		st->key.name[j] = c;
+	}
+	if (!named || !bpf_map_lookup_elem(&env_allow, &st->key))
+		return 0;
+	len = n;
+	if (!whole || st->used + len > SE_ENV_MAX) {
+		st->flags |= SE_ENV_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+		return 0;
+	}
+	at = st->start + st->used;
+	if (at >= SE_SCRATCH_SIZE) {
+		st->flags |= SE_ENV_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+		return 1;
+	}
+	/* Kept with its NUL: the variables are NUL-separated like argv. */
+	bpf_probe_read_kernel(&rb->b[at & SE_REC_MASK], len & (SE_ENV_READ - 1), st->buf);
+	st->used += len;
+	return 0;
+}
+
+/* The allow-listed variables of the new image (mm->env_start..env_end,
+ * written by the binary loader before sched_process_exec fires). */
+static __always_inline void se_put_env(struct se_rec *r, struct task_struct *p)
+{
+	struct se_exec_ext *x = (struct se_exec_ext *)((__u8 *)r->ev + sizeof(struct se_event));
+	struct se_filter_cfg *cfg = se_cfg();
+	struct se_env_state *st;
+	__u32 zero = 0, flags = 0;
+
+	if (!cfg || !(cfg->flags & SE_FL_ENV_VARS))
+		return;
+	st = bpf_map_lookup_elem(&env_state, &zero);
+	if (!st)
+		return;
+	if (r->pos >= SE_SCRATCH_SIZE) {
+		x->env.off = r->pos;
+		x->env.flags = SE_STR_PRESENT | SE_STR_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+		return;
+	}
+	st->cur = BPF_CORE_READ(p, mm, env_start);
+	st->end = BPF_CORE_READ(p, mm, env_end);
+	st->start = r->pos;
+	st->used = 0;
+	st->count = 0;
+	st->flags = 0;
+	bpf_loop(SE_ENV_SCAN_MAX, se_env_step, NULL, 0);
+	if (st->cur < st->end && !(st->flags & SE_ENV_TRUNCATED)) {
+		/* More than SE_ENV_SCAN_MAX steps: the rest of the environment was not looked at. */
+		st->flags |= SE_ENV_TRUNCATED;
+		se_count(SE_CNT_TRUNCATED);
+	}
+	if (st->flags & SE_ENV_TRUNCATED)
+		flags |= SE_STR_TRUNCATED;
+	x->env.off = st->start;
+	x->env.len = st->used;
+	x->env.flags = SE_STR_PRESENT | flags;
+	x->env_count = st->count;
+	r->pos = st->start + (st->used & (SE_ENV_MAX * 2 - 1));
+}
+
 /*
  * The file actually executed comes from bprm->file (kernel truth), the name
  * as given from bprm->filename (the kernel's copy, so the caller cannot
- * rewrite it), argv from the new image's mm.
+ * rewrite it), argv and the allow-listed environment variables from the new
+ * image's mm.
  *
  * tp_btf/sched_process_exec: TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
  */
@@ -125,6 +261,7 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 		se_prov_exec(&r, BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) ? f : NULL);
 	/* The new image has not run an instruction yet: a kill here stops it before it does. */
 	se_kill_check(&r, SE_KILL_EXEC, 3);
+	se_put_env(&r, p);
 	se_submit(&r);
 	return 0;
 }

@@ -28,6 +28,7 @@ napi_value build_abi(napi_env env)
 	SZ(se_name_key);
 	SZ(se_kill_key);
 	SZ(se_exec_ext);
+	SZ(se_env_key);
 	OFF(se_hdr, type);
 	OFF(se_hdr, abi);
 	OFF(se_hdr, size);
@@ -84,6 +85,8 @@ napi_value build_abi(napi_env env)
 	OFF(se_exec_ext, prov_flags);
 	OFF(se_exec_ext, prov_comm);
 	OFF(se_exec_ext, prov_exe);
+	OFF(se_exec_ext, env);
+	OFF(se_exec_ext, env_count);
 	C(SE_ABI_VERSION);
 	C(SE_PATH_MAX);
 	C(SE_ARGV_MAX);

@@ -152,6 +152,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       ignoreCgroups: cfg.kernel.ignore.cgroups,
       reportSelf: !cfg.kernel.ignore.self,
       provenanceLoopback: cfg.kernel.provenance.loopbackIsRemote,
+      envVars: cfg.kernel.envVars,
     },
     kernelFilter(kernelNeeds(engine, 'alerts'), cfg, engine),
   );

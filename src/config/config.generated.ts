@@ -29,6 +29,12 @@ export interface SensorConfig {
      */
     wakeupBytes: number;
     /**
+     * Environment variables captured at exec into process.env_vars (NAME=value), by exact name (case-sensitive, at most 31 characters); the kernel keeps only these, at most 2048 bytes an exec. The default is what Elastic's prebuilt Linux rules read (preloading, glibc tunables, shell history, proxies, the GitHub runner's tracking id) and holds no credentials; a URL password in a captured value is replaced by REDACTED. [] captures none.
+     *
+     * @maxItems 64
+     */
+    envVars: string[];
+    /**
      * Interval of the loss/metric event.
      */
     lossReportSeconds: number;

@@ -13,7 +13,8 @@ export const SIZEOF = {
   se_prefix_key: 260,
   se_name_key: 64,
   se_kill_key: 260,
-  se_exec_ext: 56,
+  se_exec_ext: 72,
+  se_env_key: 32,
 } as const;
 
 export const OFFSETOF = {
@@ -102,6 +103,12 @@ export const OFFSETOF = {
     _pad0: 28,
     prov_comm: 32,
     prov_exe: 48,
+    env: 56,
+    env_count: 64,
+    _pad1: 68,
+  },
+  se_env_key: {
+    name: 0,
   },
 } as const;
 
@@ -116,6 +123,10 @@ export const AbiConsts = {
   SE_RECORD_MAX: 20480,
   SE_XATTR_VALUE_MAX: 256,
   SE_IOV_SCAN: 8,
+  SE_ENV_MAX: 2048,
+  SE_ENV_NAME_MAX: 32,
+  SE_ENV_READ: 4096,
+  SE_ENV_SCAN_MAX: 1024,
 } as const;
 
 export const EventType = {
@@ -272,6 +283,7 @@ export const FilterFlags = {
   SE_FL_KILL_RULES: 32,
   SE_FL_IGNORE_CGROUPS: 64,
   SE_FL_PROV_LOOPBACK: 256,
+  SE_FL_ENV_VARS: 128,
 } as const;
 
 export const FdKind = {

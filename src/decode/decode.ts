@@ -17,6 +17,7 @@ import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts,
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeProvenance } from './provenance.js';
 import { decodeHook, type RecordView } from './hooks.js';
+import { execEnv } from './exec-env.js';
 import {
   ERRNO_NAMES,
   openFlagNames,
@@ -517,6 +518,11 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       ev.process.args = args;
       ev.process.args_count = argc || args.length;
       ev.process.command_line = args.join(' ');
+      const env = execEnv(rec, base, recLen);
+      if (env) {
+        if (env.vars.length) ev.process.env_vars = env.vars;
+        if (env.truncated) truncated.push('process.env_vars');
+      }
       if (cwd !== undefined) ev.process.working_directory = cwd;
       const executable = exe !== undefined && exe !== '' ? exe : resolveCallerPath(filename, cwd);
       ev.process.executable = executable;
@@ -614,6 +620,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       ev.file = fileFromPath(newPath);
       const src = fileFromPath(oldPath);
       facts.source_file = { path: src.path, name: src.name!, directory: src.directory! };
+      if (src.extension !== undefined) facts.source_file.extension = src.extension;
       if (kind === 'link') ev.file.target_path = oldPath;
       break;
     }

@@ -114,6 +114,8 @@ export interface ProcessInfo extends ProcessRef {
   session_leader?: LeaderRef;
   group_leader?: LeaderRef;
   entry_leader?: LeaderRef;
+  /** exec: the new image's environment variables named in kernel.envVars, as NAME=value (ECS process.env_vars). */
+  env_vars?: string[];
   /** exec: the image the process ran before this exec (ECS process.previous). */
   previous?: Array<{ executable?: string; args?: string[] }>;
   working_directory?: string;
@@ -209,7 +211,7 @@ export interface EbpfFacts {
   /** Paths as the caller gave them, when they differ from the resolved ones. */
   requested?: { path?: string; target_path?: string };
   /** The old name of a rename or the target of a link. */
-  source_file?: { path: string; name?: string; directory?: string };
+  source_file?: { path: string; name?: string; directory?: string; extension?: string };
   /** Names of fields cut at a capture limit. */
   truncated?: string[];
   /** Caller strings changed between syscall entry and exit. */

@@ -50,6 +50,7 @@ export function recordSpecs(): Array<{ kind: EventKind; spec: RecordSpec }> {
         tty: (136 << 20) | 3,
         args: [3, 4242, 99, 0, 0, S.SE_SC_EXECVE],
         strs: ['./run.sh', 'bash\0./run.sh\0--flag=a b\0', '/home/alice', '/usr/bin/bash'],
+        env: { vars: ['LD_PRELOAD=/tmp/evil.so', 'HISTFILE=/dev/null'] },
       },
     },
     { kind: 'fork', spec: { type: E.SE_EV_FORK, pid: 17, comm: 'nginx', args: [4243, 4243, 700_000_000] } },

@@ -40,6 +40,8 @@ export interface RecordSpec {
   abi?: number;
   /** Exec records: the writer of the executed file (struct se_exec_ext, zero when absent). */
   provenance?: ProvenanceSpec;
+  /** Exec records: the captured environment (struct se_exec_ext), NAME=value strings; absent when undefined. */
+  env?: { vars: string[]; count?: number; flags?: number };
 }
 
 export function buildRecord(s: RecordSpec): Buffer {
@@ -52,10 +54,11 @@ export function buildRecord(s: RecordSpec): Buffer {
       parts.push({ slot, bytes: Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'), flags: 0 });
     }
   });
-  // Exec records carry struct se_exec_ext before their strings; the writer's executable is the last string.
+  // Exec records carry struct se_exec_ext before their strings; the writer's executable and the environment are the last strings.
   const ext = s.type === EventType.SE_EV_EXEC ? SIZEOF.se_exec_ext : 0;
   const exe = s.provenance?.exe !== undefined ? Buffer.from(s.provenance.exe, 'utf8') : undefined;
-  const size = SIZEOF.se_event + ext + parts.reduce((a, p) => a + p.bytes.length, 0) + (exe?.length ?? 0);
+  const env = s.env ? Buffer.concat(s.env.vars.map((v) => Buffer.from(`${v}\0`, 'utf8'))) : undefined;
+  const size = SIZEOF.se_event + ext + parts.reduce((a, p) => a + p.bytes.length, 0) + (exe?.length ?? 0) + (env?.length ?? 0);
   const b = Buffer.alloc(size);
   const H = OFFSETOF.se_hdr;
   const T = H.task;
@@ -111,6 +114,14 @@ export function buildRecord(s: RecordSpec): Buffer {
       exe.copy(b, pos);
       pos += exe.length;
     }
+  }
+  if (env && s.env) {
+    const o = SIZEOF.se_event + OFFSETOF.se_exec_ext.env;
+    b.writeUInt16LE(pos, o + OFFSETOF.se_str.off);
+    b.writeUInt16LE(env.length, o + OFFSETOF.se_str.len);
+    b.writeUInt16LE((s.env.flags ?? 0) | StrFlags.SE_STR_PRESENT, o + OFFSETOF.se_str.flags);
+    b.writeUInt32LE(s.env.count ?? s.env.vars.length, SIZEOF.se_event + OFFSETOF.se_exec_ext.env_count);
+    env.copy(b, pos);
   }
   return b;
 }

@@ -136,6 +136,17 @@ for (const server of ['elasticsearch', 'elasticsearch8'] as const) {
         await es.indices.refresh({ index: `${cfg.dataStreams.alerts},${cfg.dataStreams.events}` });
         const total = await es.count({ index: `${cfg.dataStreams.alerts},${cfg.dataStreams.events}` });
         assert.equal(total.count, batch.length, 'exactly once');
+
+        // issue-16: Elastic Defend's Ext names, which prebuilt rules query, reach our fields through the alias component.
+        const rename = batch.find((ce) => ce.event.ebpf.kind === 'rename')!;
+        const oldPath = rename.event.ebpf.source_file!.path;
+        const byAlias = await es.search<{ ebpf: { source_file: { path: string } } }>({
+          index: `${cfg.dataStreams.alerts},${cfg.dataStreams.events}`,
+          query: { bool: { filter: [{ term: { 'file.Ext.original.path': oldPath } }, { term: { 'user.Ext.real.id': rename.event.process.real_user.id } }] } },
+        });
+        assert.ok(byAlias.hits.hits.some((h) => h._id === rename.event.event.id), `the rename found by file.Ext.original.path ${oldPath}`);
+        for (const h of byAlias.hits.hits) assert.equal(h._source!.ebpf.source_file.path, oldPath);
+        assert.equal(JSON.stringify(byAlias.hits.hits[0]!._source).includes('"Ext"'), false, 'aliases only: documents carry no Ext field');
       } finally {
         await sink.close();
       }

@@ -2,7 +2,8 @@
 # issue-16 live behaviours for test/kernel/elastic-rules.test.ts, each done for
 # real: a reverse shell (nohup bash -i >& /dev/tcp/…), `curl … | sh`, a cron job
 # written (in a private mount namespace over tmpfs: the host's cron is
-# untouched), a SUID bit set, the shell history deleted. Every peer is on
+# untouched), a SUID bit set, the shell history deleted, LD_PRELOAD, HISTFILE
+# and a SOCKS proxy in a process's environment. Every peer is on
 # loopback (127.0.0.2 for the download: the rule leaves 127.0.0.1 alone).
 # Takes: a scratch directory ($1) and a marker ($2) run last as an argument.
 set -u
@@ -29,5 +30,11 @@ unshare -m bash -c 'mount -t tmpfs none /etc/cron.d && echo "* * * * * root /tmp
 cp /usr/bin/id ./suid-id && chmod u+s ./suid-id
 # shell history deleted
 touch .bash_history && rm -f .bash_history
+# a library preloaded through the environment (the file need not exist: ld.so warns and goes on)
+LD_PRELOAD="$W/preload.so" id >/dev/null 2>&1
+# a shell told to keep no history
+HISTFILE=/dev/null bash -c 'true'
+# curl through a SOCKS proxy named only in its environment (nothing listens on port 9: it fails fast)
+ALL_PROXY=socks5h://127.0.0.1:9 curl -s -m 2 -o /dev/null http://127.0.0.2:18191/
 kill "$HTTP" 2>/dev/null; wait "$HTTP" 2>/dev/null; wait "$LISTENER" 2>/dev/null
 /bin/true "$MARK"

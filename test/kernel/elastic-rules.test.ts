@@ -21,6 +21,9 @@ const EXPECTED: Record<string, string> = {
   'cron persistence': 'linux/persistence_cron_job_creation.toml',
   'SUID bit set': 'cross-platform/privilege_escalation_setuid_setgid_bit_set_via_chmod.toml',
   'shell history deleted': 'cross-platform/defense_evasion_deletion_of_bash_command_line_history.toml',
+  'LD_PRELOAD in the environment': 'linux/defense_evasion_unusual_preload_env_vars.toml',
+  'HISTFILE=/dev/null in the environment': 'linux/defense_evasion_shell_history_clearing_via_environment_variables.toml',
+  'curl through a SOCKS proxy from the environment': 'linux/command_and_control_curl_socks_proxy_detected.toml',
 };
 
 describe('Elastic prebuilt rules on live documents', { skip }, () => {
@@ -64,6 +67,16 @@ describe('Elastic prebuilt rules on live documents', { skip }, () => {
       assert.equal(r.fired, true, `${rule} did not match any of ${sensor.docs().length} documents`);
     });
   }
+
+  test('process.env_vars: the exec run with LD_PRELOAD carries it, as the kernel read it from the new image', () => {
+    const docs = sensor.docs();
+    const preload = `LD_PRELOAD=${dir}/preload.so`;
+    const exec = docs.find((d) => d.event?.action === 'exec' && d.process?.env_vars?.includes(preload));
+    assert.ok(exec, `an exec with ${preload} in process.env_vars`);
+    assert.equal(exec.process.name, 'id');
+    // only allow-listed variables: the behaviours' own PATH, HOME, … are never captured
+    for (const d of docs) for (const v of d.process?.env_vars ?? []) assert.doesNotMatch(v, /^(PATH|HOME|PWD|SHLVL)=/, `${v} captured`);
+  });
 
   test('the documents are ECS-valid and carry the Session View fields', () => {
     const docs = sensor.docs();

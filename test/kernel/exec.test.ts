@@ -50,3 +50,33 @@ test('SIGTERM also stops the sensor cleanly', { skip }, async () => {
   const code = await sensor.stop('SIGTERM');
   assert.equal(code, 0, sensor.stderr());
 });
+
+test('exec carries the allow-listed environment variables in process.env_vars, no others, URL passwords masked', { skip }, async () => {
+  const sensor = await startSensor();
+  try {
+    const marker = `ebpf-sensor-env-${randomBytes(6).toString('hex')}`;
+    // A 10 kB variable before the captured ones: the kernel's scan steps over
+    // variables longer than its read buffer and still finds those after them.
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      BIG_FILLER: 'x'.repeat(10_000),
+      LD_PRELOAD: `/nonexistent/${marker}.so`,
+      SECRET_TOKEN: 'hunter2',
+      LD_PRELOAD_NOT: 'a longer name that only starts like an allowed one',
+      https_proxy: 'http://user:pa55w0rd@127.0.0.1:3128',
+      HISTFILE: '/dev/null',
+    };
+    const r = spawnSync('/bin/true', [marker], { env });
+    assert.equal(r.status, 0);
+    const doc = await sensor.waitFor((d) => d.event?.action === 'exec' && d.process?.args?.includes(marker), WAIT_MS, `exec of ${marker}`);
+    assert.deepEqual(doc.process.env_vars, [`LD_PRELOAD=/nonexistent/${marker}.so`, 'https_proxy=http://user:REDACTED@127.0.0.1:3128', 'HISTFILE=/dev/null']);
+    assert.equal(doc.ebpf.truncated, undefined);
+    // An exec without any allow-listed variable carries none.
+    const r2 = spawnSync('/bin/true', [`${marker}-2`], { env: { PATH: env.PATH, SECRET_TOKEN: 'hunter2' } });
+    assert.equal(r2.status, 0);
+    const doc2 = await sensor.waitFor((d) => d.event?.action === 'exec' && d.process?.args?.includes(`${marker}-2`), WAIT_MS, `exec of ${marker}-2`);
+    assert.equal(doc2.process.env_vars, undefined);
+  } finally {
+    await sensor.stop('SIGINT');
+  }
+});

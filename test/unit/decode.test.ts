@@ -85,6 +85,24 @@ test('exec: the writer of the executed file (provenance) is decoded; absent when
   });
 });
 
+test('exec: the captured environment (se_exec_ext) becomes process.env_vars, URL passwords masked, a cut capture is flagged', () => {
+  const strs = ['/usr/bin/curl', 'curl\0', '/', '/usr/bin/curl'];
+  const ev = one(buildRecord({ type: EventType.SE_EV_EXEC, strs, env: { vars: ['LD_PRELOAD=/tmp/x.so', 'https_proxy=http://bob:s3cret@10.0.0.1:3128', 'ALL_PROXY=socks5h://127.0.0.1:9050'], count: 31 } }));
+  assert.deepEqual(ev.process.env_vars, ['LD_PRELOAD=/tmp/x.so', 'https_proxy=http://bob:REDACTED@10.0.0.1:3128', 'ALL_PROXY=socks5h://127.0.0.1:9050']);
+  assert.equal(ev.ebpf.truncated, undefined);
+  const cut = one(buildRecord({ type: EventType.SE_EV_EXEC, strs, env: { vars: ['LD_PRELOAD=/tmp/x.so'], flags: StrFlags.SE_STR_TRUNCATED } }));
+  assert.deepEqual(cut.process.env_vars, ['LD_PRELOAD=/tmp/x.so']);
+  assert.deepEqual(cut.ebpf.truncated, ['process.env_vars']);
+  // Capture off (or nothing allow-listed set): no field at all, never an empty list.
+  assert.equal(one(buildRecord({ type: EventType.SE_EV_EXEC, strs })).process.env_vars, undefined);
+  assert.equal(one(buildRecord({ type: EventType.SE_EV_EXEC, strs, env: { vars: [] } })).process.env_vars, undefined);
+});
+
+test('exec: an environment descriptor past the record end is refused', () => {
+  const rec = buildRecord({ type: EventType.SE_EV_EXEC, strs: ['/bin/true', 'true\0', '/', '/usr/bin/true'], env: { vars: ['LD_PRELOAD=/x'] } });
+  assert.throws(() => decodeRecord(rec, 0, rec.length - 4, ctx()), /exec environment/);
+});
+
 test('exec: same record decodes to the same event id (idempotent delivery)', () => {
   const rec = buildRecord({ type: EventType.SE_EV_EXEC, strs: ['/bin/true', 'true\0', '/', '/usr/bin/true'] });
   assert.equal(one(rec).event.id, one(rec).event.id);

@@ -58,6 +58,7 @@ const change = fc.record({
   entryType: fc.option(fc.constantFrom('init' as const, 'sshd' as const, 'terminal' as const), { nil: undefined }),
   caps: fc.option(fc.tuple(fc.constantFrom(0, 1, 2), fc.boolean()), { nil: undefined }),
   previousExe: fc.option(text, { nil: undefined }),
+  envVars: fc.option(args, { nil: undefined }),
 });
 
 const CAP_SETS = [Object.freeze(['CAP_CHOWN', 'CAP_KILL']), Object.freeze([]), Object.freeze(['CAP_SYS_ADMIN', 'CAP_BPF\u2028'])] as const;
@@ -83,6 +84,7 @@ function apply(c: Change): ClassifiedEvent {
   if (c.parentArgs !== undefined) p.parent.args = c.parentArgs;
   if (c.exitCode !== undefined) p.exit_code = c.exitCode;
   if (c.interactive !== undefined) p.interactive = c.interactive;
+  if (c.envVars !== undefined) p.env_vars = c.envVars;
   if (c.path !== undefined && ce.event.file) ce.event.file.path = c.path;
   if (c.leaderName !== undefined || c.leaderArgs !== undefined || c.entryType !== undefined) {
     const l: LeaderRef = { pid: c.leaderIsSelf ? p.pid : 7, entity_id: c.leaderIsSelf ? p.entity_id : `leader-${c.entity}` };

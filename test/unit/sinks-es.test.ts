@@ -86,7 +86,7 @@ test('templates: vendored ECS components of the field sets we write, the ebpf.* 
   const set = buildTemplates({ name: 'ebpf-sensor', dataStreams: ['logs-ebpf_sensor.alerts-default', 'logs-ebpf_sensor.events-default'], priority: 200, sensorVersion: '9.9.9' });
   assert.deepEqual(
     set.components.map((c) => c.name),
-    [...ECS_COMPONENTS.map((c) => `ebpf-sensor@ecs-${c}`), 'ebpf-sensor@ebpf', 'ebpf-sensor@settings'],
+    [...ECS_COMPONENTS.map((c) => `ebpf-sensor@ecs-${c}`), 'ebpf-sensor@ebpf', 'ebpf-sensor@defend-aliases', 'ebpf-sensor@settings'],
   );
   const it = set.indexTemplate.body as { index_patterns: string[]; data_stream: object; priority: number; composed_of: string[]; _meta: Record<string, string> };
   assert.deepEqual(it.index_patterns, ['logs-ebpf_sensor.alerts-default', 'logs-ebpf_sensor.events-default']);
@@ -102,6 +102,37 @@ test('templates: vendored ECS components of the field sets we write, the ebpf.* 
   const settings = set.components.find((c) => c.name === 'ebpf-sensor@settings')!.body.template as { settings: Mapping; mappings: Mapping };
   assert.equal((settings.mappings as { date_detection: boolean }).date_detection, false);
   assert.ok(JSON.stringify(settings.mappings).includes('strings_as_keyword'));
+});
+
+test("issue-16 templates: Elastic Defend's Ext names the prebuilt rules query are aliases of mapped fields of ours, and no document field", () => {
+  const set = buildTemplates({ name: 'ebpf-sensor', dataStreams: ['logs-ebpf_sensor.events-default'], priority: 200, sensorVersion: '9.9.9' });
+  const leaves = new Map<string, Mapping>();
+  const walk = (props: Mapping, prefix: string): void => {
+    for (const [k, v] of Object.entries(props)) {
+      const m = v as Mapping;
+      if (m.properties) walk(m.properties as Mapping, `${prefix}${k}.`);
+      else leaves.set(`${prefix}${k}`, m);
+    }
+  };
+  for (const c of set.components) walk((c.body.template.mappings?.properties ?? {}) as Mapping, '');
+  const aliases = [...leaves].filter(([, m]) => m.type === 'alias');
+  assert.deepEqual(aliases.map(([n]) => n).sort(), ['file.Ext.original.extension', 'file.Ext.original.name', 'file.Ext.original.path', 'group.Ext.real.id', 'group.Ext.real.name', 'user.Ext.real.id', 'user.Ext.real.name']);
+  // Elasticsearch validates each component on its own: the alias component maps each target too, as the component defining it does.
+  const own = new Map<string, Mapping>();
+  const ownWalk = (props: Mapping, prefix: string): void => {
+    for (const [k, v] of Object.entries(props)) {
+      const m = v as Mapping;
+      if (m.properties) ownWalk(m.properties as Mapping, `${prefix}${k}.`);
+      else own.set(`${prefix}${k}`, m);
+    }
+  };
+  const aliasComponent = set.components.find((c) => c.name === 'ebpf-sensor@defend-aliases')!;
+  ownWalk((aliasComponent.body.template.mappings?.properties ?? {}) as Mapping, '');
+  for (const [name, m] of aliases) {
+    const target = leaves.get(m.path as string);
+    assert.ok(target && target.type !== 'alias', `${name} → ${String(m.path)} is a mapped field`);
+    assert.deepEqual(own.get(m.path as string), target, `${String(m.path)} mapped in the alias component as elsewhere`);
+  }
 });
 
 test('the vendored ECS templates are the official ones (equal to ../shared when present) with their license', () => {

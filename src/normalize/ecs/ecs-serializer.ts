@@ -371,6 +371,7 @@ function processBlock(p: ProcessInfo): string {
   let s = `"process":{"pid":${num(p.pid)}${identity(p)}`;
   if (p.end !== undefined) s += `,"end":${q(p.end)}`;
   if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
   const caps = p.thread.capabilities;
   s += `,"thread":{"id":${num(p.thread.id)}${caps ? capabilities(caps) : ''}}`;
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';

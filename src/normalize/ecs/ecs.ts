@@ -231,6 +231,7 @@ function processOf(raw: RawBytes, ev: SensorEvent): Record<string, unknown> {
   if (p.start !== undefined) o.start = p.start;
   if (p.end !== undefined) o.end = p.end;
   if (p.exit_code !== undefined) o.exit_code = p.exit_code;
+  if (p.env_vars?.length) o.env_vars = textList(raw, 'process.env_vars', p.env_vars);
   o.thread = { id: p.thread.id };
   if (p.interactive !== undefined) o.interactive = p.interactive;
   if (p.tty) o.tty = { char_device: { major: p.tty.char_device.major, minor: p.tty.char_device.minor } };

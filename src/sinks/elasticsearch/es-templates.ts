@@ -122,6 +122,7 @@ export const EBPF_FIELDS: Readonly<Record<string, Mapping>> = Object.freeze({
   'source_file.path': K,
   'source_file.name': K,
   'source_file.directory': K,
+  'source_file.extension': K,
   truncated: K,
   'tampering.field': K,
   'tampering.at_entry': K,
@@ -243,6 +244,48 @@ export function nestProperties(flat: Readonly<Record<string, Mapping>>): Mapping
   return root;
 }
 
+/**
+ * Elastic Defend's own (non-ECS) names that Elastic's prebuilt rules query, as
+ * field aliases of the fields holding the same facts (schemas/elastic-defend-aliases.json).
+ */
+export function defendAliases(): Record<string, Mapping> {
+  const file = fileURLToPath(new URL('../../../../schemas/elastic-defend-aliases.json', import.meta.url));
+  const { aliases } = readJson(file) as unknown as { aliases: Record<string, string> };
+  const out: Record<string, Mapping> = {};
+  for (const [name, path] of Object.entries(aliases)) out[name] = { type: 'alias', path };
+  return out;
+}
+
+/** Dotted name → mapping of every leaf field of some components' mappings. */
+function leafMappings(components: ReadonlyArray<{ body: ComponentTemplate }>): Map<string, Mapping> {
+  const out = new Map<string, Mapping>();
+  const walk = (props: Mapping, prefix: string): void => {
+    for (const [k, v] of Object.entries(props)) {
+      const m = v as Mapping;
+      if (m.properties) walk(m.properties as Mapping, `${prefix}${k}.`);
+      else out.set(`${prefix}${k}`, m);
+    }
+  };
+  for (const c of components) walk((c.body.template.mappings?.properties ?? {}) as Mapping, '');
+  return out;
+}
+
+/**
+ * The aliases with their targets' mappings, copied from the components that
+ * define them: Elasticsearch validates a component template on its own, and an
+ * alias must point at a field of the same mapping.
+ */
+function withTargets(aliases: Record<string, Mapping>, components: ReadonlyArray<{ body: ComponentTemplate }>): Record<string, Mapping> {
+  const leaves = leafMappings(components);
+  const out: Record<string, Mapping> = {};
+  for (const [name, m] of Object.entries(aliases)) {
+    const target = leaves.get(m.path as string);
+    if (!target) throw new SensorError('ESENSOR_BUILD_MISSING', `field alias ${name} → ${String(m.path)}: no template maps ${String(m.path)}`);
+    out[m.path as string] = target;
+  }
+  return { ...out, ...aliases };
+}
+
 // ---- building ---------------------------------------------------------------
 
 export interface TemplateSet {
@@ -275,6 +318,13 @@ export function buildTemplates(o: TemplateOptions): TemplateSet {
     body: {
       template: { mappings: { properties: { ebpf: { properties: nestProperties(EBPF_FIELDS) } } } },
       _meta: { ...meta, description: 'custom ebpf.* fields of ebpf-sensor (docs/outputs.md)' },
+    },
+  });
+  components.push({
+    name: `${o.name}@defend-aliases`,
+    body: {
+      template: { mappings: { properties: nestProperties(withTargets(defendAliases(), components)) } },
+      _meta: { ...meta, description: "field aliases: Elastic Defend's Ext names the prebuilt rules query → our fields (docs/elastic.md)" },
     },
   });
   components.push({

@@ -15,7 +15,7 @@ import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } 
 import { chooseObject, type ObjectChoice } from './features.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SIZEOF, OFFSETOF, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
+import { SIZEOF, OFFSETOF, AbiConsts, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
 
 export interface KernelSourceOptions {
@@ -42,6 +42,8 @@ export interface KernelSourceOptions {
   optionalPrograms?: string[];
   /** Provenance: a connect to loopback counts as connecting out (kernel.provenance.loopbackIsRemote). */
   provenanceLoopback?: boolean;
+  /** Names of the environment variables captured at exec (process.env_vars); none when empty or absent. */
+  envVars?: string[];
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelSourceOptions = {
@@ -207,6 +209,7 @@ export class KernelSource implements Source {
       }
       for (const pid of this.opts.ignorePids ?? []) this.ignorePid(pid);
       for (const path of this.opts.ignoreCgroups ?? []) this.ignoreCgroup(path);
+      for (const name of this.opts.envVars ?? []) obj.mapUpdate('env_allow', envKey(name), Buffer.from([1]));
       this.applyFilter(this.filter);
       this.attachResults = obj.attach();
       const failed = this.attachResults.filter((r) => !r.attached);
@@ -294,6 +297,7 @@ export class KernelSource implements Source {
     if (this.killKeys.size > 0) flags |= FilterFlags.SE_FL_KILL_RULES;
     if (this.ignoredCgroups.size > 0) flags |= FilterFlags.SE_FL_IGNORE_CGROUPS;
     if (this.opts.provenanceLoopback) flags |= FilterFlags.SE_FL_PROV_LOOPBACK;
+    if (this.opts.envVars?.length) flags |= FilterFlags.SE_FL_ENV_VARS;
     cfg.writeBigUInt64LE(lo, OFFSETOF.se_filter_cfg.kinds);
     cfg.writeBigUInt64LE(hi, OFFSETOF.se_filter_cfg.kinds_hi);
     cfg.writeUInt32LE(flags, OFFSETOF.se_filter_cfg.flags);
@@ -499,7 +503,23 @@ export function rawSyscallFallback(unavailable: ReadonlyArray<{ program: string 
   return out;
 }
 
+/** Key of the env_allow map: the name, NUL-padded (struct se_env_key). */
+function envKey(name: string): Buffer {
+  const k = Buffer.alloc(SIZEOF.se_env_key);
+  k.write(name, 'latin1');
+  return k;
+}
+
+const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${AbiConsts.SE_ENV_NAME_MAX - 2}}$`);
+
 function validateOptions(o: KernelSourceOptions): void {
+  for (const name of o.envVars ?? []) {
+    if (!ENV_NAME.test(name)) {
+      throw new SensorError('ESENSOR_CONFIG', `kernel.envVars: ${JSON.stringify(name)} is not an environment variable name of at most ${AbiConsts.SE_ENV_NAME_MAX - 1} characters`, {
+        field: 'kernel.envVars',
+      });
+    }
+  }
   const pow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!pow2(o.ringBytes) || o.ringBytes < 1 << 20) {
     throw new SensorError('ESENSOR_CONFIG', `kernel.ringBytes must be a power of two >= 1048576, got ${o.ringBytes}`, {
