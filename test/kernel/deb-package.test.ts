@@ -64,7 +64,7 @@ test('files under FHS paths with the right owners and modes', { skip }, () => {
     assert.equal(owner(d), '0:0', d);
   }
   // Nothing in the package is writable by group or others.
-  const listing = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const listing = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n').filter(Boolean);
   const writable = listing.filter((l) => /^[dl-]....(w|.....w)/.test(l) && !l.startsWith('l'));
   assert.deepEqual(writable, []);
   assert.ok(listing.every((l) => l.split(/\s+/)[1] === 'root/root'), 'every file root/root');

@@ -24,7 +24,7 @@ before(() => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'ebpf-sensor-npm-'));
   // npm pack runs prepack (scripts/prebuild.sh): objects, prebuilt addon, dist.
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   tarball = join(work, (JSON.parse(out) as Array<{ filename: string }>)[0]!.filename);
   PATH = noCompilerPath(join(work, 'path'));
   const app = join(work, 'app');
@@ -41,7 +41,7 @@ before(() => {
 });
 
 test('the tarball holds the prebuilt addon and both CO-RE objects, no local build', { skip }, () => {
-  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
+  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n');
   for (const f of ['package/bpf/.output/sensor.bpf.o', 'package/bpf/.output/sensor-compat.bpf.o', `package/native/prebuilds/linux-${process.arch}/node.glibc.node`, 'package/bin/ebpf-sensor.js', 'package/rules/00-base.yaml']) {
     assert.ok(files.includes(f), `${f} in the tarball`);
   }
