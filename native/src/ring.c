@@ -72,6 +72,18 @@ static void give_back_chunk(struct reader *r, int idx)
 static unsigned long fail_batch_alloc_every;
 static unsigned long batch_allocs;
 
+/*
+ * Test hook (issue 13): EBPF_SENSOR_TEST_FAIL=reader-calloc makes ring start's
+ * allocation of the reader fail, EBPF_SENSOR_TEST_FAIL=thread its
+ * pthread_create (as EAGAIN), so tests reach those failure paths
+ * (test/kernel/issue-13-addon-start-fail.test.ts). Unset: never.
+ */
+static bool test_fail(const char *what)
+{
+	const char *v = getenv("EBPF_SENSOR_TEST_FAIL");
+	return v && strcmp(v, what) == 0;
+}
+
 static struct batch_msg *alloc_batch_msg(void)
 {
 	if (fail_batch_alloc_every && ++batch_allocs % fail_batch_alloc_every == 0)
@@ -266,7 +278,7 @@ napi_value obj_start_ring(napi_env env, napi_callback_info info)
 		const char *every = getenv("EBPF_SENSOR_TEST_FAIL_BATCH_ALLOC");
 		fail_batch_alloc_every = every ? strtoul(every, NULL, 10) : 0;
 	}
-	r = calloc(1, sizeof(*r));
+	r = test_fail("reader-calloc") ? NULL : calloc(1, sizeof(*r));
 	if (!r) {
 		throw_sensor_error(env, "ESENSOR_NATIVE", ENOMEM, "calloc", NULL, "out of memory");
 		return NULL;
@@ -328,7 +340,7 @@ napi_value obj_start_ring(napi_env env, napi_callback_info info)
 	}
 	so->reader = r;
 	/* pthread_create returns the error; it does not set errno. */
-	int err = pthread_create(&r->thread, NULL, reader_main, r);
+	int err = test_fail("thread") ? EAGAIN : pthread_create(&r->thread, NULL, reader_main, r);
 	if (err != 0) {
 		stop_reader(env, so);
 		throw_sensor_error(env, "ESENSOR_BPF_RING", err, "pthread_create", NULL, "cannot start reader thread");

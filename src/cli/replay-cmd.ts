@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SensorError } from '../errors.js';
 import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { setInputLimits } from '../model/limits.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { buildSinks, loadConfiguredSinks } from '../pipeline/outputs.js';
@@ -46,6 +47,10 @@ Options:
                            of stopping at the first bad record
       --max-block-mb N     largest inflated capture block accepted, MiB (default 64; the
                            writer makes 16): the memory a hostile capture can cost
+      --max-nesting N      how deep "not" and "(" may nest in a rule condition or --filter
+                           (default: rules.maxNesting of the config, 100; 1-1000)
+      --max-template-depth N
+                           how deep a capture template may nest (default 32; 1-1000)
       --summary-json FILE  also write the summary as JSON
       --progress           force the progress bar (default: when stderr is a terminal)
       --no-progress        never show it
@@ -70,6 +75,8 @@ export const REPLAY_OPTIONS = {
   speed: { type: 'string' },
   'skip-bad': { type: 'boolean' },
   'max-block-mb': { type: 'string' },
+  'max-nesting': { type: 'string' },
+  'max-template-depth': { type: 'string' },
   'summary-json': { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
@@ -81,6 +88,11 @@ function maxBlockOf(v: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 4096) throw new SensorError('ESENSOR_USAGE', `--max-block-mb must be an integer 1-4096, got "${v}"`);
   return n * 1024 * 1024;
+}
+
+/** An option's integer (NaN when it is not one: setInputLimits names the option). */
+function intOf(v: string): number {
+  return /^[0-9]+$/.test(v) ? Number(v) : NaN;
 }
 
 function speedOf(v: string | undefined): 'max' | number {
@@ -140,6 +152,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (a.rules) cfg.rules.paths = [...cfg.rules.paths, ...a.rules];
   if (a['no-bundled-rules']) cfg.rules.bundled = false;
   if (!cfg.rules.bundled && !cfg.rules.paths.length) throw new SensorError('ESENSOR_USAGE', '--no-bundled-rules needs --rules PATH (or rules.paths in the config)');
+  setInputLimits(
+    {
+      conditionDepth: a['max-nesting'] !== undefined ? intOf(a['max-nesting']) : cfg.rules.maxNesting,
+      ...(a['max-template-depth'] !== undefined ? { templateDepth: intOf(a['max-template-depth']) } : {}),
+    },
+    { conditionDepth: a['max-nesting'] !== undefined ? '--max-nesting' : 'rules.maxNesting', templateDepth: '--max-template-depth' },
+  );
   const summaryJson = a['summary-json'];
   // Before the work, not after it: a replay of hours must not end in a failed write.
   if (summaryJson !== undefined) checkOutputDir(summaryJson, '--summary-json');

@@ -3,6 +3,7 @@
  */
 import { SensorError } from '../errors.js';
 import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';
+import { setInputLimits } from '../model/limits.js';
 import { createLogger } from '../telemetry/logger.js';
 import { KernelSource } from '../sources/kernel/kernel-source.js';
 import { Enricher } from '../enrich/enrich.js';
@@ -68,6 +69,7 @@ function mergeArgs(cfg: Readonly<SensorConfig>, a: RunArgs): SensorConfig {
 
 export async function runCommand(args: RunArgs): Promise<number> {
   const cfg = mergeArgs(loadConfig(args.config), args);
+  setInputLimits({ conditionDepth: cfg.rules.maxNesting }, { conditionDepth: 'rules.maxNesting' });
   let duration: number | undefined;
   if (args.duration !== undefined) {
     duration = Number(args.duration);

@@ -80,6 +80,10 @@ export interface SensorConfig {
      * Reload rule files when they change (SIGHUP always reloads).
      */
     watch: boolean;
+    /**
+     * How deep `not` and parentheses may nest in a condition (macro chains 4x as deep, list chains as deep); deeper is ESENSOR_RULE_PARSE / ESENSOR_RULE_SEMANTIC at file:line:column. Bounds the stack a hostile rule file can use (docs/security.md). replay --max-nesting overrides it.
+     */
+    maxNesting: number;
   };
   telemetry: {
     /**

@@ -81,8 +81,12 @@ function describe(err: ErrorObject, field: string): string {
   }
 }
 
-/** Validate an already-parsed object (file text given for locations). */
-export function validateConfig(obj: unknown, file: string, text?: string): SensorConfig {
+/**
+ * Validate an already-parsed object (file text given for locations).
+ * `fileOf(field)`: where a field's value came from when not from `file`
+ * (`env:EBPF_SENSOR_…` for an environment override).
+ */
+export function validateConfig(obj: unknown, file: string, text?: string, fileOf?: (field: string) => string | undefined): SensorConfig {
   const v = validate();
   const data = obj ?? {};
   if (!v(data)) {
@@ -98,10 +102,10 @@ export function validateConfig(obj: unknown, file: string, text?: string): Senso
       const f = fieldOf(e);
       if (i === 0) return describe(e, f.field);
       const l = doc ? locate(doc, lc, f.pointer, f.key) : {};
-      return `${file}${l.line !== undefined ? `:${l.line}:${l.column}` : ''}: ${describe(e, f.field)}`;
+      return `${fileOf?.(f.field) ?? file}${l.line !== undefined ? `:${l.line}:${l.column}` : ''}: ${describe(e, f.field)}`;
     });
     throw new SensorError('ESENSOR_CONFIG', all.join('\n'), {
-      file,
+      file: fileOf?.(field) ?? file,
       field,
       ...(loc.line !== undefined ? { line: loc.line, column: loc.column! } : {}),
     });
@@ -109,8 +113,13 @@ export function validateConfig(obj: unknown, file: string, text?: string): Senso
   return data as SensorConfig;
 }
 
-/** Apply EBPF_SENSOR_<SECTION>__<KEY>=value overrides (values parsed as JSON when the schema wants non-strings). */
-export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
+/**
+ * Apply EBPF_SENSOR_<SECTION>__<KEY>=value overrides (values parsed as JSON
+ * when the schema wants non-strings); returns which variable set which
+ * field ("section.key" → variable name).
+ */
+export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): Map<string, string> {
+  const setBy = new Map<string, string>();
   const schema = configSchema() as { properties: Record<string, { properties?: Record<string, { type?: string }> }> };
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('EBPF_SENSOR_') || value === undefined) continue;
@@ -147,7 +156,22 @@ export function applyEnv(cfg: SensorConfig, env: NodeJS.ProcessEnv): void {
     }
     const section = ((cfg as unknown as Record<string, unknown>)[secName] ??= {}) as Record<string, unknown>;
     section[keyName] = parsed;
+    setBy.set(`${secName}.${keyName}`, name);
   }
+  return setBy;
+}
+
+/**
+ * `env:VARIABLE` for the override(s) that set `field` or a value around or
+ * inside it, so an error found after the overrides names the variable, not
+ * the config file (which was valid without them).
+ */
+function overrideOf(setBy: ReadonlyMap<string, string>, field: string): string | undefined {
+  const vars: string[] = [];
+  for (const [f, name] of setBy) {
+    if (field === f || field.startsWith(`${f}.`) || f.startsWith(`${field}.`)) vars.push(`env:${name}`);
+  }
+  return vars.length ? vars.join(', ') : undefined;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -247,8 +271,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     }
   }
   const cfg = validateConfig(obj, name, text);
-  applyEnv(cfg, env);
-  // Validate again: overrides must obey the schema too.
-  const final = validateConfig(JSON.parse(JSON.stringify(cfg)), `${name} + environment`);
+  const setBy = applyEnv(cfg, env);
+  // Validate again: overrides must obey the schema too; an error names the variable that caused it.
+  const final = validateConfig(JSON.parse(JSON.stringify(cfg)), `${name} + environment`, undefined, (field) => overrideOf(setBy, field));
   return deepFreeze(final);
 }

@@ -19,6 +19,7 @@
  */
 import { SensorError } from '../errors.js';
 import type { Where } from './source.js';
+import { DEFAULT_INPUT_LIMITS, inputLimits } from '../model/limits.js';
 
 export type CmpOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 export type StrOp = 'startswith' | 'endswith' | 'contains' | 'glob' | 'regex' | 'cidr';
@@ -33,7 +34,12 @@ const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'exists', ...STR_OPS]);
  * rule file or `--filter` from exhausting the stack of the recursive parser
  * and of every pass over the AST.
  */
-export const MAX_CONDITION_DEPTH = 100;
+export const MAX_CONDITION_DEPTH = DEFAULT_INPUT_LIMITS.conditionDepth;
+
+/** The bound in force (`rules.maxNesting`, `replay --max-nesting`; src/model/limits.ts). */
+export function maxConditionDepth(): number {
+  return inputLimits().conditionDepth;
+}
 
 /** A literal operand as written: the text and whether it was quoted. */
 export interface Literal {
@@ -198,8 +204,8 @@ class Parser {
   }
 
   private enter(t: Token): void {
-    if (++this.depth > MAX_CONDITION_DEPTH) {
-      throw new ConditionError(`the condition nests "not" and "(" deeper than ${MAX_CONDITION_DEPTH} levels`, t.at);
+    if (++this.depth > maxConditionDepth()) {
+      throw new ConditionError(`the condition nests "not" and "(" deeper than ${maxConditionDepth()} levels (rules.maxNesting, replay --max-nesting)`, t.at);
     }
   }
 

@@ -194,11 +194,16 @@ export function loadRules(src: RuleSources, opts: EngineOptions = {}): RuleEngin
   const r = buildRules(src, opts);
   if (r.engine) return r.engine;
   const first = r.errors[0]!;
-  const msg = r.errors.length === 1 ? first.message : `${r.errors.length} problems in the rules:\n${formatRuleErrors(r.errors)}`;
-  throw new SensorError(first.code, msg, {
-    ...(first.file !== undefined ? { file: first.file } : {}),
-    ...(first.line !== undefined ? { line: first.line } : {}),
-    ...(first.column !== undefined ? { column: first.column } : {}),
-    ...(first.field !== undefined ? { field: first.field } : {}),
-  });
+  if (r.errors.length === 1) {
+    throw new SensorError(first.code, first.message, {
+      ...(first.file !== undefined ? { file: first.file } : {}),
+      ...(first.line !== undefined ? { line: first.line } : {}),
+      ...(first.column !== undefined ? { column: first.column } : {}),
+      ...(first.field !== undefined ? { field: first.field } : {}),
+    });
+  }
+  // Several problems: each line names its own location; the summary names none (giving it the
+  // first one's would print that location twice, in front of the summary and on its own line).
+  throw new SensorError(first.code, `${r.errors.length} problems in the rules:\n${formatRuleErrors(r.errors)}`);
 }
+

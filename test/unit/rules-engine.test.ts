@@ -249,7 +249,8 @@ test('the engine never evaluates rule text as code', () => {
 test('loadRules throws one error listing every problem', () => {
   assert.throws(
     () => loadRules({ bundled: false, paths: [file(rule('a', 'nope.field = 1') + rule('b', 'also.bad = 2'))] }),
-    (e: unknown) => isSensorError(e, 'ESENSOR_RULE_SEMANTIC') && /2 problems/.test(e.message) && e.line === 3,
+    // Each problem names its own location; the summary names none (issue 13: it repeated the first's).
+    (e: unknown) => isSensorError(e, 'ESENSOR_RULE_SEMANTIC') && /2 problems/.test(e.message) && e.location === undefined && /:3:\d+: .*\n.*:9:\d+: /.test(e.message),
   );
 });
 

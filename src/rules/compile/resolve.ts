@@ -5,7 +5,7 @@
  * condition; gives its IR (ir.ts), each test checked by check.ts.
  */
 import type { SensorError } from '../../errors.js';
-import { MAX_CONDITION_DEPTH, type Expr, type Literal, type Op } from '../condition.js';
+import { maxConditionDepth, type Expr, type Literal, type Op } from '../condition.js';
 import { fieldSpec, type FieldSpec } from '../fields.js';
 import type { ExceptionDef } from '../source.js';
 import { makeTest, suggest } from './check.js';
@@ -31,8 +31,8 @@ class Resolver {
       this.errors.push(semantic(`list cycle: ${[...stack, name].join(' → ')}`, l.where, 'items'));
       return [];
     }
-    if (stack.length > MAX_CONDITION_DEPTH) {
-      this.errors.push(semantic(`lists nest deeper than ${MAX_CONDITION_DEPTH} levels`, l.where, 'items'));
+    if (stack.length > maxConditionDepth()) {
+      this.errors.push(semantic(`lists nest deeper than ${maxConditionDepth()} levels`, l.where, 'items'));
       return [];
     }
     const out: string[] = [];
@@ -50,9 +50,9 @@ class Resolver {
    */
   ir(e: Expr, stack: string[], depth = 0): IR {
     // Each level of the parser's bound can add a few here (and/or, not, macro).
-    if (depth > 4 * MAX_CONDITION_DEPTH) {
+    if (depth > 4 * maxConditionDepth()) {
       const where = e.where ?? { file: '?', line: 0, column: 0 };
-      this.errors.push(semantic(`the condition nests deeper than ${4 * MAX_CONDITION_DEPTH} levels (macros included)`, where, stack[0] ?? 'condition'));
+      this.errors.push(semantic(`the condition nests deeper than ${4 * maxConditionDepth()} levels (macros included)`, where, stack[0] ?? 'condition'));
       return { t: 'const', value: false };
     }
     switch (e.t) {

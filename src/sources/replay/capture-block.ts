@@ -38,6 +38,8 @@ export class CaptureBlock {
   /** Shape definitions: their template and values (undefined: damaged). */
   private readonly shapes: Array<{ t: number; values: unknown[] } | undefined> = [];
   private readonly templates: Array<Template | undefined> = [];
+  /** Why a template definition was refused, by number, and a context's for its template, by -1 - number (reported with the records using them). */
+  private readonly templateWhy = new Map<number, string>();
   ctxOf: Int32Array;
   shapeOf: Int32Array;
   private tmplOf: Int32Array;
@@ -152,8 +154,10 @@ export class CaptureBlock {
     const one = (what: string, id: number, table: readonly unknown[], damaged: boolean): string | undefined =>
       id >= table.length ? `refers to ${what} ${id}, which is not defined before it` : damaged ? `refers to ${what} ${id}, whose definition is damaged` : undefined;
     return (
+      (ctx < this.ctxStart.length && this.templateWhy.has(-1 - ctx) ? `refers to context ${ctx}, whose definition is damaged: ${this.templateWhy.get(-1 - ctx)}` : undefined) ??
       one('context', ctx, this.ctxStart, (this.ctxStart[ctx] ?? 0) < 0) ??
       one('shape', shape, this.shapes, this.shapes[shape] === undefined) ??
+      (tmpl < this.templates.length && this.templateWhy.has(tmpl) ? `refers to template ${tmpl}, whose definition is damaged: ${this.templateWhy.get(tmpl)}` : undefined) ??
       one('template', tmpl, this.templates, this.templates[tmpl] === undefined) ??
       'a reference is damaged'
     );
@@ -184,6 +188,8 @@ export class CaptureBlock {
         return 'def';
       }
       if (!ok) {
+        const why = this.templateWhy.get(t);
+        if (why !== undefined) this.templateWhy.set(-1 - id, `its template ${t} ${why}`);
         this.contextHole();
         return 'def';
       }
@@ -196,7 +202,10 @@ export class CaptureBlock {
     let ok: boolean;
     if (table === this.templates) {
       value = parseOrUndefined(b, comma + 1, end - 1);
-      ok = checkTemplate(value) === undefined;
+      const why = checkTemplate(value);
+      ok = why === undefined;
+      // Why a numbered template is refused (nested too deep, a forbidden key), for the records using it.
+      if (why !== undefined && value !== undefined && id === table.length) this.templateWhy.set(id, why);
     } else {
       // ["s",id,template,[values]]: a flat template of dotted paths.
       const comma2 = comma > 0 ? b.indexOf(COMMA, comma + 1) : -1;

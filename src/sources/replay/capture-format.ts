@@ -37,6 +37,7 @@
  */
 import { SensorError } from '../../errors.js';
 import type { AgentInfo, HostInfo } from '../../model/event.js';
+import { DEFAULT_INPUT_LIMITS } from '../../model/limits.js';
 
 export const CAPTURE_FORMAT = 'ebpf-sensor-capture';
 export const CAPTURE_VERSION = 1;
@@ -231,8 +232,8 @@ export function unsafePath(path: string): boolean {
  */
 export const DEFAULT_MAX_BLOCK_BYTES = 64 << 20;
 
-/** How deep a template may nest (events nest five levels or so). */
-export const MAX_TEMPLATE_DEPTH = 32;
+/** How deep a template may nest by default (events nest five levels or so; src/model/limits.ts). */
+export const MAX_TEMPLATE_DEPTH = DEFAULT_INPUT_LIMITS.templateDepth;
 
 /** Split dotted paths once. */
 const splitCache = new Map<string, readonly string[]>();

@@ -6,7 +6,8 @@
  * (dotted-path) form that shapes use, and values put back at their path.
  * Nothing here reads bytes (capture-json.ts) or knows blocks (capture-block.ts).
  */
-import { cloneJson, MAX_TEMPLATE_DEPTH, splitPath, unsafePath } from './capture-format.js';
+import { cloneJson, splitPath, unsafePath } from './capture-format.js';
+import { inputLimits } from '../../model/limits.js';
 
 /** A template: an object whose leaves are 0 (a hoisted value) or 1 (the next of the event's values). */
 export type Template = { [key: string]: 0 | 1 | Template };
@@ -28,7 +29,8 @@ export interface FlatTemplate {
  */
 export function checkTemplate(v: unknown, depth = 0): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not an object';
-  if (depth >= MAX_TEMPLATE_DEPTH) return `nested deeper than ${MAX_TEMPLATE_DEPTH} levels`;
+  const max = inputLimits().templateDepth;
+  if (depth >= max) return `nested deeper than ${max} levels (replay --max-template-depth)`;
   for (const k in v as Record<string, unknown>) {
     if (unsafePath(k)) return `the key ${JSON.stringify(k)} is not allowed`;
     const x = (v as Record<string, unknown>)[k];
