@@ -57,8 +57,7 @@ import type { ReplaySummary, RuleCount } from './replay-summary.js';
 import { canonicalTs } from './replay-time.js';
 import { ProcessTree } from './replay-tree.js';
 
-export { canonicalTime, timeOption } from './replay-time.js';
-export { formatSummary, type ProcessNode, type ReplaySummary, type RuleCount } from './replay-summary.js';
+export type { ReplaySummary } from './replay-summary.js';
 
 
 /**
