@@ -13,7 +13,7 @@
  * passes over them reports the skipped positions. docs/journal.md describes the
  * format and the guarantees.
  */
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SensorError } from '../errors.js';
 import { assertOwnDirectory } from './dir-safety.js';
@@ -25,6 +25,7 @@ import { DirLock } from './dir-lock.js';
 import { FORMAT_VERSION, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, SEGMENT_HEADER_BYTES, sealRecord } from './format.js';
 import { JournalReader, type JournalDamage, type JournalView, type ReaderOptions, type SegmentRef } from './journal-reader.js';
 import { DEFAULTS, type AppendResult, type JournalOptions, type JournalStats, type RetentionEvent } from './journal-options.js';
+import { SegmentSync } from './segment-sync.js';
 import { createSegment, cutTail, fsyncDir, listSegments, openSegmentFd, scanTail, writeAt, type Segment } from './segment-files.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
@@ -53,21 +54,17 @@ export class Journal implements JournalView {
   private durablePos = 0;
   private enc: Buffer = Buffer.allocUnsafe(0);
   private readonly store: CursorStore;
+  private readonly syncer: SegmentSync;
   private readonly cursorMap = new Map<string, number>();
   private readonly lock: DirLock | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private syncing: Promise<Error | undefined> | undefined;
-  private readonly closeAfterSync: number[] = [];
   private waiters = new Set<() => void>();
   private readonly damageSeen = new Set<string>();
   private closed = false;
-  private lastFsyncErrorLog = 0;
   private readonly counters = {
     records: 0,
     bytes: 0,
     batches: 0,
-    fsyncs: 0,
-    fsyncErrors: 0,
     delSegments: 0,
     delPositions: 0,
     delBytes: 0,
@@ -85,6 +82,7 @@ export class Journal implements JournalView {
     this.dir = resolve(dir);
     this.readOnly = opts.readOnly === true;
     this.log = componentLogger('journal');
+    this.syncer = new SegmentSync(this.log, () => this.active().path);
     this.maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
     this.maxAgeMs = (opts.maxAgeSeconds ?? DEFAULTS.maxAgeSeconds) * 1000;
     this.segmentBytes = Math.min(opts.segmentBytes ?? DEFAULTS.segmentBytes, Math.floor(this.maxBytes / 2));
@@ -188,7 +186,7 @@ export class Journal implements JournalView {
   async sync(): Promise<number> {
     this.assertWritable();
     while (this.durablePos < this.nextPos) {
-      const err = await (this.syncing ?? this.startSync());
+      const err = await (this.syncer.pending ?? this.startSync());
       if (err) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${err.message}`, {
           cause: err,
@@ -288,8 +286,8 @@ export class Journal implements JournalView {
       segments: this.segments.length,
       bytes: this.totalBytes,
       appended: { records: c.records, bytes: c.bytes, batches: c.batches },
-      fsyncs: c.fsyncs,
-      fsyncErrors: c.fsyncErrors,
+      fsyncs: this.syncer.fsyncs,
+      fsyncErrors: this.syncer.errors,
       deleted: { segments: c.delSegments, positions: c.delPositions, bytes: c.delBytes, bySize: c.bySize, byAge: c.byAge },
       damage: { regions: c.damageRegions, bytes: c.damageBytes },
       repairedBytes: c.repairedBytes,
@@ -347,7 +345,7 @@ export class Journal implements JournalView {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     try {
-      if (this.syncing) await this.syncing;
+      if (this.syncer.pending) await this.syncer.pending;
       if (this.fd >= 0) {
         try {
           if (this.durablePos < this.nextPos) this.fsyncNow();
@@ -477,7 +475,7 @@ export class Journal implements JournalView {
     this.enforceRetention();
     if (this.fsyncIntervalMs > 0) {
       const t = setInterval(() => {
-        if (!this.syncing && this.durablePos < this.nextPos) void this.startSync();
+        if (!this.syncer.pending && this.durablePos < this.nextPos) void this.startSync();
       }, this.fsyncIntervalMs);
       t.unref();
       this.timers.push(t);
@@ -518,15 +516,14 @@ export class Journal implements JournalView {
   private roll(): Segment {
     const old = this.fd;
     if (old >= 0) {
-      this.fsyncFd(old);
+      this.syncer.now(old);
       this.durablePos = this.nextPos;
     }
     // Start the next segment before letting go of this one: if that fails, appends go on here.
     this.startSegment(this.nextPos);
     if (old >= 0) {
       // An fdatasync may still be running on it in the thread pool: close it after that.
-      if (this.syncing) this.closeAfterSync.push(old);
-      else closeSync(old);
+      this.syncer.closeLater(old);
     }
     this.notify();
     return this.active();
@@ -563,52 +560,20 @@ export class Journal implements JournalView {
   }
 
   private fsyncNow(): void {
-    this.fsyncFd(this.fd);
+    this.syncer.now(this.fd);
     this.durablePos = this.nextPos;
     this.notify();
   }
 
-  private fsyncFd(fd: number): void {
-    try {
-      fdatasyncSync(fd);
-      this.counters.fsyncs++;
-    } catch (e) {
-      this.counters.fsyncErrors++;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${(e as Error).message}`, {
-        cause: e,
-        file: this.active().path,
-        retriable: true,
-      });
-    }
-  }
-
-  /** fdatasync in the thread pool, so the event loop (and appends) go on meanwhile. */
+  /** fdatasync in the thread pool: what was appended until now becomes durable (and readable) once it is done. */
   private startSync(): Promise<Error | undefined> {
     const target = this.nextPos;
-    const fd = this.fd;
-    const p = new Promise<Error | undefined>((res) => {
-      fdatasync(fd, (err) => {
-        this.syncing = undefined;
-        for (const old of this.closeAfterSync.splice(0)) closeSync(old);
-        if (err) {
-          this.counters.fsyncErrors++;
-          const now = Date.now();
-          if (now - this.lastFsyncErrorLog > 10_000) {
-            this.lastFsyncErrorLog = now;
-            this.log.error({ err, file: this.active().path }, 'journal fsync failed; records stay non-durable and unread until it succeeds');
-          }
-        } else {
-          this.counters.fsyncs++;
-          if (target > this.durablePos) {
-            this.durablePos = target;
-            this.notify();
-          }
-        }
-        res(err ?? undefined);
-      });
+    return this.syncer.start(this.fd, () => {
+      if (target > this.durablePos) {
+        this.durablePos = target;
+        this.notify();
+      }
     });
-    this.syncing = p;
-    return p;
   }
 
   private notify(): void {
