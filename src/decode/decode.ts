@@ -40,7 +40,6 @@ const TK = OFFSETOF.se_task;
 const E = OFFSETOF.se_event;
 const FIXED = SIZEOF.se_event;
 
-
 /** Kernel record type number → event family. */
 export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
   [EventType.SE_EV_EXEC]: 'exec',
@@ -365,7 +364,6 @@ function decodeTamper(r: FamilyRecord, _ev: SensorEvent, facts: EbpfFacts): void
   };
   facts.syscall = facts.tampering.syscall;
 }
-
 
 export interface DecodeStats {
   records: number;

@@ -42,7 +42,6 @@ export interface CtxInfo {
   named: number;
 }
 
-
 /**
  * The entity ids upsert() would compute (sha256 of host, pid and start), kept
  * for a while: a new process is upserted at its fork and again at its exec,

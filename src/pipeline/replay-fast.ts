@@ -52,7 +52,6 @@ export interface HostState {
   sinks: Sink[] | undefined;
 }
 
-
 /** What the fast path needs of the replayer: the full path for the events it builds, and the counts. */
 export interface BlockReplayer {
   /** A --since or --until window is set. */

@@ -59,7 +59,6 @@ import { ProcessTree } from './replay-tree.js';
 
 export type { ReplaySummary } from './replay-summary.js';
 
-
 /**
  * The largest pid Linux hands out (PID_MAX_LIMIT on 64-bit). The process
  * table is keyed by pid, so with this bound it never evicts: eviction order
@@ -105,7 +104,6 @@ export interface ReplayProgress {
   total: number;
   elapsedMs: number;
 }
-
 
 const EXEC = 'exec';
 const FORK = 'fork';
