@@ -74,3 +74,20 @@ export const BPF_PROG_LOAD = 5;
 /** include/linux/net.h, enum sock_type. */
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
+
+/** SE_EV_XATTR (str 0 the path and 2 its base: PathStr). */
+export const XattrArg = { valueSize: 1, flags: 2 } as const;
+export const XattrStr = { name: 1, value: 3 } as const;
+/** SE_EV_UTIMES. */
+export const UtimesArg = { atFlags: 1, timesNull: 2 } as const;
+export const UtimesStr = { times: 1 } as const;
+/** SE_EV_PROC_VM_WRITE. */
+export const ProcessVmArg = { targetPid: 0, localIovCount: 1, remoteIovCount: 2, remoteAddress: 3, requestedBytes: 4 } as const;
+/** SE_EV_PRCTL. */
+export const PrctlArg = { option: 0 } as const;
+export const PrctlStr = { name: 0, previousName: 1 } as const;
+/** SE_EV_SETPGID. */
+export const SetpgidArg = { pid: 0, pgid: 1 } as const;
+/** SE_EV_MODULE, delete_module: args 1 flags; str 2 the module name. */
+export const ModuleUnloadArg = { flags: 1 } as const;
+export const ModuleUnloadStr = { name: 2 } as const;
