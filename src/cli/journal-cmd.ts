@@ -12,7 +12,7 @@ import { Journal } from '../journal/journal.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
-import { timeOption as time } from '../pipeline/replay.js';
+import { timeOption as time } from '../pipeline/replay-time.js';
 import { compileFilter, type EventFilter } from '../rules/filter.js';
 import { ruleFiles } from '../rules/engine.js';
 import { readRuleFiles } from '../rules/source.js';

@@ -14,7 +14,9 @@ import { setInputLimits } from '../model/limits.js';
 import { createLogger } from '../telemetry/logger.js';
 import { agentInfo, collectHostInfo } from '../pipeline/host-info.js';
 import { buildSinks, loadConfiguredSinks } from '../pipeline/outputs.js';
-import { formatSummary, replay, timeOption as time, type ReplayProgress } from '../pipeline/replay.js';
+import { replay, type ReplayProgress } from '../pipeline/replay.js';
+import { formatSummary } from '../pipeline/replay-summary.js';
+import { timeOption as time } from '../pipeline/replay-time.js';
 import type { AgentInfo, HostInfo } from '../model/event.js';
 
 export const REPLAY_HELP = `Usage: ebpf-sensor replay [options] INPUT...

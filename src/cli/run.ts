@@ -21,7 +21,7 @@ import { resolveHostRoot } from '../pipeline/host-root.js';
 import { Outputs, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
-import { RecordingEnricher } from '../pipeline/replay.js';
+import { RecordingEnricher } from '../enrich/recording-enricher.js';
 import { CaptureWriter } from '../sources/replay/capture-writer.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
 

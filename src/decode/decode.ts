@@ -7,52 +7,38 @@
  * Gives: SensorEvent objects with the kernel's facts (process context from
  * the record header, paths resolved in the kernel, results and errno). The
  * process table, user names, entity ids and container ids are added by enrich.
+ *
+ * This file reads the record header (the acting task, the result) and hands
+ * the rest to the decoder of the record's family, one file per BPF program
+ * as bpf/programs/ has them: process.ts, open.ts, file-ops.ts, priv.ts,
+ * net.ts, io-uring.ts and hooks.ts (attrs and proc_ctl); record.ts reads
+ * slots (named in slots.ts), wall-clock.ts turns boot times into ISO times.
  */
-import { posix } from 'node:path';
 import { SensorError } from '../errors.js';
-import type { EventKind, FileInfo, SensorEvent, Endpoint, NetworkInfo, EbpfFacts, FdKind } from '../model/event.js';
+import type { EventKind, SensorEvent, EbpfFacts } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
-import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts, FdKind as FdKinds } from './abi.generated.js';
+import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
-import { decodeProvenance } from './provenance.js';
-import { decodeHook, type RecordView } from './hooks.js';
-import { execEnv } from './exec-env.js';
-import {
-  ERRNO_NAMES,
-  openFlagNames,
-  openIntent,
-  PTRACE_REQUESTS,
-  BPF_CMDS,
-  namespaceFlagNames,
-  AF_INET,
-  AF_INET6,
-  AF_UNIX,
-  SOCK_TYPES,
-  IPPROTO,
-  capNames,
-  MOUNT_FLAGS,
-} from './syscall-tables.js';
+import { decodeHook } from './hooks.js';
+import { ERRNO_NAMES, capNames } from './syscall-tables.js';
+import { arg, argNum, hookView, readStr, strText, trimNul, u64String, type FamilyRecord, type StrSlot } from './record.js';
+import { wallClock } from './wall-clock.js';
+import { decodeExec, decodeExit, decodeFork } from './process.js';
+import { decodeOpen } from './open.js';
+import { decodePathOp, decodeRenameLink, decodeSymlink } from './file-ops.js';
+import { decodeBpf, decodeCapset, decodeIds, decodeMemfd, decodeModule, decodeMount, decodeNamespaces, decodePtrace, decodeUmount } from './priv.js';
+import { decodeSocket } from './net.js';
+import { ARG_SYSCALL, IoUringSetupArg, TamperArg, TamperStr } from './slots.js';
+
+export { isoFromNs, isoFromSecNs } from './wall-clock.js';
+export { fileFromPath, resolveCallerPath } from './record.js';
 
 const H = OFFSETOF.se_hdr;
 const T = H.task;
 const TK = OFFSETOF.se_task;
 const E = OFFSETOF.se_event;
-const S = OFFSETOF.se_str;
-const STR_SIZE = SIZEOF.se_str;
 const FIXED = SIZEOF.se_event;
-
-/** Namespace flag → the name nsfs gives its files (/proc/PID/ns/NAME). */
-const NS_FILE_NAME: Record<string, string> = {
-  CLONE_NEWNS: 'mnt',
-  CLONE_NEWUTS: 'uts',
-  CLONE_NEWIPC: 'ipc',
-  CLONE_NEWUSER: 'user',
-  CLONE_NEWPID: 'pid',
-  CLONE_NEWNET: 'net',
-  CLONE_NEWCGROUP: 'cgroup',
-  CLONE_NEWTIME: 'time',
-};
 
 /** Kernel record type number → event family. */
 export const KIND_OF_TYPE: Readonly<Record<number, EventKind>> = {
@@ -124,22 +110,6 @@ const DEFAULT_ACTION: Partial<Record<EventKind, string>> = {
   tamper: 'argument-tampering',
 };
 
-const FD_KIND_NAMES: Readonly<Record<number, FdKind>> = {
-  [FdKinds.SE_FD_NONE]: 'none',
-  [FdKinds.SE_FD_FILE]: 'file',
-  [FdKinds.SE_FD_DIR]: 'dir',
-  [FdKinds.SE_FD_CHAR]: 'char',
-  [FdKinds.SE_FD_FIFO]: 'fifo',
-  [FdKinds.SE_FD_SOCK_INET]: 'socket_inet',
-  [FdKinds.SE_FD_SOCK_UNIX]: 'socket_unix',
-  [FdKinds.SE_FD_SOCK_OTHER]: 'socket_other',
-  [FdKinds.SE_FD_OTHER]: 'other',
-};
-
-function fdKind(v: number): FdKind {
-  return FD_KIND_NAMES[v & 0xff] ?? 'other';
-}
-
 export interface DecodeContext {
   /** In-kernel kill rules in force: index → rule id (set by the pipeline from the loaded rules). */
   killRules?: readonly string[];
@@ -149,127 +119,6 @@ export interface DecodeContext {
   bootIdPrefix: string;
   /** Next event.sequence. */
   sequence: number;
-}
-
-interface StrSlot {
-  off: number;
-  len: number;
-  flags: number;
-}
-
-function readStr(rec: Buffer, base: number, slot: number, recLen: number): StrSlot | undefined {
-  const o = base + E.str + slot * STR_SIZE;
-  const flags = rec.readUInt16LE(o + S.flags);
-  if (!(flags & StrFlags.SE_STR_PRESENT)) return undefined;
-  const off = rec.readUInt16LE(o + S.off);
-  const len = rec.readUInt16LE(o + S.len);
-  if (off + len > recLen) {
-    throw new SensorError('ESENSOR_DECODE', `string slot ${slot} [${off}, ${off + len}) exceeds record of ${recLen} bytes`);
-  }
-  return { off, len, flags };
-}
-
-function strText(rec: Buffer, base: number, s: StrSlot | undefined): string | undefined {
-  if (!s || s.len === 0) return s && s.flags & StrFlags.SE_STR_FAULT ? undefined : s ? '' : undefined;
-  return decodeRaw(rec, base + s.off, base + s.off + s.len);
-}
-
-/** ns since the epoch → ISO-8601 with 9 fractional digits. */
-export function isoFromNs(ns: bigint): string {
-  const sec = Number(ns / 1000000000n);
-  const nsec = Number(ns % 1000000000n);
-  return isoFromSecNs(sec, nsec);
-}
-
-let isoSec = -1;
-let isoPrefix = '';
-
-/** Seconds + nanoseconds since the epoch → ISO-8601 with 9 fractional digits (the seconds prefix is cached). */
-export function isoFromSecNs(sec: number, nsec: number): string {
-  if (sec !== isoSec) {
-    isoSec = sec;
-    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
-  }
-  return `${isoPrefix}.${String(nsec + 1000000000).slice(1)}Z`;
-}
-
-/**
- * Turns boot-clock ns (u64 in a record) into wall-clock ISO strings without
- * BigInt arithmetic on the hot path: boot ns fit a double exactly for 104
- * days of uptime; beyond that the exact BigInt path is taken.
- */
-class WallClock {
-  private readonly offSec: number;
-  private readonly offNsec: number;
-  private readonly starts = new Map<number, string>();
-
-  constructor(readonly bootToRealtimeNs: bigint) {
-    this.offSec = Number(bootToRealtimeNs / 1000000000n);
-    this.offNsec = Number(bootToRealtimeNs % 1000000000n);
-  }
-
-  iso(hi: number, lo: number): string {
-    if (hi >= 0x200000) return isoFromNs((BigInt(hi) << 32n) + BigInt(lo) + this.bootToRealtimeNs);
-    const boot = hi * 4294967296 + lo;
-    const bootSec = Math.floor(boot / 1e9);
-    let nsec = boot - bootSec * 1e9 + this.offNsec;
-    let sec = bootSec + this.offSec;
-    if (nsec >= 1e9) {
-      nsec -= 1e9;
-      sec += 1;
-    }
-    return isoFromSecNs(sec, nsec);
-  }
-
-  /** Process start times repeat across a process's events: cached. */
-  startIso(hi: number, lo: number): string {
-    const key = hi * 4294967296 + lo;
-    let s = this.starts.get(key);
-    if (s === undefined) {
-      if (this.starts.size >= 8192) this.starts.clear();
-      s = this.iso(hi, lo);
-      this.starts.set(key, s);
-    }
-    return s;
-  }
-}
-
-const clocks = new WeakMap<DecodeContext, WallClock>();
-
-function wallClock(ctx: DecodeContext): WallClock {
-  let c = clocks.get(ctx);
-  if (!c || c.bootToRealtimeNs !== ctx.bootToRealtimeNs) {
-    c = new WallClock(ctx.bootToRealtimeNs);
-    clocks.set(ctx, c);
-  }
-  return c;
-}
-
-/** u64 at rec[o] as a decimal string (exact). */
-function u64String(rec: Buffer, o: number): string {
-  const lo = rec.readUInt32LE(o);
-  const hi = rec.readUInt32LE(o + 4);
-  if (hi < 0x200000) return String(hi * 4294967296 + lo);
-  return rec.readBigUInt64LE(o).toString();
-}
-
-/** Join a caller's path with the directory it is relative to, and normalize. */
-export function resolveCallerPath(p: string, base: string | undefined): string {
-  let full = p;
-  if (!p.startsWith('/') && base !== undefined) full = base === '/' ? `/${p}` : `${base}/${p}`;
-  if (!full.startsWith('/')) return full;
-  let n = posix.normalize(full);
-  if (n.length > 1 && n.endsWith('/')) n = n.slice(0, -1);
-  return n;
-}
-
-export function fileFromPath(path: string): FileInfo {
-  const slash = path.lastIndexOf('/');
-  const name = slash >= 0 ? path.slice(slash + 1) : path;
-  const f: FileInfo = { path, name, directory: slash > 0 ? path.slice(0, slash) : '/' };
-  const dot = name.lastIndexOf('.');
-  if (dot > 0 && dot < name.length - 1) f.extension = name.slice(dot + 1);
-  return f;
 }
 
 const EINPROGRESS = 115;
@@ -283,90 +132,6 @@ function errnoFacts(ret: number, facts: EbpfFacts): 'success' | 'failure' | 'unk
     return -ret === EINPROGRESS ? 'unknown' : 'failure';
   }
   return 'success';
-}
-
-function octal(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
-}
-
-function argNum(rec: Buffer, base: number, i: number): number {
-  // args are u64 in the record; every value we read as a number fits 53 bits
-  // or is a 32-bit quantity the kernel widened.
-  const lo = rec.readUInt32LE(base + E.args + i * 8);
-  const hi = rec.readUInt32LE(base + E.args + i * 8 + 4);
-  return hi * 0x100000000 + lo;
-}
-
-function argI32(rec: Buffer, base: number, i: number): number {
-  return rec.readInt32LE(base + E.args + i * 8);
-}
-
-/** An endpoint the kernel has not filled (unbound, or reset after a failed connect). */
-function emptyEndpoint(ep: Endpoint): boolean {
-  return ep.address === undefined || ((ep.ip === '0.0.0.0' || ep.ip === '::') && !ep.port);
-}
-
-function sockaddr(rec: Buffer, base: number, s: StrSlot | undefined): { ep: Endpoint; family: string; path?: string } | undefined {
-  if (!s || s.len < SIZEOF.se_sockaddr) return undefined;
-  const o = base + s.off;
-  const family = rec.readUInt16LE(o + OFFSETOF.se_sockaddr.family);
-  const port = rec.readUInt16LE(o + OFFSETOF.se_sockaddr.port);
-  const a = o + OFFSETOF.se_sockaddr.addr;
-  if (family === AF_INET) {
-    const ip = `${rec[a]}.${rec[a + 1]}.${rec[a + 2]}.${rec[a + 3]}`;
-    return { ep: { ip, port, address: ip }, family: 'ipv4' };
-  }
-  if (family === AF_INET6) {
-    const ip = ipv6(rec, a);
-    return { ep: { ip, port, address: ip }, family: 'ipv6' };
-  }
-  if (family === AF_UNIX) {
-    const start = o + SIZEOF.se_sockaddr;
-    const end = base + s.off + s.len;
-    let p: string;
-    if (end > start && rec[start] === 0) p = `@${decodeRaw(rec, start + 1, trimNul(rec, start + 1, end))}`;
-    else p = decodeRaw(rec, start, trimNul(rec, start, end));
-    return { ep: p ? { address: p } : {}, family: 'unix', path: p };
-  }
-  return { ep: {}, family: `af_${family}` };
-}
-
-function trimNul(rec: Buffer, start: number, end: number): number {
-  let e = start;
-  while (e < end && rec[e] !== 0) e++;
-  return e;
-}
-
-function ipv6(rec: Buffer, a: number): string {
-  // IPv4-mapped addresses are shown as IPv4, as the SIEM expects.
-  let mapped = true;
-  for (let i = 0; i < 10; i++) if (rec[a + i] !== 0) mapped = false;
-  if (mapped && rec[a + 10] === 0xff && rec[a + 11] === 0xff) {
-    return `${rec[a + 12]}.${rec[a + 13]}.${rec[a + 14]}.${rec[a + 15]}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(rec.readUInt16BE(a + i * 2));
-  // RFC 5952: compress the longest run of two or more zero groups.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
 }
 
 /**
@@ -413,7 +178,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const bootNs = u64String(rec, base + H.ts_ns);
   const idTs = tsHi < 0x200000 ? (tsHi * 4294967296 + tsLo).toString(16) : rec.readBigUInt64LE(base + H.ts_ns).toString(16);
 
-  const sc = argNum(rec, base, 5);
+  const sc = argNum(rec, base, ARG_SYSCALL);
   const action = (sc && SYSCALL_NAMES[sc]) || DEFAULT_ACTION[kind] || kind;
   const facts: EbpfFacts = {
     kind,
@@ -485,302 +250,83 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     return strText(rec, base, s);
   };
 
+  const r: FamilyRecord = { rec, base, recLen, kind, action, sc, outcome, hflags, slots, clock, text, truncated };
+
   switch (kind) {
-    case 'exec': {
-      const filename = text(0, 'ebpf.exec.filename') ?? '';
-      const argvSlot = slots[1];
-      const args: string[] = [];
-      if (argvSlot && argvSlot.len > 0) {
-        let s = base + argvSlot.off;
-        const end = s + argvSlot.len;
-        while (s < end) {
-          const e = trimNul(rec, s, end);
-          args.push(decodeRaw(rec, s, e));
-          s = e + 1;
-        }
-      }
-      if (argvSlot && argvSlot.flags & StrFlags.SE_STR_TRUNCATED) truncated.push('process.args');
-      const cwd = text(2, 'process.working_directory');
-      const exe = text(3, 'process.executable');
-      const argc = argNum(rec, base, 0);
-      facts.exec = { filename };
-      if (hflags & RecordFlags.SE_F_ARGV_TRUNCATED) facts.exec.argv_truncated = true;
-      if (outcome === 'failure') {
-        // The image did not change: process.* stays the caller (filled by
-        // enrich); the file it tried to run is the event's file.
-        facts.exec.args = args;
-        ev.file = fileFromPath(resolveCallerPath(filename, cwd));
-        if (filename !== ev.file.path) facts.requested = { path: filename };
-        break;
-      }
-      const stdio = argNum(rec, base, 4);
-      facts.exec.stdio = { stdin: fdKind(stdio), stdout: fdKind(stdio >> 8), stderr: fdKind(stdio >> 16) };
-      ev.process.args = args;
-      ev.process.args_count = argc || args.length;
-      ev.process.command_line = args.join(' ');
-      const env = execEnv(rec, base, recLen);
-      if (env) {
-        if (env.vars.length) ev.process.env_vars = env.vars;
-        if (env.truncated) truncated.push('process.env_vars');
-      }
-      if (cwd !== undefined) ev.process.working_directory = cwd;
-      const executable = exe !== undefined && exe !== '' ? exe : resolveCallerPath(filename, cwd);
-      ev.process.executable = executable;
-      if (slots[3] && slots[3].flags & StrFlags.SE_STR_DELETED) facts.exec.deleted = true;
-      ev.process.name = posix.basename(executable) || comm;
-      ev.file = fileFromPath(executable);
-      if (argNum(rec, base, 2)) ev.file.inode = String(argNum(rec, base, 2));
-      const prov = decodeProvenance(rec, base, recLen, (hi, lo) => clock.iso(hi, lo));
-      if (prov) facts.provenance = prov;
+    case 'exec':
+      decodeExec(r, ev, facts);
       break;
-    }
-    case 'fork': {
-      const childPid = argNum(rec, base, 0);
-      const childTid = argNum(rec, base, 1);
-      const csLo = rec.readUInt32LE(base + E.args + 16);
-      const csHi = rec.readUInt32LE(base + E.args + 20);
-      ev.process.parent = { pid, name: comm, start: startIso };
-      ev.process.pid = childPid;
-      ev.process.thread = { id: childTid };
-      ev.process.start = clock.startIso(csHi, csLo);
-      facts.process!.parent_start_boot_ns = facts.process!.start_boot_ns!;
-      facts.process!.start_boot_ns = u64String(rec, base + E.args + 16);
+    case 'fork':
+      decodeFork(r, ev, facts);
       break;
-    }
-    case 'exit': {
-      const status = argNum(rec, base, 0);
-      const sig = argNum(rec, base, 1);
-      ev.process.exit_code = sig ? 128 + sig : (status >> 8) & 0xff;
-      ev.process.end = ev['@timestamp'];
-      facts.exit = { status };
-      if (sig) facts.exit.signal = sig;
+    case 'exit':
+      decodeExit(r, ev, facts);
       break;
-    }
-    case 'open': {
-      const flags = argNum(rec, base, 1);
-      const mode = argNum(rec, base, 2);
-      const resolved = text(0, 'file.path');
-      const caller = text(1, 'ebpf.requested.path');
-      const baseDir = text(2, 'ebpf.base');
-      let path: string;
-      if (resolved !== undefined && resolved !== '') {
-        path = resolved;
-        facts.path_source = 'file';
-      } else {
-        path = resolveCallerPath(caller ?? '', baseDir);
-        facts.path_source = (caller ?? '').startsWith('/') ? 'absolute' : 'dirfd';
-      }
-      ev.file = fileFromPath(path);
-      if (slots[0] && slots[0].flags & StrFlags.SE_STR_DELETED) facts.path_source = 'file';
-      const ino = argNum(rec, base, 3);
-      if (ino) ev.file.inode = String(ino);
-      if (caller !== undefined && caller !== path) facts.requested = { path: caller };
-      facts.open = { flags, flag_names: openFlagNames(flags), intent: openIntent(flags), dirfd: argI32(rec, base, 0) };
-      if (flags & 0o100) facts.open.mode = octal(mode);
+    case 'open':
+      decodeOpen(r, ev, facts);
       break;
-    }
     case 'unlink':
     case 'truncate':
     case 'mkdir':
     case 'chmod':
     case 'chown':
-    case 'umount': {
-      const p = text(0, 'file.path') ?? '';
-      const b = text(2, 'ebpf.base');
-      const path = hflags & RecordFlags.SE_F_PATH_FROM_FILE ? p : resolveCallerPath(p, b);
-      ev.file = fileFromPath(path);
-      if (!(hflags & RecordFlags.SE_F_PATH_FROM_FILE) && p !== path) facts.requested = { path: p };
-      facts.path_source = hflags & RecordFlags.SE_F_PATH_FROM_FILE ? 'file' : p.startsWith('/') ? 'absolute' : 'dirfd';
-      if (kind === 'chmod') {
-        const m = argNum(rec, base, 1);
-        facts.chmod = { mode: octal(m) };
-        ev.file.mode = octal(m);
-      } else if (kind === 'chown') {
-        const u = argI32(rec, base, 1);
-        const g = argI32(rec, base, 2);
-        facts.chown = { uid: u, gid: g };
-        if (u !== -1) ev.file.uid = String(u >>> 0);
-        if (g !== -1) ev.file.gid = String(g >>> 0);
-      } else if (kind === 'mkdir') {
-        ev.file.type = 'dir';
-        ev.file.mode = octal(argNum(rec, base, 1));
-      } else if (kind === 'umount') {
-        facts.mount = { target: path, flags: argNum(rec, base, 0) };
-      } else if (kind === 'unlink' && (argNum(rec, base, 1) & 0x200 || action === 'rmdir')) {
-        ev.file.type = 'dir';
-      }
+      decodePathOp(r, ev, facts);
       break;
-    }
+    case 'umount':
+      decodeUmount(r, ev, facts);
+      break;
     case 'rename':
-    case 'link': {
-      const oldP = text(0, 'ebpf.source_file.path') ?? '';
-      const newP = text(1, 'file.path') ?? '';
-      const oldPath = resolveCallerPath(oldP, text(2, 'ebpf.base'));
-      const newPath = resolveCallerPath(newP, text(3, 'ebpf.base'));
-      ev.file = fileFromPath(newPath);
-      const src = fileFromPath(oldPath);
-      facts.source_file = { path: src.path, name: src.name!, directory: src.directory! };
-      if (src.extension !== undefined) facts.source_file.extension = src.extension;
-      if (kind === 'link') ev.file.target_path = oldPath;
+    case 'link':
+      decodeRenameLink(r, ev, facts);
       break;
-    }
-    case 'symlink': {
-      const target = text(0, 'file.target_path') ?? '';
-      const lp = text(1, 'file.path') ?? '';
-      const path = resolveCallerPath(lp, text(3, 'ebpf.base'));
-      ev.file = fileFromPath(path);
-      ev.file.type = 'symlink';
-      ev.file.target_path = target;
+    case 'symlink':
+      decodeSymlink(r, ev, facts);
       break;
-    }
     case 'setuid':
-    case 'setgid': {
-      const req = [argI32(rec, base, 0), argI32(rec, base, 1), argI32(rec, base, 2)];
-      const n = /res/.test(action) ? 3 : /re/.test(action) ? 2 : 1;
-      facts.ids = { requested: req.slice(0, n) };
+    case 'setgid':
+      decodeIds(r, ev, facts);
       break;
-    }
-    case 'ptrace': {
-      const request = argNum(rec, base, 0);
-      facts.ptrace = {
-        request,
-        request_name: PTRACE_REQUESTS[request] ?? `PTRACE_${request}`,
-        target_pid: argI32(rec, base, 1),
-      };
+    case 'ptrace':
+      decodePtrace(r, ev, facts);
       break;
-    }
-    case 'module_load': {
-      const path = text(0, 'file.path');
-      const params = text(1, 'ebpf.module.params');
-      facts.module = {};
-      if (params) facts.module.params = params;
-      if (action === 'finit_module') facts.module.fd = argI32(rec, base, 0);
-      if (action === 'delete_module') decodeHook(kind, ev, facts, hookView(rec, base, slots, text, hflags));
-      if (path) {
-        ev.file = fileFromPath(path);
-        facts.module.name = (ev.file.name ?? '').replace(/\.ko(\.(xz|gz|zst))?$/, '');
-      }
+    case 'module_load':
+      decodeModule(r, ev, facts);
       break;
-    }
-    case 'bpf': {
-      const cmd = argNum(rec, base, 0);
-      const name = text(0, 'ebpf.bpf.name');
-      facts.bpf = { cmd, cmd_name: BPF_CMDS[cmd] ?? `BPF_${cmd}` };
-      if (cmd === 5) {
-        facts.bpf.prog_type = argNum(rec, base, 1);
-        facts.bpf.insn_cnt = argNum(rec, base, 2);
-      } else if (cmd === 0) {
-        facts.bpf.map_type = argNum(rec, base, 1);
-      }
-      const clean = name?.replace(/\0.*$/s, '');
-      if (clean) facts.bpf.name = clean;
+    case 'bpf':
+      decodeBpf(r, ev, facts);
       break;
-    }
-    case 'mount': {
-      const source = text(0, 'ebpf.mount.source');
-      const target = text(1, 'ebpf.mount.target') ?? '';
-      const fstype = text(2, 'ebpf.mount.fstype');
-      const path = resolveCallerPath(target, text(3, 'ebpf.base'));
-      const flags = argNum(rec, base, 0);
-      facts.mount = { target: path, flags };
-      const names = MOUNT_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
-      if (names.length) facts.mount.flag_names = names;
-      if (source !== undefined) facts.mount.source = source;
-      if (fstype !== undefined) facts.mount.fstype = fstype;
-      ev.file = fileFromPath(path);
-      ev.file.type = 'dir';
+    case 'mount':
+      decodeMount(r, ev, facts);
       break;
-    }
-    case 'memfd_create': {
-      const path = text(0, 'file.path');
-      const name = text(1, 'ebpf.memfd.name') ?? '';
-      facts.memfd = { name, flags: argNum(rec, base, 0) };
-      ev.file = fileFromPath(path && path !== '' ? path : `/memfd:${name}`);
+    case 'memfd_create':
+      decodeMemfd(r, ev, facts);
       break;
-    }
     case 'unshare':
-    case 'setns': {
-      const flags = argNum(rec, base, kind === 'setns' ? 1 : 0);
-      facts.namespaces = { flags, names: namespaceFlagNames(flags) };
-      if (kind === 'setns') {
-        facts.namespaces.fd = argI32(rec, base, 0);
-        const p = text(0, 'ebpf.namespaces.path');
-        const ino = argNum(rec, base, 2);
-        if (p && p !== '/') facts.namespaces.path = p;
-        else if (ino) facts.namespaces.path = `${NS_FILE_NAME[facts.namespaces.names[0] ?? ''] ?? 'ns'}:[${ino}]`;
-      }
+    case 'setns':
+      decodeNamespaces(r, ev, facts);
       break;
-    }
     case 'io_uring_setup':
-      facts.io_uring = ioUringSetup(argNum(rec, base, 0), argNum(rec, base, 1), argNum(rec, base, 2));
+      facts.io_uring = ioUringSetup(arg(r, IoUringSetupArg.sqEntries), arg(r, IoUringSetupArg.cqEntries), arg(r, IoUringSetupArg.flags));
       break;
-    case 'capset': {
-      const hex = (i: number): string => `0x${rec.readBigUInt64LE(base + E.args + i * 8).toString(16).padStart(16, '0')}`;
-      facts.capabilities = { target_pid: argI32(rec, base, 0), effective: hex(1), permitted: hex(2), inheritable: hex(3) };
+    case 'capset':
+      decodeCapset(r, ev, facts);
       break;
-    }
     case 'connect':
     case 'accept':
     case 'bind':
-    case 'listen': {
-      const remote = sockaddr(rec, base, slots[0]);
-      const local = sockaddr(rec, base, slots[1]);
-      const stype = kind === 'listen' ? argNum(rec, base, 2) : argNum(rec, base, 1);
-      const proto = kind === 'listen' ? argNum(rec, base, 3) : argNum(rec, base, 2);
-      const family = remote?.family ?? local?.family ?? 'unknown';
-      const net: NetworkInfo = {};
-      if (family === 'ipv4' || family === 'ipv6') {
-        net.type = family;
-        const tname = IPPROTO[proto] ?? (stype === 1 ? 'tcp' : stype === 2 ? 'udp' : undefined);
-        if (tname) net.transport = tname;
-        if (proto) net.iana_number = String(proto);
-      } else if (family === 'unix') {
-        net.type = 'unix';
-      }
-      net.direction = kind === 'connect' ? 'egress' : kind === 'accept' ? 'ingress' : 'listening';
-      ev.network = net;
-      facts.socket = { family };
-      if (SOCK_TYPES[stype]) facts.socket.type = SOCK_TYPES[stype]!;
-      if (proto) facts.socket.protocol = proto;
-      if (kind === 'listen') facts.socket.backlog = argNum(rec, base, 1);
-      const unixPath = remote?.path ?? local?.path;
-      if (unixPath) facts.socket.path = unixPath;
-      // connect: we are the source; accept: the peer is the source.
-      const set = (which: 'source' | 'destination', ep: { ep: Endpoint } | undefined): void => {
-        if (ep && !emptyEndpoint(ep.ep)) ev[which] = ep.ep;
-      };
-      if (kind === 'connect') {
-        set('destination', remote);
-        set('source', local);
-      } else if (kind === 'accept') {
-        set('source', remote);
-        set('destination', local);
-      } else {
-        set('source', local ?? remote);
-      }
+    case 'listen':
+      decodeSocket(r, ev, facts);
       break;
-    }
-    case 'tamper': {
-      const atEntry = text(0, 'ebpf.tampering.at_entry') ?? '';
-      const atExit = text(1, 'ebpf.tampering.at_exit') ?? '';
-      const ofType = argNum(rec, base, 0);
-      const slot = argNum(rec, base, 1);
-      facts.tampering = {
-        field: `${KIND_OF_TYPE[ofType] ?? ofType}.str${slot}`,
-        at_entry: atEntry,
-        at_exit: atExit,
-        syscall: (sc && SYSCALL_NAMES[sc]) || String(KIND_OF_TYPE[ofType] ?? ofType),
-      };
-      facts.syscall = facts.tampering.syscall;
+    case 'tamper':
+      decodeTamper(r, ev, facts);
       break;
-    }
     case 'xattr':
     case 'utimes':
     case 'process_vm':
     case 'prctl':
     case 'setsid':
     case 'setpgid':
-      decodeHook(kind, ev, facts, hookView(rec, base, slots, text, hflags));
+      decodeHook(kind, ev, facts, hookView(r));
       break;
     case 'loss':
       break;
@@ -804,21 +350,19 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   return ev;
 }
 
-/** The record as the family decoders of hooks.ts read it. */
-function hookView(rec: Buffer, base: number, slots: ReadonlyArray<StrSlot | undefined>, text: (i: number, field: string) => string | undefined, flags: number): RecordView {
-  return {
-    text,
-    bytes: (i) => {
-      const s = slots[i];
-      return s ? { data: rec.subarray(base + s.off, base + s.off + s.len), flags: s.flags } : undefined;
-    },
-    arg: (i) => argNum(rec, base, i),
-    argI32: (i) => argI32(rec, base, i),
-    argHex: (i) => `0x${rec.readBigUInt64LE(base + E.args + i * 8).toString(16)}`,
-    flags,
-    resolve: resolveCallerPath,
-    fileFromPath,
+/** A string argument that changed between syscall entry and exit (SE_EV_TAMPER). */
+function decodeTamper(r: FamilyRecord, _ev: SensorEvent, facts: EbpfFacts): void {
+  const atEntry = r.text(TamperStr.atEntry, 'ebpf.tampering.at_entry') ?? '';
+  const atExit = r.text(TamperStr.atExit, 'ebpf.tampering.at_exit') ?? '';
+  const ofType = arg(r, TamperArg.eventType);
+  const slot = arg(r, TamperArg.strSlot);
+  facts.tampering = {
+    field: `${KIND_OF_TYPE[ofType] ?? ofType}.str${slot}`,
+    at_entry: atEntry,
+    at_exit: atExit,
+    syscall: (r.sc && SYSCALL_NAMES[r.sc]) || String(KIND_OF_TYPE[ofType] ?? ofType),
   };
+  facts.syscall = facts.tampering.syscall;
 }
 
 export interface DecodeStats {

@@ -11,6 +11,7 @@
 import type { EbpfFacts, EventKind, SensorEvent } from '../model/event.js';
 import { OFFSETOF, RecordFlags, StrFlags } from './abi.generated.js';
 import { capNames } from './syscall-tables.js';
+import { ModuleUnloadArg, ModuleUnloadStr, PathStr, PrctlArg, PrctlStr, ProcessVmArg, SetpgidArg, UtimesArg, UtimesStr, XattrArg, XattrStr } from './slots.js';
 
 /** What decodeRecord hands a family decoder about the record. */
 export interface RecordView {
@@ -40,9 +41,9 @@ const PR_NAMES: Readonly<Record<number, string>> = { 15: 'PR_SET_NAME' };
 
 /** The file an attribute call acts on: slot 0 (from the fd, or the caller's path against slot 2's base). */
 function target(ev: SensorEvent, facts: EbpfFacts, v: RecordView): void {
-  const p = v.text(0, 'file.path') ?? '';
+  const p = v.text(PathStr.path, 'file.path') ?? '';
   const fromFile = (v.flags & RecordFlags.SE_F_PATH_FROM_FILE) !== 0;
-  const path = fromFile ? p : v.resolve(p, v.text(2, 'ebpf.base'));
+  const path = fromFile ? p : v.resolve(p, v.text(PathStr.base, 'ebpf.base'));
   ev.file = v.fileFromPath(path);
   if (!fromFile && p !== path) facts.requested = { path: p };
   facts.path_source = fromFile ? 'file' : p.startsWith('/') ? 'absolute' : 'dirfd';
@@ -94,14 +95,14 @@ export function decodeHook(kind: EventKind, ev: SensorEvent, facts: EbpfFacts, v
   switch (kind) {
     case 'xattr': {
       target(ev, facts, v);
-      const name = v.text(1, 'ebpf.xattr.name') ?? '';
+      const name = v.text(XattrStr.name, 'ebpf.xattr.name') ?? '';
       const x: NonNullable<EbpfFacts['xattr']> = { name };
       const dot = name.indexOf('.');
       if (dot > 0) x.namespace = name.slice(0, dot);
       if (!/removexattr/.test(facts.syscall)) {
-        x.value_size = v.arg(1);
-        if (v.arg(2)) x.flags = v.arg(2);
-        const val = v.bytes(3);
+        x.value_size = v.arg(XattrArg.valueSize);
+        if (v.arg(XattrArg.flags)) x.flags = v.arg(XattrArg.flags);
+        const val = v.bytes(XattrStr.value);
         if (val && !(val.flags & StrFlags.SE_STR_FAULT)) {
           if (val.flags & StrFlags.SE_STR_TRUNCATED) (facts.truncated ??= []).push('ebpf.xattr.value');
           const caps = name === 'security.capability' ? fileCapabilities(val.data) : undefined;
@@ -116,49 +117,49 @@ export function decodeHook(kind: EventKind, ev: SensorEvent, facts: EbpfFacts, v
     }
     case 'utimes': {
       target(ev, facts, v);
-      const now = v.arg(2) !== 0;
+      const now = v.arg(UtimesArg.timesNull) !== 0;
       const u: NonNullable<EbpfFacts['utimes']> = { atime: 'now', mtime: 'now', now };
-      const t = v.bytes(1);
+      const t = v.bytes(UtimesStr.times);
       const U = OFFSETOF.se_utimes;
       if (!now && t && t.data.length >= 32) {
         u.atime = timeOf(t.data.readBigInt64LE(U.atime_sec), t.data.readBigInt64LE(U.atime_nsec));
         u.mtime = timeOf(t.data.readBigInt64LE(U.mtime_sec), t.data.readBigInt64LE(U.mtime_nsec));
       }
-      if (v.arg(1)) u.flags = v.arg(1);
+      if (v.arg(UtimesArg.atFlags)) u.flags = v.arg(UtimesArg.atFlags);
       facts.utimes = u;
       break;
     }
     case 'process_vm': {
       const pv: NonNullable<EbpfFacts['process_vm']> = {
         direction: facts.syscall === 'process_vm_readv' ? 'read' : 'write',
-        target: { pid: v.argI32(0) },
-        requested_bytes: v.arg(4),
-        local_iov_count: v.arg(1),
-        remote_iov_count: v.arg(2),
-        remote_address: v.argHex(3),
+        target: { pid: v.argI32(ProcessVmArg.targetPid) },
+        requested_bytes: v.arg(ProcessVmArg.requestedBytes),
+        local_iov_count: v.arg(ProcessVmArg.localIovCount),
+        remote_iov_count: v.arg(ProcessVmArg.remoteIovCount),
+        remote_address: v.argHex(ProcessVmArg.remoteAddress),
       };
       if (facts.ret !== undefined && facts.ret >= 0) pv.bytes = facts.ret;
       facts.process_vm = pv;
       break;
     }
     case 'prctl': {
-      const option = v.arg(0);
+      const option = v.arg(PrctlArg.option);
       facts.prctl = { option, option_name: PR_NAMES[option] ?? `PR_${option}` };
-      const name = v.text(0, 'ebpf.prctl.name');
-      const prev = v.text(1, 'ebpf.prctl.previous_name');
+      const name = v.text(PrctlStr.name, 'ebpf.prctl.name');
+      const prev = v.text(PrctlStr.previousName, 'ebpf.prctl.previous_name');
       if (name !== undefined) facts.prctl.name = name;
       if (prev !== undefined) facts.prctl.previous_name = prev;
       break;
     }
     case 'setpgid':
-      facts.process_group = { pid: v.argI32(0), pgid: v.argI32(1) };
+      facts.process_group = { pid: v.argI32(SetpgidArg.pid), pgid: v.argI32(SetpgidArg.pgid) };
       break;
     case 'setsid':
       break;
     case 'module_load': {
       // delete_module: the name asked for in slot 2.
-      const name = v.text(2, 'ebpf.module.name');
-      facts.module = { ...(facts.module ?? {}), flags: v.arg(1) };
+      const name = v.text(ModuleUnloadStr.name, 'ebpf.module.name');
+      facts.module = { ...(facts.module ?? {}), flags: v.arg(ModuleUnloadArg.flags) };
       if (name !== undefined) facts.module.name = name;
       break;
     }

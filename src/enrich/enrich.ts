@@ -42,6 +42,29 @@ function taskContext(uid: string, gid: string, sid: number | undefined, pgid: nu
   return e;
 }
 
+/**
+ * The table's entry for the process acting in an event other than exec or
+ * fork: by pid and start when the record has the start, by pid alone
+ * otherwise. Shared with replay's fast path (pipeline/replay-facts.ts),
+ * which applies this table effect without building the event.
+ */
+export function actingEntry(table: ProcessTable, pid: number, ticks: number | undefined): ProcEntry | undefined {
+  return ticks !== undefined ? table.get(pid, ticks) : table.get(pid);
+}
+
+/**
+ * The entry for a process met acting that the table does not know (raced
+ * with seeding, or older than a recording): what its record says. Replay
+ * passes the entity id it has already computed (the same hash upsert()
+ * would compute). Shared with replay's fast path.
+ */
+export function metEntry(pid: number, ticks: number, name: string, ppid: number, parentTicks: number | undefined, entityId?: string): NewEntry & { entityId?: string } {
+  const e: NewEntry & { entityId?: string } = { pid, startTicks: ticks, name, ppid };
+  if (entityId !== undefined) e.entityId = entityId;
+  if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
+  return e;
+}
+
 function hostFile(root: string | undefined, path: string): string {
   return root === undefined || root === '/' ? path : join(root, path);
 }
@@ -169,16 +192,10 @@ export class Enricher {
         break;
       }
       default:
-        entry = ticks !== undefined ? this.table.get(p.pid, ticks) : this.table.get(p.pid);
+        entry = actingEntry(this.table, p.pid, ticks);
         if (!entry && ticks !== undefined) {
           // A process we have not met (raced with seeding): remember what we know.
-          entry = this.table.upsert({
-            pid: p.pid,
-            startTicks: ticks,
-            name: p.name,
-            ppid: p.parent.pid,
-            ...(parentTicks !== undefined ? { parentStartTicks: parentTicks } : {}),
-          });
+          entry = this.table.upsert(metEntry(p.pid, ticks, p.name, p.parent.pid, parentTicks));
         } else if (entry && !entry.exited && (ev.ebpf.kind === 'setuid' || ev.ebpf.kind === 'setgid')) {
           // uid_change/gid_change: the id before the call is what the table knew; then the
           // table follows the task (replay's fast path mirrors exactly this: it materializes

@@ -13,123 +13,25 @@
  * passes over them reports the skipped positions. docs/journal.md describes the
  * format and the guarantees.
  */
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-  fsyncSync,
-} from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, mkdirSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SensorError } from '../errors.js';
-import { assertOwnDirectory, openOwn, READ_NOFOLLOW, RW_NOFOLLOW, WRITE_NOFOLLOW } from './dir-safety.js';
+import { assertOwnDirectory } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { sectionsBound, writeSections, type EventSections } from './payload.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
-import {
-  FORMAT_VERSION,
-  MAX_PAYLOAD_BYTES,
-  RECORD_HEADER_BYTES as HDR,
-  SEGMENT_HEADER_BYTES,
-  SEGMENT_NAME,
-  readSegmentHeader,
-  sealRecord,
-  segmentName,
-  writeSegmentHeader,
-} from './format.js';
+import { FORMAT_VERSION, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, SEGMENT_HEADER_BYTES, sealRecord } from './format.js';
 import { JournalReader, type JournalDamage, type JournalView, type ReaderOptions, type SegmentRef } from './journal-reader.js';
-import { SegmentScanner } from './segment-scanner.js';
+import { DEFAULTS, type AppendResult, type JournalOptions, type JournalStats, type RetentionEvent } from './journal-options.js';
+import { SegmentSync } from './segment-sync.js';
+import { createSegment, cutTail, fsyncDir, listSegments, openSegmentFd, scanTail, writeAt, type Segment } from './segment-files.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
 export { JournalReader } from './journal-reader.js';
 export { ShippedRecord, encodeSections, routeSection, type EventSections } from './payload.js';
-
-/** Options of Journal.open; the bounds mirror the `journal` section of the config. */
-export interface JournalOptions {
-  /** Size bound in bytes (default 1 GiB). */
-  maxBytes?: number;
-  /** Age bound in seconds (default 7 days). */
-  maxAgeSeconds?: number;
-  /** Start a new segment once the current one reaches this size (default 64 MiB, at most maxBytes/2). */
-  segmentBytes?: number;
-  /** fdatasync at most this long after an append (default 100); 0 = before append() returns. */
-  fsyncIntervalMs?: number;
-  /**
-   * Open for reading only: no lock, no repair, no retention, no appends. For
-   * tools (replay, `journal` commands) reading a journal a sensor may be writing.
-   */
-  readOnly?: boolean;
-  /** Called once per damaged region found (also logged and counted). */
-  onDamage?: (damage: JournalDamage) => void;
-  /** Called for every segment deleted by the size/age bound (also logged and counted). */
-  onRetention?: (event: RetentionEvent) => void;
-  /** How often the age bound is checked, ms (default: a tenth of maxAgeSeconds, at most 60 s). */
-  retentionCheckMs?: number;
-  /** Clock, ms since the epoch (tests). */
-  now?: () => number;
-}
-
-/** Positions given to one append: `[first, next)`. */
-export interface AppendResult {
-  first: number;
-  next: number;
-}
-
-/** A segment deleted by the size or age bound: positions `[from, to)` are gone. */
-export interface RetentionEvent {
-  file: string;
-  from: number;
-  to: number;
-  bytes: number;
-  reason: 'size' | 'age';
-}
-
-export interface JournalStats {
-  dir: string;
-  /** Oldest position still stored. */
-  firstPosition: number;
-  /** Position the next appended record gets. */
-  nextPosition: number;
-  /** Records below this are on disk (fdatasync'ed); readers see only these. */
-  durablePosition: number;
-  segments: number;
-  bytes: number;
-  /** Since open. */
-  appended: { records: number; bytes: number; batches: number };
-  fsyncs: number;
-  fsyncErrors: number;
-  deleted: { segments: number; positions: number; bytes: number; bySize: number; byAge: number };
-  damage: { regions: number; bytes: number };
-  /** Bytes cut from the end of the last segment at open (torn writes). */
-  repairedBytes: number;
-  /** Committed position of every sink cursor. */
-  cursors: Record<string, number>;
-}
-
-interface Segment extends SegmentRef {
-  bytes: number;
-  created: number;
-  /** False when the segment header was damaged: records are still read, but nothing is appended to it. */
-  headerOk?: boolean;
-  /** Format version of its header (appends go only to a segment of the current version). */
-  version?: number;
-}
-
-const DEFAULTS = {
-  maxBytes: 1 << 30,
-  maxAgeSeconds: 7 * 24 * 3600,
-  segmentBytes: 64 << 20,
-  fsyncIntervalMs: 100,
-};
+export type { AppendResult, JournalOptions, JournalStats, RetentionEvent } from './journal-options.js';
 
 /**
  * The journal. Open one writer per directory with `Journal.open(dir, opts)`;
@@ -152,21 +54,17 @@ export class Journal implements JournalView {
   private durablePos = 0;
   private enc: Buffer = Buffer.allocUnsafe(0);
   private readonly store: CursorStore;
+  private readonly syncer: SegmentSync;
   private readonly cursorMap = new Map<string, number>();
   private readonly lock: DirLock | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private syncing: Promise<Error | undefined> | undefined;
-  private readonly closeAfterSync: number[] = [];
   private waiters = new Set<() => void>();
   private readonly damageSeen = new Set<string>();
   private closed = false;
-  private lastFsyncErrorLog = 0;
   private readonly counters = {
     records: 0,
     bytes: 0,
     batches: 0,
-    fsyncs: 0,
-    fsyncErrors: 0,
     delSegments: 0,
     delPositions: 0,
     delBytes: 0,
@@ -184,6 +82,7 @@ export class Journal implements JournalView {
     this.dir = resolve(dir);
     this.readOnly = opts.readOnly === true;
     this.log = componentLogger('journal');
+    this.syncer = new SegmentSync(this.log, () => this.active().path);
     this.maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
     this.maxAgeMs = (opts.maxAgeSeconds ?? DEFAULTS.maxAgeSeconds) * 1000;
     this.segmentBytes = Math.min(opts.segmentBytes ?? DEFAULTS.segmentBytes, Math.floor(this.maxBytes / 2));
@@ -269,7 +168,7 @@ export class Journal implements JournalView {
     }
     let seg = this.active();
     if (seg.bytes + off > this.segmentBytes && seg.bytes > SEGMENT_HEADER_BYTES) seg = this.roll();
-    this.writeAt(seg, off);
+    writeAt(this.fd, this.enc, seg, off, this.log);
     seg.bytes += off;
     this.totalBytes += off;
     this.nextPos = pos;
@@ -287,7 +186,7 @@ export class Journal implements JournalView {
   async sync(): Promise<number> {
     this.assertWritable();
     while (this.durablePos < this.nextPos) {
-      const err = await (this.syncing ?? this.startSync());
+      const err = await (this.syncer.pending ?? this.startSync());
       if (err) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${err.message}`, {
           cause: err,
@@ -387,8 +286,8 @@ export class Journal implements JournalView {
       segments: this.segments.length,
       bytes: this.totalBytes,
       appended: { records: c.records, bytes: c.bytes, batches: c.batches },
-      fsyncs: c.fsyncs,
-      fsyncErrors: c.fsyncErrors,
+      fsyncs: this.syncer.fsyncs,
+      fsyncErrors: this.syncer.errors,
       deleted: { segments: c.delSegments, positions: c.delPositions, bytes: c.delBytes, bySize: c.bySize, byAge: c.byAge },
       damage: { regions: c.damageRegions, bytes: c.damageBytes },
       repairedBytes: c.repairedBytes,
@@ -436,7 +335,7 @@ export class Journal implements JournalView {
     // Roll an old active segment so that its records can age out too.
     const act = this.segments[this.segments.length - 1];
     if (act && act.bytes > SEGMENT_HEADER_BYTES && act.created <= now - this.maxAgeMs / 4) this.roll();
-    if (out.length) this.fsyncDir();
+    if (out.length) fsyncDir(this.dir, this.log);
     return out;
   }
 
@@ -446,7 +345,7 @@ export class Journal implements JournalView {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     try {
-      if (this.syncing) await this.syncing;
+      if (this.syncer.pending) await this.syncer.pending;
       if (this.fd >= 0) {
         try {
           if (this.durablePos < this.nextPos) this.fsyncNow();
@@ -495,7 +394,7 @@ export class Journal implements JournalView {
     if (!this.readOnly) return false;
     const before = this.segments.map((s) => `${s.base}:${s.bytes}`).join(',');
     const old = new Map(this.segments.map((s) => [s.base, s]));
-    const found = this.listSegments();
+    const found = listSegments(this.dir, this.readOnly, (d) => this.reportDamage(d));
     this.segments = found.map((f) => {
       const o = old.get(f.base);
       if (o) {
@@ -522,7 +421,7 @@ export class Journal implements JournalView {
   // ---- internals ------------------------------------------------------------
 
   private load(): void {
-    const segs = this.listSegments();
+    const segs = listSegments(this.dir, this.readOnly, (d) => this.reportDamage(d));
     const { cursors, bad } = this.store.load();
     for (const b of bad) {
       this.log.warn({ file: b.file, reason: b.reason }, 'journal cursor unreadable; its sink restarts from the oldest record');
@@ -535,11 +434,11 @@ export class Journal implements JournalView {
     const last = segs[segs.length - 1];
     if (this.readOnly) {
       // Informational only: a read-only reader reads whatever is on disk.
-      this.nextPos = this.durablePos = last ? this.scanTail(last, false).next : 0;
+      this.nextPos = this.durablePos = last ? scanTail(last, false, (d) => this.reportDamage(d), (goodEnd, fd) => this.noteRepair(last, goodEnd, fd)).next : 0;
       return;
     }
     if (last) {
-      const tail = this.scanTail(last, true);
+      const tail = scanTail(last, true, (d) => this.reportDamage(d), (goodEnd, fd) => this.noteRepair(last, goodEnd, fd));
       nextPos = tail.next;
       if (tail.headerOk && last.version === FORMAT_VERSION) reuse = last;
     }
@@ -569,14 +468,14 @@ export class Journal implements JournalView {
       reuse = undefined;
     }
     if (reuse && reuse.bytes < this.segmentBytes) {
-      this.fd = this.openSegmentFd(reuse.path);
+      this.fd = openSegmentFd(reuse.path);
     } else {
       this.startSegment(nextPos);
     }
     this.enforceRetention();
     if (this.fsyncIntervalMs > 0) {
       const t = setInterval(() => {
-        if (!this.syncing && this.durablePos < this.nextPos) void this.startSync();
+        if (!this.syncer.pending && this.durablePos < this.nextPos) void this.startSync();
       }, this.fsyncIntervalMs);
       t.unref();
       this.timers.push(t);
@@ -598,114 +497,9 @@ export class Journal implements JournalView {
   }
 
   /** Segment files in position order, with their headers checked. */
-  private listSegments(): Segment[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch (e) {
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot list journal directory ${this.dir}: ${(e as Error).message}`, {
-        cause: e,
-        file: this.dir,
-        retriable: (e as NodeJS.ErrnoException).code !== 'ENOENT',
-      });
-    }
-    const out: Segment[] = [];
-    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
-    for (const name of names.sort()) {
-      const m = SEGMENT_NAME.exec(name);
-      if (!m) continue;
-      const base = Number(m[1]);
-      if (!Number.isSafeInteger(base)) continue;
-      const path = join(this.dir, name);
-      let fd: number;
-      try {
-        fd = openOwn(path, READ_NOFOLLOW);
-      } catch (e) {
-        if (e instanceof SensorError) throw e;
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing (read-only view of a live journal)
-        throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
-      }
-      let size: number;
-      let got: number;
-      let mtime: number;
-      try {
-        const st = fstatSync(fd);
-        size = st.size;
-        mtime = st.mtimeMs;
-        got = readSync(fd, head, 0, SEGMENT_HEADER_BYTES, 0);
-      } finally {
-        closeSync(fd);
-      }
-      const h = readSegmentHeader(head, got);
-      if (!h.ok && h.reason === 'version') {
-        throw new SensorError(
-          'ESENSOR_JOURNAL_FORMAT',
-          `journal segment ${path} has format version ${h.version}; this build reads versions 1 to ${FORMAT_VERSION} (use the matching ebpf-sensor version, or move the directory away)`,
-          { file: path },
-        );
-      }
-      const seg: Segment = { base, path, bytes: size, created: h.ok ? h.created : Math.floor(mtime), headerOk: h.ok };
-      if (h.ok) seg.version = h.version;
-      if (h.ok && h.base !== base) seg.headerOk = false;
-      if (!seg.headerOk && !(h.ok === false && h.reason === 'short' && size === 0)) {
-        if (!this.readOnly || size >= SEGMENT_HEADER_BYTES) {
-          this.reportDamage({ file: path, offset: 0, bytes: Math.min(size, SEGMENT_HEADER_BYTES), reason: 'bad-segment-header' });
-        }
-      }
-      out.push(seg);
-    }
-    return out;
-  }
-
-  /**
-   * Scan the last segment: damage inside is reported, and with `repair` the
-   * bytes after the last good record (a torn write) are cut off. Returns the
-   * next position.
-   */
-  private scanTail(seg: Segment, repair: boolean): { next: number; headerOk: boolean } {
-    let fd: number;
-    try {
-      fd = openOwn(seg.path, repair ? RW_NOFOLLOW : READ_NOFOLLOW);
-    } catch (e) {
-      if (e instanceof SensorError) throw e;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${seg.path}: ${(e as Error).message}`, { cause: e, file: seg.path });
-    }
-    try {
-      const headerOk = seg.headerOk !== false;
-      if (seg.bytes < SEGMENT_HEADER_BYTES) {
-        // Created but its header never fully written: it holds no records.
-        if (repair) this.noteRepair(seg, 0, fd);
-        return { next: seg.base, headerOk: false };
-      }
-      const scanner = new SegmentScanner(fd, SEGMENT_HEADER_BYTES, seg.bytes, seg.path);
-      let goodEnd = SEGMENT_HEADER_BYTES;
-      let next = seg.base;
-      const damage: JournalDamage[] = [];
-      for (let item = scanner.next(); item; item = scanner.next()) {
-        if (item.kind === 'record') {
-          goodEnd = item.end;
-          next = Math.max(next, item.position + 1);
-          if (repair) for (const d of damage) this.reportDamage(d);
-          damage.length = 0;
-        } else {
-          damage.push({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: item.kind === 'partial' ? 'truncated' : item.reason });
-        }
-      }
-      if (repair && goodEnd < seg.bytes) this.noteRepair(seg, goodEnd, fd);
-      return { next, headerOk };
-    } finally {
-      closeSync(fd);
-    }
-  }
-
   private noteRepair(seg: Segment, goodEnd: number, fd: number): void {
     const cut = seg.bytes - goodEnd;
-    try {
-      ftruncateSync(fd, goodEnd);
-      fsyncSync(fd);
-    } catch (e) {
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot repair journal segment ${seg.path}: ${(e as Error).message}`, { cause: e, file: seg.path });
-    }
+    cutTail(seg, goodEnd, fd);
     this.counters.repairedBytes += cut;
     this.totalBytes -= cut;
     seg.bytes = goodEnd;
@@ -722,40 +516,22 @@ export class Journal implements JournalView {
   private roll(): Segment {
     const old = this.fd;
     if (old >= 0) {
-      this.fsyncFd(old);
+      this.syncer.now(old);
       this.durablePos = this.nextPos;
     }
     // Start the next segment before letting go of this one: if that fails, appends go on here.
     this.startSegment(this.nextPos);
     if (old >= 0) {
       // An fdatasync may still be running on it in the thread pool: close it after that.
-      if (this.syncing) this.closeAfterSync.push(old);
-      else closeSync(old);
+      this.syncer.closeLater(old);
     }
     this.notify();
     return this.active();
   }
 
   private startSegment(base: number): void {
-    const path = join(this.dir, segmentName(base));
-    const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
-    const created = this.now();
-    writeSegmentHeader(head, base, created);
-    let fd = -1;
-    try {
-      fd = openOwn(path, WRITE_NOFOLLOW, 0o600);
-      writeSync(fd, head, 0, head.length, 0);
-      fdatasyncSync(fd);
-    } catch (e) {
-      if (fd >= 0) closeSync(fd);
-      if (e instanceof SensorError) throw e;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot create journal segment ${path}: ${(e as Error).message}`, {
-        cause: e,
-        file: path,
-        retriable: true,
-      });
-    }
-    this.fsyncDir();
+    const { fd, seg } = createSegment(this.dir, base, this.now());
+    fsyncDir(this.dir, this.log);
     this.fd = fd;
     const prev = this.segments[this.segments.length - 1];
     if (prev && prev.base === base) {
@@ -763,7 +539,7 @@ export class Journal implements JournalView {
       this.totalBytes -= prev.bytes;
       this.segments.pop();
     }
-    this.segments.push({ base, path, bytes: SEGMENT_HEADER_BYTES, created, version: FORMAT_VERSION });
+    this.segments.push(seg);
     this.totalBytes += SEGMENT_HEADER_BYTES;
   }
 
@@ -777,35 +553,6 @@ export class Journal implements JournalView {
     this.totalBytes -= seg.bytes;
   }
 
-  private openSegmentFd(path: string): number {
-    try {
-      return openOwn(path, RW_NOFOLLOW);
-    } catch (e) {
-      if (e instanceof SensorError) throw e;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot open journal segment ${path}: ${(e as Error).message}`, { cause: e, file: path });
-    }
-  }
-
-  private writeAt(seg: Segment, len: number): void {
-    let done = 0;
-    try {
-      while (done < len) done += writeSync(this.fd, this.enc, done, len - done, seg.bytes + done);
-    } catch (e) {
-      // Leave no partial batch behind: readers and the next append start at a record boundary.
-      try {
-        ftruncateSync(this.fd, seg.bytes);
-      } catch (te) {
-        this.log.error({ err: te, file: seg.path }, 'cannot cut a failed journal write; the next open repairs it');
-      }
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot write journal segment ${seg.path}: ${(e as Error).message}`, {
-        cause: e,
-        file: seg.path,
-        retriable: code === 'ENOSPC' || code === 'EDQUOT' || code === 'EINTR',
-      });
-    }
-  }
-
   private grow(need: number, keep: number): void {
     const next = Buffer.allocUnsafe(Math.max(need, this.enc.length * 2, 1 << 20));
     this.enc.copy(next, 0, 0, keep);
@@ -813,65 +560,20 @@ export class Journal implements JournalView {
   }
 
   private fsyncNow(): void {
-    this.fsyncFd(this.fd);
+    this.syncer.now(this.fd);
     this.durablePos = this.nextPos;
     this.notify();
   }
 
-  private fsyncFd(fd: number): void {
-    try {
-      fdatasyncSync(fd);
-      this.counters.fsyncs++;
-    } catch (e) {
-      this.counters.fsyncErrors++;
-      throw new SensorError('ESENSOR_JOURNAL_IO', `cannot fsync journal segment ${this.active().path}: ${(e as Error).message}`, {
-        cause: e,
-        file: this.active().path,
-        retriable: true,
-      });
-    }
-  }
-
-  /** fdatasync in the thread pool, so the event loop (and appends) go on meanwhile. */
+  /** fdatasync in the thread pool: what was appended until now becomes durable (and readable) once it is done. */
   private startSync(): Promise<Error | undefined> {
     const target = this.nextPos;
-    const fd = this.fd;
-    const p = new Promise<Error | undefined>((res) => {
-      fdatasync(fd, (err) => {
-        this.syncing = undefined;
-        for (const old of this.closeAfterSync.splice(0)) closeSync(old);
-        if (err) {
-          this.counters.fsyncErrors++;
-          const now = Date.now();
-          if (now - this.lastFsyncErrorLog > 10_000) {
-            this.lastFsyncErrorLog = now;
-            this.log.error({ err, file: this.active().path }, 'journal fsync failed; records stay non-durable and unread until it succeeds');
-          }
-        } else {
-          this.counters.fsyncs++;
-          if (target > this.durablePos) {
-            this.durablePos = target;
-            this.notify();
-          }
-        }
-        res(err ?? undefined);
-      });
-    });
-    this.syncing = p;
-    return p;
-  }
-
-  private fsyncDir(): void {
-    try {
-      const d = openSync(this.dir, 'r');
-      try {
-        fsyncSync(d);
-      } finally {
-        closeSync(d);
+    return this.syncer.start(this.fd, () => {
+      if (target > this.durablePos) {
+        this.durablePos = target;
+        this.notify();
       }
-    } catch (e) {
-      this.log.warn({ err: e, dir: this.dir }, 'cannot fsync the journal directory');
-    }
+    });
   }
 
   private notify(): void {

@@ -3,7 +3,7 @@
 // every event gives: on complete captures, on events recorded without
 // enrichment, partly enriched ones, pid reuse, exits and forks; with the
 // bundled rules, rules that test enrich-filled fields, a filter, a window.
-// Keeps src/pipeline/replay.ts `tableEffect` in step with src/enrich/enrich.ts.
+// Keeps src/pipeline/replay-facts.ts `tableEffect` in step with src/enrich/enrich.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -12,7 +12,7 @@ import { Enricher } from '../../src/enrich/enrich.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { ClassifiedEvent, HostInfo, SensorEvent } from '../../src/model/event.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { formatSummary } from '../../src/pipeline/replay.js';
+import { formatSummary } from '../../src/pipeline/replay-summary.js';
 import { NORMAL } from '../../src/rules/classifier.js';
 import { loadRules } from '../../src/rules/engine.js';
 import { ReplaySource } from '../../src/sources/replay/replay-source.js';

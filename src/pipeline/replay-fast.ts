@@ -1,0 +1,339 @@
+/**
+ * pipeline/replay-fast: replay's fast path over capture blocks.
+ *
+ * Takes: a capture block (events as references to a context, their
+ * process, and a shape: kind, action, outcome, path …), the ruleset's
+ * partial matchers and the host's process table. Gives: the events that
+ * can reach the output, built and handled as on the full path (through
+ * the replayer's `handle`), and nothing built for the others: an event is
+ * skipped only when no rule (and not the filter) can match it whatever the
+ * rest of it holds, and it still has its table effect (replay-facts.ts).
+ * With every event going out, normal events left as they are by
+ * enrichment are written from ECS plans (replay-ecs.ts) instead of being
+ * built. See pipeline/replay.ts for the whole picture.
+ */
+import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, SensorEvent } from '../model/event.js';
+import { EVENT_KINDS } from '../model/event.js';
+import { isoToEpochMs } from '../model/time.js';
+import type { Enricher } from '../enrich/enrich.js';
+import type { RuleEngine } from '../rules/engine.js';
+import { emptyPartial, type EventFilter, type PartialVerdict } from '../rules/filter.js';
+import type { Sink } from '../sinks/sink.js';
+import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
+import { captureError, splitPath } from '../sources/replay/capture-format.js';
+import { From, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, type EcsPlan, type Slot } from './replay-ecs.js';
+import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
+
+/** A ruleset compiled for one set of runtime lists, with its partial matchers. */
+export interface RuleContext {
+  engine: RuleEngine;
+  filter: EventFilter | undefined;
+  /** Fast path: decisions from shapes alone, and from shapes with contexts. */
+  byShape: Map<EventKind, PartialVerdict> | undefined;
+  byContext: Map<EventKind, PartialVerdict> | undefined;
+  /** Every event goes out: normal events left as they are by enrichment are written from ECS plans. */
+  ecsPlans: boolean;
+  /** The shape fields of the input's encoding. */
+  shapePaths: readonly string[];
+}
+
+export interface HostState {
+  key: string;
+  host: HostInfo;
+  agent: AgentInfo;
+  enricher: Enricher;
+  /**
+   * Per pid, bumped whenever the table entry of that pid may have changed
+   * (upsert, exit, an event enriched in full), so facts about a process
+   * learned from the table stay valid until the next bump.
+   */
+  epochs: Epochs;
+  ids: EntityIds;
+  sinks: Sink[] | undefined;
+}
+
+/** What the fast path needs of the replayer: the full path for the events it builds, and the counts. */
+export interface BlockReplayer {
+  /** A --since or --until window is set. */
+  readonly windowed: boolean;
+  readonly summary: { skipped: number };
+  inWindow(ts: string | undefined): boolean;
+  /** Enrich, select, classify; push what goes out. True, or why the record is too broken to handle. */
+  handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): true | string;
+  /** A damaged record: throw, or (skip-bad) report and go on. */
+  bad(e: unknown, b: ReplayBlock, i: number, path: string): void;
+}
+
+/** Events per batch handed to the sinks (the live pipeline's journal deliveries use 1000–2000). */
+export const SEND_BATCH = 2048;
+const EXEC = 'exec';
+const EXIT = 'exit';
+/** Kinds that change a process's table entry beyond presence (ids, session, group, image, name): always built. */
+const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'fork', 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
+const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+
+/** What the fast path learns about a block's definitions, kept while it works through the block. */
+export class FastState {
+  readonly ctxInfo: Array<CtxInfo | undefined>;
+  /** Per shape: 0 not yet decided, 1 nothing can match, 2 maybe (look further), 3 no fast decision (materialize). */
+  readonly shapeState: Uint8Array;
+  readonly shapeKind: Array<EventKind | undefined>;
+  readonly shapePartial: Array<Record<string, unknown> | undefined>;
+  /** (context, shape) → may a rule match. */
+  readonly pairs = new Map<number, boolean>();
+  /** ECS plans (`--events all`): per shape its class (-1 not yet known), slots and slot values; plans by key. */
+  readonly shapeClass: Int32Array;
+  readonly shapeSlots: Array<Slot[] | undefined>;
+  readonly shapeSlotValues: Array<unknown[] | undefined>;
+  readonly classes = new Map<string, number>();
+  readonly plans = new Map<number, EcsPlan | null>();
+  constructor(b: CaptureBlock) {
+    this.shapeClass = new Int32Array(b.shapeCount).fill(-1);
+    this.shapeSlots = new Array(b.shapeCount);
+    this.shapeSlotValues = new Array(b.shapeCount);
+    this.ctxInfo = new Array(b.contextCount);
+    this.shapeState = new Uint8Array(b.shapeCount);
+    this.shapeKind = new Array(b.shapeCount);
+    this.shapePartial = new Array(b.shapeCount);
+  }
+}
+
+/**
+ * The fast path over one capture block (see the file comment), from record
+ * `from` until the block ends or `out` holds a batch; returns where it stopped.
+ */
+export function fastBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: RuleContext, st: FastState, from: number, out: ClassifiedEvent[]): number {
+  const table = hs.enricher.table;
+  const { ctxInfo, shapeKind, shapePartial, pairs } = st;
+  const epochs = hs.epochs;
+  const windowed = r.windowed;
+  const byShape = rc.byShape!;
+  const byContext = rc.byContext!;
+  const anyBad = b.bad.size > 0;
+  const ctxOf = b.ctxOf;
+  const shapeOf = b.shapeOf;
+  let i = from;
+  for (; i < b.count && out.length < SEND_BATCH; i++) {
+    if (anyBad && b.bad.has(i)) {
+      r.bad(b.bad.get(i), b, i, b.file);
+      continue;
+    }
+    const c = ctxOf[i]!;
+    const s = shapeOf[i]!;
+    const state = shapeStateOf(b, st, s, byShape);
+    let ci = ctxInfo[c];
+    if (ci === undefined) ci = ctxInfo[c] = contextInfo(b, c);
+    if (state !== 3 && ci.ok) {
+      const kind = shapeKind[s]!;
+      let skip = state === 1 || (windowed && !r.inWindow(b.timestamp(i)));
+      if (!skip && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
+        const key = c * 2 ** 21 + s;
+        let may = pairs.get(key);
+        if (may === undefined) {
+          const v = byContext.get(kind);
+          if (v === undefined) may = false;
+          else if (v.t === 'test') {
+            const sp = (shapePartial[s] ??= partialOf(b, s));
+            may = mayMatch(v.may, withContext(sp, b.context(c)!));
+          } else may = true;
+          pairs.set(key, may);
+        }
+        skip = !may;
+      }
+      if (skip && (kind !== EXEC || completeFacts(ci, b, c).ok)) {
+        tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
+        r.summary.skipped++;
+        continue;
+      }
+    }
+    let ev: SensorEvent;
+    try {
+      ev = b.materialize(i);
+    } catch (e) {
+      r.bad(e, b, i, b.file);
+      continue;
+    }
+    const handled = r.handle(ev, hs, rc, out);
+    if (handled !== true) r.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
+  }
+  return i;
+}
+
+/**
+ * `--events all` over one capture block (see the file comment), from record
+ * `from` until the block ends or `out` holds a batch; returns where it stopped.
+ */
+export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: RuleContext, st: FastState, from: number, out: ClassifiedEvent[]): number {
+  const table = hs.enricher.table;
+  const epochs = hs.epochs;
+  const byShape = rc.byShape!;
+  const byContext = rc.byContext!;
+  const { ctxInfo, shapeKind, shapePartial, pairs, plans } = st;
+  const epochOf = (pid: number): number => epochs.get(pid);
+  const anyBad = b.bad.size > 0;
+  let i = from;
+  for (; i < b.count && out.length < SEND_BATCH; i++) {
+    if (anyBad && b.bad.has(i)) {
+      r.bad(b.bad.get(i), b, i, b.file);
+      continue;
+    }
+    const c = b.ctxOf[i]!;
+    const s = b.shapeOf[i]!;
+    const state = shapeStateOf(b, st, s, byShape);
+    let ci = ctxInfo[c];
+    if (ci === undefined) ci = ctxInfo[c] = contextInfo(b, c);
+    let key = -1;
+    if (state !== 3 && ci.ok) {
+      const kind = shapeKind[s]!;
+      if (kind !== EXEC && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
+        let normal = state === 1;
+        if (!normal) {
+          const pk = c * 2 ** 21 + s;
+          let may = pairs.get(pk);
+          if (may === undefined) {
+            const v = byContext.get(kind);
+            if (v === undefined) may = false;
+            else if (v.t === 'test') may = mayMatch(v.may, withContext((shapePartial[s] ??= partialOf(b, s)), b.context(c)!));
+            else may = true;
+            pairs.set(pk, may);
+          }
+          normal = !may;
+        }
+        const t = b.templateOf(i);
+        const cls = normal ? shapeClassOf(b, st, s, rc.shapePaths) : -1;
+        if (cls >= 0 && cls < 65536 && t >= 0 && t < 4096 && c < 2 ** 20) key = (c * 4096 + t) * 65536 + cls;
+        let plan = key >= 0 ? plans.get(key) : null;
+        if (plan && !planHolds(plan, epochOf)) {
+          // A table entry it was written from changed: the next event built writes a new one.
+          plans.delete(key);
+          plan = undefined;
+        }
+        if (plan) {
+          const own = b.ownValues(i);
+          const ts = b.timestamp(i);
+          const line = own && renderPlan(plan, ts, own, st.shapeSlotValues[s]!);
+          const id = own?.[plan.idIndex];
+          if (line !== undefined && typeof id === 'string') {
+            tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(ts ?? '') : 0);
+            const at = i;
+            out.push(new PlannedEvent(line, id, plan, () => b.materialize(at)));
+            continue;
+          }
+          key = -1; // this event does not fit its plan: built below, the plan stays
+        }
+      }
+    }
+    let ev: SensorEvent;
+    try {
+      ev = b.materialize(i);
+    } catch (e) {
+      r.bad(e, b, i, b.file);
+      continue;
+    }
+    const n = out.length;
+    const handled = r.handle(ev, hs, rc, out);
+    if (handled !== true) r.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
+    if (key >= 0 && !plans.has(key)) {
+      // The first event of its key: its line, cut at the values that vary, is the plan of the others.
+      const ce = out.length === n + 1 ? out[n]! : undefined;
+      plans.set(key, ce && ce.verdict.classification === 'normal' ? planOf(b, st, i, s, ev, hs) : null);
+    }
+  }
+  return i;
+}
+
+/** The ECS plan cut from event `i` (built and enriched as `ev`), or null. */
+function planOf(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState): EcsPlan | null {
+  const paths = b.valuePaths(i);
+  const own = b.ownValues(i);
+  if (!paths || !own || paths.length !== own.length) return null;
+  const slots: Slot[] = [{ from: From.Ts, index: 0, path: '@timestamp', type: 'string' }];
+  for (let k = 0; k < paths.length; k++) {
+    const v = own[k];
+    // A value of the event's own that the serializer reads (not only writes) makes every event of this key different.
+    if (!isVerbatim(paths[k]!) || (typeof v !== 'string' && typeof v !== 'number')) return null;
+    slots.push({ from: From.Own, index: k, path: paths[k]!, type: typeof v as 'string' | 'number' });
+  }
+  slots.push(...st.shapeSlots[s]!);
+  return buildPlan(ev, slots, { ts: b.timestamp(i), own, shape: st.shapeSlotValues[s]! }, hs.host, hs.agent, (pid) => hs.epochs.get(pid));
+}
+
+/** What the shape alone decides (FastState.shapeState), worked out on first use. */
+function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<EventKind, PartialVerdict>): number {
+  let state = st.shapeState[s]!;
+  if (state !== 0) return state;
+  const kind = b.shapeField(s, 'ebpf.kind');
+  if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
+  // Events that set a process's Session View context in the table (ids, session,
+  // group, tty, entry leader: enrich/session.ts) always take the full path.
+  else if (MATERIALIZED.has(kind)) state = 3;
+  else {
+    st.shapeKind[s] = kind as EventKind;
+    const v = byShape.get(kind as EventKind);
+    if (v === undefined) state = 1;
+    else if (v.t === 'test') state = mayMatch(v.may, (st.shapePartial[s] = partialOf(b, s))) ? 2 : 1;
+    else state = 2;
+  }
+  st.shapeState[s] = state;
+  return state;
+}
+
+/**
+ * A shape's class for ECS plans: shapes with the same values everywhere but
+ * in slots (values the serializer writes as they are) share plans.
+ */
+function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[]): number {
+  let cls = st.shapeClass[s]!;
+  if (cls >= 0) return cls;
+  const parts: unknown[] = [];
+  const slots: Slot[] = [];
+  const values: unknown[] = [];
+  for (const p of paths) {
+    const v = b.shapeField(s, p);
+    if (v !== undefined && isVerbatim(p) && (typeof v === 'string' || typeof v === 'number')) {
+      slots.push({ from: From.Shape, index: values.length, path: p, type: typeof v as 'string' | 'number' });
+      values.push(v);
+      parts.push(typeof v === 'string' ? 0 : 1);
+    } else parts.push(v === undefined ? null : [v]);
+  }
+  const key = JSON.stringify(parts);
+  cls = st.classes.get(key) ?? st.classes.size;
+  st.classes.set(key, cls);
+  st.shapeClass[s] = cls;
+  st.shapeSlots[s] = slots;
+  st.shapeSlotValues[s] = values;
+  return cls;
+}
+
+/** A partial matcher's answer; a definition too broken to evaluate means "read the event" (the full path reports it). */
+function mayMatch(may: (ev: SensorEvent) => boolean, partial: Record<string, unknown>): boolean {
+  try {
+    return may(partial as unknown as SensorEvent);
+  } catch {
+    return true;
+  }
+}
+
+/** A partial event holding only a shape's values, for the partial matchers. */
+function partialOf(b: CaptureBlock, s: number): Record<string, unknown> {
+  const o = emptyPartial();
+  b.shapeInto(s, o);
+  return o;
+}
+
+/** A shape's partial event with a context's values added (a copy: the shape's is shared). */
+function withContext(partial: Record<string, unknown>, ctx: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...partial };
+  // Copy each object on the way down before writing into it.
+  for (const p in ctx) {
+    const parts = splitPath(p);
+    let at = o;
+    for (let k = 0; k < parts.length - 1; k++) {
+      const key = parts[k]!;
+      const next = at[key];
+      at = at[key] = next !== null && typeof next === 'object' ? { ...(next as Record<string, unknown>) } : {};
+    }
+    at[parts[parts.length - 1]!] = ctx[p];
+  }
+  return o;
+}
