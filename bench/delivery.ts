@@ -36,6 +36,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { useCompression } from '../src/sinks/kafka/kafka-codecs.js';
 import type { Client } from '@elastic/elasticsearch';
 import { elasticsearchClient, elasticsearchNode, kafkaBrokers, startServices, stopServices } from '../test/services/services.js';
 import { startRunner, writeRunnerConfig, type Runner } from '../test/integration/delivery-harness.js';
@@ -165,6 +166,8 @@ async function throughput(kind: 'kafka' | 'elasticsearch', n: number): Promise<R
  * first, so it reads from the start without waiting for a rebalance.
  */
 async function latencyConsumer(run: string, topics: { alerts: string; events: string }, keep: (value: Buffer) => boolean, lat: number[]): Promise<() => Promise<void>> {
+  // The sensor compresses with lz4 by default: the reader needs the codec to decompress.
+  useCompression('lz4', 1);
   const kafka = new Kafka({ clientId: `bench-reader-${run}`, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { useCompression } from '../../src/sinks/kafka/kafka-codecs.js';
 import type { Client } from '@elastic/elasticsearch';
 import { stringify } from 'yaml';
 import type { HealthReport } from '../../src/telemetry/metrics.js';
@@ -182,6 +183,8 @@ export interface KafkaRecord {
  * arrived and nothing new came for `quietMs`; returns every record.
  */
 export async function kafkaRecords(brokers: string[], topics: string[], want: number, timeoutMs = 180_000, quietMs = 3000): Promise<KafkaRecord[]> {
+  // The sensor compresses with lz4 by default: the reader needs the codec to decompress.
+  useCompression('lz4', 1);
   const kafka = new Kafka({ clientId: 'delivery-test-reader', brokers, logLevel: logLevel.NOTHING });
   const consumer: Consumer = kafka.consumer({ groupId: `reader-${Date.now()}-${Math.random()}`, maxBytes: 64 << 20, maxBytesPerPartition: 32 << 20 });
   const out: KafkaRecord[] = [];
