@@ -11,7 +11,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { until as waitUntil } from '../helpers/until.js';
 import { loadConfig } from '../../src/config/config.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { ClassifiedEvent } from '../../src/model/event.js';
@@ -62,14 +62,8 @@ function idOf(r: ReceivedRecord): string | undefined {
   return b?.event?.id;
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = DEADLINE_MS): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+function until<T>(what: string, fn: () => T | undefined | false, ms = DEADLINE_MS): Promise<T> {
+  return waitUntil(what, fn, ms);
 }
 
 describe('Splunk HEC sink against the OpenTelemetry Collector', { timeout: 600_000 }, () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { until as waitUntil } from '../helpers/until.js';
 import { loadConfig } from '../../src/config/config.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { ClassifiedEvent } from '../../src/model/event.js';
@@ -48,14 +48,8 @@ function received(prefix: string): ReceivedRecord[] {
   return readRecords(collectorOutputs(service('otelcol')).otlp).filter((r) => String(r.attributes['event.id'] ?? '').startsWith(prefix));
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false): Promise<T> {
-  const end = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+function until<T>(what: string, fn: () => T | undefined | false, ms = DEADLINE_MS): Promise<T> {
+  return waitUntil(what, fn, ms);
 }
 
 describe('OTLP logs sink against the OpenTelemetry Collector', { timeout: 600_000 }, () => {
