@@ -15,6 +15,8 @@ FROM node:20-bookworm AS build
 WORKDIR /src
 ENV DEBIAN_FRONTEND=noninteractive
 ARG BTF=/sys/kernel/btf/vmlinux
+# The tarball is installed only in this image, of this architecture: no arm64 cross-build here.
+ENV EBPF_SENSOR_PREBUILD_HOST_ONLY=1
 COPY . .
 RUN apt-get update -q \
  && sh scripts/setup.sh \

@@ -32,6 +32,10 @@ TARBALL=$(npm pack --silent --pack-destination "$WORK" | tail -1)
 mkdir -p "$LIB"
 tar xzf "$WORK/$TARBALL" -C "$LIB" --strip-components=1
 rm -rf "$LIB/native/src" "$LIB/native/binding.gyp"
+# A .deb is for one architecture: only its BPF objects and addon (the npm tarball carries x64 and arm64).
+NODE_ARCH=$(node -p 'process.arch')
+for d in "$LIB"/bpf/.output/*/; do [ "$(basename "$d")" = "$NODE_ARCH" ] || rm -rf "$d"; done
+for d in "$LIB"/native/prebuilds/*/; do [ "$(basename "$d")" = "linux-$NODE_ARCH" ] || rm -rf "$d"; done
 # Production dependencies only, exactly as locked; nothing is compiled (--ignore-scripts).
 cp package-lock.json "$LIB/"
 say "npm ci --omit=dev"

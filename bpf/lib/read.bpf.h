@@ -119,12 +119,20 @@ static __always_inline __u32 se_pidns_of(struct task_struct *task)
  * 6.3 (f122a08b197d "capability: just use a 'u64' instead of a 'u32[2]'
  * array"); before, two u32 words in the same little-endian order: read raw.
  */
+typedef struct {
+	__u64 val;
+} __attribute__((preserve_access_index)) kernel_cap_t___se_u64;
+
+/* (The 6.3 layout is named through its own flavour of the typedef, so the
+ * object also builds against an older kernel's vmlinux.h: Debian 12's arm64
+ * 6.1; CO-RE matches kernel_cap_t___se_u64 with the kernel's kernel_cap_t.) */
 static __always_inline __u64 se_caps_of(const kernel_cap_t *c)
 {
+	const kernel_cap_t___se_u64 *c64 = (const void *)c;
 	__u64 v = 0;
 
-	if (bpf_core_field_exists(c->val))
-		return c->val;
+	if (bpf_core_field_exists(c64->val))
+		return c64->val;
 	bpf_probe_read_kernel(&v, sizeof(v), c);
 	return v;
 }

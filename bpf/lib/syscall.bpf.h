@@ -69,6 +69,19 @@ struct {
 	__type(value, struct se_cmp);
 } cmp_state SEC(".maps") __weak;
 
+/* The syscall number in the task's pt_regs (tp_btf/sys_exit: a BTF pointer,
+ * plain CO-RE loads): x86-64 keeps it in orig_ax, arm64 in syscallno. The
+ * numbers themselves differ per architecture (arm64 uses asm-generic's table,
+ * without open, creat, unlink, ...); user space fills raw_syscalls with the
+ * running architecture's numbers. */
+#if defined(__TARGET_ARCH_arm64)
+#define SE_SYSCALL_NR(regs) ((regs)->syscallno)
+#elif defined(__TARGET_ARCH_x86)
+#define SE_SYSCALL_NR(regs) ((regs)->orig_ax)
+#else
+#error "bpf/lib/syscall.bpf.h: only x86 and arm64 are built (SE_SYSCALL_NR)"
+#endif
+
 /* The first five syscall arguments as the caller passed them, readable at
  * sys_exit (no hooked syscall uses a sixth; libbpf 1.1 has no
  * PT_REGS_PARM6_CORE_SYSCALL). */

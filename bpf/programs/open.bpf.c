@@ -21,7 +21,13 @@
 #define SE_O_ACCMODE 03
 #define SE_O_CREAT 0100
 #define SE_O_TRUNC 01000
+/* O_TMPFILE is __O_TMPFILE | O_DIRECTORY, and O_DIRECTORY is per architecture
+ * (arch/arm64/include/uapi/asm/fcntl.h moves it and three others). */
+#if defined(__TARGET_ARCH_arm64)
+#define SE_O_TMPFILE (020000000 | 040000)
+#else
 #define SE_O_TMPFILE (020000000 | 0200000)
+#endif
 
 /*
  * An open's outcome: ret (fd or -errno), the fd to resolve (-1: none, an

@@ -174,7 +174,7 @@ struct {
 SEC("tp_btf/sys_exit")
 int BPF_PROG(se_raw_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 nr = (__u32)regs->orig_ax;
+	__u32 nr = (__u32)SE_SYSCALL_NR(regs);
 	__u32 *sc = bpf_map_lookup_elem(&raw_syscalls, &nr);
 
 	if (!sc || !*sc)

@@ -1,8 +1,10 @@
 /**
- * Linux (x86_64/arm64 generic) constants the decoder turns into names:
+ * Linux (x86_64 and arm64) constants the decoder turns into names:
  * errno, open flags, ptrace requests, bpf commands, namespace flags,
  * socket families and types. Values from include/uapi; they are ABI and
- * do not change.
+ * do not change. The same on both architectures except four open flags
+ * (openFlagTable); syscall numbers, which differ, are not decoded here (the
+ * records carry enum se_syscall, not the number).
  */
 
 export const ERRNO_NAMES: Record<number, string> = {
@@ -27,44 +29,82 @@ export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
-export const O_TMPFILE = 0o20000000 | 0o200000;
 export const O_PATH = 0o10000000;
+const O_TMPFILE_BIT = 0o20000000;
 
-const OPEN_FLAG_BITS: Array<[number, string]> = [
-  [0o100, 'O_CREAT'], [0o200, 'O_EXCL'], [0o400, 'O_NOCTTY'], [0o1000, 'O_TRUNC'], [0o2000, 'O_APPEND'],
-  [0o4000, 'O_NONBLOCK'], [0o10000, 'O_DSYNC'], [0o20000, 'O_ASYNC'], [0o40000, 'O_DIRECT'],
-  [0o100000, 'O_LARGEFILE'], [0o200000, 'O_DIRECTORY'], [0o400000, 'O_NOFOLLOW'], [0o1000000, 'O_NOATIME'],
-  [0o2000000, 'O_CLOEXEC'], [0o4000000, 'O_SYNC'], [0o10000000, 'O_PATH'], [0o20000000, 'O_TMPFILE'],
-];
-
-export function openFlagNames(flags: number): string[] {
-  const acc = flags & O_ACCMODE;
-  const names = [acc === O_WRONLY ? 'O_WRONLY' : acc === O_RDWR ? 'O_RDWR' : 'O_RDONLY'];
-  for (const [bit, name] of OPEN_FLAG_BITS) {
-    if (name === 'O_TMPFILE') {
-      if ((flags & O_TMPFILE) === O_TMPFILE) names.push(name);
-    } else if (name === 'O_DIRECTORY' && (flags & O_TMPFILE) === O_TMPFILE) {
-      continue;
-    } else if (flags & bit) names.push(name);
-  }
-  return names;
-}
+/**
+ * The open flags that differ per architecture: arm64 moves O_DIRECTORY,
+ * O_NOFOLLOW, O_DIRECT and O_LARGEFILE (arch/arm64/include/uapi/asm/fcntl.h),
+ * and O_TMPFILE includes O_DIRECTORY. Keys are process.arch names.
+ */
+const ARCH_OPEN_BITS: Record<'x64' | 'arm64', { O_DIRECTORY: number; O_NOFOLLOW: number; O_DIRECT: number; O_LARGEFILE: number }> = {
+  x64: { O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_DIRECT: 0o40000, O_LARGEFILE: 0o100000 },
+  arm64: { O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000, O_DIRECT: 0o200000, O_LARGEFILE: 0o400000 },
+};
 
 export type OpenIntent = 'read' | 'write' | 'create' | 'truncate' | 'append';
 
-/** What an open asks for, derived from its flags. */
-export function openIntent(flags: number): OpenIntent[] {
-  const acc = flags & O_ACCMODE;
-  const out: OpenIntent[] = [];
-  if (flags & O_PATH) return out;
-  if (acc === O_RDONLY_VALUE || acc === O_RDWR) out.push('read');
-  if (acc === O_WRONLY || acc === O_RDWR) out.push('write');
-  if (flags & O_CREAT || (flags & O_TMPFILE) === O_TMPFILE) out.push('create');
-  if (flags & O_TRUNC && acc !== O_RDONLY_VALUE) out.push('truncate');
-  if (flags & O_APPEND) out.push('append');
-  return out;
+/** Open-flag decoding for one architecture. */
+export interface OpenFlagTable {
+  readonly O_TMPFILE: number;
+  names(flags: number): string[];
+  /** What an open asks for, derived from its flags. */
+  intent(flags: number): OpenIntent[];
+}
+
+/** The open-flag table of an architecture (process.arch name; anything but arm64 is x86-64's). */
+export function openFlagTable(arch: string): OpenFlagTable {
+  const a = ARCH_OPEN_BITS[arch === 'arm64' ? 'arm64' : 'x64'];
+  const tmpfile = O_TMPFILE_BIT | a.O_DIRECTORY;
+  const bits: Array<[number, string]> = (
+    [
+      [0o100, 'O_CREAT'], [0o200, 'O_EXCL'], [0o400, 'O_NOCTTY'], [0o1000, 'O_TRUNC'], [0o2000, 'O_APPEND'],
+      [0o4000, 'O_NONBLOCK'], [0o10000, 'O_DSYNC'], [0o20000, 'O_ASYNC'], [a.O_DIRECT, 'O_DIRECT'],
+      [a.O_LARGEFILE, 'O_LARGEFILE'], [a.O_DIRECTORY, 'O_DIRECTORY'], [a.O_NOFOLLOW, 'O_NOFOLLOW'], [0o1000000, 'O_NOATIME'],
+      [0o2000000, 'O_CLOEXEC'], [0o4000000, 'O_SYNC'], [0o10000000, 'O_PATH'], [O_TMPFILE_BIT, 'O_TMPFILE'],
+    ] as Array<[number, string]>
+  ).sort((x, y) => x[0] - y[0]);
+  return {
+    O_TMPFILE: tmpfile,
+    names(flags: number): string[] {
+      const acc = flags & O_ACCMODE;
+      const names = [acc === O_WRONLY ? 'O_WRONLY' : acc === O_RDWR ? 'O_RDWR' : 'O_RDONLY'];
+      for (const [bit, name] of bits) {
+        if (name === 'O_TMPFILE') {
+          if ((flags & tmpfile) === tmpfile) names.push(name);
+        } else if (name === 'O_DIRECTORY' && (flags & tmpfile) === tmpfile) {
+          continue;
+        } else if (flags & bit) names.push(name);
+      }
+      return names;
+    },
+    intent(flags: number): OpenIntent[] {
+      const acc = flags & O_ACCMODE;
+      const out: OpenIntent[] = [];
+      if (flags & O_PATH) return out;
+      if (acc === O_RDONLY_VALUE || acc === O_RDWR) out.push('read');
+      if (acc === O_WRONLY || acc === O_RDWR) out.push('write');
+      if (flags & O_CREAT || (flags & tmpfile) === tmpfile) out.push('create');
+      if (flags & O_TRUNC && acc !== O_RDONLY_VALUE) out.push('truncate');
+      if (flags & O_APPEND) out.push('append');
+      return out;
+    },
+  };
 }
 const O_RDONLY_VALUE = 0;
+
+/** This machine's table: the live sensor decodes its own kernel's records. */
+const HOST_OPEN_FLAGS = openFlagTable(process.arch);
+export const O_TMPFILE = HOST_OPEN_FLAGS.O_TMPFILE;
+
+export function openFlagNames(flags: number): string[] {
+  return HOST_OPEN_FLAGS.names(flags);
+}
+
+/** What an open asks for, derived from its flags (this machine's architecture). */
+export function openIntent(flags: number): OpenIntent[] {
+  return HOST_OPEN_FLAGS.intent(flags);
+}
 
 export const PTRACE_REQUESTS: Record<number, string> = {
   0: 'PTRACE_TRACEME', 1: 'PTRACE_PEEKTEXT', 2: 'PTRACE_PEEKDATA', 3: 'PTRACE_PEEKUSER', 4: 'PTRACE_POKETEXT',

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
@@ -50,10 +50,13 @@ test('files under FHS paths with the right owners and modes', { skip }, () => {
   const owner = (p: string): string => `${statSync(p).uid}:${statSync(p).gid}`;
   assert.ok(lstatSync('/usr/bin/ebpf-sensor').isSymbolicLink());
   assert.equal(readlinkSync('/usr/bin/ebpf-sensor'), '../lib/ebpf-sensor/bin/ebpf-sensor.js');
-  for (const p of ['/usr/lib/ebpf-sensor/bpf/.output/sensor.bpf.o', '/usr/lib/ebpf-sensor/bpf/.output/sensor-compat.bpf.o', `/usr/lib/ebpf-sensor/native/prebuilds/linux-${process.arch}/node.glibc.node`, '/usr/lib/ebpf-sensor/node_modules/pino/package.json', '/usr/lib/ebpf-sensor/rules/00-base.yaml']) {
+  for (const p of [`/usr/lib/ebpf-sensor/bpf/.output/${process.arch}/sensor.bpf.o`, `/usr/lib/ebpf-sensor/bpf/.output/${process.arch}/sensor-compat.bpf.o`, `/usr/lib/ebpf-sensor/native/prebuilds/linux-${process.arch}/node.glibc.node`, '/usr/lib/ebpf-sensor/node_modules/pino/package.json', '/usr/lib/ebpf-sensor/rules/00-base.yaml']) {
     assert.ok(existsSync(p), p);
   }
   assert.ok(!existsSync('/usr/lib/ebpf-sensor/node_modules/typescript'), 'no devDependencies');
+  // One architecture per .deb: the other's objects and addon (in the npm tarball) are left out.
+  assert.deepEqual(readdirSync('/usr/lib/ebpf-sensor/bpf/.output'), [process.arch]);
+  assert.deepEqual(readdirSync('/usr/lib/ebpf-sensor/native/prebuilds'), [`linux-${process.arch}`]);
   assert.equal(mode('/etc/ebpf-sensor/config.yaml'), '640');
   assert.equal(owner('/etc/ebpf-sensor/config.yaml'), '0:0');
   assert.equal(mode('/etc/ebpf-sensor'), '755');

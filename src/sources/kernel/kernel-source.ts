@@ -14,6 +14,8 @@ import type { Source, SourceBatch } from '../source.js';
 import { loadBinding, type AttachResult, type NativeBpfObject, type RingStats } from './binding.js';
 import { chooseObject, type ObjectChoice } from './features.js';
 import { preflight, type PreflightResult } from './preflight.js';
+import { unavailableHooks, type UnavailableHook } from './hooks-available.js';
+import { tracepointPrototypes, type ArgKind } from './btf.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SIZEOF, OFFSETOF, AbiConsts, FilterFlags, Counter, EventType, KillKind, Interest, Syscall } from '../../decode/abi.generated.js';
 import { TYPE_OF_KIND } from '../../decode/decode.js';
@@ -132,7 +134,7 @@ export class KernelSource implements Source {
   /** Ignored cgroups: path → cgroup id. */
   private readonly ignoredCgroups = new Map<string, bigint>();
   /** Programs not loaded because their hook does not exist on this kernel (e.g. init_module without CONFIG_MODULES). */
-  unavailable: Array<{ program: string; tracepoint: string }> = [];
+  unavailable: UnavailableHook[] = [];
   preflightResult: PreflightResult | undefined;
   /** The object loaded and why (load-time feature probe). */
   objectChoice: ObjectChoice | undefined;
@@ -181,7 +183,8 @@ export class KernelSource implements Source {
     const obj = new b.BpfObject(path);
     this.obj = obj;
     try {
-      this.unavailable = disableMissingTracepoints(obj, this.preflightResult.tracefs!);
+      this.unavailable = unavailableHooks(obj.programs(), this.preflightResult.tracefs!, kernelTracepointPrototypes());
+      for (const u of this.unavailable) obj.setAutoload(u.program, false);
       // Syscalls without their own tracepoint are seen on the generic
       // sys_exit instead, restricted by syscall number (the program is not
       // loaded at all when every hooked syscall has its tracepoint).
@@ -190,6 +193,7 @@ export class KernelSource implements Source {
       for (const u of this.unavailable) {
         const via = raw.find((x) => x.program === u.program);
         if (via) this.log.info({ program: u.program, tracepoint: u.tracepoint, nr: via.nr }, 'no tracepoint %s on this kernel: syscall %d seen through raw sys_exit', u.tracepoint, via.nr);
+        else if (u.reason === 'prototype') this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'tracepoint %s takes other arguments on this kernel: %s not loaded', u.tracepoint, u.program);
         else this.log.warn({ program: u.program, tracepoint: u.tracepoint }, 'no tracepoint %s on this kernel: %s not loaded', u.tracepoint, u.program);
       }
       if (!this.opts.reportSelf) obj.setGlobal('se_sensor_tgid', process.pid);
@@ -464,24 +468,6 @@ export class KernelSource implements Source {
   }
 }
 
-/**
- * Syscall tracepoints exist only for syscalls the kernel implements: without
- * CONFIG_MODULES there is no sys_exit_init_module, fchmodat2 needs 6.6. Such
- * programs are not loaded (a missing hook is not an error), and reported.
- */
-function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array<{ program: string; tracepoint: string }> {
-  const out: Array<{ program: string; tracepoint: string }> = [];
-  for (const p of obj.programs()) {
-    const m = /^tracepoint\/([^/]+)\/([^/]+)$/.exec(p.section);
-    if (!m) continue;
-    if (!existsSync(`${tracefs}/events/${m[1]}/${m[2]}`)) {
-      obj.setAutoload(p.name, false);
-      out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
-    }
-  }
-  return out;
-}
-
 /** The generic sys_exit program (bpf/programs/priv.bpf.c) for syscalls without a tracepoint. */
 const RAW_SYS_EXIT_PROGRAM = 'se_raw_sys_exit';
 
@@ -595,4 +581,13 @@ function nameKey(name: string): Buffer {
   const k = Buffer.alloc(SIZEOF.se_name_key);
   bytes.copy(k, 0, 0, Math.min(bytes.length, SIZEOF.se_name_key - 1));
   return k;
+}
+
+/** The running kernel's BTF tracepoint prototypes; undefined when its BTF cannot be read (libbpf then decides). */
+function kernelTracepointPrototypes(): Map<string, ArgKind[]> | undefined {
+  try {
+    return tracepointPrototypes();
+  } catch {
+    return undefined;
+  }
 }
