@@ -1,30 +1,39 @@
 #!/usr/bin/env node
 // Extracts the few Kubernetes API schemas the deploy/ manifests use (DaemonSet, ConfigMap,
-// Secret, ServiceAccount) from Kubernetes' OpenAPI v3 documents into standalone, strict JSON
-// schemas (every object closed with additionalProperties: false unless the API leaves it open,
-// as kubeconform's "-strict" schemas do) for test/unit/deploy-k8s.test.ts to validate with ajv.
+// Secret, ServiceAccount, and the ClusterRole/ClusterRoleBinding of kubernetes.podLabels) from
+// Kubernetes' OpenAPI v3 documents into standalone, strict JSON schemas (every object closed with
+// additionalProperties: false unless the API leaves it open, as kubeconform's "-strict" schemas
+// do) for test/unit/deploy-k8s.test.ts to validate with ajv.
 //
-//   node scripts/gen-k8s-schemas.mjs OUTDIR API_V1_JSON APIS_APPS_V1_JSON
+//   node scripts/gen-k8s-schemas.mjs OUTDIR OPENAPI_V3_JSON...
 //
-// The inputs are Kubernetes' api/openapi-spec/v3 documents "api/v1" and "apis/apps/v1" (the
-// committed ones, for Kubernetes v1.27, came with k8s.io/kubectl v0.37.2's testdata/openapi/v3).
+// The inputs are Kubernetes' api/openapi-spec/v3 documents "api/v1", "apis/apps/v1" and
+// "apis/rbac.authorization.k8s.io/v1". The committed v1.27 schemas: the first four came with
+// k8s.io/kubectl v0.37.2's testdata/openapi/v3, which has no rbac document; the RBAC two with the
+// Go module k8s.io/kubernetes v1.27.16 (`go mod download k8s.io/kubernetes@v1.27.16`, the files
+// api/openapi-spec/v3/api__v1_openapi.json, apis__apps__v1_openapi.json and
+// apis__rbac.authorization.k8s.io__v1_openapi.json; their info.version is "unversioned", hence
+// K8S_VERSION=v1.27.16). That module's first four differ from kubectl's in a few `default`s only, so
+// they were not regenerated. An existing OUTDIR file is overwritten only for the kinds given.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [out, coreFile, appsFile] = process.argv.slice(2);
-if (!out || !coreFile || !appsFile) {
-  console.error('usage: gen-k8s-schemas.mjs OUTDIR API_V1_JSON APIS_APPS_V1_JSON');
+const [out, ...files] = process.argv.slice(2);
+if (!out || files.length === 0) {
+  console.error('usage: gen-k8s-schemas.mjs OUTDIR OPENAPI_V3_JSON...');
   process.exit(2);
 }
-const docs = [coreFile, appsFile].map((f) => JSON.parse(readFileSync(f, 'utf8')));
+const docs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
 const all = Object.assign({}, ...docs.map((d) => d.components.schemas));
-const version = docs.map((d) => d.info?.version).find((v) => v && v !== 'unversioned') ?? 'unknown';
+const version = process.env.K8S_VERSION ?? docs.map((d) => d.info?.version).find((v) => v && v !== 'unversioned') ?? 'unknown';
 
 const KINDS = {
   daemonset: 'io.k8s.api.apps.v1.DaemonSet',
   configmap: 'io.k8s.api.core.v1.ConfigMap',
   secret: 'io.k8s.api.core.v1.Secret',
   serviceaccount: 'io.k8s.api.core.v1.ServiceAccount',
+  clusterrole: 'io.k8s.api.rbac.v1.ClusterRole',
+  clusterrolebinding: 'io.k8s.api.rbac.v1.ClusterRoleBinding',
 };
 
 function rewrite(node, refs) {
@@ -47,7 +56,9 @@ function rewrite(node, refs) {
 }
 
 mkdirSync(out, { recursive: true });
+const made = [];
 for (const [file, root] of Object.entries(KINDS)) {
+  if (!all[root]) continue; // a kind whose document was not given
   const defs = {};
   const todo = [root];
   while (todo.length) {
@@ -69,5 +80,6 @@ for (const [file, root] of Object.entries(KINDS)) {
     $defs: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))),
   };
   writeFileSync(join(out, `${file}.json`), JSON.stringify(schema) + '\n');
+  made.push(file);
 }
-console.log(`kubernetes ${version}: ${Object.keys(KINDS).join(', ')} -> ${out}`);
+console.log(`kubernetes ${version}: ${made.join(', ')} -> ${out}`);

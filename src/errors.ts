@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   ESENSOR_SINK_CONFIG: 'A sink is configured wrongly.',
   ESENSOR_SINK_UNAVAILABLE: 'A sink cannot be reached; it lags and retries.',
   ESENSOR_OUTPUT: 'An output target (file, stdout) cannot be written.',
+  ESENSOR_KUBE_API: 'The Kubernetes API server did not give this node\'s pods (no service account, token refused, RBAC, unreachable); pod labels are missing until it does.',
   ESENSOR_STATUS_UNAVAILABLE: 'No running sensor answers on its metrics/health endpoint (ebpf-sensor status).',
   ESENSOR_SERVICE: 'A test service (Kafka, Elasticsearch, rsyslog) could not be fetched or started.',
   ESENSOR_INTERNAL: 'A bug: an invariant of the sensor did not hold.',

@@ -22,6 +22,7 @@ import { Outputs, loadConfiguredSinks } from '../pipeline/outputs.js';
 import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { RecordingEnricher } from '../enrich/recording-enricher.js';
+import { PodApiClient, podApiOptions } from '../enrich/pod-api.js';
 import { CaptureWriter } from '../sources/replay/capture-writer.js';
 import { SENSOR_VERSION } from '../pipeline/version.js';
 
@@ -163,7 +164,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
   await loadConfiguredSinks(cfg);
   const outputs = Outputs.open({ config: cfg, host, agent, log: log.child({ component: 'outputs' }) });
   decodeCtx.bootToRealtimeNs = src.bootToRealtimeNs();
-  const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true, hostRoot };
+  // Pod labels from the API server, when configured (kubernetes.podLabels; off by default).
+  const podApiOpts = podApiOptions(cfg.kubernetes, process.env, host.hostname);
+  const podApi = podApiOpts ? new PodApiClient({ ...podApiOpts, log: log.child({ component: 'pod-api' }) }) : undefined;
+  if (podApiOpts) log.info({ apiServer: podApiOpts.url, node: podApiOpts.nodeName }, 'pod labels from the API server, pods of node %s', podApiOpts.nodeName);
+  const enricherOptions = { hostId: host.id, seedFromProc: true, resolveContainers: true, resolveNames: true, hostRoot, ...(podApi ? { podApi } : {}) };
   // --capture: every event the pipeline sees, enriched, into a capture file for replay (docs/replay.md).
   const capture =
     args.capture === undefined
@@ -208,6 +213,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       pipeline: () => pl.stats,
       kernel: () => ({ counters: src.counters(), ring: src.ringStats() }),
       outputs: () => outputs.stats(),
+      ...(podApi ? { podApi: () => podApi.stats } : {}),
     });
     try {
       metricsServer = await startMetricsServer({ host: cfg.metrics.host, port: cfg.metrics.port, metrics, log: log.child({ component: 'metrics' }) });

@@ -299,6 +299,35 @@ export interface SensorConfig {
     root?: string;
   };
   /**
+   * Pod labels from the Kubernetes API server (a DaemonSet's own service account). Pod uid, name, namespace and container name come from the node's files without it (src/enrich/pods.ts).
+   */
+  kubernetes: {
+    /**
+     * Ask the API server for this node's pods (GET /api/v1/pods?fieldSelector=spec.nodeName=NODE, with the service account's token and CA) and put their labels in orchestrator.resource.label (and their name and namespace where the node's files did not give them). Refreshed when an event names a pod the cache does not know, at most once per refreshSeconds. Needs RBAC get/list on pods (the Helm chart's ClusterRole with kubernetes.podLabels=true). Off by default: without it the sensor needs no Kubernetes permission.
+     */
+    podLabels: boolean;
+    /**
+     * The API server's URL (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, set in every pod).
+     */
+    apiServer?: string;
+    /**
+     * This node's name as the API server knows it (default: $NODE_NAME — the chart sets it from spec.nodeName — else the host name).
+     */
+    nodeName?: string;
+    /**
+     * Where the pod's service account is mounted: its token (re-read at every refresh: projected tokens rotate) and ca.crt.
+     */
+    serviceAccountDir: string;
+    /**
+     * Least time between two pod lists.
+     */
+    refreshSeconds: number;
+    /**
+     * Pods kept from a list (a node runs at most 110 by default).
+     */
+    maxPods: number;
+  };
+  /**
    * Kafka output (kafkajs): idempotent producer, acks from all in-sync replicas, alerts and telemetry on separate topics. On when brokers is not empty.
    */
   kafka: {

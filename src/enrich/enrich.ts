@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { NameResolver } from './names.js';
 import { ContainerResolver } from './containers.js';
 import { PodResolver } from './pods.js';
+import type { PodMeta } from './pod-api.js';
 import { upgradeAction } from '../model/actions.js';
 import { assignEntryLeader, fillSession } from './session.js';
 
@@ -30,6 +31,8 @@ export interface EnricherOptions {
   procRoot?: string;
   /** The host's root file system (container mode): passwd and group are read under it. Default '/'. */
   hostRoot?: string;
+  /** Pod labels from the API server (kubernetes.podLabels): a cache asked per event, refreshed in the background. */
+  podApi?: { pod(uid: string): PodMeta | undefined };
 }
 
 type NewEntry = Omit<ProcEntry, 'entityId'>;
@@ -73,6 +76,7 @@ export class Enricher {
   readonly table: ProcessTable;
   private readonly names: NameResolver | undefined;
   private readonly containers: ContainerResolver | undefined;
+  private readonly podApi: EnricherOptions['podApi'];
   seeded = 0;
 
   constructor(opts: EnricherOptions) {
@@ -87,6 +91,7 @@ export class Enricher {
     this.containers = opts.resolveContainers
       ? new ContainerResolver(opts.procRoot, undefined, new PodResolver(hostFile(opts.hostRoot, '/var/log')))
       : undefined;
+    this.podApi = opts.podApi;
   }
 
   /**
@@ -297,6 +302,12 @@ export class Enricher {
           const o: OrchestratorInfo = { type: 'kubernetes', resource: { type: 'pod', id: c.pod.uid } };
           if (c.pod.name !== undefined) o.resource.name = c.pod.name;
           if (c.pod.namespace !== undefined) o.namespace = c.pod.namespace;
+          const meta = this.podApi?.pod(c.pod.uid);
+          if (meta) {
+            o.resource.name ??= meta.name;
+            o.namespace ??= meta.namespace;
+            if (meta.labels.length > 0) o.resource.label = meta.labels;
+          }
           ev.orchestrator = o;
         }
       }

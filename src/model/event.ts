@@ -391,7 +391,8 @@ export interface SensorEvent {
 export interface OrchestratorInfo {
   type: 'kubernetes';
   namespace?: string;
-  resource: { type: 'pod'; id: string; name?: string };
+  /** label: `key:value` of the pod's labels, from the API server (kubernetes.podLabels; src/enrich/pod-api.ts). */
+  resource: { type: 'pod'; id: string; name?: string; label?: readonly string[] };
 }
 
 /** Rule verdict attached by the rules stage. */

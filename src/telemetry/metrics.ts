@@ -84,6 +84,8 @@ export interface MetricsSources {
   pipeline?: () => PipelineSnapshot;
   kernel?: () => KernelSnapshot | undefined;
   outputs?: () => OutputsSnapshot;
+  /** The pod-label client's counters (enrich/pod-api.ts PodApiStats), when kubernetes.podLabels is on. */
+  podApi?: () => { refreshes: number; failures: number; pods: number; dropped: number };
   /** Version and start time for /health. */
   version: string;
   startedAt?: number;
@@ -298,6 +300,37 @@ export class SensorMetrics {
     sinkGauge('ebpf_sensor_sink_lag_seconds', 'Age of the oldest event the sink has not confirmed (0 when caught up).', (s) => s.delivery?.lag.seconds ?? 0);
     sinkGauge('ebpf_sensor_sink_committed_position', 'The sink cursor: journal position up to which it confirmed everything.', (s) => s.delivery?.committed ?? 0);
     sinkGauge('ebpf_sensor_sink_up', `1 while the sink takes batches, 0 while its sends fail (backoff) or one send has hung for ${SEND_HUNG_MS / 1000} s (client retries).`, (s) => (sinkDown(s.delivery) ? 0 : 1));
+
+    // ---- pod labels (kubernetes.podLabels): counts only, never the token or a response
+    if (this.src.podApi) {
+      const pod = this.src.podApi;
+      new Counter({
+        name: 'ebpf_sensor_k8s_pod_lists_total',
+        help: 'Lists of this node\'s pods asked of the Kubernetes API server, by result.',
+        labelNames: ['result'],
+        registers: reg,
+        collect() {
+          this.reset();
+          const p = pod();
+          this.inc({ result: 'ok' }, 0);
+          this.inc({ result: 'error' }, 0);
+          setTotal(this, { result: 'ok' }, p.refreshes);
+          setTotal(this, { result: 'error' }, p.failures);
+        },
+      });
+      new Gauge({
+        name: 'ebpf_sensor_k8s_pods',
+        help: 'Pods of this node in the pod-label cache (dropped: past kubernetes.maxPods).',
+        labelNames: ['state'],
+        registers: reg,
+        collect() {
+          this.reset();
+          const p = pod();
+          this.set({ state: 'cached' }, p.pods);
+          this.set({ state: 'dropped' }, p.dropped);
+        },
+      });
+    }
 
     new Gauge({
       name: 'ebpf_sensor_info',

@@ -25,6 +25,8 @@ const KIND_FILE: Record<string, [string, string]> = {
   ConfigMap: ['v1', 'configmap'],
   Secret: ['v1', 'secret'],
   ServiceAccount: ['v1', 'serviceaccount'],
+  ClusterRole: ['rbac.authorization.k8s.io/v1', 'clusterrole'],
+  ClusterRoleBinding: ['rbac.authorization.k8s.io/v1', 'clusterrolebinding'],
 };
 const validators = new Map(
   Object.entries(KIND_FILE).map(([kind, [, file]]) => [kind, ajv.compile(JSON.parse(readFileSync(join(packageRoot, `test/fixtures/k8s-schemas/v${K8S}/${file}.json`), 'utf8')))]),
@@ -165,5 +167,30 @@ for (const [name, bin] of HELMS) {
     const cfg = loadConfig(join(dir, 'config.yaml'), {});
     assert.equal(cfg.metrics.port, 9555, 'metrics.port reaches the sensor config');
     assert.equal(cfg.output.events, 'all');
+    assert.equal(cfg.kubernetes.podLabels, false, 'no pod labels unless asked');
+    assert.ok(!all.some((d) => d.kind.startsWith('ClusterRole')), 'no RBAC unless asked');
+    assert.equal(pod.automountServiceAccountToken, false, 'no token mounted unless asked');
+  });
+
+  test(`${name}: podLabels.enabled adds the RBAC it needs (get/list pods, nothing else), the token, the node name and kubernetes.podLabels`, () => {
+    const all = parsed(helm(bin, 'template', 'sec', CHART, '--namespace', 'security', '--set', 'podLabels.enabled=true'));
+    assert.deepEqual(all.flatMap(problems), [], 'ClusterRole and ClusterRoleBinding validate against the 1.27 rbac.authorization.k8s.io/v1 schemas too');
+    const role = all.find((d) => d.kind === 'ClusterRole')!;
+    const binding = all.find((d) => d.kind === 'ClusterRoleBinding')!;
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+    const sa = all.find((d) => d.kind === 'ServiceAccount')!;
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'security' }]);
+    assert.equal(sa.automountServiceAccountToken, true);
+    const pod = all.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
+    assert.equal(pod.serviceAccountName, sa.metadata.name);
+    assert.equal(pod.automountServiceAccountToken, true, 'the token and CA the client reads');
+    assert.deepEqual(pod.containers[0].env.find((e: Obj) => e.name === 'NODE_NAME'), { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    const cm = all.find((d) => d.kind === 'ConfigMap')!;
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-k8s-'));
+    writeFileSync(join(dir, 'config.yaml'), cm.data['config.yaml'], { mode: 0o600 });
+    const cfg = loadConfig(join(dir, 'config.yaml'), {});
+    assert.equal(cfg.kubernetes.podLabels, true);
+    assert.equal(cfg.kubernetes.serviceAccountDir, '/var/run/secrets/kubernetes.io/serviceaccount', 'where Kubernetes mounts the token');
   });
 }

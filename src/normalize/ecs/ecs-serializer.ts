@@ -506,6 +506,7 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
     if (o.namespace !== undefined) s += `,"namespace":${q(o.namespace)}`;
     s += `,"resource":{"type":${q(o.resource.type)},"id":${q(o.resource.id)}`;
     if (o.resource.name !== undefined) s += `,"name":${q(o.resource.name)}`;
+    if (o.resource.label !== undefined) s += `,"label":${strList(o.resource.label)}`;
     s += '}}';
   }
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) s += `,"error":{"code":${q(ev.ebpf.error)}}`;

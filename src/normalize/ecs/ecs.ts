@@ -411,8 +411,9 @@ function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHos
   }
   if (ev.orchestrator) {
     const o = ev.orchestrator;
-    const resource: Record<string, string> = { type: o.resource.type, id: text(raw, 'orchestrator.resource.id', o.resource.id) };
+    const resource: Record<string, string | string[]> = { type: o.resource.type, id: text(raw, 'orchestrator.resource.id', o.resource.id) };
     if (o.resource.name !== undefined) resource.name = text(raw, 'orchestrator.resource.name', o.resource.name);
+    if (o.resource.label !== undefined) resource.label = textList(raw, 'orchestrator.resource.label', o.resource.label);
     const orch: Record<string, unknown> = { type: o.type };
     if (o.namespace !== undefined) orch.namespace = text(raw, 'orchestrator.namespace', o.namespace);
     orch.resource = resource;
