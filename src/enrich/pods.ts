@@ -11,7 +11,7 @@
  * `/var/log/pods/<namespace>_<pod>_<uid>/` for every pod and the symlink
  * `/var/log/containers/<pod>_<namespace>_<container>-<container id>.log` for
  * every container (the CRI log layout every runtime writes to). Pod labels are
- * not in those files: they need the kubelet's /pods (docs/packaging.md).
+ * not in those files: they come from the API server when configured (pod-api.ts).
  * Directory listings are re-read only when an unknown uid or id is asked for,
  * and misses are remembered (bounded), so the cost is per new pod, not per event.
  */
