@@ -3,7 +3,7 @@
 #   bpf/.output/<arch>/sensor.bpf.o and sensor-compat.bpf.o  (CO-RE objects per architecture; bpf/Makefile)
 #   native/prebuilds/linux-<arch>/node.glibc.node       (the N-API addon, libbpf linked in, via prebuildify)
 #   on x86-64 also linux-arm64's: bpf/.output/arm64/ (make ARCH=arm64 against an arm64 kernel's BTF,
-#   scripts/arm64-btf.sh) and native/prebuilds/linux-arm64/ (cross-built, scripts/prebuild-arm64.sh) —
+#   scripts/kernel-btf.sh arm64) and native/prebuilds/linux-arm64/ (cross-built, scripts/prebuild-arm64.sh) —
 #   the cross toolchain and dpkg's arm64 architecture come from setup.sh --with-arm64
 #   dist/                                                (the TypeScript)
 # npm pack (prepack), scripts/build-deb.sh and the Dockerfile run it. It needs the build tools
@@ -49,7 +49,7 @@ if [ "$ARCH" = x64 ]; then
       for f in native/src/*.c native/binding.gyp bpf/abi/sensor_abi.h; do [ "$f" -nt "$A64" ] && need=1; done
     fi
     [ "$need" -eq 0 ] || sh scripts/prebuild-arm64.sh "$A64"
-    if BTF64=$(sh scripts/arm64-btf.sh); then
+    if BTF64=$(sh scripts/kernel-btf.sh arm64); then
       make -s -C bpf ARCH=arm64 BTF="$BTF64" >&2
     else
       host_only "no arm64 kernel BTF for the arm64 BPF objects"

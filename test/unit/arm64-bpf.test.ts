@@ -1,6 +1,6 @@
 // Issue #20 (arm64 BPF objects): the package ships bpf/.output/arm64/sensor{,-compat}.bpf.o, built on
 // this x86-64 machine with -D__TARGET_ARCH_arm64 against the vmlinux.h of an arm64 kernel (Debian 12's
-// linux-image-6.1.0-*-arm64, its BTF cut from the Image by scripts/arm64-btf.sh). No arm64 kernel runs
+// linux-image-6.1.0-*-arm64, its BTF cut from the Image by scripts/kernel-btf.sh). No arm64 kernel runs
 // here, so nothing is loaded; what is checked instead, against that kernel's BTF:
 //  - the objects are BPF ELF with .BTF and .BTF.ext, DWARF stripped;
 //  - they are the arm64 build: the syscall number comes from pt_regs.syscallno and the arguments from
@@ -11,7 +11,9 @@
 //  - every attach point exists on that kernel, or the loader leaves the program out before load
 //    (hooks-available.ts): syscall tracepoints from arm64's syscall table (asm/unistd.h of the cross
 //    toolchain) and the functions the kernel implements, tp_btf hooks and their prototypes from its BTF;
-//  - the load-time choices: process.arch picks the objects; open flags decode with arm64's values.
+//  - the load-time choices: process.arch picks the objects; open flags decode with arm64's values;
+//  - and the x64 objects against an older x86-64 kernel than this machine's (Debian 12's amd64 6.1):
+//    the same guarded relocations only, and the same BTF-tracepoint hooks left out.
 // Needs `sh scripts/setup.sh --with-arm64` (dpkg's arm64 architecture, the cross toolchain).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,11 +33,17 @@ const SETUP_HINT = 'run sh scripts/setup.sh --with-arm64 (or --with-test-deps)';
 const arm64 = bpfObjectPaths('arm64');
 const x64 = bpfObjectPaths('x64');
 let btf: string;
+let btf61x64: string;
+
+function kernelBtf(arch: string): string {
+  const b = spawnSync('sh', [join(packageRoot, 'scripts/kernel-btf.sh'), arch], { encoding: 'utf8' });
+  assert.equal(b.status, 0, `no ${arch} kernel BTF (${SETUP_HINT}):\n${b.stderr}`);
+  return b.stdout.trim();
+}
 
 before(() => {
-  const b = spawnSync('sh', [join(packageRoot, 'scripts/arm64-btf.sh')], { encoding: 'utf8' });
-  assert.equal(b.status, 0, `no arm64 BTF (${SETUP_HINT}):\n${b.stderr}`);
-  btf = b.stdout.trim();
+  btf = kernelBtf('arm64');
+  btf61x64 = kernelBtf('amd64');
   for (const arch of [['ARCH=arm64', `BTF=${btf}`], []]) {
     const m = spawnSync('make', ['-s', '-C', join(packageRoot, 'bpf'), ...arch], { encoding: 'utf8' });
     assert.equal(m.status, 0, `make -C bpf ${arch.join(' ')} failed:\n${m.stderr}`);
@@ -158,6 +166,28 @@ test('every attach point exists on the arm64 kernel, or the loader leaves its pr
   } finally {
     rmSync(tracefs, { recursive: true, force: true });
   }
+});
+
+test('the x64 objects on an older kernel (Debian 12\'s amd64 6.1): the same guarded relocations, the same BTF hooks left out', () => {
+  for (const o of [x64.full, x64.compat]) {
+    const { all, unmatched } = coreRelocations(o, btf61x64);
+    assert.ok(all.includes('<byte_off> struct pt_regs.orig_ax'), 'x86 registers');
+    // kernel_xattr_ctx is a complete struct in this vmlinux.h (6.18's), a forward declaration in arm64's.
+    assert.deepEqual([...unmatched].sort(), ['<byte_off> typedef kernel_cap_t___se_u64.val', '<field_exists> typedef kernel_cap_t___se_u64.val', '<type_exists> struct kernel_xattr_ctx'], o);
+  }
+  const b = loadBinding();
+  const obj = new b.BpfObject(x64.full);
+  let programs: Array<{ name: string; section: string }>;
+  try {
+    programs = obj.programs().map((p) => ({ name: p.name, section: p.section }));
+  } finally {
+    obj.close();
+  }
+  const btfOnly = programs.filter((p) => p.section.startsWith('tp_btf/'));
+  const left = unavailableHooks(btfOnly, '/nonexistent', tracepointPrototypes(btf61x64)).map((u) => `${u.tracepoint} ${u.reason}`).sort();
+  assert.deepEqual(left, ['io_uring_complete prototype', 'io_uring_submit_req absent']);
+  // This machine's kernel takes every BTF hook.
+  assert.deepEqual(unavailableHooks(btfOnly, '/nonexistent', tracepointPrototypes()), []);
 });
 
 test('process.arch picks the objects: each architecture has its pair in the package tree', () => {
