@@ -215,7 +215,7 @@ static __always_inline bool se_check_tamper(struct se_entry_strs *e, __u32 i, co
 		return true;
 	r.ev->args[0] = of_type;
 	r.ev->args[1] = i;
-	r.ev->args[5] = syscall;
+	r.ev->args[SE_ARG_SYSCALL] = syscall;
 	se_put_kbytes(&r, 0, e->s[i & 1], e->len[i & 1], SE_STR_ENTRY_COPY);
 	se_put_str(&r, 1, uptr, SE_PATH_MAX, true, 0);
 	r.ev->hdr.flags |= SE_F_TAMPERED;

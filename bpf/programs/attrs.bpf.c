@@ -146,7 +146,7 @@ static __always_inline int se_xattr_emit(long ret, struct se_xattr_op *op, struc
 	r.ev->args[1] = op->size;
 	r.ev->args[2] = op->flags;
 	r.ev->args[3] = op->at_flags;
-	r.ev->args[5] = op->sc;
+	r.ev->args[SE_ARG_SYSCALL] = op->sc;
 	se_attr_put_target(&r, &op->t, e, f);
 	if (need_prefix && !se_attr_prefix_ok(&r)) {
 		se_count(SE_CNT_FILTERED);
@@ -335,7 +335,7 @@ static __always_inline int se_utimes_exit(long ret, __u32 sc, struct se_attr_tar
 	r.ev->args[0] = (__u64)(__s64)t->dirfd;
 	r.ev->args[1] = at_flags;
 	r.ev->args[2] = utimes == NULL;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_attr_put_target(&r, t, e, f);
 	if (need_prefix && !se_attr_prefix_ok(&r)) {
 		se_count(SE_CNT_FILTERED);

@@ -94,7 +94,7 @@ static __always_inline int se_path_emit(long ret, struct se_path_op *op, struct 
 	r.ev->args[1] = op->args[1];
 	r.ev->args[2] = op->args[2];
 	r.ev->args[3] = op->args[3];
-	r.ev->args[5] = op->sc;
+	r.ev->args[SE_ARG_SYSCALL] = op->sc;
 	if (op->resolve0)
 		se_put_caller_path(&r, 0, e, 0, op->u[0], op->dirfd[0]);
 	else
@@ -124,7 +124,7 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	r.ev->args[1] = a1;
 	r.ev->args[2] = a2;
 	r.ev->args[3] = a3;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_put_file_path(&r, 0, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	if (need_prefix) {

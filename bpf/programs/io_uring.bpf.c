@@ -325,7 +325,7 @@ static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res
 			se_put_any_sockaddr(&r, 0, q->strs.s[0], q->strs.len[0], false);
 	} else {
 		r.ev->args[3] = q->a[1];
-		r.ev->args[5] = SE_SC_ACCEPT4;
+		r.ev->args[SE_ARG_SYSCALL] = SE_SC_ACCEPT4;
 		if (res >= 0 && sk != lsk)
 			se_put_sock_addr(&r, 0, sk, true);
 	}

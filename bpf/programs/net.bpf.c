@@ -214,7 +214,7 @@ static __always_inline int se_accept_exit(long ret, __u32 sc, __u64 flags)
 	r.ev->args[0] = a[0];
 	se_sock_kind(&r, 1, sk);
 	r.ev->args[3] = flags;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	if (ret >= 0)
 		se_put_sock_addr(&r, 0, sk, true);
 	se_put_sock_addr(&r, 1, sk, false);

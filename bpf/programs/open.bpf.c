@@ -82,7 +82,7 @@ static __always_inline int se_open_emit_file(long ret, int fd, __u32 syscall, in
 	r.ev->args[0] = (__u64)(__s64)dirfd;
 	r.ev->args[1] = flags;
 	r.ev->args[2] = mode;
-	r.ev->args[5] = syscall;
+	r.ev->args[SE_ARG_SYSCALL] = syscall;
 	if (f) {
 		r.ev->args[3] = SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_ino);
 		r.ev->args[4] = SE_RD(struct super_block, SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_sb), s_dev);

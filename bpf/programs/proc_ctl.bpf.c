@@ -48,7 +48,7 @@ static __always_inline int se_process_vm_exit(long ret, __u32 sc)
 	r.ev->args[2] = a[4];
 	r.ev->args[3] = first;
 	r.ev->args[4] = sum;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_submit(&r);
 	return 0;
 }
@@ -119,7 +119,7 @@ int se_sys_exit_prctl(struct se_sys_exit_ctx *ctx)
 	}
 	r.ev->ret = ctx->ret;
 	r.ev->args[0] = a[0];
-	r.ev->args[5] = SE_SC_PRCTL;
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_PRCTL;
 	se_put_str(&r, 0, (void *)a[1], SE_COMM_LEN, true, 0);
 	if (old) {
 		se_put_str(&r, 1, old, SE_COMM_LEN, false, 0);
@@ -141,7 +141,7 @@ int se_sys_exit_setsid(struct se_sys_exit_ctx *ctx)
 	if (!se_wanted(SE_EV_SETSID) || !se_begin(&r, SE_EV_SETSID))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[5] = SE_SC_SETSID;
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_SETSID;
 	se_submit(&r);
 	return 0;
 }
@@ -159,7 +159,7 @@ int se_sys_exit_setpgid(struct se_sys_exit_ctx *ctx)
 	r.ev->ret = ctx->ret;
 	r.ev->args[0] = (__u32)a[0];
 	r.ev->args[1] = (__u32)a[1];
-	r.ev->args[5] = SE_SC_SETPGID;
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_SETPGID;
 	se_submit(&r);
 	return 0;
 }

@@ -240,7 +240,7 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
 	r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 	r.ev->args[4] = se_fd_kind(0) | (se_fd_kind(1) << 8) | (se_fd_kind(2) << 16);
-	r.ev->args[5] = SE_SC_EXECVE;
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_EXECVE;
 	se_put_str(&r, 0, BPF_CORE_READ(bprm, filename), SE_PATH_MAX, false, 0);
 	se_put_argv(&r, 1, p);
 	bpf_core_read(&pwd, sizeof(pwd), &p->fs->pwd);
@@ -326,7 +326,7 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 	se_exec_ext_begin(&r);
 	r.ev->ret = ret;
 	r.ev->args[1] = (__u64)(__s64)dirfd;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_put_str(&r, 0, filename, SE_PATH_MAX, true, 0);
 	st = bpf_map_lookup_elem(&argv_state, &zero);
 	if (st && r.pos < SE_SCRATCH_SIZE) {

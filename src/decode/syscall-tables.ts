@@ -29,6 +29,8 @@ export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_TMPFILE = 0o20000000 | 0o200000;
 export const O_PATH = 0o10000000;
+/** include/uapi/linux/fcntl.h: unlinkat(2) removes a directory. */
+export const AT_REMOVEDIR = 0x200;
 
 const OPEN_FLAG_BITS: Array<[number, string]> = [
   [0o100, 'O_CREAT'], [0o200, 'O_EXCL'], [0o400, 'O_NOCTTY'], [0o1000, 'O_TRUNC'], [0o2000, 'O_APPEND'],
@@ -75,6 +77,10 @@ export const PTRACE_REQUESTS: Record<number, string> = {
   0x4208: 'PTRACE_LISTEN',
 };
 
+/** enum bpf_cmd (include/uapi/linux/bpf.h): the commands the decoder reads more of. */
+export const BPF_MAP_CREATE = 0;
+export const BPF_PROG_LOAD = 5;
+
 export const BPF_CMDS: Record<number, string> = {
   0: 'BPF_MAP_CREATE', 1: 'BPF_MAP_LOOKUP_ELEM', 2: 'BPF_MAP_UPDATE_ELEM', 3: 'BPF_MAP_DELETE_ELEM',
   4: 'BPF_MAP_GET_NEXT_KEY', 5: 'BPF_PROG_LOAD', 6: 'BPF_OBJ_PIN', 7: 'BPF_OBJ_GET', 8: 'BPF_PROG_ATTACH',
@@ -104,6 +110,10 @@ export function namespaceFlagNames(flags: number): string[] {
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+
+/** enum sock_type (include/linux/net.h). */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 
 export const SOCK_TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 5: 'seqpacket' };
 
