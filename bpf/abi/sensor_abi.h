@@ -460,6 +460,13 @@ _Static_assert(sizeof(struct se_exec_ext) == 72, "se_exec_ext layout");
 _Static_assert(sizeof(struct se_utimes) == 32, "se_utimes layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");
+/* bpf/programs/net.bpf.c writes the protocol right after the socket type. */
+_Static_assert(SE_SOCK_ARG_PROTOCOL == SE_SOCK_ARG_TYPE + 1 && SE_LISTEN_ARG_PROTOCOL == SE_LISTEN_ARG_TYPE + 1,
+	       "socket type and protocol slots are adjacent");
+/* A relative path's base is in slot 2 + the path's slot (syscall.bpf.h se_put_caller_path). */
+_Static_assert(SE_PATH_STR_BASE == SE_PATH_STR + 2 && SE_PATH_STR_SECOND_BASE == SE_PATH_STR_SECOND + 2 &&
+	       SE_MOUNT_STR_TARGET_BASE == SE_MOUNT_STR_TARGET + 2,
+	       "base slots are 2 + the path slot");
 #endif
 
 #endif /* SENSOR_ABI_H */

@@ -3,10 +3,36 @@
  * uapi constants that vmlinux.h cannot give: it carries the kernel's types and
  * enums (enum bpf_cmd: BPF_MAP_CREATE, BPF_PROG_LOAD, …), never its #defines.
  * Each is defined once here, with the header it comes from; values are ABI and
- * do not change. The decoder names the same values in src/decode/syscall-tables.ts.
+ * do not change. The SE_ prefix keeps them apart from libc's names; the ptrace
+ * requests keep the kernel's. The decoder names the same values in
+ * src/decode/syscall-tables.ts. Included by maps.bpf.h, the base of lib/.
+ * (The open flags stay in open.bpf.c and io_uring.bpf.c: some differ per
+ * architecture, which the arm64 build handles there.)
  */
 #ifndef SE_UAPI_BPF_H
 #define SE_UAPI_BPF_H
+
+/* include/uapi/linux/fcntl.h */
+#define SE_AT_FDCWD		(-100)
+#define SE_AT_REMOVEDIR		0x200
+#define SE_AT_EMPTY_PATH	0x1000
+
+/* include/uapi/linux/stat.h */
+#define SE_S_IFMT		0170000
+#define SE_S_IFSOCK		0140000
+#define SE_S_IFREG		0100000
+#define SE_S_IFDIR		0040000
+#define SE_S_IFCHR		0020000
+#define SE_S_IFIFO		0010000
+
+/* include/linux/socket.h (address families), include/uapi/linux/un.h */
+#define SE_AF_UNIX		1
+#define SE_AF_INET		2
+#define SE_AF_INET6		10
+#define SE_UNIX_PATH_MAX	108
+
+/* include/uapi/linux/prctl.h */
+#define SE_PR_SET_NAME		15
 
 /* ptrace(2) requests: include/uapi/linux/ptrace.h, except PTRACE_SETREGS
  * (arch/x86/include/uapi/asm/ptrace-abi.h; arm64 has only PTRACE_SETREGSET). */

@@ -8,8 +8,8 @@
  * CPU, reader stalls) for telemetry; the boot-to-wall clock offset.
  *
  * Its helpers, one job each: kernel-options.ts (options, checks),
- * filter-maps.ts (the filter and kill maps), missing-hooks.ts (hooks this
- * kernel lacks, the raw sys_exit stand-in), cgroups.ts (ignored cgroups' ids),
+ * filter-maps.ts (the filter and kill maps), raw-syscalls.ts (the raw sys_exit
+ * stand-in for syscalls without a tracepoint), cgroups.ts (ignored cgroups' ids),
  * features.ts (which object), preflight.ts (mounts, BTF), binding.ts (the addon).
  */
 import { SensorError } from '../../errors.js';
@@ -23,7 +23,7 @@ import { Counter, FilterFlags } from '../../decode/abi.generated.js';
 import { cgroupId } from './cgroups.js';
 import { FilterMaps, OPEN_FILTER, envKey, type KernelFilter, type KernelKillSpec } from './filter-maps.js';
 import { DEFAULT_KERNEL_OPTIONS, validateKernelOptions, type KernelSourceOptions } from './kernel-options.js';
-import { RAW_SYS_EXIT_PROGRAM, disableMissingTracepoints, rawSyscallFallback } from './missing-hooks.js';
+import { RAW_SYS_EXIT_PROGRAM, rawSyscallFallback } from './raw-syscalls.js';
 
 export interface KernelCounters {
   emitted: number;
@@ -319,3 +319,20 @@ export class KernelSource implements Source {
   }
 }
 
+/**
+ * Syscall tracepoints exist only for syscalls the kernel implements: without
+ * CONFIG_MODULES there is no sys_exit_init_module, fchmodat2 needs 6.6. Such
+ * programs are not loaded (a missing hook is not an error), and reported.
+ */
+function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array<{ program: string; tracepoint: string }> {
+  const out: Array<{ program: string; tracepoint: string }> = [];
+  for (const p of obj.programs()) {
+    const m = /^tracepoint\/([^/]+)\/([^/]+)$/.exec(p.section);
+    if (!m) continue;
+    if (!existsSync(`${tracefs}/events/${m[1]}/${m[2]}`)) {
+      obj.setAutoload(p.name, false);
+      out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
+    }
+  }
+  return out;
+}

@@ -1,32 +1,13 @@
 /**
- * Hooks the running kernel lacks, decided before the object is loaded.
+ * The raw sys_exit stand-in for syscalls without a tracepoint of their own.
  *
- * Takes: the opened (not yet loaded) BPF object and tracefs. Gives: the
- * programs whose syscall tracepoint does not exist (not loaded: a missing
- * hook is not an error) and, for those the generic raw sys_exit program can
- * stand in for, the syscall number to watch and the enum se_syscall to report.
+ * Takes: the programs left out because their syscall tracepoint does not
+ * exist on this kernel (module support off: no sys_exit_init_module), and
+ * the architecture. Gives: for those the generic raw sys_exit program can
+ * stand in for, the syscall number to watch and the enum se_syscall to report
+ * (the raw_syscalls map of bpf/programs/priv.bpf.c).
  */
-import { existsSync } from 'node:fs';
 import { Syscall } from '../../decode/abi.generated.js';
-import type { NativeBpfObject } from './binding.js';
-
-/**
- * Syscall tracepoints exist only for syscalls the kernel implements: without
- * CONFIG_MODULES there is no sys_exit_init_module, fchmodat2 needs 6.6. Such
- * programs are not loaded, and reported.
- */
-export function disableMissingTracepoints(obj: NativeBpfObject, tracefs: string): Array<{ program: string; tracepoint: string }> {
-  const out: Array<{ program: string; tracepoint: string }> = [];
-  for (const p of obj.programs()) {
-    const m = /^tracepoint\/([^/]+)\/([^/]+)$/.exec(p.section);
-    if (!m) continue;
-    if (!existsSync(`${tracefs}/events/${m[1]}/${m[2]}`)) {
-      obj.setAutoload(p.name, false);
-      out.push({ program: p.name, tracepoint: `${m[1]}/${m[2]}` });
-    }
-  }
-  return out;
-}
 
 /** The generic sys_exit program (bpf/programs/priv.bpf.c) for syscalls without a tracepoint. */
 export const RAW_SYS_EXIT_PROGRAM = 'se_raw_sys_exit';
