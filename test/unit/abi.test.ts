@@ -107,3 +107,20 @@ test('issue-15: priv.bpf.c names BPF commands (enum bpf_cmd), ptrace requests an
   assert.match(uapi, /include\/uapi\/linux\/ptrace\.h/);
   assert.match(uapi, /#define PTRACE_SEIZE\s+0x4206/);
 });
+
+test('issue-15: the BPF programs write argument and string slots by name', () => {
+  const offenders: string[] = [];
+  for (const dir of ['bpf/programs', 'bpf/lib']) {
+    for (const f of readdirSync(join(packageRoot, dir))) {
+      if (!/\.bpf\.[ch]$/.test(f)) continue;
+      readFileSync(join(packageRoot, dir, f), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // file_ops.bpf.c copies args 0..3 as each family's caller laid them out (the generic path operation).
+          if (/ev->args\[\d\] = (op->args\[\d\]|a[123]);/.test(line)) return;
+          if (/ev->args\[\d\] =|\bse_(put|set)_[a-z_]+\(&?r, \d+,/.test(line)) offenders.push(`${dir}/${f}:${i + 1}: ${line.trim()}`);
+        });
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
