@@ -31,6 +31,11 @@
 #define SE_AF_INET6		10
 #define SE_UNIX_PATH_MAX	108
 
+/* enum bpf_cmd (include/uapi/linux/bpf.h) comes from vmlinux.h, but for its
+ * 6.9 addition: the vmlinux.h of an older kernel (the arm64 build uses 6.1's)
+ * has no BPF_TOKEN_CREATE. */
+#define SE_BPF_TOKEN_CREATE	36
+
 /* include/uapi/linux/prctl.h */
 #define SE_PR_SET_NAME		15
 

@@ -192,12 +192,23 @@ int BPF_PROG(se_raw_sys_exit, struct pt_regs *regs, long ret)
 }
 
 /* bpf(int cmd, union bpf_attr *attr, unsigned int size): commands that create
- * programs, maps, links, pins or attachments. */
+ * programs, maps, links, pins or attachments. The attr is read as its first
+ * 16 words; fields are found by their uapi offsets (union bpf_attr in vmlinux.h,
+ * include/uapi/linux/bpf.h: a uapi layout, so no CO-RE relocation). */
+#define SE_ATTR_WORDS 16
+#define SE_ATTR_WORD(field) (__builtin_offsetof(union bpf_attr, field) / sizeof(__u32))
+_Static_assert(SE_ATTR_WORD(prog_name) + 16 / sizeof(__u32) <= SE_ATTR_WORDS, "prog_name within the words read");
+_Static_assert(SE_ATTR_WORD(map_name) + 16 / sizeof(__u32) <= SE_ATTR_WORDS, "map_name within the words read");
+_Static_assert(SE_ATTR_WORD(link_create.attach_type) < SE_ATTR_WORDS, "attach type within the words read");
+_Static_assert(SE_ATTR_WORD(link_create.prog_fd) == SE_ATTR_WORD(target_fd) &&
+	       SE_ATTR_WORD(link_create.target_fd) == SE_ATTR_WORD(attach_bpf_fd) &&
+	       SE_ATTR_WORD(link_create.attach_type) == SE_ATTR_WORD(attach_type),
+	       "BPF_LINK_CREATE and BPF_PROG_ATTACH keep their fds and attach type at the same words");
 SEC("tracepoint/syscalls/sys_exit_bpf")
 int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
 {
 	__u64 a[6];
-	__u32 attr[16] = {};
+	__u32 attr[SE_ATTR_WORDS] = {};
 	struct se_rec r;
 
 	if (!se_kind_wanted(SE_EV_BPF))
@@ -211,7 +222,7 @@ int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
 	case BPF_RAW_TRACEPOINT_OPEN:
 	case BPF_BTF_LOAD:
 	case BPF_LINK_CREATE:
-	case BPF_TOKEN_CREATE: /* 6.9: a vmlinux.h of an older kernel lacks it */
+	case SE_BPF_TOKEN_CREATE:
 		break;
 	default:
 		return 0;
@@ -222,20 +233,19 @@ int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
 	r.ev->ret = ctx->ret;
 	r.ev->args[SE_BPF_ARG_CMD] = a[0];
 	if (a[0] == BPF_PROG_LOAD) {
-		/* prog_type @0, insn_cnt @4, prog_name[16] @48 */
-		r.ev->args[SE_BPF_ARG_TYPE] = attr[0];
-		r.ev->args[SE_BPF_ARG_COUNT] = attr[1];
-		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[12], 16, 0);
+		r.ev->args[SE_BPF_ARG_TYPE] = attr[SE_ATTR_WORD(prog_type)];
+		r.ev->args[SE_BPF_ARG_COUNT] = attr[SE_ATTR_WORD(insn_cnt)];
+		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[SE_ATTR_WORD(prog_name)], 16, 0);
 	} else if (a[0] == BPF_MAP_CREATE) {
-		/* map_type @0, max_entries @12, map_name[16] @28 */
-		r.ev->args[SE_BPF_ARG_TYPE] = attr[0];
-		r.ev->args[SE_BPF_ARG_COUNT] = attr[3];
-		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[7], 16, 0);
+		r.ev->args[SE_BPF_ARG_TYPE] = attr[SE_ATTR_WORD(map_type)];
+		r.ev->args[SE_BPF_ARG_COUNT] = attr[SE_ATTR_WORD(max_entries)];
+		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[SE_ATTR_WORD(map_name)], 16, 0);
 	} else if (a[0] == BPF_LINK_CREATE || a[0] == BPF_PROG_ATTACH) {
-		/* LINK_CREATE: prog_fd, target_fd, attach_type; PROG_ATTACH: target_fd, attach_bpf_fd, attach_type */
-		r.ev->args[SE_BPF_ARG_ATTR_FD0] = attr[0];
-		r.ev->args[SE_BPF_ARG_ATTR_FD1] = attr[1];
-		r.ev->args[SE_BPF_ARG_ATTACH_TYPE] = attr[2];
+		/* LINK_CREATE: prog_fd, target_fd, attach_type; PROG_ATTACH: target_fd,
+		 * attach_bpf_fd, attach_type — at the same words (asserted above). */
+		r.ev->args[SE_BPF_ARG_ATTR_FD0] = attr[SE_ATTR_WORD(link_create.prog_fd)];
+		r.ev->args[SE_BPF_ARG_ATTR_FD1] = attr[SE_ATTR_WORD(link_create.target_fd)];
+		r.ev->args[SE_BPF_ARG_ATTACH_TYPE] = attr[SE_ATTR_WORD(link_create.attach_type)];
 	}
 	se_submit(&r);
 	return 0;
