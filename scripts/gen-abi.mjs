@@ -12,7 +12,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const obj = join(root, 'bpf/.output/sensor.bpf.o');
 const out = join(root, 'src/decode/abi.generated.ts');
 const STRUCTS = ['se_event', 'se_hdr', 'se_task', 'se_str', 'se_sockaddr', 'se_utimes', 'se_filter_cfg', 'se_prefix_key', 'se_name_key', 'se_kill_key', 'se_exec_ext', 'se_env_key'];
-const ENUMS = ['se_abi_consts', 'se_event_type', 'se_syscall', 'se_record_flags', 'se_str_flags', 'se_counter', 'se_filter_flags', 'se_fd_kind', 'se_kill_kind', 'se_interest', 'se_prov_flags'];
+const header = join(root, 'bpf/abi/sensor_abi.h');
+/**
+ * Every enum the ABI header defines, in its order: a constant (an event type,
+ * a flag, an argument slot) added there reaches TypeScript without a list to
+ * keep here. Each must also be in the object's BTF (bpf/abi/abi_anchor.bpf.c).
+ */
+export function headerEnums(text = readFileSync(header, 'utf8')) {
+  return [...text.matchAll(/^enum (se_[a-z0-9_]+) \{/gm)].map((m) => m[1]);
+}
 
 export function generate() {
   if (!existsSync(obj)) throw new Error(`${obj} not built (run: make -C bpf)`);
@@ -44,9 +52,9 @@ export function generate() {
     lines.push('  },');
   }
   lines.push('} as const;', '');
-  for (const e of ENUMS) {
+  for (const e of headerEnums()) {
     const t = byName.get(`ENUM:${e}`);
-    if (!t) throw new Error(`enum ${e} missing from BTF`);
+    if (!t) throw new Error(`enum ${e} of bpf/abi/sensor_abi.h missing from the object's BTF: add it to bpf/abi/abi_anchor.bpf.c`);
     const camel = e.replace(/^se_/, '').replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase());
     lines.push(`export const ${camel} = {`);
     for (const v of t.values) lines.push(`  ${v.name}: ${v.val},`);

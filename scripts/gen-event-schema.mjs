@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Generates schemas/event.schema.json from the canonical event type
-// (src/model/event.ts: SensorEvent and ClassifiedEvent), so the JSON Schema
+// (src/model/event.ts: SensorEvent, and the types it re-exports: ClassifiedEvent
+// from verdict.ts, …), so the JSON Schema
 // never drifts from the TypeScript.   --check: exit 1 when the committed file differs.
 import { createGenerator } from 'ts-json-schema-generator';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';

@@ -30,6 +30,8 @@ struct se_abi_anchor {
 	enum se_counter counter;
 	enum se_filter_flags filter_flags;
 	enum se_interest interest;
+	enum se_arg_slot arg_slot;
+	enum se_str_slot str_slot;
 };
 
 const volatile struct se_abi_anchor se_abi_anchor __attribute__((weak)) = {};

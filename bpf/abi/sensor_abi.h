@@ -103,7 +103,8 @@ enum se_event_type {
 	SE_EV_PTRACE = 32,  /* args: 0 request, 1 target pid, 2 addr, 3 data */
 	SE_EV_MODULE = 33,  /* args: 0 fd (finit) or len (init), 1 flags, 5 syscall; str: 0 module file path, 1 param string,
 	                       2 module name (delete_module) */
-	SE_EV_BPF = 34,     /* args: 0 cmd, 1 prog/map type, 2 insn count / max entries, 3 attach type; str: 0 object name */
+	SE_EV_BPF = 34,     /* args: 0 cmd, 1 prog/map type, 2 insn count / max entries (link/attach: 1, 2 the attr's
+	                       first two fds), 3 attach type; str: 0 object name */
 	SE_EV_MOUNT = 35,   /* args: 0 flags, 5 syscall; str: 0 source (verbatim), 1 target, 2 fstype, 3 target base */
 	SE_EV_UMOUNT = 36,  /* args: 0 flags; str: 0 target, 2 base */
 	SE_EV_MEMFD = 37,   /* ret fd; args: 0 flags; str: 0 resolved path, 1 name */
@@ -131,7 +132,7 @@ enum se_event_type {
 	SE_EV_TYPE_MAX = 127,
 };
 
-/* Which syscall produced an event (args[5] of families with several). */
+/* Which syscall produced an event (args[SE_ARG_SYSCALL] of families with several). */
 enum se_syscall {
 	SE_SC_NONE = 0,
 	SE_SC_OPEN = 1, SE_SC_OPENAT = 2, SE_SC_OPENAT2 = 3, SE_SC_CREAT = 4,
@@ -159,6 +160,72 @@ enum se_syscall {
 	SE_SC_PROCESS_VM_WRITEV = 115, SE_SC_PROCESS_VM_READV = 116,
 	SE_SC_PRCTL = 118,
 	SE_SC_SETSID = 120, SE_SC_SETPGID = 121,
+};
+
+/*
+ * Argument and string slots: which se_event.args[i] and .str[i] hold each
+ * family's facts (the comments of enum se_event_type above, as names). The
+ * programs write these slots and the decoder reads them by the same names
+ * (scripts/gen-abi.mjs carries them into src/decode/abi.generated.ts, which
+ * src/decode/slots.ts reads), so a slot is defined here and nowhere else.
+ * Several names share a number: a slot's meaning depends on the family.
+ */
+enum se_arg_slot {
+	SE_ARG_SYSCALL = 5,             /* enum se_syscall, in every family that has several */
+	/* SE_EV_EXEC */
+	SE_EXEC_ARG_ARGC = 0, SE_EXEC_ARG_OLD_PID = 1, SE_EXEC_ARG_DIRFD = 1, SE_EXEC_ARG_INODE = 2,
+	SE_EXEC_ARG_DEV = 3, SE_EXEC_ARG_STDIO = 4,
+	/* SE_EV_FORK, SE_EV_EXIT */
+	SE_FORK_ARG_CHILD_PID = 0, SE_FORK_ARG_CHILD_TID = 1, SE_FORK_ARG_CHILD_START_NS = 2, SE_FORK_ARG_THREAD = 3,
+	SE_EXIT_ARG_STATUS = 0, SE_EXIT_ARG_SIGNAL = 1, SE_EXIT_ARG_GROUP_DEAD = 2,
+	/* SE_EV_OPEN */
+	SE_OPEN_ARG_DIRFD = 0, SE_OPEN_ARG_FLAGS = 1, SE_OPEN_ARG_MODE = 2, SE_OPEN_ARG_INODE = 3, SE_OPEN_ARG_DEV = 4,
+	/* path operations: the dirfd (or fd) first */
+	SE_PATH_ARG_DIRFD = 0,
+	SE_UNLINK_ARG_FLAGS = 1,
+	SE_CHMOD_ARG_MODE = 1,
+	SE_CHOWN_ARG_UID = 1, SE_CHOWN_ARG_GID = 2,
+	SE_MKDIR_ARG_MODE = 1,
+	SE_XATTR_ARG_VALUE_SIZE = 1, SE_XATTR_ARG_FLAGS = 2, SE_XATTR_ARG_AT_FLAGS = 3,
+	SE_UTIMES_ARG_AT_FLAGS = 1, SE_UTIMES_ARG_TIMES_NULL = 2,
+	/* privilege and kernel */
+	SE_IDS_ARG_FIRST = 0, SE_IDS_ARG_SECOND = 1, SE_IDS_ARG_THIRD = 2,
+	SE_PTRACE_ARG_REQUEST = 0, SE_PTRACE_ARG_PID = 1, SE_PTRACE_ARG_ADDR = 2, SE_PTRACE_ARG_DATA = 3,
+	SE_MODULE_ARG_FD = 0, SE_MODULE_ARG_LEN = 0, SE_MODULE_ARG_FLAGS = 1,
+	SE_BPF_ARG_CMD = 0, SE_BPF_ARG_TYPE = 1, SE_BPF_ARG_COUNT = 2, SE_BPF_ARG_ATTACH_TYPE = 3,
+	SE_BPF_ARG_ATTR_FD0 = 1, SE_BPF_ARG_ATTR_FD1 = 2, /* BPF_LINK_CREATE, BPF_PROG_ATTACH: the attr's first two fds */
+	SE_MOUNT_ARG_FLAGS = 0,
+	SE_MEMFD_ARG_FLAGS = 0,
+	SE_UNSHARE_ARG_FLAGS = 0,
+	SE_SETNS_ARG_FD = 0, SE_SETNS_ARG_NSTYPE = 1, SE_SETNS_ARG_INODE = 2,
+	SE_CAPSET_ARG_PID = 0, SE_CAPSET_ARG_EFFECTIVE = 1, SE_CAPSET_ARG_PERMITTED = 2, SE_CAPSET_ARG_INHERITABLE = 3,
+	SE_PVM_ARG_PID = 0, SE_PVM_ARG_LOCAL_IOVS = 1, SE_PVM_ARG_REMOTE_IOVS = 2, SE_PVM_ARG_REMOTE_ADDR = 3,
+	SE_PVM_ARG_BYTES = 4,
+	SE_PRCTL_ARG_OPTION = 0,
+	SE_SETPGID_ARG_PID = 0, SE_SETPGID_ARG_PGID = 1,
+	/* network: SE_EV_CONNECT/ACCEPT/BIND; SE_EV_LISTEN has the backlog first */
+	SE_SOCK_ARG_FD = 0, SE_SOCK_ARG_TYPE = 1, SE_SOCK_ARG_PROTOCOL = 2, SE_ACCEPT_ARG_FLAGS = 3,
+	SE_LISTEN_ARG_BACKLOG = 1, SE_LISTEN_ARG_TYPE = 2, SE_LISTEN_ARG_PROTOCOL = 3,
+	/* SE_EV_IO_URING_SETUP, SE_EV_TAMPER */
+	SE_IOU_SETUP_ARG_SQ_ENTRIES = 0, SE_IOU_SETUP_ARG_CQ_ENTRIES = 1, SE_IOU_SETUP_ARG_FLAGS = 2,
+	SE_TAMPER_ARG_TYPE = 0, SE_TAMPER_ARG_STR_SLOT = 1,
+};
+
+enum se_str_slot {
+	/* path operations: path i in slot i, the base directory of a relative path i in slot 2 + i */
+	SE_PATH_STR = 0, SE_PATH_STR_SECOND = 1, SE_PATH_STR_BASE = 2, SE_PATH_STR_SECOND_BASE = 3,
+	SE_EXEC_STR_FILENAME = 0, SE_EXEC_STR_ARGV = 1, SE_EXEC_STR_CWD = 2, SE_EXEC_STR_EXE = 3,
+	SE_OPEN_STR_RESOLVED = 0, SE_OPEN_STR_CALLER = 1, SE_OPEN_STR_BASE = 2,
+	SE_XATTR_STR_NAME = 1, SE_XATTR_STR_VALUE = 3,
+	SE_UTIMES_STR_TIMES = 1,
+	SE_MODULE_STR_PATH = 0, SE_MODULE_STR_PARAMS = 1, SE_MODULE_STR_NAME = 2,
+	SE_BPF_STR_NAME = 0,
+	SE_MOUNT_STR_SOURCE = 0, SE_MOUNT_STR_TARGET = 1, SE_MOUNT_STR_FSTYPE = 2, SE_MOUNT_STR_TARGET_BASE = 3,
+	SE_MEMFD_STR_PATH = 0, SE_MEMFD_STR_NAME = 1,
+	SE_SETNS_STR_PATH = 0,
+	SE_PRCTL_STR_NAME = 0, SE_PRCTL_STR_PREVIOUS = 1,
+	SE_SOCK_STR_REMOTE = 0, SE_SOCK_STR_LOCAL = 1,
+	SE_TAMPER_STR_ENTRY = 0, SE_TAMPER_STR_EXIT = 1,
 };
 
 /* se_hdr.flags */
@@ -393,6 +460,13 @@ _Static_assert(sizeof(struct se_exec_ext) == 72, "se_exec_ext layout");
 _Static_assert(sizeof(struct se_utimes) == 32, "se_utimes layout");
 _Static_assert(sizeof(struct se_filter_cfg) == 24, "se_filter_cfg layout");
 _Static_assert(sizeof(struct se_kill_key) == 260, "se_kill_key layout");
+/* bpf/programs/net.bpf.c writes the protocol right after the socket type. */
+_Static_assert(SE_SOCK_ARG_PROTOCOL == SE_SOCK_ARG_TYPE + 1 && SE_LISTEN_ARG_PROTOCOL == SE_LISTEN_ARG_TYPE + 1,
+	       "socket type and protocol slots are adjacent");
+/* A relative path's base is in slot 2 + the path's slot (syscall.bpf.h se_put_caller_path). */
+_Static_assert(SE_PATH_STR_BASE == SE_PATH_STR + 2 && SE_PATH_STR_SECOND_BASE == SE_PATH_STR_SECOND + 2 &&
+	       SE_MOUNT_STR_TARGET_BASE == SE_MOUNT_STR_TARGET + 2,
+	       "base slots are 2 + the path slot");
 #endif
 
 #endif /* SENSOR_ABI_H */

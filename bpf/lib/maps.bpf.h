@@ -12,6 +12,7 @@
 #include "features.h"
 #include <bpf/bpf_helpers.h>
 #include "../abi/sensor_abi.h"
+#include "uapi.bpf.h"
 
 #ifndef __weak
 #define __weak __attribute__((weak))

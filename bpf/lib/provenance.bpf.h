@@ -87,9 +87,6 @@ struct {
 	__type(value, struct se_prov_proc);
 } prov_proc_zero SEC(".maps") __weak;
 
-#define SE_PROV_S_IFMT 0170000
-#define SE_PROV_S_IFREG 0100000
-
 /* The process a task belongs to (io_uring workers: the ring owner's leader). */
 static __always_inline struct task_struct *se_prov_leader(void)
 {
@@ -173,7 +170,7 @@ static __always_inline void se_prov_note_write(struct file *f, __u64 oflags, __u
 	if (!f)
 		return;
 	ino = SE_RD(struct file, f, f_inode);
-	if (!ino || (SE_RD(struct inode, ino, i_mode) & SE_PROV_S_IFMT) != SE_PROV_S_IFREG)
+	if (!ino || (SE_RD(struct inode, ino, i_mode) & SE_S_IFMT) != SE_S_IFREG)
 		return;
 	if (!se_pid_wanted())
 		return;

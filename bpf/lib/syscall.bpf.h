@@ -15,8 +15,6 @@
 
 #include "emit.bpf.h"
 
-#define SE_AT_FDCWD (-100)
-
 /* Tracepoint contexts (include/trace/events/syscalls.h). */
 struct se_sys_enter_ctx {
 	__u64 _common;
@@ -226,11 +224,11 @@ static __always_inline bool se_check_tamper(struct se_entry_strs *e, __u32 i, co
 	se_count(SE_CNT_TAMPER);
 	if (!se_begin(&r, SE_EV_TAMPER))
 		return true;
-	r.ev->args[0] = of_type;
-	r.ev->args[1] = i;
-	r.ev->args[5] = syscall;
-	se_put_kbytes(&r, 0, e->s[i & 1], e->len[i & 1], SE_STR_ENTRY_COPY);
-	se_put_str(&r, 1, uptr, SE_PATH_MAX, true, 0);
+	r.ev->args[SE_TAMPER_ARG_TYPE] = of_type;
+	r.ev->args[SE_TAMPER_ARG_STR_SLOT] = i;
+	r.ev->args[SE_ARG_SYSCALL] = syscall;
+	se_put_kbytes(&r, SE_TAMPER_STR_ENTRY, e->s[i & 1], e->len[i & 1], SE_STR_ENTRY_COPY);
+	se_put_str(&r, SE_TAMPER_STR_EXIT, uptr, SE_PATH_MAX, true, 0);
 	r.ev->hdr.flags |= SE_F_TAMPERED;
 	se_submit(&r);
 	return true;

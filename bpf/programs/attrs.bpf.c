@@ -26,8 +26,6 @@
  */
 #include "../lib/filter.bpf.h"
 
-#define SE_AT_EMPTY_PATH 0x1000
-
 /* Append up to SE_XATTR_VALUE_MAX raw bytes (user or kernel memory) as a blob. */
 static __always_inline void se_put_blob(struct se_rec *r, __u32 slot, const void *src, __u64 size, bool user)
 {
@@ -93,10 +91,10 @@ static __always_inline bool se_attr_prefix_ok(struct se_rec *r)
 static __always_inline void se_attr_put_target(struct se_rec *r, struct se_attr_target *t, struct se_entry_strs *e, struct file *f)
 {
 	if (t->fd_based) {
-		se_put_file_path(r, 0, f);
+		se_put_file_path(r, SE_PATH_STR, f);
 		r->ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	} else {
-		se_put_caller_path(r, 0, e, 0, t->upath, t->dirfd);
+		se_put_caller_path(r, SE_PATH_STR, e, 0, t->upath, t->dirfd);
 	}
 }
 
@@ -142,20 +140,20 @@ static __always_inline int se_xattr_emit(long ret, struct se_xattr_op *op, struc
 	}
 	r.ev->hdr.flags |= xflags;
 	r.ev->ret = ret;
-	r.ev->args[0] = (__u64)(__s64)op->t.dirfd;
-	r.ev->args[1] = op->size;
-	r.ev->args[2] = op->flags;
-	r.ev->args[3] = op->at_flags;
-	r.ev->args[5] = op->sc;
+	r.ev->args[SE_PATH_ARG_DIRFD] = (__u64)(__s64)op->t.dirfd;
+	r.ev->args[SE_XATTR_ARG_VALUE_SIZE] = op->size;
+	r.ev->args[SE_XATTR_ARG_FLAGS] = op->flags;
+	r.ev->args[SE_XATTR_ARG_AT_FLAGS] = op->at_flags;
+	r.ev->args[SE_ARG_SYSCALL] = op->sc;
 	se_attr_put_target(&r, &op->t, e, f);
 	if (need_prefix && !se_attr_prefix_ok(&r)) {
 		se_count(SE_CNT_FILTERED);
 		se_entry_done(NULL, e, false);
 		return 0;
 	}
-	se_put_caller_str(&r, 1, e, 1, op->uname);
+	se_put_caller_str(&r, SE_XATTR_STR_NAME, e, 1, op->uname);
 	if (op->value && op->size)
-		se_put_blob(&r, 3, op->value, op->size, !op->kvalue);
+		se_put_blob(&r, SE_XATTR_STR_VALUE, op->value, op->size, !op->kvalue);
 	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
@@ -332,10 +330,10 @@ static __always_inline int se_utimes_exit(long ret, __u32 sc, struct se_attr_tar
 		return 0;
 	}
 	r.ev->ret = ret;
-	r.ev->args[0] = (__u64)(__s64)t->dirfd;
-	r.ev->args[1] = at_flags;
-	r.ev->args[2] = utimes == NULL;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_PATH_ARG_DIRFD] = (__u64)(__s64)t->dirfd;
+	r.ev->args[SE_UTIMES_ARG_AT_FLAGS] = at_flags;
+	r.ev->args[SE_UTIMES_ARG_TIMES_NULL] = utimes == NULL;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_attr_put_target(&r, t, e, f);
 	if (need_prefix && !se_attr_prefix_ok(&r)) {
 		se_count(SE_CNT_FILTERED);
@@ -354,7 +352,7 @@ static __always_inline int se_utimes_exit(long ret, __u32 sc, struct se_attr_tar
 			ts.atime_nsec = tkind == SE_TIMES_TIMEVAL ? raw[1] * 1000 : raw[1];
 			ts.mtime_nsec = tkind == SE_TIMES_TIMEVAL ? raw[3] * 1000 : raw[3];
 		}
-		se_put_blob(&r, 1, &ts, sizeof(ts), false);
+		se_put_blob(&r, SE_UTIMES_STR_TIMES, &ts, sizeof(ts), false);
 	}
 	se_entry_done(&r, e, tampered);
 	se_submit(&r);

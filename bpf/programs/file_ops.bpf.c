@@ -17,8 +17,6 @@
  */
 #include "../lib/filter.bpf.h"
 
-#define SE_AT_REMOVEDIR 0x200
-
 struct se_path_op {
 	__u32 type;
 	__u32 sc;
@@ -90,17 +88,18 @@ static __always_inline int se_path_emit(long ret, struct se_path_op *op, struct 
 	}
 	r.ev->hdr.flags |= xflags;
 	r.ev->ret = ret;
+	/* args 0..3 as the caller laid them out: the family's slots (enum se_arg_slot) */
 	r.ev->args[0] = op->args[0];
 	r.ev->args[1] = op->args[1];
 	r.ev->args[2] = op->args[2];
 	r.ev->args[3] = op->args[3];
-	r.ev->args[5] = op->sc;
+	r.ev->args[SE_ARG_SYSCALL] = op->sc;
 	if (op->resolve0)
-		se_put_caller_path(&r, 0, e, 0, op->u[0], op->dirfd[0]);
+		se_put_caller_path(&r, SE_PATH_STR, e, 0, op->u[0], op->dirfd[0]);
 	else
-		se_put_caller_str(&r, 0, e, 0, op->u[0]);
+		se_put_caller_str(&r, SE_PATH_STR, e, 0, op->u[0]);
 	if (op->npaths > 1)
-		se_put_caller_path(&r, 1, e, 1, op->u[1], op->dirfd[1]);
+		se_put_caller_path(&r, SE_PATH_STR_SECOND, e, 1, op->u[1], op->dirfd[1]);
 	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
@@ -120,12 +119,12 @@ static __always_inline int se_fd_exit(long ret, __u32 type, __u32 sc, int fd, __
 	if (!se_begin(&r, type))
 		return 0;
 	r.ev->ret = ret;
-	r.ev->args[0] = (__u64)(__s64)fd;
+	r.ev->args[SE_PATH_ARG_DIRFD] = (__u64)(__s64)fd;
 	r.ev->args[1] = a1;
 	r.ev->args[2] = a2;
 	r.ev->args[3] = a3;
-	r.ev->args[5] = sc;
-	se_put_file_path(&r, 0, f);
+	r.ev->args[SE_ARG_SYSCALL] = sc;
+	se_put_file_path(&r, SE_PATH_STR, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	if (need_prefix) {
 		__u32 off = r.ev->str[0].off, len = r.ev->str[0].len;

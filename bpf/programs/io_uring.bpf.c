@@ -315,21 +315,21 @@ static __always_inline void se_iou_net(struct se_iou_req *q, void *req, long res
 		return;
 	r.ev->hdr.flags |= xflags;
 	r.ev->ret = res;
-	r.ev->args[0] = q->a[0];
-	se_sock_kind(&r, 1, sk);
+	r.ev->args[SE_SOCK_ARG_FD] = q->a[0];
+	se_sock_kind(&r, SE_SOCK_ARG_TYPE, sk);
 	if (q->type == SE_EV_CONNECT) {
 		/* Connected: the peer from struct sock (kernel truth); else the address asked for. */
 		if (res == 0)
-			se_put_sock_addr(&r, 0, sk, true);
+			se_put_sock_addr(&r, SE_SOCK_STR_REMOTE, sk, true);
 		else
-			se_put_any_sockaddr(&r, 0, q->strs.s[0], q->strs.len[0], false);
+			se_put_any_sockaddr(&r, SE_SOCK_STR_REMOTE, q->strs.s[0], q->strs.len[0], false);
 	} else {
-		r.ev->args[3] = q->a[1];
-		r.ev->args[5] = SE_SC_ACCEPT4;
+		r.ev->args[SE_ACCEPT_ARG_FLAGS] = q->a[1];
+		r.ev->args[SE_ARG_SYSCALL] = SE_SC_ACCEPT4;
 		if (res >= 0 && sk != lsk)
-			se_put_sock_addr(&r, 0, sk, true);
+			se_put_sock_addr(&r, SE_SOCK_STR_REMOTE, sk, true);
 	}
-	se_put_sock_addr(&r, 1, sk, false);
+	se_put_sock_addr(&r, SE_SOCK_STR_LOCAL, sk, false);
 	se_submit(&r);
 }
 
@@ -355,7 +355,7 @@ static __always_inline int se_iou_write_done(void *ring, struct io_kiocb *req, l
 	if (!f)
 		return 0;
 	ino = BPF_CORE_READ(f, f_inode);
-	if (!ino || (BPF_CORE_READ(ino, i_mode) & SE_PROV_S_IFMT) != SE_PROV_S_IFREG)
+	if (!ino || (BPF_CORE_READ(ino, i_mode) & SE_S_IFMT) != SE_S_IFREG)
 		return 0;
 	k.ring = (__u64)ring;
 	k.file = (__u64)f;
@@ -448,9 +448,9 @@ int BPF_PROG(se_iou_create, int fd, void *ring, __u32 sq_entries, __u32 cq_entri
 	if (!se_begin(&r, SE_EV_IO_URING_SETUP))
 		return 0;
 	r.ev->ret = fd;
-	r.ev->args[0] = sq_entries;
-	r.ev->args[1] = cq_entries;
-	r.ev->args[2] = flags;
+	r.ev->args[SE_IOU_SETUP_ARG_SQ_ENTRIES] = sq_entries;
+	r.ev->args[SE_IOU_SETUP_ARG_CQ_ENTRIES] = cq_entries;
+	r.ev->args[SE_IOU_SETUP_ARG_FLAGS] = flags;
 	se_submit(&r);
 	return 0;
 }

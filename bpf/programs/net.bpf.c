@@ -13,13 +13,6 @@
 #include "../lib/provenance.bpf.h"
 #include <bpf/bpf_endian.h>
 
-#define SE_AF_UNIX 1
-#define SE_AF_INET 2
-#define SE_AF_INET6 10
-#define SE_S_IFMT 0170000
-#define SE_S_IFSOCK 0140000
-#define SE_UNIX_PATH_MAX 108
-
 static __always_inline struct sock *se_file_sock(struct file *f)
 {
 	struct socket *sock;
@@ -190,10 +183,10 @@ int se_sys_exit_connect(struct se_sys_exit_ctx *ctx)
 	if (!se_net_family_ok(sk) || !se_begin(&r, SE_EV_CONNECT))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	se_sock_kind(&r, 1, sk);
-	se_put_user_sockaddr(&r, 0, (void *)a[1], (__u32)a[2]);
-	se_put_sock_addr(&r, 1, sk, false);
+	r.ev->args[SE_SOCK_ARG_FD] = a[0];
+	se_sock_kind(&r, SE_SOCK_ARG_TYPE, sk);
+	se_put_user_sockaddr(&r, SE_SOCK_STR_REMOTE, (void *)a[1], (__u32)a[2]);
+	se_put_sock_addr(&r, SE_SOCK_STR_LOCAL, sk, false);
 	se_submit(&r);
 	return 0;
 }
@@ -211,13 +204,13 @@ static __always_inline int se_accept_exit(long ret, __u32 sc, __u64 flags)
 	if (!se_net_family_ok(sk) || !se_begin(&r, SE_EV_ACCEPT))
 		return 0;
 	r.ev->ret = ret;
-	r.ev->args[0] = a[0];
-	se_sock_kind(&r, 1, sk);
-	r.ev->args[3] = flags;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_SOCK_ARG_FD] = a[0];
+	se_sock_kind(&r, SE_SOCK_ARG_TYPE, sk);
+	r.ev->args[SE_ACCEPT_ARG_FLAGS] = flags;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	if (ret >= 0)
-		se_put_sock_addr(&r, 0, sk, true);
-	se_put_sock_addr(&r, 1, sk, false);
+		se_put_sock_addr(&r, SE_SOCK_STR_REMOTE, sk, true);
+	se_put_sock_addr(&r, SE_SOCK_STR_LOCAL, sk, false);
 	se_submit(&r);
 	return 0;
 }
@@ -254,9 +247,9 @@ int se_sys_exit_bind(struct se_sys_exit_ctx *ctx)
 	if (!se_net_family_ok(sk) || !se_begin(&r, SE_EV_BIND))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	se_sock_kind(&r, 1, sk);
-	se_put_user_sockaddr(&r, 1, (void *)a[1], (__u32)a[2]);
+	r.ev->args[SE_SOCK_ARG_FD] = a[0];
+	se_sock_kind(&r, SE_SOCK_ARG_TYPE, sk);
+	se_put_user_sockaddr(&r, SE_SOCK_STR_LOCAL, (void *)a[1], (__u32)a[2]);
 	se_submit(&r);
 	return 0;
 }
@@ -276,10 +269,10 @@ int se_sys_exit_listen(struct se_sys_exit_ctx *ctx)
 	if (!se_net_family_ok(sk) || !se_begin(&r, SE_EV_LISTEN))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[1] = a[1];
-	se_sock_kind(&r, 2, sk);
-	se_put_sock_addr(&r, 1, sk, false);
+	r.ev->args[SE_SOCK_ARG_FD] = a[0];
+	r.ev->args[SE_LISTEN_ARG_BACKLOG] = a[1];
+	se_sock_kind(&r, SE_LISTEN_ARG_TYPE, sk);
+	se_put_sock_addr(&r, SE_SOCK_STR_LOCAL, sk, false);
 	se_submit(&r);
 	return 0;
 }

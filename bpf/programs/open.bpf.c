@@ -85,14 +85,14 @@ static __always_inline int se_open_emit_file(long ret, int fd, __u32 syscall, in
 		return 0;
 	r.ev->hdr.flags |= xflags;
 	r.ev->ret = ret;
-	r.ev->args[0] = (__u64)(__s64)dirfd;
-	r.ev->args[1] = flags;
-	r.ev->args[2] = mode;
-	r.ev->args[5] = syscall;
+	r.ev->args[SE_OPEN_ARG_DIRFD] = (__u64)(__s64)dirfd;
+	r.ev->args[SE_OPEN_ARG_FLAGS] = flags;
+	r.ev->args[SE_OPEN_ARG_MODE] = mode;
+	r.ev->args[SE_ARG_SYSCALL] = syscall;
 	if (f) {
-		r.ev->args[3] = SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_ino);
-		r.ev->args[4] = SE_RD(struct super_block, SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_sb), s_dev);
-		se_put_file_path(&r, 0, f);
+		r.ev->args[SE_OPEN_ARG_INODE] = SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_ino);
+		r.ev->args[SE_OPEN_ARG_DEV] = SE_RD(struct super_block, SE_RD(struct inode, SE_RD(struct file, f, f_inode), i_sb), s_dev);
+		se_put_file_path(&r, SE_OPEN_STR_RESOLVED, f);
 		r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 		if (need_prefix) {
 			struct se_str *s = &r.ev->str[0];
@@ -103,20 +103,20 @@ static __always_inline int se_open_emit_file(long ret, int fd, __u32 syscall, in
 			}
 		}
 		if (upath)
-			se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
+			se_put_str(&r, SE_OPEN_STR_CALLER, upath, SE_PATH_MAX, !kstr, 0);
 		/* The file is open but the caller never runs another instruction. */
 		se_kill_check(&r, ro ? SE_KILL_OPEN : SE_KILL_OPEN_WRITE, 0);
 		if (!ro && !(r.ev->hdr.flags & SE_F_KILLED))
 			se_kill_check(&r, SE_KILL_OPEN, 0);
 	} else {
 		__u8 first = 0;
-		se_put_str(&r, 1, upath, SE_PATH_MAX, !kstr, 0);
+		se_put_str(&r, SE_OPEN_STR_CALLER, upath, SE_PATH_MAX, !kstr, 0);
 		if (kstr)
 			bpf_probe_read_kernel(&first, 1, upath);
 		else
 			bpf_probe_read_user(&first, 1, upath);
 		if (first != '/')
-			se_put_base(&r, 2, dirfd);
+			se_put_base(&r, SE_OPEN_STR_BASE, dirfd);
 	}
 	se_submit(&r);
 	return 0;

@@ -10,6 +10,7 @@
  * sys_exit_*:  struct trace_event_raw_sys_exit  { ...; long id; long ret; }
  */
 #include "../lib/filter.bpf.h"
+#include "../lib/uapi.bpf.h"
 
 static __always_inline int se_ids_exit(long ret, __u32 type, __u32 sc, __u32 n)
 {
@@ -20,10 +21,10 @@ static __always_inline int se_ids_exit(long ret, __u32 type, __u32 sc, __u32 n)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[1] = n > 1 ? a[1] : (__u64)-1;
-	r.ev->args[2] = n > 2 ? a[2] : (__u64)-1;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_IDS_ARG_FIRST] = a[0];
+	r.ev->args[SE_IDS_ARG_SECOND] = n > 1 ? a[1] : (__u64)-1;
+	r.ev->args[SE_IDS_ARG_THIRD] = n > 2 ? a[2] : (__u64)-1;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_submit(&r);
 	return 0;
 }
@@ -58,14 +59,14 @@ int se_sys_exit_ptrace(struct se_sys_exit_ctx *ctx)
 	 * report the requests that start or change a trace relationship, and
 	 * every write into the tracee. */
 	switch (a[0]) {
-	case 0:       /* TRACEME */
-	case 4:       /* POKETEXT */
-	case 5:       /* POKEDATA */
-	case 6:       /* POKEUSER */
-	case 13:      /* SETREGS */
-	case 16:      /* ATTACH */
-	case 0x4205:  /* SETREGSET */
-	case 0x4206:  /* SEIZE */
+	case PTRACE_TRACEME:
+	case PTRACE_POKETEXT:
+	case PTRACE_POKEDATA:
+	case PTRACE_POKEUSR:
+	case PTRACE_SETREGS:
+	case PTRACE_ATTACH:
+	case PTRACE_SETREGSET:
+	case PTRACE_SEIZE:
 		break;
 	default:
 		se_count(SE_CNT_FILTERED);
@@ -74,10 +75,10 @@ int se_sys_exit_ptrace(struct se_sys_exit_ctx *ctx)
 	if (!se_begin(&r, SE_EV_PTRACE))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[1] = a[1];
-	r.ev->args[2] = a[2];
-	r.ev->args[3] = a[3];
+	r.ev->args[SE_PTRACE_ARG_REQUEST] = a[0];
+	r.ev->args[SE_PTRACE_ARG_PID] = a[1];
+	r.ev->args[SE_PTRACE_ARG_ADDR] = a[2];
+	r.ev->args[SE_PTRACE_ARG_DATA] = a[3];
 	se_submit(&r);
 	return 0;
 }
@@ -92,9 +93,9 @@ static __always_inline int se_init_module_exit(long ret)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ret;
-	r.ev->args[0] = a[1];
-	r.ev->args[5] = SE_SC_INIT_MODULE;
-	se_put_str(&r, 1, (void *)a[2], 1024, true, 0);
+	r.ev->args[SE_MODULE_ARG_LEN] = a[1];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_INIT_MODULE;
+	se_put_str(&r, SE_MODULE_STR_PARAMS, (void *)a[2], 1024, true, 0);
 	se_submit(&r);
 	return 0;
 }
@@ -115,12 +116,12 @@ static __always_inline int se_finit_module_exit(long ret)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[1] = a[2];
-	r.ev->args[5] = SE_SC_FINIT_MODULE;
-	se_put_file_path(&r, 0, se_fd_file((int)a[0]));
+	r.ev->args[SE_MODULE_ARG_FD] = a[0];
+	r.ev->args[SE_MODULE_ARG_FLAGS] = a[2];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_FINIT_MODULE;
+	se_put_file_path(&r, SE_MODULE_STR_PATH, se_fd_file((int)a[0]));
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
-	se_put_str(&r, 1, (void *)a[1], 1024, true, 0);
+	se_put_str(&r, SE_MODULE_STR_PARAMS, (void *)a[1], 1024, true, 0);
 	se_submit(&r);
 	return 0;
 }
@@ -131,7 +132,7 @@ int se_sys_exit_finit_module(struct se_sys_exit_ctx *ctx)
 	return se_finit_module_exit(ctx->ret);
 }
 
-/* delete_module(const char *name_user, unsigned int flags): the name in slot 2 */
+/* delete_module(const char *name_user, unsigned int flags) */
 static __always_inline int se_delete_module_exit(long ret)
 {
 	__u64 a[6];
@@ -141,9 +142,9 @@ static __always_inline int se_delete_module_exit(long ret)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ret;
-	r.ev->args[1] = a[1];
-	r.ev->args[5] = SE_SC_DELETE_MODULE;
-	se_put_str(&r, 2, (void *)a[0], 64, true, 0);
+	r.ev->args[SE_MODULE_ARG_FLAGS] = a[1];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_DELETE_MODULE;
+	se_put_str(&r, SE_MODULE_STR_NAME, (void *)a[0], 64, true, 0);
 	se_submit(&r);
 	return 0;
 }
@@ -191,26 +192,37 @@ int BPF_PROG(se_raw_sys_exit, struct pt_regs *regs, long ret)
 }
 
 /* bpf(int cmd, union bpf_attr *attr, unsigned int size): commands that create
- * programs, maps, links, pins or attachments. */
+ * programs, maps, links, pins or attachments. The attr is read as its first
+ * 16 words; fields are found by their uapi offsets (union bpf_attr in vmlinux.h,
+ * include/uapi/linux/bpf.h: a uapi layout, so no CO-RE relocation). */
+#define SE_ATTR_WORDS 16
+#define SE_ATTR_WORD(field) (__builtin_offsetof(union bpf_attr, field) / sizeof(__u32))
+_Static_assert(SE_ATTR_WORD(prog_name) + 16 / sizeof(__u32) <= SE_ATTR_WORDS, "prog_name within the words read");
+_Static_assert(SE_ATTR_WORD(map_name) + 16 / sizeof(__u32) <= SE_ATTR_WORDS, "map_name within the words read");
+_Static_assert(SE_ATTR_WORD(link_create.attach_type) < SE_ATTR_WORDS, "attach type within the words read");
+_Static_assert(SE_ATTR_WORD(link_create.prog_fd) == SE_ATTR_WORD(target_fd) &&
+	       SE_ATTR_WORD(link_create.target_fd) == SE_ATTR_WORD(attach_bpf_fd) &&
+	       SE_ATTR_WORD(link_create.attach_type) == SE_ATTR_WORD(attach_type),
+	       "BPF_LINK_CREATE and BPF_PROG_ATTACH keep their fds and attach type at the same words");
 SEC("tracepoint/syscalls/sys_exit_bpf")
 int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
 {
 	__u64 a[6];
-	__u32 attr[16] = {};
+	__u32 attr[SE_ATTR_WORDS] = {};
 	struct se_rec r;
 
 	if (!se_kind_wanted(SE_EV_BPF))
 		return 0;
 	se_sys_args(a);
 	switch (a[0]) {
-	case 0:  /* MAP_CREATE */
-	case 5:  /* PROG_LOAD */
-	case 6:  /* OBJ_PIN */
-	case 8:  /* PROG_ATTACH */
-	case 17: /* RAW_TRACEPOINT_OPEN */
-	case 18: /* BTF_LOAD */
-	case 28: /* LINK_CREATE */
-	case 36: /* TOKEN_CREATE */
+	case BPF_MAP_CREATE:
+	case BPF_PROG_LOAD:
+	case BPF_OBJ_PIN:
+	case BPF_PROG_ATTACH:
+	case BPF_RAW_TRACEPOINT_OPEN:
+	case BPF_BTF_LOAD:
+	case BPF_LINK_CREATE:
+	case SE_BPF_TOKEN_CREATE:
 		break;
 	default:
 		return 0;
@@ -219,22 +231,21 @@ int se_sys_exit_bpf(struct se_sys_exit_ctx *ctx)
 		return 0;
 	bpf_probe_read_user(attr, sizeof(attr), (void *)a[1]);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	if (a[0] == 5) {
-		/* prog_type @0, insn_cnt @4, prog_name[16] @48 */
-		r.ev->args[1] = attr[0];
-		r.ev->args[2] = attr[1];
-		se_put_kbytes(&r, 0, &attr[12], 16, 0);
-	} else if (a[0] == 0) {
-		/* map_type @0, max_entries @12, map_name[16] @28 */
-		r.ev->args[1] = attr[0];
-		r.ev->args[2] = attr[3];
-		se_put_kbytes(&r, 0, &attr[7], 16, 0);
-	} else if (a[0] == 28 || a[0] == 8) {
-		/* LINK_CREATE: prog_fd, target_fd, attach_type; PROG_ATTACH: target_fd, attach_bpf_fd, attach_type */
-		r.ev->args[1] = attr[0];
-		r.ev->args[2] = attr[1];
-		r.ev->args[3] = attr[2];
+	r.ev->args[SE_BPF_ARG_CMD] = a[0];
+	if (a[0] == BPF_PROG_LOAD) {
+		r.ev->args[SE_BPF_ARG_TYPE] = attr[SE_ATTR_WORD(prog_type)];
+		r.ev->args[SE_BPF_ARG_COUNT] = attr[SE_ATTR_WORD(insn_cnt)];
+		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[SE_ATTR_WORD(prog_name)], 16, 0);
+	} else if (a[0] == BPF_MAP_CREATE) {
+		r.ev->args[SE_BPF_ARG_TYPE] = attr[SE_ATTR_WORD(map_type)];
+		r.ev->args[SE_BPF_ARG_COUNT] = attr[SE_ATTR_WORD(max_entries)];
+		se_put_kbytes(&r, SE_BPF_STR_NAME, &attr[SE_ATTR_WORD(map_name)], 16, 0);
+	} else if (a[0] == BPF_LINK_CREATE || a[0] == BPF_PROG_ATTACH) {
+		/* LINK_CREATE: prog_fd, target_fd, attach_type; PROG_ATTACH: target_fd,
+		 * attach_bpf_fd, attach_type — at the same words (asserted above). */
+		r.ev->args[SE_BPF_ARG_ATTR_FD0] = attr[SE_ATTR_WORD(link_create.prog_fd)];
+		r.ev->args[SE_BPF_ARG_ATTR_FD1] = attr[SE_ATTR_WORD(link_create.target_fd)];
+		r.ev->args[SE_BPF_ARG_ATTACH_TYPE] = attr[SE_ATTR_WORD(link_create.attach_type)];
 	}
 	se_submit(&r);
 	return 0;
@@ -269,18 +280,18 @@ int se_sys_exit_mount(struct se_sys_exit_ctx *ctx)
 		return 0;
 	}
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[3];
-	r.ev->args[5] = SE_SC_MOUNT;
-	se_put_caller_str(&r, 0, e, 0, (void *)a[0]);
-	/* target in slot 1, its base in slot 3 */
-	se_put_caller_path(&r, 1, e, 1, (void *)a[1], SE_AT_FDCWD);
-	se_put_str(&r, 2, (void *)a[2], 64, true, 0);
+	r.ev->args[SE_MOUNT_ARG_FLAGS] = a[3];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_MOUNT;
+	se_put_caller_str(&r, SE_MOUNT_STR_SOURCE, e, 0, (void *)a[0]);
+	/* the target's base goes to SE_MOUNT_STR_TARGET_BASE (2 + slot) */
+	se_put_caller_path(&r, SE_MOUNT_STR_TARGET, e, 1, (void *)a[1], SE_AT_FDCWD);
+	se_put_str(&r, SE_MOUNT_STR_FSTYPE, (void *)a[2], 64, true, 0);
 	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
 }
 
-/* umount2(char *name, int flags) — slot 0 target, slot 2 its base */
+/* umount2(char *name, int flags): a path operation (SE_PATH_STR, its base SE_PATH_STR_BASE) */
 SEC("tracepoint/syscalls/sys_enter_umount")
 int se_sys_enter_umount(struct se_sys_enter_ctx *ctx)
 {
@@ -307,8 +318,8 @@ int se_sys_exit_umount(struct se_sys_exit_ctx *ctx)
 		return 0;
 	}
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[1];
-	se_put_caller_path(&r, 0, e, 0, (void *)a[0], SE_AT_FDCWD);
+	r.ev->args[SE_MOUNT_ARG_FLAGS] = a[1];
+	se_put_caller_path(&r, SE_PATH_STR, e, 0, (void *)a[0], SE_AT_FDCWD);
 	se_entry_done(&r, e, tampered);
 	se_submit(&r);
 	return 0;
@@ -325,12 +336,12 @@ int se_sys_exit_memfd_create(struct se_sys_exit_ctx *ctx)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[1];
+	r.ev->args[SE_MEMFD_ARG_FLAGS] = a[1];
 	if (ctx->ret >= 0) {
-		se_put_file_path(&r, 0, se_fd_file(ctx->ret));
+		se_put_file_path(&r, SE_MEMFD_STR_PATH, se_fd_file(ctx->ret));
 		r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	}
-	se_put_str(&r, 1, (void *)a[0], 256, true, 0);
+	se_put_str(&r, SE_MEMFD_STR_NAME, (void *)a[0], 256, true, 0);
 	se_submit(&r);
 	return 0;
 }
@@ -346,7 +357,7 @@ int se_sys_exit_unshare(struct se_sys_exit_ctx *ctx)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
+	r.ev->args[SE_UNSHARE_ARG_FLAGS] = a[0];
 	se_submit(&r);
 	return 0;
 }
@@ -362,14 +373,14 @@ int se_sys_exit_setns(struct se_sys_exit_ctx *ctx)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[1] = a[1];
+	r.ev->args[SE_SETNS_ARG_FD] = a[0];
+	r.ev->args[SE_SETNS_ARG_NSTYPE] = a[1];
 	{
 		struct file *f = se_fd_file((int)a[0]);
 		/* nsfs names its dentries on demand ("mnt:[4026531840]"); the inode
 		 * number is the namespace id. */
-		r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
-		se_put_file_path(&r, 0, f);
+		r.ev->args[SE_SETNS_ARG_INODE] = BPF_CORE_READ(f, f_inode, i_ino);
+		se_put_file_path(&r, SE_SETNS_STR_PATH, f);
 	}
 	se_submit(&r);
 	return 0;
@@ -389,11 +400,11 @@ int se_sys_exit_capset(struct se_sys_exit_ctx *ctx)
 	bpf_probe_read_user(hdr, sizeof(hdr), (void *)a[0]);
 	bpf_probe_read_user(data, sizeof(data), (void *)a[1]);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = hdr[1];
+	r.ev->args[SE_CAPSET_ARG_PID] = hdr[1];
 	/* v2/v3: two {effective, permitted, inheritable} words, low then high */
-	r.ev->args[1] = (__u64)data[0] | ((__u64)data[3] << 32);
-	r.ev->args[2] = (__u64)data[1] | ((__u64)data[4] << 32);
-	r.ev->args[3] = (__u64)data[2] | ((__u64)data[5] << 32);
+	r.ev->args[SE_CAPSET_ARG_EFFECTIVE] = (__u64)data[0] | ((__u64)data[3] << 32);
+	r.ev->args[SE_CAPSET_ARG_PERMITTED] = (__u64)data[1] | ((__u64)data[4] << 32);
+	r.ev->args[SE_CAPSET_ARG_INHERITABLE] = (__u64)data[2] | ((__u64)data[5] << 32);
 	se_submit(&r);
 	return 0;
 }

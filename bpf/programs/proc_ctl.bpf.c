@@ -13,8 +13,6 @@
  */
 #include "../lib/filter.bpf.h"
 
-#define SE_PR_SET_NAME 15
-
 /*
  * process_vm_writev(pid, const struct iovec *lvec, unsigned long liovcnt,
  *                   const struct iovec *rvec, unsigned long riovcnt, unsigned long flags)
@@ -43,12 +41,12 @@ static __always_inline int se_process_vm_exit(long ret, __u32 sc)
 	if (!se_begin(&r, SE_EV_PROC_VM_WRITE))
 		return 0;
 	r.ev->ret = ret;
-	r.ev->args[0] = (__u32)a[0];
-	r.ev->args[1] = a[2];
-	r.ev->args[2] = a[4];
-	r.ev->args[3] = first;
-	r.ev->args[4] = sum;
-	r.ev->args[5] = sc;
+	r.ev->args[SE_PVM_ARG_PID] = (__u32)a[0];
+	r.ev->args[SE_PVM_ARG_LOCAL_IOVS] = a[2];
+	r.ev->args[SE_PVM_ARG_REMOTE_IOVS] = a[4];
+	r.ev->args[SE_PVM_ARG_REMOTE_ADDR] = first;
+	r.ev->args[SE_PVM_ARG_BYTES] = sum;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
 	se_submit(&r);
 	return 0;
 }
@@ -118,11 +116,11 @@ int se_sys_exit_prctl(struct se_sys_exit_ctx *ctx)
 		return 0;
 	}
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = a[0];
-	r.ev->args[5] = SE_SC_PRCTL;
-	se_put_str(&r, 0, (void *)a[1], SE_COMM_LEN, true, 0);
+	r.ev->args[SE_PRCTL_ARG_OPTION] = a[0];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_PRCTL;
+	se_put_str(&r, SE_PRCTL_STR_NAME, (void *)a[1], SE_COMM_LEN, true, 0);
 	if (old) {
-		se_put_str(&r, 1, old, SE_COMM_LEN, false, 0);
+		se_put_str(&r, SE_PRCTL_STR_PREVIOUS, old, SE_COMM_LEN, false, 0);
 		bpf_map_delete_elem(&prctl_old_comm, &tid);
 	} else {
 		r.ev->hdr.flags |= SE_F_ENTRY_LOST;
@@ -141,7 +139,7 @@ int se_sys_exit_setsid(struct se_sys_exit_ctx *ctx)
 	if (!se_wanted(SE_EV_SETSID) || !se_begin(&r, SE_EV_SETSID))
 		return 0;
 	r.ev->ret = ctx->ret;
-	r.ev->args[5] = SE_SC_SETSID;
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_SETSID;
 	se_submit(&r);
 	return 0;
 }
@@ -157,9 +155,9 @@ int se_sys_exit_setpgid(struct se_sys_exit_ctx *ctx)
 		return 0;
 	se_sys_args(a);
 	r.ev->ret = ctx->ret;
-	r.ev->args[0] = (__u32)a[0];
-	r.ev->args[1] = (__u32)a[1];
-	r.ev->args[5] = SE_SC_SETPGID;
+	r.ev->args[SE_SETPGID_ARG_PID] = (__u32)a[0];
+	r.ev->args[SE_SETPGID_ARG_PGID] = (__u32)a[1];
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_SETPGID;
 	se_submit(&r);
 	return 0;
 }

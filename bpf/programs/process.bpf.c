@@ -182,13 +182,6 @@ static __always_inline void se_put_env(struct se_rec *r, struct task_struct *p)
  *
  * tp_btf/sched_process_exec: TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
  */
-#define SE_S_IFMT 0170000
-#define SE_S_IFSOCK 0140000
-#define SE_S_IFIFO 0010000
-#define SE_S_IFCHR 0020000
-#define SE_S_IFREG 0100000
-#define SE_S_IFDIR 0040000
-
 /* What fd is in the current task (exec's stdio: reverse shells). */
 static __always_inline __u32 se_fd_kind(int fd)
 {
@@ -235,17 +228,17 @@ int BPF_PROG(se_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
 	f = BPF_CORE_READ(bprm, file);
 	se_exec_ext_begin(&r);
 	r.ev->ret = 0;
-	r.ev->args[0] = BPF_CORE_READ(bprm, argc);
-	r.ev->args[1] = old_pid;
-	r.ev->args[2] = BPF_CORE_READ(f, f_inode, i_ino);
-	r.ev->args[3] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	r.ev->args[4] = se_fd_kind(0) | (se_fd_kind(1) << 8) | (se_fd_kind(2) << 16);
-	r.ev->args[5] = SE_SC_EXECVE;
-	se_put_str(&r, 0, BPF_CORE_READ(bprm, filename), SE_PATH_MAX, false, 0);
-	se_put_argv(&r, 1, p);
+	r.ev->args[SE_EXEC_ARG_ARGC] = BPF_CORE_READ(bprm, argc);
+	r.ev->args[SE_EXEC_ARG_OLD_PID] = old_pid;
+	r.ev->args[SE_EXEC_ARG_INODE] = BPF_CORE_READ(f, f_inode, i_ino);
+	r.ev->args[SE_EXEC_ARG_DEV] = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	r.ev->args[SE_EXEC_ARG_STDIO] = se_fd_kind(0) | (se_fd_kind(1) << 8) | (se_fd_kind(2) << 16);
+	r.ev->args[SE_ARG_SYSCALL] = SE_SC_EXECVE;
+	se_put_str(&r, SE_EXEC_STR_FILENAME, BPF_CORE_READ(bprm, filename), SE_PATH_MAX, false, 0);
+	se_put_argv(&r, SE_EXEC_STR_ARGV, p);
 	bpf_core_read(&pwd, sizeof(pwd), &p->fs->pwd);
-	se_put_path(&r, 2, pwd.dentry, pwd.mnt);
-	se_put_file_path(&r, 3, f);
+	se_put_path(&r, SE_EXEC_STR_CWD, pwd.dentry, pwd.mnt);
+	se_put_file_path(&r, SE_EXEC_STR_EXE, f);
 	r.ev->hdr.flags |= SE_F_PATH_FROM_FILE;
 	/*
 	 * Who wrote what runs. When a binfmt handler substituted an interpreter
@@ -325,9 +318,9 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 		return 0;
 	se_exec_ext_begin(&r);
 	r.ev->ret = ret;
-	r.ev->args[1] = (__u64)(__s64)dirfd;
-	r.ev->args[5] = sc;
-	se_put_str(&r, 0, filename, SE_PATH_MAX, true, 0);
+	r.ev->args[SE_EXEC_ARG_DIRFD] = (__u64)(__s64)dirfd;
+	r.ev->args[SE_ARG_SYSCALL] = sc;
+	se_put_str(&r, SE_EXEC_STR_FILENAME, filename, SE_PATH_MAX, true, 0);
 	st = bpf_map_lookup_elem(&argv_state, &zero);
 	if (st && r.pos < SE_SCRATCH_SIZE) {
 		st->argv = argv;
@@ -335,7 +328,7 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 		st->used = 0;
 		st->truncated = 0;
 		bpf_loop(256, se_argv_step, NULL, 0);
-		se_set_str(&r, 1, st->start, st->used, st->truncated ? SE_STR_TRUNCATED : 0);
+		se_set_str(&r, SE_EXEC_STR_ARGV, st->start, st->used, st->truncated ? SE_STR_TRUNCATED : 0);
 		r.pos = st->start + (st->used & (SE_ARGV_MAX * 2 - 1));
 		if (st->truncated)
 			r.ev->hdr.flags |= SE_F_ARGV_TRUNCATED;
@@ -343,9 +336,9 @@ static __always_inline int se_exec_fail(long ret, __u32 sc, int dirfd, const cha
 	task = (struct task_struct *)bpf_get_current_task_btf();
 	if (dirfd == SE_AT_FDCWD) {
 		bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd);
-		se_put_path(&r, 2, pwd.dentry, pwd.mnt);
+		se_put_path(&r, SE_EXEC_STR_CWD, pwd.dentry, pwd.mnt);
 	} else {
-		se_put_file_path(&r, 2, se_fd_file(dirfd));
+		se_put_file_path(&r, SE_EXEC_STR_CWD, se_fd_file(dirfd));
 	}
 	se_submit(&r);
 	return 0;
@@ -395,10 +388,10 @@ int BPF_PROG(se_sched_process_fork, struct task_struct *parent, struct task_stru
 		return 0;
 	if (!se_wanted(SE_EV_FORK) || !se_begin(&r, SE_EV_FORK))
 		return 0;
-	r.ev->args[0] = pid;
-	r.ev->args[1] = tid;
-	r.ev->args[2] = BPF_CORE_READ(child, start_boottime);
-	r.ev->args[3] = thread;
+	r.ev->args[SE_FORK_ARG_CHILD_PID] = pid;
+	r.ev->args[SE_FORK_ARG_CHILD_TID] = tid;
+	r.ev->args[SE_FORK_ARG_CHILD_START_NS] = BPF_CORE_READ(child, start_boottime);
+	r.ev->args[SE_FORK_ARG_THREAD] = thread;
 	se_submit(&r);
 	return 0;
 }
@@ -422,9 +415,9 @@ int BPF_PROG(se_sched_process_exit, struct task_struct *p)
 	if (!se_wanted(SE_EV_EXIT) || !se_begin(&r, SE_EV_EXIT))
 		return 0;
 	status = BPF_CORE_READ(p, exit_code);
-	r.ev->args[0] = status;
-	r.ev->args[1] = status & 0x7f;
-	r.ev->args[2] = 1;
+	r.ev->args[SE_EXIT_ARG_STATUS] = status;
+	r.ev->args[SE_EXIT_ARG_SIGNAL] = status & 0x7f;
+	r.ev->args[SE_EXIT_ARG_GROUP_DEAD] = 1;
 	se_submit(&r);
 	return 0;
 }

@@ -1,5 +1,10 @@
 /**
  * `ebpf-sensor run`: the live sensor.
+ *
+ * Takes: the command's arguments (RunArgs) and the configuration file.
+ * Gives: a running sensor, built in order: config, rules (reloader), the
+ * kernel source with the filters the rules need, outputs (journal and sinks),
+ * the pipeline, metrics; SIGINT/SIGTERM stop it, SIGHUP reloads the rules.
  */
 import { SensorError } from '../errors.js';
 import { readSafeFile, loadConfig, type SensorConfig } from '../config/config.js';

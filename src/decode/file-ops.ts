@@ -9,7 +9,8 @@
  */
 import type { EbpfFacts, SensorEvent } from '../model/event.js';
 import { arg, arg32, fileFromPath, octal, pathTarget, resolveCallerPath, type FamilyRecord } from './record.js';
-import { AT_REMOVEDIR, ChmodArg, ChownArg, MkdirArg, PathStr, UnlinkArg } from './slots.js';
+import { ChmodArg, ChownArg, MkdirArg, PathStr, UnlinkArg } from './slots.js';
+import { AT_REMOVEDIR } from './syscall-tables.js';
 
 /** unlink, truncate, mkdir, chmod, chown: one path and the family's arguments. */
 export function decodePathOp(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): void {

@@ -10,8 +10,8 @@ import type { EbpfFacts, Endpoint, NetworkInfo, SensorEvent } from '../model/eve
 import { decodeRaw } from '../model/raw-text.js';
 import { OFFSETOF, SIZEOF } from './abi.generated.js';
 import { arg, trimNul, type FamilyRecord, type StrSlot } from './record.js';
-import { ListenArg, SOCK_DGRAM, SOCK_STREAM, SockArg, SockStr } from './slots.js';
-import { AF_INET, AF_INET6, AF_UNIX, IPPROTO, SOCK_TYPES } from './syscall-tables.js';
+import { ListenArg, SockArg, SockStr } from './slots.js';
+import { AF_INET, AF_INET6, AF_UNIX, IPPROTO, SOCK_DGRAM, SOCK_STREAM, SOCK_TYPES } from './syscall-tables.js';
 
 /** An endpoint the kernel has not filled (unbound, or reset after a failed connect). */
 function emptyEndpoint(ep: Endpoint): boolean {

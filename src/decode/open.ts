@@ -9,8 +9,8 @@
 import type { EbpfFacts, SensorEvent } from '../model/event.js';
 import { StrFlags } from './abi.generated.js';
 import { arg, arg32, fileFromPath, octal, resolveCallerPath, type FamilyRecord } from './record.js';
-import { O_CREAT, OpenArg, OpenStr } from './slots.js';
-import { openFlagNames, openIntent } from './syscall-tables.js';
+import { OpenArg, OpenStr } from './slots.js';
+import { O_CREAT, openFlagNames, openIntent } from './syscall-tables.js';
 
 export function decodeOpen(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): void {
   const flags = arg(r, OpenArg.flags);

@@ -12,8 +12,6 @@ import type { EbpfFacts, SensorEvent } from '../model/event.js';
 import { decodeHook } from './hooks.js';
 import { arg, arg32, argHex, fileFromPath, hookView, pathTarget, resolveCallerPath, type FamilyRecord } from './record.js';
 import {
-  BPF_MAP_CREATE,
-  BPF_PROG_LOAD,
   BpfArg,
   BpfStr,
   CapsetArg,
@@ -29,7 +27,7 @@ import {
   SetnsStr,
   UnshareArg,
 } from './slots.js';
-import { BPF_CMDS, MOUNT_FLAGS, PTRACE_REQUESTS, namespaceFlagNames } from './syscall-tables.js';
+import { BPF_CMDS, BPF_MAP_CREATE, BPF_PROG_LOAD, MOUNT_FLAGS, PTRACE_REQUESTS, namespaceFlagNames } from './syscall-tables.js';
 
 /** Namespace flag → the name nsfs gives its files (/proc/PID/ns/NAME). */
 const NS_FILE_NAME: Record<string, string> = {

@@ -31,6 +31,8 @@ export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_PATH = 0o10000000;
 const O_TMPFILE_BIT = 0o20000000;
+/** include/uapi/linux/fcntl.h: unlinkat(2) removes a directory. */
+export const AT_REMOVEDIR = 0x200;
 
 /**
  * The open flags that differ per architecture: arm64 moves O_DIRECTORY,
@@ -115,6 +117,10 @@ export const PTRACE_REQUESTS: Record<number, string> = {
   0x4208: 'PTRACE_LISTEN',
 };
 
+/** enum bpf_cmd (include/uapi/linux/bpf.h): the commands the decoder reads more of. */
+export const BPF_MAP_CREATE = 0;
+export const BPF_PROG_LOAD = 5;
+
 export const BPF_CMDS: Record<number, string> = {
   0: 'BPF_MAP_CREATE', 1: 'BPF_MAP_LOOKUP_ELEM', 2: 'BPF_MAP_UPDATE_ELEM', 3: 'BPF_MAP_DELETE_ELEM',
   4: 'BPF_MAP_GET_NEXT_KEY', 5: 'BPF_PROG_LOAD', 6: 'BPF_OBJ_PIN', 7: 'BPF_OBJ_GET', 8: 'BPF_PROG_ATTACH',
@@ -144,6 +150,10 @@ export function namespaceFlagNames(flags: number): string[] {
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+
+/** enum sock_type (include/linux/net.h). */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 
 export const SOCK_TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 5: 'seqpacket' };
 

@@ -1,4 +1,7 @@
-/** Times as the sensor writes them: ISO-8601 UTC with up to nine fractional digits. */
+/**
+ * Times as the sensor writes them: ISO-8601 UTC with up to nine fractional
+ * digits. Takes such a timestamp; gives it as ms since the epoch (sub-ms kept).
+ */
 
 /** ms since the epoch of an ISO-8601 timestamp with up to 9 fractional digits (sub-ms kept as a fraction). */
 export function isoToEpochMs(iso: string): number {

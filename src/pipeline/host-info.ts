@@ -1,5 +1,9 @@
 /**
  * Host and agent facts for the normalizers, collected once at start-up.
+ *
+ * Takes: the machine (or a host root mounted into a container: host-root.ts),
+ * an optional host name override. Gives: HostInfo (ECS host.*: names, id,
+ * addresses, OS, boot id) and AgentInfo (agent.*: the sensor and its version).
  */
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces, release, arch } from 'node:os';

@@ -9,7 +9,7 @@
  * (journal retention while it lagged, damage), become loss events
  * (event.kind: metric) in the journal — a drop is never silent.
  */
-import type { ClassifiedEvent, SensorEvent, HostInfo } from '../model/event.js';
+import type { ClassifiedEvent, SensorEvent, HostInfo, Verdict } from '../model/event.js';
 import type { Source, SourceBatch } from '../sources/source.js';
 import { decodeChunk, type DecodeContext, type DecodeStats, isoFromNs } from '../decode/decode.js';
 import type { Enricher } from '../enrich/enrich.js';
@@ -59,6 +59,18 @@ export interface EventOutput {
   append(batch: readonly ClassifiedEvent[]): unknown;
   /** Drain (bounded), stop the deliveries, close the sinks and the journal. */
   close(): Promise<void>;
+}
+
+/**
+ * The rules stage of one enriched event, live (Pipeline.process) and in
+ * replay (replay.ts `handle`) alike: classify it, and keep it in `out` when it
+ * goes out — every event, or with `events: 'alerts'` the alerts and the loss
+ * reports (those always go: whoever reads only alerts must learn about gaps).
+ */
+export function classifyInto(classifier: Classifier, events: 'all' | 'alerts', event: SensorEvent, out: ClassifiedEvent[]): Verdict {
+  const verdict = classifier.classify(event);
+  if (verdict.classification === 'suspicious' || events === 'all' || event.ebpf.kind === 'loss') out.push({ event, verdict });
+  return verdict;
 }
 
 export class Pipeline {
@@ -116,11 +128,7 @@ export class Pipeline {
     this.o.enricher.enrichBatch(events);
     const out: ClassifiedEvent[] = [];
     for (const event of events) {
-      const verdict = this.classifier.classify(event);
-      if (verdict.classification === 'suspicious') this.stats.alerts++;
-      // Loss reports always go: whoever reads only alerts must learn about gaps.
-      else if (this.o.events === 'alerts' && event.ebpf.kind !== 'loss') continue;
-      out.push({ event, verdict });
+      if (classifyInto(this.classifier, this.o.events, event, out).classification === 'suspicious') this.stats.alerts++;
     }
     this.stats.events += events.length;
     this.o.onClassified?.(out);

@@ -51,6 +51,7 @@ import { eventTypeProblem } from '../sources/replay/capture-checks.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
+import { classifyInto } from './pipeline.js';
 import { FastState, SEND_BATCH, fastBlock, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
 import { EntityIds, Epochs } from './replay-facts.js';
 import type { ReplaySummary, RuleCount } from './replay-summary.js';
@@ -326,7 +327,11 @@ class Replayer implements BlockReplayer {
     return true;
   }
 
-  /** Enrich, select, classify; push what goes out. True, or why the record is too broken to handle. */
+  /**
+   * Enrich, select, classify; push what goes out. The stages are the live
+   * pipeline's: the same Enricher.enrich, and pipeline.ts `classifyInto` for
+   * the rules and what goes out. True, or why the record is too broken to handle.
+   */
   handle(ev: SensorEvent, hs: HostState, rc: RuleContext, out: ClassifiedEvent[]): true | string {
     try {
       hs.enricher.enrich(ev);
@@ -336,19 +341,15 @@ class Replayer implements BlockReplayer {
     }
     // enrich() may have changed the entries of the process and (lookups aside) nothing else.
     hs.epochs.bump(ev.process.pid);
-    let verdict;
     try {
-      if (!this.selected(ev, rc)) return true;
-      verdict = rc.engine.classify(ev);
+      // Selection comes between the stages: the process table learns from every event.
+      if (this.selected(ev, rc)) classifyInto(rc.engine, this.o.events, ev, out);
     } catch (e) {
       // A field of the wrong type (a number where rules expect a string …) is the record's fault; anything else is ours.
       const problem = e instanceof SensorError ? undefined : eventTypeProblem(ev);
       if (problem === undefined) throw e;
       return `not a canonical event: ${problem}`;
     }
-    // As live: loss reports go out even when only alerts do.
-    if (verdict.classification === 'normal' && this.o.events === 'alerts' && ev.ebpf.kind !== 'loss') return true;
-    out.push({ event: ev, verdict });
     return true;
   }
 

@@ -1,4 +1,4 @@
-/** The sensor's version, from package.json. */
+/** Takes package.json; gives SENSOR_VERSION, the version agent.version, captures and --version carry. */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

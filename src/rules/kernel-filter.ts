@@ -6,7 +6,7 @@
  * kernel source writes into its maps.
  */
 import type { SensorConfig } from '../config/config.js';
-import type { KernelFilter } from '../sources/kernel/kernel-source.js';
+import type { KernelFilter } from '../sources/kernel/filter-maps.js';
 import type { RuleEngine } from './engine.js';
 import { INTEREST_OK, kernelKillRules, leafOf, minimalPrefixes, nameable, type KernelNeeds } from './kernel-needs.js';
 

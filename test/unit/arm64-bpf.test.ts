@@ -25,7 +25,7 @@ import { packageRoot, bpfObjectPaths } from '../../src/sources/kernel/paths.js';
 import { chooseObject } from '../../src/sources/kernel/features.js';
 import { tracepointPrototypes } from '../../src/sources/kernel/btf.js';
 import { TP_BTF_ARGS, unavailableHooks } from '../../src/sources/kernel/hooks-available.js';
-import { rawSyscallFallback } from '../../src/sources/kernel/kernel-source.js';
+import { rawSyscallFallback } from '../../src/sources/kernel/raw-syscalls.js';
 import { loadBinding } from '../../src/sources/kernel/binding.js';
 import { openFlagTable } from '../../src/decode/syscall-tables.js';
 

@@ -233,14 +233,14 @@ test('pure: same input, byte-identical line; the input is untouched', () => {
 });
 
 test('--format cef: the line formatter writes CEF with the configured vendor/product; ecs is the default', async () => {
-  const { lineFormatter: formatterFor } = await import('../../src/pipeline/outputs.js');
+  const { lineFormatter } = await import('../../src/pipeline/outputs.js');
   const { loadConfig } = await import('../../src/config/config.js');
   const cfg = loadConfig(undefined, { EBPF_SENSOR_CEF__VENDOR: 'Acme', EBPF_SENSOR_CEF__PRODUCT: 'Host Guard' });
-  const line = formatterFor('cef', HOST, AGENT, cfg.cef)(byKind('exec'));
+  const line = lineFormatter('cef', HOST, AGENT, cfg.cef)(byKind('exec'));
   const r = parseCef(line);
   assert.equal(r.deviceVendor, 'Acme');
   assert.equal(r.deviceProduct, 'Host Guard');
-  const ecsLine = formatterFor('ecs', HOST, AGENT)(byKind('exec'));
+  const ecsLine = lineFormatter('ecs', HOST, AGENT)(byKind('exec'));
   assert.equal(JSON.parse(ecsLine).ecs.version, '9.4.0');
   assert.equal(loadConfig(undefined, {}).output.format, 'ecs');
 });

@@ -2,7 +2,7 @@
 // program reports instead, by syscall number per architecture.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { rawSyscallFallback } from '../../src/sources/kernel/kernel-source.js';
+import { rawSyscallFallback } from '../../src/sources/kernel/raw-syscalls.js';
 import { Syscall } from '../../src/decode/abi.generated.js';
 
 test('issue-17: missing module-load tracepoints fall back to raw sys_exit with their x86_64 and arm64 numbers; others do not', () => {

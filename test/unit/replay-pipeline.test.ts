@@ -126,6 +126,39 @@ describe('replay through the pipeline', () => {
     assert.equal(pipeline.stats.alerts, 4);
   });
 
+  test('issue-15: alerts only, live and replay keep the same events: the alerts and the loss reports (one classifyInto)', async () => {
+    const loss = sensorEvent(9_000_001);
+    delete loss.file;
+    loss['@timestamp'] = ATTACK[ATTACK.length - 1]!['@timestamp'];
+    loss.event = { id: 'loss-1', sequence: 9_000_001, action: 'events-lost', outcome: 'failure' };
+    loss.ebpf = { kind: 'loss', syscall: 'none', loss: { kernel: 7, reader: 0, per_cpu: [7], interval_s: 10 } };
+    const events = [...ATTACK.slice(0, 700), loss, ...ATTACK.slice(700)].map((e) => structuredClone(e));
+    const file = await writeCapture(join(dir, 'attack-loss.capture.gz'), events, { blockBytes: 20_000 });
+    // noFastPath: every event through `handle`, the code the live pipeline shares.
+    const viaReplay = await replayToMemory([file], { events: 'alerts', noFastPath: true });
+    const collected: ClassifiedEvent[] = [];
+    const source = new ReplaySource([file], { localHost: () => ({ host: HOST, agent: AGENT }) });
+    const pipeline = new Pipeline({
+      source,
+      decode: { bootToRealtimeNs: 0n, bootIdPrefix: 'replay00', sequence: 0 },
+      enricher: new Enricher({ hostId: HOST.id, seedFromProc: false, resolveContainers: false, resolveNames: false }),
+      classifier: loadRules({ bundled: true, paths: [], lists: {} }),
+      output: { append: (b) => collected.push(...b), close: async () => undefined },
+      log: componentLogger('test'),
+      host: HOST,
+      events: 'alerts',
+    });
+    await pipeline.start();
+    await source.done();
+    await pipeline.stop();
+    const sink = new MemorySink(HOST, AGENT);
+    await sink.send(collected);
+    assert.equal(pipeline.stats.alerts, 4);
+    assert.equal(collected.length, 5, 'four alerts and the loss report');
+    assert.equal(collected.filter((ce) => ce.event.ebpf.kind === 'loss').length, 1);
+    assert.deepEqual(sink.lines, viaReplay.lines);
+  });
+
   test('output carries the recording host and agent from the capture header, not this machine', async () => {
     const other: HostInfo = { ...HOST, name: 'db-07', hostname: 'db-07.example.internal', id: '0123456789abcdef0123456789abcdef', ip: ['10.9.9.9'] };
     const a = await writeCapture(join(dir, 'host-a.capture.gz'), attack().events);

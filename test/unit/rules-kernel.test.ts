@@ -10,7 +10,7 @@ import { isoToEpochMs } from '../../src/model/time.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
 import { isoFromNs } from '../../src/decode/decode.js';
 import { kernelFilter } from '../../src/rules/kernel-filter.js';
-import { prefixKey } from '../../src/sources/kernel/kernel-source.js';
+import { prefixKey } from '../../src/sources/kernel/filter-maps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rules-kernel-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

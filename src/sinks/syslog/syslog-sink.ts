@@ -39,8 +39,9 @@ import {
 import { readTlsFiles } from '../config-files.js';
 import type { SensorConfig } from '../../config/config.js';
 
-export type SyslogTransport = 'udp' | 'tcp' | 'tls' | 'relp';
-export type SyslogFraming = 'octet-counting' | 'lf';
+/** The transports and framings the configuration allows (schemas/config.schema.json, syslog.*). */
+export type SyslogTransport = SensorConfig['syslog']['transport'];
+export type SyslogFraming = SensorConfig['syslog']['framing'];
 
 export interface SyslogTlsOptions {
   /** PEM CA certificate(s) that sign the server's certificate (default: the system store). */
