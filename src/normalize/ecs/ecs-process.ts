@@ -18,7 +18,7 @@
  */
 import type { LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
-import { MEMO_MAX, argsList, num, obj, q, sameList, strList, text } from './ecs-text.js';
+import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
 function keyOf(p: { entity_id?: string | undefined; pid: number }): string | number {
@@ -108,7 +108,7 @@ function identity(p: ProcessInfo): string {
   if (p.start !== undefined) s += `,"start":${q(p.start)}`;
   if (text.raw) return s;
   const { pid, entity_id, name, executable, args_count, command_line, working_directory, start } = p;
-  put(identities, k, { pid, entity_id, name, executable, args: p.args?.slice(), args_count, command_line, working_directory, start, text: s });
+  put(identities, k, { pid, entity_id, name, executable, args: p.args?.slice(), args_count, command_line, working_directory, start, text: flat(s) });
   return s;
 }
 
@@ -192,7 +192,7 @@ function parent(p: ProcessRef): string {
     ttyMinor: p.tty?.char_device.minor,
     user: u,
     group: g,
-    text: s,
+    text: flat(s),
   });
   return s;
 }
@@ -284,8 +284,8 @@ function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): st
     user: u,
     group: g,
     entryType: l.entry_meta?.type,
-    same: `${s},"same_as_process":true}`,
-    other: `${s},"same_as_process":false}`,
+    same: flat(`${s},"same_as_process":true}`),
+    other: flat(`${s},"same_as_process":false}`),
   };
   if (!text.raw) put(m, k, t);
   return same ? t.same : t.other;
@@ -392,9 +392,24 @@ function rest(p: ProcessInfo): string {
     session: sl,
     groupLeader: gl,
     entry: el,
-    text: s,
+    text: flat(s),
   });
   return s;
+}
+
+/**
+ * The process (or thread) exited: its own fragments will not be asked for
+ * again (a late event writes them anew), so they go now instead of aging
+ * into the old generation until the tables fill.
+ */
+export function forgetProcess(p: ProcessInfo): void {
+  const k = keyOf(p);
+  identities.delete(k);
+  rests.delete(k);
+  parents.delete(k);
+  leaders.s.delete(k);
+  leaders.g.delete(k);
+  leaders.e.delete(k);
 }
 
 /** `"process":{…}` as processOf writes it. */

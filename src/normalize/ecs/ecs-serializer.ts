@@ -26,8 +26,8 @@ import type { AgentInfo, ClassifiedEvent, SensorEvent, HostInfo } from '../../mo
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
-import { MEMO_MAX, key, num, q, strList, text, val } from './ecs-text.js';
-import { processBlock, user } from './ecs-process.js';
+import { MEMO_MAX, flat, key, num, q, strList, text, val } from './ecs-text.js';
+import { forgetProcess, processBlock, user } from './ecs-process.js';
 
 /** Categorizations are shared constants (ecs.ts categorize): their text is written once each. */
 const categories = new WeakMap<Categorization, string>();
@@ -94,7 +94,7 @@ function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process']): s
   s += '}';
   if (primitive && !text.raw) {
     if (facts.size >= MEMO_MAX) facts.clear();
-    facts.set(k, { keys, values, name: p.name, uid: p.user.id, gid: p.group.id, text: s });
+    facts.set(k, { keys, values, name: p.name, uid: p.user.id, gid: p.group.id, text: flat(s) });
   }
   return s;
 }
@@ -142,10 +142,14 @@ export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): 
   const hostAgent = hostAgentFragment(host, agent);
   if (hostAgent === undefined) return ecsJson(toEcs(ce, host, agent));
   text.raw = false;
-  const s = write(ce, hostAgent);
+  let s = write(ce, hostAgent);
   if (text.raw) {
     text.raw = false;
-    return ecsJson(toEcs(ce, host, agent));
+    s = ecsJson(toEcs(ce, host, agent));
+  }
+  if (ce.event.ebpf.kind === 'exit') {
+    forgetProcess(ce.event.process);
+    facts.delete(ce.event.process.entity_id || ce.event.process.pid);
   }
   return s;
 }

@@ -113,6 +113,17 @@ export function obj(o: Record<string, unknown>, open: string): string {
   return `${out}}`;
 }
 
+/**
+ * `s`, flattened: text built by `+=` is a tree of cons strings; a cached
+ * fragment kept as one would keep dozens of small objects alive (old-space
+ * garbage once the process exits) and be walked again by every line it goes
+ * into. ToNumber flattens a string in place (the flatstr trick).
+ */
+export function flat(s: string): string {
+  Number(s);
+  return s;
+}
+
 /** Entries per memo table before it is emptied (bounds the caches of a long run). */
 export const MEMO_MAX = 4096;
 
