@@ -147,7 +147,8 @@ export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): 
     text.raw = false;
     s = ecsJson(toEcs(ce, host, agent));
   }
-  if (ce.event.ebpf.kind === 'exit') {
+  // A thread's exit leaves its process (and the process's fragments) alive.
+  if (ce.event.ebpf.kind === 'exit' && ce.event.ebpf.process?.is_thread !== true) {
     forgetProcess(ce.event.process);
     facts.delete(ce.event.process.entity_id || ce.event.process.pid);
   }
