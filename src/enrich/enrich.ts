@@ -68,6 +68,34 @@ export function metEntry(pid: number, ticks: number, name: string, ppid: number,
   return e;
 }
 
+/**
+ * `args.join(' ')`, once per args array: a process's events (and a fork's
+ * children) share their table entry's array, so the command line is one
+ * string for all of them instead of a new one per event (issue-14) — which
+ * also lets the ECS serializer's per-process cache compare it by reference.
+ * Args arrays are never changed after decode builds them.
+ */
+const commandLines = new WeakMap<readonly string[], string>();
+export function commandLine(args: readonly string[]): string {
+  let s = commandLines.get(args);
+  if (s === undefined) {
+    s = args.join(' ');
+    commandLines.set(args, s);
+  }
+  return s;
+}
+
+function fillName(n: NameResolver, u: { id: string; name?: string }, group: boolean): void {
+  if (u.name !== undefined) return;
+  const name = group ? n.groupName(u.id) : n.user(u.id);
+  if (name !== undefined) u.name = name;
+}
+
+function fillLeaderNames(n: NameResolver, l: { user?: { id: string; name?: string }; group?: { id: string; name?: string } } | undefined): void {
+  if (l?.user) fillName(n, l.user, false);
+  if (l?.group) fillName(n, l.group, true);
+}
+
 function hostFile(root: string | undefined, path: string): string {
   return root === undefined || root === '/' ? path : join(root, path);
 }
@@ -225,7 +253,7 @@ export class Enricher {
       if (p.args === undefined && entry.args !== undefined) {
         p.args = entry.args;
         p.args_count = entry.args.length;
-        p.command_line = entry.args.join(' ');
+        p.command_line = commandLine(entry.args);
       }
       if (p.working_directory === undefined && entry.cwd !== undefined) p.working_directory = entry.cwd;
       if (ev.ebpf.kind !== 'exec' && entry.executable) {
@@ -246,7 +274,7 @@ export class Enricher {
         if (par.executable === undefined && pe.executable !== undefined) par.executable = pe.executable;
         if (par.args === undefined && pe.args !== undefined) {
           par.args = pe.args;
-          par.command_line = pe.args.join(' ');
+          par.command_line = commandLine(pe.args);
         }
       }
     }
@@ -261,25 +289,19 @@ export class Enricher {
 
     if (this.names) {
       const n = this.names;
-      const fill = (u: { id: string; name?: string }, group: boolean): void => {
-        if (u.name !== undefined) return;
-        const name = group ? n.groupName(u.id) : n.user(u.id);
-        if (name !== undefined) u.name = name;
-      };
-      fill(ev.user, false);
-      fill(ev.group, true);
-      fill(p.user, false);
-      fill(p.group, true);
-      fill(p.real_user, false);
-      fill(p.real_group, true);
-      fill(p.saved_user, false);
-      fill(p.saved_group, true);
-      if (p.parent.user) fill(p.parent.user, false);
-      if (p.parent.group) fill(p.parent.group, true);
-      for (const l of [p.session_leader, p.group_leader, p.entry_leader]) {
-        if (l?.user) fill(l.user, false);
-        if (l?.group) fill(l.group, true);
-      }
+      fillName(n, ev.user, false);
+      fillName(n, ev.group, true);
+      fillName(n, p.user, false);
+      fillName(n, p.group, true);
+      fillName(n, p.real_user, false);
+      fillName(n, p.real_group, true);
+      fillName(n, p.saved_user, false);
+      fillName(n, p.saved_group, true);
+      if (p.parent.user) fillName(n, p.parent.user, false);
+      if (p.parent.group) fillName(n, p.parent.group, true);
+      fillLeaderNames(n, p.session_leader);
+      fillLeaderNames(n, p.group_leader);
+      fillLeaderNames(n, p.entry_leader);
       if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
         const o = n.user(ev.file.uid);
         if (o !== undefined) ev.file.owner = o;

@@ -5,7 +5,7 @@
  * (least recently seen evicted first) and exited entries are kept only for a
  * short grace period, so millions of short-lived processes cannot grow it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { EntryType } from '../model/event.js';
 import { assignEntryLeader } from './session.js';
@@ -77,7 +77,8 @@ export function ticksOf(bootNs: string | bigint): number {
  * cannot be reused within the tick its previous holder started in.
  */
 export function entityId(hostId: string, pid: number, startTicks: number): string {
-  return createHash('sha256').update(`${hostId}:${pid}:${startTicks}`).digest('base64url').slice(0, 22);
+  // One-shot hash (Node >= 20.12): no Hash object and digest Buffer per new process (issue-14).
+  return hash('sha256', `${hostId}:${pid}:${startTicks}`, 'base64url').slice(0, 22);
 }
 
 export class ProcessTable {

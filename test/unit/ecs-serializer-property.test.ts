@@ -59,7 +59,21 @@ const change = fc.record({
   caps: fc.option(fc.tuple(fc.constantFrom(0, 1, 2), fc.boolean()), { nil: undefined }),
   previousExe: fc.option(text, { nil: undefined }),
   envVars: fc.option(args, { nil: undefined }),
+  // ebpf.process (cached per entity while its members are the same): values, members present, comm against process.name
+  sid: fc.option(fc.nat({ max: 3 }), { nil: undefined }),
+  loginuid: fc.option(fc.constantFrom('0', '4294967295', 'x\u2028'), { nil: undefined }),
+  isThread: fc.boolean(),
+  comm: fc.option(text, { nil: undefined }),
+  // The parent's Session View fields (written into the parent's cached text)
+  parentUser: fc.option(text, { nil: undefined }),
+  parentCwd: fc.option(text, { nil: undefined }),
+  parentTty: fc.option(fc.nat({ max: 2 }), { nil: undefined }),
+  // Args arrays shared between events and processes (as enrich shares a table entry's), changed in place between events
+  sharedArgs: fc.nat({ max: 3 }),
+  mutateShared: fc.option(text, { nil: undefined }),
 });
+
+const SHARED_ARGS: string[][] = [['/bin/sh', '-c', 'x'], ['a'], ['node', '\u2029', 'y']];
 
 const CAP_SETS = [Object.freeze(['CAP_CHOWN', 'CAP_KILL']), Object.freeze([]), Object.freeze(['CAP_SYS_ADMIN', 'CAP_BPF\u2028'])] as const;
 
@@ -76,6 +90,29 @@ function apply(c: Change): ClassifiedEvent {
     p.args = c.args;
     p.args_count = c.args.length;
     p.command_line = c.args.join(' ');
+  }
+  if (c.sharedArgs > 0) {
+    const shared = SHARED_ARGS[c.sharedArgs - 1]!;
+    if (c.mutateShared !== undefined) shared[shared.length - 1] = c.mutateShared;
+    p.args = shared;
+    p.args_count = shared.length;
+    p.command_line = shared.join(' ');
+    p.parent.args = shared;
+  }
+  const facts = ce.event.ebpf.process;
+  if (facts) {
+    if (c.sid !== undefined) facts.sid = c.sid;
+    if (c.loginuid !== undefined) facts.loginuid = c.loginuid;
+    if (c.isThread) facts.is_thread = true;
+    else delete facts.is_thread;
+    if (c.comm !== undefined) facts.comm = c.comm;
+  }
+  if (c.parentUser !== undefined) p.parent.user = { id: c.uid, name: c.parentUser };
+  if (c.parentCwd !== undefined) p.parent.working_directory = c.parentCwd;
+  if (c.parentTty !== undefined) {
+    p.parent.interactive = c.parentTty > 0;
+    if (c.parentTty > 0) p.parent.tty = { char_device: { major: 136, minor: c.parentTty } };
+    else delete p.parent.tty;
   }
   if (c.cwd !== undefined) p.working_directory = c.cwd;
   p.user = c.userName !== undefined ? { id: c.uid, name: c.userName } : { id: c.uid };
@@ -158,6 +195,24 @@ test('issue-14: every corpus event, then each again with its process changed in 
     // The same args array changed in place.
     ce.event.process.args[1] = '--other';
     assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)));
+    // ebpf.process (cached per entity): each member changed, added or removed alone, in place.
+    const facts = ce.event.ebpf.process;
+    if (!facts) continue;
+    const check = (): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)));
+    facts.sid = (facts.sid ?? 0) + 1;
+    check();
+    facts.loginuid = '1001';
+    check();
+    facts.is_thread = true;
+    check();
+    delete facts.is_thread;
+    check();
+    facts.comm = ce.event.process.name; // left out when process.name says it
+    check();
+    ce.event.process.name = 'renamed';
+    check();
+    ce.event.process.user = { id: facts.fsuid ?? '0' };
+    check();
   }
   // Leaders and capability lists: each value changed alone, in place, must show in the next line.
   for (const orig of base.slice(0, 8)) {
@@ -191,4 +246,63 @@ test('issue-14: every corpus event, then each again with its process changed in 
   for (const ce of base.slice(0, 5)) assert.equal(ecsLine(ce, host2, AGENT), ecsJson(toEcs(ce, host2, AGENT)));
   const rawHost: HostInfo = { ...HOST, hostname: 'h\udcfe' };
   for (const ce of base.slice(0, 5)) assert.equal(ecsLine(ce, rawHost, AGENT), ecsJson(toEcs(ce, rawHost, AGENT)));
+});
+
+test('issue-14: every value a cached process fragment is written from, changed alone, shows in the next line', () => {
+  const mutators: Array<(p: ClassifiedEvent['event']['process']) => void> = [
+    (p) => (p.name = `${p.name}x`),
+    (p) => (p.executable = '/opt/x'),
+    (p) => (p.args_count = (p.args_count ?? 0) + 1),
+    (p) => (p.command_line = 'cmd line'),
+    (p) => (p.working_directory = '/w1'),
+    (p) => (p.start = '2026-01-03T00:00:00.000000000Z'),
+    (p) => (p.end = '2026-01-04T00:00:00.000000000Z'),
+    (p) => (p.exit_code = 3),
+    (p) => (p.env_vars = ['A=1']),
+    (p) => (p.thread.id += 1),
+    (p) => (p.interactive = !p.interactive),
+    (p) => (p.tty = { char_device: { major: 136, minor: 9 } }),
+    (p) => (p.tty = { char_device: { major: 137, minor: 9 } }),
+    (p) => (p.user = { id: '5', name: 'five' }),
+    (p) => (p.user.name = 'renamed'),
+    (p) => (p.group = { id: '6' }),
+    (p) => (p.real_user = { id: '7' }),
+    (p) => (p.real_group = { id: '8', name: 'eight' }),
+    (p) => (p.saved_user = { id: '9' }),
+    (p) => (p.saved_user.name = 'nine'),
+    (p) => (p.saved_group = { id: '10' }),
+    (p) => (p.previous = [{ executable: '/bin/prev' }]),
+    (p) => (p.previous = [{ executable: '/bin/prev', args: ['prev'] }]),
+    (p) => (p.parent.pid += 1),
+    (p) => (p.parent.name = 'pn'),
+    (p) => (p.parent.executable = '/bin/pe'),
+    (p) => (p.parent.args = ['pe', '1']),
+    (p) => (p.parent.command_line = 'pe 1'),
+    (p) => (p.parent.start = '2026-01-05T00:00:00.000000000Z'),
+    (p) => (p.parent.working_directory = '/pw'),
+    (p) => (p.parent.working_directory = '/pw2'),
+    (p) => (p.parent.interactive = true),
+    (p) => (p.parent.tty = { char_device: { major: 136, minor: 1 } }),
+    (p) => (p.parent.tty!.char_device.minor = 2),
+    (p) => (p.parent.tty!.char_device.major = 4),
+    (p) => (p.parent.user = { id: '11', name: 'pu' }),
+    (p) => (p.parent.user!.name = 'pu2'),
+    (p) => (p.parent.group = { id: '12' }),
+    (p) => (p.session_leader = { pid: 20, entity_id: 'S', name: 'sh', args: ['sh'] }),
+    (p) => (p.session_leader!.name = 'sh2'),
+    (p) => (p.group_leader = { pid: 21, entity_id: 'G', user: { id: '0' } }),
+    (p) => (p.group_leader!.user = { id: '0', name: 'root' }),
+    (p) => (p.entry_leader = { pid: 1, entity_id: 'E', entry_meta: { type: 'init' } }),
+    (p) => (p.entry_leader!.entry_meta = { type: 'sshd' }),
+    (p) => (p.thread.capabilities = { effective: Object.freeze(['CAP_KILL']) as string[], permitted: Object.freeze([] as string[]) as string[] }),
+  ];
+  for (const orig of base.slice(0, 40)) {
+    const ce = structuredClone(orig);
+    const check = (i: number): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), `after mutator ${i}`);
+    check(-1);
+    mutators.forEach((m, i) => {
+      m(ce.event.process);
+      check(i);
+    });
+  }
 });

@@ -9,387 +9,95 @@
  *
  * - `"host":…,"agent":…` is written once per host/agent (ecs.ts
  *   hostAgentFragment) and rewritten when they change;
- * - the process's identity (entity_id … start) and its parent are written
- *   once per process entity and reused while every value they were written
- *   from is the same: each use compares those values, so an event that
- *   changes one (exec, a new cwd, new args) writes them again;
- * - users, categorizations and other small repeated blocks are memoized by
- *   value;
+ * - `"process":{…}` comes from text cached per process entity
+ *   (ecs-process.ts), reused while every value it was written from is the
+ *   same, so an event that changes one (exec, a new cwd, new args, a uid
+ *   change) writes it again; `ebpf.process` likewise;
+ * - categorizations and member names are memoized;
  * - every other string is checked by one regular expression for what JSON
  *   escapes (and NEL, LS, PS, which ecsJson escapes too): most are written
- *   between quotes as they are.
+ *   between quotes as they are (ecs-text.ts).
  *
  * Strings with raw kernel bytes (lone surrogates) need `ebpf.raw_bytes`:
  * such an event, or a host with them, is written by the reference builder.
  * Pure like the builder: the caches only hold what the inputs determine.
  */
-import type { AgentInfo, ClassifiedEvent, HostInfo, LeaderRef, ProcessInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
+import type { AgentInfo, ClassifiedEvent, SensorEvent, HostInfo } from '../../model/event.js';
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
-import { addParentFields, type TextGuards } from './session.js';
-import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, ecsJson, escapeLineBreaks, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
+import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
+import { MEMO_MAX, flat, key, num, q, strList, text, val } from './ecs-text.js';
+import { forgetProcess, processBlock, user } from './ecs-process.js';
 
-/** What JSON.stringify escapes in a string, plus the line breaks ecsJson escapes. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0085\u2028\u2029]/;
-
-/** Set when a string holds raw bytes: the document is then written by the reference builder. */
-let raw = false;
-
-/** A JSON string literal of `s`, as ecsJson writes it. */
-function q(s: string): string {
-  if (!s.isWellFormed()) {
-    raw = true;
-    return '""';
-  }
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  return escapeLineBreaks(JSON.stringify(s));
-}
-
-function num(n: number): string {
-  return Number.isFinite(n) ? `${n}` : 'null';
-}
-
-function strList(list: readonly string[]): string {
-  let out = '[';
-  for (let i = 0; i < list.length; i++) {
-    if (i) out += ',';
-    out += q(list[i]!);
-  }
-  return `${out}]`;
-}
-
-/** Any JSON value, written as JSON.stringify would (undefined members left out). */
-function val(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return q(v);
-    case 'number':
-      return num(v);
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'object': {
-      if (v === null) return 'null';
-      if (Array.isArray(v)) {
-        let out = '[';
-        for (let i = 0; i < v.length; i++) {
-          if (i) out += ',';
-          const x: unknown = v[i];
-          out += x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 'null' : val(x);
-        }
-        return `${out}]`;
-      }
-      return obj(v as Record<string, unknown>, '{');
-    }
-    default:
-      return 'null';
-  }
-}
-
-/** Members of a plain object after `open` ('{' or what precedes them). */
-function obj(o: Record<string, unknown>, open: string): string {
-  let out = open;
-  let first = open === '{';
-  for (const k in o) {
-    const x = o[k];
-    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    out += first ? `${q(k)}:${val(x)}` : `,${q(k)}:${val(x)}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-// ---- memoized small blocks --------------------------------------------------
-
-const MEMO_MAX = 4096;
-
-function memo<K>(m: Map<K, string>, k: K, make: () => string): string {
-  let s = m.get(k);
-  if (s === undefined) {
-    s = make();
-    if (raw) return s; // never cache what will be thrown away
-    if (m.size >= MEMO_MAX) m.clear();
-    m.set(k, s);
-  }
-  return s;
-}
-
-const users = new Map<string, string>();
-
-/** `{"id":…,"name":…}` */
-function user(u: UserRef): string {
-  const name = u.name;
-  return memo(users, name === undefined ? u.id : `${u.id}\u0000${name}`, () => (name === undefined ? `{"id":${q(u.id)}}` : `{"id":${q(u.id)},"name":${q(name)}}`));
-}
-
-const categories = new Map<string, string>();
+/** Categorizations are shared constants (ecs.ts categorize): their text is written once each. */
+const categories = new WeakMap<Categorization, string>();
 
 /** `"category":[…],"type":[…]` */
 function categorization(ev: SensorEvent): string {
   const c = categorize(ev);
-  const key = `${c.category.join(',')}/${c.type.join(',')}`;
-  return memo(categories, key, () => `"category":${strList(c.category)},"type":${strList(c.type)}`);
-}
-
-/** Element-wise: the cache keeps a copy, since an args array may be changed in place. */
-function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-// ---- process and parent, per entity ----------------------------------------
-
-interface IdentityFragment {
-  entity_id: string;
-  name: string;
-  executable: string | undefined;
-  args: readonly string[] | undefined;
-  args_count: number | undefined;
-  command_line: string | undefined;
-  working_directory: string | undefined;
-  start: string | undefined;
-  text: string;
-}
-
-const identities = new Map<string, IdentityFragment>();
-
-/** `,"entity_id":…` through `"start":…` of process.*, as processOf writes them. */
-function identity(p: ProcessInfo): string {
-  const key = p.entity_id || `pid:${p.pid}`;
-  const c = identities.get(key);
-  if (
-    c !== undefined &&
-    c.entity_id === p.entity_id &&
-    c.name === p.name &&
-    c.executable === p.executable &&
-    c.args_count === p.args_count &&
-    c.command_line === p.command_line &&
-    c.working_directory === p.working_directory &&
-    c.start === p.start &&
-    sameList(c.args, p.args)
-  ) {
-    return c.text;
+  let s = categories.get(c);
+  if (s === undefined) {
+    s = `"category":${strList(c.category)},"type":${strList(c.type)}`;
+    categories.set(c, s);
   }
-  let s = '';
-  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
-  s += `,"name":${q(p.name)}`;
-  if (p.executable !== undefined) s += `,"executable":${q(p.executable)}`;
-  if (p.args !== undefined) {
-    if (p.args.length) s += `,"args":${strList(p.args)}`;
-    s += `,"args_count":${num(p.args_count ?? p.args.length)}`;
-  }
-  if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
-  if (p.working_directory !== undefined) s += `,"working_directory":${q(p.working_directory)}`;
-  if (p.start !== undefined) s += `,"start":${q(p.start)}`;
-  if (raw) return s;
-  if (identities.size >= MEMO_MAX) identities.clear();
-  identities.set(key, {
-    entity_id: p.entity_id,
-    name: p.name,
-    executable: p.executable,
-    args: p.args?.slice(),
-    args_count: p.args_count,
-    command_line: p.command_line,
-    working_directory: p.working_directory,
-    start: p.start,
-    text: s,
-  });
   return s;
 }
 
-interface ParentFragment {
-  pid: number;
-  entity_id: string | undefined;
-  name: string | undefined;
-  executable: string | undefined;
-  args: readonly string[] | undefined;
-  command_line: string | undefined;
-  start: string | undefined;
-  text: string;
-}
-
-const parents = new Map<string, ParentFragment>();
-
-/** `{"pid":…}` of process.parent, as parentOf writes it. */
-function parent(p: ProcessRef): string {
-  const key = p.entity_id || `pid:${p.pid}`;
-  const c = parents.get(key);
-  if (
-    c !== undefined &&
-    c.pid === p.pid &&
-    c.entity_id === p.entity_id &&
-    c.name === p.name &&
-    c.executable === p.executable &&
-    c.command_line === p.command_line &&
-    c.start === p.start &&
-    sameList(c.args, p.args)
-  ) {
-    return c.text + parentExtra(p);
-  }
-  let s = `{"pid":${num(p.pid)}`;
-  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
-  if (p.name !== undefined) s += `,"name":${q(p.name)}`;
-  if (p.executable !== undefined) s += `,"executable":${q(p.executable)}`;
-  if (p.args !== undefined) {
-    if (p.args.length) s += `,"args":${strList(p.args)}`;
-    s += `,"args_count":${num(p.args.length)}`;
-  }
-  if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
-  if (p.start !== undefined) s += `,"start":${q(p.start)}`;
-  if (raw) return s + parentExtra(p);
-  if (parents.size >= MEMO_MAX) parents.clear();
-  parents.set(key, { pid: p.pid, entity_id: p.entity_id, name: p.name, executable: p.executable, args: p.args?.slice(), command_line: p.command_line, start: p.start, text: s });
-  return s + parentExtra(p);
-}
-
-/** Strings pass as they are: q() flags raw bytes when the block is written. */
-const PLAIN: TextGuards = { text: (_f, v) => v, textList: (_f, l) => l.slice() };
-
-/** The parent's Session View fields (session.ts addParentFields) and the closing brace. */
-function parentExtra(p: ProcessRef): string {
-  if (p.working_directory === undefined && p.interactive === undefined && !p.tty && p.user === undefined && p.group === undefined) return '}';
-  const o: Record<string, unknown> = {};
-  addParentFields(PLAIN, o, p);
-  return obj(o, ''); // `,"working_directory":…}`
-}
-
-// ---- Session View blocks ------------------------------------------------------
-
-/** Frozen capability lists (shared per set by decode) → `{"effective":[…],"permitted":[…]}` as addSessionFields writes it. */
-const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
-
-function capsList(effective: readonly string[], permitted: readonly string[]): string {
-  let s = '';
-  if (effective.length) s += `"effective":${strList(effective)}`;
-  if (permitted.length) s += `${s ? ',' : ''}"permitted":${strList(permitted)}`;
-  return s ? `{${s}}` : '';
-}
-
-/** `,"capabilities":{…}` of process.thread, or '' (ECS wants no empty lists). */
-function capabilities(caps: NonNullable<ProcessInfo['thread']['capabilities']>): string {
-  const { effective, permitted } = caps;
-  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) {
-    const t = capsList(effective, permitted);
-    return t ? `,"capabilities":${t}` : '';
-  }
-  let byPermitted = capTexts.get(effective);
-  if (!byPermitted) {
-    byPermitted = new WeakMap();
-    capTexts.set(effective, byPermitted);
-  }
-  let t = byPermitted.get(permitted);
-  if (t === undefined) {
-    const list = capsList(effective, permitted);
-    t = list ? `,"capabilities":${list}` : '';
-    if (raw) return t; // never cache what will be thrown away
-    byPermitted.set(permitted, t);
-  }
-  return t;
-}
-
-interface LeaderFragment {
-  pid: number;
-  entity_id: string | undefined;
-  name: string | undefined;
-  executable: string | undefined;
-  args: readonly string[] | undefined;
-  start: string | undefined;
-  userId: string | undefined;
-  userName: string | undefined;
-  groupId: string | undefined;
-  groupName: string | undefined;
-  entryType: string | undefined;
-  /** Everything but `,"same_as_process":…}` */
-  text: string;
-}
-
-const leaders = new Map<string, LeaderFragment>();
-
-/** A leader as session.ts leaderOf writes it, from a fragment reused while its values are the same. */
-function leader(slot: string, l: LeaderRef, self: ProcessInfo): string {
-  const same = l.pid === self.pid && (l.entity_id === undefined || l.entity_id === self.entity_id);
-  const tail = same ? ',"same_as_process":true}' : ',"same_as_process":false}';
-  const key = `${slot}\u0000${l.entity_id ?? ''}\u0000${l.pid}`;
-  const c = leaders.get(key);
-  if (
-    c !== undefined &&
-    c.pid === l.pid &&
-    c.entity_id === l.entity_id &&
-    c.name === l.name &&
-    c.executable === l.executable &&
-    c.start === l.start &&
-    c.userId === l.user?.id &&
-    c.userName === l.user?.name &&
-    c.groupId === l.group?.id &&
-    c.groupName === l.group?.name &&
-    c.entryType === l.entry_meta?.type &&
-    sameList(c.args, l.args)
-  ) {
-    return c.text + tail;
-  }
-  let s = `{"pid":${num(l.pid)}`;
-  if (l.entity_id !== undefined) s += `,"entity_id":${q(l.entity_id)}`;
-  if (l.name !== undefined) s += `,"name":${q(l.name)}`;
-  if (l.executable !== undefined) s += `,"executable":${q(l.executable)}`;
-  if (l.args !== undefined && l.args.length) s += `,"args":${strList(l.args)},"args_count":${num(l.args.length)}`;
-  if (l.start !== undefined) s += `,"start":${q(l.start)}`;
-  if (l.user !== undefined) s += `,"user":${user(l.user)}`;
-  if (l.group !== undefined) s += `,"group":${user(l.group)}`;
-  if (l.entry_meta !== undefined) s += `,"entry_meta":{"type":${q(l.entry_meta.type)}}`;
-  if (raw) return s + tail;
-  if (leaders.size >= MEMO_MAX) leaders.clear();
-  leaders.set(key, {
-    pid: l.pid,
-    entity_id: l.entity_id,
-    name: l.name,
-    executable: l.executable,
-    args: l.args?.slice(),
-    start: l.start,
-    userId: l.user?.id,
-    userName: l.user?.name,
-    groupId: l.group?.id,
-    groupName: l.group?.name,
-    entryType: l.entry_meta?.type,
-    text: s,
-  });
-  return s + tail;
-}
-
-/** `,"previous":{…}` as addSessionFields writes it (exec only). */
-function previous(p: ProcessInfo): string {
-  const prev = p.previous?.[p.previous.length - 1];
-  if (!prev) return '';
-  let s = '';
-  if (prev.executable !== undefined) s += `"executable":${q(prev.executable)}`;
-  if (prev.args?.length) s += `${s ? ',' : ''}"args":${strList(prev.args)},"args_count":${num(prev.args.length)}`;
-  return `,"previous":{${s}}`;
-}
-
-/** `"process":{…}` as processOf writes it. */
-function processBlock(p: ProcessInfo): string {
-  let s = `"process":{"pid":${num(p.pid)}${identity(p)}`;
-  if (p.end !== undefined) s += `,"end":${q(p.end)}`;
-  if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
-  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
-  const caps = p.thread.capabilities;
-  s += `,"thread":{"id":${num(p.thread.id)}${caps ? capabilities(caps) : ''}}`;
-  if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
-  if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
-  s += `,"user":${user(p.user)},"group":${user(p.group)}`;
-  // The real ids are always written: Elastic's rules compare them with the effective ones.
-  s += `,"real_user":${user(p.real_user)},"real_group":${user(p.real_group)}`;
-  if (p.saved_user.id !== p.user.id) s += `,"saved_user":${user(p.saved_user)}`;
-  if (p.saved_group.id !== p.group.id) s += `,"saved_group":${user(p.saved_group)}`;
-  s += `,"parent":${parent(p.parent)}`;
-  s += previous(p);
-  if (p.session_leader) s += `,"session_leader":${leader('s', p.session_leader, p)}`;
-  if (p.group_leader) s += `,"group_leader":${leader('g', p.group_leader, p)}`;
-  if (p.entry_leader) s += `,"entry_leader":${leader('e', p.entry_leader, p)}`;
-  return `${s}}`;
-}
-
 // ---- the rest of the document ------------------------------------------------
+
+/** ebpf.process written from these values (comm, fsuid, fsgid are left out when process.* has them). */
+interface Facts {
+  keys: string[];
+  values: unknown[];
+  name: string;
+  uid: string;
+  gid: string;
+  text: string;
+}
+
+const facts = new Map<string | number, Facts>();
+
+/** `"process":{…}` of ebpf, as factsOf writes it; cached per process entity while its members are the same primitives. */
+function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process']): string {
+  const k = p.entity_id || p.pid;
+  const c = facts.get(k);
+  if (c !== undefined && c.name === p.name && c.uid === p.user.id && c.gid === p.group.id) {
+    let i = 0;
+    let same = true;
+    for (const pk in pf) {
+      if (i >= c.keys.length || c.keys[i] !== pk || c.values[i] !== pf[pk]) {
+        same = false;
+        break;
+      }
+      i++;
+    }
+    if (same && i === c.keys.length) return c.text;
+  }
+  let s = '"process":{';
+  let first = true;
+  let primitive = true;
+  const keys: string[] = [];
+  const values: unknown[] = [];
+  for (const pk in pf) {
+    const pv = pf[pk];
+    keys.push(pk);
+    values.push(pv);
+    if (pv === undefined || typeof pv === 'function' || typeof pv === 'symbol') continue;
+    if (typeof pv === 'object' && pv !== null) primitive = false;
+    if (pk === 'comm' && pv === p.name) continue;
+    if (pk === 'fsuid' && pv === p.user.id) continue;
+    if (pk === 'fsgid' && pv === p.group.id) continue;
+    if (!first) s += ',';
+    s += key(pk) + val(pv);
+    first = false;
+  }
+  s += '}';
+  if (primitive && !text.raw) {
+    if (facts.size >= MEMO_MAX) facts.clear();
+    facts.set(k, { keys, values, name: p.name, uid: p.user.id, gid: p.group.id, text: flat(s) });
+  }
+  return s;
+}
 
 /** `ebpf` as factsOf (+ rules, kill) writes it. */
 function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
@@ -402,23 +110,8 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
     if (!first) s += ',';
     first = false;
-    if (k === 'process' && typeof v === 'object' && v !== null) {
-      const pf = v as Record<string, unknown>;
-      let po = '{';
-      let pfirst = true;
-      for (const pk in pf) {
-        const pv = pf[pk];
-        if (pv === undefined || typeof pv === 'function' || typeof pv === 'symbol') continue;
-        if (pk === 'comm' && pv === ev.process.name) continue;
-        if (pk === 'fsuid' && pv === ev.process.user.id) continue;
-        if (pk === 'fsgid' && pv === ev.process.group.id) continue;
-        po += pfirst ? `${q(pk)}:${val(pv)}` : `,${q(pk)}:${val(pv)}`;
-        pfirst = false;
-      }
-      s += `"process":${po}}`;
-      continue;
-    }
-    s += `${q(k)}:${val(v)}`;
+    if (k === 'process' && typeof v === 'object' && v !== null) s += factsProcess(v as Record<string, unknown>, ev.process);
+    else s += key(k) + val(v);
   }
   const matches = ce.verdict.matches;
   if (top && matches.length > 1) {
@@ -448,11 +141,16 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
 export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): string {
   const hostAgent = hostAgentFragment(host, agent);
   if (hostAgent === undefined) return ecsJson(toEcs(ce, host, agent));
-  raw = false;
-  const s = write(ce, hostAgent);
-  if (raw) {
-    raw = false;
-    return ecsJson(toEcs(ce, host, agent));
+  text.raw = false;
+  let s = write(ce, hostAgent);
+  if (text.raw) {
+    text.raw = false;
+    s = ecsJson(toEcs(ce, host, agent));
+  }
+  // A thread's exit leaves its process (and the process's fragments) alive.
+  if (ce.event.ebpf.kind === 'exit' && ce.event.ebpf.process?.is_thread !== true) {
+    forgetProcess(ce.event.process);
+    facts.delete(ce.event.process.entity_id || ce.event.process.pid);
   }
   return s;
 }
@@ -479,8 +177,7 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
     if (threat) s += `,"threat":${val(threat)}`;
   }
   // user.* is the effective user; ECS's user.effective says so for the rules that ask.
-  const u = user(ev.user);
-  s += `${hostAgent},${processBlock(ev.process)},"user":${u.slice(0, -1)},"effective":${u}},"group":${user(ev.group)}`;
+  s += `${hostAgent},${processBlock(ev.process)},"user":${effective(user(ev.user))},"group":${user(ev.group)}`;
   const file = ev.file;
   if (file) {
     let o = '';
@@ -513,6 +210,19 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
   const ips = relatedIps(ev);
   if (ips) s += `,"related":{"ip":${strList(ips)}}`;
   return `${s},${ebpfBlock(ce, match !== undefined)}}`;
+}
+
+const effectives = new Map<string, string>();
+
+/** `{"id":…,"name":…,"effective":{"id":…,"name":…}}` from a user's text (ecs-process.ts user()). */
+function effective(u: string): string {
+  let s = effectives.get(u);
+  if (s === undefined) {
+    s = `${u.slice(0, -1)},"effective":${u}}`;
+    if (effectives.size >= MEMO_MAX) effectives.clear();
+    effectives.set(u, s);
+  }
+  return s;
 }
 
 function endpoint(e: NonNullable<SensorEvent['source']>): string {

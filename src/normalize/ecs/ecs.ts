@@ -17,13 +17,15 @@
  * This builder is the reference: what the sinks ship comes from
  * ecs-serializer.ts (`ecsLine`), which writes the same bytes as
  * `ecsJson(toEcs(...))` from cached fragments; a property test holds the two
- * equal. A field added here must be added there too.
+ * equal. A field added here must be added there too (process.* in
+ * ecs-process.ts).
  */
 import type { AgentInfo, ClassifiedEvent, FileInfo, HostInfo, ProcessRef, SensorEvent, UserRef } from '../../model/event.js';
 import { displayText, exactBytes } from '../raw-bytes.js';
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { addParentFields, addSessionFields, type TextGuards } from './session.js';
+import { categorize } from './ecs-categorize.js';
 
 export { ECS_SEVERITY } from '../severity.js';
 
@@ -35,91 +37,7 @@ export const ECS_MODULE = 'ebpf_sensor';
 /** An ECS document: nested objects, JSON values only. */
 export type EcsDocument = Record<string, unknown>;
 
-export interface Categorization {
-  category: string[];
-  type: string[];
-}
-
-const BPF_START = new Set(['BPF_PROG_LOAD', 'BPF_PROG_ATTACH', 'BPF_LINK_CREATE', 'BPF_RAW_TRACEPOINT_OPEN']);
-const BPF_END = new Set(['BPF_PROG_DETACH', 'BPF_LINK_DETACH']);
-
-/**
- * ECS categorization per event family. Every pair satisfies ECS's
- * `expected_event_types` for each of its categories (checked by the tests).
- */
-export function categorize(ev: SensorEvent): Categorization {
-  switch (ev.ebpf.kind) {
-    case 'exec':
-    case 'fork':
-      return { category: ['process'], type: ['start'] };
-    case 'exit':
-      return { category: ['process'], type: ['end'] };
-    case 'open': {
-      const intent = ev.ebpf.open?.intent ?? [];
-      if (intent.includes('create')) return { category: ['file'], type: ['creation'] };
-      if (intent.includes('write') || intent.includes('truncate') || intent.includes('append')) {
-        return { category: ['file'], type: ['change'] };
-      }
-      return { category: ['file'], type: ['access'] };
-    }
-    case 'unlink':
-      return { category: ['file'], type: ['deletion'] };
-    case 'rename':
-    case 'chmod':
-    case 'chown':
-    case 'truncate':
-    case 'xattr':
-    case 'utimes':
-      return { category: ['file'], type: ['change'] };
-    case 'link':
-    case 'symlink':
-    case 'mkdir':
-    case 'memfd_create':
-      return { category: ['file'], type: ['creation'] };
-    case 'setuid':
-    case 'setgid':
-    case 'capset':
-      // A process changing the identity or privileges it acts with.
-      return { category: ['iam', 'process'], type: ['change'] };
-    case 'ptrace':
-      return { category: ['process'], type: ['access'] };
-    case 'module_load':
-      return { category: ['driver'], type: [ev.ebpf.syscall === 'delete_module' ? 'end' : 'start'] };
-    case 'process_vm':
-      // One process reading or writing another's memory (ECS: process access / change).
-      return { category: ['process'], type: [ev.ebpf.process_vm?.direction === 'read' ? 'access' : 'change'] };
-    case 'prctl':
-    case 'setsid':
-    case 'setpgid':
-      return { category: ['process'], type: ['change'] };
-    case 'bpf': {
-      // BPF programs are kernel extensions: ECS files those under "driver".
-      const cmd = ev.ebpf.bpf?.cmd_name ?? '';
-      if (BPF_START.has(cmd)) return { category: ['driver'], type: ['start'] };
-      if (BPF_END.has(cmd)) return { category: ['driver'], type: ['end'] };
-      return { category: ['driver'], type: ['change'] };
-    }
-    case 'mount':
-    case 'umount':
-      return { category: ['configuration', 'file'], type: ['change'] };
-    case 'unshare':
-    case 'setns':
-      return { category: ['process'], type: ['change'] };
-    case 'connect':
-    case 'accept':
-      return { category: ['network'], type: ['connection', 'start'] };
-    case 'bind':
-    case 'listen':
-      return { category: ['network'], type: ['start'] };
-    case 'io_uring_setup':
-      // A process setting up a channel to the kernel that bypasses syscalls.
-      return { category: ['process'], type: ['info'] };
-    case 'tamper':
-      return { category: ['intrusion_detection'], type: ['info'] };
-    case 'loss':
-      return { category: ['host'], type: ['info'] };
-  }
-}
+export { categorize, type Categorization } from './ecs-categorize.js';
 
 /** Collects the exact bytes of strings that held raw bytes, by ECS field name. */
 interface RawBytes {
@@ -350,8 +268,8 @@ function buildEcs(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo, withHos
 
   const event: Record<string, unknown> = {
     kind,
-    category: cat.category,
-    type: cat.type,
+    category: cat.category.slice(),
+    type: cat.type.slice(),
     action: text(raw, 'event.action', ev.event.action),
     outcome: ev.event.outcome,
     id: text(raw, 'event.id', ev.event.id),

@@ -1,0 +1,422 @@
+/**
+ * normalize/ecs process fragments: the `"process":{…}` member of an ECS line,
+ * written from text cached per process entity (ecs-serializer.ts's largest
+ * part: identity, parent, users, capabilities, Session View leaders).
+ *
+ * Takes: ProcessInfo. Gives: exactly what `ecsJson(toEcs())` writes for
+ * process.* (processOf in ecs.ts, session.ts), without building an object.
+ *
+ * Every cache entry keeps the values it was written from and is used only
+ * while each of them is the same (strings compare by reference first, so a
+ * hit costs a few pointer compares): an event that changes one — exec, a new
+ * cwd, args, a uid change, capabilities, a new parent or leader — writes that
+ * fragment again. A process's text is three pieces: its identity (pid through
+ * start), what only some events carry (end, exit_code, env_vars), and the
+ * rest (thread through the leaders), cached per entity from the cached
+ * sub-fragments it is made of, so the fork and exit of a child share it.
+ * Pure like the builder: the caches only hold what the inputs determine.
+ */
+import type { LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../../model/event.js';
+import { addParentFields, type TextGuards } from './session.js';
+import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
+
+/** Keys of process caches: the entity id, or the pid for a process without one. */
+function keyOf(p: { entity_id?: string | undefined; pid: number }): string | number {
+  return p.entity_id || p.pid;
+}
+
+function put<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(k, v);
+}
+
+// ---- users ---------------------------------------------------------------------
+
+const unnamed = new Map<string, string>();
+const named = new Map<string, Map<string, string>>();
+
+/** `{"id":…,"name":…}` of a user or group, memoized by value (no key string built per call). */
+export function user(u: UserRef): string {
+  const name = u.name;
+  if (name === undefined) {
+    let s = unnamed.get(u.id);
+    if (s === undefined) {
+      s = `{"id":${q(u.id)}}`;
+      if (!text.raw) put(unnamed, u.id, s);
+    }
+    return s;
+  }
+  let byName = named.get(u.id);
+  let s = byName?.get(name);
+  if (s === undefined) {
+    s = `{"id":${q(u.id)},"name":${q(name)}}`;
+    if (text.raw) return s;
+    if (byName === undefined) {
+      byName = new Map();
+      put(named, u.id, byName);
+    }
+    put(byName, name, s);
+  }
+  return s;
+}
+
+// ---- identity: pid through start ---------------------------------------------------
+
+interface Identity {
+  pid: number;
+  entity_id: string;
+  name: string;
+  executable: string | undefined;
+  args: readonly string[] | undefined;
+  args_count: number | undefined;
+  command_line: string | undefined;
+  working_directory: string | undefined;
+  start: string | undefined;
+  text: string;
+}
+
+const identities = new Map<string | number, Identity>();
+
+/** `"process":{"pid":…` through `"start":…`, as processOf writes them. */
+function identity(p: ProcessInfo): string {
+  const k = keyOf(p);
+  const c = identities.get(k);
+  if (
+    c !== undefined &&
+    c.pid === p.pid &&
+    c.entity_id === p.entity_id &&
+    c.name === p.name &&
+    c.executable === p.executable &&
+    c.args_count === p.args_count &&
+    c.command_line === p.command_line &&
+    c.working_directory === p.working_directory &&
+    c.start === p.start &&
+    sameList(c.args, p.args)
+  ) {
+    return c.text;
+  }
+  let s = `"process":{"pid":${num(p.pid)}`;
+  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
+  s += `,"name":${q(p.name)}`;
+  if (p.executable !== undefined) s += `,"executable":${q(p.executable)}`;
+  if (p.args !== undefined) {
+    if (p.args.length) s += `,"args":${argsList(p.args)}`;
+    s += `,"args_count":${num(p.args_count ?? p.args.length)}`;
+  }
+  if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
+  if (p.working_directory !== undefined) s += `,"working_directory":${q(p.working_directory)}`;
+  if (p.start !== undefined) s += `,"start":${q(p.start)}`;
+  if (text.raw) return s;
+  const { pid, entity_id, name, executable, args_count, command_line, working_directory, start } = p;
+  put(identities, k, { pid, entity_id, name, executable, args: p.args?.slice(), args_count, command_line, working_directory, start, text: flat(s) });
+  return s;
+}
+
+// ---- parent ---------------------------------------------------------------------
+
+interface Parent {
+  pid: number;
+  entity_id: string | undefined;
+  name: string | undefined;
+  executable: string | undefined;
+  args: readonly string[] | undefined;
+  command_line: string | undefined;
+  start: string | undefined;
+  working_directory: string | undefined;
+  interactive: boolean | undefined;
+  ttyMajor: number | undefined;
+  ttyMinor: number | undefined;
+  user: string | undefined;
+  group: string | undefined;
+  text: string;
+}
+
+const parents = new Map<string | number, Parent>();
+
+/** Strings pass as they are: q() flags raw bytes when the block is written. */
+const PLAIN: TextGuards = { text: (_f, v) => v, textList: (_f, l) => l.slice() };
+
+/** `{"pid":…}` of process.parent, as parentOf and session.ts addParentFields write it. */
+function parent(p: ProcessRef): string {
+  const k = keyOf(p);
+  const c = parents.get(k);
+  const u = p.user === undefined ? undefined : user(p.user);
+  const g = p.group === undefined ? undefined : user(p.group);
+  if (
+    c !== undefined &&
+    c.pid === p.pid &&
+    c.entity_id === p.entity_id &&
+    c.name === p.name &&
+    c.executable === p.executable &&
+    c.command_line === p.command_line &&
+    c.start === p.start &&
+    c.working_directory === p.working_directory &&
+    c.interactive === p.interactive &&
+    c.ttyMajor === p.tty?.char_device.major &&
+    c.ttyMinor === p.tty?.char_device.minor &&
+    c.user === u &&
+    c.group === g &&
+    sameList(c.args, p.args)
+  ) {
+    return c.text;
+  }
+  let s = `{"pid":${num(p.pid)}`;
+  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
+  if (p.name !== undefined) s += `,"name":${q(p.name)}`;
+  if (p.executable !== undefined) s += `,"executable":${q(p.executable)}`;
+  if (p.args !== undefined) {
+    if (p.args.length) s += `,"args":${argsList(p.args)}`;
+    s += `,"args_count":${num(p.args.length)}`;
+  }
+  if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
+  if (p.start !== undefined) s += `,"start":${q(p.start)}`;
+  if (p.working_directory === undefined && p.interactive === undefined && !p.tty && u === undefined && g === undefined) {
+    s += '}';
+  } else {
+    const o: Record<string, unknown> = {};
+    addParentFields(PLAIN, o, p);
+    s = obj(o, s); // `,"working_directory":…}`
+  }
+  if (text.raw) return s;
+  put(parents, k, {
+    pid: p.pid,
+    entity_id: p.entity_id,
+    name: p.name,
+    executable: p.executable,
+    args: p.args?.slice(),
+    command_line: p.command_line,
+    start: p.start,
+    working_directory: p.working_directory,
+    interactive: p.interactive,
+    ttyMajor: p.tty?.char_device.major,
+    ttyMinor: p.tty?.char_device.minor,
+    user: u,
+    group: g,
+    text: flat(s),
+  });
+  return s;
+}
+
+// ---- Session View ----------------------------------------------------------------
+
+/** Frozen capability lists (shared per set by decode) → `,"capabilities":{…}` as addSessionFields writes it. */
+const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
+
+function capsList(effective: readonly string[], permitted: readonly string[]): string {
+  let s = '';
+  if (effective.length) s += `"effective":${strList(effective)}`;
+  if (permitted.length) s += `${s ? ',' : ''}"permitted":${strList(permitted)}`;
+  return s ? `,"capabilities":{${s}}` : ''; // ECS wants no empty lists
+}
+
+function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
+  if (!caps) return '';
+  const { effective, permitted } = caps;
+  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) return capsList(effective, permitted);
+  let byPermitted = capTexts.get(effective);
+  if (!byPermitted) {
+    byPermitted = new WeakMap();
+    capTexts.set(effective, byPermitted);
+  }
+  let t = byPermitted.get(permitted);
+  if (t === undefined) {
+    t = capsList(effective, permitted);
+    if (!text.raw) byPermitted.set(permitted, t);
+  }
+  return t;
+}
+
+interface Leader {
+  pid: number;
+  entity_id: string | undefined;
+  name: string | undefined;
+  executable: string | undefined;
+  args: readonly string[] | undefined;
+  start: string | undefined;
+  user: string | undefined;
+  group: string | undefined;
+  entryType: string | undefined;
+  /** The leader with `,"same_as_process":true}` and with false. */
+  same: string;
+  other: string;
+}
+
+const leaders = { s: new Map<string | number, Leader>(), g: new Map<string | number, Leader>(), e: new Map<string | number, Leader>() };
+
+/** A leader as session.ts leaderOf writes it. */
+function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): string {
+  const same = l.pid === self.pid && (l.entity_id === undefined || l.entity_id === self.entity_id);
+  const m = leaders[slot];
+  const k = l.entity_id ?? l.pid;
+  const c = m.get(k);
+  const u = l.user === undefined ? undefined : user(l.user);
+  const g = l.group === undefined ? undefined : user(l.group);
+  if (
+    c !== undefined &&
+    c.pid === l.pid &&
+    c.entity_id === l.entity_id &&
+    c.name === l.name &&
+    c.executable === l.executable &&
+    c.start === l.start &&
+    c.user === u &&
+    c.group === g &&
+    c.entryType === l.entry_meta?.type &&
+    sameList(c.args, l.args)
+  ) {
+    return same ? c.same : c.other;
+  }
+  let s = `{"pid":${num(l.pid)}`;
+  if (l.entity_id !== undefined) s += `,"entity_id":${q(l.entity_id)}`;
+  if (l.name !== undefined) s += `,"name":${q(l.name)}`;
+  if (l.executable !== undefined) s += `,"executable":${q(l.executable)}`;
+  if (l.args !== undefined && l.args.length) s += `,"args":${argsList(l.args)},"args_count":${num(l.args.length)}`;
+  if (l.start !== undefined) s += `,"start":${q(l.start)}`;
+  if (u !== undefined) s += `,"user":${u}`;
+  if (g !== undefined) s += `,"group":${g}`;
+  if (l.entry_meta !== undefined) s += `,"entry_meta":{"type":${q(l.entry_meta.type)}}`;
+  const t: Leader = {
+    pid: l.pid,
+    entity_id: l.entity_id,
+    name: l.name,
+    executable: l.executable,
+    args: l.args?.slice(),
+    start: l.start,
+    user: u,
+    group: g,
+    entryType: l.entry_meta?.type,
+    same: flat(`${s},"same_as_process":true}`),
+    other: flat(`${s},"same_as_process":false}`),
+  };
+  if (!text.raw) put(m, k, t);
+  return same ? t.same : t.other;
+}
+
+/** `,"previous":{…}` as addSessionFields writes it (exec only). */
+function previous(p: ProcessInfo): string {
+  const prev = p.previous?.[p.previous.length - 1];
+  if (!prev) return '';
+  let s = '';
+  if (prev.executable !== undefined) s += `"executable":${q(prev.executable)}`;
+  if (prev.args?.length) s += `${s ? ',' : ''}"args":${strList(prev.args)},"args_count":${num(prev.args.length)}`;
+  return `,"previous":{${s}}`;
+}
+
+// ---- the rest: thread through the leaders, per entity -----------------------------------
+
+/** The pieces the rest is made of (texts are the cached sub-fragments: equal while unchanged). */
+interface Rest {
+  thread: number;
+  caps: string;
+  interactive: boolean | undefined;
+  ttyMajor: number | undefined;
+  ttyMinor: number | undefined;
+  user: string;
+  group: string;
+  realUser: string;
+  realGroup: string;
+  savedUser: string;
+  savedGroup: string;
+  parent: string;
+  previous: string;
+  session: string;
+  groupLeader: string;
+  entry: string;
+  text: string;
+}
+
+const rests = new Map<string | number, Rest>();
+
+/** `,"thread":{…}` through the leaders and the closing brace of process. */
+function rest(p: ProcessInfo): string {
+  const caps = capabilities(p.thread.capabilities);
+  const u = user(p.user);
+  const g = user(p.group);
+  const ru = user(p.real_user);
+  const rg = user(p.real_group);
+  const su = p.saved_user.id !== p.user.id ? user(p.saved_user) : '';
+  const sg = p.saved_group.id !== p.group.id ? user(p.saved_group) : '';
+  const par = parent(p.parent);
+  const prev = previous(p);
+  const sl = p.session_leader ? leader('s', p.session_leader, p) : '';
+  const gl = p.group_leader ? leader('g', p.group_leader, p) : '';
+  const el = p.entry_leader ? leader('e', p.entry_leader, p) : '';
+  const k = keyOf(p);
+  const c = rests.get(k);
+  // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
+  if (
+    c !== undefined &&
+    c.thread === p.thread.id &&
+    c.caps === caps &&
+    c.interactive === p.interactive &&
+    c.ttyMajor === p.tty?.char_device.major &&
+    c.ttyMinor === p.tty?.char_device.minor &&
+    c.user === u &&
+    c.group === g &&
+    c.realUser === ru &&
+    c.realGroup === rg &&
+    c.savedUser === su &&
+    c.savedGroup === sg &&
+    c.parent === par &&
+    c.previous === prev &&
+    c.session === sl &&
+    c.groupLeader === gl &&
+    c.entry === el
+  ) {
+    return c.text;
+  }
+  // The real ids are always written: Elastic's rules compare them with the effective ones.
+  const users = `,"user":${u},"group":${g},"real_user":${ru},"real_group":${rg}${su && `,"saved_user":${su}`}${sg && `,"saved_group":${sg}`}`;
+  let s = `,"thread":{"id":${num(p.thread.id)}${caps}}`;
+  if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
+  if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
+  s += `${users},"parent":${par}${prev}`;
+  if (sl) s += `,"session_leader":${sl}`;
+  if (gl) s += `,"group_leader":${gl}`;
+  if (el) s += `,"entry_leader":${el}`;
+  s += '}';
+  if (text.raw) return s;
+  put(rests, k, {
+    thread: p.thread.id,
+    caps,
+    interactive: p.interactive,
+    ttyMajor: p.tty?.char_device.major,
+    ttyMinor: p.tty?.char_device.minor,
+    user: u,
+    group: g,
+    realUser: ru,
+    realGroup: rg,
+    savedUser: su,
+    savedGroup: sg,
+    parent: par,
+    previous: prev,
+    session: sl,
+    groupLeader: gl,
+    entry: el,
+    text: flat(s),
+  });
+  return s;
+}
+
+/**
+ * The process (or thread) exited: its own fragments will not be asked for
+ * again (a late event writes them anew), so they go now instead of aging
+ * into the old generation until the tables fill.
+ */
+export function forgetProcess(p: ProcessInfo): void {
+  const k = keyOf(p);
+  identities.delete(k);
+  rests.delete(k);
+  parents.delete(k);
+  leaders.s.delete(k);
+  leaders.g.delete(k);
+  leaders.e.delete(k);
+}
+
+/** `"process":{…}` as processOf writes it. */
+export function processBlock(p: ProcessInfo): string {
+  let s = identity(p);
+  if (p.end !== undefined) s += `,"end":${q(p.end)}`;
+  if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
+  return s + rest(p);
+}
