@@ -10,7 +10,7 @@ import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { SEGMENT_HEADER_BYTES } from './format.js';
 import { SegmentScanner } from './segment-scanner.js';
-import { ShippedRecord, parseEvent } from './payload.js';
+import { ShippedRecord, readEvent } from './payload.js';
 
 /** One stored event. */
 export interface JournalRecord {
@@ -18,7 +18,7 @@ export interface JournalRecord {
   readonly position: number;
   /** When it was appended, ms since the epoch. */
   readonly time: number;
-  /** Size of the event's stored JSON in bytes (without the sections journaled with it). */
+  /** Size of the event's stored JSON in bytes (without the sections journaled with it; a compact record: its head and ECS line). */
   readonly bytes: number;
   /** The classified event (parsed when first read for records read to ship). */
   readonly event: ClassifiedEvent;
@@ -190,10 +190,8 @@ export class JournalReader implements Iterable<JournalRecord> {
         const shipped = this.ship ? ShippedRecord.from(item.position, item.time, this.copy(buf, item.payloadStart, item.payloadEnd)) : undefined;
         if (shipped) rec = shipped;
         else {
-          const end = buf.indexOf(0x0a, item.payloadStart);
-          const jsonEnd = end < 0 || end > item.payloadEnd ? item.payloadEnd : end;
-          const event = parseEvent(buf.toString('utf8', item.payloadStart, jsonEnd));
-          rec = { position: item.position, time: item.time, bytes: jsonEnd - item.payloadStart, event };
+          const { event, bytes: n } = readEvent(buf, item.payloadStart, item.payloadEnd);
+          rec = { position: item.position, time: item.time, bytes: n, event };
         }
       } catch {
         this.view.reportDamage({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: 'unparsable' });

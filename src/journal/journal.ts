@@ -18,11 +18,12 @@ import { resolve } from 'node:path';
 import { SensorError } from '../errors.js';
 import { assertOwnDirectory } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
-import { sectionsBound, writeSections, type EventSections } from './payload.js';
+import type { EventSections } from './payload.js';
+import { RecordEncoder } from './record-encoder.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
-import { FORMAT_VERSION, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, SEGMENT_HEADER_BYTES, sealRecord } from './format.js';
+import { FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './format.js';
 import { JournalReader, type JournalDamage, type JournalView, type ReaderOptions, type SegmentRef } from './journal-reader.js';
 import { DEFAULTS, type AppendResult, type JournalOptions, type JournalStats, type RetentionEvent } from './journal-options.js';
 import { SegmentSync } from './segment-sync.js';
@@ -52,7 +53,7 @@ export class Journal implements JournalView {
   private fd = -1;
   private nextPos = 0;
   private durablePos = 0;
-  private enc: Buffer = Buffer.allocUnsafe(0);
+  private readonly encoder = new RecordEncoder();
   private readonly store: CursorStore;
   private readonly syncer: SegmentSync;
   private readonly cursorMap = new Map<string, number>();
@@ -129,9 +130,11 @@ export class Journal implements JournalView {
 
   /**
    * Append a batch; the records get consecutive positions `[first, next)`.
-   * `sections` gives, per event, what is stored after its JSON: the routing
+   * `sections` gives, per event, what is stored after it: the routing
    * facts and the lines the sinks ship (payload.ts `writeSections`), so
-   * delivery reads them instead of parsing and normalizing again.
+   * delivery reads them instead of parsing and normalizing again; with an
+   * ECS line among them the event is stored compact, its process in that
+   * line only (record-encoder.ts).
    * The bytes are written before this returns; with fsyncIntervalMs 0 they are
    * also fdatasync'ed, otherwise within fsyncIntervalMs (see `sync()`).
    * Readers see records once they are durable. On a write error nothing of the
@@ -143,32 +146,11 @@ export class Journal implements JournalView {
     const first = this.nextPos;
     if (batch.length === 0) return { first, next: first };
     const time = this.now();
-    let off = 0;
-    let pos = first;
-    for (const ce of batch) {
-      // The event's JSON, then the sections (payload.ts: each starts with a LF, which JSON text
-      // never holds raw), each written straight into the buffer: no concatenation, no copy.
-      // The canonical event stays JSON.stringify's: writing it from cached fragments (the capability
-      // lists, the parent, the leaders) was built and measured slower than V8's serializer here
-      // (docs/benchmarks.md, live).
-      const json = JSON.stringify(ce);
-      const sec = sections?.(ce);
-      const need = off + HDR + json.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
-      if (need > this.enc.length) this.grow(need, off);
-      const start = off + HDR;
-      let end = start + this.enc.write(json, start, 'utf8');
-      if (sec) end = writeSections(this.enc, end, sec);
-      const len = end - start;
-      if (len > MAX_PAYLOAD_BYTES) {
-        throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
-      }
-      sealRecord(this.enc, off, len, pos, time);
-      off += HDR + len;
-      pos++;
-    }
+    const { buf, bytes: off } = this.encoder.encode(batch, sections, first, time);
+    const pos = first + batch.length;
     let seg = this.active();
     if (seg.bytes + off > this.segmentBytes && seg.bytes > SEGMENT_HEADER_BYTES) seg = this.roll();
-    writeAt(this.fd, this.enc, seg, off, this.log);
+    writeAt(this.fd, buf, seg, off, this.log);
     seg.bytes += off;
     this.totalBytes += off;
     this.nextPos = pos;
@@ -551,12 +533,6 @@ export class Journal implements JournalView {
     }
     this.segments = this.segments.filter((s) => s !== seg);
     this.totalBytes -= seg.bytes;
-  }
-
-  private grow(need: number, keep: number): void {
-    const next = Buffer.allocUnsafe(Math.max(need, this.enc.length * 2, 1 << 20));
-    this.enc.copy(next, 0, 0, keep);
-    this.enc = next;
   }
 
   private fsyncNow(): void {

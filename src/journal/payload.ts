@@ -1,8 +1,14 @@
 /**
- * The payload of a journal record (format version 2): the classified event
- * as JSON, then sections, each a LF, a one-letter tag and its text:
+ * The payload of a journal record (format versions 2 and 3): the classified
+ * event, then sections, each a LF, a one-letter tag and its text:
  *
  *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid,"time","severity"]\nE{…ECS…}\nCCEF:0|…
+ *   R{"event":{…,"process":0,…},"verdict":…}\nM[…]\nE{…ECS…}…          (version 3, compact)
+ *
+ * The event is either its canonical JSON (`{`) or, when the record holds its
+ * ECS line and the line holds its process exactly, the compact form (`R`):
+ * the event without its process, which is read back from the `E` line
+ * (compact-record.ts) — so the process is serialized once per event.
  *
  * - `M`: what sinks route by (EventRoute: flags 1 suspicious, 2 loss; the
  *   event id; the process entity id and pid; the event's @timestamp and the
@@ -20,6 +26,7 @@
  */
 import { topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
 import type { JournalRecord } from './journal-reader.js';
+import { COMPACT_TAG, rebuildEvent } from './compact-record.js';
 
 const TAGS: Record<OutputFormat, number> = { ecs: 0x45 /* E */, cef: 0x43 /* C */ };
 const META = 0x4d; /* M */
@@ -79,11 +86,41 @@ export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonl
 
 /** Parse the JSON part of a payload; throws when it is not a classified event. */
 export function parseEvent(text: string): ClassifiedEvent {
-  const v = JSON.parse(text) as ClassifiedEvent;
+  return checked(JSON.parse(text) as ClassifiedEvent);
+}
+
+function checked(v: ClassifiedEvent): ClassifiedEvent {
   if (typeof v !== 'object' || v === null || typeof v.event !== 'object' || typeof v.verdict !== 'object') {
     throw new Error('not a classified event');
   }
   return v;
+}
+
+/** Where the `tag` section's text lies in buf[start, end), or undefined. */
+function sectionAt(buf: Buffer, start: number, end: number, tag: number): [number, number] | undefined {
+  let at = buf.indexOf(LF, start);
+  while (at >= 0 && at < end) {
+    let next = buf.indexOf(LF, at + 1);
+    if (next < 0 || next > end) next = end;
+    if (buf[at + 1] === tag) return [at + 2, next];
+    at = next === end ? -1 : next;
+  }
+  return undefined;
+}
+
+/**
+ * The classified event of the payload in buf[start, end) (any version, either
+ * form) and the bytes it counts for (its JSON; a compact one with its ECS line).
+ * Throws when it is not a readable event.
+ */
+export function readEvent(buf: Buffer, start: number, end: number): { event: ClassifiedEvent; bytes: number } {
+  let jsonEnd = buf.indexOf(LF, start);
+  if (jsonEnd < 0 || jsonEnd > end) jsonEnd = end;
+  if (buf[start] !== COMPACT_TAG) return { event: parseEvent(buf.toString('utf8', start, jsonEnd)), bytes: jsonEnd - start };
+  const e = sectionAt(buf, jsonEnd, end, TAGS.ecs);
+  if (!e) throw new Error('compact journal record without its ECS line');
+  const event = checked(rebuildEvent(buf.toString('utf8', start + 1, jsonEnd), buf.toString('utf8', e[0], e[1])));
+  return { event, bytes: jsonEnd - start + e[1] - e[0] };
 }
 
 /**
@@ -131,7 +168,13 @@ export class ShippedRecord implements JournalRecord {
       if (m[5] !== '') route.severity = m[5] as Severity;
     }
     // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
-    return new ShippedRecord(position, time, jsonEnd, new LazyEvent(payload, jsonEnd, route));
+    let bytes = jsonEnd;
+    if (payload[0] === COMPACT_TAG) {
+      const e = sectionAt(payload, jsonEnd, payload.length, TAGS.ecs);
+      if (!e) throw new Error('compact journal record without its ECS line');
+      bytes += e[1] - e[0];
+    }
+    return new ShippedRecord(position, time, bytes, new LazyEvent(payload, jsonEnd, route));
   }
 
   get event(): ClassifiedEvent {
@@ -150,7 +193,7 @@ class LazyEvent implements ShippedEvent {
   ) {}
 
   classified(): ClassifiedEvent {
-    this.parsed ??= parseEvent(this.payload.toString('utf8', 0, this.jsonEnd));
+    this.parsed ??= readEvent(this.payload, 0, this.payload.length).event;
     return this.parsed;
   }
 
