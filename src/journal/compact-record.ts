@@ -14,9 +14,11 @@
  * Exact by construction, not by hope: `processFits` admits only a process
  * whose every member the ECS process block writes in a form this module
  * reads back to the same value (JSON's value, as a version 2 record gives it:
- * undefined members left out). Anything else — a member the model gained
- * that this file does not know, an empty entity id, an empty list ECS
- * leaves out, two previous images, raw kernel bytes (ECS shows them as
+ * undefined members left out), helped by a few bits in the head for what
+ * ECS leaves out (two empty capability sets, an empty env list, an empty
+ * entity id). Anything else — a member the model gained that this file
+ * does not know, an empty leader argv, two previous images, a saved user
+ * named unlike the effective one, raw kernel bytes (ECS shows them as
  * U+FFFD) — makes the journal store the canonical JSON instead (the
  * version 2 layout, readable in the same segment). A property test holds
  * canonical → record → canonical to the identity on random hostile events.
@@ -30,6 +32,15 @@ import type { ClassifiedEvent, LeaderRef, ProcessInfo, ProcessRef, UserRef } fro
 
 /** First byte of a compact payload ('R'); a canonical JSON payload starts with '{'. */
 export const COMPACT_TAG = 0x52;
+
+/**
+ * What the ECS process block leaves out but the head's `"process":N` keeps,
+ * as bits of N: common shapes that would otherwise send the event to the
+ * canonical layout (an unprivileged task's two empty capability sets above all).
+ */
+const EMPTY_CAPS = 1;
+const EMPTY_ENV = 2;
+const NO_ENTITY = 4;
 
 type Obj = Record<string, unknown>;
 
@@ -153,8 +164,8 @@ export function processFits(p: ProcessInfo): boolean {
       case 'user':
       case 'group':
         break;
-      case 'entity_id': // written only when not empty
-        if (!isStr(v) || v === '') return false;
+      case 'entity_id': // written only when not empty (flag NO_ENTITY)
+        if (!isStr(v)) return false;
         break;
       case 'executable':
       case 'command_line':
@@ -175,8 +186,8 @@ export function processFits(p: ProcessInfo): boolean {
       case 'interactive':
         if (typeof v !== 'boolean') return false;
         break;
-      case 'env_vars': // an empty list is not written
-        if (!strings(v) || (v as string[]).length === 0) return false;
+      case 'env_vars': // an empty list is not written (flag EMPTY_ENV)
+        if (!strings(v)) return false;
         break;
       case 'tty':
         if (!ttyFits(v)) return false;
@@ -186,9 +197,8 @@ export function processFits(p: ProcessInfo): boolean {
         for (const t in v) {
           const tv = v[t];
           if (tv === undefined || t === 'id') continue;
+          // Two empty sets are not written at all (flag EMPTY_CAPS).
           if (t !== 'capabilities' || !isObj(tv) || !strings(tv.effective) || !strings(tv.permitted)) return false;
-          // Two empty sets are not written at all.
-          if ((tv.effective as string[]).length === 0 && (tv.permitted as string[]).length === 0) return false;
           for (const c in tv) if (c !== 'effective' && c !== 'permitted' && tv[c] !== undefined) return false;
         }
         break;
@@ -233,10 +243,20 @@ export function processFits(p: ProcessInfo): boolean {
   return userFits(o.real_user) && userFits(o.real_group) && userFits(o.saved_user) && userFits(o.saved_group) && isObj(o.thread) && parentFits(o.parent);
 }
 
+/** The `"process":N` bits of a process that fits. */
+function flagsOf(p: ProcessInfo): number {
+  const caps = p.thread.capabilities;
+  let f = caps !== undefined && caps.effective.length === 0 && caps.permitted.length === 0 ? EMPTY_CAPS : 0;
+  if (p.env_vars !== undefined && p.env_vars.length === 0) f |= EMPTY_ENV;
+  if (p.entity_id === '') f |= NO_ENTITY;
+  return f;
+}
+
 /**
- * `R{"event":{…,"process":0,…},"verdict":…}`: the classified event as
- * JSON.stringify writes it, but for the process, left to the ECS line.
- * Only for an event whose process fits (processFits).
+ * `R{"event":{…,"process":N,…},"verdict":…}`: the classified event as
+ * JSON.stringify writes it, but for the process, left to the ECS line (N:
+ * the few facts that line leaves out, flagsOf). Only for an event whose
+ * process fits (processFits).
  */
 export function compactHead(ce: ClassifiedEvent): string {
   let s = 'R{';
@@ -258,7 +278,7 @@ export function compactHead(ce: ClassifiedEvent): string {
       if (ev === undefined || typeof ev === 'function' || typeof ev === 'symbol') continue;
       e += efirst ? `${JSON.stringify(ek)}:` : `,${JSON.stringify(ek)}:`;
       efirst = false;
-      e += ek === 'process' ? '0' : JSON.stringify(ev);
+      e += ek === 'process' ? `${flagsOf(ev as ProcessInfo)}` : JSON.stringify(ev);
     }
     s += `${e}}`;
   }
@@ -308,14 +328,17 @@ function leaderOf(e: Obj): LeaderRef {
 }
 
 /** The canonical process from the `process` object of its ECS document (the inverse of processOf on what processFits admits). */
-export function processFromEcs(e: Obj): ProcessInfo {
+export function processFromEcs(e: Obj, flags: number): ProcessInfo {
   const user = userOf(e.user as Obj);
   const group = userOf(e.group as Obj);
   const t = e.thread as Obj;
   const thread: ProcessInfo['thread'] = { id: t.id as number };
   const caps = t.capabilities as Obj | undefined;
   if (caps !== undefined) thread.capabilities = { effective: (caps.effective as string[] | undefined) ?? [], permitted: (caps.permitted as string[] | undefined) ?? [] };
-  const p = { pid: e.pid as number, entity_id: (e.entity_id as string | undefined) ?? '', name: e.name as string } as ProcessInfo;
+  else if (flags & EMPTY_CAPS) thread.capabilities = { effective: [], permitted: [] };
+  const p = { pid: e.pid as number } as ProcessInfo;
+  if (e.entity_id !== undefined || flags & NO_ENTITY) p.entity_id = (e.entity_id as string | undefined) ?? '';
+  p.name = e.name as string;
   if (e.executable !== undefined) p.executable = e.executable as string;
   if (e.args_count !== undefined) {
     p.args = (e.args as string[] | undefined) ?? [];
@@ -327,6 +350,7 @@ export function processFromEcs(e: Obj): ProcessInfo {
   if (e.end !== undefined) p.end = e.end as string;
   if (e.exit_code !== undefined) p.exit_code = e.exit_code as number;
   if (e.env_vars !== undefined) p.env_vars = e.env_vars as string[];
+  else if (flags & EMPTY_ENV) p.env_vars = [];
   p.thread = thread;
   if (e.interactive !== undefined) p.interactive = e.interactive as boolean;
   if (e.tty !== undefined) p.tty = ttyOf(e.tty as Obj);
@@ -358,9 +382,8 @@ export function processFromEcs(e: Obj): ProcessInfo {
 export function rebuildEvent(head: string, ecs: string): ClassifiedEvent {
   const ce = JSON.parse(head) as ClassifiedEvent;
   const doc = JSON.parse(ecs) as Obj;
-  if (!isObj(ce) || !isObj(ce.event) || ce.event.process !== (0 as unknown) || !isObj(doc) || !isObj(doc.process)) {
-    throw new Error('not a compact journal record');
-  }
-  ce.event.process = processFromEcs(doc.process);
+  const flags = isObj(ce) && isObj(ce.event) ? (ce.event.process as unknown) : undefined;
+  if (typeof flags !== 'number' || !isObj(doc) || !isObj(doc.process)) throw new Error('not a compact journal record');
+  ce.event.process = processFromEcs(doc.process, flags);
   return ce;
 }

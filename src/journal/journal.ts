@@ -267,7 +267,7 @@ export class Journal implements JournalView {
       durablePosition: this.durablePos,
       segments: this.segments.length,
       bytes: this.totalBytes,
-      appended: { records: c.records, bytes: c.bytes, batches: c.batches },
+      appended: { records: c.records, bytes: c.bytes, batches: c.batches, compact: this.encoder.counts.compact },
       fsyncs: this.syncer.fsyncs,
       fsyncErrors: this.syncer.errors,
       deleted: { segments: c.delSegments, positions: c.delPositions, bytes: c.delBytes, bySize: c.bySize, byAge: c.byAge },
