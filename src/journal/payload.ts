@@ -24,7 +24,7 @@
  * JSON alone and read the same way. Readers that ship (delivery) copy the
  * payload and parse the event only when something asks for it.
  */
-import { topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
+import { routeOf, topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
 import type { JournalRecord } from './journal-reader.js';
 import { COMPACT_TAG, rebuildEvent } from './compact-record.js';
 
@@ -124,8 +124,10 @@ export function readEvent(buf: Buffer, start: number, end: number): { event: Cla
 }
 
 /**
- * A record read for shipping: the payload is its own copy; the event is
- * parsed on first use; the routing facts and lines come from the sections.
+ * A record read for shipping: the payload is a view of the reader's chunk
+ * (which the reader then leaves to it); the event is parsed on first use;
+ * the routing facts and lines come from the sections, the routing facts
+ * parsed on first use too (a file sink never reads them).
  */
 export class ShippedRecord implements JournalRecord {
   /** What delivery hands the sink. */
@@ -141,32 +143,13 @@ export class ShippedRecord implements JournalRecord {
   }
 
   /**
-   * From a payload copy; undefined when it has no routing section (a
-   * version 1 record, or one journaled without sections): read it whole.
-   * Throws when the routing section is not what encodeSections writes.
+   * From a payload that stays as it is; undefined when it has no routing
+   * section (a version 1 record, or one journaled without sections): read it
+   * whole. Throws when a compact record lacks its ECS line.
    */
   static from(position: number, time: number, payload: Buffer): ShippedRecord | undefined {
     const jsonEnd = payload.indexOf(LF);
     if (jsonEnd < 0 || payload[jsonEnd + 1] !== META) return undefined;
-    let end = payload.indexOf(LF, jsonEnd + 1);
-    if (end < 0) end = payload.length;
-    const m = JSON.parse(payload.toString('utf8', jsonEnd + 2, end)) as unknown;
-    if (
-      !Array.isArray(m) ||
-      (m.length !== 4 && m.length !== 6) ||
-      typeof m[0] !== 'number' ||
-      typeof m[1] !== 'string' ||
-      typeof m[2] !== 'string' ||
-      typeof m[3] !== 'number' ||
-      (m.length === 6 && (typeof m[4] !== 'string' || !(m[5] === '' || SEVERITIES.has(m[5] as string))))
-    ) {
-      throw new Error('bad routing section');
-    }
-    const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
-    if (m.length === 6) {
-      route.time = m[4] as string;
-      if (m[5] !== '') route.severity = m[5] as Severity;
-    }
     // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
     let bytes = jsonEnd;
     if (payload[0] === COMPACT_TAG) {
@@ -174,7 +157,7 @@ export class ShippedRecord implements JournalRecord {
       if (!e) throw new Error('compact journal record without its ECS line');
       bytes += e[1] - e[0];
     }
-    return new ShippedRecord(position, time, bytes, new LazyEvent(payload, jsonEnd, route));
+    return new ShippedRecord(position, time, bytes, new LazyEvent(payload, jsonEnd));
   }
 
   get event(): ClassifiedEvent {
@@ -182,19 +165,57 @@ export class ShippedRecord implements JournalRecord {
   }
 }
 
-/** A ShippedEvent over a payload copy, parsed only when its event or verdict is read. */
+/** The routing section's text `[…]` as EventRoute; undefined when it is not what routeSection writes. */
+function parseRoute(text: string): EventRoute | undefined {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (
+    !Array.isArray(m) ||
+    (m.length !== 4 && m.length !== 6) ||
+    typeof m[0] !== 'number' ||
+    typeof m[1] !== 'string' ||
+    typeof m[2] !== 'string' ||
+    typeof m[3] !== 'number' ||
+    (m.length === 6 && (typeof m[4] !== 'string' || !(m[5] === '' || SEVERITIES.has(m[5] as string))))
+  ) {
+    return undefined;
+  }
+  const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
+  if (m.length === 6) {
+    route.time = m[4] as string;
+    if (m[5] !== '') route.severity = m[5] as Severity;
+  }
+  return route;
+}
+
+/** A ShippedEvent over a payload, parsed only when its event, verdict or route is read. */
 class LazyEvent implements ShippedEvent {
   private parsed: ClassifiedEvent | undefined;
+  private routed: EventRoute | undefined;
 
   constructor(
     private readonly payload: Buffer,
     private readonly jsonEnd: number,
-    readonly route: EventRoute,
   ) {}
 
   classified(): ClassifiedEvent {
     this.parsed ??= readEvent(this.payload, 0, this.payload.length).event;
     return this.parsed;
+  }
+
+  /** The routing facts of the M section (CRC-checked with the record; one a writer got wrong is taken from the event instead). */
+  get route(): EventRoute {
+    if (this.routed === undefined) {
+      const p = this.payload;
+      let end = p.indexOf(LF, this.jsonEnd + 1);
+      if (end < 0) end = p.length;
+      this.routed = parseRoute(p.toString('utf8', this.jsonEnd + 2, end)) ?? routeOf(this.classified());
+    }
+    return this.routed;
   }
 
   get event(): ClassifiedEvent['event'] {
