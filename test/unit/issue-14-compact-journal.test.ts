@@ -7,8 +7,11 @@
 // to the canonical JSON, not lose anything). Versions 1 and 2 stay readable.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from '../../src/sources/kernel/paths.js';
+import { rawEvents } from '../helpers/replay-fixtures.js';
 import fc from 'fast-check';
 import { Journal, ShippedRecord } from '../../src/journal/journal.js';
 import { FORMAT_VERSION, SEGMENT_HEADER_BYTES, SH, crcOf } from '../../src/journal/format.js';
@@ -20,6 +23,7 @@ import type { LineFormatter } from '../../src/sinks/sink.js';
 import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
 import { tempDir } from '../helpers/journal-fixtures.js';
 
+const CLI = join(packageRoot, 'bin/ebpf-sensor.js');
 const RUNS = Number(process.env.JOURNAL_PROPERTY_RUNS ?? 120);
 const base = corpus();
 
@@ -248,6 +252,50 @@ test('issue-14: a version 2 segment (canonical JSON first in every record) is st
     );
     await all.close();
     assert.ok(SEGMENT_HEADER_BYTES > 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('issue-14: replay and journal export give the same bytes from compact records as from canonical ones', async () => {
+  const { dir, cleanup } = tempDir('issue14-replay-');
+  try {
+    const events = [...base.map((ce) => ce.event), ...rawEvents(14, 600, 0.7)].map((ev, i) => ({
+      event: { ...structuredClone(ev), event: { ...ev.event, id: `r-${i}`, sequence: i } },
+      verdict: { classification: 'normal' as const, matches: [] },
+    }));
+    const compactDir = join(dir, 'compact');
+    const canonicalDir = join(dir, 'canonical');
+    const a = Journal.open(compactDir, { fsyncIntervalMs: 0 });
+    a.append(events, journalSections(formats(true)));
+    assert.ok(a.stats().appended.compact > events.length / 2, `${a.stats().appended.compact} of ${events.length} compact`);
+    await a.close();
+    const b = Journal.open(canonicalDir, { fsyncIntervalMs: 0 });
+    b.append(events);
+    assert.equal(b.stats().appended.compact, 0);
+    await b.close();
+    const cli = (args: string[]): void => {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, EBPF_SENSOR_LOG_LEVEL: 'warn' } });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    for (const format of ['ecs', 'cef']) {
+      const outs = [compactDir, canonicalDir].map((j, n) => {
+        const out = join(dir, `${format}-${n}.out`);
+        cli(['replay', j, '--format', format, '-o', `file:${out}`]);
+        return readFileSync(out);
+      });
+      assert.ok(outs[0]!.length > 50_000);
+      assert.ok(outs[0]!.equals(outs[1]!), `${format}: replay of the compact journal differs from the canonical one`);
+    }
+    // journal export: the captures replay to the same documents too.
+    const outs = [compactDir, canonicalDir].map((j, n) => {
+      const cap = join(dir, `export-${n}.capture.gz`);
+      cli(['journal', 'export', '--journal', j, '-o', cap]);
+      const out = join(dir, `export-${n}.out`);
+      cli(['replay', cap, '-o', `file:${out}`]);
+      return readFileSync(out);
+    });
+    assert.ok(outs[0]!.equals(outs[1]!), 'replay of the exported captures differs');
   } finally {
     cleanup();
   }
