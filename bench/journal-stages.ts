@@ -30,7 +30,7 @@ const roots: Array<[string, string]> = [['this', here]];
 if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
 
 // The storm's classified events (pipeline-storm runs at import; --keep keeps them).
-process.argv.push('--keep', '--forks', String(Math.ceil(count / 2)));
+process.argv.splice(2, Infinity, '--keep', '--forks', String(Math.ceil(count / 2)));
 const storm = (await import(pathToFileURL(join(here, 'bench/pipeline-storm.js')).href)) as { keptEvents(): readonly ClassifiedEvent[] };
 let events: readonly ClassifiedEvent[] = [];
 for (const deadline = Date.now() + 60_000; events.length < count && Date.now() < deadline; ) {
