@@ -300,3 +300,34 @@ test('issue-14: replay and journal export give the same bytes from compact recor
     cleanup();
   }
 });
+
+test('issue-14: records read to ship are views of the read chunk, never overwritten by later reads', async () => {
+  const { dir, cleanup } = tempDir('issue14-views-');
+  try {
+    const j = Journal.open(dir, { fsyncIntervalMs: 0 });
+    const batch = Array.from({ length: 600 }, (_, i) => {
+      const ce = structuredClone(base[i % base.length]!);
+      ce.event.event.id = `v-${i}`;
+      return ce;
+    });
+    j.append(batch, journalSections(formats(true)));
+    // Small chunks: the scanner refills many times while earlier records are still held.
+    const reader = j.reader(j.firstPosition, { ship: true, chunkBytes: 16 << 10 });
+    const kept: ShippedRecord[] = [];
+    for (let r = reader.read(7, 1 << 30); r.records.length; r = reader.read(7, 1 << 30)) kept.push(...(r.records as ShippedRecord[]));
+    assert.equal(kept.length, batch.length);
+    const lines = kept.map((k) => k.ship.shipped!('ecs')!);
+    // Several records share one chunk (no copy per record)…
+    assert.ok(new Set(lines.map((l) => l.buffer)).size < kept.length / 3);
+    // …and every one still holds its own bytes after all the reads that came after it.
+    kept.forEach((k, i) => {
+      assert.equal(lines[i]!.toString('utf8'), ecsLine(batch[i]!, HOST, AGENT));
+      assert.equal(k.ship.route!.id, `v-${i}`);
+      assert.deepStrictEqual(k.event, asJson(batch[i]!));
+    });
+    reader.close();
+    await j.close();
+  } finally {
+    cleanup();
+  }
+});
