@@ -138,6 +138,27 @@ export class CursorStore {
     }
   }
 
+  /**
+   * The committed position of every cursor. A cursor file that cannot be
+   * read points at `oldest` (its sink gets duplicates, never a gap) and is
+   * listed in `bad`.
+   */
+  positions(oldest: number): { positions: Map<string, number>; bad: CursorLoad['bad'] } {
+    const { cursors, bad } = this.load();
+    const positions = new Map<string, number>();
+    for (const [name, c] of cursors) positions.set(name, c.position);
+    for (const b of bad) {
+      let name: string;
+      try {
+        name = decodeURIComponent(b.file.slice(this.dir.length + 1).replace(/\.cursor$/, ''));
+      } catch {
+        continue; // not a name we ever wrote
+      }
+      if (!positions.has(name)) positions.set(name, oldest);
+    }
+    return { positions, bad };
+  }
+
   /** Store `position` for `name` atomically. Commits of one name run one after another. */
   commit(name: string, position: number, nowMs: number): Promise<void> {
     const file = cursorFileName(name);

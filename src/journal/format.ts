@@ -21,7 +21,7 @@ import { crc32 } from 'node:zlib';
  * Format version written in every new segment header. Version 1 segments
  * (payload: the JSON only) are still read; newer ones are refused.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** Oldest segment format version this build reads. */
 export const OLDEST_FORMAT_VERSION = 1;
 

@@ -58,7 +58,8 @@ export interface JournalStats {
   segments: number;
   bytes: number;
   /** Since open. */
-  appended: { records: number; bytes: number; batches: number };
+  /** compact: records stored in the compact form (the process in the ECS line only; the others hold the canonical JSON). */
+  appended: { records: number; bytes: number; batches: number; compact: number };
   fsyncs: number;
   fsyncErrors: number;
   deleted: { segments: number; positions: number; bytes: number; bySize: number; byAge: number };

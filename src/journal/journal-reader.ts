@@ -10,7 +10,7 @@ import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { SEGMENT_HEADER_BYTES } from './format.js';
 import { SegmentScanner } from './segment-scanner.js';
-import { ShippedRecord, parseEvent } from './payload.js';
+import { ShippedRecord, readEvent } from './payload.js';
 
 /** One stored event. */
 export interface JournalRecord {
@@ -18,7 +18,7 @@ export interface JournalRecord {
   readonly position: number;
   /** When it was appended, ms since the epoch. */
   readonly time: number;
-  /** Size of the event's stored JSON in bytes (without the sections journaled with it). */
+  /** Size of the event's stored JSON in bytes (without the sections journaled with it; a compact record: its head and ECS line). */
   readonly bytes: number;
   /** The classified event (parsed when first read for records read to ship). */
   readonly event: ClassifiedEvent;
@@ -87,13 +87,12 @@ export interface ReaderOptions {
   chunkBytes?: number;
   /**
    * For shipping (delivery): records that carry sections (payload.ts) are
-   * returned as ShippedRecords — the payload copied, the event parsed only
-   * when read. Records without sections are parsed as usual.
+   * returned as ShippedRecords — views of the read chunk (not copied: the
+   * next read goes to a new chunk), the event parsed only when read. Records
+   * without sections are parsed as usual.
    */
   ship?: boolean;
 }
-
-const ARENA_BYTES = 1 << 20;
 
 export class JournalReader implements Iterable<JournalRecord> {
   /** Positions skipped because retention deleted them before they were read. */
@@ -107,8 +106,6 @@ export class JournalReader implements Iterable<JournalRecord> {
   private closed = false;
   private readonly chunk: number;
   private readonly ship: boolean;
-  private arena: Buffer = Buffer.alloc(0);
-  private arenaUsed = 0;
 
   constructor(
     private readonly view: JournalView,
@@ -187,13 +184,15 @@ export class JournalReader implements Iterable<JournalRecord> {
       let rec: JournalRecord;
       try {
         const buf = scanner!.buf;
-        const shipped = this.ship ? ShippedRecord.from(item.position, item.time, this.copy(buf, item.payloadStart, item.payloadEnd)) : undefined;
-        if (shipped) rec = shipped;
+        const shipped = this.ship ? ShippedRecord.from(item.position, item.time, buf.subarray(item.payloadStart, item.payloadEnd)) : undefined;
+        if (shipped) {
+          // The record is a view of the scanner's chunk: the scanner reads on into a new one.
+          scanner!.lend();
+          rec = shipped;
+        }
         else {
-          const end = buf.indexOf(0x0a, item.payloadStart);
-          const jsonEnd = end < 0 || end > item.payloadEnd ? item.payloadEnd : end;
-          const event = parseEvent(buf.toString('utf8', item.payloadStart, jsonEnd));
-          rec = { position: item.position, time: item.time, bytes: jsonEnd - item.payloadStart, event };
+          const { event, bytes: n } = readEvent(buf, item.payloadStart, item.payloadEnd);
+          rec = { position: item.position, time: item.time, bytes: n, event };
         }
       } catch {
         this.view.reportDamage({ file: seg.path, offset: item.offset, bytes: item.end - item.offset, reason: 'unparsable' });
@@ -222,24 +221,6 @@ export class JournalReader implements Iterable<JournalRecord> {
   close(): void {
     this.closeSegment();
     this.closed = true;
-  }
-
-  /**
-   * A copy of buf[start, end) that outlives the scanner's buffer: records read
-   * to ship are carved from one arena (a new one when it is full), not
-   * allocated one by one — an allocation per record costs more in GC than the copy.
-   */
-  private copy(buf: Buffer, start: number, end: number): Buffer {
-    const n = end - start;
-    if (n > ARENA_BYTES >> 2) return Buffer.from(buf.subarray(start, end));
-    if (this.arenaUsed + n > this.arena.length) {
-      this.arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-      this.arenaUsed = 0;
-    }
-    const at = this.arenaUsed;
-    buf.copy(this.arena, at, start, end);
-    this.arenaUsed += n;
-    return this.arena.subarray(at, at + n);
   }
 
   private skip(out: SkippedRange[], to: number, reason: SkippedRange['reason'], file: string | undefined): void {

@@ -11,22 +11,26 @@
  * only the damaged records. The journal is bounded by size and age: the oldest
  * segments are deleted even when a sink has not read them, and the reader that
  * passes over them reports the skipped positions. docs/journal.md describes the
- * format and the guarantees.
+ * format and the guarantees. This file is the writer and its state; the jobs
+ * it hands off: record-encoder.ts, segment-list.ts, retention.ts, cursor-store.ts.
  */
 import { closeSync, mkdirSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SensorError } from '../errors.js';
 import { assertOwnDirectory } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
-import { sectionsBound, writeSections, type EventSections } from './payload.js';
+import type { EventSections } from './payload.js';
+import { RecordEncoder } from './record-encoder.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
-import { FORMAT_VERSION, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, SEGMENT_HEADER_BYTES, sealRecord } from './format.js';
+import { FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './format.js';
 import { JournalReader, type JournalDamage, type JournalView, type ReaderOptions, type SegmentRef } from './journal-reader.js';
 import { DEFAULTS, type AppendResult, type JournalOptions, type JournalStats, type RetentionEvent } from './journal-options.js';
 import { SegmentSync } from './segment-sync.js';
-import { createSegment, cutTail, fsyncDir, listSegments, openSegmentFd, scanTail, writeAt, type Segment } from './segment-files.js';
+import { createSegment, cutTail, fsyncDir, openSegmentFd, scanTail, writeAt, type Segment } from './segment-files.js';
+import { SegmentList } from './segment-list.js';
+import { expireSegments } from './retention.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
 export { JournalReader } from './journal-reader.js';
@@ -47,12 +51,11 @@ export class Journal implements JournalView {
   private readonly segmentBytes: number;
   private readonly fsyncIntervalMs: number;
   private readonly now: () => number;
-  private segments: Segment[] = [];
-  private totalBytes = 0;
+  private readonly segs: SegmentList;
   private fd = -1;
   private nextPos = 0;
   private durablePos = 0;
-  private enc: Buffer = Buffer.allocUnsafe(0);
+  private readonly encoder = new RecordEncoder();
   private readonly store: CursorStore;
   private readonly syncer: SegmentSync;
   private readonly cursorMap = new Map<string, number>();
@@ -102,6 +105,7 @@ export class Journal implements JournalView {
       }
       assertOwnDirectory(this.dir);
     }
+    this.segs = new SegmentList(this.dir, this.readOnly, (d) => this.reportDamage(d));
     this.store = new CursorStore(this.dir, !this.readOnly);
     if (!this.readOnly) this.lock = DirLock.acquire(this.dir);
   }
@@ -129,9 +133,11 @@ export class Journal implements JournalView {
 
   /**
    * Append a batch; the records get consecutive positions `[first, next)`.
-   * `sections` gives, per event, what is stored after its JSON: the routing
+   * `sections` gives, per event, what is stored after it: the routing
    * facts and the lines the sinks ship (payload.ts `writeSections`), so
-   * delivery reads them instead of parsing and normalizing again.
+   * delivery reads them instead of parsing and normalizing again; with an
+   * ECS line among them the event is stored compact, its process in that
+   * line only (record-encoder.ts).
    * The bytes are written before this returns; with fsyncIntervalMs 0 they are
    * also fdatasync'ed, otherwise within fsyncIntervalMs (see `sync()`).
    * Readers see records once they are durable. On a write error nothing of the
@@ -143,42 +149,19 @@ export class Journal implements JournalView {
     const first = this.nextPos;
     if (batch.length === 0) return { first, next: first };
     const time = this.now();
-    let off = 0;
-    let pos = first;
-    for (const ce of batch) {
-      // The event's JSON, then the sections (payload.ts: each starts with a LF, which JSON text
-      // never holds raw), each written straight into the buffer: no concatenation, no copy.
-      // The canonical event stays JSON.stringify's: writing it from cached fragments (the capability
-      // lists, the parent, the leaders) was built and measured slower than V8's serializer here
-      // (docs/benchmarks.md, live).
-      const json = JSON.stringify(ce);
-      const sec = sections?.(ce);
-      const need = off + HDR + json.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
-      if (need > this.enc.length) this.grow(need, off);
-      const start = off + HDR;
-      let end = start + this.enc.write(json, start, 'utf8');
-      if (sec) end = writeSections(this.enc, end, sec);
-      const len = end - start;
-      if (len > MAX_PAYLOAD_BYTES) {
-        throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
-      }
-      sealRecord(this.enc, off, len, pos, time);
-      off += HDR + len;
-      pos++;
-    }
+    const { buf, bytes: off } = this.encoder.encode(batch, sections, first, time);
+    const pos = first + batch.length;
     let seg = this.active();
     if (seg.bytes + off > this.segmentBytes && seg.bytes > SEGMENT_HEADER_BYTES) seg = this.roll();
-    writeAt(this.fd, this.enc, seg, off, this.log);
+    writeAt(this.fd, buf, seg, off, this.log);
     seg.bytes += off;
-    this.totalBytes += off;
+    this.segs.bytes += off;
     this.nextPos = pos;
     this.counters.records += batch.length;
     this.counters.bytes += off;
     this.counters.batches++;
-    if (this.fsyncIntervalMs === 0) {
-      this.fsyncNow();
-    }
-    if (this.totalBytes > this.maxBytes) this.enforceRetention();
+    if (this.fsyncIntervalMs === 0) this.fsyncNow();
+    if (this.segs.bytes > this.maxBytes) this.enforceRetention();
     return { first, next: pos };
   }
 
@@ -258,7 +241,7 @@ export class Journal implements JournalView {
 
   /** Oldest stored position. */
   get firstPosition(): number {
-    return this.segments.length ? this.segments[0]!.base : this.nextPos;
+    return this.segs.first?.base ?? this.nextPos;
   }
 
   /** The position the next appended record gets. */
@@ -283,9 +266,9 @@ export class Journal implements JournalView {
       firstPosition: this.firstPosition,
       nextPosition: this.nextPos,
       durablePosition: this.durablePos,
-      segments: this.segments.length,
-      bytes: this.totalBytes,
-      appended: { records: c.records, bytes: c.bytes, batches: c.batches },
+      segments: this.segs.length,
+      bytes: this.segs.bytes,
+      appended: { records: c.records, bytes: c.bytes, batches: c.batches, compact: this.encoder.counts.compact },
       fsyncs: this.syncer.fsyncs,
       fsyncErrors: this.syncer.errors,
       deleted: { segments: c.delSegments, positions: c.delPositions, bytes: c.delBytes, bySize: c.bySize, byAge: c.byAge },
@@ -302,38 +285,18 @@ export class Journal implements JournalView {
   enforceRetention(): RetentionEvent[] {
     if (this.readOnly || this.closed) return [];
     const now = this.now();
-    const out: RetentionEvent[] = [];
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const next = this.segments[1]!;
-      let reason: RetentionEvent['reason'];
-      if (this.totalBytes > this.maxBytes) reason = 'size';
-      // A segment is sealed when the next one starts: its newest record is no younger than that.
-      else if (next.created <= now - this.maxAgeMs) reason = 'age';
-      else break;
-      try {
-        unlinkSync(oldest.path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-          this.log.error({ err: e, file: oldest.path }, 'cannot delete journal segment; retention stalls');
-          break;
-        }
-      }
-      this.segments.shift();
-      this.totalBytes -= oldest.bytes;
-      const ev: RetentionEvent = { file: oldest.path, from: oldest.base, to: next.base, bytes: oldest.bytes, reason };
-      const c = this.counters;
+    const out = expireSegments(this.segs, this.maxBytes, this.maxAgeMs, now, this.log);
+    const c = this.counters;
+    for (const ev of out) {
       c.delSegments++;
       c.delPositions += ev.to - ev.from;
       c.delBytes += ev.bytes;
-      if (reason === 'size') c.bySize++;
+      if (ev.reason === 'size') c.bySize++;
       else c.byAge++;
-      out.push(ev);
-      this.log.info({ file: ev.file, from: ev.from, to: ev.to, bytes: ev.bytes, reason }, 'journal segment deleted by retention');
       this.opts.onRetention?.(ev);
     }
     // Roll an old active segment so that its records can age out too.
-    const act = this.segments[this.segments.length - 1];
+    const act = this.segs.active;
     if (act && act.bytes > SEGMENT_HEADER_BYTES && act.created <= now - this.maxAgeMs / 4) this.roll();
     if (out.length) fsyncDir(this.dir, this.log);
     return out;
@@ -364,24 +327,12 @@ export class Journal implements JournalView {
 
   /** @internal */
   segmentFor(position: number): SegmentRef | undefined {
-    const segs = this.segments;
-    let lo = 0;
-    let hi = segs.length - 1;
-    let found: Segment | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (segs[mid]!.base <= position) {
-        found = segs[mid];
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return this.segs.segmentFor(position);
   }
 
   /** @internal */
   segmentAfter(seg: SegmentRef): SegmentRef | undefined {
-    for (const s of this.segments) if (s.base > seg.base) return s;
-    return undefined;
+    return this.segs.segmentAfter(seg);
   }
 
   /** @internal */
@@ -391,20 +342,7 @@ export class Journal implements JournalView {
 
   /** @internal Re-list the directory of a read-only journal. */
   refresh(): boolean {
-    if (!this.readOnly) return false;
-    const before = this.segments.map((s) => `${s.base}:${s.bytes}`).join(',');
-    const old = new Map(this.segments.map((s) => [s.base, s]));
-    const found = listSegments(this.dir, this.readOnly, (d) => this.reportDamage(d));
-    this.segments = found.map((f) => {
-      const o = old.get(f.base);
-      if (o) {
-        o.bytes = f.bytes;
-        return o;
-      }
-      return f;
-    });
-    this.totalBytes = this.segments.reduce((a, s) => a + s.bytes, 0);
-    return this.segments.map((s) => `${s.base}:${s.bytes}`).join(',') !== before;
+    return this.segs.refresh();
   }
 
   /** @internal Log and count a damaged region once, however many readers meet it. */
@@ -421,14 +359,12 @@ export class Journal implements JournalView {
   // ---- internals ------------------------------------------------------------
 
   private load(): void {
-    const segs = listSegments(this.dir, this.readOnly, (d) => this.reportDamage(d));
-    const { cursors, bad } = this.store.load();
+    const segs = this.segs.load();
+    const { positions, bad } = this.store.positions(segs.length ? segs[0]!.base : 0);
     for (const b of bad) {
       this.log.warn({ file: b.file, reason: b.reason }, 'journal cursor unreadable; its sink restarts from the oldest record');
     }
-    this.segments = segs;
-    this.totalBytes = segs.reduce((a, s) => a + s.bytes, 0);
-    for (const [name, c] of cursors) this.cursorMap.set(name, c.position);
+    for (const [name, p] of positions) this.cursorMap.set(name, p);
     let nextPos = 0;
     let reuse: Segment | undefined;
     const last = segs[segs.length - 1];
@@ -442,18 +378,8 @@ export class Journal implements JournalView {
       nextPos = tail.next;
       if (tail.headerOk && last.version === FORMAT_VERSION) reuse = last;
     }
-    let maxCursor = 0;
+    let maxCursor = 0; // (a damaged cursor points at the oldest record: never ahead)
     for (const p of this.cursorMap.values()) maxCursor = Math.max(maxCursor, p);
-    for (const b of bad) {
-      // Point a damaged cursor at the oldest record: its sink gets duplicates, never a gap.
-      let name: string;
-      try {
-        name = decodeURIComponent(b.file.slice(this.store.dir.length + 1).replace(/\.cursor$/, ''));
-      } catch {
-        continue; // not a name we ever wrote
-      }
-      if (!this.cursorMap.has(name)) this.cursorMap.set(name, segs.length ? segs[0]!.base : 0);
-    }
     if (maxCursor > nextPos) {
       // A sink already has positions the journal lost (data not yet synced when the machine went down).
       // Never hand those positions out again, or that sink would skip the new records.
@@ -491,17 +417,17 @@ export class Journal implements JournalView {
     r.unref();
     this.timers.push(r);
     this.log.info(
-      { dir: this.dir, segments: this.segments.length, bytes: this.totalBytes, first: this.firstPosition, next: this.nextPos, cursors: this.cursorMap.size },
+      { dir: this.dir, segments: this.segs.length, bytes: this.segs.bytes, first: this.firstPosition, next: this.nextPos, cursors: this.cursorMap.size },
       'journal open',
     );
   }
 
-  /** Segment files in position order, with their headers checked. */
+  /** Cut a torn tail found at open (scanTail) and account for it. */
   private noteRepair(seg: Segment, goodEnd: number, fd: number): void {
     const cut = seg.bytes - goodEnd;
     cutTail(seg, goodEnd, fd);
     this.counters.repairedBytes += cut;
-    this.totalBytes -= cut;
+    this.segs.bytes -= cut;
     seg.bytes = goodEnd;
     if (cut === 0) return;
     this.reportDamage({ file: seg.path, offset: goodEnd, bytes: cut, reason: 'torn-tail' });
@@ -509,7 +435,7 @@ export class Journal implements JournalView {
   }
 
   private active(): Segment {
-    return this.segments[this.segments.length - 1]!;
+    return this.segs.active!;
   }
 
   /** Seal the active segment (durably) and start the next one at nextPos. */
@@ -533,14 +459,7 @@ export class Journal implements JournalView {
     const { fd, seg } = createSegment(this.dir, base, this.now());
     fsyncDir(this.dir, this.log);
     this.fd = fd;
-    const prev = this.segments[this.segments.length - 1];
-    if (prev && prev.base === base) {
-      // Replaces an empty segment of the same name (it was truncated to nothing above).
-      this.totalBytes -= prev.bytes;
-      this.segments.pop();
-    }
-    this.segments.push(seg);
-    this.totalBytes += SEGMENT_HEADER_BYTES;
+    this.segs.push(seg); // (replaces an empty segment of the same name: it was truncated to nothing above)
   }
 
   private dropSegment(seg: Segment): void {
@@ -549,14 +468,7 @@ export class Journal implements JournalView {
     } catch {
       // gone already
     }
-    this.segments = this.segments.filter((s) => s !== seg);
-    this.totalBytes -= seg.bytes;
-  }
-
-  private grow(need: number, keep: number): void {
-    const next = Buffer.allocUnsafe(Math.max(need, this.enc.length * 2, 1 << 20));
-    this.enc.copy(next, 0, 0, keep);
-    this.enc = next;
+    this.segs.drop(seg);
   }
 
   private fsyncNow(): void {

@@ -1,8 +1,14 @@
 /**
- * The payload of a journal record (format version 2): the classified event
- * as JSON, then sections, each a LF, a one-letter tag and its text:
+ * The payload of a journal record (format versions 2 and 3): the classified
+ * event, then sections, each a LF, a one-letter tag and its text:
  *
  *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid,"time","severity"]\nE{…ECS…}\nCCEF:0|…
+ *   R{"event":{…,"process":0,…},"verdict":…}\nM[…]\nE{…ECS…}…          (version 3, compact)
+ *
+ * The event is either its canonical JSON (`{`) or, when the record holds its
+ * ECS line and the line holds its process exactly, the compact form (`R`):
+ * the event without its process, which is read back from the `E` line
+ * (compact-record.ts) — so the process is serialized once per event.
  *
  * - `M`: what sinks route by (EventRoute: flags 1 suspicious, 2 loss; the
  *   event id; the process entity id and pid; the event's @timestamp and the
@@ -18,8 +24,9 @@
  * JSON alone and read the same way. Readers that ship (delivery) copy the
  * payload and parse the event only when something asks for it.
  */
-import { topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
+import { routeOf, topSeverity, type ClassifiedEvent, type EventRoute, type OutputFormat, type Severity, type ShippedEvent } from '../model/event.js';
 import type { JournalRecord } from './journal-reader.js';
+import { COMPACT_TAG, rebuildEvent } from './compact-record.js';
 
 const TAGS: Record<OutputFormat, number> = { ecs: 0x45 /* E */, cef: 0x43 /* C */ };
 const META = 0x4d; /* M */
@@ -79,16 +86,48 @@ export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonl
 
 /** Parse the JSON part of a payload; throws when it is not a classified event. */
 export function parseEvent(text: string): ClassifiedEvent {
-  const v = JSON.parse(text) as ClassifiedEvent;
+  return checked(JSON.parse(text) as ClassifiedEvent);
+}
+
+function checked(v: ClassifiedEvent): ClassifiedEvent {
   if (typeof v !== 'object' || v === null || typeof v.event !== 'object' || typeof v.verdict !== 'object') {
     throw new Error('not a classified event');
   }
   return v;
 }
 
+/** Where the `tag` section's text lies in buf[start, end), or undefined. */
+function sectionAt(buf: Buffer, start: number, end: number, tag: number): [number, number] | undefined {
+  let at = buf.indexOf(LF, start);
+  while (at >= 0 && at < end) {
+    let next = buf.indexOf(LF, at + 1);
+    if (next < 0 || next > end) next = end;
+    if (buf[at + 1] === tag) return [at + 2, next];
+    at = next === end ? -1 : next;
+  }
+  return undefined;
+}
+
 /**
- * A record read for shipping: the payload is its own copy; the event is
- * parsed on first use; the routing facts and lines come from the sections.
+ * The classified event of the payload in buf[start, end) (any version, either
+ * form) and the bytes it counts for (its JSON; a compact one with its ECS line).
+ * Throws when it is not a readable event.
+ */
+export function readEvent(buf: Buffer, start: number, end: number): { event: ClassifiedEvent; bytes: number } {
+  let jsonEnd = buf.indexOf(LF, start);
+  if (jsonEnd < 0 || jsonEnd > end) jsonEnd = end;
+  if (buf[start] !== COMPACT_TAG) return { event: parseEvent(buf.toString('utf8', start, jsonEnd)), bytes: jsonEnd - start };
+  const e = sectionAt(buf, jsonEnd, end, TAGS.ecs);
+  if (!e) throw new Error('compact journal record without its ECS line');
+  const event = checked(rebuildEvent(buf.toString('utf8', start + 1, jsonEnd), buf.toString('utf8', e[0], e[1])));
+  return { event, bytes: jsonEnd - start + e[1] - e[0] };
+}
+
+/**
+ * A record read for shipping: the payload is a view of the reader's chunk
+ * (which the reader then leaves to it); the event is parsed on first use;
+ * the routing facts and lines come from the sections, the routing facts
+ * parsed on first use too (a file sink never reads them).
  */
 export class ShippedRecord implements JournalRecord {
   /** What delivery hands the sink. */
@@ -104,34 +143,21 @@ export class ShippedRecord implements JournalRecord {
   }
 
   /**
-   * From a payload copy; undefined when it has no routing section (a
-   * version 1 record, or one journaled without sections): read it whole.
-   * Throws when the routing section is not what encodeSections writes.
+   * From a payload that stays as it is; undefined when it has no routing
+   * section (a version 1 record, or one journaled without sections): read it
+   * whole. Throws when a compact record lacks its ECS line.
    */
   static from(position: number, time: number, payload: Buffer): ShippedRecord | undefined {
     const jsonEnd = payload.indexOf(LF);
     if (jsonEnd < 0 || payload[jsonEnd + 1] !== META) return undefined;
-    let end = payload.indexOf(LF, jsonEnd + 1);
-    if (end < 0) end = payload.length;
-    const m = JSON.parse(payload.toString('utf8', jsonEnd + 2, end)) as unknown;
-    if (
-      !Array.isArray(m) ||
-      (m.length !== 4 && m.length !== 6) ||
-      typeof m[0] !== 'number' ||
-      typeof m[1] !== 'string' ||
-      typeof m[2] !== 'string' ||
-      typeof m[3] !== 'number' ||
-      (m.length === 6 && (typeof m[4] !== 'string' || !(m[5] === '' || SEVERITIES.has(m[5] as string))))
-    ) {
-      throw new Error('bad routing section');
-    }
-    const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
-    if (m.length === 6) {
-      route.time = m[4] as string;
-      if (m[5] !== '') route.severity = m[5] as Severity;
-    }
     // bytes: the event's JSON, as for a record read whole (batch limits keep their meaning).
-    return new ShippedRecord(position, time, jsonEnd, new LazyEvent(payload, jsonEnd, route));
+    let bytes = jsonEnd;
+    if (payload[0] === COMPACT_TAG) {
+      const e = sectionAt(payload, jsonEnd, payload.length, TAGS.ecs);
+      if (!e) throw new Error('compact journal record without its ECS line');
+      bytes += e[1] - e[0];
+    }
+    return new ShippedRecord(position, time, bytes, new LazyEvent(payload, jsonEnd));
   }
 
   get event(): ClassifiedEvent {
@@ -139,19 +165,57 @@ export class ShippedRecord implements JournalRecord {
   }
 }
 
-/** A ShippedEvent over a payload copy, parsed only when its event or verdict is read. */
+/** The routing section's text `[…]` as EventRoute; undefined when it is not what routeSection writes. */
+function parseRoute(text: string): EventRoute | undefined {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (
+    !Array.isArray(m) ||
+    (m.length !== 4 && m.length !== 6) ||
+    typeof m[0] !== 'number' ||
+    typeof m[1] !== 'string' ||
+    typeof m[2] !== 'string' ||
+    typeof m[3] !== 'number' ||
+    (m.length === 6 && (typeof m[4] !== 'string' || !(m[5] === '' || SEVERITIES.has(m[5] as string))))
+  ) {
+    return undefined;
+  }
+  const route: EventRoute = { suspicious: (m[0] & 1) !== 0, loss: (m[0] & 2) !== 0, id: m[1], entityId: m[2], pid: m[3] };
+  if (m.length === 6) {
+    route.time = m[4] as string;
+    if (m[5] !== '') route.severity = m[5] as Severity;
+  }
+  return route;
+}
+
+/** A ShippedEvent over a payload, parsed only when its event, verdict or route is read. */
 class LazyEvent implements ShippedEvent {
   private parsed: ClassifiedEvent | undefined;
+  private routed: EventRoute | undefined;
 
   constructor(
     private readonly payload: Buffer,
     private readonly jsonEnd: number,
-    readonly route: EventRoute,
   ) {}
 
   classified(): ClassifiedEvent {
-    this.parsed ??= parseEvent(this.payload.toString('utf8', 0, this.jsonEnd));
+    this.parsed ??= readEvent(this.payload, 0, this.payload.length).event;
     return this.parsed;
+  }
+
+  /** The routing facts of the M section (CRC-checked with the record; one a writer got wrong is taken from the event instead). */
+  get route(): EventRoute {
+    if (this.routed === undefined) {
+      const p = this.payload;
+      let end = p.indexOf(LF, this.jsonEnd + 1);
+      if (end < 0) end = p.length;
+      this.routed = parseRoute(p.toString('utf8', this.jsonEnd + 2, end)) ?? routeOf(this.classified());
+    }
+    return this.routed;
   }
 
   get event(): ClassifiedEvent['event'] {

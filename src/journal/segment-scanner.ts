@@ -14,6 +14,9 @@ import {
   recordTime,
 } from './format.js';
 
+/** Smallest buffer read into after one was lent. */
+const LENT_MIN_BYTES = 64 << 10;
+
 /** One step of a scan. Offsets are file offsets; `end` is exclusive. */
 export type ScanItem =
   | {
@@ -38,6 +41,8 @@ export class SegmentScanner {
   buf: Buffer;
   private bufStart = 0;
   private bufLen = 0;
+  /** Views of `buf` were handed out: the next read goes to a new buffer instead of over them. */
+  private lent = false;
 
   /**
    * @param fd open segment file
@@ -102,6 +107,15 @@ export class SegmentScanner {
     };
   }
 
+  /**
+   * The caller keeps views of the current buffer (records to ship): it is
+   * not read over again. One buffer per chunk read instead of a copy of
+   * every record.
+   */
+  lend(): void {
+    this.lent = true;
+  }
+
   /** File offset of the next valid record header at or after `from`, or the end of the readable bytes. */
   private findHeader(from: number): number {
     let p = from;
@@ -128,8 +142,14 @@ export class SegmentScanner {
     if (want <= 0) return 0;
     if (off >= this.bufStart && off + want <= this.bufStart + this.bufLen) return want;
     const size = Math.max(this.chunk, want);
-    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
     const toRead = Math.min(size, this.end - off);
+    if (this.lent) {
+      // Sized to what is there: a reader at the tail of the active segment reads a little at a time.
+      this.buf = Buffer.allocUnsafe(Math.max(toRead, LENT_MIN_BYTES));
+      this.lent = false;
+    } else if (this.buf.length < toRead) {
+      this.buf = Buffer.allocUnsafe(size);
+    }
     let got = 0;
     try {
       while (got < toRead) {

@@ -1,0 +1,94 @@
+/**
+ * The journal's two per-event costs on live-shaped events, alone: appending
+ * (the record encoding with its ECS line, as `ebpf-sensor run` with a file
+ * output journals it: encode, CRC, write) and delivery to a file (reading
+ * the records back, the ECS lines into the file, the cursor commits). The
+ * events are those of bench/pipeline-storm.ts (a fork storm of this
+ * process's children, decoded, enriched and classified by the real stages).
+ * With --compare ROOT (another checkout, built) its journal, outputs and
+ * sink modules run the same events in the same process, alternating round by
+ * round, so both builds see the same load. Prints µs of process CPU per event
+ * per round and the journal's bytes per event; asserts nothing.
+ *
+ *   node dist/bench/journal-stages.js [--compare /tmp/base] [--rounds 6] [--events 6000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ClassifiedEvent } from '../src/model/event.js';
+
+const { values } = parseArgs({
+  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, events: { type: 'string', default: '6000' } },
+  strict: false,
+});
+const rounds = Number(values.rounds);
+const count = Number(values.events);
+const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
+const roots: Array<[string, string]> = [['this', here]];
+if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+
+// The storm's classified events (pipeline-storm runs at import; --keep keeps them).
+process.argv.splice(2, Infinity, '--keep', '--forks', String(Math.ceil(count / 2)));
+const storm = (await import(pathToFileURL(join(here, 'bench/pipeline-storm.js')).href)) as { keptEvents(): readonly ClassifiedEvent[] };
+let events: readonly ClassifiedEvent[] = [];
+for (const deadline = Date.now() + 60_000; events.length < count && Date.now() < deadline; ) {
+  await new Promise((r) => setTimeout(r, 200));
+  events = storm.keptEvents();
+}
+events = events.slice(0, count);
+
+interface Build {
+  name: string;
+  Journal: typeof import('../src/journal/journal.js').Journal;
+  Delivery: typeof import('../src/sinks/delivery.js').Delivery;
+  NdjsonSink: typeof import('../src/sinks/ndjson-sink.js').NdjsonSink;
+  sections: ReturnType<typeof import('../src/pipeline/outputs.js').journalSections>;
+  format: ReturnType<typeof import('../src/pipeline/outputs.js').lineFormatter>;
+}
+const { HOST, AGENT } = await import(pathToFileURL(join(here, 'test/helpers/normalize-corpus.js')).href);
+const builds: Build[] = [];
+for (const [name, root] of roots) {
+  const load = (p: string): Promise<any> => import(pathToFileURL(join(root, p)).href); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const outputs = await load('src/pipeline/outputs.js');
+  const format = outputs.lineFormatter('ecs', HOST, AGENT);
+  builds.push({
+    name,
+    Journal: (await load('src/journal/journal.js')).Journal,
+    Delivery: (await load('src/sinks/delivery.js')).Delivery,
+    NdjsonSink: (await load('src/sinks/ndjson-sink.js')).NdjsonSink,
+    sections: outputs.journalSections(new Map([['ecs', format]])),
+    format,
+  });
+}
+
+const cpuUs = (c: NodeJS.CpuUsage): number => c.user + c.system;
+const results: Record<string, { append: number[]; deliver: number[]; bytes: number }> = {};
+for (let round = 0; round < rounds; round++) {
+  for (const b of builds) {
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-jstages-'));
+    try {
+      const j = b.Journal.open(join(dir, 'journal'), { fsyncIntervalMs: 100 });
+      let c0 = process.cpuUsage();
+      for (let i = 0; i < events.length; i += 256) j.append(events.slice(i, i + 256), b.sections);
+      const append = cpuUs(process.cpuUsage(c0)) / events.length;
+      await j.sync();
+      const sink = new b.NdjsonSink({ target: join(dir, 'out.ndjson'), format: b.format });
+      c0 = process.cpuUsage();
+      const d = b.Delivery.start(j, sink, { startAt: 'oldest' });
+      if (!(await d.drained(120_000))) throw new Error(`${b.name}: delivery did not drain`);
+      const deliver = cpuUs(process.cpuUsage(c0)) / events.length;
+      await d.stop();
+      await sink.close();
+      const r = (results[b.name] ??= { append: [], deliver: [], bytes: 0 });
+      r.append.push(Math.round(append * 10) / 10);
+      r.deliver.push(Math.round(deliver * 10) / 10);
+      r.bytes = Math.round(j.stats().appended.bytes / events.length);
+      await j.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+console.log(JSON.stringify({ events: events.length, rounds, results }));

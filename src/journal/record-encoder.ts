@@ -1,0 +1,81 @@
+/**
+ * Encodes a batch of classified events into journal records, back to back
+ * in one reusable buffer that the journal writes with one write(2).
+ *
+ * Takes: events, the sections to store after each (payload.ts), their first
+ * position and the append time. Gives: the records' bytes (format.ts
+ * framing: header, CRCs, payload) and how many there are.
+ *
+ * Each event is serialized once: when its ECS line is among its sections and
+ * holds its process exactly (compact-record.ts), the record stores the event
+ * without the process (`R…`) next to that line; otherwise its canonical JSON.
+ * Everything is written straight into the buffer: no payload string is
+ * concatenated, flattened and copied.
+ */
+import { SensorError } from '../errors.js';
+import type { ClassifiedEvent } from '../model/event.js';
+import { compactHead, processFits } from './compact-record.js';
+import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from './format.js';
+import { sectionsBound, writeSections, type EventSections } from './payload.js';
+
+/** Counts of the two record forms written (stats, tests). */
+export interface EncodeCounts {
+  compact: number;
+  canonical: number;
+}
+
+export class RecordEncoder {
+  private buf: Buffer = Buffer.allocUnsafe(0);
+  readonly counts: EncodeCounts = { compact: 0, canonical: 0 };
+
+  /**
+   * Encode `batch` at positions first, first + 1, …; returns the buffer and
+   * the byte length used (valid until the next call). Throws
+   * ESENSOR_JOURNAL_IO for an event larger than a record holds.
+   */
+  encode(batch: readonly ClassifiedEvent[], sections: ((ce: ClassifiedEvent) => EventSections) | undefined, first: number, time: number): { buf: Buffer; bytes: number } {
+    let off = 0;
+    let pos = first;
+    for (const ce of batch) {
+      const sec = sections?.(ce);
+      const head = this.head(ce, sec);
+      const need = off + HDR + head.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
+      if (need > this.buf.length) this.grow(need, off);
+      const start = off + HDR;
+      let end = start + this.buf.write(head, start, 'utf8');
+      if (sec) end = writeSections(this.buf, end, sec);
+      const len = end - start;
+      if (len > MAX_PAYLOAD_BYTES) {
+        throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
+      }
+      sealRecord(this.buf, off, len, pos, time);
+      off += HDR + len;
+      pos++;
+    }
+    return { buf: this.buf, bytes: off };
+  }
+
+  /** The record's first part: the compact head when the ECS line carries the process, else the canonical JSON. */
+  private head(ce: ClassifiedEvent, sec: EventSections | undefined): string {
+    if (sec) {
+      for (const [format, line] of sec.lines) {
+        if (format !== 'ecs') continue;
+        // Stored only without a raw LF (writeSections); U+FFFD is how ECS shows raw kernel bytes, which
+        // only the canonical JSON keeps exactly (a real U+FFFD also takes this way: still exact).
+        if (!line.includes('\n') && !line.includes('\ufffd') && processFits(ce.event.process)) {
+          this.counts.compact++;
+          return compactHead(ce);
+        }
+        break;
+      }
+    }
+    this.counts.canonical++;
+    return JSON.stringify(ce);
+  }
+
+  private grow(need: number, keep: number): void {
+    const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 1 << 20));
+    this.buf.copy(next, 0, 0, keep);
+    this.buf = next;
+  }
+}
