@@ -7,7 +7,8 @@
  * per delivered event (utime + stime from /proc/PID/stat, from just before the
  * storm until the output stopped growing), the storm's overhead ratio (with /
  * without the sensor), kernel losses (loss events in the output), idle RSS
- * and peak RSS (VmHWM). Asserts nothing. Needs root and BPF; run it under
+ * and peak RSS (VmHWM), and the sensor's CPU per event by thread (user and
+ * system time from /proc/PID/task/TID/stat). Asserts nothing. Needs root and BPF; run it under
  * /tmp/ebpf-sensor-kernel.lock on shared machines.
  *
  *   node dist/bench/live.js [--storms fork,exec,write] [--forks 20000] [--execs 3000]
@@ -25,7 +26,7 @@
  * Elasticsearch rows add the node's own CPU.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -71,6 +72,37 @@ function cpuOf(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Per thread of a process: name → [utime, stime] in seconds, summed over threads of that name. */
+function threadsOf(pid: number): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const name = tid === String(pid) ? 'main' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    const t = out.get(name) ?? [0, 0];
+    t[0] += Number(f[11]) / CLK_TCK;
+    t[1] += Number(f[12]) / CLK_TCK;
+    out.set(name, t);
+  }
+  return out;
+}
+
+/** Where the CPU went between two threadsOf() readings: "name user+sys µs/event", busiest first. */
+function threadSplit(a: Map<string, [number, number]>, b: Map<string, [number, number]>, events: number): string {
+  const rows: Array<[string, number, number]> = [];
+  for (const [name, [u1, s1]] of b) {
+    const [u0, s0] = a.get(name) ?? [0, 0];
+    if (u1 - u0 + (s1 - s0) > 0) rows.push([name, ((u1 - u0) * 1e6) / Math.max(1, events), ((s1 - s0) * 1e6) / Math.max(1, events)]);
+  }
+  rows.sort((x, y) => y[1] + y[2] - (x[1] + x[2]));
+  return rows.map(([n, u, s]) => `${n} ${u.toFixed(1)}u+${s.toFixed(1)}s`).join(', ');
 }
 
 function memOf(pid: number): { rss: number; hwm: number } {
@@ -177,6 +209,8 @@ interface Row {
   kernelLost: number;
   idleRss: number;
   hwm: number;
+  /** µs of user and system CPU per event, per thread name (the sensor's main thread is "main"). */
+  threads: string;
   /** Elasticsearch: the node's CPU-seconds over the same time. */
   esCpuS?: number;
   /** Kafka: a bare kafkajs producer's µs of CPU per message for the same values. */
@@ -193,6 +227,7 @@ async function run(name: string, args: string[], ops: number, dir: string, root:
     const lines0 = s.tail.lines;
     const lost0 = s.tail.kernelLost;
     const cpu0 = cpuOf(s.child.pid!);
+    const threads0 = threadsOf(s.child.pid!);
     const es0 = sinkKind === 'elasticsearch' ? elasticsearchCpu() : 0;
     const values0 = s.tail instanceof Tail ? 0 : (s.tail.values?.length ?? 0);
     const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
@@ -204,6 +239,7 @@ async function run(name: string, args: string[], ops: number, dir: string, root:
       await s.tail.poll();
     }
     const cpu1 = cpuOf(s.child.pid!);
+    const threads1 = threadsOf(s.child.pid!);
     const esCpuS = sinkKind === 'elasticsearch' ? elasticsearchCpu() - es0 : undefined;
     const sent = s.tail instanceof Tail ? undefined : s.tail.values?.slice(values0);
     const stormLines = s.tail.stormLines;
@@ -229,6 +265,7 @@ async function run(name: string, args: string[], ops: number, dir: string, root:
       kernelLost: s.tail.kernelLost - lost0,
       idleRss: idle.rss,
       hwm: mem.hwm,
+      threads: threadSplit(threads0, threads1, lines1 - lines0),
       ...(esCpuS !== undefined ? { esCpuS } : {}),
       ...(bareUs !== undefined ? { bareUs } : {}),
     };
@@ -289,6 +326,8 @@ async function main(): Promise<void> {
         (r.esCpuS !== undefined ? ` | ${r.esCpuS.toFixed(2)} | ${((r.esCpuS * 1e6) / Math.max(1, r.events)).toFixed(1)}` : ''),
     );
   }
+  console.log('\nsensor CPU per event by thread (µs user + system):');
+  for (const r of rows) console.log(`${r.build} ${r.storm}: ${r.threads}`);
 }
 
 await main();

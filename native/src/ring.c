@@ -17,9 +17,11 @@
  * callback that cannot place a record keeps it in `spill` before stopping
  * the batch; it is placed first on the next round.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "addon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -175,6 +177,9 @@ static void *reader_main(void *arg)
 	struct reader *r = arg;
 	int epfd = ring_buffer__epoll_fd(r->rb);
 	struct epoll_event evs[MAX_RINGS + 1];
+
+	/* Named, so top -H and /proc/PID/task/TID/comm tell it from Node's threads (bench/live.ts). */
+	pthread_setname_np(pthread_self(), "se-ring-reader");
 
 	while (!atomic_load(&r->stop)) {
 		if (r->spill_full) {
