@@ -164,6 +164,109 @@ export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly 
   return out;
 }
 
+/** Bytes of planned lines are written into chunks of this size, one line after another. */
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * Where `renderRaw` writes lines: one chunk after another, each line a range
+ * of a chunk, so a line costs no allocation of its own.
+ */
+export class LineChunks {
+  buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  off = 0;
+  /** Room for n more bytes in `buf` from `off` (a fresh chunk when the current one is full). */
+  reserve(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    this.buf = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n));
+    this.off = 0;
+  }
+}
+
+/** A shape's slot values as ecsLine writes them, or null when one is not written that way (renderPlan handles those). */
+export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): Buffer[] | null {
+  const out: Buffer[] = [];
+  for (const sl of slots) {
+    const e = enc(values[sl.index], sl.type);
+    if (e === undefined) return null;
+    out[sl.index] = Buffer.from(e, 'utf8');
+  }
+  return out;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Writes a line like renderPlan, with the record's own values and timestamp
+ * copied as the capture holds them: `spans` are the places of its `n` own
+ * values in `src` (CaptureBlock.ownSpans: canonical JSON only, so those bytes
+ * are exactly what enc() would write), `shape` the shape's slot values
+ * already encoded (slotBytes). Returns where the line starts in `out.buf`
+ * (it ends at `out.off`), or -1, writing nothing, when a value does not fit
+ * its slot or the timestamp is not plain ASCII (renderPlan decides those).
+ */
+export function renderRaw(
+  plan: EcsPlan,
+  src: Buffer,
+  tsStart: number,
+  tsEnd: number,
+  spans: Int32Array,
+  n: number,
+  shape: readonly Buffer[],
+  out: LineChunks,
+): number {
+  const { pieces, order } = plan;
+  let len = plan.piecesBytes;
+  for (let j = 0; j < order.length; j++) {
+    const sl = order[j]!;
+    if (sl.from === From.Own) {
+      const k = sl.index;
+      if (k >= n || (src[spans[2 * k]!] === QUOTE) !== (sl.type === 'string')) return -1;
+      len += spans[2 * k + 1]! - spans[2 * k]!;
+    } else if (sl.from === From.Ts) {
+      if (tsStart < 0 || sl.type !== 'string') return -1;
+      for (let x = tsStart; x < tsEnd; x++) {
+        const c = src[x]!;
+        if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return -1;
+      }
+      len += tsEnd - tsStart + 2;
+    } else len += shape[sl.index]!.length;
+  }
+  out.reserve(len);
+  const dst = out.buf;
+  const start = out.off;
+  let off = start;
+  for (let j = 0; j < order.length; j++) {
+    const p = pieces[j]!;
+    dst.set(p, off);
+    off += p.length;
+    const sl = order[j]!;
+    if (sl.from === From.Shape) {
+      const v = shape[sl.index]!;
+      dst.set(v, off);
+      off += v.length;
+      continue;
+    }
+    let a: number;
+    let e: number;
+    if (sl.from === From.Own) {
+      a = spans[2 * sl.index]!;
+      e = spans[2 * sl.index + 1]!;
+    } else {
+      dst[off++] = QUOTE;
+      a = tsStart;
+      e = tsEnd;
+    }
+    // Values are short: a loop beats a copy call.
+    while (a < e) dst[off++] = src[a++]!;
+    if (sl.from === From.Ts) dst[off++] = QUOTE;
+  }
+  const last = pieces[order.length]!;
+  dst.set(last, off);
+  out.off = off + last.length;
+  return start;
+}
+
 /**
  * The plan of `ev` (materialized, enriched, decided normal), with `slots`
  * the places that vary within its key, or null when none holds: a value
@@ -211,23 +314,41 @@ export function buildPlan(
 /**
  * A replayed event written from a plan: its ECS line is shipped as it is;
  * anything that needs the event itself (another format) builds it then.
+ * The line is a range of a chunk (LineChunks) or a buffer of its own; the
+ * event id is read from the capture's bytes when something asks for the route.
  */
 export class PlannedEvent implements ClassifiedEvent {
   readonly verdict = NORMAL;
-  readonly route: EventRoute;
   private built: SensorEvent | undefined;
+  private r: EventRoute | undefined;
+  /**
+   * @param buf, start, end: the line
+   * @param id the event id, or undefined: it is the bytes [idStart, idEnd) of `block.bytes`
+   */
   constructor(
-    private readonly line: Buffer,
-    id: string,
-    plan: EcsPlan,
-    private readonly build: () => SensorEvent,
-  ) {
-    this.route = { suspicious: false, loss: false, id, entityId: plan.entityId, pid: plan.pid };
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly id: string | undefined,
+    private readonly idStart: number,
+    private readonly idEnd: number,
+    private readonly plan: EcsPlan,
+    private readonly block: { readonly bytes: Buffer; materialize(i: number): SensorEvent },
+    private readonly index: number,
+  ) {}
+  get route(): EventRoute {
+    return (this.r ??= {
+      suspicious: false,
+      loss: false,
+      id: this.id ?? this.block.bytes.toString('latin1', this.idStart, this.idEnd),
+      entityId: this.plan.entityId,
+      pid: this.plan.pid,
+    });
   }
   get event(): SensorEvent {
-    return (this.built ??= this.build());
+    return (this.built ??= this.block.materialize(this.index));
   }
   shipped(format: string): Buffer | undefined {
-    return format === 'ecs' ? this.line : undefined;
+    return format === 'ecs' ? this.buf.subarray(this.start, this.end) : undefined;
   }
 }

@@ -21,7 +21,7 @@ import { emptyPartial, type EventFilter, type PartialVerdict } from '../rules/fi
 import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
-import { From, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, type EcsPlan, type Slot } from './replay-ecs.js';
+import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type Slot } from './replay-ecs.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
@@ -71,6 +71,7 @@ const EXIT = 'exit';
 /** Kinds that change a process's table entry beyond presence (ids, session, group, image, name): always built. */
 const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'fork', 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+const QUOTE = 0x22;
 
 /** What the fast path learns about a block's definitions, kept while it works through the block. */
 export class FastState {
@@ -87,7 +88,16 @@ export class FastState {
   readonly shapeSlotValues: Array<unknown[] | undefined>;
   readonly classes = new Map<string, number>();
   readonly plans = new Map<number, EcsPlan | null>();
-  constructor(b: CaptureBlock) {
+  /** Per shape: its slot values encoded once (slotBytes; null: some are not, renderPlan writes them). */
+  readonly shapeSlotBytes: Array<Buffer[] | null | undefined>;
+  /** Where a record's own values are (CaptureBlock.ownSpans), reused for every record. */
+  readonly spans = new Int32Array(512);
+  constructor(
+    b: CaptureBlock,
+    /** Where planned lines are written (kept across blocks: a chunk is filled before the next). */
+    readonly lines: LineChunks = new LineChunks(),
+  ) {
+    this.shapeSlotBytes = new Array(b.shapeCount);
     this.shapeClass = new Int32Array(b.shapeCount).fill(-1);
     this.shapeSlots = new Array(b.shapeCount);
     this.shapeSlotValues = new Array(b.shapeCount);
@@ -209,14 +219,28 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
           plan = undefined;
         }
         if (plan) {
+          // The capture's own bytes of the values copied into the line when they are canonical JSON (ownSpans) …
+          let sb = st.shapeSlotBytes[s];
+          if (sb === undefined) sb = st.shapeSlotBytes[s] = slotBytes(st.shapeSlots[s]!, st.shapeSlotValues[s]!);
+          const spans = st.spans;
+          const n = sb ? b.ownSpans(i, spans) : -1;
+          const src = b.bytes;
+          const idAt = 2 * plan.idIndex;
+          const lines = st.lines;
+          const at = n > plan.idIndex && src[spans[idAt]!] === QUOTE ? renderRaw(plan, src, b.tsStartOf(i), b.tsEndOf(i), spans, n, sb!, lines) : -1;
+          if (at >= 0) {
+            tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
+            out.push(new PlannedEvent(lines.buf, at, lines.off, undefined, spans[idAt]! + 1, spans[idAt + 1]! - 1, plan, b, i));
+            continue;
+          }
+          // … otherwise parsed and encoded value by value.
           const own = b.ownValues(i);
           const ts = b.timestamp(i);
           const line = own && renderPlan(plan, ts, own, st.shapeSlotValues[s]!);
           const id = own?.[plan.idIndex];
           if (line !== undefined && typeof id === 'string') {
             tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(ts ?? '') : 0);
-            const at = i;
-            out.push(new PlannedEvent(line, id, plan, () => b.materialize(at)));
+            out.push(new PlannedEvent(line, 0, line.length, id, 0, 0, plan, b, i));
             continue;
           }
           key = -1; // this event does not fit its plan: built below, the plan stays

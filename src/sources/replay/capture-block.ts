@@ -11,7 +11,7 @@ import type { SensorError } from '../../errors.js';
 import type { SensorEvent } from '../../model/event.js';
 import { captureError, cloneJson } from './capture-format.js';
 import { eventProblem } from './capture-checks.js';
-import { arrayValuesAt, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
+import { arrayValuesAt, BACKSLASH, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
 import { checkTemplate, eachValueLeaf, fill, flatten, putFlat, restorePath, type FlatTemplate, type Template } from './capture-template.js';
 
 /**
@@ -377,6 +377,62 @@ export class CaptureBlock {
       return Array.isArray(v) ? v : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /** The inflated bytes of the block (read only): what the offsets below point into. */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /** Where record i's @timestamp string sits, without its quotes: [tsStartOf(i), tsEndOf(i)); -1 when null. */
+  tsStartOf(i: number): number {
+    return this.tsStart[i]!;
+  }
+
+  tsEndOf(i: number): number {
+    return this.tsEnd[i]!;
+  }
+
+  /**
+   * Where each of record i's own values sits in `bytes` (strings with their
+   * quotes): spans[2k] and spans[2k + 1] for value k. Only for a flat array
+   * of values in their canonical JSON form — strings of printable ASCII
+   * without escapes, integers of at most 15 digits — whose bytes are what
+   * `JSON.stringify(JSON.parse(bytes))` gives back; returns the number of
+   * values, or -1 for anything else (damaged, nested, escaped, non-ASCII,
+   * other numbers: the caller parses those with ownValues()).
+   */
+  ownSpans(i: number, spans: Int32Array): number {
+    if (this.bad.has(i)) return -1;
+    const b = this.buf;
+    let p = this.valStart[i]!;
+    const end = this.valEnd[i]! - 1; // the closing ']'
+    if (b[p] !== BRACKET_OPEN || b[end] !== BRACKET_CLOSE) return -1;
+    p++;
+    if (p === end) return 0;
+    let n = 0;
+    for (;;) {
+      if (2 * n + 1 >= spans.length) return -1;
+      const from = p;
+      let c = b[p]!;
+      if (c === QUOTE) {
+        for (c = b[++p]!; c !== QUOTE; c = b[++p]!) if (p >= end || c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
+        p++;
+      } else {
+        if (c === 0x2d /* - */) c = b[++p]!;
+        const digits = p;
+        if (c === 0x30 /* 0 */) c = b[++p]!;
+        else while (c >= 0x30 && c <= 0x39) c = b[++p]!;
+        // "-0" parses to -0, which is written "0": not canonical.
+        if (p === digits || p - digits > 15 || (b[digits] === 0x30 && b[from] === 0x2d)) return -1;
+      }
+      spans[2 * n] = from;
+      spans[2 * n + 1] = p;
+      n++;
+      if (p === end) return n;
+      if (b[p] !== COMMA || p + 1 >= end) return -1;
+      p++;
     }
   }
 

@@ -13,7 +13,7 @@ export const COMMA = 0x2c;
 export const NEWLINE = 0x0a;
 const BRACE_OPEN = 0x7b;
 const BRACE_CLOSE = 0x7d;
-const BACKSLASH = 0x5c;
+export const BACKSLASH = 0x5c;
 
 /** Where the parts of an event line are: filled by scanEventLine (one object reused for every line). */
 export interface EventLine {
