@@ -135,6 +135,8 @@ export function planHolds(plan: EcsPlan, epochOf: (pid: number) => number): bool
 }
 
 const parts: string[] = [];
+/** What String() makes of a number sentinel (sentinel()): -1.2345678912345e-300, -1.3580246803579499e-299 … */
+const NUMBER_SENTINEL = /-\d(?:\.\d+)?e-\d+/g;
 
 /**
  * Writes a line (UTF-8, no newline) from a plan: the pieces copied as bytes,
@@ -286,10 +288,22 @@ export function buildPlan(
   const probe = cloneJson(ev) as unknown as Record<string, unknown>;
   for (let k = 0; k < slots.length; k++) if (!setPath(probe, slots[k]!.path, sentinel(k, slots[k]!.type))) return null;
   const line = ecsLine({ event: probe as unknown as SensorEvent, verdict: NORMAL }, host, agent);
+  // One pass over the line for each kind of sentinel (a search per slot costs a pass each).
   const found: Array<{ at: number; len: number; k: number }> = [];
-  for (let k = 0; k < slots.length; k++) {
-    const text = slots[k]!.type === 'string' ? `"${sentinel(k, 'string') as string}"` : String(sentinel(k, 'number'));
-    for (let at = line.indexOf(text); at >= 0; at = line.indexOf(text, at + text.length)) found.push({ at, len: text.length, k });
+  for (let at = line.indexOf('\uE000'); at >= 0; at = line.indexOf('\uE000', at + 1)) {
+    const close = line.indexOf('\uE001', at);
+    const k = close > at + 1 && close - at < 8 ? Number(line.slice(at + 1, close)) : -1;
+    // Anything else carrying U+E000 (a value of the event's own) leaves the plan unusable, as a stray sentinel would.
+    if (!(k >= 0 && k < slots.length && slots[k]!.type === 'string' && line[at - 1] === '"' && line[close + 1] === '"' && line.slice(at, close + 1) === sentinel(k, 'string'))) return null;
+    found.push({ at: at - 1, len: close + 2 - (at - 1), k });
+  }
+  if (slots.some((sl) => sl.type === 'number')) {
+    NUMBER_SENTINEL.lastIndex = 0;
+    for (let m = NUMBER_SENTINEL.exec(line); m; m = NUMBER_SENTINEL.exec(line)) {
+      const text = m[0];
+      const k = Math.round(-Number(text) / 1.2345678912345e-300) - 1;
+      if (k >= 0 && k < slots.length && slots[k]!.type === 'number' && text === String(sentinel(k, 'number'))) found.push({ at: m.index, len: text.length, k });
+    }
   }
   found.sort((a, b) => a.at - b.at);
   const texts: string[] = [];

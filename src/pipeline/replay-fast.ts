@@ -22,6 +22,7 @@ import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
 import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type Slot } from './replay-ecs.js';
+import { PlanCache } from './replay-plans.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
@@ -38,6 +39,8 @@ export interface RuleContext {
 }
 
 export interface HostState {
+  /** ECS plans kept across blocks, per ruleset (replay-plans.ts). */
+  planCaches?: Map<RuleContext, PlanCache>;
   key: string;
   host: HostInfo;
   agent: AgentInfo;
@@ -86,8 +89,11 @@ export class FastState {
   readonly shapeClass: Int32Array;
   readonly shapeSlots: Array<Slot[] | undefined>;
   readonly shapeSlotValues: Array<unknown[] | undefined>;
-  readonly classes = new Map<string, number>();
-  readonly plans = new Map<number, EcsPlan | null>();
+  /** Per context and per event template of the block: its number in the plan cache (-1 not yet known; PlanCache). */
+  readonly ctxNumber: Int32Array;
+  readonly tmplNumber = new Map<number, number>();
+  /** The plan cache generation the numbers above (and shapeClass) belong to. */
+  generation = 0;
   /** Per shape: its slot values encoded once (slotBytes; null: some are not, renderPlan writes them). */
   readonly shapeSlotBytes: Array<Buffer[] | null | undefined>;
   /** Where a record's own values are (CaptureBlock.ownSpans), reused for every record. */
@@ -98,6 +104,7 @@ export class FastState {
     readonly lines: LineChunks = new LineChunks(),
   ) {
     this.shapeSlotBytes = new Array(b.shapeCount);
+    this.ctxNumber = new Int32Array(b.contextCount).fill(-1);
     this.shapeClass = new Int32Array(b.shapeCount).fill(-1);
     this.shapeSlots = new Array(b.shapeCount);
     this.shapeSlotValues = new Array(b.shapeCount);
@@ -178,7 +185,9 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
   const epochs = hs.epochs;
   const byShape = rc.byShape!;
   const byContext = rc.byContext!;
-  const { ctxInfo, shapeKind, shapePartial, pairs, plans } = st;
+  const { ctxInfo, shapeKind, shapePartial, pairs } = st;
+  let plans = (hs.planCaches ??= new Map()).get(rc);
+  if (!plans) hs.planCaches.set(rc, (plans = new PlanCache()));
   const epochOf = (pid: number): number => epochs.get(pid);
   const anyBad = b.bad.size > 0;
   let i = from;
@@ -209,9 +218,7 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
           }
           normal = !may;
         }
-        const t = b.templateOf(i);
-        const cls = normal ? shapeClassOf(b, st, s, rc.shapePaths) : -1;
-        if (cls >= 0 && cls < 65536 && t >= 0 && t < 4096 && c < 2 ** 20) key = (c * 4096 + t) * 65536 + cls;
+        if (normal) key = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
         let plan = key >= 0 ? plans.get(key) : null;
         if (plan && !planHolds(plan, epochOf)) {
           // A table entry it was written from changed: the next event built writes a new one.
@@ -302,11 +309,29 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
   return state;
 }
 
+/** The plan cache's key of a record of context c, template t and shape s; -1 when it has none. */
+function planKey(b: CaptureBlock, st: FastState, plans: PlanCache, c: number, t: number, s: number, paths: readonly string[]): number {
+  if (st.generation !== plans.generation) {
+    // The cache started over: numbers taken before mean nothing now.
+    st.generation = plans.generation;
+    st.ctxNumber.fill(-1);
+    st.tmplNumber.clear();
+    st.shapeClass.fill(-1);
+  }
+  let gc = st.ctxNumber[c]!;
+  if (gc < 0) gc = st.ctxNumber[c] = plans.context(b.definitionKey('context', c));
+  let gt = st.tmplNumber.get(t);
+  if (gt === undefined) st.tmplNumber.set(t, (gt = plans.template(t >= 0 ? b.definitionKey('template', t) : undefined)));
+  const cls = shapeClassOf(b, st, s, paths, plans);
+  // Numbering may have started the cache over: this record goes the full path, the next ones number again.
+  return gc < 0 || gt < 0 || cls < 0 || st.generation !== plans.generation ? -1 : plans.key(gc, gt, cls);
+}
+
 /**
  * A shape's class for ECS plans: shapes with the same values everywhere but
  * in slots (values the serializer writes as they are) share plans.
  */
-function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[]): number {
+function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[], plans: PlanCache): number {
   let cls = st.shapeClass[s]!;
   if (cls >= 0) return cls;
   const parts: unknown[] = [];
@@ -320,9 +345,7 @@ function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly
       parts.push(typeof v === 'string' ? 0 : 1);
     } else parts.push(v === undefined ? null : [v]);
   }
-  const key = JSON.stringify(parts);
-  cls = st.classes.get(key) ?? st.classes.size;
-  st.classes.set(key, cls);
+  cls = plans.shapeClass(JSON.stringify(parts));
   st.shapeClass[s] = cls;
   st.shapeSlots[s] = slots;
   st.shapeSlotValues[s] = values;

@@ -11,7 +11,7 @@ import type { SensorError } from '../../errors.js';
 import type { SensorEvent } from '../../model/event.js';
 import { captureError, cloneJson } from './capture-format.js';
 import { eventProblem } from './capture-checks.js';
-import { arrayValuesAt, BACKSLASH, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
+import { arrayValuesAt, canonicalSpans, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
 import { checkTemplate, eachValueLeaf, fill, flatten, putFlat, restorePath, type FlatTemplate, type Template } from './capture-template.js';
 
 /**
@@ -395,45 +395,29 @@ export class CaptureBlock {
   }
 
   /**
-   * Where each of record i's own values sits in `bytes` (strings with their
-   * quotes): spans[2k] and spans[2k + 1] for value k. Only for a flat array
-   * of values in their canonical JSON form — strings of printable ASCII
-   * without escapes, integers of at most 15 digits — whose bytes are what
-   * `JSON.stringify(JSON.parse(bytes))` gives back; returns the number of
-   * values, or -1 for anything else (damaged, nested, escaped, non-ASCII,
-   * other numbers: the caller parses those with ownValues()).
+   * Where each of record i's own values sits in `bytes` (capture-json.ts
+   * canonicalSpans: canonical JSON only); the number of values, or -1 (the
+   * caller parses those with ownValues()).
    */
   ownSpans(i: number, spans: Int32Array): number {
-    if (this.bad.has(i)) return -1;
-    const b = this.buf;
-    let p = this.valStart[i]!;
-    const end = this.valEnd[i]! - 1; // the closing ']'
-    if (b[p] !== BRACKET_OPEN || b[end] !== BRACKET_CLOSE) return -1;
-    p++;
-    if (p === end) return 0;
-    let n = 0;
-    for (;;) {
-      if (2 * n + 1 >= spans.length) return -1;
-      const from = p;
-      let c = b[p]!;
-      if (c === QUOTE) {
-        for (c = b[++p]!; c !== QUOTE; c = b[++p]!) if (p >= end || c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
-        p++;
-      } else {
-        if (c === 0x2d /* - */) c = b[++p]!;
-        const digits = p;
-        if (c === 0x30 /* 0 */) c = b[++p]!;
-        else while (c >= 0x30 && c <= 0x39) c = b[++p]!;
-        // "-0" parses to -0, which is written "0": not canonical.
-        if (p === digits || p - digits > 15 || (b[digits] === 0x30 && b[from] === 0x2d)) return -1;
-      }
-      spans[2 * n] = from;
-      spans[2 * n + 1] = p;
-      n++;
-      if (p === end) return n;
-      if (b[p] !== COMMA || p + 1 >= end) return -1;
-      p++;
-    }
+    return this.bad.has(i) ? -1 : canonicalSpans(this.buf, this.valStart[i]!, this.valEnd[i]!, spans);
+  }
+
+  /** Per template number: its JSON, for definitionKey(). */
+  private readonly templateTexts = new Map<number, string>();
+
+  /**
+   * What a context or event template of this block is, as a string equal for
+   * equal definitions in any block (plans are kept across blocks by it);
+   * undefined when damaged.
+   */
+  definitionKey(kind: 'context' | 'template', n: number): string | undefined {
+    const t = kind === 'template' ? n : this.ctxTmpl[n];
+    const tmpl = t !== undefined && t >= 0 ? this.templates[t] : undefined;
+    if (tmpl === undefined) return undefined;
+    let text = this.templateTexts.get(t!);
+    if (text === undefined) this.templateTexts.set(t!, (text = JSON.stringify(tmpl)));
+    return kind === 'template' ? text : `${text}\n${this.buf.toString('latin1', this.ctxStart[n], this.ctxEnd[n])}`;
   }
 
   /** The record's @timestamp without parsing the rest of it. */
