@@ -42,7 +42,8 @@ async function encode(record: RecordFn, batch: BatchFn, msgs: Array<Record<strin
     records: msgs.map((m) => record(m)),
     firstTimestamp: 1_700_000_000_123,
     maxTimestamp: 1_700_000_009_999,
-    producerId: Long.fromValue(4242),
+    // The producer hands what the broker answered: a string as often as a Long.
+    producerId: msgs.length === 2 ? '4242' : msgs.length === 37 ? BigInt(2 ** 40 + 7) : Long.fromValue(4242),
     producerEpoch: 3,
     firstSequence: 777,
     transactional,

@@ -133,10 +133,12 @@ function writeRecords(records: readonly PendingRecord[], out: Buffer, off: numbe
   return off;
 }
 
-/** A kafkajs Long or number as a signed 64-bit integer (high and low 32 bits). */
-function int64Parts(v: unknown): [number, number] {
-  if (typeof v === 'number') return [Math.floor(v / 2 ** 32) | 0, v >>> 0];
-  const l = v as { getHighBits(): number; getLowBits(): number };
+type LongClass = { fromValue(v: unknown): { getHighBits(): number; getLowBits(): number } };
+
+/** A 64-bit value as kafkajs' Encoder.writeInt64 takes it (number, string, Long …): its high and low 32 bits. */
+function int64Parts(Long: LongClass, v: unknown): [number, number] {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return [Math.floor(v / 2 ** 32) | 0, v >>> 0];
+  const l = Long.fromValue(v);
   return [l.getHighBits(), l.getLowBits()];
 }
 
@@ -155,6 +157,7 @@ export function installRecordEncoder(): boolean {
   const recordPath = require.resolve(`${base}src/protocol/recordBatch/record/v0/index.js`);
   const batchPath = require.resolve(`${base}src/protocol/recordBatch/v0/index.js`);
   const Encoder = require(`${base}src/protocol/encoder.js`) as EncoderClass;
+  const Long = require(`${base}src/utils/long.js`) as LongClass;
   const crc32C = require(`${base}src/protocol/recordBatch/crc32C/index.js`) as (b: Buffer) => number;
   const compressionModule = require(`${base}src/protocol/message/compression/index.js`) as { lookupCodec(c: number): { compress(e: { buffer: Buffer }): Promise<Buffer> }; COMPRESSION_CODEC_MASK: number };
   const kafkajsRecord = require(recordPath) as (a: RecordArgs) => KafkajsEncoder;
@@ -192,7 +195,7 @@ export function installRecordEncoder(): boolean {
       body = await compressionModule.lookupCodec(compression).compress({ buffer: plain });
     }
     const out = Buffer.allocUnsafe(BATCH_HEAD + body.length);
-    const [foHi, foLo] = int64Parts(a.firstOffset ?? 0);
+    const [foHi, foLo] = int64Parts(Long, a.firstOffset ?? 0);
     out.writeInt32BE(foHi, 0);
     out.writeInt32BE(foLo | 0, 4);
     out.writeInt32BE(out.length - 12, 8); // the bytes after this length field
@@ -203,13 +206,13 @@ export function installRecordEncoder(): boolean {
     out.writeInt16BE(attributes, 21);
     out.writeInt32BE(a.lastOffsetDelta ?? 0, 23);
     const now = Date.now();
-    const [ftHi, ftLo] = int64Parts(a.firstTimestamp ?? now);
+    const [ftHi, ftLo] = int64Parts(Long, a.firstTimestamp ?? now);
     out.writeInt32BE(ftHi, 27);
     out.writeInt32BE(ftLo | 0, 31);
-    const [mtHi, mtLo] = int64Parts(a.maxTimestamp ?? now);
+    const [mtHi, mtLo] = int64Parts(Long, a.maxTimestamp ?? now);
     out.writeInt32BE(mtHi, 35);
     out.writeInt32BE(mtLo | 0, 39);
-    const [piHi, piLo] = int64Parts(a.producerId ?? -1);
+    const [piHi, piLo] = int64Parts(Long, a.producerId ?? -1);
     out.writeInt32BE(piHi, 43);
     out.writeInt32BE(piLo | 0, 47);
     out.writeInt16BE(a.producerEpoch ?? 0, 51);
