@@ -29,10 +29,17 @@ export const NORMAL: Verdict = Object.freeze({ classification: 'normal', matches
 
 const FILE_VERBATIM: ReadonlySet<string> = new Set(FILE_STRINGS.map((k) => `file.${k}`));
 
-/** The serializer writes the value at `path` as it is and decides nothing on it. */
+/**
+ * Endpoint values the serializer writes as they are; the one decision it
+ * takes on them (related.ip holds the destination only when it differs from
+ * the source) is a plan's `distinct` condition.
+ */
+const NETWORK_VERBATIM: ReadonlySet<string> = new Set(['network.iana_number', 'source.ip', 'source.port', 'source.address', 'destination.ip', 'destination.port', 'destination.address']);
+
+/** The serializer writes the value at `path` as it is and decides nothing on it (but `distinct`, see EcsPlan). */
 export function isVerbatim(path: string): boolean {
   if (path === 'event.id' || path === 'event.sequence') return true;
-  if (FILE_VERBATIM.has(path)) return true;
+  if (FILE_VERBATIM.has(path) || NETWORK_VERBATIM.has(path)) return true;
   if (!path.startsWith('ebpf.')) return false;
   // Read by the serializer: kind (everything), error (error.code), bpf.cmd_name and open.intent (categorization).
   return !(
@@ -72,6 +79,13 @@ export interface EcsPlan {
   order: Slot[];
   /** Index of event.id among the own values. */
   idIndex: number;
+  /**
+   * Pairs of own value indexes whose values must differ for the plan to
+   * hold (source.ip and destination.ip: the serializer writes the
+   * destination into related.ip only when it differs; the plan was cut with
+   * different values).
+   */
+  distinct: number[];
   entityId: string;
   pid: number;
   /**
@@ -145,6 +159,8 @@ const NUMBER_SENTINEL = /-\d(?:\.\d+)?e-\d+/g;
  */
 export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): Buffer | undefined {
   const { pieces, order } = plan;
+  const d = plan.distinct;
+  for (let k = 0; k < d.length; k += 2) if (own[d[k]!] === own[d[k + 1]!]) return undefined;
   let len = plan.piecesBytes;
   for (let j = 0; j < order.length; j++) {
     const sl = order[j]!;
@@ -198,6 +214,16 @@ export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): B
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** Own values a and b (spans: CaptureBlock.ownSpans) have the same bytes. */
+function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolean {
+  const a0 = spans[2 * a]!;
+  const b0 = spans[2 * b]!;
+  const n = spans[2 * a + 1]! - a0;
+  if (n !== spans[2 * b + 1]! - b0) return false;
+  for (let k = 0; k < n; k++) if (src[a0 + k] !== src[b0 + k]) return false;
+  return true;
+}
+
 /**
  * Writes a line like renderPlan, with the record's own values and timestamp
  * copied as the capture holds them: `spans` are the places of its `n` own
@@ -218,6 +244,8 @@ export function renderRaw(
   out: LineChunks,
 ): number {
   const { pieces, order } = plan;
+  const d = plan.distinct;
+  for (let k = 0; k < d.length; k += 2) if (d[k]! >= n || d[k + 1]! >= n || sameBytes(src, spans, d[k]!, d[k + 1]!)) return -1;
   let len = plan.piecesBytes;
   for (let j = 0; j < order.length; j++) {
     const sl = order[j]!;
@@ -320,7 +348,13 @@ export function buildPlan(
   const pieces = texts.map((p) => Buffer.from(p, 'utf8'));
   const deps: number[] = [];
   for (const pid of tableDeps(ev)) deps.push(pid, epochOf(pid));
-  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
+  const ownIndex = (path: string): number => slots.find((s) => s.from === From.Own && s.path === path)?.index ?? -1;
+  const src = ownIndex('source.ip');
+  const dst = ownIndex('destination.ip');
+  // Both of the record's own, or neither a slot: anything else is not planned.
+  if ((src >= 0) !== (dst >= 0) || slots.some((s) => s.from !== From.Own && (s.path === 'source.ip' || s.path === 'destination.ip'))) return null;
+  const distinct = src >= 0 ? [src, dst] : [];
+  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
   return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
 }

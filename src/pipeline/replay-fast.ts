@@ -32,6 +32,8 @@ export interface RuleContext {
   /** Fast path: decisions from shapes alone, and from shapes with contexts. */
   byShape: Map<EventKind, PartialVerdict> | undefined;
   byContext: Map<EventKind, PartialVerdict> | undefined;
+  /** Decisions from shapes, contexts and a record's own values (the paths of its template's values), compiled on demand. */
+  byOwn?: (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict>;
   /** Every event goes out: normal events left as they are by enrichment are written from ECS plans. */
   ecsPlans: boolean;
   /** The shape fields of the input's encoding. */
@@ -85,6 +87,8 @@ export class FastState {
   readonly shapePartial: Array<Record<string, unknown> | undefined>;
   /** (context, shape) → may a rule match. */
   readonly pairs = new Map<number, boolean>();
+  /** (context, shape) → its partial event with the context's values, for pairs that may match (read only). */
+  readonly pairPartials = new Map<number, Record<string, unknown>>();
   /** ECS plans (`--events all`): per shape its class (-1 not yet known), slots and slot values; plans by key. */
   readonly shapeClass: Int32Array;
   readonly shapeSlots: Array<Slot[] | undefined>;
@@ -186,8 +190,7 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
   const byShape = rc.byShape!;
   const byContext = rc.byContext!;
   const { ctxInfo, shapeKind, shapePartial, pairs } = st;
-  let plans = (hs.planCaches ??= new Map()).get(rc);
-  if (!plans) hs.planCaches.set(rc, (plans = new PlanCache()));
+  const plans = planCache(hs, rc);
   const epochOf = (pid: number): number => epochs.get(pid);
   const anyBad = b.bad.size > 0;
   let i = from;
@@ -217,6 +220,12 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
             pairs.set(pk, may);
           }
           normal = !may;
+          // A rule may match on values of the record's own: look at them (no event built, no enrichment),
+          // unless its key has no plan anyway (values the serializer reads: connects' addresses …).
+          if (!normal && rc.byOwn) {
+            const k = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
+            if (k >= 0 && plans.get(k) !== null) normal = !ownMayMatch(b, st, plans, rc.byOwn, i, c, s, kind, pk);
+          }
         }
         if (normal) key = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
         let plan = key >= 0 ? plans.get(key) : null;
@@ -309,19 +318,94 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
   return state;
 }
 
-/** The plan cache's key of a record of context c, template t and shape s; -1 when it has none. */
-function planKey(b: CaptureBlock, st: FastState, plans: PlanCache, c: number, t: number, s: number, paths: readonly string[]): number {
-  if (st.generation !== plans.generation) {
-    // The cache started over: numbers taken before mean nothing now.
-    st.generation = plans.generation;
-    st.ctxNumber.fill(-1);
-    st.tmplNumber.clear();
-    st.shapeClass.fill(-1);
+/** The host's plan cache for a ruleset (replay-plans.ts). */
+function planCache(hs: HostState, rc: RuleContext): PlanCache {
+  let plans = (hs.planCaches ??= new Map()).get(rc);
+  if (!plans) hs.planCaches.set(rc, (plans = new PlanCache()));
+  return plans;
+}
+
+/**
+ * May a rule match record i, given its shape, its context and its own
+ * values (partial matchers compiled per event template, knowing the paths
+ * of its values: fields enrichment adds stay unknown)? True when that cannot
+ * be told.
+ */
+function ownMayMatch(
+  b: CaptureBlock,
+  st: FastState,
+  plans: PlanCache,
+  byOwn: (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict>,
+  i: number,
+  c: number,
+  s: number,
+  kind: EventKind,
+  pk: number,
+): boolean {
+  const t = b.templateOf(i);
+  const paths = b.valuePaths(i);
+  const gt = templateNumber(b, st, plans, t);
+  if (!paths || gt < 0) return true;
+  const v = plans.ownMatcher(gt, () => byOwn(new Set(paths))).get(kind);
+  if (v === undefined) return false;
+  if (v.t !== 'test') return true;
+  const own = b.ownValues(i);
+  if (!own || own.length !== paths.length) return true;
+  let pp = st.pairPartials.get(pk);
+  if (!pp) st.pairPartials.set(pk, (pp = withContext((st.shapePartial[s] ??= partialOf(b, s)), b.context(c)!)));
+  // The own values as fresh nested objects, then merged over the shared partial (each object it touches copied once).
+  const add: Record<string, unknown> = { '@timestamp': b.timestamp(i) };
+  for (let k = 0; k < paths.length; k++) {
+    const parts = splitPath(paths[k]!);
+    let at = add;
+    for (let j = 0; j < parts.length - 1; j++) {
+      const next = at[parts[j]!];
+      at = (next !== null && typeof next === 'object' ? next : (at[parts[j]!] = {})) as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]!] = own[k];
   }
-  let gc = st.ctxNumber[c]!;
-  if (gc < 0) gc = st.ctxNumber[c] = plans.context(b.definitionKey('context', c));
+  return mayMatch(v.may, merged(pp, add));
+}
+
+/** `base` with `add` over it: a new object; objects both hold are merged the same way, the others shared. */
+function merged(base: Record<string, unknown>, add: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...base };
+  for (const k in add) {
+    const a = add[k];
+    const b = o[k];
+    o[k] = isObject(a) && isObject(b) ? merged(b, a) : a;
+  }
+  return o;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** The plan cache's number of the block's event template t (-1: none). */
+function templateNumber(b: CaptureBlock, st: FastState, plans: PlanCache, t: number): number {
+  syncGeneration(st, plans);
   let gt = st.tmplNumber.get(t);
   if (gt === undefined) st.tmplNumber.set(t, (gt = plans.template(t >= 0 ? b.definitionKey('template', t) : undefined)));
+  return st.generation === plans.generation ? gt : -1;
+}
+
+/** Numbers of an older generation of the plan cache mean nothing: forget them. */
+function syncGeneration(st: FastState, plans: PlanCache): void {
+  if (st.generation === plans.generation) return;
+  st.generation = plans.generation;
+  st.ctxNumber.fill(-1);
+  st.tmplNumber.clear();
+  st.shapeClass.fill(-1);
+}
+
+/** The plan cache's key of a record of context c, template t and shape s; -1 when it has none. */
+function planKey(b: CaptureBlock, st: FastState, plans: PlanCache, c: number, t: number, s: number, paths: readonly string[]): number {
+  // The cache may have started over: numbers taken before mean nothing now.
+  syncGeneration(st, plans);
+  let gc = st.ctxNumber[c]!;
+  if (gc < 0) gc = st.ctxNumber[c] = plans.context(b.definitionKey('context', c));
+  const gt = templateNumber(b, st, plans, t);
   const cls = shapeClassOf(b, st, s, paths, plans);
   // Numbering may have started the cache over: this record goes the full path, the next ones number again.
   return gc < 0 || gt < 0 || cls < 0 || st.generation !== plans.generation ? -1 : plans.key(gc, gt, cls);

@@ -15,6 +15,8 @@
  * it starts over with a new `generation`, and per-block numbers taken from an
  * older generation are not used (FastState compares generations).
  */
+import type { EventKind } from '../model/event.js';
+import type { PartialVerdict } from '../rules/filter.js';
 import type { EcsPlan } from './replay-ecs.js';
 
 const MAX_CONTEXTS = 1 << 16;
@@ -29,6 +31,8 @@ export class PlanCache {
   private readonly templates = new Map<string, number>();
   private readonly classes = new Map<string, number>();
   private readonly plans = new Map<number, EcsPlan | null>();
+  /** Per event template number: the partial matchers that know its own values' paths (replay-fast.ts). */
+  private readonly ownMatchers = new Map<number, Map<EventKind, PartialVerdict>>();
 
   /** The number of a context definition (definitionKey); -1 when there is none. */
   context(key: string | undefined): number {
@@ -48,6 +52,13 @@ export class PlanCache {
   /** The plans' key of a context, template and class number (all ≥ 0, of this generation). */
   key(context: number, template: number, cls: number): number {
     return (context * MAX_TEMPLATES + template) * MAX_CLASSES + cls;
+  }
+
+  /** The partial matchers of event template number t, compiled once. */
+  ownMatcher(t: number, compile: () => Map<EventKind, PartialVerdict>): Map<EventKind, PartialVerdict> {
+    let m = this.ownMatchers.get(t);
+    if (!m) this.ownMatchers.set(t, (m = compile()));
+    return m;
   }
 
   get(key: number): EcsPlan | null | undefined {
@@ -81,6 +92,7 @@ export class PlanCache {
     this.templates.clear();
     this.classes.clear();
     this.plans.clear();
+    this.ownMatchers.clear();
     this.generation++;
   }
 }

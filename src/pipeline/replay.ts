@@ -105,6 +105,14 @@ export interface ReplayProgress {
   elapsedMs: number;
 }
 
+/**
+ * Where enrichment may write beyond a capture's contexts (file owner and
+ * group names, containers, pods; replay resolves none of them, kept here in
+ * case it does): fields under these stay unknown to the fast path's own-value
+ * decisions (replay-fast.ts ownMayMatch).
+ */
+const ENRICHED = ['process', 'user', 'group', 'container', 'orchestrator', 'file.owner', 'file.group', 'ebpf.process'];
+
 const EXEC = 'exec';
 const FORK = 'fork';
 const EXIT = 'exit';
@@ -301,6 +309,9 @@ class Replayer implements BlockReplayer {
       const inContext = (f: string): boolean => inShape(f) || ctxPaths.some((p) => f === p || f.startsWith(`${p}.`));
       rc.byShape = partialMatcher(need, inShape);
       rc.byContext = partialMatcher(need, inContext);
+      // With a record's own values known, a field neither there nor anywhere enrichment may write is absent.
+      const enriched = (f: string): boolean => ENRICHED.some((p) => f === p || f.startsWith(`${p}.`));
+      rc.byOwn = (own) => partialMatcher(need, (f) => inContext(f) || own.has(f) || !enriched(f));
       rc.ecsPlans = ecsPlans;
     }
     this.rules.set(key, rc);

@@ -132,6 +132,32 @@ describe('replay --events all: ECS lines from plans', () => {
     assert.ok(one > 100 && small >= one * 0.9, `planned ${small} with small blocks, ${one} with one block, of ${events.length}`);
   });
 
+  test('issue-14: same bytes for connects planned with their addresses, equal or not (related.ip)', async () => {
+    const events = rawEvents(9, 3000, 1);
+    const connects = events.filter((ev) => ev.ebpf.kind === 'connect' && ev.source?.ip !== undefined && ev.destination?.ip !== undefined);
+    assert.ok(connects.length > 5, `${connects.length} connects`);
+    // The recorded connects go to another host (the first event of each plan key: its plan holds both addresses) …
+    connects.forEach((ev, i) => {
+      ev.destination!.ip = ev.destination!.address = `10.1.${i % 200}.${(i >> 3) % 250}`;
+    });
+    const out = [...events];
+    for (let k = 1; k <= 6; k++) {
+      for (const ev of connects) {
+        const c = structuredClone(ev);
+        c.event.id = `${ev.event.id}-c${k}`;
+        c.event.sequence += 1_000_000 * k;
+        // … and every third copy to its own address: related.ip then holds it once, which the plan must not write.
+        if (k % 3 === 0) c.destination!.ip = c.destination!.address = c.source!.ip;
+        else c.destination!.port = (c.destination!.port ?? 0) + k;
+        out.push(c);
+      }
+    }
+    const file = await writeCapture(join(dir, 'connects.capture.gz'), out);
+    const fast = await run(file, {});
+    const planned = await same(file, 'connects');
+    assert.ok(planned > 0 && fast.lines.some((l) => l.includes('"kind":"connect"')), `planned ${planned}`);
+  });
+
   test('same bytes on decoded events of every kind (normalizer corpus)', async () => {
     const file = await writeCapture(join(dir, 'corpus.capture.gz'), corpus().map((ce) => ce.event));
     await same(file, 'corpus');
