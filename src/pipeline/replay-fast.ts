@@ -9,15 +9,17 @@
  * skipped only when no rule (and not the filter) can match it whatever the
  * rest of it holds, and it still has its table effect (replay-facts.ts).
  * With every event going out, normal events left as they are by
- * enrichment are written from ECS plans (replay-ecs.ts) instead of being
- * built. See pipeline/replay.ts for the whole picture.
+ * enrichment are written from ECS plans (replay-ecs.ts, kept across blocks
+ * by replay-plans.ts) instead of being built; where the shape and context
+ * leave a rule open, the record's own values decide (ownMayMatch) before
+ * it is built. See pipeline/replay.ts for the whole picture.
  */
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, SensorEvent } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
 import { isoToEpochMs } from '../model/time.js';
 import type { Enricher } from '../enrich/enrich.js';
 import type { RuleEngine } from '../rules/engine.js';
-import { emptyPartial, type EventFilter, type PartialVerdict } from '../rules/filter.js';
+import { emptyPartial, partialMatcher, type EventFilter, type PartialNeed, type PartialVerdict } from '../rules/filter.js';
 import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
@@ -316,6 +318,23 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
   }
   st.shapeState[s] = state;
   return state;
+}
+
+/**
+ * Where enrichment may write beyond a capture's contexts (file owner and
+ * group names, containers, pods; replay resolves none of them, kept here in
+ * case it does): fields under these stay unknown to own-value decisions.
+ */
+const ENRICHED = ['process', 'user', 'group', 'container', 'orchestrator', 'file.owner', 'file.group', 'ebpf.process'];
+
+/**
+ * RuleContext.byOwn for a ruleset's needs: with a record's own values known
+ * (and its shape and context: `inContext`), a field neither there nor
+ * anywhere enrichment may write is absent from the event.
+ */
+export function ownMatchers(need: PartialNeed, inContext: (f: string) => boolean): (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict> {
+  const enriched = (f: string): boolean => ENRICHED.some((p) => f === p || f.startsWith(`${p}.`));
+  return (own) => partialMatcher(need, (f) => inContext(f) || own.has(f) || !enriched(f));
 }
 
 /** The host's plan cache for a ruleset (replay-plans.ts). */

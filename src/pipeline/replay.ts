@@ -51,7 +51,7 @@ import { eventTypeProblem } from '../sources/replay/capture-checks.js';
 import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
-import { FastState, SEND_BATCH, fastBlock, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
+import { FastState, SEND_BATCH, fastBlock, ownMatchers, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
 import { EntityIds, Epochs } from './replay-facts.js';
 import type { ReplaySummary, RuleCount } from './replay-summary.js';
 import { canonicalTs } from './replay-time.js';
@@ -104,14 +104,6 @@ export interface ReplayProgress {
   total: number;
   elapsedMs: number;
 }
-
-/**
- * Where enrichment may write beyond a capture's contexts (file owner and
- * group names, containers, pods; replay resolves none of them, kept here in
- * case it does): fields under these stay unknown to the fast path's own-value
- * decisions (replay-fast.ts ownMayMatch).
- */
-const ENRICHED = ['process', 'user', 'group', 'container', 'orchestrator', 'file.owner', 'file.group', 'ebpf.process'];
 
 const EXEC = 'exec';
 const FORK = 'fork';
@@ -309,9 +301,7 @@ class Replayer implements BlockReplayer {
       const inContext = (f: string): boolean => inShape(f) || ctxPaths.some((p) => f === p || f.startsWith(`${p}.`));
       rc.byShape = partialMatcher(need, inShape);
       rc.byContext = partialMatcher(need, inContext);
-      // With a record's own values known, a field neither there nor anywhere enrichment may write is absent.
-      const enriched = (f: string): boolean => ENRICHED.some((p) => f === p || f.startsWith(`${p}.`));
-      rc.byOwn = (own) => partialMatcher(need, (f) => inContext(f) || own.has(f) || !enriched(f));
+      rc.byOwn = ownMatchers(need, inContext);
       rc.ecsPlans = ecsPlans;
     }
     this.rules.set(key, rc);
