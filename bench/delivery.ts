@@ -8,10 +8,14 @@
  * asserts nothing.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/delivery.js [kafkaEvents] [esEvents] [seconds]
+ *   (BENCH_PROF=DIR: CPU profiles of the sensor side of the throughput runs, into DIR)
  *
  * 1. Sustained documents/s: a journal pre-filled with N events (written with
  *    no sink), then a fresh sensor side with one sink drains it from its
- *    cursor; documents/s = N / time until the sink confirmed all of them.
+ *    cursor; documents/s = N / time until the sink confirmed all of them,
+ *    and the sensor side's CPU (/proc/PID/stat) per document. The file
+ *    output drains a journal the same way first: the difference is what the
+ *    network sink itself costs.
  * 2. Latency at a steady rate below saturation: journal append → visible to a
  *    Kafka consumer (each message's @timestamp, set when the event is
  *    generated, right before it is journaled) and → visible to an
@@ -32,7 +36,7 @@
  * Elasticsearch; RSS <= 150 MB at those rates.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -81,6 +85,38 @@ function pssOf(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat. */
+function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks; the rest starts at field 3.
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds per thread name (the main thread is "node"; V8 and libuv helpers have their own names). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+        const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / 100);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
 /** Samples a process's RSS (and PSS) every 100 ms until stopped; returns the peaks seen and VmHWM. */
 function sampleRss(pid: number): () => { peak: number; hwm: number; pss: number } {
   let peak = 0;
@@ -114,13 +150,18 @@ async function waitOut(runner: Runner, sink: string, want: number, timeoutMs: nu
     const s = h.sinks.find((x) => x.name === sink)!;
     if (s.eventsOut >= want) return;
     if (Date.now() > deadline) throw new Error(`${sink}: ${s.eventsOut} of ${want} confirmed in ${timeoutMs} ms (${s.state}, ${s.lastError ?? ''})`);
-    await new Promise((r) => setTimeout(r, 50));
+    // Not too often: each health request costs the sensor side CPU, which is measured.
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 interface Result {
   name: string;
   docsPerSec: number;
+  /** CPU of the sensor-side process while it drained, per document. */
+  cpuUsPerDoc: number;
+  /** The same by thread name, µs per document. */
+  threads: string;
   events: number;
   seconds: number;
   rss: { peak: number; hwm: number };
@@ -128,33 +169,51 @@ interface Result {
 
 /** Fill a journal with N events without any sink (the generator runs as fast as it can). */
 async function prefill(dir: string, run: string, n: number): Promise<{ perSec: number }> {
-  const cfg = writeRunnerConfig({ dir });
+  // An ECS output configured while the journal fills, as a sensor with a Kafka or Elasticsearch sink has:
+  // the journal then holds each event's ECS line, which the sinks ship as it is (alerts only: it writes little).
+  const cfg = writeRunnerConfig({ dir, extra: { output: { enabled: true, events: 'alerts', target: `file:${join(dir, 'prefill-alerts.ndjson')}` } } });
   const r = await startRunner(cfg, run, { RUNNER_RATE: String(1e9), RUNNER_TOTAL: String(n) });
   const g = await r.generated;
   await r.stop();
   return { perSec: (g.count / g.ms) * 1000 };
 }
 
-async function throughput(kind: 'kafka' | 'elasticsearch', n: number): Promise<Result> {
+async function throughput(kind: 'kafka' | 'elasticsearch' | 'file', n: number): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), `ebpf-sensor-bench-${kind}-`));
   const run = `bench${kind[0]}${Date.now().toString(36)}`;
   try {
     const fill = await prefill(dir, run, n);
     console.log(`  journal pre-filled with ${fmt(n)} events (generate + enrich + classify + journal: ${fmt(fill.perSec)} events/s)`);
+    const out = join(dir, 'out.ndjson');
     const cfg = writeRunnerConfig(
       kind === 'kafka'
         ? { dir, brokers: kafkaBrokers(), topics: { alerts: `${run}-alerts`, events: `${run}-events` } }
-        : { dir, esNode: elasticsearchNode('elasticsearch'), dataStreams: { alerts: `logs-ebpf_sensor.alerts-${run}`, events: `logs-ebpf_sensor.events-${run}` } },
+        : kind === 'elasticsearch'
+          ? { dir, esNode: elasticsearchNode('elasticsearch'), dataStreams: { alerts: `logs-ebpf_sensor.alerts-${run}`, events: `logs-ebpf_sensor.events-${run}` } }
+          : { dir, extra: { output: { enabled: true, target: `file:${out}` } } },
     );
-    const r = await startRunner(cfg, run);
+    // BENCH_PROF=DIR: a CPU profile of the sensor side (written when it stops).
+    const prof = process.env.BENCH_PROF;
+    // The runner is forked with this process's execArgv (node refuses --cpu-prof in NODE_OPTIONS).
+    const argv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}-${run}.cpuprofile`] : [];
+    process.execArgv.push(...argv);
+    const r = await startRunner(cfg, run).finally(() => process.execArgv.splice(process.execArgv.length - argv.length, argv.length));
     // From the sensor side being up: the time includes connecting (and installing the templates).
     const t0 = performance.now();
+    const cpu0 = cpuOf(r.pid);
+    const threads0 = threadCpu(r.pid);
     const stop = sampleRss(r.pid);
-    await waitOut(r, kind, n, 30 * 60_000);
+    await waitOut(r, kind === 'file' ? `file:${out}` : kind, n, 30 * 60_000);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuOf(r.pid) - cpu0;
+    const threads = [...threadCpu(r.pid)]
+      .map(([name, s]) => [name, ((s - (threads0.get(name) ?? 0)) / n) * 1e6] as const)
+      .filter(([, us]) => us >= 0.5)
+      .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+      .join(', ');
     const rss = stop();
     await r.stop();
-    return { name: kind, docsPerSec: n / seconds, events: n, seconds, rss };
+    return { name: kind, docsPerSec: n / seconds, cpuUsPerDoc: (cpu / n) * 1e6, threads, events: n, seconds, rss };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -414,7 +473,9 @@ async function main(): Promise<void> {
     console.log(`machine: ${execFileSync('nproc').toString().trim()} CPUs, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, node ${process.version}`);
     console.log(`\n# sustained delivery from a pre-filled journal (one sink at a time)`);
     const rows: Result[] = [];
+    // The file output drains the same kind of journal: what the sensor side costs without a network sink.
     for (const [kind, n] of [
+      ['file', Math.max(KAFKA_N, ES_N)],
       ['kafka', KAFKA_N],
       ['elasticsearch', ES_N],
     ] as const) {
@@ -422,7 +483,7 @@ async function main(): Promise<void> {
       const res = await throughput(kind, n);
       rows.push(res);
       console.log(
-        `  ${kind.padEnd(14)} ${fmt(res.docsPerSec).padStart(8)} documents/s  (${fmt(res.events)} in ${res.seconds.toFixed(1)} s; sensor RSS peak ${mb(res.rss.peak)}, VmHWM ${mb(res.rss.hwm)})  target ${kind === 'kafka' ? '100,000' : '20,000'}/s`,
+        `  ${kind.padEnd(14)} ${fmt(res.docsPerSec).padStart(8)} documents/s  (${fmt(res.events)} in ${res.seconds.toFixed(1)} s; sensor CPU ${res.cpuUsPerDoc.toFixed(1)} µs/document [${res.threads}]; sensor RSS peak ${mb(res.rss.peak)}, VmHWM ${mb(res.rss.hwm)})${kind === 'file' ? '' : `  target ${kind === 'kafka' ? '100,000' : '20,000'}/s`}`,
       );
     }
     if (LATENCY_S > 0) {

@@ -7,13 +7,20 @@
  *
  *   node dist/bench/kafka-encode.js FILE.ndjson   (e.g. a live sensor's ECS output)
  *   node --cpu-prof dist/bench/kafka-encode.js FILE.ndjson none   (one case, for a profile)
+ *   KAFKA_ENCODER=kafkajs node dist/bench/kafka-encode.js FILE.ndjson   (kafkajs' own record encoders,
+ *     not the sensor's one-pass encoder: src/sinks/kafka/kafka-records.ts)
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 
+import { installRecordEncoder } from '../src/sinks/kafka/kafka-records.js';
+import { useCompression } from '../src/sinks/kafka/kafka-codecs.js';
+
 const require = createRequire(import.meta.url);
+// Before the produce request module loads (it binds the record encoders then).
+const encoder = process.env.KAFKA_ENCODER === 'kafkajs' ? "kafkajs' own" : installRecordEncoder() ? 'one-pass (kafka-records.ts)' : "kafkajs' own (install failed)";
 const root = require.resolve('kafkajs').replace(/index\.js$/, 'src/');
 const request = require(`${root}protocol/requests/produce/v3/request.js`) as (o: unknown) => { encode(): Promise<{ size(): number }> };
 const compression = require(`${root}protocol/message/compression`) as { Types: Record<string, number>; Codecs: Record<number, () => unknown> };
@@ -43,7 +50,7 @@ async function run(name: string, type: number, buffers: boolean, rounds: number)
 }
 
 const T = compression.Types;
-console.log(`kafka-encode: ${N} messages of ${(lines.reduce((a, l) => a + l.length, 0) / N).toFixed(0)} B from ${file}; node ${process.version}`);
+console.log(`kafka-encode: ${N} messages of ${(lines.reduce((a, l) => a + l.length, 0) / N).toFixed(0)} B from ${file}; node ${process.version}; record encoder: ${encoder}`);
 await run('warm-up', T.None!, true, 5);
 await run('none, string values', T.None!, false, 20);
 await run('none, Buffer values', T.None!, true, 20);
@@ -51,3 +58,5 @@ await run('gzip level 6 (kafkajs default)', T.GZIP!, true, 5);
 const gz = promisify(gzip);
 compression.Codecs[T.GZIP!] = () => ({ compress: (e: { buffer: Buffer }) => gz(e.buffer, { level: 1 }), decompress: () => Promise.reject(new Error('not used')) });
 await run('gzip level 1 (the sensor default)', T.GZIP!, true, 5);
+useCompression('lz4', 1);
+await run('lz4 (the sensor default)', T.LZ4!, true, 10);

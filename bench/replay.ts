@@ -6,7 +6,7 @@
  * (taskset), so its CPU time, wall time and peak RSS are its own. Prints
  * numbers; asserts nothing.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/replay.js [--events 1000000,2000000] [--mix host|churn] [--cases alerts,ecs] [--cpu 1]
+ *   npx tsc -p tsconfig.json && node dist/bench/replay.js [--events 1000000,2000000] [--mix host|steady|churn] [--cases alerts,ecs] [--cpu 1] [--help]
  *
  * Targets (issue #8): >= 1,000,000 events/s for (a), >= 300,000 events/s for (b).
  */
@@ -83,8 +83,16 @@ async function main(): Promise<void> {
       child: { type: 'string' },
       small: { type: 'string' },
       case: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(`usage: node dist/bench/replay.js [--events 1000000,2000000] [--mix host|steady|churn] [--cases alerts,ecs] [--cpu 1]
+  one child process per case, pinned to --cpu: (a) alerts only, (b) every event as ECS, to a file
+  node --cpu-prof dist/bench/replay.js --child CAPTURE --small SMALL --case alerts|ecs   (one case, for a profile)
+targets (issue #14): (a) >= 1,000,000 events/s, (b) >= 200,000 events/s per core`);
+    return;
+  }
   if (values.child) return child(values.child, values.small!, values.case as 'alerts' | 'ecs');
   const mix = values.mix as Mix;
   const small = await benchCapture(mix, 1);

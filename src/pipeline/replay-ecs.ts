@@ -29,10 +29,17 @@ export const NORMAL: Verdict = Object.freeze({ classification: 'normal', matches
 
 const FILE_VERBATIM: ReadonlySet<string> = new Set(FILE_STRINGS.map((k) => `file.${k}`));
 
-/** The serializer writes the value at `path` as it is and decides nothing on it. */
+/**
+ * Endpoint values the serializer writes as they are; the one decision it
+ * takes on them (related.ip holds the destination only when it differs from
+ * the source) is a plan's `distinct` condition.
+ */
+const NETWORK_VERBATIM: ReadonlySet<string> = new Set(['network.iana_number', 'source.ip', 'source.port', 'source.address', 'destination.ip', 'destination.port', 'destination.address']);
+
+/** The serializer writes the value at `path` as it is and decides nothing on it (but `distinct`, see EcsPlan). */
 export function isVerbatim(path: string): boolean {
   if (path === 'event.id' || path === 'event.sequence') return true;
-  if (FILE_VERBATIM.has(path)) return true;
+  if (FILE_VERBATIM.has(path) || NETWORK_VERBATIM.has(path)) return true;
   if (!path.startsWith('ebpf.')) return false;
   // Read by the serializer: kind (everything), error (error.code), bpf.cmd_name and open.intent (categorization).
   return !(
@@ -72,6 +79,13 @@ export interface EcsPlan {
   order: Slot[];
   /** Index of event.id among the own values. */
   idIndex: number;
+  /**
+   * Pairs of own value indexes whose values must differ for the plan to
+   * hold (source.ip and destination.ip: the serializer writes the
+   * destination into related.ip only when it differs; the plan was cut with
+   * different values).
+   */
+  distinct: number[];
   entityId: string;
   pid: number;
   /**
@@ -135,6 +149,8 @@ export function planHolds(plan: EcsPlan, epochOf: (pid: number) => number): bool
 }
 
 const parts: string[] = [];
+/** What String() makes of a number sentinel (sentinel()): -1.2345678912345e-300, -1.3580246803579499e-299 … */
+const NUMBER_SENTINEL = /-\d(?:\.\d+)?e-\d+/g;
 
 /**
  * Writes a line (UTF-8, no newline) from a plan: the pieces copied as bytes,
@@ -143,6 +159,8 @@ const parts: string[] = [];
  */
 export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): Buffer | undefined {
   const { pieces, order } = plan;
+  const d = plan.distinct;
+  for (let k = 0; k < d.length; k += 2) if (own[d[k]!] === own[d[k + 1]!]) return undefined;
   let len = plan.piecesBytes;
   for (let j = 0; j < order.length; j++) {
     const sl = order[j]!;
@@ -164,6 +182,121 @@ export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly 
   return out;
 }
 
+/** Bytes of planned lines are written into chunks of this size, one line after another. */
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * Where `renderRaw` writes lines: one chunk after another, each line a range
+ * of a chunk, so a line costs no allocation of its own.
+ */
+export class LineChunks {
+  buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  off = 0;
+  /** Room for n more bytes in `buf` from `off` (a fresh chunk when the current one is full). */
+  reserve(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    this.buf = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n));
+    this.off = 0;
+  }
+}
+
+/** A shape's slot values as ecsLine writes them, or null when one is not written that way (renderPlan handles those). */
+export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): Buffer[] | null {
+  const out: Buffer[] = [];
+  for (const sl of slots) {
+    const e = enc(values[sl.index], sl.type);
+    if (e === undefined) return null;
+    out[sl.index] = Buffer.from(e, 'utf8');
+  }
+  return out;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Own values a and b (spans: CaptureBlock.ownSpans) have the same bytes. */
+function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolean {
+  const a0 = spans[2 * a]!;
+  const b0 = spans[2 * b]!;
+  const n = spans[2 * a + 1]! - a0;
+  if (n !== spans[2 * b + 1]! - b0) return false;
+  for (let k = 0; k < n; k++) if (src[a0 + k] !== src[b0 + k]) return false;
+  return true;
+}
+
+/**
+ * Writes a line like renderPlan, with the record's own values and timestamp
+ * copied as the capture holds them: `spans` are the places of its `n` own
+ * values in `src` (CaptureBlock.ownSpans: canonical JSON only, so those bytes
+ * are exactly what enc() would write), `shape` the shape's slot values
+ * already encoded (slotBytes). Returns where the line starts in `out.buf`
+ * (it ends at `out.off`), or -1, writing nothing, when a value does not fit
+ * its slot or the timestamp is not plain ASCII (renderPlan decides those).
+ */
+export function renderRaw(
+  plan: EcsPlan,
+  src: Buffer,
+  tsStart: number,
+  tsEnd: number,
+  spans: Int32Array,
+  n: number,
+  shape: readonly Buffer[],
+  out: LineChunks,
+): number {
+  const { pieces, order } = plan;
+  const d = plan.distinct;
+  for (let k = 0; k < d.length; k += 2) if (d[k]! >= n || d[k + 1]! >= n || sameBytes(src, spans, d[k]!, d[k + 1]!)) return -1;
+  let len = plan.piecesBytes;
+  for (let j = 0; j < order.length; j++) {
+    const sl = order[j]!;
+    if (sl.from === From.Own) {
+      const k = sl.index;
+      if (k >= n || (src[spans[2 * k]!] === QUOTE) !== (sl.type === 'string')) return -1;
+      len += spans[2 * k + 1]! - spans[2 * k]!;
+    } else if (sl.from === From.Ts) {
+      if (tsStart < 0 || sl.type !== 'string') return -1;
+      for (let x = tsStart; x < tsEnd; x++) {
+        const c = src[x]!;
+        if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return -1;
+      }
+      len += tsEnd - tsStart + 2;
+    } else len += shape[sl.index]!.length;
+  }
+  out.reserve(len);
+  const dst = out.buf;
+  const start = out.off;
+  let off = start;
+  for (let j = 0; j < order.length; j++) {
+    const p = pieces[j]!;
+    dst.set(p, off);
+    off += p.length;
+    const sl = order[j]!;
+    if (sl.from === From.Shape) {
+      const v = shape[sl.index]!;
+      dst.set(v, off);
+      off += v.length;
+      continue;
+    }
+    let a: number;
+    let e: number;
+    if (sl.from === From.Own) {
+      a = spans[2 * sl.index]!;
+      e = spans[2 * sl.index + 1]!;
+    } else {
+      dst[off++] = QUOTE;
+      a = tsStart;
+      e = tsEnd;
+    }
+    // Values are short: a loop beats a copy call.
+    while (a < e) dst[off++] = src[a++]!;
+    if (sl.from === From.Ts) dst[off++] = QUOTE;
+  }
+  const last = pieces[order.length]!;
+  dst.set(last, off);
+  out.off = off + last.length;
+  return start;
+}
+
 /**
  * The plan of `ev` (materialized, enriched, decided normal), with `slots`
  * the places that vary within its key, or null when none holds: a value
@@ -183,10 +316,22 @@ export function buildPlan(
   const probe = cloneJson(ev) as unknown as Record<string, unknown>;
   for (let k = 0; k < slots.length; k++) if (!setPath(probe, slots[k]!.path, sentinel(k, slots[k]!.type))) return null;
   const line = ecsLine({ event: probe as unknown as SensorEvent, verdict: NORMAL }, host, agent);
+  // One pass over the line for each kind of sentinel (a search per slot costs a pass each).
   const found: Array<{ at: number; len: number; k: number }> = [];
-  for (let k = 0; k < slots.length; k++) {
-    const text = slots[k]!.type === 'string' ? `"${sentinel(k, 'string') as string}"` : String(sentinel(k, 'number'));
-    for (let at = line.indexOf(text); at >= 0; at = line.indexOf(text, at + text.length)) found.push({ at, len: text.length, k });
+  for (let at = line.indexOf('\uE000'); at >= 0; at = line.indexOf('\uE000', at + 1)) {
+    const close = line.indexOf('\uE001', at);
+    const k = close > at + 1 && close - at < 8 ? Number(line.slice(at + 1, close)) : -1;
+    // Anything else carrying U+E000 (a value of the event's own) leaves the plan unusable, as a stray sentinel would.
+    if (!(k >= 0 && k < slots.length && slots[k]!.type === 'string' && line[at - 1] === '"' && line[close + 1] === '"' && line.slice(at, close + 1) === sentinel(k, 'string'))) return null;
+    found.push({ at: at - 1, len: close + 2 - (at - 1), k });
+  }
+  if (slots.some((sl) => sl.type === 'number')) {
+    NUMBER_SENTINEL.lastIndex = 0;
+    for (let m = NUMBER_SENTINEL.exec(line); m; m = NUMBER_SENTINEL.exec(line)) {
+      const text = m[0];
+      const k = Math.round(-Number(text) / 1.2345678912345e-300) - 1;
+      if (k >= 0 && k < slots.length && slots[k]!.type === 'number' && text === String(sentinel(k, 'number'))) found.push({ at: m.index, len: text.length, k });
+    }
   }
   found.sort((a, b) => a.at - b.at);
   const texts: string[] = [];
@@ -203,7 +348,13 @@ export function buildPlan(
   const pieces = texts.map((p) => Buffer.from(p, 'utf8'));
   const deps: number[] = [];
   for (const pid of tableDeps(ev)) deps.push(pid, epochOf(pid));
-  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
+  const ownIndex = (path: string): number => slots.find((s) => s.from === From.Own && s.path === path)?.index ?? -1;
+  const src = ownIndex('source.ip');
+  const dst = ownIndex('destination.ip');
+  // Both of the record's own, or neither a slot: anything else is not planned.
+  if ((src >= 0) !== (dst >= 0) || slots.some((s) => s.from !== From.Own && (s.path === 'source.ip' || s.path === 'destination.ip'))) return null;
+  const distinct = src >= 0 ? [src, dst] : [];
+  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
   return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
 }
@@ -211,23 +362,41 @@ export function buildPlan(
 /**
  * A replayed event written from a plan: its ECS line is shipped as it is;
  * anything that needs the event itself (another format) builds it then.
+ * The line is a range of a chunk (LineChunks) or a buffer of its own; the
+ * event id is read from the capture's bytes when something asks for the route.
  */
 export class PlannedEvent implements ClassifiedEvent {
   readonly verdict = NORMAL;
-  readonly route: EventRoute;
   private built: SensorEvent | undefined;
+  private r: EventRoute | undefined;
+  /**
+   * @param buf, start, end: the line
+   * @param id the event id, or undefined: it is the bytes [idStart, idEnd) of `block.bytes`
+   */
   constructor(
-    private readonly line: Buffer,
-    id: string,
-    plan: EcsPlan,
-    private readonly build: () => SensorEvent,
-  ) {
-    this.route = { suspicious: false, loss: false, id, entityId: plan.entityId, pid: plan.pid };
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly id: string | undefined,
+    private readonly idStart: number,
+    private readonly idEnd: number,
+    private readonly plan: EcsPlan,
+    private readonly block: { readonly bytes: Buffer; materialize(i: number): SensorEvent },
+    private readonly index: number,
+  ) {}
+  get route(): EventRoute {
+    return (this.r ??= {
+      suspicious: false,
+      loss: false,
+      id: this.id ?? this.block.bytes.toString('latin1', this.idStart, this.idEnd),
+      entityId: this.plan.entityId,
+      pid: this.plan.pid,
+    });
   }
   get event(): SensorEvent {
-    return (this.built ??= this.build());
+    return (this.built ??= this.block.materialize(this.index));
   }
   shipped(format: string): Buffer | undefined {
-    return format === 'ecs' ? this.line : undefined;
+    return format === 'ecs' ? this.buf.subarray(this.start, this.end) : undefined;
   }
 }

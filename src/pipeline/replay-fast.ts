@@ -9,19 +9,22 @@
  * skipped only when no rule (and not the filter) can match it whatever the
  * rest of it holds, and it still has its table effect (replay-facts.ts).
  * With every event going out, normal events left as they are by
- * enrichment are written from ECS plans (replay-ecs.ts) instead of being
- * built. See pipeline/replay.ts for the whole picture.
+ * enrichment are written from ECS plans (replay-ecs.ts, kept across blocks
+ * by replay-plans.ts) instead of being built; where the shape and context
+ * leave a rule open, the record's own values decide (ownMayMatch) before
+ * it is built. See pipeline/replay.ts for the whole picture.
  */
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, SensorEvent } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
 import { isoToEpochMs } from '../model/time.js';
 import type { Enricher } from '../enrich/enrich.js';
 import type { RuleEngine } from '../rules/engine.js';
-import { emptyPartial, type EventFilter, type PartialVerdict } from '../rules/filter.js';
+import { emptyPartial, partialMatcher, type EventFilter, type PartialNeed, type PartialVerdict } from '../rules/filter.js';
 import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
-import { From, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, type EcsPlan, type Slot } from './replay-ecs.js';
+import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type Slot } from './replay-ecs.js';
+import { PlanCache } from './replay-plans.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
@@ -31,6 +34,8 @@ export interface RuleContext {
   /** Fast path: decisions from shapes alone, and from shapes with contexts. */
   byShape: Map<EventKind, PartialVerdict> | undefined;
   byContext: Map<EventKind, PartialVerdict> | undefined;
+  /** Decisions from shapes, contexts and a record's own values (the paths of its template's values), compiled on demand. */
+  byOwn?: (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict>;
   /** Every event goes out: normal events left as they are by enrichment are written from ECS plans. */
   ecsPlans: boolean;
   /** The shape fields of the input's encoding. */
@@ -38,6 +43,8 @@ export interface RuleContext {
 }
 
 export interface HostState {
+  /** ECS plans kept across blocks, per ruleset (replay-plans.ts). */
+  planCaches?: Map<RuleContext, PlanCache>;
   key: string;
   host: HostInfo;
   agent: AgentInfo;
@@ -71,6 +78,7 @@ const EXIT = 'exit';
 /** Kinds that change a process's table entry beyond presence (ids, session, group, image, name): always built. */
 const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'fork', 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+const QUOTE = 0x22;
 
 /** What the fast path learns about a block's definitions, kept while it works through the block. */
 export class FastState {
@@ -81,13 +89,28 @@ export class FastState {
   readonly shapePartial: Array<Record<string, unknown> | undefined>;
   /** (context, shape) → may a rule match. */
   readonly pairs = new Map<number, boolean>();
+  /** (context, shape) → its partial event with the context's values, for pairs that may match (read only). */
+  readonly pairPartials = new Map<number, Record<string, unknown>>();
   /** ECS plans (`--events all`): per shape its class (-1 not yet known), slots and slot values; plans by key. */
   readonly shapeClass: Int32Array;
   readonly shapeSlots: Array<Slot[] | undefined>;
   readonly shapeSlotValues: Array<unknown[] | undefined>;
-  readonly classes = new Map<string, number>();
-  readonly plans = new Map<number, EcsPlan | null>();
-  constructor(b: CaptureBlock) {
+  /** Per context and per event template of the block: its number in the plan cache (-1 not yet known; PlanCache). */
+  readonly ctxNumber: Int32Array;
+  readonly tmplNumber = new Map<number, number>();
+  /** The plan cache generation the numbers above (and shapeClass) belong to. */
+  generation = 0;
+  /** Per shape: its slot values encoded once (slotBytes; null: some are not, renderPlan writes them). */
+  readonly shapeSlotBytes: Array<Buffer[] | null | undefined>;
+  /** Where a record's own values are (CaptureBlock.ownSpans), reused for every record. */
+  readonly spans = new Int32Array(512);
+  constructor(
+    b: CaptureBlock,
+    /** Where planned lines are written (kept across blocks: a chunk is filled before the next). */
+    readonly lines: LineChunks = new LineChunks(),
+  ) {
+    this.shapeSlotBytes = new Array(b.shapeCount);
+    this.ctxNumber = new Int32Array(b.contextCount).fill(-1);
     this.shapeClass = new Int32Array(b.shapeCount).fill(-1);
     this.shapeSlots = new Array(b.shapeCount);
     this.shapeSlotValues = new Array(b.shapeCount);
@@ -168,7 +191,8 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
   const epochs = hs.epochs;
   const byShape = rc.byShape!;
   const byContext = rc.byContext!;
-  const { ctxInfo, shapeKind, shapePartial, pairs, plans } = st;
+  const { ctxInfo, shapeKind, shapePartial, pairs } = st;
+  const plans = planCache(hs, rc);
   const epochOf = (pid: number): number => epochs.get(pid);
   const anyBad = b.bad.size > 0;
   let i = from;
@@ -198,10 +222,14 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
             pairs.set(pk, may);
           }
           normal = !may;
+          // A rule may match on values of the record's own: look at them (no event built, no enrichment),
+          // unless its key has no plan anyway (values the serializer reads: connects' addresses …).
+          if (!normal && rc.byOwn) {
+            const k = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
+            if (k >= 0 && plans.get(k) !== null) normal = !ownMayMatch(b, st, plans, rc.byOwn, i, c, s, kind, pk);
+          }
         }
-        const t = b.templateOf(i);
-        const cls = normal ? shapeClassOf(b, st, s, rc.shapePaths) : -1;
-        if (cls >= 0 && cls < 65536 && t >= 0 && t < 4096 && c < 2 ** 20) key = (c * 4096 + t) * 65536 + cls;
+        if (normal) key = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
         let plan = key >= 0 ? plans.get(key) : null;
         if (plan && !planHolds(plan, epochOf)) {
           // A table entry it was written from changed: the next event built writes a new one.
@@ -209,14 +237,28 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
           plan = undefined;
         }
         if (plan) {
+          // The capture's own bytes of the values copied into the line when they are canonical JSON (ownSpans) …
+          let sb = st.shapeSlotBytes[s];
+          if (sb === undefined) sb = st.shapeSlotBytes[s] = slotBytes(st.shapeSlots[s]!, st.shapeSlotValues[s]!);
+          const spans = st.spans;
+          const n = sb ? b.ownSpans(i, spans) : -1;
+          const src = b.bytes;
+          const idAt = 2 * plan.idIndex;
+          const lines = st.lines;
+          const at = n > plan.idIndex && src[spans[idAt]!] === QUOTE ? renderRaw(plan, src, b.tsStartOf(i), b.tsEndOf(i), spans, n, sb!, lines) : -1;
+          if (at >= 0) {
+            tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
+            out.push(new PlannedEvent(lines.buf, at, lines.off, undefined, spans[idAt]! + 1, spans[idAt + 1]! - 1, plan, b, i));
+            continue;
+          }
+          // … otherwise parsed and encoded value by value.
           const own = b.ownValues(i);
           const ts = b.timestamp(i);
           const line = own && renderPlan(plan, ts, own, st.shapeSlotValues[s]!);
           const id = own?.[plan.idIndex];
           if (line !== undefined && typeof id === 'string') {
             tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(ts ?? '') : 0);
-            const at = i;
-            out.push(new PlannedEvent(line, id, plan, () => b.materialize(at)));
+            out.push(new PlannedEvent(line, 0, line.length, id, 0, 0, plan, b, i));
             continue;
           }
           key = -1; // this event does not fit its plan: built below, the plan stays
@@ -279,10 +321,120 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
 }
 
 /**
+ * Where enrichment may write beyond a capture's contexts (file owner and
+ * group names, containers, pods; replay resolves none of them, kept here in
+ * case it does): fields under these stay unknown to own-value decisions.
+ */
+const ENRICHED = ['process', 'user', 'group', 'container', 'orchestrator', 'file.owner', 'file.group', 'ebpf.process'];
+
+/**
+ * RuleContext.byOwn for a ruleset's needs: with a record's own values known
+ * (and its shape and context: `inContext`), a field neither there nor
+ * anywhere enrichment may write is absent from the event.
+ */
+export function ownMatchers(need: PartialNeed, inContext: (f: string) => boolean): (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict> {
+  const enriched = (f: string): boolean => ENRICHED.some((p) => f === p || f.startsWith(`${p}.`));
+  return (own) => partialMatcher(need, (f) => inContext(f) || own.has(f) || !enriched(f));
+}
+
+/** The host's plan cache for a ruleset (replay-plans.ts). */
+function planCache(hs: HostState, rc: RuleContext): PlanCache {
+  let plans = (hs.planCaches ??= new Map()).get(rc);
+  if (!plans) hs.planCaches.set(rc, (plans = new PlanCache()));
+  return plans;
+}
+
+/**
+ * May a rule match record i, given its shape, its context and its own
+ * values (partial matchers compiled per event template, knowing the paths
+ * of its values: fields enrichment adds stay unknown)? True when that cannot
+ * be told.
+ */
+function ownMayMatch(
+  b: CaptureBlock,
+  st: FastState,
+  plans: PlanCache,
+  byOwn: (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict>,
+  i: number,
+  c: number,
+  s: number,
+  kind: EventKind,
+  pk: number,
+): boolean {
+  const t = b.templateOf(i);
+  const paths = b.valuePaths(i);
+  const gt = templateNumber(b, st, plans, t);
+  if (!paths || gt < 0) return true;
+  const v = plans.ownMatcher(gt, () => byOwn(new Set(paths))).get(kind);
+  if (v === undefined) return false;
+  if (v.t !== 'test') return true;
+  const own = b.ownValues(i);
+  if (!own || own.length !== paths.length) return true;
+  let pp = st.pairPartials.get(pk);
+  if (!pp) st.pairPartials.set(pk, (pp = withContext((st.shapePartial[s] ??= partialOf(b, s)), b.context(c)!)));
+  // The own values as fresh nested objects, then merged over the shared partial (each object it touches copied once).
+  const add: Record<string, unknown> = { '@timestamp': b.timestamp(i) };
+  for (let k = 0; k < paths.length; k++) {
+    const parts = splitPath(paths[k]!);
+    let at = add;
+    for (let j = 0; j < parts.length - 1; j++) {
+      const next = at[parts[j]!];
+      at = (next !== null && typeof next === 'object' ? next : (at[parts[j]!] = {})) as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]!] = own[k];
+  }
+  return mayMatch(v.may, merged(pp, add));
+}
+
+/** `base` with `add` over it: a new object; objects both hold are merged the same way, the others shared. */
+function merged(base: Record<string, unknown>, add: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...base };
+  for (const k in add) {
+    const a = add[k];
+    const b = o[k];
+    o[k] = isObject(a) && isObject(b) ? merged(b, a) : a;
+  }
+  return o;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** The plan cache's number of the block's event template t (-1: none). */
+function templateNumber(b: CaptureBlock, st: FastState, plans: PlanCache, t: number): number {
+  syncGeneration(st, plans);
+  let gt = st.tmplNumber.get(t);
+  if (gt === undefined) st.tmplNumber.set(t, (gt = plans.template(t >= 0 ? b.definitionKey('template', t) : undefined)));
+  return st.generation === plans.generation ? gt : -1;
+}
+
+/** Numbers of an older generation of the plan cache mean nothing: forget them. */
+function syncGeneration(st: FastState, plans: PlanCache): void {
+  if (st.generation === plans.generation) return;
+  st.generation = plans.generation;
+  st.ctxNumber.fill(-1);
+  st.tmplNumber.clear();
+  st.shapeClass.fill(-1);
+}
+
+/** The plan cache's key of a record of context c, template t and shape s; -1 when it has none. */
+function planKey(b: CaptureBlock, st: FastState, plans: PlanCache, c: number, t: number, s: number, paths: readonly string[]): number {
+  // The cache may have started over: numbers taken before mean nothing now.
+  syncGeneration(st, plans);
+  let gc = st.ctxNumber[c]!;
+  if (gc < 0) gc = st.ctxNumber[c] = plans.context(b.definitionKey('context', c));
+  const gt = templateNumber(b, st, plans, t);
+  const cls = shapeClassOf(b, st, s, paths, plans);
+  // Numbering may have started the cache over: this record goes the full path, the next ones number again.
+  return gc < 0 || gt < 0 || cls < 0 || st.generation !== plans.generation ? -1 : plans.key(gc, gt, cls);
+}
+
+/**
  * A shape's class for ECS plans: shapes with the same values everywhere but
  * in slots (values the serializer writes as they are) share plans.
  */
-function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[]): number {
+function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly string[], plans: PlanCache): number {
   let cls = st.shapeClass[s]!;
   if (cls >= 0) return cls;
   const parts: unknown[] = [];
@@ -296,9 +448,7 @@ function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly
       parts.push(typeof v === 'string' ? 0 : 1);
     } else parts.push(v === undefined ? null : [v]);
   }
-  const key = JSON.stringify(parts);
-  cls = st.classes.get(key) ?? st.classes.size;
-  st.classes.set(key, cls);
+  cls = plans.shapeClass(JSON.stringify(parts));
   st.shapeClass[s] = cls;
   st.shapeSlots[s] = slots;
   st.shapeSlotValues[s] = values;

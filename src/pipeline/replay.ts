@@ -52,7 +52,7 @@ import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock,
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
 import { classifyInto } from './pipeline.js';
-import { FastState, SEND_BATCH, fastBlock, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
+import { FastState, SEND_BATCH, fastBlock, ownMatchers, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
 import { EntityIds, Epochs } from './replay-facts.js';
 import type { ReplaySummary, RuleCount } from './replay-summary.js';
 import { canonicalTs } from './replay-time.js';
@@ -302,6 +302,7 @@ class Replayer implements BlockReplayer {
       const inContext = (f: string): boolean => inShape(f) || ctxPaths.some((p) => f === p || f.startsWith(`${p}.`));
       rc.byShape = partialMatcher(need, inShape);
       rc.byContext = partialMatcher(need, inContext);
+      rc.byOwn = ownMatchers(need, inContext);
       rc.ecsPlans = ecsPlans;
     }
     this.rules.set(key, rc);

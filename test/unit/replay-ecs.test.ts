@@ -15,6 +15,7 @@ import { lineOf, type Sink } from '../../src/sinks/sink.js';
 import { corpus } from '../helpers/normalize-corpus.js';
 import { AGENT, HOST } from '../helpers/normalize-corpus.js';
 import { rawEvents, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
+import { canonicalSpans } from '../../src/sources/replay/capture-json.js';
 
 const dir = tempDir('ebpf-sensor-replay-ecs-');
 
@@ -123,8 +124,78 @@ describe('replay --events all: ECS lines from plans', () => {
     assert.ok(planned > 100, `planned ${planned}`);
   });
 
+  test('issue-14: same bytes when plans are kept across capture blocks (small blocks, values copied as the capture holds them)', async () => {
+    const events = withRereads(hostile(rawEvents(7, 3000, 1)));
+    const small = await same(await writeCapture(join(dir, 'blocks.capture.gz'), events, { blockBytes: 48 << 10 }), 'small blocks');
+    const one = await same(await writeCapture(join(dir, 'one-block.capture.gz'), events), 'one block');
+    // Plans of one block serve the next: small blocks plan about as many lines as one block does.
+    assert.ok(one > 100 && small >= one * 0.9, `planned ${small} with small blocks, ${one} with one block, of ${events.length}`);
+  });
+
+  test('issue-14: same bytes for connects planned with their addresses, equal or not (related.ip)', async () => {
+    const events = rawEvents(9, 3000, 1);
+    const connects = events.filter((ev) => ev.ebpf.kind === 'connect' && ev.source?.ip !== undefined && ev.destination?.ip !== undefined);
+    assert.ok(connects.length > 5, `${connects.length} connects`);
+    // The recorded connects go to another host (the first event of each plan key: its plan holds both addresses) …
+    connects.forEach((ev, i) => {
+      ev.destination!.ip = ev.destination!.address = `10.1.${i % 200}.${(i >> 3) % 250}`;
+    });
+    const out = [...events];
+    for (let k = 1; k <= 6; k++) {
+      for (const ev of connects) {
+        const c = structuredClone(ev);
+        c.event.id = `${ev.event.id}-c${k}`;
+        c.event.sequence += 1_000_000 * k;
+        // … and every third copy to its own address: related.ip then holds it once, which the plan must not write.
+        if (k % 3 === 0) c.destination!.ip = c.destination!.address = c.source!.ip;
+        else c.destination!.port = (c.destination!.port ?? 0) + k;
+        out.push(c);
+      }
+    }
+    const file = await writeCapture(join(dir, 'connects.capture.gz'), out);
+    const fast = await run(file, {});
+    const planned = await same(file, 'connects');
+    assert.ok(planned > 0 && fast.lines.some((l) => l.includes('"kind":"connect"')), `planned ${planned}`);
+  });
+
   test('same bytes on decoded events of every kind (normalizer corpus)', async () => {
     const file = await writeCapture(join(dir, 'corpus.capture.gz'), corpus().map((ce) => ce.event));
     await same(file, 'corpus');
+  });
+});
+
+describe('canonicalSpans: value bytes that re-encode to themselves', () => {
+  const spansOf = (text: string): string[] | undefined => {
+    const b = Buffer.from(`x${text}y`, 'utf8');
+    const spans = new Int32Array(64);
+    const n = canonicalSpans(b, 1, b.length - 1, spans);
+    if (n < 0) return undefined;
+    const out: string[] = [];
+    for (let k = 0; k < n; k++) out.push(b.toString('utf8', spans[2 * k]!, spans[2 * k + 1]!));
+    return out;
+  };
+
+  test('canonical strings and integers are located; anything that would not re-encode to the same bytes is refused', () => {
+    assert.deepEqual(spansOf('["a",1,-20,"",0,"/x y.js",123456789012345]'), ['"a"', '1', '-20', '""', '0', '"/x y.js"', '123456789012345']);
+    assert.deepEqual(spansOf('[]'), []);
+    for (const bad of ['["a\\"b"]', '["\\u0041"]', '["é"]', '[1.5]', '[1e3]', '[-0]', '[01]', '[1234567890123456]', '[ 1]', '[1 ]', '[1,]', '[,1]', '[null]', '[true]', '[[1]]', '[{"a":1}]', '["a"', '"a"]', '["a" "b"]', '["a\tb"]']) {
+      assert.equal(spansOf(bad), undefined, bad);
+    }
+  });
+
+  test('whatever is located is JSON.stringify(JSON.parse(value))', () => {
+    const pick = ['"a"', '"/usr/lib/x.so"', '0', '7', '-100', '"\\n"', '"é"', '1.25', '-0', '"a\\"b"', '12345678901234567', 'null', '"tab\tx"', '" "'];
+    let located = 0;
+    for (let seed = 1; seed < 3000; seed++) {
+      const vals: string[] = [];
+      for (let k = 0, x = seed; k < 1 + (seed % 6); k++, x = (x * 1103515245 + 12345) % 2 ** 31) vals.push(pick[x % pick.length]!);
+      const text = `[${vals.join(',')}]`;
+      const got = spansOf(text);
+      if (!got) continue;
+      located++;
+      const parsed = JSON.parse(text) as unknown[];
+      assert.deepEqual(got, parsed.map((v) => JSON.stringify(v)), text);
+    }
+    assert.ok(located > 100, `located ${located}`);
   });
 });

@@ -6,7 +6,8 @@
  * and loss reports on the alerts topic, telemetry on the events topic, keyed
  * by host (or by process entity), produced by an idempotent producer with
  * acks from all in-sync replicas (acks=-1) and LZ4-compressed record
- * batches (or zstd, gzip, none: kafka-codecs.ts). `send` resolves once the broker acknowledged every message of the
+ * batches (or zstd, gzip, none: kafka-codecs.ts), encoded in one pass
+ * (kafka-records.ts). `send` resolves once the broker acknowledged every message of the
  * batch; it rejects (retriable) otherwise and Delivery sends the batch again:
  * at least once. Logs of kafkajs go to pino; credentials never reach a log.
  *
@@ -22,8 +23,12 @@ import { componentLogger, type Logger } from '../../telemetry/logger.js';
 import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptions } from '../sink.js';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { useCompression } from './kafka-codecs.js';
+import { installRecordEncoder } from './kafka-records.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
 import type { SensorConfig } from '../../config/config.js';
+
+// Before any produce request: kafkajs binds its record encoders when it loads that module (kafka-records.ts).
+installRecordEncoder();
 
 /** The `kafka` section of the configuration (schemas/config.schema.json). */
 export type KafkaSinkConfig = SensorConfig['kafka'];

@@ -11,7 +11,7 @@ import type { SensorError } from '../../errors.js';
 import type { SensorEvent } from '../../model/event.js';
 import { captureError, cloneJson } from './capture-format.js';
 import { eventProblem } from './capture-checks.js';
-import { arrayValuesAt, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
+import { arrayValuesAt, canonicalSpans, BRACKET_CLOSE, BRACKET_OPEN, COMMA, NEWLINE, parseOrUndefined, QUOTE, scanEventLine, type EventLine } from './capture-json.js';
 import { checkTemplate, eachValueLeaf, fill, flatten, putFlat, restorePath, type FlatTemplate, type Template } from './capture-template.js';
 
 /**
@@ -378,6 +378,46 @@ export class CaptureBlock {
     } catch {
       return undefined;
     }
+  }
+
+  /** The inflated bytes of the block (read only): what the offsets below point into. */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /** Where record i's @timestamp string sits, without its quotes: [tsStartOf(i), tsEndOf(i)); -1 when null. */
+  tsStartOf(i: number): number {
+    return this.tsStart[i]!;
+  }
+
+  tsEndOf(i: number): number {
+    return this.tsEnd[i]!;
+  }
+
+  /**
+   * Where each of record i's own values sits in `bytes` (capture-json.ts
+   * canonicalSpans: canonical JSON only); the number of values, or -1 (the
+   * caller parses those with ownValues()).
+   */
+  ownSpans(i: number, spans: Int32Array): number {
+    return this.bad.has(i) ? -1 : canonicalSpans(this.buf, this.valStart[i]!, this.valEnd[i]!, spans);
+  }
+
+  /** Per template number: its JSON, for definitionKey(). */
+  private readonly templateTexts = new Map<number, string>();
+
+  /**
+   * What a context or event template of this block is, as a string equal for
+   * equal definitions in any block (plans are kept across blocks by it);
+   * undefined when damaged.
+   */
+  definitionKey(kind: 'context' | 'template', n: number): string | undefined {
+    const t = kind === 'template' ? n : this.ctxTmpl[n];
+    const tmpl = t !== undefined && t >= 0 ? this.templates[t] : undefined;
+    if (tmpl === undefined) return undefined;
+    let text = this.templateTexts.get(t!);
+    if (text === undefined) this.templateTexts.set(t!, (text = JSON.stringify(tmpl)));
+    return kind === 'template' ? text : `${text}\n${this.buf.toString('latin1', this.ctxStart[n], this.ctxEnd[n])}`;
   }
 
   /** The record's @timestamp without parsing the rest of it. */

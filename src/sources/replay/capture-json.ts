@@ -148,3 +148,43 @@ export function parseOrUndefined(b: Buffer, start: number, end: number): unknown
     return undefined;
   }
 }
+
+/**
+ * Where each value of the flat JSON array at [start, end) (`start` at its
+ * '[') sits: spans[2k] and spans[2k + 1] for value k (strings with their
+ * quotes). Only for values in their canonical JSON form — strings of
+ * printable ASCII without escapes, integers of at most 15 digits — whose
+ * bytes are what `JSON.stringify(JSON.parse(bytes))` gives back; returns the
+ * number of values, or -1 for anything else (damaged, nested, escaped,
+ * non-ASCII, other numbers, whitespace, more values than `spans` holds).
+ */
+export function canonicalSpans(b: Buffer, start: number, end: number, spans: Int32Array): number {
+  let p = start;
+  const close = end - 1;
+  if (b[p] !== BRACKET_OPEN || b[close] !== BRACKET_CLOSE) return -1;
+  p++;
+  if (p === close) return 0;
+  let n = 0;
+  for (;;) {
+    if (2 * n + 1 >= spans.length) return -1;
+    const from = p;
+    let c = b[p]!;
+    if (c === QUOTE) {
+      for (c = b[++p]!; c !== QUOTE; c = b[++p]!) if (p >= close || c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
+      p++;
+    } else {
+      if (c === 0x2d /* - */) c = b[++p]!;
+      const digits = p;
+      if (c === 0x30 /* 0 */) c = b[++p]!;
+      else while (c >= 0x30 && c <= 0x39) c = b[++p]!;
+      // "-0" parses to -0, which is written "0": not canonical.
+      if (p === digits || p - digits > 15 || (b[digits] === 0x30 && b[from] === 0x2d)) return -1;
+    }
+    spans[2 * n] = from;
+    spans[2 * n + 1] = p;
+    n++;
+    if (p === close) return n;
+    if (b[p] !== COMMA || p + 1 >= close) return -1;
+    p++;
+  }
+}
