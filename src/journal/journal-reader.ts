@@ -8,6 +8,7 @@ import { READ_NOFOLLOW } from './dir-safety.js';
 import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
+import { ChunkPool } from './chunk-pool.js';
 import { SEGMENT_HEADER_BYTES } from './format.js';
 import { SegmentScanner } from './segment-scanner.js';
 import { ShippedRecord, readEvent } from './payload.js';
@@ -88,10 +89,16 @@ export interface ReaderOptions {
   /**
    * For shipping (delivery): records that carry sections (payload.ts) are
    * returned as ShippedRecords — views of the read chunk (not copied: the
-   * next read goes to a new chunk), the event parsed only when read. Records
+   * next read does not go over them), the event parsed only when read. Records
    * without sections are parsed as usual.
    */
   ship?: boolean;
+  /**
+   * With `ship`: the caller calls release() once it no longer uses any
+   * record returned so far; the chunks those records viewed are then read
+   * into again (chunk-pool.ts) instead of a new chunk per read.
+   */
+  recycle?: boolean;
 }
 
 export class JournalReader implements Iterable<JournalRecord> {
@@ -106,6 +113,7 @@ export class JournalReader implements Iterable<JournalRecord> {
   private closed = false;
   private readonly chunk: number;
   private readonly ship: boolean;
+  private readonly pool: ChunkPool | undefined;
 
   constructor(
     private readonly view: JournalView,
@@ -118,6 +126,20 @@ export class JournalReader implements Iterable<JournalRecord> {
     }
     this.chunk = opts.chunkBytes ?? 1 << 20;
     this.ship = opts.ship === true;
+    this.pool = this.ship && opts.recycle === true ? new ChunkPool(this.chunk) : undefined;
+  }
+
+  /** Read chunks allocated by a recycling reader (tests, stats). */
+  get chunksAllocated(): number {
+    return this.pool?.allocated ?? 0;
+  }
+
+  /**
+   * A recycling reader's caller no longer uses any record returned so far
+   * (views, lines, lazily parsed events): their bytes may be read over.
+   */
+  release(): void {
+    this.pool?.release();
   }
 
   /**
@@ -186,7 +208,7 @@ export class JournalReader implements Iterable<JournalRecord> {
         const buf = scanner!.buf;
         const shipped = this.ship ? ShippedRecord.from(item.position, item.time, buf.subarray(item.payloadStart, item.payloadEnd)) : undefined;
         if (shipped) {
-          // The record is a view of the scanner's chunk: the scanner reads on into a new one.
+          // The record is a view of the scanner's chunk: the scanner reads on elsewhere (into a new chunk, or the pool's).
           scanner!.lend();
           rec = shipped;
         }
@@ -252,7 +274,7 @@ export class JournalReader implements Iterable<JournalRecord> {
       this.scanner = undefined;
       return true;
     }
-    this.scanner = new SegmentScanner(this.fd, SEGMENT_HEADER_BYTES, seg.bytes, seg.path, this.chunk);
+    this.scanner = new SegmentScanner(this.fd, SEGMENT_HEADER_BYTES, seg.bytes, seg.path, this.chunk, this.pool);
     return true;
   }
 

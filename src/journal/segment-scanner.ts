@@ -5,6 +5,7 @@
  */
 import { readSync } from 'node:fs';
 import { SensorError } from '../errors.js';
+import type { ChunkPool } from './chunk-pool.js';
 import {
   RECORD_HEADER_BYTES as HDR,
   RECORD_MAGIC,
@@ -16,6 +17,7 @@ import {
 
 /** Smallest buffer read into after one was lent. */
 const LENT_MIN_BYTES = 64 << 10;
+const EMPTY = Buffer.alloc(0);
 
 /** One step of a scan. Offsets are file offsets; `end` is exclusive. */
 export type ScanItem =
@@ -55,8 +57,10 @@ export class SegmentScanner {
     public end: number,
     private readonly path: string,
     private readonly chunk = 1 << 20,
+    /** Where read buffers come from when records are lent (chunk-pool.ts); without it, a new buffer per read after a lend. */
+    private readonly pool?: ChunkPool,
   ) {
-    this.buf = Buffer.allocUnsafe(chunk);
+    this.buf = pool ? EMPTY : Buffer.allocUnsafe(chunk); // from the pool at the first read
   }
 
   /**
@@ -114,6 +118,7 @@ export class SegmentScanner {
    */
   lend(): void {
     this.lent = true;
+    this.pool?.lend(this.buf, this.offset - this.bufStart); // up to the end of the record just returned
   }
 
   /** File offset of the next valid record header at or after `from`, or the end of the readable bytes. */
@@ -142,8 +147,14 @@ export class SegmentScanner {
     if (want <= 0) return 0;
     if (off >= this.bufStart && off + want <= this.bufStart + this.bufLen) return want;
     const size = Math.max(this.chunk, want);
-    const toRead = Math.min(size, this.end - off);
-    if (this.lent) {
+    let toRead = Math.min(size, this.end - off);
+    if (this.pool && (this.lent || this.buf.length < toRead)) {
+      // The rest of the pool's chunk after the lent bytes while it has a quarter chunk of room (or all
+      // that is there), else another chunk; read what fits.
+      this.buf = this.pool.acquire(Math.max(want, Math.min(toRead, this.chunk >> 2)));
+      toRead = Math.min(toRead, this.buf.length);
+      this.lent = false;
+    } else if (this.lent) {
       // Sized to what is there: a reader at the tail of the active segment reads a little at a time.
       this.buf = Buffer.allocUnsafe(Math.max(toRead, LENT_MIN_BYTES));
       this.lent = false;

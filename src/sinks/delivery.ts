@@ -166,7 +166,8 @@ export class Delivery {
     const fresh = stored === undefined;
     this.committed = stored ?? (opts.startAt === 'end' ? journal.nextPosition : journal.firstPosition);
     // Records come with the routing facts and the lines the sinks ship: no parse, no normalization here.
-    this.reader = journal.reader(this.committed, { ship: true });
+    // Recycling: the read chunks are read into again once the sink took the batch (release() below).
+    this.reader = journal.reader(this.committed, { ship: true, recycle: true });
     this.stopped = new Promise((res) => (this.stopSignal = res));
     this.loop = this.run(fresh && opts.startAt === 'end').catch((e: unknown) => {
       this.lastError = (e as Error).message;
@@ -273,6 +274,7 @@ export class Delivery {
         const ok = await this.send(batch);
         this.pending = undefined;
         if (!ok || this.abandoned) break;
+        this.reader.release(); // the sink is done with the batch's bytes (Sink.send's contract)
         this.counters.events += batch.events.length;
         this.counters.batches++;
       }

@@ -5,7 +5,8 @@
  *
  * Files are rotated by size (FILE → FILE.1 → … → FILE.keep, the oldest
  * deleted); a batch is never split across two files. A batch resolves once
- * its bytes are written (fsync'ed on flush and close).
+ * its bytes are written (fsync'ed on flush and close); a file's batches are
+ * copied into one reused buffer and written with one write(2).
  */
 import { write } from 'node:fs';
 import { SensorError } from '../errors.js';
@@ -26,10 +27,14 @@ export interface NdjsonSinkOptions {
 }
 
 const NL = Buffer.from('\n');
+/** Smallest output buffer of a file sink (a batch of a few hundred lines). */
+const MIN_OUT_BYTES = 256 << 10;
 
 export class NdjsonSink implements Sink {
   readonly name: string;
   private readonly file: RotatingFile | undefined;
+  /** File output: the batch's bytes, reused from batch to batch. */
+  private out: Buffer = Buffer.allocUnsafe(0);
   written = 0;
 
   constructor(private readonly opts: NdjsonSinkOptions) {
@@ -44,29 +49,42 @@ export class NdjsonSink implements Sink {
 
   async send(batch: readonly ShippedEvent[]): Promise<void> {
     // The lines journaled with the events are written as they are (bytes, no parse, no formatting).
-    const parts: Buffer[] = [];
+    const lines: (string | Buffer)[] = [];
     let size = 0;
-    let n = 0;
     for (const ce of batch) {
       if (this.opts.only) {
         const r = routeOf(ce);
         if (!r.suspicious && !r.loss) continue;
       }
       const line = lineOf(ce, this.opts.format);
-      const b = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
-      parts.push(b, NL);
-      size += b.length + 1;
-      n++;
+      lines.push(line);
+      size += (typeof line === 'string' ? Buffer.byteLength(line, 'utf8') : line.length) + 1;
     }
-    if (!n) return;
-    const data = Buffer.concat(parts, size);
+    if (!lines.length) return;
     if (this.file) {
-      this.file.write(data);
+      // One buffer for every batch (written synchronously, so free again at once): no allocation per batch.
+      this.file.write(this.fill(lines, size));
       // The delivery commits its cursor once send() returns: the lines must be on disk by then,
       // or a power cut loses events the cursor calls delivered.
       this.file.sync();
-    } else await writeStdout(data);
-    this.written += n;
+    } else {
+      // Written off the event loop: a buffer of its own, as the next batch may be filled meanwhile.
+      const parts = lines.flatMap((l) => [typeof l === 'string' ? Buffer.from(l, 'utf8') : l, NL]);
+      await writeStdout(Buffer.concat(parts, size));
+    }
+    this.written += lines.length;
+  }
+
+  /** The lines, each followed by LF, in the reused output buffer (grown, never per batch). */
+  private fill(lines: readonly (string | Buffer)[], size: number): Buffer {
+    if (this.out.length < size) this.out = Buffer.allocUnsafe(Math.max(size, this.out.length * 2, MIN_OUT_BYTES));
+    const out = this.out;
+    let off = 0;
+    for (const l of lines) {
+      off += typeof l === 'string' ? out.write(l, off, 'utf8') : l.copy(out, off);
+      out[off++] = 0x0a;
+    }
+    return out.subarray(0, off);
   }
 
   async flush(): Promise<void> {

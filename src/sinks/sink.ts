@@ -12,7 +12,12 @@ import type { Logger } from '../telemetry/logger.js';
 
 export interface Sink {
   readonly name: string;
-  /** Deliver a batch; resolves once the sink has it (as durably as it offers). */
+  /**
+   * Deliver a batch; resolves once the sink has it (as durably as it offers).
+   * The batch's lines are views of the journal reader's chunks, read over
+   * once send() has resolved: a sink copies what it keeps past that (or past
+   * a rejected attempt that goes on in the background).
+   */
   send(batch: readonly ShippedEvent[]): Promise<void>;
   /** Push out anything buffered. */
   flush(): Promise<void>;
