@@ -115,17 +115,18 @@ test('issue-14: delivery releases the read chunks only after the sink took the b
       flush: async () => {},
       close: async () => {},
     };
-    const d = Delivery.start(j, slow, { batch: { count: 23, bytes: 1 << 20, ms: 0 } });
+    // A batch gathers several reads (appends arrive in small pieces within its time limit).
+    const d = Delivery.start(j, slow, { batch: { count: 100, bytes: 1 << 20, ms: 20 } });
     const all: string[] = [];
-    for (let round = 0; round < 40; round++) {
-      const batch = events(round * 31, 31);
+    for (let round = 0; round < 120; round++) {
+      const batch = events(round * 7, 7);
       for (const ce of batch) {
         const line = ecsLine(ce, HOST, AGENT);
         expect.set(ce.event.event.id, line);
         all.push(line);
       }
       j.append(batch, sections);
-      await new Promise((res) => setImmediate(res));
+      await new Promise((res) => setTimeout(res, 2));
     }
     assert.ok(await d.drained(60_000), 'delivery drained');
     await d.stop();
