@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClassifiedEvent, SensorEvent } from '../../src/model/event.js';
+import type { ClassifiedEvent, OutputFormat, SensorEvent, ShippedEvent } from '../../src/model/event.js';
 import type { Sink } from '../../src/sinks/sink.js';
 
 /** Strings that break naive encoders: raw bytes as lone surrogates, quotes, control characters, NUL, astral characters, U+2028. */
@@ -104,6 +104,22 @@ export function readLines(file: string): string[] {
   }
 }
 
+/**
+ * What a sink may keep of a shipped event past send() (Sink's contract: its
+ * bytes are views of the delivery's read chunks, read over afterwards): the
+ * parsed event, the route and copies of the lines.
+ */
+function kept(ce: ShippedEvent): ShippedEvent {
+  if (typeof ce.shipped !== 'function') return ce;
+  const lines = new Map<OutputFormat, Buffer>();
+  for (const f of ['ecs', 'cef'] as const) {
+    const b = ce.shipped(f);
+    if (b) lines.set(f, Buffer.from(b));
+  }
+  const copy: ShippedEvent = { event: ce.event, verdict: ce.verdict, shipped: (f) => lines.get(f) };
+  return ce.route ? { ...copy, route: ce.route } : copy;
+}
+
 /** A sink that keeps batches in memory; it can fail a number of times, fail forever, or hang. */
 export class MemorySink implements Sink {
   readonly batches: ClassifiedEvent[][] = [];
@@ -143,7 +159,7 @@ export class MemorySink implements Sink {
       this.failures--;
       throw new Error(`${this.name} refused the batch`);
     }
-    this.batches.push([...batch]);
+    this.batches.push(batch.map(kept));
   }
 
   async flush(): Promise<void> {}
