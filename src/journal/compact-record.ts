@@ -257,8 +257,30 @@ function flagsOf(p: ProcessInfo): number {
  * JSON.stringify writes it, but for the process, left to the ECS line (N:
  * the few facts that line leaves out, flagsOf). Only for an event whose
  * process fits (processFits).
+ *
+ * One native JSON.stringify of the event with its `process` member swapped
+ * for N (and put back before returning, whatever happens): assigning an
+ * existing member keeps its place in the key order, so the text is the one
+ * a member-by-member walk writes (a test compares both on random hostile
+ * events), at a fraction of the cost of stringifying each key and member on
+ * its own. An event whose `process` cannot be swapped (frozen, an accessor)
+ * takes the walk.
  */
 export function compactHead(ce: ClassifiedEvent): string {
+  const ev = ce.event as unknown as Obj;
+  const p = ev.process as ProcessInfo;
+  const d = Object.getOwnPropertyDescriptor(ev, 'process');
+  if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce);
+  ev.process = flagsOf(p);
+  try {
+    return `R${JSON.stringify(ce)}`;
+  } finally {
+    ev.process = p;
+  }
+}
+
+/** compactHead member by member (the slow form; the reference the swap is tested against). */
+export function compactHeadWalk(ce: ClassifiedEvent): string {
   let s = 'R{';
   let first = true;
   const c = ce as unknown as Obj;

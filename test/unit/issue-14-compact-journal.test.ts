@@ -15,7 +15,7 @@ import { rawEvents } from '../helpers/replay-fixtures.js';
 import fc from 'fast-check';
 import { Journal, ShippedRecord } from '../../src/journal/journal.js';
 import { FORMAT_VERSION, SEGMENT_HEADER_BYTES, SH, crcOf } from '../../src/journal/format.js';
-import { processFits } from '../../src/journal/compact-record.js';
+import { compactHead, compactHeadWalk, processFits } from '../../src/journal/compact-record.js';
 import { journalSections, lineFormatter } from '../../src/pipeline/outputs.js';
 import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import type { ClassifiedEvent, LeaderRef, OutputFormat, RuleMatch } from '../../src/model/event.js';
@@ -168,6 +168,11 @@ test('issue-14: canonical → compact journal record → canonical is the identi
     const d = fc.check(
       fc.property(fc.array(change, { minLength: 1, maxLength: 10 }), fc.boolean(), (changes, withCef) => {
         const batch = changes.map((c) => apply(c, seq++));
+        for (const ce of batch) {
+          // The head from one stringify with the process swapped out is the member-by-member walk's, byte for byte.
+          if (processFits(ce.event.process)) assert.equal(compactHead(ce), compactHeadWalk(ce));
+          assert.equal(typeof ce.event.process, 'object'); // put back
+        }
         const { first, next } = j.append(batch, journalSections(formats(withCef)));
         const plain = j.reader(first).read(next - first, 1 << 30).records;
         const shipped = j.reader(first, { ship: true }).read(next - first, 1 << 30).records;
@@ -330,4 +335,25 @@ test('issue-14: records read to ship are views of the read chunk, never overwrit
   } finally {
     cleanup();
   }
+});
+
+test('issue-14: the compact head (one stringify, process swapped out) equals the member walk; a frozen event takes the walk and stays untouched', () => {
+  let n = 0;
+  for (const ce of base) {
+    if (!processFits(ce.event.process)) continue;
+    n++;
+    const before = JSON.stringify(ce);
+    const p = ce.event.process;
+    assert.equal(compactHead(ce), compactHeadWalk(ce));
+    assert.equal(ce.event.process, p);
+    assert.equal(JSON.stringify(ce), before);
+    const frozen = structuredClone(ce);
+    Object.freeze(frozen.event);
+    assert.equal(compactHead(frozen), compactHeadWalk(ce));
+    // A member before and after process keeps its place: the head holds process where the event has it.
+    const keys = Object.keys(ce.event);
+    const head = JSON.parse(compactHead(ce).slice(1)) as { event: Record<string, unknown> };
+    assert.deepEqual(Object.keys(head.event), keys);
+  }
+  assert.ok(n > 5, 'too few corpus events fit the compact form');
 });
