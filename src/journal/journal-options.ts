@@ -18,6 +18,11 @@ export interface JournalOptions {
   /** fdatasync at most this long after an append (default 100); 0 = before append() returns. */
   fsyncIntervalMs?: number;
   /**
+   * Bytes of the newest records kept in memory for deliveries that keep up
+   * (hot-tail.ts; default 8 MiB; 0: every delivery reads the files).
+   */
+  hotTailBytes?: number;
+  /**
    * Open for reading only: no lock, no repair, no retention, no appends. For
    * tools (replay, `journal` commands) reading a journal a sensor may be writing.
    */

@@ -9,7 +9,8 @@ import { basename } from 'node:path';
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { ChunkPool } from './chunk-pool.js';
-import { SEGMENT_HEADER_BYTES } from './format.js';
+import { RECORD_HEADER_BYTES as HDR, SEGMENT_HEADER_BYTES, recordTime } from './format.js';
+import type { HotRun, HotTail, TailChunk } from './hot-tail.js';
 import { SegmentScanner } from './segment-scanner.js';
 import { ShippedRecord, readEvent } from './payload.js';
 
@@ -81,6 +82,8 @@ export interface JournalView {
   /** Read-only journals re-list their directory; returns true when something changed. */
   refresh(): boolean;
   reportDamage(d: JournalDamage): void;
+  /** The records appended last, in memory (the writer's; hot-tail.ts). */
+  readonly hotTail?: HotTail | undefined;
 }
 
 export interface ReaderOptions {
@@ -96,7 +99,10 @@ export interface ReaderOptions {
   /**
    * With `ship`: the caller calls release() once it no longer uses any
    * record returned so far; the chunks those records viewed are then read
-   * into again (chunk-pool.ts) instead of a new chunk per read.
+   * into again (chunk-pool.ts) instead of a new chunk per read. Such a
+   * reader also takes the records the journal still holds in memory from
+   * there (hot-tail.ts: the bytes written, no read(2), no second CRC check)
+   * and reads the file for the others.
    */
   recycle?: boolean;
 }
@@ -106,6 +112,8 @@ export class JournalReader implements Iterable<JournalRecord> {
   skippedRetention = 0;
   /** Positions skipped because their records were damaged or missing. */
   skippedDamaged = 0;
+  /** Records taken from the journal's hot tail instead of the file (stats, tests). */
+  tailRecords = 0;
   private seg: SegmentRef | undefined;
   private fd = -1;
   private scanner: SegmentScanner | undefined;
@@ -114,6 +122,16 @@ export class JournalReader implements Iterable<JournalRecord> {
   private readonly chunk: number;
   private readonly ship: boolean;
   private readonly pool: ChunkPool | undefined;
+  private readonly tail: HotTail | undefined;
+  /** The last hot run read from, and the tail chunks this reader took views of since its last release. */
+  private run: HotRun | undefined;
+  private readonly lentTail: TailChunk[] = [];
+  /** Where the file holds `pos` (known after a record taken from the tail): a reader falling behind the tail reads on from there. */
+  private resumePos = -1;
+  private resumeBase = 0;
+  private resumeOff = 0;
+  /** A position the tail gave but could not be shipped from it: read from the file (which reports it). */
+  private hotBad = -1;
 
   constructor(
     private readonly view: JournalView,
@@ -127,6 +145,7 @@ export class JournalReader implements Iterable<JournalRecord> {
     this.chunk = opts.chunkBytes ?? 1 << 20;
     this.ship = opts.ship === true;
     this.pool = this.ship && opts.recycle === true ? new ChunkPool(this.chunk) : undefined;
+    this.tail = this.pool ? view.hotTail : undefined;
   }
 
   /** Read chunks allocated by a recycling reader (tests, stats). */
@@ -140,6 +159,8 @@ export class JournalReader implements Iterable<JournalRecord> {
    */
   release(): void {
     this.pool?.release();
+    const tail = this.tail;
+    if (tail) for (const c of this.lentTail.splice(0)) tail.unlend(c);
   }
 
   /**
@@ -160,6 +181,15 @@ export class JournalReader implements Iterable<JournalRecord> {
         this.skip(skipped, first, 'retention', undefined);
         this.closeSegment();
         continue;
+      }
+      if (this.tail && this.position !== this.hotBad) {
+        const rec = this.fromTail(this.tail);
+        if (rec) {
+          records.push(rec);
+          bytes += rec.bytes;
+          this.position++;
+          continue;
+        }
       }
       if (!this.seg && !this.openSegment()) break;
       const seg = this.seg!;
@@ -242,7 +272,49 @@ export class JournalReader implements Iterable<JournalRecord> {
 
   close(): void {
     this.closeSegment();
+    this.release();
     this.closed = true;
+  }
+
+  /**
+   * The record at `position` from the journal's hot tail (a view of the
+   * tail's chunk, held until release()), or undefined when the tail no
+   * longer (or not yet) holds it.
+   */
+  private fromTail(tail: HotTail): JournalRecord | undefined {
+    const pos = this.position;
+    let run = this.run;
+    if (run === undefined || pos < run.first || pos >= run.next) {
+      run = this.run = tail.runFor(pos);
+      if (run === undefined) return undefined;
+    }
+    const i = pos - run.first;
+    const off = run.offs[i]!;
+    const end = run.offs[i + 1]!;
+    const buf = run.chunk.buf;
+    let rec: JournalRecord | undefined;
+    try {
+      const time = recordTime(buf, off);
+      rec = ShippedRecord.from(pos, time, buf.subarray(off + HDR, end));
+      if (!rec) {
+        const { event, bytes } = readEvent(buf, off + HDR, end);
+        rec = { position: pos, time, bytes, event };
+      }
+    } catch {
+      this.hotBad = pos;
+      return undefined;
+    }
+    if (!this.lentTail.includes(run.chunk)) {
+      tail.lend(run.chunk);
+      this.lentTail.push(run.chunk);
+    }
+    // The file reader, if any, is left behind: a later file read starts at the next record's offset.
+    if (this.seg) this.closeSegment();
+    this.tailRecords++;
+    this.resumePos = pos + 1;
+    this.resumeBase = run.segBase;
+    this.resumeOff = run.fileOff + end - run.offs[0]!;
+    return rec;
   }
 
   private skip(out: SkippedRange[], to: number, reason: SkippedRange['reason'], file: string | undefined): void {
@@ -274,7 +346,8 @@ export class JournalReader implements Iterable<JournalRecord> {
       this.scanner = undefined;
       return true;
     }
-    this.scanner = new SegmentScanner(this.fd, SEGMENT_HEADER_BYTES, seg.bytes, seg.path, this.chunk, this.pool);
+    const start = this.resumePos === this.position && this.resumeBase === seg.base ? this.resumeOff : SEGMENT_HEADER_BYTES;
+    this.scanner = new SegmentScanner(this.fd, start, seg.bytes, seg.path, this.chunk, this.pool);
     return true;
   }
 

@@ -21,6 +21,7 @@ import { assertOwnDirectory } from './dir-safety.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import type { EventSections } from './payload.js';
 import { RecordEncoder } from './record-encoder.js';
+import { HotTail } from './hot-tail.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { CursorStore } from './cursor-store.js';
 import { DirLock } from './dir-lock.js';
@@ -56,6 +57,8 @@ export class Journal implements JournalView {
   private nextPos = 0;
   private durablePos = 0;
   private readonly encoder = new RecordEncoder();
+  /** The records appended last, for deliveries that keep up (hot-tail.ts); none in a read-only journal. */
+  readonly hotTail: HotTail | undefined;
   private readonly store: CursorStore;
   private readonly syncer: SegmentSync;
   private readonly cursorMap = new Map<string, number>();
@@ -108,6 +111,7 @@ export class Journal implements JournalView {
     this.segs = new SegmentList(this.dir, this.readOnly, (d) => this.reportDamage(d));
     this.store = new CursorStore(this.dir, !this.readOnly);
     if (!this.readOnly) this.lock = DirLock.acquire(this.dir);
+    this.hotTail = this.readOnly || opts.hotTailBytes === 0 ? undefined : new HotTail(opts.hotTailBytes);
   }
 
   /**
@@ -154,6 +158,7 @@ export class Journal implements JournalView {
     let seg = this.active();
     if (seg.bytes + off > this.segmentBytes && seg.bytes > SEGMENT_HEADER_BYTES) seg = this.roll();
     writeAt(this.fd, buf, seg, off, this.log);
+    this.hotTail?.add(buf, off, first, seg.base, seg.bytes); // only once written: a failed write leaves nothing
     seg.bytes += off;
     this.segs.bytes += off;
     this.nextPos = pos;

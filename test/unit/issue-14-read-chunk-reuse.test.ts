@@ -60,7 +60,8 @@ test('issue-14: shipped records kept across later reads stay intact; after relea
   const { dir, cleanup } = tempDir('issue14-reuse-');
   try {
     // Small segments and chunks: reads cross chunk and segment boundaries often.
-    const j = Journal.open(dir, { fsyncIntervalMs: 0, segmentBytes: 256 << 10 });
+    // No hot tail: the records are read from the files (hot-tail reads: issue-14-hot-tail.test.ts).
+    const j = Journal.open(dir, { fsyncIntervalMs: 0, segmentBytes: 256 << 10, hotTailBytes: 0 });
     const r = j.reader(j.firstPosition, { ship: true, recycle: true, chunkBytes: 64 << 10 });
     let next = 0;
     let kept: { rec: unknown; line: string }[] = [];
@@ -92,10 +93,11 @@ test('issue-14: shipped records kept across later reads stay intact; after relea
   }
 });
 
-test('issue-14: delivery releases the read chunks only after the sink took the batch: every line reaches the file intact', async () => {
+for (const hotTailBytes of [0, 64 << 10]) {
+test(`issue-14: delivery releases the read chunks only after the sink took the batch: every line reaches the file intact (hot tail ${hotTailBytes} bytes)`, async () => {
   const { dir, cleanup } = tempDir('issue14-reuse-deliv-');
   try {
-    const j = Journal.open(join(dir, 'j'), { fsyncIntervalMs: 0, segmentBytes: 256 << 10 });
+    const j = Journal.open(join(dir, 'j'), { fsyncIntervalMs: 0, segmentBytes: 256 << 10, hotTailBytes });
     const file = join(dir, 'out.ndjson');
     const ndjson = new NdjsonSink({ target: file, format: lineFormatter('ecs', HOST, AGENT) });
     // A slow sink next to it: it checks its lines after an await, while the journal is appended to meanwhile.
@@ -139,3 +141,4 @@ test('issue-14: delivery releases the read chunks only after the sink took the b
     cleanup();
   }
 });
+}
