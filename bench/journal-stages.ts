@@ -8,7 +8,10 @@
  * With --compare ROOT (another checkout, built) its journal, outputs and
  * sink modules run the same events in the same process, alternating round by
  * round, so both builds see the same load. Prints µs of process CPU per event
- * per round and the journal's bytes per event; asserts nothing.
+ * per round and the journal's bytes per event; asserts nothing. `live`: both
+ * at once as in the running sensor — the delivery started first, keeping up
+ * with appends of 256 events each made durable (fdatasync) before the next
+ * (append + ECS line + journal fsync + delivery to the file, per event).
  *
  *   node dist/bench/journal-stages.js [--compare /tmp/base] [--rounds 6] [--events 6000]
  */
@@ -64,7 +67,7 @@ for (const [name, root] of roots) {
 }
 
 const cpuUs = (c: NodeJS.CpuUsage): number => c.user + c.system;
-const results: Record<string, { append: number[]; deliver: number[]; bytes: number }> = {};
+const results: Record<string, { append: number[]; deliver: number[]; live: number[]; bytes: number }> = {};
 for (let round = 0; round < rounds; round++) {
   for (const b of builds) {
     const dir = mkdtempSync(join(tmpdir(), 'ebpf-sensor-bench-jstages-'));
@@ -81,11 +84,26 @@ for (let round = 0; round < rounds; round++) {
       const deliver = cpuUs(process.cpuUsage(c0)) / events.length;
       await d.stop();
       await sink.close();
-      const r = (results[b.name] ??= { append: [], deliver: [], bytes: 0 });
+      const r = (results[b.name] ??= { append: [], deliver: [], live: [], bytes: 0 });
       r.append.push(Math.round(append * 10) / 10);
       r.deliver.push(Math.round(deliver * 10) / 10);
       r.bytes = Math.round(j.stats().appended.bytes / events.length);
       await j.close();
+      // live: a delivery that keeps up with the appends.
+      const lj = b.Journal.open(join(dir, 'live'), { fsyncIntervalMs: 100 });
+      const lsink = new b.NdjsonSink({ target: join(dir, 'live.ndjson'), format: b.format });
+      const ld = b.Delivery.start(lj, lsink, { startAt: 'oldest' });
+      c0 = process.cpuUsage();
+      for (let i = 0; i < events.length; i += 256) {
+        lj.append(events.slice(i, i + 256), b.sections);
+        await lj.sync();
+        await new Promise((res) => setImmediate(res));
+      }
+      if (!(await ld.drained(120_000))) throw new Error(`${b.name}: live delivery did not drain`);
+      r.live.push(Math.round((cpuUs(process.cpuUsage(c0)) / events.length) * 10) / 10);
+      await ld.stop();
+      await lsink.close();
+      await lj.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

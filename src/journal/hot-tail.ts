@@ -17,8 +17,8 @@
  * the file's bytes: a record from the tail and the same record read back are
  * equal byte for byte (a test holds both deliveries to identical output).
  *
- * Memory: runs are copied into a few chunks (1 MiB or one batch, whichever
- * is larger), about `capBytes` of them in use; a chunk whose runs were all
+ * Memory: runs are copied into a few chunks (2 MiB or one batch, whichever
+ * is larger; reused, so the copy goes to memory already mapped), about `capBytes` of them in use; a chunk whose runs were all
  * dropped is written into again only once every reader that took views of
  * it released them (`lend` / `unlend`, the chunk-pool discipline: a sink may
  * read its batch's bytes until its send() resolved).
@@ -27,7 +27,7 @@ import { RECORD_HEADER_BYTES as HDR, RH } from './format.js';
 
 /** Bytes of runs kept (the newest ones). */
 export const HOT_TAIL_BYTES = 8 << 20;
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 2 << 20;
 const KEEP_FREE = 2;
 
 /** A buffer runs are copied into; views of it may be lent to readers. */
@@ -146,12 +146,13 @@ export class HotTail {
   private recycle(c: TailChunk): void {
     if (c === this.cur || c.runs > 0 || c.refs > 0 || c.used < 0) return;
     c.used = -1; // recycled once
-    if (this.free.length < KEEP_FREE && c.buf.length === CHUNK_BYTES) this.free.push(c.buf);
+    if (this.free.length < KEEP_FREE) this.free.push(c.buf);
   }
 
   private chunkOf(min: number): TailChunk {
     let buf: Buffer | undefined;
-    if (min <= CHUNK_BYTES) buf = this.free.pop();
+    const i = this.free.findIndex((b) => b.length >= min);
+    if (i >= 0) buf = this.free.splice(i, 1)[0];
     if (buf === undefined) {
       buf = Buffer.allocUnsafeSlow(Math.max(min, CHUNK_BYTES));
       this.allocated++;
