@@ -147,6 +147,9 @@ function leaderFits(l: unknown): boolean {
   return true;
 }
 
+/** thread, real_user, real_group, saved_user, saved_group, parent: the members processFits requires. */
+const MUST_ALL = 63;
+
 /**
  * True when the ECS process block of `p` holds it exactly (see the file
  * header). Walks every member once: a member this file does not know
@@ -155,6 +158,7 @@ function leaderFits(l: unknown): boolean {
 export function processFits(p: ProcessInfo): boolean {
   const o = p as unknown as Obj;
   if (!isObj(o) || !isNum(o.pid) || !isStr(o.name) || !userFits(o.user) || !userFits(o.group)) return false;
+  let must = 0; // MUST bits of the members that must be there, set once checked
   for (const k in o) {
     const v = o[k];
     if (v === undefined) continue;
@@ -194,6 +198,7 @@ export function processFits(p: ProcessInfo): boolean {
         break;
       case 'thread': {
         if (!isObj(v) || !isNum(v.id)) return false;
+        must |= 1;
         for (const t in v) {
           const tv = v[t];
           if (tv === undefined || t === 'id') continue;
@@ -206,6 +211,7 @@ export function processFits(p: ProcessInfo): boolean {
       case 'real_user':
       case 'real_group':
         if (!userFits(v)) return false;
+        must |= k === 'real_user' ? 2 : 4;
         break;
       case 'saved_user':
       case 'saved_group': {
@@ -214,10 +220,12 @@ export function processFits(p: ProcessInfo): boolean {
         const eff = (k === 'saved_user' ? o.user : o.group) as UserRef;
         const s = v as UserRef;
         if (s.id === eff.id && s.name !== eff.name) return false;
+        must |= k === 'saved_user' ? 8 : 16;
         break;
       }
       case 'parent':
         if (!parentFits(v)) return false;
+        must |= 32;
         break;
       case 'session_leader':
       case 'group_leader':
@@ -239,8 +247,9 @@ export function processFits(p: ProcessInfo): boolean {
         return false;
     }
   }
-  // saved ids are always there in the model; a missing one could not be told from "same as effective".
-  return userFits(o.real_user) && userFits(o.real_group) && userFits(o.saved_user) && userFits(o.saved_group) && isObj(o.thread) && parentFits(o.parent);
+  // thread, the real and saved ids and the parent must be there (each checked above once): saved ids are
+  // always there in the model, and a missing one could not be told from "same as effective".
+  return must === MUST_ALL;
 }
 
 /** The `"process":N` bits of a process that fits. */
