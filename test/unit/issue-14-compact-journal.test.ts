@@ -357,3 +357,17 @@ test('issue-14: the compact head (one stringify, process swapped out) equals the
   }
   assert.ok(n > 5, 'too few corpus events fit the compact form');
 });
+
+test('issue-14: a process without its thread, real or saved ids or parent does not fit the compact form (missing or undefined)', () => {
+  const fit = base.find((ce) => processFits(ce.event.process))!;
+  assert.ok(fit);
+  for (const k of ['thread', 'real_user', 'real_group', 'saved_user', 'saved_group', 'parent'] as const) {
+    const gone = structuredClone(fit.event.process) as unknown as Record<string, unknown>;
+    delete gone[k];
+    assert.equal(processFits(gone as never), false, `without ${k}`);
+    const undef = structuredClone(fit.event.process) as unknown as Record<string, unknown>;
+    undef[k] = undefined;
+    assert.equal(processFits(undef as never), false, `${k} undefined`);
+  }
+  assert.equal(processFits(structuredClone(fit.event.process)), true);
+});
