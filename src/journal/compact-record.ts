@@ -276,13 +276,18 @@ function flagsOf(p: ProcessInfo): number {
  * takes the walk.
  */
 export function compactHead(ce: ClassifiedEvent): string {
+  return `R${compactJson(ce)}`;
+}
+
+/** compactHead without its `R` (the journal writes the tag as a byte: no concatenated string to flatten). */
+export function compactJson(ce: ClassifiedEvent): string {
   const ev = ce.event as unknown as Obj;
   const p = ev.process as ProcessInfo;
   const d = Object.getOwnPropertyDescriptor(ev, 'process');
-  if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce);
+  if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce).slice(1);
   ev.process = flagsOf(p);
   try {
-    return `R${JSON.stringify(ce)}`;
+    return JSON.stringify(ce);
   } finally {
     ev.process = p;
   }

@@ -14,7 +14,7 @@
  */
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
-import { compactHead, processFits } from './compact-record.js';
+import { COMPACT_TAG, compactJson, processFits } from './compact-record.js';
 import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from './format.js';
 import { sectionsBound, writeSections, type EventSections } from './payload.js';
 
@@ -27,6 +27,8 @@ export interface EncodeCounts {
 export class RecordEncoder {
   private buf: Buffer = Buffer.allocUnsafe(0);
   readonly counts: EncodeCounts = { compact: 0, canonical: 0 };
+  /** Whether the last head() is the compact one (written after the `R` tag). */
+  private compact = false;
 
   /**
    * Encode `batch` at positions first, first + 1, …; returns the buffer and
@@ -39,10 +41,13 @@ export class RecordEncoder {
     for (const ce of batch) {
       const sec = sections?.(ce);
       const head = this.head(ce, sec);
-      const need = off + HDR + head.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
+      const compact = this.compact;
+      const need = off + HDR + 1 + head.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
       if (need > this.buf.length) this.grow(need, off);
       const start = off + HDR;
-      let end = start + this.buf.write(head, start, 'utf8');
+      let end = start;
+      if (compact) this.buf[end++] = COMPACT_TAG;
+      end += this.buf.write(head, end, 'utf8');
       if (sec) end = writeSections(this.buf, end, sec);
       const len = end - start;
       if (len > MAX_PAYLOAD_BYTES) {
@@ -55,8 +60,9 @@ export class RecordEncoder {
     return { buf: this.buf, bytes: off };
   }
 
-  /** The record's first part: the compact head when the ECS line carries the process, else the canonical JSON. */
+  /** The record's first part: the compact head's JSON (`compact` set) when the ECS line carries the process, else the canonical JSON. */
   private head(ce: ClassifiedEvent, sec: EventSections | undefined): string {
+    this.compact = false;
     if (sec) {
       for (const [format, line] of sec.lines) {
         if (format !== 'ecs') continue;
@@ -64,7 +70,8 @@ export class RecordEncoder {
         // only the canonical JSON keeps exactly (a real U+FFFD also takes this way: still exact).
         if (!line.includes('\n') && !line.includes('\ufffd') && processFits(ce.event.process)) {
           this.counts.compact++;
-          return compactHead(ce);
+          this.compact = true;
+          return compactJson(ce);
         }
         break;
       }
