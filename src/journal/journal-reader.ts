@@ -271,8 +271,9 @@ export class JournalReader implements Iterable<JournalRecord> {
   }
 
   close(): void {
+    // Not release(): a send abandoned at stop may still read its views; chunks still lent are never
+    // written into again (the tail drops them to the garbage collector instead).
     this.closeSegment();
-    this.release();
     this.closed = true;
   }
 

@@ -222,3 +222,27 @@ test('issue-14: a delivery that keeps up and one that reads the files (started a
     cleanup();
   }
 });
+
+test('issue-14: views of a reader closed without release (a send abandoned at stop) are never written over', () => {
+  const { dir, cleanup } = tempDir('issue14-hot-close-');
+  try {
+    const j = Journal.open(dir, { fsyncIntervalMs: 0, hotTailBytes: 128 << 10 });
+    const r = j.reader(0, { ship: true, recycle: true });
+    j.append(events(0, 8), sections);
+    const kept = r.read(1000, 1 << 30).records.map((rec) => [rec, shipped(rec)] as const);
+    assert.equal(r.tailRecords, 8);
+    r.close();
+    // Other readers keep up and release while megabytes go through the tail.
+    const other = j.reader(8, { ship: true, recycle: true });
+    for (let i = 0; i < 300; i++) {
+      j.append(events(8 + i * 8, 8), sections);
+      other.read(1000, 1 << 30);
+      other.release();
+    }
+    for (const [rec, text] of kept) assert.equal(shipped(rec), text);
+    other.close();
+    void j.close();
+  } finally {
+    cleanup();
+  }
+});
