@@ -68,17 +68,9 @@ export class Journal implements JournalView {
   private readonly damageSeen = new Set<string>();
   private closed = false;
   private readonly counters = {
-    records: 0,
-    bytes: 0,
-    batches: 0,
-    delSegments: 0,
-    delPositions: 0,
-    delBytes: 0,
-    bySize: 0,
-    byAge: 0,
-    damageRegions: 0,
-    damageBytes: 0,
-    repairedBytes: 0,
+    records: 0, bytes: 0, batches: 0,
+    delSegments: 0, delPositions: 0, delBytes: 0, bySize: 0, byAge: 0,
+    damageRegions: 0, damageBytes: 0, repairedBytes: 0,
   };
 
   private constructor(
