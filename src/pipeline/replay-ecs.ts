@@ -187,18 +187,41 @@ const CHUNK_BYTES = 4 << 20;
 
 /**
  * Where `renderRaw` writes lines: one chunk after another, each line a range
- * of a chunk, so a line costs no allocation of its own.
+ * of a chunk, so a line costs no allocation of its own. The chunks are
+ * reused once the sinks have the lines (`release()`, after every send: the
+ * Sink contract lets the caller write over a batch's bytes once send()
+ * resolved), so a replay touches the same few MiB again instead of fresh
+ * memory (a page fault every 4 KiB) for every batch.
  */
 export class LineChunks {
-  buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  private readonly chunks: Buffer[] = [Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  private at = 0;
+  buf: Buffer = this.chunks[0]!;
   off = 0;
-  /** Room for n more bytes in `buf` from `off` (a fresh chunk when the current one is full). */
+  /** Room for n more bytes in `buf` from `off` (the next chunk when the current one is full). */
   reserve(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    this.buf = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n));
+    this.at++;
+    if (this.at >= this.chunks.length || this.chunks[this.at]!.length < n) this.chunks.splice(this.at, 0, Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n)));
+    this.buf = this.chunks[this.at]!;
+    this.off = 0;
+  }
+  /**
+   * Every line written so far has been shipped and is not read again: start
+   * over in the first chunk. Chunks beyond a few (a batch of huge lines) are let go.
+   */
+  release(): void {
+    const kept = this.chunks.filter((c) => c.length === CHUNK_BYTES).slice(0, MAX_KEPT_CHUNKS);
+    if (!kept.length) kept.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
+    this.chunks.splice(0, this.chunks.length, ...kept);
+    this.at = 0;
+    this.buf = this.chunks[0]!;
     this.off = 0;
   }
 }
+
+/** Chunks kept for reuse: a batch of SEND_BATCH lines of ~2 kB fills two. */
+const MAX_KEPT_CHUNKS = 4;
 
 /** A shape's slot values as ecsLine writes them, or null when one is not written that way (renderPlan handles those). */
 export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): Buffer[] | null {
