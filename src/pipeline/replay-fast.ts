@@ -24,7 +24,7 @@ import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
 import { OwnDecisions, mayMatch } from './replay-own.js';
-import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type Slot } from './replay-ecs.js';
+import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
 import { PlanCache } from './replay-plans.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
@@ -104,7 +104,7 @@ export class FastState {
   /** The plan cache generation the numbers above (and shapeClass) belong to. */
   generation = 0;
   /** Per shape: its slot values encoded once (slotBytes; null: some are not, renderPlan writes them). */
-  readonly shapeSlotBytes: Array<Buffer[] | null | undefined>;
+  readonly shapeSlotBytes: Array<ShapeBytes | null | undefined>;
   /** Own-value decisions remembered by the bytes they read (replay-own.ts). */
   readonly own = new OwnDecisions();
   /** Where a record's own values are (CaptureBlock.ownSpans), reused for every record. */
