@@ -38,7 +38,6 @@
  * template and class of shapes is built and its line cut into a plan, the
  * others fill the plan with their own values.
  */
-import { statSync } from 'node:fs';
 import { SensorError } from '../errors.js';
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, RuleMatch, SensorEvent } from '../model/event.js';
 import { SEVERITY_RANK, topMatch } from '../model/severity.js';
@@ -49,9 +48,8 @@ import { compileFilter, partialMatcher, type EventFilter } from '../rules/filter
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
 import { eventTypeProblem } from '../sources/replay/capture-checks.js';
-import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
+import { CaptureBlock, headerRules, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError } from '../sources/replay/capture-format.js';
-import { CaptureReader } from '../sources/replay/capture-reader.js';
 import type { Logger } from '../telemetry/logger.js';
 import { classifyInto } from './pipeline.js';
 import { FastState, SEND_BATCH, fastBlock, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
@@ -165,8 +163,8 @@ class Replayer implements BlockReplayer {
   async run(): Promise<ReplaySummary> {
     // Rule and filter errors first, before any input is read; compiled for the first input's runtime
     // lists when its header says them (a live capture's), so that input does not compile the ruleset again.
-    const first = this.firstHeaderRules();
-    this.ruleContext(first.lists, first.encoding);
+    const first = this.o.inputs[0] !== undefined ? headerRules(this.o.inputs[0], this.o.maxBlockBytes) : undefined;
+    this.ruleContext(first?.lists ?? {}, first?.encoding ?? { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
     try {
       const passes = this.o.process !== undefined ? 2 : 1;
       for (const path of this.o.inputs) this.totalBytes += inputSize(path) * passes;
@@ -190,27 +188,6 @@ class Replayer implements BlockReplayer {
     );
     this.summary.seconds = (performance.now() - this.started) / 1000;
     return this.summary;
-  }
-
-  /**
-   * The runtime lists and encoding in the first input's header when it is a
-   * capture whose header reads; none otherwise (the input reports its own
-   * damage when it is read).
-   */
-  private firstHeaderRules(): { lists: Readonly<Record<string, readonly string[]>>; encoding: { context: readonly string[]; shape: readonly string[] } } {
-    const none = { lists: {}, encoding: { context: CONTEXT_PATHS, shape: SHAPE_PATHS } };
-    const path = this.o.inputs[0];
-    try {
-      if (path === undefined || !statSync(path).isFile()) return none;
-      const r = CaptureReader.open(path, this.o.maxBlockBytes !== undefined ? { maxBlockBytes: this.o.maxBlockBytes } : {});
-      try {
-        return { lists: r.header.lists, encoding: r.header.encoding ?? none.encoding };
-      } finally {
-        r.close();
-      }
-    } catch {
-      return none;
-    }
   }
 
   /** One pass over every input; `output` false: the --process discovery pass. */
