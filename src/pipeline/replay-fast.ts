@@ -7,12 +7,13 @@
  * can reach the output, built and handled as on the full path (through
  * the replayer's `handle`), and nothing built for the others: an event is
  * skipped only when no rule (and not the filter) can match it whatever the
- * rest of it holds, and it still has its table effect (replay-facts.ts).
+ * rest of it holds, and it still has its table effect (replay-facts.ts);
+ * where the shape and context leave a rule open, the record's own values
+ * decide (ownMayMatch, remembered by replay-own.ts) before it is built.
  * With every event going out, normal events left as they are by
  * enrichment are written from ECS plans (replay-ecs.ts, kept across blocks
- * by replay-plans.ts) instead of being built; where the shape and context
- * leave a rule open, the record's own values decide (ownMayMatch) before
- * it is built. See pipeline/replay.ts for the whole picture.
+ * by replay-plans.ts) instead of being built. See pipeline/replay.ts for
+ * the whole picture.
  */
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, SensorEvent } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
