@@ -12,7 +12,7 @@
  * build of main), alternating with this one, --rounds times (default 2): one invocation, pairs
  * measured under the same load.
  *
- * Targets (issue #8): >= 1,000,000 events/s for (a), >= 300,000 events/s for (b).
+ * Targets (issue #14): >= 1,000,000 events/s for (a), >= 200,000 events/s for (b), per core.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
