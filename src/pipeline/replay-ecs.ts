@@ -77,6 +77,16 @@ export interface EcsPlan {
   piecesBytes: number;
   /** The slot written after each piece but the last. */
   order: Slot[];
+  /**
+   * The same, packed for renderRaw (a line touches a few contiguous arrays,
+   * not a slot object and a buffer object per value: on a busy machine
+   * those loads miss the cache): `text` the pieces' bytes one after another,
+   * piece j at [cut[j], cut[j + 1]); `code` per slot its From, index and 1
+   * for a string (3 numbers a slot).
+   */
+  text: Buffer;
+  cut: Int32Array;
+  code: Int32Array;
   /** Index of event.id among the own values. */
   idIndex: number;
   /**
@@ -187,28 +197,71 @@ const CHUNK_BYTES = 4 << 20;
 
 /**
  * Where `renderRaw` writes lines: one chunk after another, each line a range
- * of a chunk, so a line costs no allocation of its own.
+ * of a chunk, so a line costs no allocation of its own. The chunks are
+ * reused once the sinks have the lines (`release()`, after every send: the
+ * Sink contract lets the caller write over a batch's bytes once send()
+ * resolved), so a replay touches the same few MiB again instead of fresh
+ * memory (a page fault every 4 KiB) for every batch.
  */
 export class LineChunks {
-  buf: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  private readonly chunks: Buffer[] = [Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  private at = 0;
+  buf: Buffer = this.chunks[0]!;
   off = 0;
-  /** Room for n more bytes in `buf` from `off` (a fresh chunk when the current one is full). */
+  /** Room for n more bytes in `buf` from `off` (the next chunk when the current one is full). */
   reserve(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    this.buf = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n));
+    this.at++;
+    if (this.at >= this.chunks.length || this.chunks[this.at]!.length < n) this.chunks.splice(this.at, 0, Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n)));
+    this.buf = this.chunks[this.at]!;
+    this.off = 0;
+  }
+  /**
+   * Every line written so far has been shipped and is not read again: start
+   * over in the first chunk. Chunks beyond a few (a batch of huge lines) are let go.
+   */
+  release(): void {
+    const kept = this.chunks.filter((c) => c.length === CHUNK_BYTES).slice(0, MAX_KEPT_CHUNKS);
+    if (!kept.length) kept.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
+    this.chunks.splice(0, this.chunks.length, ...kept);
+    this.at = 0;
+    this.buf = this.chunks[0]!;
     this.off = 0;
   }
 }
 
-/** A shape's slot values as ecsLine writes them, or null when one is not written that way (renderPlan handles those). */
-export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): Buffer[] | null {
-  const out: Buffer[] = [];
+/** Chunks kept for reuse: a batch of SEND_BATCH lines of ~2 kB fills two. */
+const MAX_KEPT_CHUNKS = 4;
+
+/**
+ * A shape's slot values as ecsLine writes them, one after another in `text`
+ * (value k at [at[2k], at[2k + 1])) and each as a buffer of its own (long
+ * values are copied from those).
+ */
+export interface ShapeBytes {
+  text: Buffer;
+  at: Int32Array;
+  parts: Buffer[];
+}
+
+/** A shape's slot values encoded (ShapeBytes), or null when one is not written that way (renderPlan handles those). */
+export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): ShapeBytes | null {
+  const parts: Buffer[] = [];
   for (const sl of slots) {
     const e = enc(values[sl.index], sl.type);
     if (e === undefined) return null;
-    out[sl.index] = Buffer.from(e, 'utf8');
+    parts[sl.index] = Buffer.from(e, 'utf8');
   }
-  return out;
+  for (let k = 0; k < parts.length; k++) parts[k] ??= Buffer.alloc(0);
+  const text = Buffer.concat(parts);
+  const at = new Int32Array(2 * parts.length);
+  let off = 0;
+  for (let k = 0; k < parts.length; k++) {
+    at[2 * k] = off;
+    off += parts[k]!.length;
+    at[2 * k + 1] = off;
+  }
+  return { text, at, parts };
 }
 
 const QUOTE = 0x22;
@@ -224,6 +277,9 @@ function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolea
   return true;
 }
 
+/** Copies up to this many bytes with a loop; longer runs with one copy call. */
+const LOOP_BYTES = 64;
+
 /**
  * Writes a line like renderPlan, with the record's own values and timestamp
  * copied as the capture holds them: `spans` are the places of its `n` own
@@ -232,69 +288,81 @@ function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolea
  * already encoded (slotBytes). Returns where the line starts in `out.buf`
  * (it ends at `out.off`), or -1, writing nothing, when a value does not fit
  * its slot or the timestamp is not plain ASCII (renderPlan decides those).
+ * Reads the plan's packed form (EcsPlan.text, cut, code).
  */
-export function renderRaw(
-  plan: EcsPlan,
-  src: Buffer,
-  tsStart: number,
-  tsEnd: number,
-  spans: Int32Array,
-  n: number,
-  shape: readonly Buffer[],
-  out: LineChunks,
-): number {
-  const { pieces, order } = plan;
+export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: number, spans: Int32Array, n: number, shape: ShapeBytes, out: LineChunks): number {
   const d = plan.distinct;
   for (let k = 0; k < d.length; k += 2) if (d[k]! >= n || d[k + 1]! >= n || sameBytes(src, spans, d[k]!, d[k + 1]!)) return -1;
+  const code = plan.code;
+  const sat = shape.at;
   let len = plan.piecesBytes;
-  for (let j = 0; j < order.length; j++) {
-    const sl = order[j]!;
-    if (sl.from === From.Own) {
-      const k = sl.index;
-      if (k >= n || (src[spans[2 * k]!] === QUOTE) !== (sl.type === 'string')) return -1;
+  for (let c = 0; c < code.length; c += 3) {
+    const from = code[c]!;
+    const k = code[c + 1]!;
+    if (from === From.Own) {
+      if (k >= n || (src[spans[2 * k]!] === QUOTE) !== (code[c + 2] === 1)) return -1;
       len += spans[2 * k + 1]! - spans[2 * k]!;
-    } else if (sl.from === From.Ts) {
-      if (tsStart < 0 || sl.type !== 'string') return -1;
+    } else if (from === From.Ts) {
+      if (tsStart < 0 || code[c + 2] !== 1) return -1;
       for (let x = tsStart; x < tsEnd; x++) {
-        const c = src[x]!;
-        if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return -1;
+        const ch = src[x]!;
+        if (ch < 0x20 || ch > 0x7e || ch === QUOTE || ch === BACKSLASH) return -1;
       }
       len += tsEnd - tsStart + 2;
-    } else len += shape[sl.index]!.length;
+    } else len += sat[2 * k + 1]! - sat[2 * k]!;
   }
   out.reserve(len);
   const dst = out.buf;
+  const text = plan.text;
+  const cut = plan.cut;
+  const stext = shape.text;
   const start = out.off;
   let off = start;
-  for (let j = 0; j < order.length; j++) {
-    const p = pieces[j]!;
-    dst.set(p, off);
-    off += p.length;
-    const sl = order[j]!;
-    if (sl.from === From.Shape) {
-      const v = shape[sl.index]!;
-      dst.set(v, off);
-      off += v.length;
-      continue;
-    }
-    let a: number;
-    let e: number;
-    if (sl.from === From.Own) {
-      a = spans[2 * sl.index]!;
-      e = spans[2 * sl.index + 1]!;
+  for (let j = 0, c = 0; ; j++, c += 3) {
+    let a = cut[j]!;
+    let e = cut[j + 1]!;
+    if (e - a > LOOP_BYTES) {
+      dst.set(plan.pieces[j]!, off);
+      off += e - a;
+    } else while (a < e) dst[off++] = text[a++]!;
+    if (c >= code.length) break;
+    const from = code[c]!;
+    const k = code[c + 1]!;
+    if (from === From.Shape) {
+      a = sat[2 * k]!;
+      e = sat[2 * k + 1]!;
+      if (e - a > LOOP_BYTES) {
+        dst.set(shape.parts[k]!, off);
+        off += e - a;
+      } else while (a < e) dst[off++] = stext[a++]!;
+    } else if (from === From.Own) {
+      a = spans[2 * k]!;
+      e = spans[2 * k + 1]!;
+      if (e - a > LOOP_BYTES) off += src.copy(dst, off, a, e);
+      else while (a < e) dst[off++] = src[a++]!;
     } else {
       dst[off++] = QUOTE;
       a = tsStart;
-      e = tsEnd;
+      while (a < tsEnd) dst[off++] = src[a++]!;
+      dst[off++] = QUOTE;
     }
-    // Values are short: a loop beats a copy call.
-    while (a < e) dst[off++] = src[a++]!;
-    if (sl.from === From.Ts) dst[off++] = QUOTE;
   }
-  const last = pieces[order.length]!;
-  dst.set(last, off);
-  out.off = off + last.length;
+  out.off = off;
   return start;
+}
+
+/** EcsPlan.text, cut and code of a plan's pieces and slots. */
+function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buffer; cut: Int32Array; code: Int32Array } {
+  const text = Buffer.concat(pieces);
+  const cut = new Int32Array(pieces.length + 1);
+  for (let j = 0; j < pieces.length; j++) cut[j + 1] = cut[j]! + pieces[j]!.length;
+  const code = new Int32Array(3 * order.length);
+  order.forEach((sl, j) => {
+    code[3 * j] = sl.from;
+    code[3 * j + 1] = sl.index;
+    code[3 * j + 2] = sl.type === 'string' ? 1 : 0;
+  });
+  return { text, cut, code };
 }
 
 /**
@@ -354,7 +422,7 @@ export function buildPlan(
   // Both of the record's own, or neither a slot: anything else is not planned.
   if ((src >= 0) !== (dst >= 0) || slots.some((s) => s.from !== From.Own && (s.path === 'source.ip' || s.path === 'destination.ip'))) return null;
   const distinct = src >= 0 ? [src, dst] : [];
-  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
+  const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, ...packed(pieces, order), idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
   return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
 }

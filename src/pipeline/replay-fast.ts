@@ -7,23 +7,25 @@
  * can reach the output, built and handled as on the full path (through
  * the replayer's `handle`), and nothing built for the others: an event is
  * skipped only when no rule (and not the filter) can match it whatever the
- * rest of it holds, and it still has its table effect (replay-facts.ts).
+ * rest of it holds, and it still has its table effect (replay-facts.ts);
+ * where the shape and context leave a rule open, the record's own values
+ * decide (ownMayMatch, remembered by replay-own.ts) before it is built.
  * With every event going out, normal events left as they are by
  * enrichment are written from ECS plans (replay-ecs.ts, kept across blocks
- * by replay-plans.ts) instead of being built; where the shape and context
- * leave a rule open, the record's own values decide (ownMayMatch) before
- * it is built. See pipeline/replay.ts for the whole picture.
+ * by replay-plans.ts) instead of being built. See pipeline/replay.ts for
+ * the whole picture.
  */
 import type { AgentInfo, ClassifiedEvent, EventKind, HostInfo, SensorEvent } from '../model/event.js';
 import { EVENT_KINDS } from '../model/event.js';
 import { isoToEpochMs } from '../model/time.js';
 import type { Enricher } from '../enrich/enrich.js';
 import type { RuleEngine } from '../rules/engine.js';
-import { emptyPartial, partialMatcher, type EventFilter, type PartialNeed, type PartialVerdict } from '../rules/filter.js';
+import { emptyPartial, type EventFilter, type PartialVerdict } from '../rules/filter.js';
 import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
-import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type Slot } from './replay-ecs.js';
+import { OwnDecisions, mayMatch } from './replay-own.js';
+import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
 import { PlanCache } from './replay-plans.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
@@ -43,6 +45,8 @@ export interface RuleContext {
 }
 
 export interface HostState {
+  /** Where planned lines are written, reused once each batch is sent (LineChunks.release). */
+  lines?: LineChunks;
   /** ECS plans kept across blocks, per ruleset (replay-plans.ts). */
   planCaches?: Map<RuleContext, PlanCache>;
   key: string;
@@ -101,12 +105,14 @@ export class FastState {
   /** The plan cache generation the numbers above (and shapeClass) belong to. */
   generation = 0;
   /** Per shape: its slot values encoded once (slotBytes; null: some are not, renderPlan writes them). */
-  readonly shapeSlotBytes: Array<Buffer[] | null | undefined>;
+  readonly shapeSlotBytes: Array<ShapeBytes | null | undefined>;
+  /** Own-value decisions remembered by the bytes they read (replay-own.ts). */
+  readonly own = new OwnDecisions();
   /** Where a record's own values are (CaptureBlock.ownSpans), reused for every record. */
   readonly spans = new Int32Array(512);
   constructor(
     b: CaptureBlock,
-    /** Where planned lines are written (kept across blocks: a chunk is filled before the next). */
+    /** Where planned lines are written (the host's, kept across blocks: released once a batch is sent). */
     readonly lines: LineChunks = new LineChunks(),
   ) {
     this.shapeSlotBytes = new Array(b.shapeCount);
@@ -162,6 +168,8 @@ export function fastBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
           pairs.set(key, may);
         }
         skip = !may;
+        // A rule may match on values of the record's own (a connect's port …): look at them, without building it.
+        if (!skip && rc.byOwn) skip = !ownMayMatch(b, st, planCache(hs, rc), rc.byOwn, i, c, s, kind, key);
       }
       if (skip && (kind !== EXEC || completeFacts(ci, b, c).ok)) {
         tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
@@ -320,23 +328,6 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
   return state;
 }
 
-/**
- * Where enrichment may write beyond a capture's contexts (file owner and
- * group names, containers, pods; replay resolves none of them, kept here in
- * case it does): fields under these stay unknown to own-value decisions.
- */
-const ENRICHED = ['process', 'user', 'group', 'container', 'orchestrator', 'file.owner', 'file.group', 'ebpf.process'];
-
-/**
- * RuleContext.byOwn for a ruleset's needs: with a record's own values known
- * (and its shape and context: `inContext`), a field neither there nor
- * anywhere enrichment may write is absent from the event.
- */
-export function ownMatchers(need: PartialNeed, inContext: (f: string) => boolean): (own: ReadonlySet<string>) => Map<EventKind, PartialVerdict> {
-  const enriched = (f: string): boolean => ENRICHED.some((p) => f === p || f.startsWith(`${p}.`));
-  return (own) => partialMatcher(need, (f) => inContext(f) || own.has(f) || !enriched(f));
-}
-
 /** The host's plan cache for a ruleset (replay-plans.ts). */
 function planCache(hs: HostState, rc: RuleContext): PlanCache {
   let plans = (hs.planCaches ??= new Map()).get(rc);
@@ -348,7 +339,7 @@ function planCache(hs: HostState, rc: RuleContext): PlanCache {
  * May a rule match record i, given its shape, its context and its own
  * values (partial matchers compiled per event template, knowing the paths
  * of its values: fields enrichment adds stay unknown)? True when that cannot
- * be told.
+ * be told. Answers are remembered by the bytes of the values read (replay-own.ts).
  */
 function ownMayMatch(
   b: CaptureBlock,
@@ -368,37 +359,9 @@ function ownMayMatch(
   const v = plans.ownMatcher(gt, () => byOwn(new Set(paths))).get(kind);
   if (v === undefined) return false;
   if (v.t !== 'test') return true;
-  const own = b.ownValues(i);
-  if (!own || own.length !== paths.length) return true;
   let pp = st.pairPartials.get(pk);
   if (!pp) st.pairPartials.set(pk, (pp = withContext((st.shapePartial[s] ??= partialOf(b, s)), b.context(c)!)));
-  // The own values as fresh nested objects, then merged over the shared partial (each object it touches copied once).
-  const add: Record<string, unknown> = { '@timestamp': b.timestamp(i) };
-  for (let k = 0; k < paths.length; k++) {
-    const parts = splitPath(paths[k]!);
-    let at = add;
-    for (let j = 0; j < parts.length - 1; j++) {
-      const next = at[parts[j]!];
-      at = (next !== null && typeof next === 'object' ? next : (at[parts[j]!] = {})) as Record<string, unknown>;
-    }
-    at[parts[parts.length - 1]!] = own[k];
-  }
-  return mayMatch(v.may, merged(pp, add));
-}
-
-/** `base` with `add` over it: a new object; objects both hold are merged the same way, the others shared. */
-function merged(base: Record<string, unknown>, add: Record<string, unknown>): Record<string, unknown> {
-  const o: Record<string, unknown> = { ...base };
-  for (const k in add) {
-    const a = add[k];
-    const b = o[k];
-    o[k] = isObject(a) && isObject(b) ? merged(b, a) : a;
-  }
-  return o;
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x);
+  return st.own.decide(b, i, `${pk},${t}`, v, pp, paths, st.spans, b.ownSpans(i, st.spans));
 }
 
 /** The plan cache's number of the block's event template t (-1: none). */
@@ -453,15 +416,6 @@ function shapeClassOf(b: CaptureBlock, st: FastState, s: number, paths: readonly
   st.shapeSlots[s] = slots;
   st.shapeSlotValues[s] = values;
   return cls;
-}
-
-/** A partial matcher's answer; a definition too broken to evaluate means "read the event" (the full path reports it). */
-function mayMatch(may: (ev: SensorEvent) => boolean, partial: Record<string, unknown>): boolean {
-  try {
-    return may(partial as unknown as SensorEvent);
-  } catch {
-    return true;
-  }
 }
 
 /** A partial event holding only a shape's values, for the partial matchers. */

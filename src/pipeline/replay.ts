@@ -48,12 +48,14 @@ import { compileFilter, partialMatcher, type EventFilter } from '../rules/filter
 import { readRuleFiles } from '../rules/source.js';
 import type { Sink } from '../sinks/sink.js';
 import { eventTypeProblem } from '../sources/replay/capture-checks.js';
-import { CaptureBlock, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
+import { CaptureBlock, headerRules, inputSize, openInput, type InputDamage, type ReplayBlock, type ReplayInput } from '../sources/replay/replay-source.js';
 import { CONTEXT_PATHS, SHAPE_PATHS, captureError } from '../sources/replay/capture-format.js';
 import type { Logger } from '../telemetry/logger.js';
 import { classifyInto } from './pipeline.js';
-import { FastState, SEND_BATCH, fastBlock, ownMatchers, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
+import { FastState, SEND_BATCH, fastBlock, planBlock, type BlockReplayer, type HostState, type RuleContext } from './replay-fast.js';
+import { ownMatchers } from './replay-own.js';
 import { EntityIds, Epochs } from './replay-facts.js';
+import { LineChunks } from './replay-ecs.js';
 import type { ReplaySummary, RuleCount } from './replay-summary.js';
 import { canonicalTs } from './replay-time.js';
 import { ProcessTree } from './replay-tree.js';
@@ -159,8 +161,10 @@ class Replayer implements BlockReplayer {
   }
 
   async run(): Promise<ReplaySummary> {
-    // Rule and filter errors first, before any input is read (inputs without runtime lists reuse this).
-    this.ruleContext({}, { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
+    // Rule and filter errors first, before any input is read; compiled for the first input's runtime
+    // lists when its header says them (a live capture's), so that input does not compile the ruleset again.
+    const first = this.o.inputs[0] !== undefined ? headerRules(this.o.inputs[0], this.o.maxBlockBytes) : undefined;
+    this.ruleContext(first?.lists ?? {}, first?.encoding ?? { context: CONTEXT_PATHS, shape: SHAPE_PATHS });
     try {
       const passes = this.o.process !== undefined ? 2 : 1;
       for (const path of this.o.inputs) this.totalBytes += inputSize(path) * passes;
@@ -365,7 +369,7 @@ class Replayer implements BlockReplayer {
   private async block(b: ReplayBlock, hs: HostState, rc: RuleContext, path: string): Promise<ClassifiedEvent[]> {
     const out: ClassifiedEvent[] = [];
     if (b instanceof CaptureBlock && rc.byShape) {
-      const st = new FastState(b);
+      const st = new FastState(b, rc.ecsPlans ? (hs.lines ??= new LineChunks()) : undefined);
       for (let i = 0; i < b.count; ) {
         i = rc.ecsPlans ? planBlock(this, b, hs, rc, st, i, out) : fastBlock(this, b, hs, rc, st, i, out);
         // Sinks get batches of a bounded size: memory stays flat whatever the block holds.
@@ -417,6 +421,8 @@ class Replayer implements BlockReplayer {
       batch = this.dropMalformed(batch, e);
       await send(hs.sinks ?? [], batch);
     }
+    // The sinks have the batch: the bytes of its planned lines may be written over.
+    hs.lines?.release();
     for (const ce of batch) {
       if (ce.verdict.classification !== 'suspicious') continue;
       this.summary.alerts++;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { AgentInfo, ClassifiedEvent, HostInfo, SensorEvent } from '../../src/model/event.js';
 import { replay, type ReplayOptions } from '../../src/pipeline/replay.js';
-import { PlannedEvent } from '../../src/pipeline/replay-ecs.js';
+import { LineChunks, PlannedEvent } from '../../src/pipeline/replay-ecs.js';
 import { lineFormatter } from '../../src/pipeline/outputs.js';
 import { lineOf, type Sink } from '../../src/sinks/sink.js';
 import { corpus } from '../helpers/normalize-corpus.js';
@@ -156,6 +156,46 @@ describe('replay --events all: ECS lines from plans', () => {
     const fast = await run(file, {});
     const planned = await same(file, 'connects');
     assert.ok(planned > 0 && fast.lines.some((l) => l.includes('"kind":"connect"')), `planned ${planned}`);
+  });
+
+  test('issue-14: same bytes with long values (copied in one call, not byte by byte), lines past a chunk, a line larger than a chunk', async () => {
+    const events = rawEvents(15, 2500, 1);
+    let k = 0;
+    for (const ev of events) {
+      // An own value (the event id) longer than what is copied byte by byte.
+      ev.event.id = `${ev.event.id}${'z'.repeat(80)}`;
+      const f = ev.file as { path?: string; name?: string; directory?: string } | undefined;
+      if (f?.path === undefined) continue;
+      // Paths of 65 bytes to 20 kB (a batch of such lines fills several 4 MiB chunks) and one of 5 MiB.
+      const long = k === 40 ? 'y'.repeat(5 << 20) : 'd'.repeat(65 + ((k * 997) % 20_000));
+      f.directory = `/srv/${long}`;
+      f.path = `${f.directory}/${f.name ?? 'x'}`;
+      k++;
+    }
+    const planned = await same(await writeCapture(join(dir, 'long.capture.gz'), withRereads(events)), 'long values');
+    assert.ok(planned > 100, `planned ${planned}`);
+  });
+
+  test('issue-14: line chunks are written over once released, and chunks larger than usual are not kept', () => {
+    const lines = new LineChunks();
+    const first = lines.buf;
+    lines.reserve(3 << 20);
+    lines.off += 3 << 20;
+    lines.reserve(3 << 20); // does not fit: the next chunk
+    assert.notEqual(lines.buf, first);
+    assert.equal(lines.off, 0);
+    lines.off += 3 << 20;
+    lines.reserve(9 << 20); // larger than a chunk: one of its own
+    assert.ok(lines.buf.length >= 9 << 20);
+    lines.release();
+    assert.equal(lines.buf, first, 'the first chunk again');
+    assert.equal(lines.off, 0);
+    lines.reserve(3 << 20);
+    lines.off += 3 << 20;
+    lines.reserve(3 << 20);
+    lines.off += 3 << 20;
+    lines.reserve(3 << 20);
+    assert.equal(lines.buf.length, 4 << 20, 'the large chunk was let go');
   });
 
   test('same bytes on decoded events of every kind (normalizer corpus)', async () => {

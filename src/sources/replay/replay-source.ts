@@ -191,6 +191,28 @@ class JournalInput implements ReplayInput {
   }
 }
 
+/**
+ * The runtime rule lists and encoding in the header of the capture at
+ * `path`, reading nothing past the header; undefined when it is not a
+ * capture file or its header does not read (reading it reports that).
+ */
+export function headerRules(
+  path: string,
+  maxBlockBytes?: number,
+): { lists: Readonly<Record<string, readonly string[]>>; encoding: { context: readonly string[]; shape: readonly string[] } | undefined } | undefined {
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    const r = CaptureReader.open(path, maxBlockBytes !== undefined ? { maxBlockBytes } : {});
+    try {
+      return { lists: r.header.lists, encoding: r.header.encoding };
+    } finally {
+      r.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** Bytes an input holds (a capture's size, a journal's segments), for progress; 0 when it cannot be read. */
 export function inputSize(path: string): number {
   try {
