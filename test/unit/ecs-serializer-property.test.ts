@@ -248,8 +248,7 @@ test('issue-14: every corpus event, then each again with its process changed in 
   for (const ce of base.slice(0, 5)) assert.equal(ecsLine(ce, rawHost, AGENT), ecsJson(toEcs(ce, rawHost, AGENT)));
 });
 
-test('issue-14: every value a cached process fragment is written from, changed alone, shows in the next line', () => {
-  const mutators: Array<(p: ClassifiedEvent['event']['process']) => void> = [
+const mutators: Array<(p: ClassifiedEvent['event']['process']) => void> = [
     (p) => (p.name = `${p.name}x`),
     (p) => (p.executable = '/opt/x'),
     (p) => (p.args_count = (p.args_count ?? 0) + 1),
@@ -295,7 +294,9 @@ test('issue-14: every value a cached process fragment is written from, changed a
     (p) => (p.entry_leader = { pid: 1, entity_id: 'E', entry_meta: { type: 'init' } }),
     (p) => (p.entry_leader!.entry_meta = { type: 'sshd' }),
     (p) => (p.thread.capabilities = { effective: Object.freeze(['CAP_KILL']) as string[], permitted: Object.freeze([] as string[]) as string[] }),
-  ];
+];
+
+test('issue-14: every value a cached process fragment is written from, changed alone, shows in the next line', () => {
   for (const orig of base.slice(0, 40)) {
     const ce = structuredClone(orig);
     const check = (i: number): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), `after mutator ${i}`);
@@ -304,5 +305,51 @@ test('issue-14: every value a cached process fragment is written from, changed a
       m(ce.event.process);
       check(i);
     });
+  }
+});
+
+test('issue-14: siblings share fragments (the tail per parent, the image per executable) only while every value they are written from is the same', () => {
+  // Two children of one parent with one executable, as a fork storm makes them: the
+  // tail (tty, users, parent, leaders) is cached per parent entity and the image
+  // (executable, args, cwd) per executable. Each value changed in one sibling alone
+  // must show in its line and not in the other's, whichever is written first.
+  for (const orig of base.slice(0, 24)) {
+    const a = structuredClone(orig);
+    a.event.process.entity_id = 'sibling-a';
+    a.event.process.pid = 70001;
+    a.event.process.thread.id = 70001;
+    a.event.process.parent.entity_id = 'the-parent';
+    const b = structuredClone(a);
+    b.event.process.entity_id = 'sibling-b';
+    b.event.process.pid = 70002;
+    b.event.process.thread.id = 70002;
+    const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+    check(a, 'a before');
+    check(b, 'b before');
+    // Cumulative (a mutator may change what an earlier one set): after each step both siblings are alike again.
+    mutators.forEach((m, i) => {
+      m(b.event.process);
+      check(b, `mutator ${i}: b changed`);
+      check(a, `mutator ${i}: a after b changed`);
+      check(b, `mutator ${i}: b again`);
+      m(a.event.process);
+      check(a, `mutator ${i}: a changed alike`);
+      check(b, `mutator ${i}: b after a changed alike`);
+    });
+  }
+});
+
+test('issue-14: one user text answers consecutive users only while id and name are the same', () => {
+  const ce = structuredClone(base[0]!);
+  const p = ce.event.process;
+  const check = (what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+  const users: Array<{ id: string; name?: string }> = [{ id: '0', name: 'root' }, { id: '0' }, { id: '1000', name: 'root' }, { id: '1000', name: 'u' }, { id: '0', name: 'root' }, { id: '0', name: 'r\u2028' }];
+  for (const u of users) {
+    p.user = { ...u };
+    check(`process.user ${JSON.stringify(u)}`);
+    ce.event.user = { ...u };
+    check(`user ${JSON.stringify(u)}`);
+    p.real_group = { ...u };
+    check(`real_group ${JSON.stringify(u)}`);
   }
 });
