@@ -289,6 +289,7 @@ export class Enricher {
 
     if (this.names) {
       const n = this.names;
+      n.refresh();
       fillName(n, ev.user, false);
       fillName(n, ev.group, true);
       fillName(n, p.user, false);
