@@ -8,7 +8,8 @@
  * Kubernetes node, the pod (name, namespace, uid) and container name. Events that
  * already carry a field (replayed ones) keep it: enrichment is idempotent.
  */
-import type { OrchestratorInfo, SensorEvent } from '../model/event.js';
+import type { LeaderRef, OrchestratorInfo, SensorEvent, UserRef } from '../model/event.js';
+import { namedUserRef } from '../model/user-ref.js';
 import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
 import { isoToEpochMs } from '../model/time.js';
 import { join } from 'node:path';
@@ -85,15 +86,22 @@ export function commandLine(args: readonly string[]): string {
   return s;
 }
 
-function fillName(n: NameResolver, u: { id: string; name?: string }, group: boolean): void {
-  if (u.name !== undefined) return;
+/** `u` with its name: the shared named reference (model/user-ref.ts), or `u` itself when it has one or none is known. */
+function named(n: NameResolver, u: UserRef, group: boolean): UserRef {
+  if (u.name !== undefined) return u;
   const name = group ? n.groupName(u.id) : n.user(u.id);
-  if (name !== undefined) u.name = name;
+  return name === undefined ? u : namedUserRef(u.id, name);
 }
 
-function fillLeaderNames(n: NameResolver, l: { user?: { id: string; name?: string }; group?: { id: string; name?: string } } | undefined): void {
-  if (l?.user) fillName(n, l.user, false);
-  if (l?.group) fillName(n, l.group, true);
+function nameLeader(n: NameResolver, l: LeaderRef | undefined): void {
+  if (l?.user) {
+    const u = named(n, l.user, false);
+    if (u !== l.user) l.user = u;
+  }
+  if (l?.group) {
+    const g = named(n, l.group, true);
+    if (g !== l.group) l.group = g;
+  }
 }
 
 function hostFile(root: string | undefined, path: string): string {
@@ -290,19 +298,19 @@ export class Enricher {
     if (this.names) {
       const n = this.names;
       n.refresh();
-      fillName(n, ev.user, false);
-      fillName(n, ev.group, true);
-      fillName(n, p.user, false);
-      fillName(n, p.group, true);
-      fillName(n, p.real_user, false);
-      fillName(n, p.real_group, true);
-      fillName(n, p.saved_user, false);
-      fillName(n, p.saved_group, true);
-      if (p.parent.user) fillName(n, p.parent.user, false);
-      if (p.parent.group) fillName(n, p.parent.group, true);
-      fillLeaderNames(n, p.session_leader);
-      fillLeaderNames(n, p.group_leader);
-      fillLeaderNames(n, p.entry_leader);
+      ev.user = named(n, ev.user, false);
+      ev.group = named(n, ev.group, true);
+      p.user = named(n, p.user, false);
+      p.group = named(n, p.group, true);
+      p.real_user = named(n, p.real_user, false);
+      p.real_group = named(n, p.real_group, true);
+      p.saved_user = named(n, p.saved_user, false);
+      p.saved_group = named(n, p.saved_group, true);
+      if (p.parent.user) p.parent.user = named(n, p.parent.user, false);
+      if (p.parent.group) p.parent.group = named(n, p.parent.group, true);
+      nameLeader(n, p.session_leader);
+      nameLeader(n, p.group_leader);
+      nameLeader(n, p.entry_leader);
       if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
         const o = n.user(ev.file.uid);
         if (o !== undefined) ev.file.owner = o;
