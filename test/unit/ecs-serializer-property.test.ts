@@ -353,3 +353,25 @@ test('issue-14: one user text answers consecutive users only while id and name a
     check(`real_group ${JSON.stringify(u)}`);
   }
 });
+
+test('issue-14: the event head (kind, categorization, action, outcome) cached per action follows each of them changed alone', () => {
+  const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+  for (const orig of base) {
+    const ce = structuredClone(orig);
+    check(ce, 'as is');
+    ce.event.event.outcome = ce.event.event.outcome === 'success' ? 'failure' : 'success';
+    check(ce, 'outcome');
+    ce.event.event.action = 'some-other-action';
+    check(ce, 'action');
+    const other = structuredClone(ce);
+    other.event.ebpf.kind = other.event.ebpf.kind === 'exit' ? 'fork' : 'exit'; // another categorization, same action
+    check(other, 'categorization');
+    const m: RuleMatch = { id: 'r', name: 'n', description: 'd', severity: 'high', tags: [], message: 'm', ruleset: 'site', version: '1', action: 'alert' };
+    other.verdict = { classification: 'suspicious', matches: [m] };
+    check(other, 'kind alert');
+    other.verdict = { classification: 'normal', matches: [] };
+    check(other, 'kind event again');
+    other.event.ebpf.kind = 'loss';
+    check(other, 'kind metric');
+  }
+});

@@ -155,18 +155,42 @@ export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): 
   return s;
 }
 
+/** `,"ecs":…,"event":{"kind":…` through `"id":`, for one kind, categorization, action and outcome. */
+interface Head {
+  kind: string;
+  cat: Categorization;
+  outcome: string;
+  text: string;
+}
+
+/** Heads by event.action: a storm's few actions each write theirs once (issue-14). */
+const heads = new Map<string, Head>();
+
+function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): string {
+  const c = heads.get(action);
+  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) return c.text;
+  const s = `,"ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)},"action":${q(action)},"outcome":${q(outcome)},"id":`;
+  if (text.raw) return s;
+  if (heads.size >= MEMO_MAX) heads.clear();
+  heads.set(action, { kind, cat, outcome, text: flat(s) });
+  return s;
+}
+
+/** What follows event.sequence in an event that is not an alert. */
+const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":`;
+
 function write(ce: ClassifiedEvent, hostAgent: string): string {
   const ev = ce.event;
   const match = topMatch(ce.verdict);
   const kind = ev.ebpf.kind === 'loss' ? 'metric' : match ? 'alert' : 'event';
   const ts = q(ev['@timestamp']);
-  let s = `{"@timestamp":${ts},"ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)}`;
-  s += `,"action":${q(ev.event.action)},"outcome":${q(ev.event.outcome)},"id":${q(ev.event.id)},"sequence":${num(ev.event.sequence)}`;
+  let s = `{"@timestamp":${ts}${head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev)}${q(ev.event.id)},"sequence":${num(ev.event.sequence)}`;
   if (match) {
     const sev = num(ECS_SEVERITY[match.severity]);
-    s += `,"severity":${sev},"risk_score":${sev}`;
+    s += `,"severity":${sev},"risk_score":${sev},"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.alerts","created":${ts}}`;
+  } else {
+    s += `${NOT_ALERT}${ts}}`;
   }
-  s += `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.${match ? 'alerts' : 'events'}","created":${ts}}`;
   if (match) {
     s += `,"message":${q(match.message)}`;
     const tags: string[] = [];
