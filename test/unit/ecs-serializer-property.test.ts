@@ -339,7 +339,7 @@ test('issue-14: siblings share fragments (the tail per parent, the image per exe
   }
 });
 
-test('issue-14: one user text answers consecutive users only while id and name are the same', () => {
+test('issue-14: one user text (and one user + group pair) answers again only while ids and names are the same', () => {
   const ce = structuredClone(base[0]!);
   const p = ce.event.process;
   const check = (what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
@@ -349,6 +349,8 @@ test('issue-14: one user text answers consecutive users only while id and name a
     check(`process.user ${JSON.stringify(u)}`);
     ce.event.user = { ...u };
     check(`user ${JSON.stringify(u)}`);
+    ce.event.group = { ...u };
+    check(`group ${JSON.stringify(u)}`);
     p.real_group = { ...u };
     check(`real_group ${JSON.stringify(u)}`);
   }
