@@ -377,3 +377,41 @@ test('issue-14: the event head (kind, categorization, action, outcome) cached pe
     check(other, 'kind metric');
   }
 });
+
+test('issue-14: two variants of one parent (comm on forks, the file name later) alternate, and each follows its own changes', () => {
+  const parentMutators: Array<(p: ClassifiedEvent['event']['process']['parent']) => void> = [
+    (p) => (p.user = { id: '11', name: 'pu' }),
+    (p) => (p.group = { id: '12' }),
+    (p) => (p.working_directory = '/pw'),
+    (p) => (p.interactive = !p.interactive),
+    (p) => (p.tty = { char_device: { major: 136, minor: 3 } }),
+    (p) => (p.args = ['x', String(p.args?.length ?? 0)]),
+    (p) => (p.command_line = 'x y'),
+    (p) => (p.executable = '/bin/pe2'),
+    (p) => (p.start = '2026-01-06T00:00:00.000000000Z'),
+  ];
+  for (const orig of base.slice(0, 12)) {
+    const a = structuredClone(orig);
+    a.event.process.parent.entity_id = 'two-names';
+    a.event.process.parent.name = 'ebpf-sensor-sto';
+    const b = structuredClone(a);
+    b.event.process.entity_id = 'other-child';
+    b.event.process.parent.name = 'ebpf-sensor-storm-1234';
+    const c = structuredClone(a);
+    c.event.process.parent.name = 'third';
+    const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+    for (let i = 0; i < 3; i++) {
+      check(a, `a ${i}`);
+      check(b, `b ${i}`);
+    }
+    check(c, 'a third variant');
+    check(a, 'a after the third');
+    check(b, 'b after the third');
+    parentMutators.forEach((m, i) => {
+      m((i % 2 ? a : b).event.process.parent);
+      check(a, `mutator ${i}: a`);
+      check(b, `mutator ${i}: b`);
+      check(a, `mutator ${i}: a again`);
+    });
+  }
+});

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { u64String } from '../../src/decode/record.js';
 import { isoFromNs, isoFromSecNs } from '../../src/decode/wall-clock.js';
 import { capNames } from '../../src/decode/syscall-tables.js';
+import { idSuffix } from '../../src/decode/decode.js';
 
 const EDGES = [0n, 1n, 9n, 10n, 999_999_999n, 1_000_000_000n, 1_000_000_001n, 1_999_999_999n, 32_031_420_050_000n, 32_031_999_999_999n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 10n ** 19n];
 
@@ -50,4 +51,15 @@ test('issue-14: capability sets keyed by number: each set (high word too) gets i
   assert.equal(capNames(0, 0x80000000), hi, 'cached: the same frozen array');
   assert.ok(Object.isFrozen(hi));
   assert.deepEqual(capNames(0xffffffff, 0x1ff).length, 41);
+});
+
+test('issue-14: the event id suffix written once per thread and type equals the padded hex of both', () => {
+  const ref = (tid: number, type: number): string => `${tid.toString(16).padStart(8, '0')}${type.toString(16).padStart(2, '0')}`;
+  const cases: Array<[number, number]> = [[0, 0], [1, 1], [1, 2], [2, 1], [0xffffffff, 0xff], [0xffffffff, 0xffff], [256, 0], [1, 256], [0x12345, 0x1f]];
+  for (let i = 0; i < 3; i++) for (const [t, y] of cases) assert.equal(idSuffix(t, y), ref(t, y), `${t} ${y}`);
+  for (let i = 0; i < 20_000; i++) {
+    const t = (i * 2654435761) >>> 0;
+    const y = i % 300;
+    assert.equal(idSuffix(t, y), ref(t, y));
+  }
 });

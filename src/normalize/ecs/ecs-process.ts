@@ -154,6 +154,8 @@ function identity(p: ProcessInfo): string {
 // ---- parent ---------------------------------------------------------------------
 
 interface Parent {
+  /** The other variant kept for the same parent entity (see parent()). */
+  other: Parent | undefined;
   pid: number;
   entity_id: string | undefined;
   name: string | undefined;
@@ -175,14 +177,8 @@ const parents = new Map<string | number, Parent>();
 /** Strings pass as they are: q() flags raw bytes when the block is written. */
 const PLAIN: TextGuards = { text: (_f, v) => v, textList: (_f, l) => l.slice() };
 
-/** `{"pid":…}` of process.parent, as parentOf and session.ts addParentFields write it. */
-function parent(p: ProcessRef): string {
-  const k = keyOf(p);
-  const c = parents.get(k);
-  const u = p.user === undefined ? undefined : user(p.user);
-  const g = p.group === undefined ? undefined : user(p.group);
-  if (
-    c !== undefined &&
+function sameParent(c: Parent, p: ProcessRef, u: string | undefined, g: string | undefined): boolean {
+  return (
     c.pid === p.pid &&
     c.entity_id === p.entity_id &&
     c.name === p.name &&
@@ -196,9 +192,24 @@ function parent(p: ProcessRef): string {
     c.user === u &&
     c.group === g &&
     sameList(c.args, p.args)
-  ) {
-    return c.text;
-  }
+  );
+}
+
+/**
+ * `{"pid":…}` of process.parent, as parentOf and session.ts addParentFields
+ * write it. Two variants per parent entity: a fork's record names the parent
+ * by its comm, its children's later events by its executable's base name, and
+ * the two differ for any program whose file name is not its comm (a name past
+ * 15 characters, python3.11 run as python3) — with one slot, a fork storm of
+ * such a parent rewrote it (and the tail) every event (issue-14).
+ */
+function parent(p: ProcessRef): string {
+  const k = keyOf(p);
+  const first = parents.get(k);
+  const u = p.user === undefined ? undefined : user(p.user);
+  const g = p.group === undefined ? undefined : user(p.group);
+  if (first !== undefined && sameParent(first, p, u, g)) return first.text;
+  if (first?.other !== undefined && sameParent(first.other, p, u, g)) return first.other.text;
   let s = `{"pid":${num(p.pid)}`;
   if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
   if (p.name !== undefined) s += `,"name":${q(p.name)}`;
@@ -217,7 +228,9 @@ function parent(p: ProcessRef): string {
     s = obj(o, s); // `,"working_directory":…}`
   }
   if (text.raw) return s;
+  if (first !== undefined) first.other = undefined;
   put(parents, k, {
+    other: first,
     pid: p.pid,
     entity_id: p.entity_id,
     name: p.name,
@@ -344,6 +357,8 @@ function previous(p: ProcessInfo): string {
 
 /** The pieces a tail is made of (texts are the cached sub-fragments: equal while unchanged). */
 interface Tail {
+  /** The other variant kept for the same parent entity (its parent text differs: see parent()). */
+  other: Tail | undefined;
   interactive: boolean | undefined;
   ttyMajor: number | undefined;
   ttyMinor: number | undefined;
@@ -369,24 +384,22 @@ interface Tail {
  */
 const tails = new Map<string | number, Tail>();
 
-/** `,"interactive":…` through the leaders and the closing brace of process. */
-function tail(p: ProcessInfo): string {
-  const u = user(p.user);
-  const g = user(p.group);
-  const ru = user(p.real_user);
-  const rg = user(p.real_group);
-  const su = p.saved_user.id !== p.user.id ? user(p.saved_user) : '';
-  const sg = p.saved_group.id !== p.group.id ? user(p.saved_group) : '';
-  const par = parent(p.parent);
-  const prev = previous(p);
-  const sl = p.session_leader ? leader('s', p.session_leader, p) : '';
-  const gl = p.group_leader ? leader('g', p.group_leader, p) : '';
-  const el = p.entry_leader ? leader('e', p.entry_leader, p) : '';
-  const k = keyOf(p.parent);
-  const c = tails.get(k);
-  // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
-  if (
-    c !== undefined &&
+function sameTail(
+  c: Tail,
+  p: ProcessInfo,
+  par: string,
+  prev: string,
+  u: string,
+  g: string,
+  ru: string,
+  rg: string,
+  su: string,
+  sg: string,
+  sl: string,
+  gl: string,
+  el: string,
+): boolean {
+  return (
     c.parent === par &&
     c.interactive === p.interactive &&
     c.ttyMajor === p.tty?.char_device.major &&
@@ -401,9 +414,27 @@ function tail(p: ProcessInfo): string {
     c.session === sl &&
     c.groupLeader === gl &&
     c.entry === el
-  ) {
-    return c.text;
-  }
+  );
+}
+
+/** `,"interactive":…` through the leaders and the closing brace of process (two variants per parent entity, as parent()). */
+function tail(p: ProcessInfo): string {
+  const u = user(p.user);
+  const g = user(p.group);
+  const ru = user(p.real_user);
+  const rg = user(p.real_group);
+  const su = p.saved_user.id !== p.user.id ? user(p.saved_user) : '';
+  const sg = p.saved_group.id !== p.group.id ? user(p.saved_group) : '';
+  const par = parent(p.parent);
+  const prev = previous(p);
+  const sl = p.session_leader ? leader('s', p.session_leader, p) : '';
+  const gl = p.group_leader ? leader('g', p.group_leader, p) : '';
+  const el = p.entry_leader ? leader('e', p.entry_leader, p) : '';
+  const k = keyOf(p.parent);
+  const first = tails.get(k);
+  // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
+  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
+  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
   let s = '';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
@@ -417,7 +448,9 @@ function tail(p: ProcessInfo): string {
   if (el) s += `,"entry_leader":${el}`;
   s += '}';
   if (text.raw) return s;
+  if (first !== undefined) first.other = undefined;
   put(tails, k, {
+    other: first,
     interactive: p.interactive,
     ttyMajor: p.tty?.char_device.major,
     ttyMinor: p.tty?.char_device.minor,
