@@ -108,8 +108,29 @@ function hostFile(root: string | undefined, path: string): string {
   return root === undefined || root === '/' ? path : join(root, path);
 }
 
+/**
+ * ticksOf with the last answer kept: a process's start (and its parent's)
+ * repeats from one event to the next — the parent's through a whole fork
+ * storm, a child's from its fork to its exit — and parsing the decimal back
+ * cost a microsecond an event (issue-14).
+ */
+class LastTicks {
+  private ns = '';
+  private ticks = 0;
+
+  of(ns: string): number {
+    if (ns === this.ns) return this.ticks;
+    const t = ticksOf(ns);
+    this.ns = ns;
+    this.ticks = t;
+    return t;
+  }
+}
+
 export class Enricher {
   readonly table: ProcessTable;
+  private readonly startTicks = new LastTicks();
+  private readonly parentTicks = new LastTicks();
   private readonly names: NameResolver | undefined;
   private readonly containers: ContainerResolver | undefined;
   private readonly podApi: EnricherOptions['podApi'];
@@ -182,9 +203,9 @@ export class Enricher {
     const p = ev.process;
     const facts = ev.ebpf.process;
     const startNs = facts?.start_boot_ns;
-    const ticks = startNs !== undefined ? ticksOf(startNs) : undefined;
+    const ticks = startNs !== undefined ? this.startTicks.of(startNs) : undefined;
     const parentNs = facts?.parent_start_boot_ns;
-    const parentTicks = parentNs !== undefined ? ticksOf(parentNs) : undefined;
+    const parentTicks = parentNs !== undefined ? this.parentTicks.of(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
     let before: { executable?: string; args?: string[] } | undefined;
