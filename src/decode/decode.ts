@@ -123,6 +123,24 @@ export interface DecodeContext {
 
 const EINPROGRESS = 115;
 
+const suffixes = new Map<number, string>();
+
+/**
+ * The end of an event id: the thread id (8 hex digits) and the record type
+ * (2), written once per thread and type — a thread's events repeat them
+ * (issue-14).
+ */
+export function idSuffix(tid: number, type: number): string {
+  const k = tid * 65536 + type; // exact: tid < 2^32, type < 2^16
+  let s = suffixes.get(k);
+  if (s === undefined) {
+    s = `${tid.toString(16).padStart(8, '0')}${type.toString(16).padStart(2, '0')}`;
+    if (suffixes.size >= 8192) suffixes.clear();
+    suffixes.set(k, s);
+  }
+  return s;
+}
+
 function errnoFacts(ret: number, facts: EbpfFacts): 'success' | 'failure' | 'unknown' {
   facts.ret = ret;
   if (ret < 0 && ret >= -4095) {
@@ -206,7 +224,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const ev: SensorEvent = {
     '@timestamp': clock.iso(tsHi, tsLo),
     event: {
-      id: `${ctx.bootIdPrefix}${idTs.padStart(16, '0')}${tid.toString(16).padStart(8, '0')}${type.toString(16).padStart(2, '0')}`,
+      id: `${ctx.bootIdPrefix}${idTs.padStart(16, '0')}${idSuffix(tid, type)}`,
       sequence: ctx.sequence++,
       action,
       outcome,

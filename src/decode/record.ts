@@ -66,12 +66,33 @@ export function strText(rec: Buffer, base: number, s: StrSlot | undefined): stri
   return decodeRaw(rec, base + s.off, base + s.off + s.len);
 }
 
-/** u64 at rec[o] as a decimal string (exact). */
+/** Zeros that pad a decimal of n digits to nine. */
+const PAD9 = ['000000000', '00000000', '0000000', '000000', '00000', '0000', '000', '00', '0', ''];
+
+/**
+ * u64 at rec[o] as a decimal string (exact). Below 2^53 the value is cut
+ * into seconds and nanoseconds (both small integers) and written from them:
+ * boot-clock ns are 14-digit numbers whose decimal text as a double costs
+ * about twice as much (issue-14). Above, BigInt.
+ */
 export function u64String(rec: Buffer, o: number): string {
   const lo = rec.readUInt32LE(o);
   const hi = rec.readUInt32LE(o + 4);
-  if (hi < 0x200000) return String(hi * 4294967296 + lo);
-  return rec.readBigUInt64LE(o).toString();
+  if (hi >= 0x200000) return rec.readBigUInt64LE(o).toString();
+  const n = hi * 4294967296 + lo;
+  if (n < 1e9) return String(n);
+  // n / 1e9 is rounded: the quotient is corrected so that 0 <= r < 1e9 (all exact below 2^53).
+  let sec = Math.floor(n / 1e9);
+  let r = n - sec * 1e9;
+  if (r < 0) {
+    sec--;
+    r += 1e9;
+  } else if (r >= 1e9) {
+    sec++;
+    r -= 1e9;
+  }
+  const f = String(r);
+  return `${sec}${PAD9[f.length]}${f}`;
 }
 
 export function argNum(rec: Buffer, base: number, i: number): number {

@@ -22,13 +22,22 @@ export function isoFromNs(ns: bigint): string {
 let isoSec = -1;
 let isoPrefix = '';
 
-/** Seconds + nanoseconds since the epoch → ISO-8601 with 9 fractional digits (the seconds prefix is cached). */
+/** Zeros that pad a fraction of n digits to nine. */
+const PAD = ['000000000', '00000000', '0000000', '000000', '00000', '0000', '000', '00', '0', ''];
+
+/**
+ * Seconds + nanoseconds since the epoch → ISO-8601 with 9 fractional digits
+ * (the seconds prefix is cached). The fraction is padded from a table: nsec
+ * is a small integer, while `nsec + 1e9` is not, and its decimal text costs
+ * several times as much (issue-14).
+ */
 export function isoFromSecNs(sec: number, nsec: number): string {
   if (sec !== isoSec) {
     isoSec = sec;
-    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+    isoPrefix = `${new Date(sec * 1000).toISOString().slice(0, 19)}.`;
   }
-  return `${isoPrefix}.${String(nsec + 1000000000).slice(1)}Z`;
+  const f = String(nsec);
+  return `${isoPrefix}${PAD[f.length]}${f}Z`;
 }
 
 /**

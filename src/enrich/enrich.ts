@@ -8,7 +8,8 @@
  * Kubernetes node, the pod (name, namespace, uid) and container name. Events that
  * already carry a field (replayed ones) keep it: enrichment is idempotent.
  */
-import type { OrchestratorInfo, SensorEvent } from '../model/event.js';
+import type { LeaderRef, OrchestratorInfo, SensorEvent, UserRef } from '../model/event.js';
+import { namedUserRef } from '../model/user-ref.js';
 import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
 import { isoToEpochMs } from '../model/time.js';
 import { join } from 'node:path';
@@ -85,23 +86,51 @@ export function commandLine(args: readonly string[]): string {
   return s;
 }
 
-function fillName(n: NameResolver, u: { id: string; name?: string }, group: boolean): void {
-  if (u.name !== undefined) return;
+/** `u` with its name: the shared named reference (model/user-ref.ts), or `u` itself when it has one or none is known. */
+function named(n: NameResolver, u: UserRef, group: boolean): UserRef {
+  if (u.name !== undefined) return u;
   const name = group ? n.groupName(u.id) : n.user(u.id);
-  if (name !== undefined) u.name = name;
+  return name === undefined ? u : namedUserRef(u.id, name);
 }
 
-function fillLeaderNames(n: NameResolver, l: { user?: { id: string; name?: string }; group?: { id: string; name?: string } } | undefined): void {
-  if (l?.user) fillName(n, l.user, false);
-  if (l?.group) fillName(n, l.group, true);
+function nameLeader(n: NameResolver, l: LeaderRef | undefined): void {
+  if (l?.user) {
+    const u = named(n, l.user, false);
+    if (u !== l.user) l.user = u;
+  }
+  if (l?.group) {
+    const g = named(n, l.group, true);
+    if (g !== l.group) l.group = g;
+  }
 }
 
 function hostFile(root: string | undefined, path: string): string {
   return root === undefined || root === '/' ? path : join(root, path);
 }
 
+/**
+ * ticksOf with the last answer kept: a process's start (and its parent's)
+ * repeats from one event to the next — the parent's through a whole fork
+ * storm, a child's from its fork to its exit — and parsing the decimal back
+ * cost a microsecond an event (issue-14).
+ */
+class LastTicks {
+  private ns = '';
+  private ticks = 0;
+
+  of(ns: string): number {
+    if (ns === this.ns) return this.ticks;
+    const t = ticksOf(ns);
+    this.ns = ns;
+    this.ticks = t;
+    return t;
+  }
+}
+
 export class Enricher {
   readonly table: ProcessTable;
+  private readonly startTicks = new LastTicks();
+  private readonly parentTicks = new LastTicks();
   private readonly names: NameResolver | undefined;
   private readonly containers: ContainerResolver | undefined;
   private readonly podApi: EnricherOptions['podApi'];
@@ -174,9 +203,9 @@ export class Enricher {
     const p = ev.process;
     const facts = ev.ebpf.process;
     const startNs = facts?.start_boot_ns;
-    const ticks = startNs !== undefined ? ticksOf(startNs) : undefined;
+    const ticks = startNs !== undefined ? this.startTicks.of(startNs) : undefined;
     const parentNs = facts?.parent_start_boot_ns;
-    const parentTicks = parentNs !== undefined ? ticksOf(parentNs) : undefined;
+    const parentTicks = parentNs !== undefined ? this.parentTicks.of(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
     let before: { executable?: string; args?: string[] } | undefined;
@@ -289,19 +318,20 @@ export class Enricher {
 
     if (this.names) {
       const n = this.names;
-      fillName(n, ev.user, false);
-      fillName(n, ev.group, true);
-      fillName(n, p.user, false);
-      fillName(n, p.group, true);
-      fillName(n, p.real_user, false);
-      fillName(n, p.real_group, true);
-      fillName(n, p.saved_user, false);
-      fillName(n, p.saved_group, true);
-      if (p.parent.user) fillName(n, p.parent.user, false);
-      if (p.parent.group) fillName(n, p.parent.group, true);
-      fillLeaderNames(n, p.session_leader);
-      fillLeaderNames(n, p.group_leader);
-      fillLeaderNames(n, p.entry_leader);
+      n.refresh();
+      ev.user = named(n, ev.user, false);
+      ev.group = named(n, ev.group, true);
+      p.user = named(n, p.user, false);
+      p.group = named(n, p.group, true);
+      p.real_user = named(n, p.real_user, false);
+      p.real_group = named(n, p.real_group, true);
+      p.saved_user = named(n, p.saved_user, false);
+      p.saved_group = named(n, p.saved_group, true);
+      if (p.parent.user) p.parent.user = named(n, p.parent.user, false);
+      if (p.parent.group) p.parent.group = named(n, p.parent.group, true);
+      nameLeader(n, p.session_leader);
+      nameLeader(n, p.group_leader);
+      nameLeader(n, p.entry_leader);
       if (ev.file?.uid !== undefined && ev.file.owner === undefined) {
         const o = n.user(ev.file.uid);
         if (o !== undefined) ev.file.owner = o;

@@ -2,6 +2,10 @@
  * uid/gid → name from /etc/passwd and /etc/group, re-read when either file
  * changes (checked at most every `checkMs`). Local files only: the sensor
  * must not block on NSS/LDAP lookups in its event path.
+ *
+ * The check is `refresh()`, asked once per event by enrich; the lookups are
+ * plain table reads — an event names a dozen users and groups, and a clock
+ * read for each was most of enrich's name work (issue-14).
  */
 import { readFileSync, statSync } from 'node:fs';
 
@@ -19,13 +23,18 @@ export class NameResolver {
     this.reload(true);
   }
 
-  user(id: string): string | undefined {
+  /** Re-reads the files if they changed, at most every `checkMs`. */
+  refresh(): void {
     this.reload(false);
+  }
+
+  /** The user's name as the tables held at the last refresh(). */
+  user(id: string): string | undefined {
     return this.users.get(id);
   }
 
+  /** The group's name as the tables held at the last refresh(). */
   groupName(id: string): string | undefined {
-    this.reload(false);
     return this.groups.get(id);
   }
 

@@ -248,8 +248,7 @@ test('issue-14: every corpus event, then each again with its process changed in 
   for (const ce of base.slice(0, 5)) assert.equal(ecsLine(ce, rawHost, AGENT), ecsJson(toEcs(ce, rawHost, AGENT)));
 });
 
-test('issue-14: every value a cached process fragment is written from, changed alone, shows in the next line', () => {
-  const mutators: Array<(p: ClassifiedEvent['event']['process']) => void> = [
+const mutators: Array<(p: ClassifiedEvent['event']['process']) => void> = [
     (p) => (p.name = `${p.name}x`),
     (p) => (p.executable = '/opt/x'),
     (p) => (p.args_count = (p.args_count ?? 0) + 1),
@@ -295,7 +294,9 @@ test('issue-14: every value a cached process fragment is written from, changed a
     (p) => (p.entry_leader = { pid: 1, entity_id: 'E', entry_meta: { type: 'init' } }),
     (p) => (p.entry_leader!.entry_meta = { type: 'sshd' }),
     (p) => (p.thread.capabilities = { effective: Object.freeze(['CAP_KILL']) as string[], permitted: Object.freeze([] as string[]) as string[] }),
-  ];
+];
+
+test('issue-14: every value a cached process fragment is written from, changed alone, shows in the next line', () => {
   for (const orig of base.slice(0, 40)) {
     const ce = structuredClone(orig);
     const check = (i: number): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), `after mutator ${i}`);
@@ -303,6 +304,114 @@ test('issue-14: every value a cached process fragment is written from, changed a
     mutators.forEach((m, i) => {
       m(ce.event.process);
       check(i);
+    });
+  }
+});
+
+test('issue-14: siblings share fragments (the tail per parent, the image per executable) only while every value they are written from is the same', () => {
+  // Two children of one parent with one executable, as a fork storm makes them: the
+  // tail (tty, users, parent, leaders) is cached per parent entity and the image
+  // (executable, args, cwd) per executable. Each value changed in one sibling alone
+  // must show in its line and not in the other's, whichever is written first.
+  for (const orig of base.slice(0, 24)) {
+    const a = structuredClone(orig);
+    a.event.process.entity_id = 'sibling-a';
+    a.event.process.pid = 70001;
+    a.event.process.thread.id = 70001;
+    a.event.process.parent.entity_id = 'the-parent';
+    const b = structuredClone(a);
+    b.event.process.entity_id = 'sibling-b';
+    b.event.process.pid = 70002;
+    b.event.process.thread.id = 70002;
+    const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+    check(a, 'a before');
+    check(b, 'b before');
+    // Cumulative (a mutator may change what an earlier one set): after each step both siblings are alike again.
+    mutators.forEach((m, i) => {
+      m(b.event.process);
+      check(b, `mutator ${i}: b changed`);
+      check(a, `mutator ${i}: a after b changed`);
+      check(b, `mutator ${i}: b again`);
+      m(a.event.process);
+      check(a, `mutator ${i}: a changed alike`);
+      check(b, `mutator ${i}: b after a changed alike`);
+    });
+  }
+});
+
+test('issue-14: one user text (and one user + group pair) answers again only while ids and names are the same', () => {
+  const ce = structuredClone(base[0]!);
+  const p = ce.event.process;
+  const check = (what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+  const users: Array<{ id: string; name?: string }> = [{ id: '0', name: 'root' }, { id: '0' }, { id: '1000', name: 'root' }, { id: '1000', name: 'u' }, { id: '0', name: 'root' }, { id: '0', name: 'r\u2028' }];
+  for (const u of users) {
+    p.user = { ...u };
+    check(`process.user ${JSON.stringify(u)}`);
+    ce.event.user = { ...u };
+    check(`user ${JSON.stringify(u)}`);
+    ce.event.group = { ...u };
+    check(`group ${JSON.stringify(u)}`);
+    p.real_group = { ...u };
+    check(`real_group ${JSON.stringify(u)}`);
+  }
+});
+
+test('issue-14: the event head (kind, categorization, action, outcome) cached per action follows each of them changed alone', () => {
+  const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+  for (const orig of base) {
+    const ce = structuredClone(orig);
+    check(ce, 'as is');
+    ce.event.event.outcome = ce.event.event.outcome === 'success' ? 'failure' : 'success';
+    check(ce, 'outcome');
+    ce.event.event.action = 'some-other-action';
+    check(ce, 'action');
+    const other = structuredClone(ce);
+    other.event.ebpf.kind = other.event.ebpf.kind === 'exit' ? 'fork' : 'exit'; // another categorization, same action
+    check(other, 'categorization');
+    const m: RuleMatch = { id: 'r', name: 'n', description: 'd', severity: 'high', tags: [], message: 'm', ruleset: 'site', version: '1', action: 'alert' };
+    other.verdict = { classification: 'suspicious', matches: [m] };
+    check(other, 'kind alert');
+    other.verdict = { classification: 'normal', matches: [] };
+    check(other, 'kind event again');
+    other.event.ebpf.kind = 'loss';
+    check(other, 'kind metric');
+  }
+});
+
+test('issue-14: two variants of one parent (comm on forks, the file name later) alternate, and each follows its own changes', () => {
+  const parentMutators: Array<(p: ClassifiedEvent['event']['process']['parent']) => void> = [
+    (p) => (p.user = { id: '11', name: 'pu' }),
+    (p) => (p.group = { id: '12' }),
+    (p) => (p.working_directory = '/pw'),
+    (p) => (p.interactive = !p.interactive),
+    (p) => (p.tty = { char_device: { major: 136, minor: 3 } }),
+    (p) => (p.args = ['x', String(p.args?.length ?? 0)]),
+    (p) => (p.command_line = 'x y'),
+    (p) => (p.executable = '/bin/pe2'),
+    (p) => (p.start = '2026-01-06T00:00:00.000000000Z'),
+  ];
+  for (const orig of base.slice(0, 12)) {
+    const a = structuredClone(orig);
+    a.event.process.parent.entity_id = 'two-names';
+    a.event.process.parent.name = 'ebpf-sensor-sto';
+    const b = structuredClone(a);
+    b.event.process.entity_id = 'other-child';
+    b.event.process.parent.name = 'ebpf-sensor-storm-1234';
+    const c = structuredClone(a);
+    c.event.process.parent.name = 'third';
+    const check = (ce: ClassifiedEvent, what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+    for (let i = 0; i < 3; i++) {
+      check(a, `a ${i}`);
+      check(b, `b ${i}`);
+    }
+    check(c, 'a third variant');
+    check(a, 'a after the third');
+    check(b, 'b after the third');
+    parentMutators.forEach((m, i) => {
+      m((i % 2 ? a : b).event.process.parent);
+      check(a, `mutator ${i}: a`);
+      check(b, `mutator ${i}: b`);
+      check(a, `mutator ${i}: a again`);
     });
   }
 });

@@ -10,10 +10,13 @@
  * while each of them is the same (strings compare by reference first, so a
  * hit costs a few pointer compares): an event that changes one — exec, a new
  * cwd, args, a uid change, capabilities, a new parent or leader — writes that
- * fragment again. A process's text is three pieces: its identity (pid through
- * start), what only some events carry (end, exit_code, env_vars), and the
- * rest (thread through the leaders), cached per entity from the cached
- * sub-fragments it is made of, so the fork and exit of a child share it.
+ * fragment again. A process's text is four pieces: its identity (pid through
+ * start, per entity, around an image — executable through working directory —
+ * per executable), what only some events carry (end, exit_code, env_vars),
+ * its thread (id, capabilities), and the tail (tty, users, parent, leaders)
+ * cached per parent entity from the cached sub-fragments it is made of — so
+ * in a fork storm the children of one parent share their image and tail, and
+ * a child's line costs a few concatenations (issue-14).
  * Pure like the builder: the caches only hold what the inputs determine.
  */
 import type { LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../../model/event.js';
@@ -35,25 +38,41 @@ function put<K, V>(m: Map<K, V>, k: K, v: V): void {
 const unnamed = new Map<string, string>();
 const named = new Map<string, Map<string, string>>();
 
+let lastId: string | undefined;
+let lastName: string | undefined;
+let lastText = '';
+
 /** `{"id":…,"name":…}` of a user or group, memoized by value (no key string built per call). */
 export function user(u: UserRef): string {
   const name = u.name;
+  // Most users of a line are one user (root, or the process's): its last text answers without a table lookup.
+  if (u.id === lastId && name === lastName) return lastText;
+  const s = userText(u.id, name);
+  if (!text.raw) {
+    lastId = u.id;
+    lastName = name;
+    lastText = s;
+  }
+  return s;
+}
+
+function userText(id: string, name: string | undefined): string {
   if (name === undefined) {
-    let s = unnamed.get(u.id);
+    let s = unnamed.get(id);
     if (s === undefined) {
-      s = `{"id":${q(u.id)}}`;
-      if (!text.raw) put(unnamed, u.id, s);
+      s = `{"id":${q(id)}}`;
+      if (!text.raw) put(unnamed, id, s);
     }
     return s;
   }
-  let byName = named.get(u.id);
+  let byName = named.get(id);
   let s = byName?.get(name);
   if (s === undefined) {
-    s = `{"id":${q(u.id)},"name":${q(name)}}`;
+    s = `{"id":${q(id)},"name":${q(name)}}`;
     if (text.raw) return s;
     if (byName === undefined) {
       byName = new Map();
-      put(named, u.id, byName);
+      put(named, id, byName);
     }
     put(byName, name, s);
   }
@@ -62,42 +81,31 @@ export function user(u: UserRef): string {
 
 // ---- identity: pid through start ---------------------------------------------------
 
-interface Identity {
-  pid: number;
-  entity_id: string;
-  name: string;
+interface Image {
   executable: string | undefined;
   args: readonly string[] | undefined;
   args_count: number | undefined;
   command_line: string | undefined;
   working_directory: string | undefined;
-  start: string | undefined;
   text: string;
 }
 
-const identities = new Map<string | number, Identity>();
+/** One image per executable: a fork's children (and every run of a program in one directory) write it once. */
+const images = new Map<string | undefined, Image>();
 
-/** `"process":{"pid":…` through `"start":…`, as processOf writes them. */
-function identity(p: ProcessInfo): string {
-  const k = keyOf(p);
-  const c = identities.get(k);
+/** `,"executable":…` through `,"working_directory":…`, as processOf writes them. */
+function image(p: ProcessInfo): string {
+  const c = images.get(p.executable);
   if (
     c !== undefined &&
-    c.pid === p.pid &&
-    c.entity_id === p.entity_id &&
-    c.name === p.name &&
-    c.executable === p.executable &&
     c.args_count === p.args_count &&
     c.command_line === p.command_line &&
     c.working_directory === p.working_directory &&
-    c.start === p.start &&
     sameList(c.args, p.args)
   ) {
     return c.text;
   }
-  let s = `"process":{"pid":${num(p.pid)}`;
-  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
-  s += `,"name":${q(p.name)}`;
+  let s = '';
   if (p.executable !== undefined) s += `,"executable":${q(p.executable)}`;
   if (p.args !== undefined) {
     if (p.args.length) s += `,"args":${argsList(p.args)}`;
@@ -105,16 +113,49 @@ function identity(p: ProcessInfo): string {
   }
   if (p.command_line !== undefined) s += `,"command_line":${q(p.command_line)}`;
   if (p.working_directory !== undefined) s += `,"working_directory":${q(p.working_directory)}`;
+  if (text.raw) return s;
+  const { executable, args_count, command_line, working_directory } = p;
+  put(images, executable, { executable, args: p.args?.slice(), args_count, command_line, working_directory, text: flat(s) });
+  return s;
+}
+
+interface Identity {
+  pid: number;
+  entity_id: string;
+  name: string;
+  image: string;
+  start: string | undefined;
+  text: string;
+}
+
+const identities = new Map<string | number, Identity>();
+
+/**
+ * `"process":{"pid":…` through `"start":…`, as processOf writes them. Not
+ * flattened: a process's text is asked for by its few events, and the line it
+ * goes into is flattened once anyway where it is written out.
+ */
+function identity(p: ProcessInfo): string {
+  const img = image(p);
+  const k = keyOf(p);
+  const c = identities.get(k);
+  if (c !== undefined && c.pid === p.pid && c.entity_id === p.entity_id && c.name === p.name && c.image === img && c.start === p.start) {
+    return c.text;
+  }
+  let s = `"process":{"pid":${num(p.pid)}`;
+  if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
+  s += `,"name":${q(p.name)}${img}`;
   if (p.start !== undefined) s += `,"start":${q(p.start)}`;
   if (text.raw) return s;
-  const { pid, entity_id, name, executable, args_count, command_line, working_directory, start } = p;
-  put(identities, k, { pid, entity_id, name, executable, args: p.args?.slice(), args_count, command_line, working_directory, start, text: flat(s) });
+  put(identities, k, { pid: p.pid, entity_id: p.entity_id, name: p.name, image: img, start: p.start, text: s });
   return s;
 }
 
 // ---- parent ---------------------------------------------------------------------
 
 interface Parent {
+  /** The other variant kept for the same parent entity (see parent()). */
+  other: Parent | undefined;
   pid: number;
   entity_id: string | undefined;
   name: string | undefined;
@@ -136,14 +177,8 @@ const parents = new Map<string | number, Parent>();
 /** Strings pass as they are: q() flags raw bytes when the block is written. */
 const PLAIN: TextGuards = { text: (_f, v) => v, textList: (_f, l) => l.slice() };
 
-/** `{"pid":…}` of process.parent, as parentOf and session.ts addParentFields write it. */
-function parent(p: ProcessRef): string {
-  const k = keyOf(p);
-  const c = parents.get(k);
-  const u = p.user === undefined ? undefined : user(p.user);
-  const g = p.group === undefined ? undefined : user(p.group);
-  if (
-    c !== undefined &&
+function sameParent(c: Parent, p: ProcessRef, u: string | undefined, g: string | undefined): boolean {
+  return (
     c.pid === p.pid &&
     c.entity_id === p.entity_id &&
     c.name === p.name &&
@@ -157,9 +192,24 @@ function parent(p: ProcessRef): string {
     c.user === u &&
     c.group === g &&
     sameList(c.args, p.args)
-  ) {
-    return c.text;
-  }
+  );
+}
+
+/**
+ * `{"pid":…}` of process.parent, as parentOf and session.ts addParentFields
+ * write it. Two variants per parent entity: a fork's record names the parent
+ * by its comm, its children's later events by its executable's base name, and
+ * the two differ for any program whose file name is not its comm (a name past
+ * 15 characters, python3.11 run as python3) — with one slot, a fork storm of
+ * such a parent rewrote it (and the tail) every event (issue-14).
+ */
+function parent(p: ProcessRef): string {
+  const k = keyOf(p);
+  const first = parents.get(k);
+  const u = p.user === undefined ? undefined : user(p.user);
+  const g = p.group === undefined ? undefined : user(p.group);
+  if (first !== undefined && sameParent(first, p, u, g)) return first.text;
+  if (first?.other !== undefined && sameParent(first.other, p, u, g)) return first.other.text;
   let s = `{"pid":${num(p.pid)}`;
   if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
   if (p.name !== undefined) s += `,"name":${q(p.name)}`;
@@ -178,7 +228,9 @@ function parent(p: ProcessRef): string {
     s = obj(o, s); // `,"working_directory":…}`
   }
   if (text.raw) return s;
+  if (first !== undefined) first.other = undefined;
   put(parents, k, {
+    other: first,
     pid: p.pid,
     entity_id: p.entity_id,
     name: p.name,
@@ -301,12 +353,12 @@ function previous(p: ProcessInfo): string {
   return `,"previous":{${s}}`;
 }
 
-// ---- the rest: thread through the leaders, per entity -----------------------------------
+// ---- the rest: thread through the leaders -------------------------------------------
 
-/** The pieces the rest is made of (texts are the cached sub-fragments: equal while unchanged). */
-interface Rest {
-  thread: number;
-  caps: string;
+/** The pieces a tail is made of (texts are the cached sub-fragments: equal while unchanged). */
+interface Tail {
+  /** The other variant kept for the same parent entity (its parent text differs: see parent()). */
+  other: Tail | undefined;
   interactive: boolean | undefined;
   ttyMajor: number | undefined;
   ttyMinor: number | undefined;
@@ -324,11 +376,49 @@ interface Rest {
   text: string;
 }
 
-const rests = new Map<string | number, Rest>();
+/**
+ * Tails by parent entity: what follows `"thread":{…}` (tty, users, parent,
+ * leaders) is, in a fork storm, the same text for every child of one parent,
+ * so it is written once per parent rather than once per child. A child whose
+ * tail differs (another user, a new session) writes its own and takes the slot.
+ */
+const tails = new Map<string | number, Tail>();
 
-/** `,"thread":{…}` through the leaders and the closing brace of process. */
-function rest(p: ProcessInfo): string {
-  const caps = capabilities(p.thread.capabilities);
+function sameTail(
+  c: Tail,
+  p: ProcessInfo,
+  par: string,
+  prev: string,
+  u: string,
+  g: string,
+  ru: string,
+  rg: string,
+  su: string,
+  sg: string,
+  sl: string,
+  gl: string,
+  el: string,
+): boolean {
+  return (
+    c.parent === par &&
+    c.interactive === p.interactive &&
+    c.ttyMajor === p.tty?.char_device.major &&
+    c.ttyMinor === p.tty?.char_device.minor &&
+    c.user === u &&
+    c.group === g &&
+    c.realUser === ru &&
+    c.realGroup === rg &&
+    c.savedUser === su &&
+    c.savedGroup === sg &&
+    c.previous === prev &&
+    c.session === sl &&
+    c.groupLeader === gl &&
+    c.entry === el
+  );
+}
+
+/** `,"interactive":…` through the leaders and the closing brace of process (two variants per parent entity, as parent()). */
+function tail(p: ProcessInfo): string {
   const u = user(p.user);
   const g = user(p.group);
   const ru = user(p.real_user);
@@ -340,44 +430,27 @@ function rest(p: ProcessInfo): string {
   const sl = p.session_leader ? leader('s', p.session_leader, p) : '';
   const gl = p.group_leader ? leader('g', p.group_leader, p) : '';
   const el = p.entry_leader ? leader('e', p.entry_leader, p) : '';
-  const k = keyOf(p);
-  const c = rests.get(k);
+  const k = keyOf(p.parent);
+  const first = tails.get(k);
   // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
-  if (
-    c !== undefined &&
-    c.thread === p.thread.id &&
-    c.caps === caps &&
-    c.interactive === p.interactive &&
-    c.ttyMajor === p.tty?.char_device.major &&
-    c.ttyMinor === p.tty?.char_device.minor &&
-    c.user === u &&
-    c.group === g &&
-    c.realUser === ru &&
-    c.realGroup === rg &&
-    c.savedUser === su &&
-    c.savedGroup === sg &&
-    c.parent === par &&
-    c.previous === prev &&
-    c.session === sl &&
-    c.groupLeader === gl &&
-    c.entry === el
-  ) {
-    return c.text;
-  }
-  // The real ids are always written: Elastic's rules compare them with the effective ones.
-  const users = `,"user":${u},"group":${g},"real_user":${ru},"real_group":${rg}${su && `,"saved_user":${su}`}${sg && `,"saved_group":${sg}`}`;
-  let s = `,"thread":{"id":${num(p.thread.id)}${caps}}`;
+  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
+  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
+  let s = '';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
-  s += `${users},"parent":${par}${prev}`;
+  // The real ids are always written: Elastic's rules compare them with the effective ones.
+  s += `,"user":${u},"group":${g},"real_user":${ru},"real_group":${rg}`;
+  if (su) s += `,"saved_user":${su}`;
+  if (sg) s += `,"saved_group":${sg}`;
+  s += `,"parent":${par}${prev}`;
   if (sl) s += `,"session_leader":${sl}`;
   if (gl) s += `,"group_leader":${gl}`;
   if (el) s += `,"entry_leader":${el}`;
   s += '}';
   if (text.raw) return s;
-  put(rests, k, {
-    thread: p.thread.id,
-    caps,
+  if (first !== undefined) first.other = undefined;
+  put(tails, k, {
+    other: first,
     interactive: p.interactive,
     ttyMajor: p.tty?.char_device.major,
     ttyMinor: p.tty?.char_device.minor,
@@ -397,6 +470,11 @@ function rest(p: ProcessInfo): string {
   return s;
 }
 
+/** `,"thread":{…}` through the closing brace of process: three short pieces and the shared tail. */
+function rest(p: ProcessInfo): string {
+  return `,"thread":{"id":${num(p.thread.id)}${capabilities(p.thread.capabilities)}}${tail(p)}`;
+}
+
 /**
  * The process (or thread) exited: its own fragments will not be asked for
  * again (a late event writes them anew), so they go now instead of aging
@@ -405,7 +483,7 @@ function rest(p: ProcessInfo): string {
 export function forgetProcess(p: ProcessInfo): void {
   const k = keyOf(p);
   identities.delete(k);
-  rests.delete(k);
+  tails.delete(k);
   parents.delete(k);
   leaders.s.delete(k);
   leaders.g.delete(k);

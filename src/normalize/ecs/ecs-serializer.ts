@@ -12,7 +12,10 @@
  * - `"process":{…}` comes from text cached per process entity
  *   (ecs-process.ts), reused while every value it was written from is the
  *   same, so an event that changes one (exec, a new cwd, new args, a uid
- *   change) writes it again; `ebpf.process` likewise;
+ *   change) writes it again;
+ * - the event head (ecs, kind, categorization, action, outcome) is cached per
+ *   action, and each primitive member of `ebpf` per name while its value
+ *   stays the same;
  * - categorizations and member names are memoized;
  * - every other string is checked by one regular expression for what JSON
  *   escapes (and NEL, LS, PS, which ecsJson escapes too): most are written
@@ -45,73 +48,81 @@ function categorization(ev: SensorEvent): string {
 
 // ---- the rest of the document ------------------------------------------------
 
-/** ebpf.process written from these values (comm, fsuid, fsgid are left out when process.* has them). */
-interface Facts {
-  keys: string[];
-  values: unknown[];
-  name: string;
-  uid: string;
-  gid: string;
-  text: string;
+/** A member's text for the value it last had under its name: `"k":v`, and `,"k":v`. */
+interface Member {
+  v: unknown;
+  bare: string;
+  comma: string;
 }
 
-const facts = new Map<string | number, Facts>();
+const members = new Map<string, Member>();
 
-/** `"process":{…}` of ebpf, as factsOf writes it; cached per process entity while its members are the same primitives. */
-function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process']): string {
-  const k = p.entity_id || p.pid;
-  const c = facts.get(k);
-  if (c !== undefined && c.name === p.name && c.uid === p.user.id && c.gid === p.group.id) {
-    let i = 0;
-    let same = true;
-    for (const pk in pf) {
-      if (i >= c.keys.length || c.keys[i] !== pk || c.values[i] !== pf[pk]) {
-        same = false;
-        break;
-      }
-      i++;
-    }
-    if (same && i === c.keys.length) return c.text;
+/**
+ * `"k":v` (or with a leading comma) of a primitive member of ebpf: one slot
+ * per member name, reused while the value is the same. Most of ebpf repeats
+ * from event to event (kind, syscall, cpu, the login uid, the cgroup, the
+ * namespaces), so a member costs a lookup and a compare instead of writing
+ * its name and value again (issue-14); a value that changes every event
+ * (boot_ns) is written and takes the slot.
+ */
+function member(k: string, v: string | number | boolean | null, comma: boolean): string {
+  const m = members.get(k);
+  if (m !== undefined && m.v === v) return comma ? m.comma : m.bare;
+  const bare = key(k) + val(v);
+  if (text.raw) return comma ? `,${bare}` : bare;
+  const c = `,${bare}`;
+  if (m === undefined) {
+    if (members.size >= MEMO_MAX) members.clear();
+    members.set(k, { v, bare, comma: c });
+  } else {
+    m.v = v;
+    m.bare = bare;
+    m.comma = c;
   }
+  return comma ? c : bare;
+}
+
+/** A member of ebpf as factsOf writes it (undefined, functions and symbols left out: ''). */
+function anyMember(k: string, v: unknown, comma: boolean): string {
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return '';
+  if (typeof v === 'object' && v !== null) return `${comma ? ',' : ''}${key(k)}${val(v)}`;
+  return member(k, v as string | number | boolean | null, comma);
+}
+
+/** `"process":{…}` of ebpf, as factsOf writes it (comm, fsuid, fsgid are left out when process.* has them). */
+function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process']): string {
   let s = '"process":{';
   let first = true;
-  let primitive = true;
-  const keys: string[] = [];
-  const values: unknown[] = [];
   for (const pk in pf) {
     const pv = pf[pk];
-    keys.push(pk);
-    values.push(pv);
-    if (pv === undefined || typeof pv === 'function' || typeof pv === 'symbol') continue;
-    if (typeof pv === 'object' && pv !== null) primitive = false;
     if (pk === 'comm' && pv === p.name) continue;
     if (pk === 'fsuid' && pv === p.user.id) continue;
     if (pk === 'fsgid' && pv === p.group.id) continue;
-    if (!first) s += ',';
-    s += key(pk) + val(pv);
+    const t = anyMember(pk, pv, !first);
+    if (t === '') continue;
+    s += t;
     first = false;
   }
-  s += '}';
-  if (primitive && !text.raw) {
-    if (facts.size >= MEMO_MAX) facts.clear();
-    facts.set(k, { keys, values, name: p.name, uid: p.user.id, gid: p.group.id, text: flat(s) });
-  }
-  return s;
+  return `${s}}`;
 }
 
 /** `ebpf` as factsOf (+ rules, kill) writes it. */
 function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
   const ev = ce.event;
   const f = ev.ebpf as unknown as Record<string, unknown>;
-  let s = '"ebpf":{';
+  let s = ',"ebpf":{';
   let first = true;
   for (const k in f) {
     const v = f[k];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    if (!first) s += ',';
+    if (k === 'process' && typeof v === 'object' && v !== null) {
+      s += `${first ? '' : ','}${factsProcess(v as Record<string, unknown>, ev.process)}`;
+      first = false;
+      continue;
+    }
+    const t = anyMember(k, v, !first);
+    if (t === '') continue;
+    s += t;
     first = false;
-    if (k === 'process' && typeof v === 'object' && v !== null) s += factsProcess(v as Record<string, unknown>, ev.process);
-    else s += key(k) + val(v);
   }
   const matches = ce.verdict.matches;
   if (top && matches.length > 1) {
@@ -150,23 +161,46 @@ export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): 
   // A thread's exit leaves its process (and the process's fragments) alive.
   if (ce.event.ebpf.kind === 'exit' && ce.event.ebpf.process?.is_thread !== true) {
     forgetProcess(ce.event.process);
-    facts.delete(ce.event.process.entity_id || ce.event.process.pid);
   }
   return s;
 }
+
+/** `,"ecs":…,"event":{"kind":…` through `"id":`, for one kind, categorization, action and outcome. */
+interface Head {
+  kind: string;
+  cat: Categorization;
+  outcome: string;
+  text: string;
+}
+
+/** Heads by event.action: a storm's few actions each write theirs once (issue-14). */
+const heads = new Map<string, Head>();
+
+function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): string {
+  const c = heads.get(action);
+  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) return c.text;
+  const s = `,"ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)},"action":${q(action)},"outcome":${q(outcome)},"id":`;
+  if (text.raw) return s;
+  if (heads.size >= MEMO_MAX) heads.clear();
+  heads.set(action, { kind, cat, outcome, text: flat(s) });
+  return s;
+}
+
+/** What follows event.sequence in an event that is not an alert. */
+const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":`;
 
 function write(ce: ClassifiedEvent, hostAgent: string): string {
   const ev = ce.event;
   const match = topMatch(ce.verdict);
   const kind = ev.ebpf.kind === 'loss' ? 'metric' : match ? 'alert' : 'event';
   const ts = q(ev['@timestamp']);
-  let s = `{"@timestamp":${ts},"ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)}`;
-  s += `,"action":${q(ev.event.action)},"outcome":${q(ev.event.outcome)},"id":${q(ev.event.id)},"sequence":${num(ev.event.sequence)}`;
+  let s = `{"@timestamp":${ts}${head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev)}${q(ev.event.id)},"sequence":${num(ev.event.sequence)}`;
   if (match) {
     const sev = num(ECS_SEVERITY[match.severity]);
-    s += `,"severity":${sev},"risk_score":${sev}`;
+    s += `,"severity":${sev},"risk_score":${sev},"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.alerts","created":${ts}}`;
+  } else {
+    s += `${NOT_ALERT}${ts}}`;
   }
-  s += `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.${match ? 'alerts' : 'events'}","created":${ts}}`;
   if (match) {
     s += `,"message":${q(match.message)}`;
     const tags: string[] = [];
@@ -177,7 +211,7 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
     if (threat) s += `,"threat":${val(threat)}`;
   }
   // user.* is the effective user; ECS's user.effective says so for the rules that ask.
-  s += `${hostAgent},${processBlock(ev.process)},"user":${effective(user(ev.user))},"group":${user(ev.group)}`;
+  s += `${hostAgent},${processBlock(ev.process)}${users(user(ev.user), user(ev.group))}`;
   const file = ev.file;
   if (file) {
     let o = '';
@@ -209,7 +243,22 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) s += `,"error":{"code":${q(ev.ebpf.error)}}`;
   const ips = relatedIps(ev);
   if (ips) s += `,"related":{"ip":${strList(ips)}}`;
-  return `${s},${ebpfBlock(ce, match !== undefined)}}`;
+  return `${s}${ebpfBlock(ce, match !== undefined)}}`;
+}
+
+let lastUser = '';
+let lastGroup = '';
+let lastUsers = '';
+
+/** `,"user":{…},"group":{…}` from the texts of user and group (ecs-process.ts user()): the last pair answers again. */
+function users(u: string, g: string): string {
+  if (u === lastUser && g === lastGroup) return lastUsers;
+  const s = `,"user":${effective(u)},"group":${g}`;
+  if (text.raw) return s;
+  lastUser = u;
+  lastGroup = g;
+  lastUsers = flat(s);
+  return lastUsers;
 }
 
 const effectives = new Map<string, string>();

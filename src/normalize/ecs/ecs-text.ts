@@ -17,11 +17,19 @@ import { escapeLineBreaks } from './ecs.js';
 /** What JSON.stringify escapes in a string, plus the line breaks ecsJson escapes. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0085\u2028\u2029]/;
 
+/**
+ * NEEDS_ESCAPE or any surrogate (paired or not; no `u` flag, so the class
+ * matches UTF-16 code units): a string without one is well-formed and needs
+ * no escaping, found by one regular expression test instead of two scans.
+ */
+const NEEDS_CARE = /["\\\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/;
+
 /** Set when a string holds raw bytes (see above); the serializer clears it per document. */
 export const text = { raw: false };
 
 /** A JSON string literal of `s`, as ecsJson writes it. */
 export function q(s: string): string {
+  if (!NEEDS_CARE.test(s)) return `"${s}"`;
   if (!s.isWellFormed()) {
     text.raw = true;
     return '""';
