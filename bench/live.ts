@@ -19,7 +19,7 @@
  * e.g. the previous commit) on the same storms, alternating with this one.
  * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
  * The sensor is started as users start it, by executing ROOT/bin/ebpf-sensor.js
- * (its first line sets node's heap flags); --node-option and --prof reach it
+ * (its #! line chooses how node runs); --node-option and --prof reach it
  * through NODE_OPTIONS.
  * --sink kafka|elasticsearch: the sensor's only output is the test harness's
  * real Kafka or Elasticsearch (started here unless EBPF_SENSOR_TEST_SERVICES
@@ -158,8 +158,9 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
   const nodeArgs = [...(values['node-option'] ?? [])];
   if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
   const outArgs = toSink ? [] : ['--output', `file:${out}`, '--format', values.format!];
-  // Started as a user starts it: the executable bin/ebpf-sensor.js, whose first line gives node its
-  // flags (docs/operations.md, memory); extra node options go through NODE_OPTIONS, as a user's would.
+  // Started as a user starts it (systemd, the image's entrypoint, a shell): the executable
+  // bin/ebpf-sensor.js through its #! line, so any node flag set there counts here too; extra node
+  // options go through NODE_OPTIONS, as a user's would.
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
   if (nodeArgs.length) env.NODE_OPTIONS = [env.NODE_OPTIONS, ...nodeArgs].filter(Boolean).join(' ');
   env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`; // the shebang's \`env node\` is this node
