@@ -73,9 +73,9 @@ function rssOf(pid: number): { rss: number; hwm: number } {
 }
 
 /**
- * Proportional set size: RSS with each page divided among its mappings. The
- * BPF ring's data pages are mapped twice into the sensor (so a record never
- * wraps), which RSS counts twice and PSS once.
+ * Proportional set size: RSS with each page divided among its mappings (the
+ * BPF ring's data pages were mapped twice into the sensor before issue #14,
+ * which RSS counted twice and PSS once).
  */
 function pssOf(pid: number): number {
   try {
@@ -510,7 +510,7 @@ async function main(): Promise<void> {
           `  ${name.padEnd(14)} p50 ${Math.round(percentile(ms, 50))} ms  p99 ${Math.round(percentile(ms, 99))} ms  max ${Math.round(ms.at(-1) ?? NaN)} ms  (${fmt(ms.length)} of ${fmt(l.n)} ${how}; target p99 <= ${target} ms)`;
         console.log(line('kafka', l.kafka, 500, 'messages'));
         console.log(line('elasticsearch', l.es, 2000, 'documents, search polled every 100 ms'));
-        console.log(`  sensor RSS peak ${mb(l.rss.peak)}, VmHWM ${mb(l.rss.hwm)}, PSS peak ${mb(l.rss.pss)} (the BPF ring's pages are mapped twice: RSS counts them twice, PSS once)`);
+        console.log(`  sensor RSS peak ${mb(l.rss.peak)}, VmHWM ${mb(l.rss.hwm)}, PSS peak ${mb(l.rss.pss)} (PSS: shared pages divided among their mappings)`);
       }
     }
   } finally {

@@ -18,6 +18,9 @@
  * --compare ROOT also measures the sensor built in ROOT (another checkout,
  * e.g. the previous commit) on the same storms, alternating with this one.
  * --prof DIR passes --cpu-prof to the sensor (one profile per storm in DIR).
+ * The sensor is started as users start it, by executing ROOT/bin/ebpf-sensor.js
+ * (its #! line chooses how node runs); --node-option and --prof reach it
+ * through NODE_OPTIONS.
  * --sink kafka|elasticsearch: the sensor's only output is the test harness's
  * real Kafka or Elasticsearch (started here unless EBPF_SENSOR_TEST_SERVICES
  * names running ones; hold /tmp/ebpf-sensor-integration.lock too) and the
@@ -28,7 +31,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { packageRoot } from '../src/sources/kernel/paths.js';
 import { stormBinary } from './storm-binary.js';
@@ -155,10 +158,13 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
   const nodeArgs = [...(values['node-option'] ?? [])];
   if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
   const outArgs = toSink ? [] : ['--output', `file:${out}`, '--format', values.format!];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/ebpf-sensor.js'), 'run', '-c', cfg, ...outArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
-  });
+  // Started as a user starts it (systemd, the image's entrypoint, a shell): the executable
+  // bin/ebpf-sensor.js through its #! line, so any node flag set there counts here too; extra node
+  // options go through NODE_OPTIONS, as a user's would.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+  if (nodeArgs.length) env.NODE_OPTIONS = [env.NODE_OPTIONS, ...nodeArgs].filter(Boolean).join(' ');
+  env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`; // the shebang's \`env node\` is this node
+  const child = spawn(join(root, 'bin/ebpf-sensor.js'), ['run', '-c', cfg, ...outArgs], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   const onData = (d: Buffer): void => {
     log += d.toString();

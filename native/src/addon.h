@@ -122,9 +122,27 @@ struct sensor_obj {
 	bool closed;
 };
 
+/*
+ * One BPF ring buffer, mapped ONCE (ring.c): the consumer page read-write,
+ * the producer page and the data area read-only. libbpf maps the data area
+ * twice in a row so a record that wraps reads as one piece; the kernel
+ * inserts every page at mmap time, so that costs the ring's size twice in RSS.
+ * Here a record that wraps is copied in two pieces instead.
+ */
+struct ring {
+	int map_fd;
+	unsigned long *consumer_pos; /* mmap'd page 0 (rw) */
+	unsigned long *producer_pos; /* mmap'd page 1 (ro), data follows */
+	uint8_t *data;
+	size_t size; /* data bytes, a power of two */
+	size_t page_size;
+};
+
 struct reader {
 	struct sensor_obj *owner;
-	struct ring_buffer *rb;
+	struct ring rings[MAX_RINGS];
+	int nrings;
+	int epoll_fd;
 	int wake_fd;
 	int poll_ms;
 	pthread_t thread;

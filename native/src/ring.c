@@ -13,9 +13,12 @@
  * decodes synchronously and keeps no reference). Frames in a chunk are:
  * u32 length (LE) | record bytes | zero padding to 8.
  *
- * libbpf (1.1) marks a record consumed before the sample callback runs, so a
- * callback that cannot place a record keeps it in `spill` before stopping
- * the batch; it is placed first on the next round.
+ * The rings are read without libbpf's ring_buffer: each is mapped once (see
+ * struct ring in addon.h: libbpf's double mapping costs the ring's size
+ * twice in RSS), and a record that wraps past the end of the data area is
+ * copied in two pieces. The loop follows libbpf's ringbuf_process_ring: a
+ * record is marked consumed before it is placed, so one that cannot be placed
+ * (no free chunk) is kept in `spill` and placed first on the next round.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "addon.h"
@@ -24,8 +27,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,9 +123,11 @@ static void flush_current(struct reader *r)
 	}
 }
 
-static bool place_frame(struct reader *r, const void *data, size_t len, bool wait)
+/* Place a record given in one or two pieces (a record that wraps around the ring's end). */
+static bool place_frame(struct reader *r, const void *data, size_t len, const void *data2, size_t len2, bool wait)
 {
-	size_t need = (4 + len + 7) & ~(size_t)7;
+	size_t total = len + len2;
+	size_t need = (4 + total + 7) & ~(size_t)7;
 	struct chunk *c;
 
 	if (r->cur >= 0 && r->chunks[r->cur].used + need > r->chunks[r->cur].cap) {
@@ -143,27 +150,29 @@ static bool place_frame(struct reader *r, const void *data, size_t len, bool wai
 		atomic_fetch_add(&r->oversize, 1);
 		return true;
 	}
-	uint32_t l32 = (uint32_t)len;
+	uint32_t l32 = (uint32_t)total;
 	memcpy(c->data + c->used, &l32, 4);
 	memcpy(c->data + c->used + 4, data, len);
-	memset(c->data + c->used + 4 + len, 0, need - 4 - len);
+	if (len2)
+		memcpy(c->data + c->used + 4 + len, data2, len2);
+	memset(c->data + c->used + 4 + total, 0, need - 4 - total);
 	c->used += need;
 	c->records++;
 	atomic_fetch_add(&r->records, 1);
-	atomic_fetch_add(&r->bytes, len);
+	atomic_fetch_add(&r->bytes, total);
 	return true;
 }
 
-static int on_sample(void *ctx, void *data, size_t len)
+static int on_sample(struct reader *r, const void *data, size_t len, const void *data2, size_t len2)
 {
-	struct reader *r = ctx;
-
-	if (place_frame(r, data, len, false))
+	if (place_frame(r, data, len, data2, len2, false))
 		return 0;
 	/* No free chunk: keep this (already consumed) record and stop the batch. */
-	if (len <= SPILL_MAX) {
+	if (len + len2 <= SPILL_MAX) {
 		memcpy(r->spill, data, len);
-		r->spill_len = len;
+		if (len2)
+			memcpy(r->spill + len, data2, len2);
+		r->spill_len = len + len2;
 		r->spill_full = true;
 	} else {
 		atomic_fetch_add(&r->oversize, 1);
@@ -172,10 +181,48 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return -EAGAIN;
 }
 
+/*
+ * Drain one ring (libbpf 1.1's ringbuf_process_ring, on a single mapping):
+ * records up to the producer position, stopping at one still being written
+ * (busy bit) or when a record could not be placed (it is in spill).
+ */
+static int consume_ring(struct reader *r, struct ring *rg)
+{
+	unsigned long cons_pos = __atomic_load_n(rg->consumer_pos, __ATOMIC_ACQUIRE);
+	size_t mask = rg->size - 1;
+	bool got_new_data;
+
+	do {
+		got_new_data = false;
+		unsigned long prod_pos = __atomic_load_n(rg->producer_pos, __ATOMIC_ACQUIRE);
+		while (cons_pos < prod_pos) {
+			/* Headers are 8-byte aligned in an area of whole pages: a header never wraps. */
+			size_t off = cons_pos & mask;
+			uint32_t len = __atomic_load_n((uint32_t *)(rg->data + off), __ATOMIC_ACQUIRE);
+			if (len & BPF_RINGBUF_BUSY_BIT)
+				return 0;
+			got_new_data = true;
+			uint32_t n = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+			cons_pos += (n + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+				size_t start = off + BPF_RINGBUF_HDR_SZ; /* <= size */
+				size_t first = n <= rg->size - start ? n : rg->size - start;
+				int err = on_sample(r, rg->data + start, first, rg->data, n - first);
+				if (err < 0) {
+					__atomic_store_n(rg->consumer_pos, cons_pos, __ATOMIC_RELEASE);
+					return err;
+				}
+			}
+			__atomic_store_n(rg->consumer_pos, cons_pos, __ATOMIC_RELEASE);
+		}
+	} while (got_new_data);
+	return 0;
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
-	int epfd = ring_buffer__epoll_fd(r->rb);
+	int epfd = r->epoll_fd;
 	struct epoll_event evs[MAX_RINGS + 1];
 
 	/* Named, so top -H and /proc/PID/task/TID/comm tell it from Node's threads (bench/live.ts). */
@@ -183,7 +230,7 @@ static void *reader_main(void *arg)
 
 	while (!atomic_load(&r->stop)) {
 		if (r->spill_full) {
-			if (!place_frame(r, r->spill, r->spill_len, true))
+			if (!place_frame(r, r->spill, r->spill_len, NULL, 0, true))
 				continue; /* stop requested or still no chunk */
 			r->spill_full = false;
 		}
@@ -192,7 +239,9 @@ static void *reader_main(void *arg)
 			atomic_fetch_add(&r->wakeups, 1);
 		if (atomic_load(&r->stop))
 			break;
-		ring_buffer__consume(r->rb);
+		for (int i = 0; i < r->nrings; i++)
+			if (consume_ring(r, &r->rings[i]) < 0)
+				break; /* no free chunk: the spilled record waits for one */
 		flush_current(r);
 	}
 	return NULL;
@@ -215,6 +264,47 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 	free(m);
 }
 
+static void unmap_rings(struct reader *r)
+{
+	for (int i = 0; i < r->nrings; i++) {
+		struct ring *rg = &r->rings[i];
+		if (rg->consumer_pos)
+			munmap(rg->consumer_pos, rg->page_size);
+		if (rg->producer_pos)
+			munmap(rg->producer_pos, rg->page_size + rg->size);
+	}
+	r->nrings = 0;
+	if (r->epoll_fd >= 0)
+		close(r->epoll_fd);
+	r->epoll_fd = -1;
+}
+
+/* Map a ring buffer map once and watch its fd; false (errno set) on failure. */
+static bool map_ring(struct reader *r, int fd, size_t size)
+{
+	struct ring *rg = &r->rings[r->nrings];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	memset(rg, 0, sizeof(*rg));
+	rg->map_fd = fd;
+	rg->size = size;
+	rg->page_size = page;
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return false;
+	rg->consumer_pos = p;
+	r->nrings++; /* from here unmap_rings() undoes it */
+	/* The producer page and the data area once (libbpf: twice, 2 * size). */
+	p = mmap(NULL, page + size, PROT_READ, MAP_SHARED, fd, (off_t)page);
+	if (p == MAP_FAILED)
+		return false;
+	rg->producer_pos = p;
+	rg->data = (uint8_t *)p + page;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)(r->nrings - 1)};
+	return epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
 void stop_reader(napi_env env, struct sensor_obj *so)
 {
 	struct reader *r = so->reader;
@@ -234,8 +324,7 @@ void stop_reader(napi_env env, struct sensor_obj *so)
 		pthread_join(r->thread, NULL);
 	if (r->tsfn)
 		napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
-	if (r->rb)
-		ring_buffer__free(r->rb);
+	unmap_rings(r);
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
 	for (int i = 0; i < r->nchunks; i++)
@@ -292,6 +381,12 @@ napi_value obj_start_ring(napi_env env, napi_callback_info info)
 	r->poll_ms = poll_ms;
 	r->cur = -1;
 	r->wake_fd = -1;
+	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epoll_fd < 0) {
+		throw_sensor_error(env, "ESENSOR_BPF_RING", errno, "epoll_create1", NULL, "cannot create the reader's epoll");
+		free(r);
+		return NULL;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	for (uint32_t i = 0; i < nchunks; i++) {
@@ -316,24 +411,24 @@ napi_value obj_start_ring(napi_env env, napi_callback_info info)
 		struct bpf_map *map = find_map(env, so, name_v, name, sizeof(name));
 		if (!map)
 			goto fail;
-		int fd = bpf_map__fd(map);
-		if (!r->rb) {
-			r->rb = ring_buffer__new(fd, on_sample, r, NULL);
-			if (!r->rb) {
-				throw_sensor_error(env, "ESENSOR_BPF_RING", errno, "ring_buffer__new", name,
-						   "cannot open ring buffer %s", name);
-				goto fail;
-			}
-		} else if (ring_buffer__add(r->rb, fd, on_sample, r)) {
-			throw_sensor_error(env, "ESENSOR_BPF_RING", errno, "ring_buffer__add", name,
-					   "cannot add ring buffer %s", name);
+		if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF) {
+			throw_sensor_error(env, "ESENSOR_BPF_RING", EINVAL, NULL, name, "map %s is not a ring buffer", name);
+			goto fail;
+		}
+		uint32_t size = bpf_map__max_entries(map);
+		if (size == 0 || (size & (size - 1)) != 0) {
+			throw_sensor_error(env, "ESENSOR_BPF_RING", EINVAL, NULL, name, "ring buffer %s: size %u is not a power of two", name, size);
+			goto fail;
+		}
+		if (!map_ring(r, bpf_map__fd(map), size)) {
+			throw_sensor_error(env, "ESENSOR_BPF_RING", errno, "mmap", name, "cannot map ring buffer %s", name);
 			goto fail;
 		}
 	}
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->wake_fd >= 0) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0xffffffffu};
-		epoll_ctl(ring_buffer__epoll_fd(r->rb), EPOLL_CTL_ADD, r->wake_fd, &ev);
+		epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, r->wake_fd, &ev);
 	}
 	napi_value res_name;
 	napi_create_string_utf8(env, "ebpf-sensor-ring", NAPI_AUTO_LENGTH, &res_name);
@@ -354,8 +449,7 @@ napi_value obj_start_ring(napi_env env, napi_callback_info info)
 	r->thread_started = true;
 	return NULL;
 fail:
-	if (r->rb)
-		ring_buffer__free(r->rb);
+	unmap_rings(r);
 	for (int i = 0; i < MAX_CHUNKS; i++)
 		if (r->chunks[i].ref)
 			napi_delete_reference(env, r->chunks[i].ref);

@@ -24,7 +24,6 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { collectHostInfo, agentInfo } from '../pipeline/host-info.js';
 import { resolveHostRoot } from '../pipeline/host-root.js';
 import { Outputs, loadConfiguredSinks } from '../pipeline/outputs.js';
-import { SensorMetrics } from '../telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { RecordingEnricher } from '../enrich/recording-enricher.js';
 import { PodApiClient, podApiOptions } from '../enrich/pod-api.js';
@@ -213,6 +212,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
   }
   let metricsServer: MetricsServer | undefined;
   if (cfg.metrics.enabled) {
+    // prom-client (≈ 10 MB of RSS) only when metrics are on (test/unit/issue-14-lazy-modules.test.ts).
+    const { SensorMetrics } = await import('../telemetry/metrics.js');
     const metrics = new SensorMetrics({
       version: agent.version,
       pipeline: () => pl.stats,

@@ -9,7 +9,7 @@ export interface SensorConfig {
    */
   kernel: {
     /**
-     * Ring buffer size in bytes (power of two). It is mapped twice into the sensor (RSS up to twice this). 8 MiB holds about 0.1 s of a 200,000 events/s storm; fork, exec and write storms with the bundled rules lose nothing (docs/benchmarks.md, live).
+     * Ring buffer size in bytes (power of two). It is mapped once into the sensor (RSS this size). 8 MiB holds about 0.1 s of a 200,000 events/s storm; fork, exec and write storms with the bundled rules lose nothing (docs/benchmarks.md, live).
      */
     ringBytes: number;
     /**

@@ -23,7 +23,7 @@ import type { ElasticsearchSink } from '../sinks/elasticsearch/es-sink.js';
 import { SensorError } from '../errors.js';
 import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-sink.js';
 import { HecSink } from '../sinks/hec/hec-sink.js';
-import { OtlpSink } from '../sinks/otlp/otlp-sink.js';
+import type { OtlpSink } from '../sinks/otlp/otlp-sink.js';
 import type { BatchLimits } from '../sinks/delivery.js';
 import type { LineFormatter, Sink } from '../sinks/sink.js';
 import type { SensorConfig } from '../config/config.js';
@@ -319,17 +319,20 @@ function limits(b: { count: number; bytes: number; ms: number } | undefined): Ba
 }
 
 /**
- * kafkajs and the Elasticsearch client cost about 40 MB of RSS once loaded:
- * their sinks are loaded only when the config enables them
- * (`loadConfiguredSinks`, awaited before `Outputs.open` / `buildSinks`).
+ * kafkajs and the Elasticsearch client cost about 40 MB of RSS once loaded,
+ * the OpenTelemetry exporter about 10 MB: their sinks are loaded only when the
+ * config enables them (`loadConfiguredSinks`, awaited before `Outputs.open` /
+ * `buildSinks`; test/unit/issue-14-lazy-modules.test.ts).
  */
 let kafkaModule: typeof import('../sinks/kafka/kafka-sink.js') | undefined;
 let esModule: typeof import('../sinks/elasticsearch/es-sink.js') | undefined;
+let otlpModule: typeof import('../sinks/otlp/otlp-sink.js') | undefined;
 
-/** Load the sink modules the config needs (Kafka, Elasticsearch); the others are always there. */
+/** Load the sink modules the config needs (Kafka, Elasticsearch, OTLP); the others are always there. */
 export async function loadConfiguredSinks(cfg: Readonly<SensorConfig>): Promise<void> {
   if (cfg.kafka.brokers.length) kafkaModule ??= await import('../sinks/kafka/kafka-sink.js');
   if (cfg.elasticsearch.node !== undefined) esModule ??= await import('../sinks/elasticsearch/es-sink.js');
+  if (cfg.otlp.endpoint !== undefined) otlpModule ??= await import('../sinks/otlp/otlp-sink.js');
 }
 
 function loaded<T>(m: T | undefined, what: string): T {
@@ -388,7 +391,7 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
     out.push({ name: sink.name, kind: 'splunk', sink, batch: limits(cfg.splunk.batch) });
   }
   if (cfg.otlp.endpoint !== undefined) {
-    const sink = new OtlpSink({
+    const sink: OtlpSink = new (loaded(otlpModule, 'OTLP').OtlpSink)({
       config: cfg.otlp,
       document: (ce) => ecsLine(ce, host, agent),
       host,

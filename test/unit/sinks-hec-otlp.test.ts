@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
-import { buildSinks } from '../../src/pipeline/outputs.js';
+import { buildSinks, loadConfiguredSinks } from '../../src/pipeline/outputs.js';
 import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { envelopeMiddle, hecEnvelope, hecTime } from '../../src/sinks/hec/hec-format.js';
 import { classifyAnswer, parseAnswer, readToken } from '../../src/sinks/hec/hec-client.js';
@@ -81,7 +81,7 @@ test('readToken: config, file (first line), environment through the config; both
   }
 });
 
-test('config: splunk and otlp defaults; both sinks built when url/endpoint are set, with sourcetype by format', () => {
+test('config: splunk and otlp defaults; both sinks built when url/endpoint are set, with sourcetype by format', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hec-cfg-'));
   try {
     const cfg = loadConfig(undefined, {
@@ -98,6 +98,7 @@ test('config: splunk and otlp defaults; both sinks built when url/endpoint are s
     assert.equal(cfg.splunk.tls.rejectUnauthorized, true);
     assert.equal(cfg.splunk.source, 'ebpf-sensor');
     assert.equal(cfg.otlp.compression, 'gzip');
+    await loadConfiguredSinks(cfg); // the OTLP exporter is loaded only when configured (issue-14)
     const sinks = buildSinks(cfg, HOST, AGENT);
     assert.deepEqual(sinks.map((s) => [s.name, s.kind]), [['splunk', 'splunk'], ['otlp', 'otlp']]);
     const hec = sinks[0]!.sink as HecSink;
