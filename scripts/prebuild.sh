@@ -61,4 +61,6 @@ else
   host_only "the x64 part is built on x86-64 only"
 fi
 ./node_modules/.bin/tsc -p tsconfig.json
+# The bundled rules parsed once (dist/src/rules/rules.snapshot.json, src/rules/rule-snapshot.ts).
+node scripts/gen-rules-snapshot.mjs
 say "ready"

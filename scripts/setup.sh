@@ -177,4 +177,6 @@ fi
 
 # TypeScript (incremental).
 ./node_modules/.bin/tsc -p tsconfig.json
+# The bundled rules parsed once (dist/src/rules/rules.snapshot.json, src/rules/rule-snapshot.ts).
+node scripts/gen-rules-snapshot.mjs
 say "ready"
