@@ -2,8 +2,8 @@
  * A string from a rule file (a condition, an output) that maps its own
  * offsets back to file:line:column. Takes the file's text, the span of the
  * scalar in it and a line counter; gives a SourceText. The offset map is
- * built on the first pos() call (only messages ask for positions), so
- * loading a ruleset does not pay for it. The span is kept aside (spanOf) so
+ * built on the first pos() call (a condition's parse asks; a text nothing
+ * asks about, such as most outputs, never pays). The span is kept aside (spanOf) so
  * a parsed file can be snapshotted (rule-snapshot.ts) and rebuilt exactly.
  */
 import type { SourceText, Where } from './source.js';
