@@ -61,4 +61,8 @@ else
   host_only "the x64 part is built on x86-64 only"
 fi
 ./node_modules/.bin/tsc -p tsconfig.json
+# Generated once instead of at each start: the JSON Schema validators as ajv standalone code
+# (src/model/schemas.ts) and the bundled rules parsed (src/rules/rule-snapshot.ts).
+node scripts/gen-validators.mjs
+node scripts/gen-rules-snapshot.mjs
 say "ready"

@@ -13,8 +13,30 @@ export type Matcher = (s: string) => boolean;
 
 export class PatternError extends Error {}
 
+/**
+ * Matchers already compiled, by operand ("r:" regex, "g:" glob): a pattern a
+ * macro brings to many rules, or a reload brings again, is compiled once
+ * (RE2 compilation was the largest part of compiling the bundled rules).
+ * Matchers hold no state between calls, so sharing them changes nothing.
+ */
+const compiled = new Map<string, Matcher>();
+const MAX_CACHED = 4096;
+
+function cached(key: string, make: () => Matcher): Matcher {
+  let m = compiled.get(key);
+  if (m) return m;
+  m = make();
+  if (compiled.size >= MAX_CACHED) compiled.clear();
+  compiled.set(key, m);
+  return m;
+}
+
 /** Compile a regex (unanchored search, RE2 syntax). */
 export function compileRegex(src: string): Matcher {
+  return cached(`r:${src}`, () => newRegex(src));
+}
+
+function newRegex(src: string): Matcher {
   let re: RE2JS;
   try {
     re = RE2JS.compile(src);
@@ -100,6 +122,10 @@ function globLiterals(glob: string): { prefix: string; suffix: string; middle: s
 
 /** Compile a glob; an operand without wildcards is an equality test. */
 export function compileGlob(glob: string): Matcher {
+  return cached(`g:${glob}`, () => newGlob(glob));
+}
+
+function newGlob(glob: string): Matcher {
   const prefix = globPrefix(glob);
   if (prefix.length === glob.length) return (s) => s === glob;
   let re: RE2JS;

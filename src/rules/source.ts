@@ -12,6 +12,8 @@ import { lazyValidator } from '../model/schemas.js';
 import { parseDocument, isAlias, isMap, isSeq, isScalar, LineCounter, Scalar, type Document, type Node as YamlNode } from 'yaml';
 import { SensorError } from '../errors.js';
 import { yamlToJs } from '../model/yaml-input.js';
+import { makeSourceText } from './source-text.js';
+import { snapshotDefs } from './rule-snapshot.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root (dist/src/rules → ../../..). */
@@ -121,13 +123,8 @@ function whereOf(file: string, lc: LineCounter, node: YamlNode | undefined | nul
   return { file, line: p.line, column: p.col };
 }
 
-/**
- * Map offsets in a scalar's value back to the file. Plain and quoted
- * scalars fold line breaks and block scalars drop indentation, so the value
- * is aligned with the source text character by character.
- */
+/** A scalar's value with its offsets mapped back to the file (source-text.ts). */
 function sourceText(file: string, src: string, lc: LineCounter, node: Scalar): SourceText {
-  const text = String(node.value);
   const range = node.range ?? [0, 0, 0];
   let p = range[0];
   if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') p++;
@@ -135,27 +132,7 @@ function sourceText(file: string, src: string, lc: LineCounter, node: Scalar): S
     const nl = src.indexOf('\n', p);
     p = nl < 0 ? range[1] : nl + 1;
   }
-  const end = range[1];
-  const map = new Int32Array(text.length + 1);
-  for (let k = 0; k < text.length; k++) {
-    let q = p;
-    while (q < end && src[q] !== text[k]) q++;
-    if (q < end) {
-      map[k] = q;
-      p = q + 1;
-    } else {
-      map[k] = Math.min(p, end);
-    }
-  }
-  map[text.length] = Math.min(p, end);
-  return {
-    text,
-    pos(offset: number): Where {
-      const at = map[Math.max(0, Math.min(offset, text.length))]!;
-      const lp = lc.linePos(at);
-      return { file, line: lp.line, column: lp.col };
-    },
-  };
+  return makeSourceText(file, src, lc.linePos, String(node.value), p, range[1]);
 }
 
 function describe(err: ErrorObject): { pointer: string; key?: string; message: string } {
@@ -192,10 +169,9 @@ function usefulErrors(errs: ErrorObject[]): ErrorObject[] {
   return kept.length ? kept : errs;
 }
 
-/** Parse one rule file. Returns its definitions and every problem found. */
-export function parseRuleText(file: string, src: string): { defs: Definition[]; errors: SensorError[] } {
+/** Parse one rule file. Returns its definitions and every problem found (`lc` learns the file's line starts). */
+export function parseRuleText(file: string, src: string, lc = new LineCounter()): { defs: Definition[]; errors: SensorError[] } {
   const errors: SensorError[] = [];
-  const lc = new LineCounter();
   const doc = parseDocument(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     for (const e of doc.errors) {
@@ -326,7 +302,10 @@ export function expandRulePaths(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Read and parse rule files; `read` (default: unchecked) may refuse a file (ownership) by throwing. */
+/**
+ * Read and parse rule files; `read` (default: unchecked) may refuse a file (ownership) by throwing.
+ * A file whose text the build's snapshot holds (rule-snapshot.ts) is not parsed again.
+ */
 export function readRuleFiles(files: readonly string[], read?: (file: string) => string): { files: RuleFile[]; errors: SensorError[] } {
   const out: RuleFile[] = [];
   const errors: SensorError[] = [];
@@ -339,7 +318,9 @@ export function readRuleFiles(files: readonly string[], read?: (file: string) =>
       else errors.push(new SensorError('ESENSOR_RULE_PARSE', `cannot read rule file: ${(e as Error).message}`, { file, cause: e }));
       continue;
     }
-    const r = parseRuleText(file, text);
+    // The bundled files come from the build's snapshot when their text is the one it parsed.
+    const snap = snapshotDefs(file, text);
+    const r = snap ? { defs: snap, errors: [] } : parseRuleText(file, text);
     errors.push(...r.errors);
     out.push({ file, text, defs: r.defs });
   }
