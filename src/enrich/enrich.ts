@@ -296,10 +296,12 @@ export class Enricher {
       const pe = this.table.get(par.pid, parentTicks);
       par.entity_id = pe?.entityId ?? this.table.entityIdOf(par.pid, parentTicks);
       if (pe) {
-        if (par.name === undefined) {
-          const base = pe.executable ? pe.executable.slice(pe.executable.lastIndexOf('/') + 1) : '';
-          par.name = base || pe.name;
-        }
+        // Named like the process itself (its file's base name): a fork record names the parent by
+        // its comm, which later events of the same parent would contradict (cut at 15 bytes, or
+        // changed by prctl), so the table's name wins when it has the file.
+        const base = pe.executable ? pe.executable.slice(pe.executable.lastIndexOf('/') + 1) : '';
+        if (base) par.name = base;
+        else if (par.name === undefined) par.name = pe.name;
         if (par.executable === undefined && pe.executable !== undefined) par.executable = pe.executable;
         if (par.args === undefined && pe.args !== undefined) {
           par.args = pe.args;

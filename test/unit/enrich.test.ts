@@ -229,3 +229,24 @@ test("an exec's provenance writer gets the entity id its own events carry, also 
   assert.equal(exec.ebpf.provenance?.writer.entity_id, own.process.entity_id);
   assert.equal(exec.ebpf.provenance?.writer.entity_id, entityId('host-1', 700, ticksOf(300n * TICK)));
 });
+
+test("a fork names its parent as every later event does: by the parent's file, not its comm", () => {
+  const en = new Enricher({ hostId: 'h', seedFromProc: false, resolveContainers: false, resolveNames: false });
+  const c = ctx();
+  const parentStart = 100n * TICK;
+  // The parent's comm is cut at 15 bytes; its file's base name is longer.
+  const exec = ev({ type: EventType.SE_EV_EXEC, pid: 10, ppid: 1, comm: 'web-server-daem', startNs: parentStart, parentStartNs: 1n * TICK, strs: ['/usr/sbin/web-server-daemon', 'web-server-daemon\0', '/srv', '/usr/sbin/web-server-daemon'] }, c);
+  en.enrich(exec);
+  assert.equal(exec.process.name, 'web-server-daemon');
+  const fork = ev({ type: EventType.SE_EV_FORK, pid: 10, comm: 'web-server-daem', startNs: parentStart, args: [11, 11, 200n * TICK + 5n, 0] }, c);
+  en.enrich(fork);
+  assert.equal(fork.process.parent.name, 'web-server-daemon', 'the fork document');
+  const later = ev({ type: EventType.SE_EV_CONNECT, pid: 11, ppid: 10, comm: 'web-server-daem', startNs: 200n * TICK + 5n, parentStartNs: parentStart, args: [3, 1, 6] }, c);
+  en.enrich(later);
+  assert.equal(later.process.parent.name, 'web-server-daemon', 'a later document of the child');
+  assert.equal(later.process.name, fork.process.name, 'the child is named alike in both');
+  // A parent the table has no file for keeps the name the record gives.
+  const orphan = ev({ type: EventType.SE_EV_FORK, pid: 20, comm: 'unknown-task', startNs: 300n * TICK, args: [21, 21, 400n * TICK, 0] }, c);
+  en.enrich(orphan);
+  assert.equal(orphan.process.parent.name, 'unknown-task');
+});
