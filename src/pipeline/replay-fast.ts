@@ -286,10 +286,24 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
     if (key >= 0 && !plans.has(key)) {
       // The first event of its key: its line, cut at the values that vary, is the plan of the others.
       const ce = out.length === n + 1 ? out[n]! : undefined;
-      plans.set(key, ce && ce.verdict.classification === 'normal' ? planOf(b, st, i, s, ev, hs) : null);
+      plans.set(key, ce && ce.verdict.classification === 'normal' ? planOrNull(b, st, i, s, ev, hs) : null);
     }
   }
   return i;
+}
+
+/**
+ * planOf, or null when the event cannot be written (a field of the wrong
+ * type in a hostile capture): the event then takes the full path, whose
+ * sinks fail to format it and replay reports the field (dropMalformed) —
+ * or, when no field is wrong, throws the failure as the bug it is.
+ */
+function planOrNull(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState): EcsPlan | null {
+  try {
+    return planOf(b, st, i, s, ev, hs);
+  } catch {
+    return null;
+  }
 }
 
 /** The ECS plan cut from event `i` (built and enriched as `ev`), or null. */

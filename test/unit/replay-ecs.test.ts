@@ -29,11 +29,11 @@ class LineSink implements Sink {
     agent: AgentInfo,
     private readonly format = lineFormatter('ecs', host, agent),
   ) {}
+  /** The whole batch formatted before any of it is kept, as the file sink does (a failure keeps nothing). */
   async send(batch: readonly ClassifiedEvent[]): Promise<void> {
-    for (const ce of batch) {
-      if (ce instanceof PlannedEvent) this.planned++;
-      this.lines.push(String(lineOf(ce, this.format)));
-    }
+    const lines = batch.map((ce) => String(lineOf(ce, this.format)));
+    for (const ce of batch) if (ce instanceof PlannedEvent) this.planned++;
+    this.lines.push(...lines);
   }
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
@@ -122,6 +122,31 @@ describe('replay --events all: ECS lines from plans', () => {
     const file = await writeCapture(join(dir, 'hostile.capture.gz'), events);
     const planned = await same(file, 'hostile');
     assert.ok(planned > 100, `planned ${planned}`);
+  });
+
+  test('a value of the wrong type where the line writes a string is a coded capture error naming the field, planned or not', async () => {
+    // Found by issue-13-fuzz: a plan cut from such an event reached the serializer and threw a TypeError.
+    for (const [name, wrong] of [
+      ['a number', 7],
+      ['an array', ['x']],
+      ['a boolean', true],
+    ] as const) {
+      const events = rawEvents(11, 400, 1);
+      const at = events.findIndex((ev, i) => i > 50 && ev.ebpf.kind === 'open' && ev.file?.directory !== undefined);
+      assert.ok(at > 0);
+      (events[at]!.file as unknown as Record<string, unknown>).directory = wrong;
+      const file = await writeCapture(join(dir, `wrong-type-${name.replace(/ /g, '-')}.capture.gz`), events);
+      for (const noFastPath of [false, true]) {
+        await assert.rejects(run(file, { noFastPath }), (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ESENSOR_CAPTURE_FORMAT', `${name}, fast path ${!noFastPath}: ${e.stack}`);
+          assert.match(e.message, /file\.directory/, name);
+          return true;
+        });
+        // --skip-bad: the other events go out, the same from both paths.
+        const kept = await run(file, { noFastPath, skipBad: true });
+        assert.equal(kept.lines.length, events.length - 1, `${name}: every other event`);
+      }
+    }
   });
 
   test('issue-14: same bytes when plans are kept across capture blocks (small blocks, values copied as the capture holds them)', async () => {

@@ -29,6 +29,9 @@ export const text = { raw: false };
 
 /** A JSON string literal of `s`, as ecsJson writes it. */
 export function q(s: string): string {
+  // A replayed record may hold anything where a string belongs: fail (replay reports the field, a
+  // coded capture error) rather than write what String() makes of it.
+  if (typeof s !== 'string') throw new TypeError(`a string was expected, not ${typeof s}`);
   if (!NEEDS_CARE.test(s)) return `"${s}"`;
   if (!s.isWellFormed()) {
     text.raw = true;
