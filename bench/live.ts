@@ -156,7 +156,8 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
   const toSink = sinkConfig(sinkKind, run);
   if (!values.config) writeFileSync(cfg, `journal:\n  dir: ${join(dir, `journal-${name}`)}\nmetrics:\n  enabled: false\n${toSink || 'output:\n  maxFileBytes: 0\n'}`);
   const nodeArgs = [...(values['node-option'] ?? [])];
-  if (values.prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`);
+  // --cpu-prof is refused in NODE_OPTIONS: a profiled sensor is started as `node --cpu-prof … bin/ebpf-sensor.js`.
+  const profArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${values.prof}`, `--cpu-prof-name=sensor-${name}.cpuprofile`] : [];
   const outArgs = toSink ? [] : ['--output', `file:${out}`, '--format', values.format!];
   // Started as a user starts it (systemd, the image's entrypoint, a shell): the executable
   // bin/ebpf-sensor.js through its #! line, so any node flag set there counts here too; extra node
@@ -164,7 +165,9 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
   if (nodeArgs.length) env.NODE_OPTIONS = [env.NODE_OPTIONS, ...nodeArgs].filter(Boolean).join(' ');
   env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`; // the shebang's \`env node\` is this node
-  const child = spawn(join(root, 'bin/ebpf-sensor.js'), ['run', '-c', cfg, ...outArgs], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const bin = join(root, 'bin/ebpf-sensor.js');
+  const args = ['run', '-c', cfg, ...outArgs];
+  const child = profArgs.length ? spawn(process.execPath, [...profArgs, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   const onData = (d: Buffer): void => {
     log += d.toString();
