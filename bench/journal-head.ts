@@ -1,0 +1,96 @@
+/**
+ * The parts of a journal record's head (journal/record-encoder.ts head())
+ * alone, on live-shaped events: the classified events of
+ * bench/pipeline-storm.ts's fork storm (`--keep`), with their ECS line.
+ *
+ * Takes: --compare ROOT (another checkout, built: its modules run the same
+ * events in the same process, alternating round by round), --rounds,
+ * --events. Gives: CPU µs per event of each stage, per build (median of the
+ * rounds). Asserts nothing.
+ *
+ * Stages (each includes writing the ECS line, as the encoder does, so the
+ * differences are what the stage adds):
+ * - `line`: ecsLine only (a tree of concatenated strings, not yet flat);
+ * - `lineWrite`: the line written into a buffer as UTF-8 (Buffer#write
+ *   flattens it first: what writeSections pays);
+ * - `lineScansWrite`: the head's two scans (`\n`, U+FFFD) before that write
+ *   (the scans flatten the line; the write then finds it flat);
+ * - `fits`: processFits; `compact`: compactJson; `canonical`: JSON.stringify
+ *   of the whole classified event (the version 2 layout), for scale.
+ *
+ *   node dist/bench/journal-head.js [--compare /tmp/base] [--rounds 6] [--events 6000]
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ClassifiedEvent } from '../src/model/event.js';
+
+const { values } = parseArgs({
+  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, events: { type: 'string', default: '6000' } },
+  strict: false,
+});
+const rounds = Number(values.rounds);
+const count = Number(values.events);
+const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
+const roots: Array<[string, string]> = [['this', here]];
+if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+
+process.argv.splice(2, Infinity, '--keep', '--forks', String(Math.ceil(count / 2)));
+const storm = (await import(pathToFileURL(join(here, 'bench/pipeline-storm.js')).href)) as { keptEvents(): readonly ClassifiedEvent[] };
+let events: readonly ClassifiedEvent[] = [];
+for (const deadline = Date.now() + 60_000; events.length < count && Date.now() < deadline; ) {
+  await new Promise((r) => setTimeout(r, 200));
+  events = storm.keptEvents();
+}
+events = events.slice(0, count);
+const { HOST, AGENT } = await import(pathToFileURL(join(here, 'test/helpers/normalize-corpus.js')).href);
+
+type Stage = (ce: ClassifiedEvent) => number;
+interface Build {
+  name: string;
+  stages: Record<string, Stage>;
+}
+const scratch = Buffer.allocUnsafe(1 << 20);
+const builds: Build[] = [];
+for (const [name, root] of roots) {
+  const load = (p: string): Promise<any> => import(pathToFileURL(join(root, p)).href); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { ecsLine } = (await load('src/normalize/ecs/ecs-serializer.js')) as typeof import('../src/normalize/ecs/ecs-serializer.js');
+  const { processFits, compactJson } = (await load('src/journal/compact-record.js')) as typeof import('../src/journal/compact-record.js');
+  const line = (ce: ClassifiedEvent): string => ecsLine(ce, HOST, AGENT);
+  builds.push({
+    name,
+    stages: {
+      line: (ce) => line(ce).length,
+      lineWrite: (ce) => scratch.write(line(ce), 0),
+      lineScansWrite: (ce) => {
+        const l = line(ce);
+        const clean = !l.includes('\n') && !l.includes('\ufffd');
+        return scratch.write(l, 0) + (clean ? 1 : 0);
+      },
+      fits: (ce) => (processFits(ce.event.process) ? 1 : 0) + line(ce).length,
+      compact: (ce) => compactJson(ce).length + line(ce).length,
+      canonical: (ce) => JSON.stringify(ce).length + line(ce).length,
+    },
+  });
+}
+
+const cpuUs = (c: NodeJS.CpuUsage): number => c.user + c.system;
+const results: Record<string, Record<string, number[]>> = {};
+let sink = 0;
+for (let round = -1; round < rounds; round++) {
+  for (const b of builds) {
+    for (const [stage, f] of Object.entries(b.stages)) {
+      const c0 = process.cpuUsage();
+      for (const ce of events) sink += f(ce);
+      const us = cpuUs(process.cpuUsage(c0)) / events.length;
+      if (round >= 0) ((results[b.name] ??= {})[stage] ??= []).push(us); // round -1 warms up
+    }
+  }
+}
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  return Math.round(s[s.length >> 1]! * 100) / 100;
+};
+const out: Record<string, Record<string, number>> = {};
+for (const [b, st] of Object.entries(results)) out[b] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, median(v)]));
+console.log(JSON.stringify({ events: events.length, rounds, usPerEvent: out, sink: sink > 0 }));
