@@ -51,6 +51,8 @@ export interface HotRun {
   /** The segment the run was written to, and the file offset of its first record. */
   readonly segBase: number;
   readonly fileOff: number;
+  /** Dropped from the tail: its chunk may be written into again once no reader holds views of it. */
+  dropped: boolean;
 }
 
 export class HotTail {
@@ -89,7 +91,7 @@ export class HotTail {
     }
     offs.push(end);
     c.runs++;
-    this.runs.push({ first, next: first + offs.length - 1, chunk: c, offs, segBase, fileOff });
+    this.runs.push({ first, next: first + offs.length - 1, chunk: c, offs, segBase, fileOff, dropped: false });
     this.bytes += len;
     while (this.bytes > this.capBytes && this.head < this.runs.length - 1) this.dropOldest();
   }
@@ -128,6 +130,7 @@ export class HotTail {
 
   private dropOldest(): void {
     const r = this.runs[this.head++]!;
+    r.dropped = true;
     this.bytes -= r.offs[r.offs.length - 1]! - r.offs[0]!;
     r.chunk.runs--;
     this.recycle(r.chunk);

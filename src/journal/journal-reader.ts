@@ -285,7 +285,9 @@ export class JournalReader implements Iterable<JournalRecord> {
   private fromTail(tail: HotTail): JournalRecord | undefined {
     const pos = this.position;
     let run = this.run;
-    if (run === undefined || pos < run.first || pos >= run.next) {
+    // A run kept from an earlier read may have been dropped since (this reader lagged, its views
+    // released): its chunk may hold newer records now, so the tail is asked again.
+    if (run === undefined || run.dropped || pos < run.first || pos >= run.next) {
       run = this.run = tail.runFor(pos);
       if (run === undefined) return undefined;
     }

@@ -107,6 +107,44 @@ test('issue-14: a reader that falls behind the hot tail reads the files on from 
   }
 });
 
+test('issue-14: a reader that stopped inside a run, released, and lagged while the tail dropped that run and wrote its chunk over reads on from the files, not the stale run', () => {
+  // Found by the delivery-e2e Kafka outage: a sink in backoff lagged, its next read used the run it
+  // had cached, whose chunk the tail had reused for newer records.
+  const { dir, cleanup } = tempDir('issue14-hot-stale-');
+  try {
+    const j = Journal.open(dir, { fsyncIntervalMs: 0, segmentBytes: 64 << 20, hotTailBytes: 64 << 10 });
+    const tail = j.hotTail!;
+    const r = j.reader(0, { ship: true, recycle: true });
+    let next = 0;
+    const append = (n: number): void => {
+      j.append(events(next, n), sections);
+      next += n;
+    };
+    append(10);
+    const got = r.read(3, 1 << 30).records.map(shipped);
+    assert.equal(got.length, 3);
+    assert.equal(r.tailRecords, 3);
+    r.release();
+    // Far more than the tail and its spare chunks hold: the first run's chunk is written into again.
+    const allocated = tail.allocated;
+    while (tail.allocated === allocated || next < 10 + 4000) append(20);
+    for (;;) {
+      const res = r.read(500, 1 << 30);
+      assert.deepEqual(res.skipped, []);
+      if (!res.records.length) break;
+      for (const rec of res.records) got.push(shipped(rec));
+      r.release();
+    }
+    const want = j.reader(0, { ship: true }).read(1 << 20, 1 << 30).records.map(shipped);
+    assert.equal(got.length, next);
+    for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `record ${i}`);
+    r.close();
+    void j.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('issue-14: only durable records come from the hot tail, as from the files', async () => {
   const { dir, cleanup } = tempDir('issue14-hot-durable-');
   try {
