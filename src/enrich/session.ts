@@ -105,6 +105,12 @@ function userRef(id: string, names: LeaderNames | undefined, group: boolean): Us
   return name === undefined ? { id } : namedUserRef(id, name);
 }
 
+/** A leader's user or group: frozen like the leader object it goes in. */
+function leaderUser(id: string, names: LeaderNames | undefined, group: boolean): UserRef {
+  const u = userRef(id, names, group);
+  return Object.isFrozen(u) ? u : Object.freeze(u);
+}
+
 function fresh(slot: LeaderSlot | undefined, l: ProcEntry, names: LeaderNames | undefined, type: EntryType | undefined): slot is LeaderSlot {
   return (
     slot !== undefined &&
@@ -140,8 +146,8 @@ function leaderRef(table: ProcessTable, pid: number, startTicks: number | undefi
   if (l.executable !== undefined) ref.executable = l.executable;
   if (l.args !== undefined) ref.args = l.args;
   if (l.start !== undefined) ref.start = l.start;
-  if (l.uid !== undefined) ref.user = userRef(l.uid, names, false);
-  if (l.gid !== undefined) ref.group = userRef(l.gid, names, true);
+  if (l.uid !== undefined) ref.user = leaderUser(l.uid, names, false);
+  if (l.gid !== undefined) ref.group = leaderUser(l.gid, names, true);
   if (type !== undefined) ref.entry_meta = Object.freeze({ type });
   const made: LeaderSlot = {
     ref: Object.freeze(ref),

@@ -2,14 +2,18 @@
 // (frozen) by every event naming it; each field it was built from, changed
 // alone in the entry, gives the next event a new object that says so — as do
 // a different entry type and re-read user/group names. Through the Enricher,
-// a setuid of the session leader shows in its followers' next events.
+// a setuid of the session leader shows in its followers' next events. The
+// ECS writer takes a frozen leader object it wrote before by reference.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ProcessTable, type ProcEntry } from '../../src/enrich/process-table.js';
 import { fillSession, type LeaderNames } from '../../src/enrich/session.js';
 import { Enricher } from '../../src/enrich/enrich.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
-import type { LeaderRef, SensorEvent } from '../../src/model/event.js';
+import type { LeaderRef, SensorEvent, UserRef } from '../../src/model/event.js';
+import { toEcs, ecsJson } from '../../src/normalize/ecs/ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
+import { corpus, HOST, AGENT } from '../helpers/normalize-corpus.js';
 
 function table(): ProcessTable {
   const t = new ProcessTable({ hostId: 'h', maxEntries: 100, exitGraceMs: 10_000 });
@@ -157,4 +161,52 @@ test('issue-14: through the Enricher, a setuid of the session leader shows in it
   en.enrich(third);
   assert.equal(third.process.session_leader?.user?.id, '4242');
   assert.equal(first.process.session_leader?.user?.id, uid);
+});
+
+// The ECS writer answers a frozen leader object it has written before by reference alone.
+test('issue-14: ECS leaders: the same frozen object answers again; a new object, or an unfrozen one changed in place, shows', () => {
+  const ce = structuredClone(corpus()[0]!);
+  const p = ce.event.process;
+  const check = (what: string): void => assert.equal(ecsLine(ce, HOST, AGENT), ecsJson(toEcs(ce, HOST, AGENT)), what);
+  const args = ['sh', '-c', 'x'];
+  const frozen = (name: string, user: UserRef = Object.freeze({ id: '0', name: 'root' })): LeaderRef =>
+    Object.freeze({ pid: 20, entity_id: 'S', name, args, user, group: Object.freeze({ id: '0' }), entry_meta: Object.freeze({ type: 'sshd' as const }) });
+  const a = frozen('sh');
+  p.session_leader = a;
+  p.group_leader = a;
+  p.entry_leader = a;
+  check('first');
+  check('again');
+  p.session_leader = frozen('bash');
+  p.entry_leader = p.session_leader;
+  check('a new frozen object, same entity');
+  // the shared args array (a table entry's) changed in place
+  args[2] = 'y';
+  check('args changed in place');
+  // a frozen leader whose user, group or entry_meta is not frozen, changed in place (each case a new
+  // name: a leader equal to the one cached answers with the cached entry, which keeps its own object)
+  const u: UserRef = { id: '5' };
+  p.session_leader = frozen('bash', u);
+  check('unfrozen user');
+  u.name = 'five';
+  check('unfrozen user renamed in place');
+  const g: UserRef = { id: '6' };
+  p.session_leader = Object.freeze({ ...frozen('ash'), group: g });
+  check('unfrozen group');
+  g.name = 'six';
+  check('unfrozen group renamed in place');
+  const meta: { type: 'sshd' | 'init' } = { type: 'sshd' };
+  p.entry_leader = Object.freeze({ ...frozen('dash'), entry_meta: meta });
+  check('unfrozen entry_meta');
+  meta.type = 'init';
+  check('unfrozen entry_meta changed in place');
+  // an unfrozen leader changed in place
+  const m: LeaderRef = { pid: 20, entity_id: 'S', name: 'zsh', entry_meta: { type: 'init' } };
+  p.session_leader = m;
+  p.entry_leader = m;
+  check('unfrozen');
+  m.name = 'ksh';
+  check('unfrozen renamed in place');
+  m.entry_meta!.type = 'sshd';
+  check('unfrozen entry type changed in place');
 });
