@@ -312,7 +312,9 @@ export class Enricher {
 
     if (ev.ebpf.process_vm) this.fillTarget(ev.ebpf.process_vm.target);
 
-    fillSession(this.table, ev, entry, before);
+    // Names first: fillSession names the leaders it shares between events with the tables as they are now.
+    this.names?.refresh();
+    fillSession(this.table, ev, entry, before, this.names);
 
     // Grace on the event clock, not the wall clock: a replay keeps exactly
     // what the live sensor kept, however fast it runs.
@@ -320,7 +322,6 @@ export class Enricher {
 
     if (this.names) {
       const n = this.names;
-      n.refresh();
       ev.user = named(n, ev.user, false);
       ev.group = named(n, ev.group, true);
       p.user = named(n, p.user, false);

@@ -14,6 +14,8 @@ export class NameResolver {
   private groups = new Map<string, string>();
   private stamp = '';
   private lastCheck = 0;
+  /** Counts the re-reads: what cached named objects (enrich/session.ts leaders) are keyed on. */
+  generation = 0;
 
   constructor(
     private readonly passwd = '/etc/passwd',
@@ -52,6 +54,7 @@ export class NameResolver {
     }
     if (stamp === this.stamp) return;
     this.stamp = stamp;
+    this.generation++;
     this.users = parse(this.passwd);
     this.groups = parse(this.group);
   }

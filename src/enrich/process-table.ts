@@ -8,7 +8,7 @@
 import { hash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { EntryType } from '../model/event.js';
-import { assignEntryLeader } from './session.js';
+import { assignEntryLeader, type LeaderSlot } from './session.js';
 
 export interface ProcEntry {
   pid: number;
@@ -41,6 +41,9 @@ export interface ProcEntry {
   entryType?: EntryType;
   /** @internal When the entry was last looked up or written (a counter): what eviction goes by. */
   used?: number;
+  /** @internal This process's shared session/group leader object (enrich/session.ts), and its entry leader object. */
+  leaderSlot?: LeaderSlot;
+  entryLeaderSlot?: LeaderSlot;
 }
 
 export interface ProcessTableOptions {

@@ -279,6 +279,13 @@ function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
 }
 
 interface Leader {
+  /**
+   * The leader object this was written from when it cannot change (frozen,
+   * with its user, group and entry_meta: enrich/session.ts shares one per
+   * leader entry between events), else undefined. The same object again
+   * skips the field compares; its args are still compared (shared arrays).
+   */
+  ref: LeaderRef | undefined;
   pid: number;
   entity_id: string | undefined;
   name: string | undefined;
@@ -295,12 +302,22 @@ interface Leader {
 
 const leaders = { s: new Map<string | number, Leader>(), g: new Map<string | number, Leader>(), e: new Map<string | number, Leader>() };
 
+function unchanging(l: LeaderRef): boolean {
+  return (
+    Object.isFrozen(l) &&
+    (l.user === undefined || Object.isFrozen(l.user)) &&
+    (l.group === undefined || Object.isFrozen(l.group)) &&
+    (l.entry_meta === undefined || Object.isFrozen(l.entry_meta))
+  );
+}
+
 /** A leader as session.ts leaderOf writes it. */
 function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): string {
   const same = l.pid === self.pid && (l.entity_id === undefined || l.entity_id === self.entity_id);
   const m = leaders[slot];
   const k = l.entity_id ?? l.pid;
   const c = m.get(k);
+  if (c !== undefined && c.ref === l && sameList(c.args, l.args)) return same ? c.same : c.other;
   const u = l.user === undefined ? undefined : user(l.user);
   const g = l.group === undefined ? undefined : user(l.group);
   if (
@@ -327,6 +344,7 @@ function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): st
   if (g !== undefined) s += `,"group":${g}`;
   if (l.entry_meta !== undefined) s += `,"entry_meta":{"type":${q(l.entry_meta.type)}}`;
   const t: Leader = {
+    ref: unchanging(l) ? l : undefined,
     pid: l.pid,
     entity_id: l.entity_id,
     name: l.name,
