@@ -7,14 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 import { tempDir } from '../helpers/replay-fixtures.js';
 
-test('issue-14-launcher-gc: the executable launcher starts node with a 16 MiB minimum semi-space', () => {
+test('issue-14-launcher-gc: the executable launcher starts node with a 16 MiB minimum semi-space', (t) => {
   const dir = tempDir('ebpf-sensor-launcher-gc-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Loaded before the CLI through NODE_OPTIONS; reports the new space V8 reserved at start (the
   // CLI's module loading may grow it later whatever the flags).
   const probe = join(dir, 'probe.mjs');
