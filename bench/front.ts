@@ -15,7 +15,6 @@
  * the ratios within one invocation mean something.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -23,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EventType, OFFSETOF } from '../src/decode/abi.generated.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
+import { selfTask } from './self-task.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,14 +63,7 @@ const rounds = Number(values.rounds);
 const T = OFFSETOF.se_hdr.task;
 const K = OFFSETOF.se_task;
 const ALL_CAPS = 0x1ffffffffffn;
-const stat = readFileSync('/proc/self/stat', 'utf8');
-const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-const me = process.pid;
-const ppid = Number(f[1]);
-const sid = Number(f[3]);
-const pgid = Number(f[2]);
-const startNs = BigInt(f[19]!) * 10_000_000n;
-const uptimeNs = BigInt(Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1e9));
+const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
 
 function withCaps(rec: Buffer): Buffer {
   rec.writeBigUInt64LE(ALL_CAPS, T + K.cap_effective);

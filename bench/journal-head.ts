@@ -24,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ClassifiedEvent } from '../src/model/event.js';
+import { keptStormEvents } from './kept-events.js';
 
 const { values } = parseArgs({
   options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, events: { type: 'string', default: '6000' } },
@@ -35,14 +36,7 @@ const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
 const roots: Array<[string, string]> = [['this', here]];
 if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
 
-process.argv.splice(2, Infinity, '--keep', '--forks', String(Math.ceil(count / 2)));
-const storm = (await import(pathToFileURL(join(here, 'bench/pipeline-storm.js')).href)) as { keptEvents(): readonly ClassifiedEvent[] };
-let events: readonly ClassifiedEvent[] = [];
-for (const deadline = Date.now() + 60_000; events.length < count && Date.now() < deadline; ) {
-  await new Promise((r) => setTimeout(r, 200));
-  events = storm.keptEvents();
-}
-events = events.slice(0, count);
+const events = await keptStormEvents(here, count);
 const { HOST, AGENT } = await import(pathToFileURL(join(here, 'test/helpers/normalize-corpus.js')).href);
 
 type Stage = (ce: ClassifiedEvent) => number;

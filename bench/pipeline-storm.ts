@@ -28,6 +28,7 @@ import { componentLogger } from '../src/telemetry/logger.js';
 import type { Source } from '../src/sources/source.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
+import { selfTask } from './self-task.js';
 
 const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false } } });
 /** --keep: the classified events stay reachable (`keptEvents()`), for micro-benchmarks of single stages on live-shaped events. */
@@ -53,15 +54,7 @@ function withCaps(rec: Buffer, sid: number, pgid: number): Buffer {
   return rec;
 }
 
-const stat = readFileSync('/proc/self/stat', 'utf8');
-const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-const me = process.pid;
-const ppid = Number(f[1]);
-const sid = Number(f[3]);
-const pgid = Number(f[2]);
-const startNs = BigInt(f[19]!) * 10_000_000n;
-const uptimeNs = BigInt(Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1e9));
-const comm = f[0] ?? 'node';
+const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
 
 // Children: pids above any real one, each started in a tick of its own (distinct entity ids).
 const records: Buffer[] = [];
@@ -86,7 +79,6 @@ for (let i = 0; i < forks; i++) {
     ),
   );
 }
-void comm;
 const chunks: Array<{ chunk: Buffer; used: number }> = [];
 for (let i = 0; i < records.length; i += perChunk) chunks.push(frames(records.slice(i, i + perChunk)));
 records.length = 0;
