@@ -20,9 +20,9 @@ import { dirname, join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EventType, OFFSETOF } from '../src/decode/abi.generated.js';
+import { EventType } from '../src/decode/abi.generated.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
-import { selfTask } from './self-task.js';
+import { asRootTask, selfTask } from './self-task.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,20 +60,8 @@ const { collectHostInfo, agentInfo } = await mod<M>('src/pipeline/host-info.js')
 
 const forks = Number(values.forks);
 const rounds = Number(values.rounds);
-const T = OFFSETOF.se_hdr.task;
-const K = OFFSETOF.se_task;
-const ALL_CAPS = 0x1ffffffffffn;
 const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
-
-function withCaps(rec: Buffer): Buffer {
-  rec.writeBigUInt64LE(ALL_CAPS, T + K.cap_effective);
-  rec.writeBigUInt64LE(ALL_CAPS, T + K.cap_permitted);
-  rec.writeUInt32LE(sid, T + K.sid);
-  rec.writeUInt32LE(pgid, T + K.pgid);
-  rec.writeUInt32LE(0xffffffff, T + K.loginuid);
-  rec.writeUInt32LE(0xffffffff, T + K.sessionid);
-  return rec;
-}
+const withCaps = (rec: Buffer): Buffer => asRootTask(rec, sid, pgid);
 
 /** Round r's records: children with pids and starts of their own (new entities every round). */
 function chunkOf(r: number): { chunk: Buffer; used: number } {

@@ -23,12 +23,12 @@ import { Outputs } from '../src/pipeline/outputs.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { Enricher } from '../src/enrich/enrich.js';
 import { loadRules } from '../src/rules/engine.js';
-import { EventType, OFFSETOF } from '../src/decode/abi.generated.js';
+import { EventType } from '../src/decode/abi.generated.js';
 import { componentLogger } from '../src/telemetry/logger.js';
 import type { Source } from '../src/sources/source.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
-import { selfTask } from './self-task.js';
+import { asRootTask, selfTask } from './self-task.js';
 
 const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false } } });
 /** --keep: the classified events stay reachable (`keptEvents()`), for micro-benchmarks of single stages on live-shaped events. */
@@ -40,19 +40,7 @@ export function keptEvents(): readonly ClassifiedEvent[] {
 const forks = Number(values.forks);
 const perChunk = Number(values['chunk-events']);
 
-const T = OFFSETOF.se_hdr.task;
-const K = OFFSETOF.se_task;
-const ALL_CAPS = 0x1ffffffffffn;
-
-function withCaps(rec: Buffer, sid: number, pgid: number): Buffer {
-  rec.writeBigUInt64LE(ALL_CAPS, T + K.cap_effective);
-  rec.writeBigUInt64LE(ALL_CAPS, T + K.cap_permitted);
-  rec.writeUInt32LE(sid, T + K.sid);
-  rec.writeUInt32LE(pgid, T + K.pgid);
-  rec.writeUInt32LE(0xffffffff, T + K.loginuid);
-  rec.writeUInt32LE(0xffffffff, T + K.sessionid);
-  return rec;
-}
+const withCaps = asRootTask;
 
 const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
 
