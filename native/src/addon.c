@@ -6,10 +6,12 @@
  * chunk, never per record), keeps counters, and detaches on close and at exit.
  * No decoding, no policy: options arrive validated from TypeScript as
  * primitives.
+ * One exception to "only what libbpf needs": the journal's CRC-32 (crc32.c),
+ * because node's zlib.crc32 costs several µs per record (docs/journal.md).
  *
  * This file is the module: the class BpfObject (object.c, maps.c, ring.c)
- * and the free functions (errors.c, probes.c) with the compiled ABI (abi.c);
- * addon.h says which unit does what.
+ * and the free functions (errors.c, probes.c, crc32.c) with the compiled ABI
+ * (abi.c); addon.h says which unit does what.
  */
 #include "addon.h"
 
@@ -51,6 +53,12 @@ static napi_value init(napi_env env, napi_value exports)
 	napi_create_function(env, "kernelFuncs", NAPI_AUTO_LENGTH, kernel_funcs, NULL, &fn);
 	napi_set_named_property(env, exports, "kernelFuncs", fn);
 	napi_set_named_property(env, exports, "abi", build_abi(env));
+	crc32_select();
+	napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, crc32_best, NULL, &fn);
+	napi_set_named_property(env, exports, "crc32", fn);
+	napi_create_function(env, "crc32Portable", NAPI_AUTO_LENGTH, crc32_portable, NULL, &fn);
+	napi_set_named_property(env, exports, "crc32Portable", fn);
+	set_str(env, exports, "crc32Impl", crc32_impl());
 	napi_add_env_cleanup_hook(env, cleanup_hook, NULL);
 	return exports;
 }

@@ -13,6 +13,8 @@
  *   abi.c      the ABI compiled from sensor_abi.h (sizes, offsets, constants)
  *   probes.c   what the running kernel offers: libbpf/CPUs, clocks, program
  *              types, kfuncs
+ *   crc32.c    the journal's CRC-32 over a Buffer range (PCLMULQDQ folding
+ *              where the CPU has it, else zlib)
  */
 #ifndef EBPF_SENSOR_ADDON_H
 #define EBPF_SENSOR_ADDON_H
@@ -217,5 +219,14 @@ napi_value get_info(napi_env env, napi_callback_info info);
 napi_value get_clocks(napi_env env, napi_callback_info info);
 napi_value probe_prog_type(napi_env env, napi_callback_info info);
 napi_value kernel_funcs(napi_env env, napi_callback_info info);
+
+/* ---------- crc32.c ---------- */
+
+/* Picks the CRC-32 implementation for this CPU (at module load). */
+void crc32_select(void);
+/* "pclmul" or "zlib": what crc32_best runs. */
+const char *crc32_impl(void);
+napi_value crc32_best(napi_env env, napi_callback_info info);
+napi_value crc32_portable(napi_env env, napi_callback_info info);
 
 #endif

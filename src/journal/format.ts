@@ -12,10 +12,11 @@
  * header carries the record's position, so a reader that resynchronizes knows
  * exactly how many records the damage cost.
  *
- * Checksums are CRC-32 (ISO-HDLC, as in gzip and zip) computed by node's
- * zlib.crc32 over the bytes actually written.
+ * Checksums are CRC-32 (ISO-HDLC, as in gzip and zip: the value of node's
+ * zlib.crc32) over the bytes actually written, computed by crc32.ts (native,
+ * PCLMULQDQ where the CPU has it; zlib.crc32 without the addon).
  */
-import { crc32 } from 'node:zlib';
+import { crc32Range } from './crc32.js';
 
 /**
  * Format version written in every new segment header. Version 1 segments
@@ -65,8 +66,9 @@ export function segmentName(base: number): string {
   return `${String(base).padStart(20, '0')}.seg`;
 }
 
+/** CRC-32 of buf[start, end) (the value zlib.crc32 gives for those bytes). */
 export function crcOf(buf: Buffer, start: number, end: number): number {
-  return crc32(buf.subarray(start, end));
+  return crc32Range(buf, start, end);
 }
 
 /** Write a segment header into `buf` at 0 (buf must hold SEGMENT_HEADER_BYTES). */
