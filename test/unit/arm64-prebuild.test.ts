@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { loadBinding } from '../../src/sources/kernel/binding.js';
 import { packageRoot } from '../../src/sources/kernel/paths.js';
 
@@ -65,8 +66,10 @@ test('the arm64 addon loads in an arm64 Node.js under qemu (RTLD_NOW) and matche
     process.dlopen(m, ${JSON.stringify(addon)}, require('os').constants.dlopen.RTLD_NOW);
     const b = m.exports;
     const funcs = b.kernelFuncs(['bpf_rdonly_cast', 'no_such_kfunc_ebpf_sensor']);
+    const data = Buffer.alloc(5600, 0).map((_, i) => (i * 131 + (i >> 8)) & 0xff);
+    const crcs = [[0, 28], [3, 5503], [0, 5600]].map(([s, e]) => [b.crc32(data, s, e, 0), b.crc32Portable(data, s, e, 7)]);
     console.log(JSON.stringify({ arch: process.arch, keys: Object.keys(b).sort(), info: b.info(),
-      boottime: typeof b.clocks().boottime, abi: b.abi, funcs }));`;
+      boottime: typeof b.clocks().boottime, abi: b.abi, funcs, crc32Impl: b.crc32Impl, crcs }));`;
   // -L: the loader finds the arm64 libraries of the unpacked Debian packages first, then the
   // machine's multiarch ones (libelf1:arm64, zlib1g:arm64, libc6:arm64).
   const r = spawnSync('qemu-aarch64-static', ['-L', arm64Node, '-E', `LD_LIBRARY_PATH=${join(arm64Node, 'usr/lib/aarch64-linux-gnu')}`, node, '-e', script], {
@@ -76,7 +79,7 @@ test('the arm64 addon loads in an arm64 Node.js under qemu (RTLD_NOW) and matche
   assert.equal(r.status, 0, `arm64 node under qemu failed (${SETUP_HINT}):\n${r.error ?? ''}${r.stderr}`);
   const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     arch: string; keys: string[]; info: { libbpfVersion: string; possibleCpus: number }; boottime: string;
-    abi: Record<string, number>; funcs: string[];
+    abi: Record<string, number>; funcs: string[]; crc32Impl: string; crcs: number[][];
   };
   assert.equal(got.arch, 'arm64');
   const x64 = loadBinding();
@@ -89,4 +92,9 @@ test('the arm64 addon loads in an arm64 Node.js under qemu (RTLD_NOW) and matche
   assert.deepEqual(got.abi, x64.abi, 'the same sensor_abi.h layout on arm64 as on x64');
   // The kfunc probe reads this kernel's BTF through the linked-in libbpf: the same answer as x64's.
   assert.deepEqual(got.funcs, x64.kernelFuncs(['bpf_rdonly_cast', 'no_such_kfunc_ebpf_sensor']));
+  // The journal's CRC-32 (native/src/crc32.c): zlib's crc32_z on arm64, the same values as zlib.crc32 here.
+  assert.equal(got.crc32Impl, 'zlib');
+  const data = Buffer.alloc(5600, 0).map((_, i) => (i * 131 + (i >> 8)) & 0xff);
+  const want = [[0, 28], [3, 5503], [0, 5600]].map(([s, e]) => [crc32(data.subarray(s, e)), crc32(data.subarray(s, e), 7)]);
+  assert.deepEqual(got.crcs, want, 'the journal CRC-32 on arm64');
 });
