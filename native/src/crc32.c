@@ -139,7 +139,7 @@ const char *crc32_impl(void)
 	return crc_best_name;
 }
 
-/* crc32(buffer, start, end, previous): the arguments are checked by src/journal/crc32.ts; here only for memory safety. */
+/* crc32(buffer, start, end, previous): the journal passes ranges inside the buffer; checked again here so no call reads outside it. */
 static napi_value crc_call(napi_env env, napi_callback_info info, crc_fn fn)
 {
 	size_t argc = 4;
