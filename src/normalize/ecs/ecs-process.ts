@@ -273,7 +273,7 @@ function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
   let t = byPermitted.get(permitted);
   if (t === undefined) {
     t = capsList(effective, permitted);
-    if (!text.raw) byPermitted.set(permitted, t);
+    if (!text.raw) byPermitted.set(permitted, (t = flat(t)));
   }
   return t;
 }
@@ -435,7 +435,10 @@ function sameTail(
   );
 }
 
-/** `,"interactive":…` through the leaders and the closing brace of process (two variants per parent entity, as parent()). */
+/**
+ * `}` (the thread's) then `,"interactive":…` through the leaders and the
+ * closing brace of process (two variants per parent entity, as parent()).
+ */
 function tail(p: ProcessInfo): string {
   const u = user(p.user);
   const g = user(p.group);
@@ -453,7 +456,7 @@ function tail(p: ProcessInfo): string {
   // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
   if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
   if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
-  let s = '';
+  let s = '}';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
   // The real ids are always written: Elastic's rules compare them with the effective ones.
@@ -488,11 +491,6 @@ function tail(p: ProcessInfo): string {
   return s;
 }
 
-/** `,"thread":{…}` through the closing brace of process: three short pieces and the shared tail. */
-function rest(p: ProcessInfo): string {
-  return `,"thread":{"id":${num(p.thread.id)}${capabilities(p.thread.capabilities)}}${tail(p)}`;
-}
-
 /**
  * The process (or thread) exited: its own fragments will not be asked for
  * again (a late event writes them anew), so they go now instead of aging
@@ -508,11 +506,27 @@ export function forgetProcess(p: ProcessInfo): void {
   leaders.e.delete(k);
 }
 
-/** `"process":{…}` as processOf writes it. */
-export function processBlock(p: ProcessInfo): string {
+/**
+ * `"process":{…}` as processOf writes it, in the three parts it is made of:
+ * joined, they are the block. Valid until the next call.
+ */
+export const block = {
+  /** `"process":{"pid":…` through `,"thread":{"id":…` (per event: a few short strings around the cached identity) */
+  head: '',
+  /** `,"capabilities":{…}` of the thread, or '': cached per capability set, flat */
+  caps: '',
+  /** `}` of the thread through the closing brace of process: cached per parent entity, flat once cached */
+  tail: '',
+};
+
+/** Fills `block` for `p` and returns it. */
+export function processBlock(p: ProcessInfo): typeof block {
   let s = identity(p);
   if (p.end !== undefined) s += `,"end":${q(p.end)}`;
   if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
   if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
-  return s + rest(p);
+  block.head = `${s},"thread":{"id":${num(p.thread.id)}`;
+  block.caps = capabilities(p.thread.capabilities);
+  block.tail = tail(p);
+  return block;
 }
