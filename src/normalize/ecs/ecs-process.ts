@@ -511,7 +511,7 @@ export function forgetProcess(p: ProcessInfo): void {
  * joined, they are the block. Valid until the next call.
  */
 export const block = {
-  /** `"process":{"pid":…` through `,"thread":{"id":…` (per event: a few short strings around the cached identity) */
+  /** `,"process":{"pid":…` through `,"thread":{"id":…` (the cached identity and a few short strings; flat when it repeats) */
   head: '',
   /** `,"capabilities":{…}` of the thread, or '': cached per capability set, flat */
   caps: '',
@@ -519,13 +519,36 @@ export const block = {
   tail: '',
 };
 
+/** The last head without end, exit_code or env_vars, and what it was written from: a process's next event takes it again. */
+let lastIdentity = '';
+let lastThread = NaN;
+let lastHead = '';
+
 /** Fills `block` for `p` and returns it. */
 export function processBlock(p: ProcessInfo): typeof block {
-  let s = identity(p);
-  if (p.end !== undefined) s += `,"end":${q(p.end)}`;
-  if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
-  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
-  block.head = `${s},"thread":{"id":${num(p.thread.id)}`;
+  const id = identity(p);
+  const tid = p.thread.id;
+  if (p.end === undefined && p.exit_code === undefined && !p.env_vars?.length) {
+    if (id !== lastIdentity || tid !== lastThread) {
+      const h = `,${id},"thread":{"id":${num(tid)}`;
+      if (text.raw) {
+        block.head = h;
+      } else {
+        lastIdentity = id;
+        lastThread = tid;
+        lastHead = flat(h);
+        block.head = lastHead;
+      }
+    } else {
+      block.head = lastHead;
+    }
+  } else {
+    let s = `,${id}`;
+    if (p.end !== undefined) s += `,"end":${q(p.end)}`;
+    if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+    if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
+    block.head = `${s},"thread":{"id":${num(tid)}`;
+  }
   block.caps = capabilities(p.thread.capabilities);
   block.tail = tail(p);
   return block;

@@ -266,7 +266,7 @@ function write(ce: ClassifiedEvent, hostAgent: string): void {
   parts[0] = s;
   parts[1] = hostAgent;
   const block = processBlock(ev.process);
-  parts[2] = `,${block.head}`;
+  parts[2] = block.head;
   let n = 3;
   if (block.caps !== '') parts[n++] = block.caps;
   parts[n++] = block.tail;
