@@ -519,7 +519,11 @@ export const block = {
   tail: '',
 };
 
-/** The last head without end, exit_code or env_vars, and what it was written from: a process's next event takes it again. */
+/**
+ * The last head without end, exit_code or env_vars, and what it was written
+ * from: a process's next event takes it again. Not flattened here: the
+ * journal's write flattens it in place, once (an ecsLine caller may never).
+ */
 let lastIdentity = '';
 let lastThread = NaN;
 let lastHead = '';
@@ -536,8 +540,8 @@ export function processBlock(p: ProcessInfo): typeof block {
       } else {
         lastIdentity = id;
         lastThread = tid;
-        lastHead = flat(h);
-        block.head = lastHead;
+        lastHead = h;
+        block.head = h;
       }
     } else {
       block.head = lastHead;
