@@ -4,7 +4,9 @@
  * part: identity, parent, users, capabilities, Session View leaders).
  *
  * Takes: ProcessInfo. Gives: exactly what `ecsJson(toEcs())` writes for
- * process.* (processOf in ecs.ts, session.ts), without building an object.
+ * process.* (processOf in ecs.ts, session.ts), without building an object,
+ * in three parts (head through the thread id, capabilities, tail) that the
+ * serializer hands on as they are: the large two are cached and flat.
  *
  * Every cache entry keeps the values it was written from and is used only
  * while each of them is the same (strings compare by reference first, so a

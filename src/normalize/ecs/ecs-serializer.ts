@@ -5,7 +5,11 @@
  *
  * Takes: ClassifiedEvent, HostInfo, AgentInfo. Gives: exactly the bytes of
  * `ecsJson(toEcs(ce, host, agent))` (ecs.ts, the reference builder; a
- * property test and the golden files hold them equal), faster:
+ * property test and the golden files hold them equal), faster: as one string
+ * (`ecsLine`), or as the few parts it is made of (`ecsParts`: the journal
+ * copies them into its record one by one, so the ≈ 3–5 kB line is never
+ * joined and flattened whole, and learns from the parts that the line holds
+ * no raw LF or U+FFFD without scanning it):
  *
  * - `"host":…,"agent":…` is written once per host/agent (ecs.ts
  *   hostAgentFragment) and rewritten when they change;
