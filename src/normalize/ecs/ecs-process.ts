@@ -21,9 +21,10 @@
  * a child's line costs a few concatenations (issue-14).
  * Pure like the builder: the caches only hold what the inputs determine.
  */
-import type { LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../../model/event.js';
+import type { LeaderRef, ProcessInfo, ProcessRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
 import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
+import { user } from './ecs-user.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
 function keyOf(p: { entity_id?: string | undefined; pid: number }): string | number {
@@ -33,52 +34,6 @@ function keyOf(p: { entity_id?: string | undefined; pid: number }): string | num
 function put<K, V>(m: Map<K, V>, k: K, v: V): void {
   if (m.size >= MEMO_MAX) m.clear();
   m.set(k, v);
-}
-
-// ---- users ---------------------------------------------------------------------
-
-const unnamed = new Map<string, string>();
-const named = new Map<string, Map<string, string>>();
-
-let lastId: string | undefined;
-let lastName: string | undefined;
-let lastText = '';
-
-/** `{"id":…,"name":…}` of a user or group, memoized by value (no key string built per call). */
-export function user(u: UserRef): string {
-  const name = u.name;
-  // Most users of a line are one user (root, or the process's): its last text answers without a table lookup.
-  if (u.id === lastId && name === lastName) return lastText;
-  const s = userText(u.id, name);
-  if (!text.raw) {
-    lastId = u.id;
-    lastName = name;
-    lastText = s;
-  }
-  return s;
-}
-
-function userText(id: string, name: string | undefined): string {
-  if (name === undefined) {
-    let s = unnamed.get(id);
-    if (s === undefined) {
-      s = `{"id":${q(id)}}`;
-      if (!text.raw) put(unnamed, id, s);
-    }
-    return s;
-  }
-  let byName = named.get(id);
-  let s = byName?.get(name);
-  if (s === undefined) {
-    s = `{"id":${q(id)},"name":${q(name)}}`;
-    if (text.raw) return s;
-    if (byName === undefined) {
-      byName = new Map();
-      put(named, id, byName);
-    }
-    put(byName, name, s);
-  }
-  return s;
 }
 
 // ---- identity: pid through start ---------------------------------------------------
@@ -534,26 +489,21 @@ let lastHead = '';
 export function processBlock(p: ProcessInfo): typeof block {
   const id = identity(p);
   const tid = p.thread.id;
-  if (p.end === undefined && p.exit_code === undefined && !p.env_vars?.length) {
-    if (id !== lastIdentity || tid !== lastThread) {
-      const h = `,${id},"thread":{"id":${num(tid)}`;
-      if (text.raw) {
-        block.head = h;
-      } else {
-        lastIdentity = id;
-        lastThread = tid;
-        lastHead = h;
-        block.head = h;
-      }
-    } else {
-      block.head = lastHead;
-    }
-  } else {
+  if (p.end !== undefined || p.exit_code !== undefined || p.env_vars?.length) {
     let s = `,${id}`;
     if (p.end !== undefined) s += `,"end":${q(p.end)}`;
     if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
     if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
     block.head = `${s},"thread":{"id":${num(tid)}`;
+  } else if (id === lastIdentity && tid === lastThread) {
+    block.head = lastHead;
+  } else {
+    block.head = `,${id},"thread":{"id":${num(tid)}`;
+    if (!text.raw) {
+      lastIdentity = id;
+      lastThread = tid;
+      lastHead = block.head;
+    }
   }
   block.caps = capabilities(p.thread.capabilities);
   block.tail = tail(p);

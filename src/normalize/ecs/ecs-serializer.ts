@@ -34,7 +34,8 @@ import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
 import { MEMO_MAX, flat, key, num, q, strList, text, val } from './ecs-text.js';
-import { forgetProcess, processBlock, user } from './ecs-process.js';
+import { forgetProcess, processBlock } from './ecs-process.js';
+import { user } from './ecs-user.js';
 
 /** Categorizations are shared constants (ecs.ts categorize): their text is written once each. */
 const categories = new WeakMap<Categorization, string>();
