@@ -15,8 +15,12 @@
  *   flattens it first: what writeSections pays);
  * - `lineScansWrite`: the head's two scans (`\n`, U+FFFD) before that write
  *   (the scans flatten the line; the write then finds it flat);
+ * - `partsWrite`: the line as its parts (ecsParts, builds that have it),
+ *   each part written into the buffer: the whole line is never flattened;
  * - `fits`: processFits; `compact`: compactJson; `canonical`: JSON.stringify
- *   of the whole classified event (the version 2 layout), for scale.
+ *   of the whole classified event (the version 2 layout), for scale;
+ * - `record`: the whole record as the journal encodes it (RecordEncoder with
+ *   the sections of pipeline/outputs.ts journalSections: head, route, line).
  *
  *   node dist/bench/journal-head.js [--compare /tmp/base] [--rounds 6] [--events 6000]
  */
@@ -49,8 +53,25 @@ const builds: Build[] = [];
 for (const [name, root] of roots) {
   const load = (p: string): Promise<any> => import(pathToFileURL(join(root, p)).href); // eslint-disable-line @typescript-eslint/no-explicit-any
   const { ecsLine } = (await load('src/normalize/ecs/ecs-serializer.js')) as typeof import('../src/normalize/ecs/ecs-serializer.js');
+  const { ecsParts } = (await load('src/normalize/ecs/ecs-serializer.js')) as Partial<typeof import('../src/normalize/ecs/ecs-serializer.js')>;
   const { processFits, compactJson } = (await load('src/journal/compact-record.js')) as typeof import('../src/journal/compact-record.js');
+  const { RecordEncoder } = (await load('src/journal/record-encoder.js')) as typeof import('../src/journal/record-encoder.js');
+  const outputs = (await load('src/pipeline/outputs.js')) as typeof import('../src/pipeline/outputs.js');
+  const sections = outputs.journalSections(new Map([['ecs', outputs.lineFormatter('ecs', HOST, AGENT)]]));
+  const encoder = new RecordEncoder();
+  const one: ClassifiedEvent[] = [];
   const line = (ce: ClassifiedEvent): string => ecsLine(ce, HOST, AGENT);
+  const partsWrite: Record<string, Stage> = ecsParts
+    ? {
+        parts: (ce) => ecsParts(ce, HOST, AGENT).count,
+        partsWrite: (ce) => {
+          const { parts, count } = ecsParts(ce, HOST, AGENT);
+          let n = 0;
+          for (let i = 0; i < count; i++) n += scratch.write(parts[i]!, n);
+          return n;
+        },
+      }
+    : {};
   builds.push({
     name,
     stages: {
@@ -61,9 +82,14 @@ for (const [name, root] of roots) {
         const clean = !l.includes('\n') && !l.includes('\ufffd');
         return scratch.write(l, 0) + (clean ? 1 : 0);
       },
+      ...partsWrite,
       fits: (ce) => (processFits(ce.event.process) ? 1 : 0) + line(ce).length,
       compact: (ce) => compactJson(ce).length + line(ce).length,
       canonical: (ce) => JSON.stringify(ce).length + line(ce).length,
+      record: (ce) => {
+        one[0] = ce;
+        return encoder.encode(one, sections, 0, 0).bytes;
+      },
     },
   });
 }

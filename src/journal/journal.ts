@@ -35,7 +35,7 @@ import { expireSegments } from './retention.js';
 
 export type { JournalRecord, ReadResult, SkippedRange, JournalDamage } from './journal-reader.js';
 export { JournalReader } from './journal-reader.js';
-export { ShippedRecord, encodeSections, routeSection, type EventSections } from './payload.js';
+export { ShippedRecord, encodeSections, routeSection, type EventSections, type SectionLine } from './payload.js';
 export type { AppendResult, JournalOptions, JournalStats, RetentionEvent } from './journal-options.js';
 
 /**

@@ -33,11 +33,37 @@ const META = 0x4d; /* M */
 const SEVERITIES: ReadonlySet<string> = new Set<Severity>(['low', 'medium', 'high', 'critical']);
 const LF = 0x0a;
 
-/** What is journaled after one event's JSON: its routing section and its lines (format → text). */
+/**
+ * A line given as the parts it is made of (normalize/ecs/ecs-serializer.ts
+ * `ecsParts`): written one after the other, never joined into one string.
+ */
+export interface LineParts {
+  readonly parts: readonly string[];
+  readonly count: number;
+  /** True: the writer knows the parts hold no raw LF and no U+FFFD (else they are scanned). */
+  readonly plain: boolean;
+}
+
+/** One line of a section: its text, or its parts. */
+export type SectionLine = string | LineParts;
+
+/**
+ * What is journaled after one event's JSON: its routing section and its lines
+ * (format → text). A sections function (pipeline/outputs.ts journalSections)
+ * may hand out the same object for every event: it is written at once.
+ */
 export interface EventSections {
   /** `\nM[…]` (routeSection) */
   route: string;
-  lines: ReadonlyArray<readonly [OutputFormat, string]>;
+  lines: ReadonlyArray<readonly [OutputFormat, SectionLine]>;
+}
+
+/** What JSON.stringify escapes in a string (lone surrogates included: any surrogate takes the slow way). */
+const JSON_ESCAPES = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(v), byte for byte, with a string that needs no escape (most) written between quotes. */
+function json(v: unknown): string {
+  return typeof v === 'string' && !JSON_ESCAPES.test(v) ? `"${v}"` : (JSON.stringify(v) as string);
 }
 
 /** The routing section of one event, LF and tag included. */
@@ -45,24 +71,67 @@ export function routeSection(ce: ClassifiedEvent): string {
   const ev = ce.event;
   const flags = (ce.verdict.classification === 'suspicious' ? 1 : 0) | (ev.ebpf.kind === 'loss' ? 2 : 0);
   const sev = topSeverity(ce.verdict) ?? '';
-  return `\nM[${flags},${JSON.stringify(ev.event.id)},${JSON.stringify(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0},${JSON.stringify(ev['@timestamp'])},"${sev}"]`;
+  return `\nM[${flags},${json(ev.event.id)},${json(ev.process.entity_id ?? '')},${Number.isFinite(ev.process.pid) ? ev.process.pid : 0},${json(ev['@timestamp'])},"${sev}"]`;
+}
+
+/** Whether the line holds neither a raw LF nor U+FFFD (for parts that do not say so: scanned). */
+export function plainLine(line: SectionLine): boolean {
+  if (typeof line === 'string') return !line.includes('\n') && !line.includes('\ufffd');
+  if (line.plain) return true;
+  for (let i = 0; i < line.count; i++) {
+    const part = line.parts[i]!;
+    if (part.includes('\n') || part.includes('\ufffd')) return false;
+  }
+  return true;
+}
+
+/** Whether the line holds a raw LF (parts that are plain hold none). */
+function hasLf(line: SectionLine): boolean {
+  if (typeof line === 'string') return line.includes('\n');
+  if (line.plain) return false;
+  for (let i = 0; i < line.count; i++) if (line.parts[i]!.includes('\n')) return true;
+  return false;
+}
+
+/** The line's text (tests, tools). */
+export function lineText(line: SectionLine): string {
+  if (typeof line === 'string') return line;
+  let s = '';
+  for (let i = 0; i < line.count; i++) s += line.parts[i]!;
+  return s;
+}
+
+/** UTF-16 units of the line. */
+function lineLength(line: SectionLine): number {
+  if (typeof line === 'string') return line.length;
+  let n = 0;
+  for (let i = 0; i < line.count; i++) n += line.parts[i]!.length;
+  return n;
 }
 
 /**
  * Write the sections into `buf` at `off` (the caller made room: 3 bytes per
  * UTF-16 unit of every text, plus 2 per line); returns the end. Each line is
- * written straight into the buffer (no concatenation, no copy of the text);
- * a line holding a raw LF cannot be split out again and is left out (its
- * sink formats it at delivery instead).
+ * written straight into the buffer (no concatenation, no copy of the text;
+ * a line in parts one write per part, so it is never joined and flattened
+ * whole); a line holding a raw LF cannot be split out again and is left out
+ * (its sink formats it at delivery instead).
  */
 export function writeSections(buf: Buffer, off: number, s: EventSections): number {
   let p = off + buf.write(s.route, off, 'utf8');
   for (const [format, line] of s.lines) {
+    if (typeof line !== 'string' && line.plain) {
+      buf[p++] = LF;
+      buf[p++] = TAGS[format];
+      for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
+      continue;
+    }
     const start = p;
     buf[p++] = LF;
     buf[p++] = TAGS[format];
-    p += buf.write(line, p, 'utf8');
-    if (line.includes('\n')) p = start; // (the write flattened the text: this scan is cheap)
+    if (typeof line === 'string') p += buf.write(line, p, 'utf8');
+    else for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
+    if (hasLf(line)) p = start; // (the write flattened the text: this scan is cheap)
   }
   return p;
 }
@@ -70,16 +139,16 @@ export function writeSections(buf: Buffer, off: number, s: EventSections): numbe
 /** Room writeSections may need. */
 export function sectionsBound(s: EventSections): number {
   let n = s.route.length * 3;
-  for (const [, line] of s.lines) n += 2 + line.length * 3;
+  for (const [, line] of s.lines) n += 2 + lineLength(line) * 3;
   return n;
 }
 
 /** The sections as text (tests, tools): what writeSections writes. */
-export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, string]>): string {
+export function encodeSections(ce: ClassifiedEvent, lines: ReadonlyArray<readonly [OutputFormat, SectionLine]>): string {
   let s = routeSection(ce);
   for (const [format, line] of lines) {
-    if (line.includes('\n')) continue;
-    s += `\n${String.fromCharCode(TAGS[format])}${line}`;
+    if (hasLf(line)) continue;
+    s += `\n${String.fromCharCode(TAGS[format])}${lineText(line)}`;
   }
   return s;
 }

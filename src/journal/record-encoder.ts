@@ -10,13 +10,14 @@
  * holds its process exactly (compact-record.ts), the record stores the event
  * without the process (`R…`) next to that line; otherwise its canonical JSON.
  * Everything is written straight into the buffer: no payload string is
- * concatenated, flattened and copied.
+ * concatenated, flattened and copied; an ECS line given in parts (its cached
+ * fragments) is written part by part.
  */
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
 import { COMPACT_TAG, compactJson, processFits } from './compact-record.js';
 import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from './format.js';
-import { sectionsBound, writeSections, type EventSections } from './payload.js';
+import { plainLine, sectionsBound, writeSections, type EventSections } from './payload.js';
 
 /** Counts of the two record forms written (stats, tests). */
 export interface EncodeCounts {
@@ -68,10 +69,10 @@ export class RecordEncoder {
         if (format !== 'ecs') continue;
         // Stored only without a raw LF (writeSections); U+FFFD is how ECS shows raw kernel bytes, which
         // only the canonical JSON keeps exactly (a real U+FFFD also takes this way: still exact).
-        // What these scans cost is flattening the line (a tree of concatenated fragments), which the
-        // buffer write below needs anyway; on the flat line they cost nothing measurable
-        // (bench/journal-head.ts: the line written with and without them).
-        if (!line.includes('\n') && !line.includes('\ufffd') && processFits(ce.event.process)) {
+        // A line in parts that the serializer wrote itself says it holds neither (ecs-serializer.ts
+        // EcsParts.plain): no scan, and the line is never joined and flattened whole; a line given as
+        // one string is scanned (which flattens it: the buffer write needs that anyway).
+        if (plainLine(line) && processFits(ce.event.process)) {
           this.counts.compact++;
           this.compact = true;
           return compactJson(ce);

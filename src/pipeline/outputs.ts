@@ -12,9 +12,9 @@
  * `ebpf-sensor run` and the integration tests' sensor-side runner build
  * their outputs with this same function.
  */
-import { Journal, routeSection, type AppendResult, type EventSections, type JournalStats } from '../journal/journal.js';
+import { Journal, routeSection, type AppendResult, type EventSections, type JournalStats, type SectionLine } from '../journal/journal.js';
 import type { AgentInfo, ClassifiedEvent, HostInfo, OutputFormat, ShippedEvent } from '../model/event.js';
-import { ecsLine } from '../normalize/ecs/ecs-serializer.js';
+import { ecsLine, ecsParts } from '../normalize/ecs/ecs-serializer.js';
 import { toCef, CEF_DEFAULTS, type CefOptions } from '../normalize/cef/cef.js';
 import { Delivery, type DeliveryLoss, type DeliveryStats } from '../sinks/delivery.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
@@ -35,23 +35,38 @@ const APPEND_SLICE = 256;
 
 export type SinkKind = 'stdout' | 'file' | 'kafka' | 'elasticsearch' | 'syslog' | 'splunk' | 'otlp';
 
+/** A line formatter that can also give its line in parts for the journal (ECS: ecsParts). */
+type PartsFormatter = LineFormatter & { readonly parts?: (ce: ClassifiedEvent) => SectionLine };
+
 /** One line per event: ECS JSON or CEF with the configured vendor/product. */
 export function lineFormatter(format: 'ecs' | 'cef', host: HostInfo, agent: AgentInfo, cef: CefOptions = CEF_DEFAULTS): LineFormatter {
   if (format === 'cef') {
     const opts: CefOptions = { vendor: cef.vendor, product: cef.product };
     return Object.assign((ce: ClassifiedEvent) => toCef(ce, host, agent, opts), { format: 'cef' as const });
   }
-  return Object.assign((ce: ClassifiedEvent) => ecsLine(ce, host, agent), { format: 'ecs' as const });
+  const f: PartsFormatter = Object.assign((ce: ClassifiedEvent) => ecsLine(ce, host, agent), {
+    format: 'ecs' as const,
+    parts: (ce: ClassifiedEvent) => ecsParts(ce, host, agent),
+  });
+  return f;
 }
 
 /**
  * What the journal stores after each event (journal/payload.ts): its routing
  * facts and its line in every format a configured sink ships, each written
- * once here so delivery neither parses nor normalizes.
+ * once here so delivery neither parses nor normalizes. The ECS line is given
+ * in parts (never joined into one string). One sections object serves every
+ * event: the journal writes it before asking for the next.
  */
 export function journalSections(formats: ReadonlyMap<OutputFormat, LineFormatter>): (ce: ClassifiedEvent) => EventSections {
-  const list = [...formats];
-  return (ce) => ({ route: routeSection(ce), lines: list.map(([f, fmt]) => [f, fmt(ce)] as const) });
+  const makers = [...formats].map(([, fmt]) => (fmt as PartsFormatter).parts ?? fmt);
+  const lines: Array<[OutputFormat, SectionLine]> = [...formats.keys()].map((f) => [f, '']);
+  const sec: EventSections = { route: '', lines };
+  return (ce) => {
+    sec.route = routeSection(ce);
+    for (let i = 0; i < lines.length; i++) lines[i]![1] = makers[i]!(ce);
+    return sec;
+  };
 }
 
 /** Counts what passes through a sink's send(): events in (first attempts), out (confirmed), and the time of the last confirmation. */

@@ -4,7 +4,9 @@
  * part: identity, parent, users, capabilities, Session View leaders).
  *
  * Takes: ProcessInfo. Gives: exactly what `ecsJson(toEcs())` writes for
- * process.* (processOf in ecs.ts, session.ts), without building an object.
+ * process.* (processOf in ecs.ts, session.ts), without building an object,
+ * in three parts (head through the thread id, capabilities, tail) that the
+ * serializer hands on as they are: the large two are cached and flat.
  *
  * Every cache entry keeps the values it was written from and is used only
  * while each of them is the same (strings compare by reference first, so a
@@ -19,9 +21,10 @@
  * a child's line costs a few concatenations (issue-14).
  * Pure like the builder: the caches only hold what the inputs determine.
  */
-import type { LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../../model/event.js';
+import type { LeaderRef, ProcessInfo, ProcessRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
 import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
+import { user } from './ecs-user.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
 function keyOf(p: { entity_id?: string | undefined; pid: number }): string | number {
@@ -31,52 +34,6 @@ function keyOf(p: { entity_id?: string | undefined; pid: number }): string | num
 function put<K, V>(m: Map<K, V>, k: K, v: V): void {
   if (m.size >= MEMO_MAX) m.clear();
   m.set(k, v);
-}
-
-// ---- users ---------------------------------------------------------------------
-
-const unnamed = new Map<string, string>();
-const named = new Map<string, Map<string, string>>();
-
-let lastId: string | undefined;
-let lastName: string | undefined;
-let lastText = '';
-
-/** `{"id":…,"name":…}` of a user or group, memoized by value (no key string built per call). */
-export function user(u: UserRef): string {
-  const name = u.name;
-  // Most users of a line are one user (root, or the process's): its last text answers without a table lookup.
-  if (u.id === lastId && name === lastName) return lastText;
-  const s = userText(u.id, name);
-  if (!text.raw) {
-    lastId = u.id;
-    lastName = name;
-    lastText = s;
-  }
-  return s;
-}
-
-function userText(id: string, name: string | undefined): string {
-  if (name === undefined) {
-    let s = unnamed.get(id);
-    if (s === undefined) {
-      s = `{"id":${q(id)}}`;
-      if (!text.raw) put(unnamed, id, s);
-    }
-    return s;
-  }
-  let byName = named.get(id);
-  let s = byName?.get(name);
-  if (s === undefined) {
-    s = `{"id":${q(id)},"name":${q(name)}}`;
-    if (text.raw) return s;
-    if (byName === undefined) {
-      byName = new Map();
-      put(named, id, byName);
-    }
-    put(byName, name, s);
-  }
-  return s;
 }
 
 // ---- identity: pid through start ---------------------------------------------------
@@ -273,7 +230,7 @@ function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
   let t = byPermitted.get(permitted);
   if (t === undefined) {
     t = capsList(effective, permitted);
-    if (!text.raw) byPermitted.set(permitted, t);
+    if (!text.raw) byPermitted.set(permitted, (t = flat(t)));
   }
   return t;
 }
@@ -435,7 +392,10 @@ function sameTail(
   );
 }
 
-/** `,"interactive":…` through the leaders and the closing brace of process (two variants per parent entity, as parent()). */
+/**
+ * `}` (the thread's) then `,"interactive":…` through the leaders and the
+ * closing brace of process (two variants per parent entity, as parent()).
+ */
 function tail(p: ProcessInfo): string {
   const u = user(p.user);
   const g = user(p.group);
@@ -453,7 +413,7 @@ function tail(p: ProcessInfo): string {
   // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
   if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
   if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
-  let s = '';
+  let s = '}';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
   // The real ids are always written: Elastic's rules compare them with the effective ones.
@@ -488,11 +448,6 @@ function tail(p: ProcessInfo): string {
   return s;
 }
 
-/** `,"thread":{…}` through the closing brace of process: three short pieces and the shared tail. */
-function rest(p: ProcessInfo): string {
-  return `,"thread":{"id":${num(p.thread.id)}${capabilities(p.thread.capabilities)}}${tail(p)}`;
-}
-
 /**
  * The process (or thread) exited: its own fragments will not be asked for
  * again (a late event writes them anew), so they go now instead of aging
@@ -508,11 +463,49 @@ export function forgetProcess(p: ProcessInfo): void {
   leaders.e.delete(k);
 }
 
-/** `"process":{…}` as processOf writes it. */
-export function processBlock(p: ProcessInfo): string {
-  let s = identity(p);
-  if (p.end !== undefined) s += `,"end":${q(p.end)}`;
-  if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
-  if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
-  return s + rest(p);
+/**
+ * `"process":{…}` as processOf writes it, in the three parts it is made of:
+ * joined, they are the block. Valid until the next call.
+ */
+export const block = {
+  /** `,"process":{"pid":…` through `,"thread":{"id":…` (the cached identity and a few short strings; flat when it repeats) */
+  head: '',
+  /** `,"capabilities":{…}` of the thread, or '': cached per capability set, flat */
+  caps: '',
+  /** `}` of the thread through the closing brace of process: cached per parent entity, flat once cached */
+  tail: '',
+};
+
+/**
+ * The last head without end, exit_code or env_vars, and what it was written
+ * from: a process's next event takes it again. Not flattened here: the
+ * journal's write flattens it in place, once (an ecsLine caller may never).
+ */
+let lastIdentity = '';
+let lastThread = NaN;
+let lastHead = '';
+
+/** Fills `block` for `p` and returns it. */
+export function processBlock(p: ProcessInfo): typeof block {
+  const id = identity(p);
+  const tid = p.thread.id;
+  if (p.end !== undefined || p.exit_code !== undefined || p.env_vars?.length) {
+    let s = `,${id}`;
+    if (p.end !== undefined) s += `,"end":${q(p.end)}`;
+    if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+    if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
+    block.head = `${s},"thread":{"id":${num(tid)}`;
+  } else if (id === lastIdentity && tid === lastThread) {
+    block.head = lastHead;
+  } else {
+    block.head = `,${id},"thread":{"id":${num(tid)}`;
+    if (!text.raw) {
+      lastIdentity = id;
+      lastThread = tid;
+      lastHead = block.head;
+    }
+  }
+  block.caps = capabilities(p.thread.capabilities);
+  block.tail = tail(p);
+  return block;
 }

@@ -5,7 +5,11 @@
  *
  * Takes: ClassifiedEvent, HostInfo, AgentInfo. Gives: exactly the bytes of
  * `ecsJson(toEcs(ce, host, agent))` (ecs.ts, the reference builder; a
- * property test and the golden files hold them equal), faster:
+ * property test and the golden files hold them equal), faster: as one string
+ * (`ecsLine`), or as the few parts it is made of (`ecsParts`: the journal
+ * copies them into its record one by one, so the ≈ 3–5 kB line is never
+ * joined and flattened whole, and learns from the parts that the line holds
+ * no raw LF or U+FFFD without scanning it):
  *
  * - `"host":…,"agent":…` is written once per host/agent (ecs.ts
  *   hostAgentFragment) and rewritten when they change;
@@ -30,7 +34,8 @@ import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
 import { MEMO_MAX, flat, key, num, q, strList, text, val } from './ecs-text.js';
-import { forgetProcess, processBlock, user } from './ecs-process.js';
+import { forgetProcess, processBlock } from './ecs-process.js';
+import { user } from './ecs-user.js';
 
 /** Categorizations are shared constants (ecs.ts categorize): their text is written once each. */
 const categories = new WeakMap<Categorization, string>();
@@ -146,22 +151,73 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
 }
 
 /**
- * One ECS document as one line of JSON: byte for byte
+ * An ECS line as the parts it is written from, in order (ecsParts): joined,
+ * they are ecsLine's text. The large ones (host and agent, the process's
+ * capabilities and tail) are cached fragments, flat, so a writer that copies
+ * the parts one by one (journal/record-encoder.ts) never builds and flattens
+ * the whole line. Valid until the next ecsParts or ecsLine call.
+ */
+export interface EcsParts {
+  readonly parts: string[];
+  /** How many of `parts` are this line's. */
+  count: number;
+  /**
+   * True when the serializer wrote the line itself: it then holds no raw LF
+   * (q() escapes every control character) and no U+FFFD (q() hands a string
+   * holding one, or raw bytes, to the reference builder; host and agent are
+   * checked once per fragment). False: the parts say nothing about either.
+   */
+  plain: boolean;
+}
+
+const out: EcsParts = { parts: ['', '', '', '', '', ''], count: 0, plain: false };
+
+/** The host and agent fragment last seen, and whether it is free of LF and U+FFFD. */
+let lastHostAgent: string | undefined;
+let hostAgentPlain = false;
+
+/**
+ * One ECS document as its parts (EcsParts): byte for byte, joined,
  * `ecsJson(toEcs(ce, host, agent))`.
  */
-export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): string {
+export function ecsParts(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): EcsParts {
   const hostAgent = hostAgentFragment(host, agent);
-  if (hostAgent === undefined) return ecsJson(toEcs(ce, host, agent));
+  if (hostAgent === undefined) return whole(ce, host, agent);
+  if (hostAgent !== lastHostAgent) {
+    lastHostAgent = flat(hostAgent);
+    hostAgentPlain = !hostAgent.includes('\n') && !hostAgent.includes('\ufffd');
+  }
   text.raw = false;
-  let s = write(ce, hostAgent);
+  write(ce, hostAgent);
   if (text.raw) {
     text.raw = false;
-    s = ecsJson(toEcs(ce, host, agent));
+    whole(ce, host, agent);
+  } else {
+    out.plain = hostAgentPlain;
   }
   // A thread's exit leaves its process (and the process's fragments) alive.
   if (ce.event.ebpf.kind === 'exit' && ce.event.ebpf.process?.is_thread !== true) {
     forgetProcess(ce.event.process);
   }
+  return out;
+}
+
+/** The reference builder's line as the one part. */
+function whole(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): EcsParts {
+  out.parts[0] = ecsJson(toEcs(ce, host, agent));
+  out.count = 1;
+  out.plain = false;
+  return out;
+}
+
+/**
+ * One ECS document as one line of JSON: byte for byte
+ * `ecsJson(toEcs(ce, host, agent))`.
+ */
+export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): string {
+  const { parts, count } = ecsParts(ce, host, agent);
+  let s = parts[0]!;
+  for (let i = 1; i < count; i++) s += parts[i]!;
   return s;
 }
 
@@ -189,7 +245,8 @@ function head(kind: string, cat: Categorization, action: string, outcome: string
 /** What follows event.sequence in an event that is not an alert. */
 const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":`;
 
-function write(ce: ClassifiedEvent, hostAgent: string): string {
+/** Fills `out` with the parts of the line (`text.raw` set: they are not the line). */
+function write(ce: ClassifiedEvent, hostAgent: string): void {
   const ev = ce.event;
   const match = topMatch(ce.verdict);
   const kind = ev.ebpf.kind === 'loss' ? 'metric' : match ? 'alert' : 'event';
@@ -210,8 +267,16 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
     const threat = attackThreat(tags);
     if (threat) s += `,"threat":${val(threat)}`;
   }
+  const parts = out.parts;
+  parts[0] = s;
+  parts[1] = hostAgent;
+  const block = processBlock(ev.process);
+  parts[2] = block.head;
+  let n = 3;
+  if (block.caps !== '') parts[n++] = block.caps;
+  parts[n++] = block.tail;
   // user.* is the effective user; ECS's user.effective says so for the rules that ask.
-  s += `${hostAgent},${processBlock(ev.process)}${users(user(ev.user), user(ev.group))}`;
+  s = users(user(ev.user), user(ev.group));
   const file = ev.file;
   if (file) {
     let o = '';
@@ -243,7 +308,8 @@ function write(ce: ClassifiedEvent, hostAgent: string): string {
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) s += `,"error":{"code":${q(ev.ebpf.error)}}`;
   const ips = relatedIps(ev);
   if (ips) s += `,"related":{"ip":${strList(ips)}}`;
-  return `${s}${ebpfBlock(ce, match !== undefined)}}`;
+  parts[n++] = `${s}${ebpfBlock(ce, match !== undefined)}}`;
+  out.count = n;
 }
 
 let lastUser = '';

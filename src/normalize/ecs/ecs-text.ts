@@ -10,6 +10,9 @@
  * A string holding raw kernel bytes (a lone surrogate) cannot be written
  * here: it sets `text.raw`, and the serializer then writes the whole document
  * with the reference builder, which keeps those bytes in `ebpf.raw_bytes`.
+ * A string holding U+FFFD (how ECS shows raw bytes) takes the same way, so a
+ * line the serializer wrote itself is known to hold none (the journal keeps
+ * the compact record only for such a line: record-encoder.ts).
  * Nothing that was written while `text.raw` was set may be cached.
  */
 import { escapeLineBreaks } from './ecs.js';
@@ -18,13 +21,14 @@ import { escapeLineBreaks } from './ecs.js';
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0085\u2028\u2029]/;
 
 /**
- * NEEDS_ESCAPE or any surrogate (paired or not; no `u` flag, so the class
- * matches UTF-16 code units): a string without one is well-formed and needs
- * no escaping, found by one regular expression test instead of two scans.
+ * NEEDS_ESCAPE, any surrogate (paired or not; no `u` flag, so the class
+ * matches UTF-16 code units) or U+FFFD: a string without one is well-formed,
+ * needs no escaping and holds no U+FFFD, found by one regular expression test
+ * instead of three scans.
  */
-const NEEDS_CARE = /["\\\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/;
+const NEEDS_CARE = /["\\\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff\ufffd]/;
 
-/** Set when a string holds raw bytes (see above); the serializer clears it per document. */
+/** Set when a string holds raw bytes or U+FFFD (see above); the serializer clears it per document. */
 export const text = { raw: false };
 
 /** A JSON string literal of `s`, as ecsJson writes it. */
@@ -33,7 +37,7 @@ export function q(s: string): string {
   // coded capture error) rather than write what String() makes of it.
   if (typeof s !== 'string') throw new TypeError(`a string was expected, not ${typeof s}`);
   if (!NEEDS_CARE.test(s)) return `"${s}"`;
-  if (!s.isWellFormed()) {
+  if (!s.isWellFormed() || s.includes('\ufffd')) {
     text.raw = true;
     return '""';
   }
