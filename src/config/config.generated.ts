@@ -121,6 +121,10 @@ export interface SensorConfig {
      */
     keepFiles: number;
     /**
+     * file: fsync the file at most this often, ms; the sink's journal cursor moves only past lines an fsync covered (a crash re-sends at most this long of lines). 0 = fsync after every batch.
+     */
+    syncIntervalMs: number;
+    /**
      * When a batch read from the journal is sent to stdout or the file: whichever limit is reached first (bytes of journaled JSON).
      */
     batch: {
