@@ -211,6 +211,7 @@ export class Outputs {
         batch: out.batch,
         retry,
         startAt: this.cfg.sinks.startAt,
+        commitIntervalMs: this.cfg.sinks.commitIntervalMs,
         onLoss,
       });
     }

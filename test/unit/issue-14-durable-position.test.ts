@@ -12,7 +12,8 @@
 //     nothing lost;
 // (c) sinks without deferredSync (every network sink) commit after each
 //     confirmed batch as before, or at most every commitIntervalMs;
-// (d) the config key reaches the sink (default 100 ms, 0 = fsync per batch).
+// (d) the config key reaches the sink (default 100 ms, 0 = fsync per batch);
+// (e) sinks.commitIntervalMs reaches the deliveries Outputs starts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,7 +25,7 @@ import { CursorStore } from '../../src/journal/cursor-store.js';
 import { Delivery } from '../../src/sinks/delivery.js';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
 import { loadConfig } from '../../src/config/config.js';
-import { buildSinks } from '../../src/pipeline/outputs.js';
+import { Outputs, buildSinks } from '../../src/pipeline/outputs.js';
 import { MemorySink, batchOf, readLines, tempDir } from '../helpers/journal-fixtures.js';
 import { AGENT, HOST } from '../helpers/normalize-corpus.js';
 
@@ -215,6 +216,33 @@ test('issue-14-durable-position (d): output.syncIntervalMs reaches the file sink
     assert.equal(stdout.deferredSync, undefined);
     for (const s of [def, every]) void s.close();
   } finally {
+    cleanup();
+  }
+});
+
+test('issue-14-durable-position (e): sinks.commitIntervalMs reaches every delivery of Outputs (default 100 ms); close() commits what was confirmed', async () => {
+  const { dir, cleanup } = tempDir('issue14-durable-e-');
+  const jdir = join(dir, 'journal');
+  assert.equal(loadConfig(undefined, { EBPF_SENSOR_LOG_LEVEL: 'silent' }).sinks.commitIntervalMs, 100);
+  const cfg = loadConfig(undefined, {
+    EBPF_SENSOR_LOG_LEVEL: 'silent',
+    EBPF_SENSOR_JOURNAL__DIR: jdir,
+    EBPF_SENSOR_SINKS__STARTAT: 'oldest',
+    EBPF_SENSOR_SINKS__COMMIT_INTERVAL_MS: '60000',
+  });
+  const net = new MemorySink('net');
+  const outputs = Outputs.open({ config: cfg, host: HOST, agent: AGENT, sinks: [{ sink: net, kind: 'kafka', batch: { count: 10, bytes: 1 << 20, ms: 0 } }] });
+  try {
+    outputs.start(() => undefined);
+    outputs.append(batchOf(0, 40));
+    await outputs.journal.sync();
+    await until('the sink got every event', () => net.events.length === 40);
+    await until('its delivery to note them confirmed', () => outputs.stats().sinks[0]!.delivery?.written === 40);
+    assert.equal(cursorOnDisk(jdir, 'net'), undefined, 'no commit within the interval');
+    await outputs.close(0);
+    assert.equal(cursorOnDisk(jdir, 'net'), 40, 'close() committed');
+  } finally {
+    await outputs.close(0);
     cleanup();
   }
 });
