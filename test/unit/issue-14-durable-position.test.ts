@@ -13,7 +13,8 @@
 // (c) sinks without deferredSync (every network sink) commit after each
 //     confirmed batch as before, or at most every commitIntervalMs;
 // (d) the config key reaches the sink (default 100 ms, 0 = fsync per batch);
-// (e) sinks.commitIntervalMs reaches the deliveries Outputs starts.
+// (e) sinks.commitIntervalMs reaches the deliveries Outputs starts;
+// (f) a rotation during a background fsync does not close the fd under it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,6 +25,7 @@ import { Journal } from '../../src/journal/journal.js';
 import { CursorStore } from '../../src/journal/cursor-store.js';
 import { Delivery } from '../../src/sinks/delivery.js';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
+import { RotatingFile } from '../../src/sinks/rotating-file.js';
 import { loadConfig } from '../../src/config/config.js';
 import { Outputs, buildSinks } from '../../src/pipeline/outputs.js';
 import { MemorySink, batchOf, readLines, tempDir } from '../helpers/journal-fixtures.js';
@@ -243,6 +245,35 @@ test('issue-14-durable-position (e): sinks.commitIntervalMs reaches every delive
     assert.equal(cursorOnDisk(jdir, 'net'), 40, 'close() committed');
   } finally {
     await outputs.close(0);
+    cleanup();
+  }
+});
+
+test('issue-14-durable-position (f): a rotation during a background fsync closes the old fd only after that fsync; the sync covers what was written before it', async () => {
+  const { dir, cleanup } = tempDir('issue14-durable-f-');
+  const path = join(dir, 'rot.ndjson');
+  const f = new RotatingFile({ path, maxBytes: 100, keep: 2 });
+  try {
+    f.write('x'.repeat(80) + '\n');
+    const fdsBefore = new Set(fs.readdirSync('/proc/self/fd'));
+    const synced = f.syncInBackground();
+    // Synchronously, before the thread pool's answer can run: this write rotates (FILE → FILE.1).
+    f.write('y'.repeat(80) + '\n');
+    assert.equal(f.rotations, 1);
+    const old = [...fdsBefore].filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === path + '.1';
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(old.length, 1, 'the rotated file is still open while its fsync runs');
+    await synced;
+    assert.throws(() => fs.readlinkSync(`/proc/self/fd/${old[0]}`), 'closed once the fsync answered');
+    assert.equal(fs.readFileSync(path + '.1', 'utf8'), 'x'.repeat(80) + '\n');
+    assert.equal(fs.readFileSync(path, 'utf8'), 'y'.repeat(80) + '\n');
+  } finally {
+    f.close();
     cleanup();
   }
 });
