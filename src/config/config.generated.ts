@@ -121,6 +121,10 @@ export interface SensorConfig {
      */
     keepFiles: number;
     /**
+     * file: fsync the file at most this often, ms; the sink's journal cursor moves only past lines an fsync covered (a crash re-sends at most this long of lines). 0 = fsync after every batch.
+     */
+    syncIntervalMs: number;
+    /**
      * When a batch read from the journal is sent to stdout or the file: whichever limit is reached first (bytes of journaled JSON).
      */
     batch: {
@@ -182,6 +186,10 @@ export interface SensorConfig {
      * At shutdown, wait this long for the sinks to deliver what is journaled (what is left is delivered after the next start).
      */
     drainSeconds: number;
+    /**
+     * Commit a sink's journal cursor at most this often, ms (each commit is a temp file, two fsyncs and a rename); a crash re-sends at most this long of confirmed events (at least once). 0 = after every batch. The file output commits after each of its fsyncs (output.syncIntervalMs) instead.
+     */
+    commitIntervalMs: number;
   };
   cef: {
     vendor: string;

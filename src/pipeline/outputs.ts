@@ -25,7 +25,7 @@ import { syslogSinkFromConfig, type SyslogSink } from '../sinks/syslog/syslog-si
 import { HecSink } from '../sinks/hec/hec-sink.js';
 import type { OtlpSink } from '../sinks/otlp/otlp-sink.js';
 import type { BatchLimits } from '../sinks/delivery.js';
-import type { LineFormatter, Sink } from '../sinks/sink.js';
+import type { DeferredSync, LineFormatter, Sink } from '../sinks/sink.js';
 import type { SensorConfig } from '../config/config.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
 import { SENSOR_VERSION } from './version.js';
@@ -97,6 +97,11 @@ class MeteredSink implements Sink {
 
   flush(): Promise<void> {
     return this.inner.flush();
+  }
+
+  /** The inner sink's durable-position contract (Delivery syncs through it). */
+  get deferredSync(): DeferredSync | undefined {
+    return this.inner.deferredSync;
   }
 
   close(): Promise<void> {
@@ -221,6 +226,7 @@ export class Outputs {
         batch: out.batch,
         retry,
         startAt: this.cfg.sinks.startAt,
+        commitIntervalMs: this.cfg.sinks.commitIntervalMs,
         onLoss,
       });
     }
@@ -368,6 +374,7 @@ export function buildSinks(cfg: Readonly<SensorConfig>, host: HostInfo, agent: A
       ...(cfg.output.events === 'alerts' ? { only: 'suspicious' as const } : {}),
       maxBytes: cfg.output.maxFileBytes,
       keep: cfg.output.keepFiles,
+      syncIntervalMs: cfg.output.syncIntervalMs,
     });
     out.push({ name: sink.name, kind: file ? 'file' : 'stdout', sink, batch: limits(cfg.output.batch), format });
   }

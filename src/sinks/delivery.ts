@@ -3,9 +3,14 @@
  *
  * Takes: the journal and a Sink. Gives: every journaled event to the sink, in
  * journal order, in batches cut by count, bytes and time. The sink's cursor is
- * committed only after its `send()` resolved, so a crash (even SIGKILL) or a
- * restart resumes at the first batch not confirmed: at most that batch is sent
- * twice. A failing sink is retried with capped, jittered exponential backoff
+ * committed only up to its durable position: what resolved send() calls
+ * confirmed, and — for a sink with `deferredSync` (a file: written, fsync'ed
+ * later) — what a resolved sync() then made durable. A crash (even SIGKILL) or
+ * a restart resumes at the cursor: what was confirmed after it is sent again
+ * (at least once). Such a sink is synced, and its cursor committed, at most
+ * every `syncIntervalMs` (and at stop); `commitIntervalMs` spaces the commits
+ * of the other sinks the same way. A failed sync sends again, from the
+ * cursor, everything written since. A failing sink is retried with capped, jittered exponential backoff
  * in its own loop; it only makes its own cursor lag: the journal writer and
  * the other sinks go on. Positions the sink never got (deleted by the
  * journal's size/age bound while it lagged, or lost to damage) are counted per
@@ -16,84 +21,10 @@ import { SensorError } from '../errors.js';
 import { ShippedRecord, type Journal, type JournalReader, type SkippedRange } from '../journal/journal.js';
 import type { ShippedEvent } from '../model/event.js';
 import { componentLogger, type Logger } from '../telemetry/logger.js';
-import type { Sink } from './sink.js';
+import type { DeferredSync, Sink } from './sink.js';
+import { DEFAULT_BATCH, DEFAULT_RETRY, type BatchLimits, type DeliveryLag, type DeliveryLoss, type DeliveryOptions, type DeliveryStats, type RetryPolicy } from './delivery-options.js';
 
-/** When a batch is cut: whichever limit is reached first. */
-export interface BatchLimits {
-  /** Events per batch. */
-  count: number;
-  /** Bytes per batch. */
-  bytes: number;
-  /** Longest time an event waits for its batch to fill, ms (0: send at once). */
-  ms: number;
-}
-
-/** Backoff between attempts: initialMs × multiplier^(attempt-1), capped at maxMs, each scaled by a random factor in [1 - jitter, 1]. */
-export interface RetryPolicy {
-  initialMs: number;
-  maxMs: number;
-  multiplier: number;
-  /** 0..1 */
-  jitter: number;
-}
-
-export interface DeliveryOptions {
-  /** Cursor name (default: sink.name). Must be stable across restarts. */
-  name?: string;
-  /** Batch limits; bytes are bytes of journaled JSON (the events, not the lines journaled with them). Default 1000 events, 1 MiB, 200 ms. */
-  batch?: Partial<BatchLimits>;
-  /** Default: 100 ms doubling up to 30 s, jitter 0.2. Attempts are unlimited: the journal bounds the lag. */
-  retry?: Partial<RetryPolicy>;
-  /** Where a sink without a committed cursor starts: the oldest stored record (default) or the next appended one. */
-  startAt?: 'oldest' | 'end';
-  /** Called for every range of positions this sink will never get. */
-  onLoss?: (loss: DeliveryLoss) => void;
-  /** How long stop() waits for a send in flight, ms (default 5000). */
-  stopTimeoutMs?: number;
-  /** Random source for the jitter (tests). */
-  random?: () => number;
-  /** Called after each failed send with the attempt number and the backoff chosen, ms (tests, telemetry). */
-  onRetry?: (attempt: number, delayMs: number) => void;
-}
-
-/** Positions `[from, to)` a sink will never get. */
-export interface DeliveryLoss {
-  sink: string;
-  /** `retention`: deleted by the journal's size/age bound before this sink read them; `damaged`: unreadable records. */
-  reason: SkippedRange['reason'];
-  from: number;
-  to: number;
-  count: number;
-  /** Segment file of the damage, when known. */
-  file?: string;
-}
-
-export interface DeliveryLag {
-  /** Events appended to the journal but not yet confirmed by this sink. */
-  events: number;
-  /** Age of the oldest unconfirmed event, seconds (0 when caught up). */
-  seconds: number;
-}
-
-export interface DeliveryStats {
-  name: string;
-  state: 'reading' | 'sending' | 'backoff' | 'stopped';
-  /** Committed cursor: everything below was confirmed by the sink. */
-  committed: number;
-  /** Next position to read. */
-  position: number;
-  delivered: { events: number; batches: number };
-  /** Failed send() calls since start. */
-  failures: number;
-  /** Attempts of the batch being retried now (0 when not retrying). */
-  attempt: number;
-  lost: { retention: number; damaged: number };
-  commitErrors: number;
-  lag: DeliveryLag;
-  lastError?: string;
-  /** How long the send in progress has run, ms (only while state is 'sending'). */
-  sendingMs?: number;
-}
+export type { BatchLimits, DeliveryLag, DeliveryLoss, DeliveryOptions, DeliveryStats, RetryPolicy } from './delivery-options.js';
 
 interface Pending {
   events: ShippedEvent[];
@@ -101,8 +32,6 @@ interface Pending {
   firstTime: number | undefined;
 }
 
-const DEFAULT_BATCH: BatchLimits = { count: 1000, bytes: 1 << 20, ms: 200 };
-const DEFAULT_RETRY: RetryPolicy = { initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
 const IDLE_WAKE_MS = 1000;
 const RETRY_LOG_EVERY_MS = 30_000;
 
@@ -116,8 +45,17 @@ export class Delivery {
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
   private readonly onRetry: ((attempt: number, delayMs: number) => void) | undefined;
-  private readonly reader: JournalReader;
+  private reader: JournalReader;
   private committed: number;
+  /** Positions below were confirmed by send(); those from `committed` on wait for a sync or a commit. */
+  private written: number;
+  /** When the oldest position not yet committed was confirmed (0: none waits). */
+  private holdSince = 0;
+  /** How long a confirmed position may wait for its commit (and sync), ms. */
+  private readonly holdMs: number;
+  private readonly deferred: DeferredSync | undefined;
+  /** Failed syncs in a row (the backoff grows with them; a good sync resets it). */
+  private syncAttempt = 0;
   private state: DeliveryStats['state'] = 'reading';
   private stopping = false;
   private abandoned = false;
@@ -128,12 +66,13 @@ export class Delivery {
   private readTime: number | undefined;
   private attempt = 0;
   private lastError: string | undefined;
+  private lastErrorCode: string | undefined;
   /** When the send in progress began (a client retrying inside one send hides an outage otherwise). */
   private sendingSince = 0;
   private lastRetryLog = 0;
   private failedSinceLog = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly counters = { events: 0, batches: 0, failures: 0, lostRetention: 0, lostDamaged: 0, commitErrors: 0 };
+  private readonly counters = { events: 0, batches: 0, failures: 0, lostRetention: 0, lostDamaged: 0, commitErrors: 0, syncs: 0, syncErrors: 0 };
 
   private constructor(
     private readonly journal: Journal,
@@ -160,11 +99,18 @@ export class Delivery {
     if (names.has(this.name)) {
       throw new SensorError('ESENSOR_SINK_CONFIG', `two sinks deliver with the same cursor name "${this.name}"; give them distinct names`, { field: 'name' });
     }
+    this.deferred = sink.deferredSync;
+    const commitMs = opts.commitIntervalMs ?? 0;
+    if (!(commitMs >= 0) || (this.deferred && !(this.deferred.syncIntervalMs > 0))) {
+      throw new SensorError('ESENSOR_SINK_CONFIG', `sink ${this.name}: commitIntervalMs must be >= 0 and a deferred sync interval > 0`, { field: 'commitIntervalMs' });
+    }
+    this.holdMs = this.deferred ? this.deferred.syncIntervalMs : commitMs;
     names.add(this.name);
     this.log = componentLogger('delivery').child({ sink: this.name });
     const stored = journal.cursor(this.name);
     const fresh = stored === undefined;
     this.committed = stored ?? (opts.startAt === 'end' ? journal.nextPosition : journal.firstPosition);
+    this.written = this.committed;
     // Records come with the routing facts and the lines the sinks ship: no parse, no normalization here.
     // Recycling: the read chunks are read into again once the sink took the batch (release() below).
     this.reader = journal.reader(this.committed, { ship: true, recycle: true });
@@ -199,6 +145,9 @@ export class Delivery {
       name: this.name,
       state: this.state,
       committed: this.committed,
+      written: this.written,
+      syncs: c.syncs,
+      syncErrors: c.syncErrors,
       position: this.reader.position,
       delivered: { events: c.events, batches: c.batches },
       failures: c.failures,
@@ -208,6 +157,7 @@ export class Delivery {
       lag: this.lag(),
     };
     if (this.lastError !== undefined) s.lastError = this.lastError;
+    if (this.lastErrorCode !== undefined) s.lastErrorCode = this.lastErrorCode;
     if (this.state === 'sending') s.sendingMs = Date.now() - this.sendingSince;
     return s;
   }
@@ -234,9 +184,10 @@ export class Delivery {
   }
 
   /**
-   * Stop the loop: a send in flight may finish (up to stopTimeoutMs) and is
-   * then committed; a batch waiting for a retry is not, and will be sent
-   * again by the next start. The sink itself is not closed.
+   * Stop the loop: a send in flight may finish (up to stopTimeoutMs); then
+   * what the sink confirmed is synced (deferredSync) and committed. A batch
+   * waiting for a retry is not, and will be sent again by the next start.
+   * The sink itself is not closed.
    */
   async stop(): Promise<void> {
     if (!this.stopping) {
@@ -278,10 +229,85 @@ export class Delivery {
         this.counters.events += batch.events.length;
         this.counters.batches++;
       }
-      if (batch.next > this.committed) await this.commit(batch.next);
+      await this.confirmed(batch.next);
       this.readTime = undefined;
       for (const w of this.idleWaiters.splice(0)) w();
     }
+    // Stop (or a closed journal): make what the sink confirmed durable and commit it. Not after an
+    // abandoned send: its sink may be closing, and the next start sends the rest again.
+    if (!this.abandoned && this.journal.isOpen) await this.settle(true);
+  }
+
+  /** The sink confirmed every position below `next` (its send resolved, or there was nothing to send). */
+  private async confirmed(next: number): Promise<void> {
+    if (next <= this.written) return;
+    this.written = next;
+    if (this.holdMs === 0) {
+      await this.commit(next);
+      return;
+    }
+    if (this.holdSince === 0) this.holdSince = Date.now();
+    await this.settle(false);
+  }
+
+  /** Whether confirmed positions have waited `holdMs` for their commit. */
+  private settleDue(now: number): boolean {
+    return this.holdSince !== 0 && now - this.holdSince >= this.holdMs;
+  }
+
+  /**
+   * Commit what the sink confirmed, once due (or now with `force`): after a
+   * sync for a sink with deferredSync. False when that sync failed: the
+   * reader was moved back to the cursor, to send the unsynced events again.
+   */
+  private async settle(force: boolean): Promise<boolean> {
+    if (this.written <= this.committed) {
+      this.holdSince = 0;
+      return true;
+    }
+    if (!force && !this.settleDue(Date.now())) return true;
+    const upTo = this.written; // a sync covers only what was written before it began
+    if (this.deferred) {
+      try {
+        await this.deferred.sync();
+        this.counters.syncs++;
+        if (this.syncAttempt > 0) this.log.info({ attempts: this.syncAttempt + 1 }, 'sink sync succeeded again');
+        this.syncAttempt = 0;
+      } catch (e) {
+        await this.syncFailed(e);
+        return false;
+      }
+    }
+    this.holdSince = 0;
+    await this.commit(upTo);
+    return true;
+  }
+
+  /**
+   * A failed fsync may have dropped the written pages (and a later fsync can
+   * succeed without them): the cursor stays, the reader goes back to it, and
+   * after a backoff everything written since the last good sync is sent again.
+   */
+  private async syncFailed(e: unknown): Promise<void> {
+    this.counters.syncErrors++;
+    this.counters.failures++;
+    this.syncAttempt++;
+    this.noteError(e);
+    this.reader.close();
+    this.reader = this.journal.reader(this.committed, { ship: true, recycle: true });
+    this.written = this.committed;
+    this.holdSince = 0;
+    const delay = this.backoff(this.syncAttempt);
+    this.onRetry?.(this.syncAttempt, delay);
+    this.log.error(
+      { err: e, committed: this.committed, attempt: this.syncAttempt, retryInMs: Math.round(delay) },
+      'sink sync failed; its cursor stays and the events written since the last good sync are sent again',
+    );
+    if (this.stopping) return;
+    this.state = 'backoff';
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((res) => (timer = setTimeout(res, delay).unref())), this.stopped]);
+    clearTimeout(timer);
   }
 
   /** Read until a batch limit is reached, or the time limit passes with at least one event. */
@@ -305,7 +331,20 @@ export class Delivery {
       if (events.length && deadline === 0) deadline = now + ms;
       if (events.length && now >= deadline) break;
       if (r.records.length || r.skipped.length) continue; // more may be readable right away
-      const wait = events.length ? deadline - now : IDLE_WAKE_MS;
+      if (this.settleDue(now)) {
+        // Confirmed positions waited long enough: sync and commit them now, between two reads.
+        if (!(await this.settle(false))) {
+          // The reader went back to the cursor: what was collected is read again.
+          events.length = 0;
+          bytes = 0;
+          firstTime = undefined;
+          deadline = 0;
+        }
+        this.state = 'reading';
+        continue;
+      }
+      let wait = events.length ? deadline - now : IDLE_WAKE_MS;
+      if (this.holdSince !== 0) wait = Math.max(0, Math.min(wait, this.holdSince + this.holdMs - now));
       await Promise.race([this.journal.waitForData(this.reader.position, wait, { keepAlive: false }), this.stopped]);
     }
     return { events, next: this.reader.position, firstTime };
@@ -330,7 +369,7 @@ export class Delivery {
         this.attempt++;
         this.counters.failures++;
         this.failedSinceLog++;
-        this.lastError = (e as Error)?.message ?? String(e);
+        this.noteError(e);
         const delay = this.backoff(this.attempt);
         this.onRetry?.(this.attempt, delay);
         const now = Date.now();
@@ -353,6 +392,11 @@ export class Delivery {
     }
   }
 
+  private noteError(e: unknown): void {
+    this.lastError = (e as Error)?.message ?? String(e);
+    this.lastErrorCode = e instanceof SensorError ? e.code : undefined;
+  }
+
   /** Delay before the next attempt after `attempt` failures. */
   private backoff(attempt: number): number {
     const { initialMs, maxMs, multiplier, jitter } = this.retry;
@@ -370,6 +414,7 @@ export class Delivery {
       this.committed = position;
       this.log.error({ err: e, position }, 'cannot commit sink cursor');
     }
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private account(skipped: readonly SkippedRange[]): void {

@@ -6,9 +6,12 @@
  *
  * Writes are synchronous and whole: one write never straddles two files, so
  * a file exceeds `maxBytes` by at most one write (a batch). A rotation
- * fsyncs the file it closes, so rotated files are complete on disk.
+ * fsyncs the file it closes, so rotated files are complete on disk. fsync
+ * runs on the event loop (sync()) or in the thread pool (syncInBackground(),
+ * the file output's periodic sync); an fd is closed only after a background
+ * fsync still running on it.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SensorError } from '../errors.js';
 
@@ -27,8 +30,13 @@ export interface RotatingFileOptions {
 export class RotatingFile {
   private fd = -1;
   private bytes = 0;
+  /** Background fsyncs running, and the fds to close once none runs (a running fsync may be on them). */
+  private syncing = 0;
+  private readonly closeAfterSync: number[] = [];
   /** Rotations since open. */
   rotations = 0;
+  /** Successful fsyncs (sync, syncInBackground, rotation and close). */
+  fsyncs = 0;
 
   constructor(private readonly o: RotatingFileOptions) {
     if (!Number.isInteger(o.keep) || o.keep < 1) throw new SensorError('ESENSOR_SINK_CONFIG', `keep must be an integer >= 1, got ${o.keep}`, { field: 'keep', file: o.path });
@@ -79,16 +87,50 @@ export class RotatingFile {
 
   /** fsync the current file. */
   sync(): void {
-    if (this.fd >= 0) fsyncSync(this.fd);
+    if (this.fd >= 0) {
+      fsyncSync(this.fd);
+      this.fsyncs++;
+    }
+  }
+
+  /**
+   * fsync the current file in the thread pool: what was written before the
+   * call is durable once it resolves (what a rotation meanwhile closed was
+   * fsync'ed by the rotation). Rejects with ESENSOR_OUTPUT (retriable).
+   */
+  syncInBackground(): Promise<void> {
+    const fd = this.fd;
+    if (fd < 0) return Promise.resolve();
+    this.syncing++;
+    return new Promise((res, rej) => {
+      fsync(fd, (err) => {
+        if (--this.syncing === 0) for (const old of this.closeAfterSync.splice(0)) closeSync(old);
+        if (!err) {
+          this.fsyncs++;
+          res();
+          return;
+        }
+        rej(
+          new SensorError('ESENSOR_OUTPUT', `cannot fsync ${this.o.path}: ${err.message}`, {
+            cause: err,
+            file: this.o.path,
+            retriable: true,
+          }),
+        );
+      });
+    });
   }
 
   close(): void {
     if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
     try {
-      fsyncSync(this.fd);
+      fsyncSync(fd);
+      this.fsyncs++;
     } finally {
-      closeSync(this.fd);
-      this.fd = -1;
+      if (this.syncing > 0) this.closeAfterSync.push(fd);
+      else closeSync(fd);
     }
   }
 

@@ -5,7 +5,10 @@
  * Takes: batches of classified events (already journaled; from the journal
  * they come with their routing facts and the lines written when they were
  * journaled: ShippedEvent). Gives: delivery, reported through the returned
- * promise (resolved = durable at the sink).
+ * promise (resolved = durable at the sink), or — for a sink with
+ * `deferredSync` (the file output) — written by send() and made durable by a
+ * later sync(): the delivery commits its cursor only up to what a sync
+ * confirmed (docs/delivery.md, "Durable position").
  */
 import { routeOf, type ClassifiedEvent, type EventRoute, type OutputFormat, type ShippedEvent } from '../model/event.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -21,8 +24,31 @@ export interface Sink {
   send(batch: readonly ShippedEvent[]): Promise<void>;
   /** Push out anything buffered. */
   flush(): Promise<void>;
+  /**
+   * Present when a resolved send() means written, not yet durable (a file
+   * before its fsync). Absent — every network sink — a resolved send() is
+   * the durable confirmation (at the server), and the cursor may move at once.
+   */
+  readonly deferredSync?: DeferredSync | undefined;
   /** Flush and release resources. */
   close(): Promise<void>;
+}
+
+/**
+ * The durable-position contract of a sink whose writes become durable later.
+ * The delivery calls sync() at most every `syncIntervalMs` while it has
+ * written positions not yet synced, before committing them, and at stop; it
+ * never commits a position that no resolved sync() covers.
+ */
+export interface DeferredSync {
+  /** Longest written bytes wait for their sync, ms (> 0). */
+  readonly syncIntervalMs: number;
+  /**
+   * Make durable everything that the send() calls resolved before this call
+   * wrote. Rejects with a SensorError when it cannot: the written bytes may
+   * then be lost, and the delivery sends them again from its cursor.
+   */
+  sync(): Promise<void>;
 }
 
 /** What every network sink is built from, besides its own options. */

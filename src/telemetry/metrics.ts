@@ -279,7 +279,7 @@ export class SensorMetrics {
     };
     sinkCounter('ebpf_sensor_sink_events_in_total', 'Events handed to the sink (a retried batch counts once).', (s) => s.eventsIn);
     sinkCounter('ebpf_sensor_sink_events_out_total', 'Events the sink confirmed (its cursor moved past them).', (s) => s.eventsOut);
-    sinkCounter('ebpf_sensor_sink_retries_total', 'Failed sends, each retried with backoff.', (s) => s.delivery?.failures ?? 0);
+    sinkCounter('ebpf_sensor_sink_retries_total', 'Failed sends (and failed fsyncs of the file output), each retried with backoff.', (s) => s.delivery?.failures ?? 0);
     sinkCounter('ebpf_sensor_sink_dead_letters_total', 'Documents the destination refused for good, written to the dead-letter file.', (s) => s.details.deadLetters ?? 0);
     new Counter({
       name: 'ebpf_sensor_sink_lost_events_total',

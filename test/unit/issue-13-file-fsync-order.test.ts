@@ -1,8 +1,9 @@
 // issue 13: the file output's cursor is never committed ahead of an fsync of
 // the file. A power cut cannot be made in a test; what makes it safe can be
 // watched instead: the order of the system calls. The real journal, the real
-// delivery loop and the real file sink run with fs.writeSync, fs.fsyncSync
-// and fs/promises.rename observed (node's builtin ESM bindings follow the
+// delivery loop and the real file sink run with fs.writeSync, fs.fsyncSync,
+// fs.fsync (the periodic sync in the thread pool, issue 14: counted when it
+// succeeded) and fs/promises.rename observed (node's builtin ESM bindings follow the
 // CommonJS exports after syncBuiltinESMExports), and every cursor commit (the
 // rename of the cursor's temporary file) must find no write of the output
 // file since its last fsync.
@@ -30,7 +31,7 @@ test('issue-13-file-fsync-order: every cursor commit of the file output follows 
       return '?';
     }
   };
-  const orig = { writeSync: fs.writeSync, fsyncSync: fs.fsyncSync, rename: fsp.rename };
+  const orig = { writeSync: fs.writeSync, fsyncSync: fs.fsyncSync, fsync: fs.fsync, rename: fsp.rename };
   fs.writeSync = ((fd: number, ...rest: unknown[]) => {
     calls.push({ op: 'write', path: pathOf(fd) });
     return (orig.writeSync as (...a: unknown[]) => number)(fd, ...rest);
@@ -39,6 +40,15 @@ test('issue-13-file-fsync-order: every cursor commit of the file output follows 
     calls.push({ op: 'fsync', path: pathOf(fd) });
     orig.fsyncSync(fd);
   };
+  fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    // What it covers is what was written before the call: noted then, kept when it succeeded.
+    const call: Call = { op: 'fsync', path: pathOf(fd) };
+    const at = calls.length;
+    orig.fsync(fd, (err) => {
+      if (!err) calls.splice(at, 0, call);
+      cb(err);
+    });
+  }) as typeof fs.fsync;
   fsp.rename = async (from, to) => {
     await orig.rename(from, to);
     calls.push({ op: 'commit', path: String(to) });
@@ -54,7 +64,7 @@ test('issue-13-file-fsync-order: every cursor commit of the file output follows 
     }
   } finally {
     await d.stop();
-    Object.assign(fs, { writeSync: orig.writeSync, fsyncSync: orig.fsyncSync });
+    Object.assign(fs, { writeSync: orig.writeSync, fsyncSync: orig.fsyncSync, fsync: orig.fsync });
     fsp.rename = orig.rename;
     syncBuiltinESMExports();
     await sink.close();
