@@ -22,6 +22,8 @@
  * U+FFFD) — makes the journal store the canonical JSON instead (the
  * version 2 layout, readable in the same segment). A property test holds
  * canonical → record → canonical to the identity on random hostile events.
+ * The verdict on a frozen object events share (users, leaders, capability
+ * lists) is kept: it is walked once ("verdicts kept on shared objects").
  *
  * Key order: the rebuilt process's members come in the order of this file,
  * not in the order enrich created them (the values are the same; the
