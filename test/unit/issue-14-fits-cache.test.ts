@@ -124,6 +124,20 @@ test('issue-14: what could still change is checked again on every event (each ch
     good = false;
     assert.equal(processFits(p()), false, 'a frozen user with a getter was trusted');
   }
+  // A frozen user whose id is a getter that for-in does not list (not enumerable): still read by processFits.
+  {
+    let good = true;
+    const u = Object.freeze(
+      Object.defineProperty({ name: 'seven' }, 'id', {
+        get: (): unknown => (good ? '7' : 7),
+        enumerable: false,
+      }),
+    ) as unknown as UserRef;
+    const p = (): ProcessInfo => Object.assign(fitting(), { real_group: u });
+    assert.equal(processFits(p()), true);
+    good = false;
+    assert.equal(processFits(p()), false, 'a frozen user with a hidden getter was trusted');
+  }
   // A frozen leader: its args list (shared, not frozen) changed in place.
   {
     const args = ['bash', '-l'];
