@@ -69,10 +69,13 @@ const fitLeaders = new WeakSet<object>();
 const fitLists = new WeakSet<object>();
 const LIST_MIN = 8;
 
+/** Frozen objects found fitting once: proven settled when they fit again (see keep). */
+const metOnce = new WeakSet<object>();
+
 /**
  * Whether `o` is frozen with data members only: its members are what they
- * are now for good. Asked once per object that fits (≈ 0.4 µs for a leader:
- * one descriptor per member; getOwnPropertyDescriptors costs 2–4 µs).
+ * are now for good. One descriptor per member: ≈ 0.4 µs for a leader, 2 µs
+ * for a 41-name capability list (getOwnPropertyDescriptors costs 5× that).
  */
 function settled(o: object): boolean {
   if (!Object.isFrozen(o)) return false;
@@ -81,12 +84,24 @@ function settled(o: object): boolean {
   return true;
 }
 
+/**
+ * Keep the verdict on `o`, which was just walked and fits, in `set` if it is
+ * settled — asked the second time it fits, not the first: a frozen object
+ * made for one event (a capability set past decode's cache, a leader
+ * rebuilt) then costs a WeakSet entry, not the proof.
+ */
+function keep(set: WeakSet<object>, o: object): void {
+  if (!Object.isFrozen(o)) return;
+  if (!metOnce.has(o)) metOnce.add(o);
+  else if (settled(o)) set.add(o);
+}
+
 function strings(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
   const n = v.length;
   if (n >= LIST_MIN && fitLists.has(v)) return true;
   for (let i = 0; i < n; i++) if (typeof v[i] !== 'string') return false;
-  if (n >= LIST_MIN && settled(v)) fitLists.add(v);
+  if (n >= LIST_MIN) keep(fitLists, v);
   return true;
 }
 
@@ -100,7 +115,7 @@ function userFits(u: unknown): boolean {
     if (k === 'id') continue;
     if (k !== 'name' || !isStr(v)) return false;
   }
-  if (settled(u)) fitUsers.add(u);
+  keep(fitUsers, u);
   return true;
 }
 
@@ -186,9 +201,11 @@ function leaderFits(l: unknown): boolean {
         return false;
     }
   }
-  // Its user and group are in fitUsers only if frozen (userFits above put them there).
-  if (settled(l) && (l.user === undefined || fitUsers.has(l.user as object)) && (l.group === undefined || fitUsers.has(l.group as object)) && (l.entry_meta === undefined || settled(l.entry_meta as object))) {
-    fitLeaders.add(l);
+  // Kept once its user and group are (userFits above), its entry_meta proven with it.
+  const meta = l.entry_meta as object | undefined;
+  if ((l.user === undefined || fitUsers.has(l.user as object)) && (l.group === undefined || fitUsers.has(l.group as object)) && Object.isFrozen(l)) {
+    if (!metOnce.has(l)) metOnce.add(l);
+    else if ((meta === undefined || settled(meta)) && settled(l)) fitLeaders.add(l);
   }
   return true;
 }
