@@ -23,7 +23,7 @@
  * version 2 layout, readable in the same segment). A property test holds
  * canonical → record → canonical to the identity on random hostile events.
  * The verdict on a frozen object events share (users, leaders, capability
- * lists) is kept: it is walked once ("verdicts kept on shared objects").
+ * lists) is kept once proven: it is not walked again ("verdicts kept on shared objects").
  *
  * Key order: the rebuilt process's members come in the order of this file,
  * not in the order enrich created them (the values are the same; the
@@ -57,7 +57,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 // (enrich/session.ts, one per leader entry, with their users and entry_meta),
 // the capability lists (decode's capNames) — all frozen. A frozen object whose
 // own members are all data members (no getter could answer differently next
-// time) keeps its verdict for good, so it is walked once and then found in
+// time) keeps its verdict for good, so it is walked a few times and then found in
 // one of these sets. Anything not frozen is walked every time; a leader's
 // args (the table entry's list, shared but not frozen) too.
 
