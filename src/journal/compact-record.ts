@@ -22,6 +22,8 @@
  * U+FFFD) — makes the journal store the canonical JSON instead (the
  * version 2 layout, readable in the same segment). A property test holds
  * canonical → record → canonical to the identity on random hostile events.
+ * The verdict on a frozen object events share (users, leaders, capability
+ * lists) is kept once proven: it is not walked again ("verdicts kept on shared objects").
  *
  * Key order: the rebuilt process's members come in the order of this file,
  * not in the order enrich created them (the values are the same; the
@@ -48,20 +50,72 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number';
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+// ---- verdicts kept on shared objects ---------------------------------------------
+//
+// What processFits walks is mostly shared between events and cannot change:
+// the users and groups (model/user-ref.ts's named references), the leaders
+// (enrich/session.ts, one per leader entry, with their users and entry_meta),
+// the capability lists (decode's capNames) — all frozen. A frozen object whose
+// own members are all data members (no getter could answer differently next
+// time) keeps its verdict for good, so it is walked a few times and then found in
+// one of these sets. Anything not frozen is walked every time; a leader's
+// args (the table entry's list, shared but not frozen) too.
+
+/** Frozen users and groups that fit (userFits). */
+const fitUsers = new WeakSet<object>();
+/** Frozen leaders that fit but for their args (leaderFits), their user, group and entry_meta frozen. */
+const fitLeaders = new WeakSet<object>();
+/** Frozen lists of strings (strings), only lists at least LIST_MIN long: a shorter one is walked faster than looked up. */
+const fitLists = new WeakSet<object>();
+const LIST_MIN = 8;
+
+/** Frozen objects found fitting once: proven settled when they fit again (see keep). */
+const metOnce = new WeakSet<object>();
+
+/**
+ * Whether `o` is frozen with data members only: its members are what they
+ * are now for good. One descriptor per member: ≈ 0.4 µs for a leader, 2 µs
+ * for a 41-name capability list (getOwnPropertyDescriptors costs 5× that).
+ */
+function settled(o: object): boolean {
+  if (!Object.isFrozen(o)) return false;
+  const names = Object.getOwnPropertyNames(o);
+  for (let i = 0; i < names.length; i++) if (!('value' in Object.getOwnPropertyDescriptor(o, names[i]!)!)) return false;
+  return true;
+}
+
+/**
+ * Keep the verdict on `o`, which was just walked and fits, in `set` if it is
+ * settled — asked the second time it fits, not the first: a frozen object
+ * made for one event (a capability set past decode's cache, a leader
+ * rebuilt) then costs a WeakSet entry, not the proof.
+ */
+function keep(set: WeakSet<object>, o: object): void {
+  if (!Object.isFrozen(o)) return;
+  if (!metOnce.has(o)) metOnce.add(o);
+  else if (settled(o)) set.add(o);
+}
+
 function strings(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  const n = v.length;
+  if (n >= LIST_MIN && fitLists.has(v)) return true;
+  for (let i = 0; i < n; i++) if (typeof v[i] !== 'string') return false;
+  if (n >= LIST_MIN) keep(fitLists, v);
   return true;
 }
 
 function userFits(u: unknown): boolean {
-  if (!isObj(u) || !isStr(u.id)) return false;
+  if (typeof u !== 'object' || u === null) return false;
+  if (fitUsers.has(u)) return true;
+  if (Array.isArray(u) || !isStr((u as Obj).id)) return false;
   for (const k in u) {
-    const v = u[k];
+    const v = (u as Obj)[k];
     if (v === undefined) continue;
     if (k === 'id') continue;
     if (k !== 'name' || !isStr(v)) return false;
   }
+  keep(fitUsers, u);
   return true;
 }
 
@@ -115,6 +169,9 @@ function parentFits(p: unknown): boolean {
 
 /** What session.ts leaderOf writes (same_as_process and args_count are derived, dropped on read). */
 function leaderFits(l: unknown): boolean {
+  if (typeof l !== 'object' || l === null) return false;
+  // A frozen leader's args list is fixed, not its content: walked each time.
+  if (fitLeaders.has(l)) return leaderArgs((l as Obj).args);
   if (!isObj(l) || !isNum(l.pid)) return false;
   for (const k in l) {
     const v = l[k];
@@ -128,8 +185,8 @@ function leaderFits(l: unknown): boolean {
       case 'start':
         if (!isStr(v)) return false;
         break;
-      case 'args': // an empty list is not written
-        if (!strings(v) || (v as string[]).length === 0) return false;
+      case 'args':
+        if (!leaderArgs(v)) return false;
         break;
       case 'user':
       case 'group':
@@ -144,7 +201,18 @@ function leaderFits(l: unknown): boolean {
         return false;
     }
   }
+  // Kept once its user and group are (userFits above), its entry_meta proven with it.
+  const meta = l.entry_meta as object | undefined;
+  if ((l.user === undefined || fitUsers.has(l.user as object)) && (l.group === undefined || fitUsers.has(l.group as object)) && Object.isFrozen(l)) {
+    if (!metOnce.has(l)) metOnce.add(l);
+    else if ((meta === undefined || settled(meta)) && settled(l)) fitLeaders.add(l);
+  }
   return true;
+}
+
+/** A leader's args: none, or a non-empty list of strings (an empty one is not written). */
+function leaderArgs(v: unknown): boolean {
+  return v === undefined || (strings(v) && (v as string[]).length > 0);
 }
 
 /** thread, real_user, real_group, saved_user, saved_group, parent: the members processFits requires. */

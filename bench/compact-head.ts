@@ -1,0 +1,62 @@
+/**
+ * The compact journal head's two checks alone (journal/compact-record.ts),
+ * without the ECS line journal-head.ts writes around them: `processFits` and
+ * `compactJson` on live-shaped events (bench/pipeline-storm.ts's fork storm,
+ * `--keep`), so a change of a fraction of a µs shows through the noise of a
+ * shared machine.
+ *
+ * Takes: --compare ROOT (another checkout, built: its compact-record module
+ * runs the same events in the same process, alternating pass by pass),
+ * --rounds, --events. Gives: µs of wall time per event of each, per build,
+ * the minimum and the median of the rounds (each round: five passes over the
+ * events). Asserts nothing.
+ *
+ *   node dist/bench/compact-head.js [--compare /tmp/base] [--rounds 20] [--events 6000]
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ClassifiedEvent } from '../src/model/event.js';
+import { keptStormEvents } from './kept-events.js';
+
+const { values } = parseArgs({
+  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '20' }, events: { type: 'string', default: '6000' } },
+  strict: false,
+});
+const rounds = Number(values.rounds);
+const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
+const roots: Array<[string, string]> = [['this', here]];
+if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+
+const events = await keptStormEvents(here, Number(values.events));
+
+const builds: Array<[string, Record<string, (ce: ClassifiedEvent) => number>]> = [];
+for (const [name, root] of roots) {
+  const m = (await import(pathToFileURL(join(root, 'src/journal/compact-record.js')).href)) as typeof import('../src/journal/compact-record.js');
+  builds.push([name, { processFits: (ce) => (m.processFits(ce.event.process) ? 1 : 0), compactJson: (ce) => m.compactJson(ce).length }]);
+}
+
+const PASSES = 5;
+const results: Record<string, Record<string, number[]>> = {};
+let sink = 0;
+for (let round = -1; round < rounds; round++) {
+  for (const [name, stages] of builds) {
+    for (const [stage, f] of Object.entries(stages)) {
+      const t0 = process.hrtime.bigint();
+      for (let k = 0; k < PASSES; k++) for (const ce of events) sink += f(ce);
+      const us = Number(process.hrtime.bigint() - t0) / 1000 / (PASSES * events.length);
+      if (round >= 0) ((results[name] ??= {})[stage] ??= []).push(us); // round -1 warms up
+    }
+  }
+}
+const r2 = (x: number): number => Math.round(x * 1000) / 1000;
+const out: Record<string, Record<string, { min: number; median: number }>> = {};
+for (const [b, st] of Object.entries(results)) {
+  out[b] = Object.fromEntries(
+    Object.entries(st).map(([k, v]) => {
+      const s = [...v].sort((x, y) => x - y);
+      return [k, { min: r2(s[0]!), median: r2(s[s.length >> 1]!) }];
+    }),
+  );
+}
+console.log(JSON.stringify({ events: events.length, rounds, usPerEvent: out, sink: sink > 0 }));
