@@ -14,6 +14,14 @@
  *   node dist/bench/live.js [--storms fork,exec,write] [--forks 20000] [--execs 3000]
  *        [--writes 40000] [--format ecs|cef] [--prof DIR] [--node-option OPT]...
  *        [--compare ROOT]... [--env KEY=VALUE]... [--sink file|kafka|elasticsearch]
+ *        [--rounds N]
+ *
+ * --rounds N (default 1) runs each storm N times against the same started
+ * sensor, one row per round: round 1 meets a cold sensor (code not yet
+ * compiled, heap not yet grown), rounds 2… a warm one, so the steady-state
+ * cost shows apart from the warm-up. The runs without the sensor (before it
+ * starts and after it stops) are shared by the rounds; a round's VmHWM is the
+ * peak so far.
  *
  * --compare ROOT also measures the sensor built in ROOT (another checkout,
  * e.g. the previous commit) on the same storms, alternating with this one.
@@ -55,8 +63,12 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     /** Where the sensor sends its events: file (default), kafka or elasticsearch. */
     sink: { type: 'string', default: 'file' },
+    /** Storms per started sensor: round 1 meets a cold sensor, later rounds a warm one (steady state). */
+    rounds: { type: 'string', default: '1' },
   },
 });
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: a whole number ≥ 1`);
 const sinkKind = values.sink as LiveSinkKind;
 
 const execFileAsync = promisify(execFile);
@@ -207,6 +219,8 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
 interface Row {
   build: string;
   storm: string;
+  /** 1 for the first storm against a freshly started sensor, 2… for the next ones against the same sensor. */
+  round: number;
   ops: number;
   events: number;
   stormEvents: number;
@@ -226,62 +240,73 @@ interface Row {
   bareUs?: number;
 }
 
-async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row> {
+/** A storm's figures with the sensor, before the runs without it are known (ratio, base filled in later). */
+type Measured = Omit<Row, 'baseNs' | 'ratio' | 'bareUs'> & { sent?: Buffer[] };
+
+/** One storm against the started sensor `s`: from just before it until its own exit is delivered. */
+async function measureRound(s: Sensor, args: string[], name: string, ops: number, build: string, round: number, idle: { rss: number }): Promise<Measured> {
+  await s.tail.poll();
+  const lines0 = s.tail.lines;
+  const lost0 = s.tail.kernelLost;
+  const cpu0 = cpuOf(s.child.pid!);
+  const threads0 = threadsOf(s.child.pid!);
+  const es0 = sinkKind === 'elasticsearch' ? elasticsearchCpu() : 0;
+  const values0 = s.tail instanceof Tail ? 0 : (s.tail.values?.length ?? 0);
+  // The previous round's storm is delivered in full (its exit was); count this one's from zero.
+  s.tail.stormLines = 0;
+  s.tail.stormExited = false;
+  const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
+  // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
+  // (The machine's other activity keeps the output growing, so "quiet" would never come.)
+  const deadline = Date.now() + 600_000;
+  while (!s.tail.stormExited && Date.now() < deadline) {
+    await sleep(sinkKind === 'elasticsearch' ? 250 : 50);
+    await s.tail.poll();
+  }
+  const cpu1 = cpuOf(s.child.pid!);
+  const threads1 = threadsOf(s.child.pid!);
+  const esCpuS = sinkKind === 'elasticsearch' ? elasticsearchCpu() - es0 : undefined;
+  const sent = s.tail instanceof Tail ? undefined : s.tail.values?.slice(values0);
+  const events = s.tail.lines - lines0; // includes the machine's other activity in the same time
+  return {
+    build,
+    storm: name,
+    round,
+    ops,
+    events,
+    stormEvents: s.tail.stormLines,
+    cpuS: cpu1 - cpu0,
+    usPerEvent: ((cpu1 - cpu0) * 1e6) / Math.max(1, events),
+    monNs: mon,
+    kernelLost: s.tail.kernelLost - lost0,
+    idleRss: idle.rss,
+    hwm: memOf(s.child.pid!).hwm, // the peak so far: a later round's includes the earlier ones'
+    threads: threadSplit(threads0, threads1, events),
+    ...(esCpuS !== undefined ? { esCpuS } : {}),
+    ...(sent !== undefined ? { sent } : {}),
+  };
+}
+
+/** `rounds` storms against one started sensor, each storm also run without it before and after. */
+async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row[]> {
   const base1 = await storm(args);
   const s = await startSensor(dir, `${name}-${build}`, root);
+  const measured: Measured[] = [];
   try {
     await sleep(3000); // start-up work (seeding, first batches) done
     await s.tail.poll();
     const idle = memOf(s.child.pid!);
-    const lines0 = s.tail.lines;
-    const lost0 = s.tail.kernelLost;
-    const cpu0 = cpuOf(s.child.pid!);
-    const threads0 = threadsOf(s.child.pid!);
-    const es0 = sinkKind === 'elasticsearch' ? elasticsearchCpu() : 0;
-    const values0 = s.tail instanceof Tail ? 0 : (s.tail.values?.length ?? 0);
-    const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
-    // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
-    // (The machine's other activity keeps the output growing, so "quiet" would never come.)
-    const deadline = Date.now() + 600_000;
-    while (!s.tail.stormExited && Date.now() < deadline) {
-      await sleep(sinkKind === 'elasticsearch' ? 250 : 50);
-      await s.tail.poll();
-    }
-    const cpu1 = cpuOf(s.child.pid!);
-    const threads1 = threadsOf(s.child.pid!);
-    const esCpuS = sinkKind === 'elasticsearch' ? elasticsearchCpu() - es0 : undefined;
-    const sent = s.tail instanceof Tail ? undefined : s.tail.values?.slice(values0);
-    const stormLines = s.tail.stormLines;
-    const lines1 = s.tail.lines;
-    const mem = memOf(s.child.pid!);
+    for (let round = 1; round <= rounds; round++) measured.push(await measureRound(s, args, name, ops, build, round, idle));
+  } finally {
     await s.stop();
-    if (s.tail instanceof Tail) s.tail.poll();
-    const bareUs = sent?.length ? bareProducerUs(sent, dir, 'lz4', `live${name}${Date.now().toString(36)}`) : undefined;
-    const base2 = await storm(args);
-    const events = lines1 - lines0; // includes the machine's other activity in the same time
-    const base = (base1 + base2) / 2;
-    return {
-      build,
-      storm: name,
-      ops,
-      events,
-      stormEvents: stormLines,
-      cpuS: cpu1 - cpu0,
-      usPerEvent: ((cpu1 - cpu0) * 1e6) / Math.max(1, events),
-      baseNs: base,
-      monNs: mon,
-      ratio: mon / base,
-      kernelLost: s.tail.kernelLost - lost0,
-      idleRss: idle.rss,
-      hwm: mem.hwm,
-      threads: threadSplit(threads0, threads1, lines1 - lines0),
-      ...(esCpuS !== undefined ? { esCpuS } : {}),
-      ...(bareUs !== undefined ? { bareUs } : {}),
-    };
-  } catch (e) {
-    await s.stop();
-    throw e;
   }
+  if (s.tail instanceof Tail) s.tail.poll();
+  const base2 = await storm(args);
+  const base = (base1 + base2) / 2;
+  return measured.map(({ sent, ...m }, i) => {
+    const bareUs = sent?.length ? bareProducerUs(sent, dir, 'lz4', `live${name}${i}${Date.now().toString(36)}`) : undefined;
+    return { ...m, baseNs: base, ratio: m.monNs / base, ...(bareUs !== undefined ? { bareUs } : {}) };
+  });
 }
 
 async function main(): Promise<void> {
@@ -314,9 +339,10 @@ async function main(): Promise<void> {
       if (!p) throw new Error(`unknown storm ${name}`);
       const builds: Array<[string, string]> = [['this', packageRoot], ...(values.compare ?? []).map((r, i): [string, string] => [`compare${i + 1}`, r])];
       for (const [build, root] of builds) {
-        rows.push(await run(name, p[0], p[1], dir, root, build));
-        const r = rows[rows.length - 1]!;
-        console.error(`${name} ${build}: ${JSON.stringify(r)}`);
+        for (const r of await run(name, p[0], p[1], dir, root, build)) {
+          rows.push(r);
+          console.error(`${name} ${build} round ${r.round}: ${JSON.stringify(r)}`);
+        }
       }
     }
   } finally {
@@ -326,17 +352,17 @@ async function main(): Promise<void> {
   console.log(`\noutput: ${sinkKind}, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   for (const [i, r] of (values.compare ?? []).entries()) console.log(`compare${i + 1}: ${r}`);
   const extra = sinkKind === 'kafka' ? ' | bare kafkajs µs CPU/message (lz4, same values)' : sinkKind === 'elasticsearch' ? ' | Elasticsearch node CPU-s | node µs CPU/event' : '';
-  console.log(`build | storm | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB${extra}`);
-  console.log(`---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:${extra ? '|---:'.repeat(extra.split('|').length - 1) : ''}`);
+  console.log(`build | storm | round | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB${extra}`);
+  console.log(`---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:${extra ? '|---:'.repeat(extra.split('|').length - 1) : ''}`);
   for (const r of rows) {
     console.log(
-      `${r.build} | ${r.storm} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}` +
+      `${r.build} | ${r.storm} | ${r.round} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}` +
         (r.bareUs !== undefined ? ` | ${r.bareUs.toFixed(1)}` : '') +
         (r.esCpuS !== undefined ? ` | ${r.esCpuS.toFixed(2)} | ${((r.esCpuS * 1e6) / Math.max(1, r.events)).toFixed(1)}` : ''),
     );
   }
   console.log('\nsensor CPU per event by thread (µs user + system):');
-  for (const r of rows) console.log(`${r.build} ${r.storm}: ${r.threads}`);
+  for (const r of rows) console.log(`${r.build} ${r.storm} round ${r.round}: ${r.threads}`);
 }
 
 await main();

@@ -10,7 +10,7 @@
  */
 import type { LeaderRef, OrchestratorInfo, SensorEvent, UserRef } from '../model/event.js';
 import { namedUserRef } from '../model/user-ref.js';
-import { ProcessTable, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
+import { ProcessTable, newEntry, ticksOf, DEFAULT_TABLE_OPTIONS, type ProcEntry } from './process-table.js';
 import { isoToEpochMs } from '../model/time.js';
 import { join } from 'node:path';
 import { NameResolver } from './names.js';
@@ -40,7 +40,10 @@ type NewEntry = Omit<ProcEntry, 'entityId'>;
 
 /** A new table entry with what every record says of the acting task now (setsid/setpgid/setuid show on its next event). */
 function taskContext(uid: string, gid: string, sid: number | undefined, pgid: number | undefined, tty: number, pid: number, startTicks: number, name: string, ppid: number): NewEntry {
-  const e: NewEntry = { uid, gid, tty, pid, startTicks, name, ppid };
+  const e = newEntry(pid, startTicks, name, ppid);
+  e.uid = uid;
+  e.gid = gid;
+  e.tty = tty;
   if (sid !== undefined) e.sid = sid;
   if (pgid !== undefined) e.pgid = pgid;
   return e;
@@ -63,7 +66,7 @@ export function actingEntry(table: ProcessTable, pid: number, ticks: number | un
  * would compute). Shared with replay's fast path.
  */
 export function metEntry(pid: number, ticks: number, name: string, ppid: number, parentTicks: number | undefined, entityId?: string): NewEntry & { entityId?: string } {
-  const e: NewEntry & { entityId?: string } = { pid, startTicks: ticks, name, ppid };
+  const e = newEntry(pid, ticks, name, ppid);
   if (entityId !== undefined) e.entityId = entityId;
   if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
   return e;

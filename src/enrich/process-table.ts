@@ -46,6 +46,44 @@ export interface ProcEntry {
   entryLeaderSlot?: LeaderSlot;
 }
 
+/**
+ * A table entry with every field present, in one order (the optional ones
+ * undefined until known): every entry has the same V8 hidden class whichever
+ * way it was made (fork, exec, met acting, seeded from /proc) and whatever
+ * was added later (exited, leaders, uid on setuid). Built with only the
+ * fields each way knows, entries had dozens of classes; the functions that
+ * read them (enrich, fillSession's leaders, markExited, expire) were
+ * deoptimized again and again in steady-state storms (`--trace-deopt`:
+ * "wrong map", issue-14) and recompiled on Node's background threads.
+ */
+export function newEntry(pid: number, startTicks: number, name: string, ppid: number): Omit<ProcEntry, 'entityId'> & { entityId?: string } {
+  return {
+    pid,
+    startTicks,
+    entityId: undefined,
+    name,
+    executable: undefined,
+    args: undefined,
+    cwd: undefined,
+    ppid,
+    parentStartTicks: undefined,
+    cgroupId: undefined,
+    exited: undefined,
+    uid: undefined,
+    gid: undefined,
+    sid: undefined,
+    pgid: undefined,
+    tty: undefined,
+    start: undefined,
+    entryPid: undefined,
+    entryStartTicks: undefined,
+    entryType: undefined,
+    used: undefined,
+    leaderSlot: undefined,
+    entryLeaderSlot: undefined,
+  };
+}
+
 export interface ProcessTableOptions {
   /** Host identity mixed into entity ids (machine id). */
   hostId: string;
@@ -240,7 +278,9 @@ export function readProc(root: string, pid: number): Omit<ProcEntry, 'entityId'>
     const fields = stat.slice(close + 2).split(' ');
     const ppid = Number(fields[1]);
     const startTicks = Number(fields[19]);
-    const entry: Omit<ProcEntry, 'entityId'> = { pid, ppid, name, startTicks, pgid: Number(fields[2]), sid: Number(fields[3]) };
+    const entry = newEntry(pid, startTicks, name, ppid);
+    entry.pgid = Number(fields[2]);
+    entry.sid = Number(fields[3]);
     // stat's tty_nr: minor in bits 0-7 and 20-31, major in bits 8-19; the kernel record's is major << 20 | minor.
     const ttyNr = Number(fields[4]);
     if (ttyNr) entry.tty = ((((ttyNr >>> 8) & 0xfff) << 20) | ((ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00))) >>> 0;
