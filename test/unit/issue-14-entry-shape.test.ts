@@ -51,7 +51,7 @@ test('issue-14-entry-shape: process table entries share one hidden class however
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const probe = join(dir, 'probe.mjs');
   writeFileSync(probe, PROBE);
-  const r = spawnSync(process.execPath, ['--allow-natives-syntax', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--single-threaded', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const same = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
   assert.deepEqual(same, { seeded: 'true', forked: 'true', execed: 'true', met: 'true', exited: 'true' }, r.stdout);
