@@ -155,7 +155,10 @@ test('issue-14-durable-position (b): a failed fsync (EIO) keeps the cursor back,
     assert.equal(cursorOnDisk(jdir, sink.name), undefined, 'no cursor file past the synced position');
     assert.equal(s.lastErrorCode, 'ESENSOR_OUTPUT');
     assert.match(s.lastError ?? '', /cannot fsync .*out\.ndjson: EIO/);
-    assert.ok(readLines(out).length >= 200, 'the unsynced lines were written again after the failure');
+    // Each failed sync sent the reader back to the cursor (0): the next pass began at the first event
+    // again. (How many lines a pass wrote before its sync depends on the machine's load: at least one batch.)
+    const before = readLines(out).map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.ok(before.filter((id) => id === before[0]).length >= 2, `the unsynced lines were written again after the failure: ${before.length} lines`);
 
     failing = false;
     assert.equal(await d.drained(DEADLINE_MS), true, 'delivered once fsync works again');
