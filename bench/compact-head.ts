@@ -13,22 +13,15 @@
  *
  *   node dist/bench/compact-head.js [--compare /tmp/base] [--rounds 20] [--events 6000]
  */
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { keptStormEvents } from './kept-events.js';
+import { compareArgs } from './compare-builds.js';
 
-const { values } = parseArgs({
-  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '20' }, events: { type: 'string', default: '6000' } },
-  strict: false,
-});
-const rounds = Number(values.rounds);
-const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
-const roots: Array<[string, string]> = [['this', here]];
-if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+const { rounds, opts, here, roots } = compareArgs(import.meta.url, 20, { events: 6000 });
 
-const events = await keptStormEvents(here, Number(values.events));
+const events = await keptStormEvents(here, opts.events);
 
 const builds: Array<[string, Record<string, (ce: ClassifiedEvent) => number>]> = [];
 for (const [name, root] of roots) {

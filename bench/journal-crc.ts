@@ -13,20 +13,13 @@
  *   node dist/bench/journal-crc.js [--compare /tmp/base] [--rounds 6] [--bytes 5500]
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { compareArgs } from './compare-builds.js';
 
-const { values } = parseArgs({
-  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, bytes: { type: 'string', default: '5500' } },
-  strict: false,
-});
-const rounds = Number(values.rounds);
-const bytes = Number(values.bytes);
-const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
-const roots: Array<[string, string]> = [['this', here]];
-if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+const { rounds, opts, roots } = compareArgs(import.meta.url, 6, { bytes: 5500 });
+const bytes = opts.bytes;
 
 type Format = typeof import('../src/journal/format.js');
 const builds: Array<{ name: string; f: Format }> = [];

@@ -24,21 +24,14 @@
  *
  *   node dist/bench/journal-head.js [--compare /tmp/base] [--rounds 6] [--events 6000]
  */
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { keptStormEvents } from './kept-events.js';
+import { compareArgs } from './compare-builds.js';
 
-const { values } = parseArgs({
-  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, events: { type: 'string', default: '6000' } },
-  strict: false,
-});
-const rounds = Number(values.rounds);
-const count = Number(values.events);
-const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
-const roots: Array<[string, string]> = [['this', here]];
-if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+const { rounds, opts, here, roots } = compareArgs(import.meta.url, 6, { events: 6000 });
+const count = opts.events;
 
 const events = await keptStormEvents(here, count);
 const { HOST, AGENT } = await import(pathToFileURL(join(here, 'test/helpers/normalize-corpus.js')).href);

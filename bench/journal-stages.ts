@@ -17,20 +17,13 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { keptStormEvents } from './kept-events.js';
+import { compareArgs } from './compare-builds.js';
 
-const { values } = parseArgs({
-  options: { compare: { type: 'string' }, rounds: { type: 'string', default: '6' }, events: { type: 'string', default: '6000' } },
-  strict: false,
-});
-const rounds = Number(values.rounds);
-const count = Number(values.events);
-const here = resolve(fileURLToPath(import.meta.url), '../..'); // dist/
-const roots: Array<[string, string]> = [['this', here]];
-if (typeof values.compare === 'string') roots.push(['compare', join(resolve(values.compare), 'dist')]);
+const { rounds, opts, here, roots } = compareArgs(import.meta.url, 6, { events: 6000 });
+const count = opts.events;
 
 const events = await keptStormEvents(here, count);
 

@@ -17,12 +17,7 @@
 // first, so only the family decoders' call is new for an unmet family.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../../src/sources/kernel/paths.js';
-import { tempDir } from '../helpers/replay-fixtures.js';
+import { runV8Probe } from '../helpers/v8-probe.js';
 
 const PROBE = `
 const root = process.argv[2];
@@ -51,14 +46,8 @@ for (const [t, r] of unmet) { one(r); console.log(t + ' ' + optimized()); }
 `;
 
 test('issue-14-decode-steady-state: a family decodeRecord has not met does not deoptimize it', (t) => {
-  const dir = tempDir('ebpf-sensor-decode-deopt-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const probe = join(dir, 'probe.mjs');
-  writeFileSync(probe, PROBE);
-  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--single-threaded', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const status = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  const { answers: status, stdout } = runV8Probe(t, PROBE);
   // Optimized at all, or the test proves nothing.
-  assert.equal(status.met, 'true', r.stdout);
-  assert.deepEqual(status, { met: 'true', SE_EV_PTRACE: 'true', SE_EV_BIND: 'true', SE_EV_SETNS: 'true', SE_EV_SYMLINK: 'true' }, r.stdout);
+  assert.equal(status.met, 'true', stdout);
+  assert.deepEqual(status, { met: 'true', SE_EV_PTRACE: 'true', SE_EV_BIND: 'true', SE_EV_SETNS: 'true', SE_EV_SYMLINK: 'true' }, stdout);
 });

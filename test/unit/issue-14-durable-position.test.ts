@@ -68,20 +68,50 @@ const pathOf = (fd: number): string => {
 
 const idLine = (ce: { event: { event: { id: string } } }): string => JSON.stringify({ id: ce.event.event.id });
 
-test('issue-14-durable-position (a): written but unsynced lines never move the cursor file; stop() syncs and commits', async () => {
-  const { dir, cleanup } = tempDir('issue14-durable-a-');
+interface FileDelivery {
+  jdir: string;
+  out: string;
+  j: Journal;
+  sink: NdjsonSink;
+  d: Delivery;
+}
+
+/**
+ * The real journal → delivery → file sink chain in a temp dir, for `body`; everything is stopped and
+ * removed after it, and the fsync hook (if any) undone.
+ */
+async function withFileDelivery(
+  prefix: string,
+  opts: { syncIntervalMs: number; batchCount: number; retry?: { initialMs: number; maxMs: number }; hook?: (out: string) => () => void },
+  body: (f: FileDelivery) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = tempDir(prefix);
   const jdir = join(dir, 'journal');
   const out = join(dir, 'out.ndjson');
-  let outSyncs = 0;
-  const restore = hookFsync((fd, cb, real) => {
-    if (pathOf(fd) === out) outSyncs++;
-    real(fd, cb);
-  });
+  const restore = opts.hook?.(out);
   const j = Journal.open(jdir, { fsyncIntervalMs: 0 });
-  // An interval far longer than the test: only stop() may sync.
-  const sink = new NdjsonSink({ target: out, format: idLine, syncIntervalMs: 600_000 });
-  const d = Delivery.start(j, sink, { batch: { count: 20, bytes: 1 << 20, ms: 0 } });
+  const sink = new NdjsonSink({ target: out, format: idLine, syncIntervalMs: opts.syncIntervalMs });
+  const d = Delivery.start(j, sink, { batch: { count: opts.batchCount, bytes: 1 << 20, ms: 0 }, ...(opts.retry ? { retry: opts.retry } : {}) });
   try {
+    await body({ jdir, out, j, sink, d });
+  } finally {
+    restore?.();
+    await d.stop();
+    await sink.close();
+    await j.close();
+    cleanup();
+  }
+}
+
+test('issue-14-durable-position (a): written but unsynced lines never move the cursor file; stop() syncs and commits', async () => {
+  let outSyncs = 0;
+  const hook = (out: string) =>
+    hookFsync((fd, cb, real) => {
+      if (pathOf(fd) === out) outSyncs++;
+      real(fd, cb);
+    });
+  // An interval far longer than the test: only stop() may sync.
+  await withFileDelivery('issue14-durable-a-', { syncIntervalMs: 600_000, batchCount: 20, hook }, async ({ jdir, out, j, sink, d }) => {
     j.append(batchOf(0, 100));
     await until('100 lines written', () => readLines(out).length === 100);
     await until('the delivery to note them confirmed', () => d.stats().written === 100);
@@ -96,23 +126,11 @@ test('issue-14-durable-position (a): written but unsynced lines never move the c
     assert.equal(d.stats().syncs, 1);
     assert.equal(d.stats().committed, 100);
     assert.equal(cursorOnDisk(jdir, sink.name), 100, 'and then committed the cursor');
-  } finally {
-    restore();
-    await d.stop();
-    await sink.close();
-    await j.close();
-    cleanup();
-  }
+  });
 });
 
 test('issue-14-durable-position (a2): once the interval elapsed the delivery syncs and commits by itself, one fsync for many batches', async () => {
-  const { dir, cleanup } = tempDir('issue14-durable-a2-');
-  const jdir = join(dir, 'journal');
-  const out = join(dir, 'out.ndjson');
-  const j = Journal.open(jdir, { fsyncIntervalMs: 0 });
-  const sink = new NdjsonSink({ target: out, format: idLine, syncIntervalMs: 50 });
-  const d = Delivery.start(j, sink, { batch: { count: 10, bytes: 1 << 20, ms: 0 } });
-  try {
+  await withFileDelivery('issue14-durable-a2-', { syncIntervalMs: 50, batchCount: 10 }, async ({ jdir, out, j, sink, d }) => {
     j.append(batchOf(0, 500));
     assert.equal(await d.drained(DEADLINE_MS), true, 'committed without stop()');
     assert.equal(cursorOnDisk(jdir, sink.name), 500);
@@ -121,33 +139,24 @@ test('issue-14-durable-position (a2): once the interval elapsed the delivery syn
     // Every commit followed a sync: at most one commit per sync, none without one.
     assert.ok(s.syncs >= 1 && s.syncs <= s.delivered.batches, `${s.syncs} syncs for ${s.delivered.batches} batches`);
     assert.equal(readLines(out).length, 500);
-  } finally {
-    await d.stop();
-    await sink.close();
-    await j.close();
-    cleanup();
-  }
+  });
 });
 
 test('issue-14-durable-position (b): a failed fsync (EIO) keeps the cursor back, is reported with its code, and nothing is lost', async () => {
-  const { dir, cleanup } = tempDir('issue14-durable-b-');
-  const jdir = join(dir, 'journal');
-  const out = join(dir, 'out.ndjson');
   let failing = true;
   let failed = 0;
-  const restore = hookFsync((fd, cb, real) => {
-    if (failing && pathOf(fd) === out) {
-      failed++;
-      const e = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5, syscall: 'fsync' }) as NodeJS.ErrnoException;
-      setImmediate(() => cb(e));
-      return;
-    }
-    real(fd, cb);
-  });
-  const j = Journal.open(jdir, { fsyncIntervalMs: 0 });
-  const sink = new NdjsonSink({ target: out, format: idLine, syncIntervalMs: 20 });
-  const d = Delivery.start(j, sink, { batch: { count: 25, bytes: 1 << 20, ms: 0 }, retry: { initialMs: 10, maxMs: 50 } });
-  try {
+  const hook = (out: string) =>
+    hookFsync((fd, cb, real) => {
+      if (failing && pathOf(fd) === out) {
+        failed++;
+        const e = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5, syscall: 'fsync' }) as NodeJS.ErrnoException;
+        setImmediate(() => cb(e));
+        return;
+      }
+      real(fd, cb);
+    });
+  const retry = { initialMs: 10, maxMs: 50 };
+  await withFileDelivery('issue14-durable-b-', { syncIntervalMs: 20, batchCount: 25, retry, hook }, async ({ jdir, out, j, sink, d }) => {
     j.append(batchOf(0, 100));
     await until('two failed syncs', () => d.stats().syncErrors >= 2);
     const s = d.stats();
@@ -168,13 +177,7 @@ test('issue-14-durable-position (b): a failed fsync (EIO) keeps the cursor back,
     const ids = readLines(out).map((l) => Number((JSON.parse(l) as { id: string }).id.slice(3)));
     assert.deepEqual([...new Set(ids)].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i), 'every event written');
     assert.deepEqual(ids.slice(-100), Array.from({ length: 100 }, (_, i) => i), 'the last pass wrote all 100 in order after the cursor');
-  } finally {
-    restore();
-    await d.stop();
-    await sink.close();
-    await j.close();
-    cleanup();
-  }
+  });
 });
 
 test('issue-14-durable-position (c): sinks without deferredSync commit per confirmed batch, or at most every commitIntervalMs', async () => {

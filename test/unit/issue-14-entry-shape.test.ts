@@ -9,12 +9,7 @@
 // V8's own answer, no timing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../../src/sources/kernel/paths.js';
-import { tempDir } from '../helpers/replay-fixtures.js';
+import { runV8Probe } from '../helpers/v8-probe.js';
 
 const PROBE = `
 const root = process.argv[2];
@@ -47,12 +42,6 @@ for (const [k, e] of Object.entries(entries)) {
 `;
 
 test('issue-14-entry-shape: process table entries share one hidden class however they were made', (t) => {
-  const dir = tempDir('ebpf-sensor-entry-shape-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const probe = join(dir, 'probe.mjs');
-  writeFileSync(probe, PROBE);
-  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--single-threaded', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const same = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
-  assert.deepEqual(same, { seeded: 'true', forked: 'true', execed: 'true', met: 'true', exited: 'true' }, r.stdout);
+  const { answers: same, stdout } = runV8Probe(t, PROBE);
+  assert.deepEqual(same, { seeded: 'true', forked: 'true', execed: 'true', met: 'true', exited: 'true' }, stdout);
 });
