@@ -20,8 +20,12 @@
  * backslashes, non-ASCII, U+2028/2029, U+FFFD, lone surrogates — is
  * JSON.stringify'd alone and written as UTF-8 (JSON's escapes are ASCII and
  * a stringified value holds no lone surrogate, so the bytes are those of the
- * whole string's encoding). Integers up to 2^53 are written digit by digit;
- * other numbers as String(n), which is JSON's text for a finite number.
+ * whole string's encoding). Integers up to 2^53 are written digit by digit
+ * (two int32 halves: float modulus costs several times more); other numbers
+ * as String(n), which is JSON's text for a finite number. Shared frozen
+ * objects (users, groups, a normal verdict) are copied from bytes kept for
+ * them once they are proven unable to change ("bytes kept for shared frozen
+ * objects").
  *
  * Exact by refusal: an object that is not a plain object or array (a Date,
  * a Map, a boxed primitive, a class instance, anything with a toJSON), a
@@ -159,8 +163,14 @@ function plainObject(x: object): boolean {
 }
 
 function obj(x: Record<string, unknown>, depth: number): boolean {
+  const frozen = Object.isFrozen(x);
+  if (frozen) {
+    const m = kept.get(x);
+    if (m !== undefined) return copy(m);
+  }
   if (!plainObject(x)) return fail();
   if (o + 2 > end) return fail(HEAD_FULL);
+  const at = o;
   B[o++] = 0x7b;
   let first = true;
   for (const k in x) {
@@ -170,6 +180,45 @@ function obj(x: Record<string, unknown>, depth: number): boolean {
   }
   if (o + 1 > end) return fail(HEAD_FULL);
   B[o++] = 0x7d;
+  if (frozen) keep(x, at);
+  return true;
+}
+
+// ---- bytes kept for shared frozen objects ---------------------------------------------
+//
+// The users and groups (model/user-ref.ts) and the verdict of a normal event are shared,
+// frozen objects: their bytes are kept once proven settled (frozen all the way down, data
+// members only, so no getter answers differently later) and copied from then on. Asked the
+// second time such an object is written, as compact-record.ts keeps its verdicts: a frozen
+// object made for one event costs a WeakSet entry, not the proof and a copy.
+
+const kept = new WeakMap<object, Uint8Array>();
+const metOnce = new WeakSet<object>();
+
+function keep(x: object, at: number): void {
+  if (!metOnce.has(x)) metOnce.add(x);
+  else if (deepSettled(x, 0)) kept.set(x, Uint8Array.prototype.slice.call(B, at, o));
+}
+
+function deepSettled(x: object, depth: number): boolean {
+  if (depth > 8 || !Object.isFrozen(x)) return false;
+  const names = Object.getOwnPropertyNames(x);
+  for (let i = 0; i < names.length; i++) {
+    const d = Object.getOwnPropertyDescriptor(x, names[i]!)!;
+    if (!('value' in d)) return false;
+    const v = d.value as unknown;
+    if (typeof v === 'object' && v !== null && !deepSettled(v, depth + 1)) return false;
+  }
+  return true;
+}
+
+function copy(m: Uint8Array): boolean {
+  const n = m.length;
+  if (o + n > end) return fail(HEAD_FULL);
+  const b = B;
+  let p = o;
+  for (let i = 0; i < n; i++) b[p++] = m[i]!;
+  o = p;
   return true;
 }
 

@@ -171,8 +171,18 @@ const oddValue = fc.oneof(
   },
 );
 
+/** Shared frozen objects, as users and verdicts are (head-bytes.ts keeps their bytes): one holds a member that changes between events. */
+const changing = { v: 0 };
+const SHARED = Object.freeze({ id: '0', name: 'x', nested: changing });
+const SHARED_DEEP = Object.freeze({ id: '1', tags: Object.freeze(['x', '\u2028', '']), n: Object.freeze({ z: -0 }) });
+
 function materialize(v: unknown): unknown {
   switch (v) {
+    case 'shared-frozen':
+      changing.v++;
+      return SHARED;
+    case 'shared-frozen-deep':
+      return SHARED_DEEP;
     case 'array-holes':
       return [1, , 'a', , null]; // eslint-disable-line no-sparse-arrays
     case 'array-odd':
@@ -313,4 +323,28 @@ test('issue-14 head bytes: an enumerable member on Object.prototype (seen by for
     delete proto.polluted;
   }
   assert.ok(Buffer.isBuffer(headBytes(ce)));
+});
+
+test('issue-14 head bytes: bytes kept for a shared frozen object are used only while it cannot change (frozen all the way down, no getter)', () => {
+  const base = corpus()[0]!;
+  const inner = { v: 0 };
+  let g = 0;
+  const shallow = Object.freeze({ id: '0', name: 'root', inner });
+  const getter = Object.freeze(Object.defineProperty({ id: '0' }, 'name', { get: () => `n${g}`, enumerable: true }));
+  const deep = Object.freeze({ id: '0', name: 'r\u00e9', list: Object.freeze(['a', '\u2028']) });
+  for (let i = 0; i < 6; i++) {
+    inner.v = i;
+    g = i;
+    for (const [slot, shared] of [
+      ['user', shallow],
+      ['group', getter],
+      ['user', deep],
+    ] as const) {
+      const ce = structuredClone(base);
+      (ce.event as unknown as Record<string, unknown>)[slot] = shared;
+      const got = headBytes(ce);
+      assert.ok(Buffer.isBuffer(got), `${slot}: ${String(got)}`);
+      assert.equal(got.toString('utf8'), compactJson(ce), `round ${i}, ${slot}`);
+    }
+  }
 });
