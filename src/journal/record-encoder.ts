@@ -11,8 +11,8 @@
  * without the process (`R…`) next to that line; otherwise its canonical JSON.
  * Everything is written straight into the buffer: no payload string is
  * concatenated, flattened and copied; the compact head is written as bytes
- * (head-bytes.ts), JSON.stringify only for what that writer leaves to it; an ECS line given in parts (its cached
- * fragments) is written part by part.
+ * (head-bytes.ts), JSON.stringify only for what that writer leaves to it;
+ * an ECS line given in parts (its cached fragments) is written part by part.
  */
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
