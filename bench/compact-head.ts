@@ -1,7 +1,9 @@
 /**
  * The compact journal head's two checks alone (journal/compact-record.ts),
  * without the ECS line journal-head.ts writes around them: `processFits` and
- * `compactJson` on live-shaped events (bench/pipeline-storm.ts's fork storm,
+ * `compactJson` (and `compactWrite`: its string written into a buffer as
+ * UTF-8, as the encoder did) against `headBytes` (head-bytes.ts: the same
+ * bytes written straight into the buffer, builds that have it) on live-shaped events (bench/pipeline-storm.ts's fork storm,
  * `--keep`), so a change of a fraction of a µs shows through the noise of a
  * shared machine.
  *
@@ -23,10 +25,19 @@ const { rounds, opts, here, roots } = compareArgs(import.meta.url, 20, { events:
 
 const events = await keptStormEvents(here, opts.events);
 
+const scratch = Buffer.allocUnsafe(1 << 20);
 const builds: Array<[string, Record<string, (ce: ClassifiedEvent) => number>]> = [];
 for (const [name, root] of roots) {
   const m = (await import(pathToFileURL(join(root, 'src/journal/compact-record.js')).href)) as typeof import('../src/journal/compact-record.js');
-  builds.push([name, { processFits: (ce) => (m.processFits(ce.event.process) ? 1 : 0), compactJson: (ce) => m.compactJson(ce).length }]);
+  const stages: Record<string, (ce: ClassifiedEvent) => number> = {
+    processFits: (ce) => (m.processFits(ce.event.process) ? 1 : 0),
+    compactJson: (ce) => m.compactJson(ce).length,
+    compactWrite: (ce) => scratch.write(m.compactJson(ce), 0, 'utf8'),
+  };
+  // Builds with head-bytes.ts: the head written as bytes into the buffer (what compactWrite does with a string).
+  const hb = (await import(pathToFileURL(join(root, 'src/journal/head-bytes.js')).href).catch(() => undefined)) as typeof import('../src/journal/head-bytes.js') | undefined;
+  if (hb && m.flagsOf) stages.headBytes = (ce) => hb.writeCompactHead(scratch, 0, ce, m.flagsOf(ce.event.process));
+  builds.push([name, stages]);
 }
 
 const PASSES = 5;

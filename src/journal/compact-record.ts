@@ -321,7 +321,7 @@ export function processFits(p: ProcessInfo): boolean {
 }
 
 /** The `"process":N` bits of a process that fits. */
-function flagsOf(p: ProcessInfo): number {
+export function flagsOf(p: ProcessInfo): number {
   const caps = p.thread.capabilities;
   let f = caps !== undefined && caps.effective.length === 0 && caps.permitted.length === 0 ? EMPTY_CAPS : 0;
   if (p.env_vars !== undefined && p.env_vars.length === 0) f |= EMPTY_ENV;

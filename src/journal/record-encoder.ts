@@ -10,12 +10,14 @@
  * holds its process exactly (compact-record.ts), the record stores the event
  * without the process (`R…`) next to that line; otherwise its canonical JSON.
  * Everything is written straight into the buffer: no payload string is
- * concatenated, flattened and copied; an ECS line given in parts (its cached
- * fragments) is written part by part.
+ * concatenated, flattened and copied; the compact head is written as bytes
+ * (head-bytes.ts), JSON.stringify only for what that writer leaves to it;
+ * an ECS line given in parts (its cached fragments) is written part by part.
  */
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
-import { COMPACT_TAG, compactJson, processFits } from './compact-record.js';
+import { COMPACT_TAG, compactJson, flagsOf, processFits } from './compact-record.js';
+import { HEAD_FULL, HEAD_ODD, writeCompactHead } from './head-bytes.js';
 import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from './format.js';
 import { plainLine, sectionsBound, writeSections, type EventSections } from './payload.js';
 
@@ -25,10 +27,13 @@ export interface EncodeCounts {
   canonical: number;
 }
 
+/** Free bytes a compact head is first tried in (a live head is ≈ 650): a larger one grows the buffer and is written again. */
+const HEAD_ROOM = 16 << 10;
+
 export class RecordEncoder {
   private buf: Buffer = Buffer.allocUnsafe(0);
   readonly counts: EncodeCounts = { compact: 0, canonical: 0 };
-  /** Whether the last head() is the compact one (written after the `R` tag). */
+  /** Whether the last compactFits() chose the compact head. */
   private compact = false;
 
   /**
@@ -41,15 +46,23 @@ export class RecordEncoder {
     let pos = first;
     for (const ce of batch) {
       const sec = sections?.(ce);
-      const head = this.head(ce, sec);
-      const compact = this.compact;
-      const need = off + HDR + 1 + head.length * 3 + (sec ? sectionsBound(sec) : 0); // UTF-8: at most 3 bytes per UTF-16 unit
-      if (need > this.buf.length) this.grow(need, off);
       const start = off + HDR;
-      let end = start;
-      if (compact) this.buf[end++] = COMPACT_TAG;
-      end += this.buf.write(head, end, 'utf8');
-      if (sec) end = writeSections(this.buf, end, sec);
+      let end = this.compactFits(sec, ce) ? this.compactBytes(ce, start) : HEAD_ODD;
+      if (end === HEAD_ODD) {
+        // The head as a string: canonical JSON, or the compact one for what the byte writer leaves to JSON.stringify.
+        const compact = this.compact;
+        const head = compact ? compactJson(ce) : JSON.stringify(ce);
+        const need = start + 1 + head.length * 3; // UTF-8: at most 3 bytes per UTF-16 unit
+        if (need > this.buf.length) this.grow(need, off);
+        end = start;
+        if (compact) this.buf[end++] = COMPACT_TAG;
+        end += this.buf.write(head, end, 'utf8');
+      }
+      if (sec) {
+        const need = end + sectionsBound(sec);
+        if (need > this.buf.length) this.grow(need, end);
+        end = writeSections(this.buf, end, sec);
+      }
       const len = end - start;
       if (len > MAX_PAYLOAD_BYTES) {
         throw new SensorError('ESENSOR_JOURNAL_IO', `event ${ce.event.event.id} is ${len} bytes, more than a journal record holds (${MAX_PAYLOAD_BYTES})`);
@@ -61,8 +74,11 @@ export class RecordEncoder {
     return { buf: this.buf, bytes: off };
   }
 
-  /** The record's first part: the compact head's JSON (`compact` set) when the ECS line carries the process, else the canonical JSON. */
-  private head(ce: ClassifiedEvent, sec: EventSections | undefined): string {
+  /**
+   * Whether the record stores the compact head (`compact` set; counted): the
+   * event's ECS line is among its sections and holds its process exactly.
+   */
+  private compactFits(sec: EventSections | undefined, ce: ClassifiedEvent): boolean {
     this.compact = false;
     if (sec) {
       for (const [format, line] of sec.lines) {
@@ -75,13 +91,28 @@ export class RecordEncoder {
         if (plainLine(line) && processFits(ce.event.process)) {
           this.counts.compact++;
           this.compact = true;
-          return compactJson(ce);
+          return true;
         }
         break;
       }
     }
     this.counts.canonical++;
-    return JSON.stringify(ce);
+    return false;
+  }
+
+  /**
+   * The `R` tag and the compact head written as bytes at `start` (head-bytes.ts):
+   * the end offset, or HEAD_ODD when the event is left to compactJson.
+   */
+  private compactBytes(ce: ClassifiedEvent, start: number): number {
+    const flags = flagsOf(ce.event.process);
+    for (;;) {
+      if (start + HEAD_ROOM > this.buf.length) this.grow(start + HEAD_ROOM, start);
+      this.buf[start] = COMPACT_TAG;
+      const end = writeCompactHead(this.buf, start + 1, ce, flags);
+      if (end !== HEAD_FULL) return end;
+      this.grow(this.buf.length * 2, start);
+    }
   }
 
   private grow(need: number, keep: number): void {
