@@ -197,7 +197,9 @@ const CHUNK_BYTES = 4 << 20;
 
 /**
  * Where `renderRaw` writes lines: one chunk after another, each line a range
- * of a chunk, so a line costs no allocation of its own. The chunks are
+ * of a chunk followed by LF, so a line costs no allocation of its own and a
+ * run of lines is the bytes a file gets (the file sink writes such runs from
+ * where they are, ndjson-sink.ts, instead of copying each line). The chunks are
  * reused once the sinks have the lines (`release()`, after every send: the
  * Sink contract lets the caller write over a batch's bytes once send()
  * resolved), so a replay touches the same few MiB again instead of fresh
@@ -265,6 +267,7 @@ export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): S
 }
 
 const QUOTE = 0x22;
+const LF = 0x0a;
 const BACKSLASH = 0x5c;
 
 /** Own values a and b (spans: CaptureBlock.ownSpans) have the same bytes. */
@@ -286,7 +289,8 @@ const LOOP_BYTES = 64;
  * values in `src` (CaptureBlock.ownSpans: canonical JSON only, so those bytes
  * are exactly what enc() would write), `shape` the shape's slot values
  * already encoded (slotBytes). Returns where the line starts in `out.buf`
- * (it ends at `out.off`), or -1, writing nothing, when a value does not fit
+ * (it ends at `out.off - 1`: an LF follows it, see LineChunks), or -1,
+ * writing nothing, when a value does not fit
  * its slot or the timestamp is not plain ASCII (renderPlan decides those).
  * Reads the plan's packed form (EcsPlan.text, cut, code).
  */
@@ -311,7 +315,7 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
       len += tsEnd - tsStart + 2;
     } else len += sat[2 * k + 1]! - sat[2 * k]!;
   }
-  out.reserve(len);
+  out.reserve(len + 1);
   const dst = out.buf;
   const text = plan.text;
   const cut = plan.cut;
@@ -347,7 +351,8 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
       dst[off++] = QUOTE;
     }
   }
-  out.off = off;
+  dst[off] = LF;
+  out.off = off + 1;
   return start;
 }
 

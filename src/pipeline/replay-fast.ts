@@ -256,7 +256,7 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
           const at = n > plan.idIndex && src[spans[idAt]!] === QUOTE ? renderRaw(plan, src, b.tsStartOf(i), b.tsEndOf(i), spans, n, sb!, lines) : -1;
           if (at >= 0) {
             tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
-            out.push(new PlannedEvent(lines.buf, at, lines.off, undefined, spans[idAt]! + 1, spans[idAt + 1]! - 1, plan, b, i));
+            out.push(new PlannedEvent(lines.buf, at, lines.off - 1, undefined, spans[idAt]! + 1, spans[idAt + 1]! - 1, plan, b, i));
             continue;
           }
           // … otherwise parsed and encoded value by value.
