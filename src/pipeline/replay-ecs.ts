@@ -85,6 +85,8 @@ export interface EcsPlan {
    * for a string (3 numbers a slot).
    */
   text: Buffer;
+  /** A DataView of `text`. */
+  view: DataView;
   cut: Int32Array;
   code: Int32Array;
   /** Index of event.id among the own values. */
@@ -209,6 +211,8 @@ export class LineChunks {
   private readonly chunks: Buffer[] = [Buffer.allocUnsafeSlow(CHUNK_BYTES)];
   private at = 0;
   buf: Buffer = this.chunks[0]!;
+  /** A DataView of `buf` (renderRaw copies short runs through it). */
+  view: DataView = dataView(this.buf);
   off = 0;
   /** Room for n more bytes in `buf` from `off` (the next chunk when the current one is full). */
   reserve(n: number): void {
@@ -216,6 +220,7 @@ export class LineChunks {
     this.at++;
     if (this.at >= this.chunks.length || this.chunks[this.at]!.length < n) this.chunks.splice(this.at, 0, Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n)));
     this.buf = this.chunks[this.at]!;
+    this.view = dataView(this.buf);
     this.off = 0;
   }
   /**
@@ -228,6 +233,7 @@ export class LineChunks {
     this.chunks.splice(0, this.chunks.length, ...kept);
     this.at = 0;
     this.buf = this.chunks[0]!;
+    this.view = dataView(this.buf);
     this.off = 0;
   }
 }
@@ -242,6 +248,8 @@ const MAX_KEPT_CHUNKS = 4;
  */
 export interface ShapeBytes {
   text: Buffer;
+  /** A DataView of `text`. */
+  view: DataView;
   at: Int32Array;
   parts: Buffer[];
 }
@@ -263,7 +271,7 @@ export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): S
     off += parts[k]!.length;
     at[2 * k + 1] = off;
   }
-  return { text, at, parts };
+  return { text, view: dataView(text), at, parts };
 }
 
 const QUOTE = 0x22;
@@ -282,6 +290,33 @@ function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolea
 
 /** Copies up to this many bytes with a loop; longer runs with one copy call. */
 const LOOP_BYTES = 64;
+
+/**
+ * Copies bytes [a, e) of `s` to `d` at `off`, four at a time (a copy call
+ * costs ≈ 65 ns here whatever its length; a loop a byte at a time was most
+ * of renderRaw). Returns where the copy ends in `d`.
+ */
+function copyRun(s: DataView, a: number, e: number, d: DataView, off: number): number {
+  for (; e - a >= 4; a += 4, off += 4) d.setUint32(off, s.getUint32(a));
+  for (; a < e; a++) d.setUint8(off++, s.getUint8(a));
+  return off;
+}
+
+function dataView(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+let lastSrc: Buffer | undefined;
+let lastView: DataView | undefined;
+
+/** A DataView of `b` (the last one made is kept: renderRaw reads one capture block for many lines). */
+function viewOf(b: Buffer): DataView {
+  if (b !== lastSrc) {
+    lastSrc = b;
+    lastView = dataView(b);
+  }
+  return lastView!;
+}
 
 /**
  * Writes a line like renderPlan, with the record's own values and timestamp
@@ -317,9 +352,11 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
   }
   out.reserve(len + 1);
   const dst = out.buf;
-  const text = plan.text;
+  const dv = out.view;
+  const tv = plan.view;
   const cut = plan.cut;
-  const stext = shape.text;
+  const sv = shape.view;
+  const bv = viewOf(src);
   const start = out.off;
   let off = start;
   for (let j = 0, c = 0; ; j++, c += 3) {
@@ -328,7 +365,7 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
     if (e - a > LOOP_BYTES) {
       dst.set(plan.pieces[j]!, off);
       off += e - a;
-    } else while (a < e) dst[off++] = text[a++]!;
+    } else off = copyRun(tv, a, e, dv, off);
     if (c >= code.length) break;
     const from = code[c]!;
     const k = code[c + 1]!;
@@ -338,16 +375,15 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
       if (e - a > LOOP_BYTES) {
         dst.set(shape.parts[k]!, off);
         off += e - a;
-      } else while (a < e) dst[off++] = stext[a++]!;
+      } else off = copyRun(sv, a, e, dv, off);
     } else if (from === From.Own) {
       a = spans[2 * k]!;
       e = spans[2 * k + 1]!;
       if (e - a > LOOP_BYTES) off += src.copy(dst, off, a, e);
-      else while (a < e) dst[off++] = src[a++]!;
+      else off = copyRun(bv, a, e, dv, off);
     } else {
       dst[off++] = QUOTE;
-      a = tsStart;
-      while (a < tsEnd) dst[off++] = src[a++]!;
+      off = copyRun(bv, tsStart, tsEnd, dv, off);
       dst[off++] = QUOTE;
     }
   }
@@ -357,7 +393,7 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
 }
 
 /** EcsPlan.text, cut and code of a plan's pieces and slots. */
-function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buffer; cut: Int32Array; code: Int32Array } {
+function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buffer; view: DataView; cut: Int32Array; code: Int32Array } {
   const text = Buffer.concat(pieces);
   const cut = new Int32Array(pieces.length + 1);
   for (let j = 0; j < pieces.length; j++) cut[j + 1] = cut[j]! + pieces[j]!.length;
@@ -367,7 +403,7 @@ function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buff
     code[3 * j + 1] = sl.index;
     code[3 * j + 2] = sl.type === 'string' ? 1 : 0;
   });
-  return { text, cut, code };
+  return { text, view: dataView(text), cut, code };
 }
 
 /**
