@@ -410,7 +410,8 @@ function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buff
  * The plan of `ev` (materialized, enriched, decided normal), with `slots`
  * the places that vary within its key, or null when none holds: a value
  * that does not fit, a line not cut cleanly, or a plan that does not write
- * `ev` itself byte for byte.
+ * `ev` itself byte for byte. `onLine` gets `ev`'s own line (with no rule
+ * matches) once the check has written it.
  */
 export function buildPlan(
   ev: SensorEvent,
@@ -419,6 +420,7 @@ export function buildPlan(
   host: HostInfo,
   agent: AgentInfo,
   epochOf: (pid: number) => number,
+  onLine?: (line: Buffer) => void,
 ): EcsPlan | null {
   const idIndex = slots.find((s) => s.from === From.Own && s.path === 'event.id')?.index ?? -1;
   if (idIndex < 0 || typeof ev.process?.entity_id !== 'string' || typeof ev.process.pid !== 'number') return null;
@@ -465,7 +467,26 @@ export function buildPlan(
   const distinct = src >= 0 ? [src, dst] : [];
   const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, ...packed(pieces, order), idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
-  return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
+  const own = Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8');
+  onLine?.(own);
+  return mine !== undefined && mine.equals(own) ? plan : null;
+}
+
+/**
+ * The event a plan was cut from, shipped with the line its plan was checked
+ * against (buildPlan's `onLine`): that line is what a sink would write for
+ * it (the serializer reads only the matches of a verdict, and it has none),
+ * so it is not serialized a third time.
+ */
+export class CheckedEvent implements ClassifiedEvent {
+  constructor(
+    readonly event: SensorEvent,
+    readonly verdict: Verdict,
+    private readonly line: Buffer,
+  ) {}
+  shipped(format: string): Buffer | undefined {
+    return format === 'ecs' ? this.line : undefined;
+  }
 }
 
 /**

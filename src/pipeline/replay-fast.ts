@@ -25,7 +25,7 @@ import type { Sink } from '../sinks/sink.js';
 import type { CaptureBlock, ReplayBlock } from '../sources/replay/replay-source.js';
 import { captureError, splitPath } from '../sources/replay/capture-format.js';
 import { OwnDecisions, mayMatch } from './replay-own.js';
-import { From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
+import { CheckedEvent, From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
 import { PlanCache } from './replay-plans.js';
 import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
@@ -284,9 +284,11 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
     const handled = r.handle(ev, hs, rc, out);
     if (handled !== true) r.bad(captureError(b.file, b.where(i), handled), b, i, b.file);
     if (key >= 0 && !plans.has(key)) {
-      // The first event of its key: its line, cut at the values that vary, is the plan of the others.
+      // The first event of its key: its line, cut at the values that vary, is the plan of the others;
+      // the line the plan is checked against is shipped as the event's own (CheckedEvent).
       const ce = out.length === n + 1 ? out[n]! : undefined;
-      plans.set(key, ce && ce.verdict.classification === 'normal' ? planOrNull(b, st, i, s, ev, hs) : null);
+      const ship = ce && !ce.verdict.matches.length ? (line: Buffer): void => void (out[n] = new CheckedEvent(ev, ce.verdict, line)) : undefined;
+      plans.set(key, ce && ce.verdict.classification === 'normal' ? planOrNull(b, st, i, s, ev, hs, ship) : null);
     }
   }
   return i;
@@ -298,16 +300,16 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
  * sinks fail to format it and replay reports the field (dropMalformed) —
  * or, when no field is wrong, throws the failure as the bug it is.
  */
-function planOrNull(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState): EcsPlan | null {
+function planOrNull(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState, onLine?: (line: Buffer) => void): EcsPlan | null {
   try {
-    return planOf(b, st, i, s, ev, hs);
+    return planOf(b, st, i, s, ev, hs, onLine);
   } catch {
     return null;
   }
 }
 
 /** The ECS plan cut from event `i` (built and enriched as `ev`), or null. */
-function planOf(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState): EcsPlan | null {
+function planOf(b: CaptureBlock, st: FastState, i: number, s: number, ev: SensorEvent, hs: HostState, onLine?: (line: Buffer) => void): EcsPlan | null {
   const paths = b.valuePaths(i);
   const own = b.ownValues(i);
   if (!paths || !own || paths.length !== own.length) return null;
@@ -319,7 +321,7 @@ function planOf(b: CaptureBlock, st: FastState, i: number, s: number, ev: Sensor
     slots.push({ from: From.Own, index: k, path: paths[k]!, type: typeof v as 'string' | 'number' });
   }
   slots.push(...st.shapeSlots[s]!);
-  return buildPlan(ev, slots, { ts: b.timestamp(i), own, shape: st.shapeSlotValues[s]! }, hs.host, hs.agent, (pid) => hs.epochs.get(pid));
+  return buildPlan(ev, slots, { ts: b.timestamp(i), own, shape: st.shapeSlotValues[s]! }, hs.host, hs.agent, (pid) => hs.epochs.get(pid), onLine);
 }
 
 /** What the shape alone decides (FastState.shapeState), worked out on first use. */

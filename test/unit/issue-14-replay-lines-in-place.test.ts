@@ -13,7 +13,7 @@ import { lineFormatter } from '../../src/pipeline/outputs.js';
 import { replay } from '../../src/pipeline/replay.js';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
 import type { LineFormatter, Sink } from '../../src/sinks/sink.js';
-import { PlannedEvent } from '../../src/pipeline/replay-ecs.js';
+import { CheckedEvent, PlannedEvent } from '../../src/pipeline/replay-ecs.js';
 import { AGENT, HOST } from '../helpers/normalize-corpus.js';
 import { rawEvents, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
 
@@ -81,7 +81,7 @@ test('issue-14: a batch written with writev rotates like one write (whole batche
   assert.equal(all, chunk.toString('utf8'));
 });
 
-test('issue-14: replay --events all into a file: the same bytes as the full path, planned lines written in place', async () => {
+test('issue-14: replay --events all into a file: the same bytes as the full path, planned lines written in place, check lines shipped', async () => {
   const events = rawEvents(3, 2500, 1);
   // The opens again, three times, with new ids: a host reading the same files (those lines come from plans).
   const again = [1, 2, 3].flatMap((r) =>
@@ -96,6 +96,7 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
   );
   const file = await writeCapture(join(dir, 'in.capture.gz'), [...events, ...again]);
   let planned = 0;
+  let checked = 0;
   const run = async (noFastPath: boolean): Promise<{ bytes: Buffer; inPlace: number }> => {
     const out = join(dir, `out-${noFastPath}.ndjson`);
     const sinks: NdjsonSink[] = [];
@@ -112,7 +113,10 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
         const count: Sink = {
           name: 'count',
           send: async (batch) => {
-            for (const ce of batch) if (ce instanceof PlannedEvent) planned++;
+            for (const ce of batch) {
+              if (ce instanceof PlannedEvent) planned++;
+              if (ce instanceof CheckedEvent) checked++;
+            }
           },
           flush: async () => undefined,
           close: async () => undefined,
@@ -131,5 +135,7 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
   // Only planned lines lie in chunks; in place are those in runs of two or more (here 66 of 339:
   // these synthetic events plan few lines in a row; the bench's steady capture, ≈ 99% of 200,000).
   assert.ok(planned > 200, `planned ${planned}`);
+  // The first event of each plan key ships the line its plan was checked against (not serialized again).
+  assert.ok(checked > 10, `events shipped with their plan's check line: ${checked}`);
   assert.ok(fast.inPlace >= 40 && fast.inPlace <= planned, `planned lines written in place: ${fast.inPlace} of ${planned}`);
 });
