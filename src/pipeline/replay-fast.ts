@@ -237,7 +237,9 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
             if (k >= 0 && plans.get(k) !== null) normal = !ownMayMatch(b, st, plans, rc.byOwn, i, c, s, kind, pk);
           }
         }
-        if (normal) key = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
+        // No plan for an exit: its key holds the process's context, and a process exits once (on the
+        // host capture 2,981 exit plans were built, none used: 4 in 10 of the plans, for nothing).
+        if (normal && kind !== EXIT) key = planKey(b, st, plans, c, b.templateOf(i), s, rc.shapePaths);
         let plan = key >= 0 ? plans.get(key) : null;
         if (plan && !planHolds(plan, epochOf)) {
           // A table entry it was written from changed: the next event built writes a new one.

@@ -97,6 +97,8 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
   const file = await writeCapture(join(dir, 'in.capture.gz'), [...events, ...again]);
   let planned = 0;
   let checked = 0;
+  let checkedExits = 0;
+  let exits = 0;
   const run = async (noFastPath: boolean): Promise<{ bytes: Buffer; inPlace: number }> => {
     const out = join(dir, `out-${noFastPath}.ndjson`);
     const sinks: NdjsonSink[] = [];
@@ -116,6 +118,8 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
             for (const ce of batch) {
               if (ce instanceof PlannedEvent) planned++;
               if (ce instanceof CheckedEvent) checked++;
+              if (ce instanceof CheckedEvent && ce.event.ebpf.kind === 'exit') checkedExits++;
+              if (ce.event.ebpf.kind === 'exit') exits++;
             }
           },
           flush: async () => undefined,
@@ -137,5 +141,8 @@ test('issue-14: replay --events all into a file: the same bytes as the full path
   assert.ok(planned > 200, `planned ${planned}`);
   // The first event of each plan key ships the line its plan was checked against (not serialized again).
   assert.ok(checked > 10, `events shipped with their plan's check line: ${checked}`);
+  // No plan is built for an exit (a process exits once: its plan would never be used).
+  assert.ok(exits > 10, `exits ${exits}`);
+  assert.equal(checkedExits, 0, 'no exit had a plan built');
   assert.ok(fast.inPlace >= 40 && fast.inPlace <= planned, `planned lines written in place: ${fast.inPlace} of ${planned}`);
 });
