@@ -85,6 +85,8 @@ export interface EcsPlan {
    * for a string (3 numbers a slot).
    */
   text: Buffer;
+  /** A DataView of `text`. */
+  view: DataView;
   cut: Int32Array;
   code: Int32Array;
   /** Index of event.id among the own values. */
@@ -197,7 +199,9 @@ const CHUNK_BYTES = 4 << 20;
 
 /**
  * Where `renderRaw` writes lines: one chunk after another, each line a range
- * of a chunk, so a line costs no allocation of its own. The chunks are
+ * of a chunk followed by LF, so a line costs no allocation of its own and a
+ * run of lines is the bytes a file gets (the file sink writes such runs from
+ * where they are, ndjson-sink.ts, instead of copying each line). The chunks are
  * reused once the sinks have the lines (`release()`, after every send: the
  * Sink contract lets the caller write over a batch's bytes once send()
  * resolved), so a replay touches the same few MiB again instead of fresh
@@ -207,6 +211,8 @@ export class LineChunks {
   private readonly chunks: Buffer[] = [Buffer.allocUnsafeSlow(CHUNK_BYTES)];
   private at = 0;
   buf: Buffer = this.chunks[0]!;
+  /** A DataView of `buf` (renderRaw copies short runs through it). */
+  view: DataView = dataView(this.buf);
   off = 0;
   /** Room for n more bytes in `buf` from `off` (the next chunk when the current one is full). */
   reserve(n: number): void {
@@ -214,6 +220,7 @@ export class LineChunks {
     this.at++;
     if (this.at >= this.chunks.length || this.chunks[this.at]!.length < n) this.chunks.splice(this.at, 0, Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, n)));
     this.buf = this.chunks[this.at]!;
+    this.view = dataView(this.buf);
     this.off = 0;
   }
   /**
@@ -226,6 +233,7 @@ export class LineChunks {
     this.chunks.splice(0, this.chunks.length, ...kept);
     this.at = 0;
     this.buf = this.chunks[0]!;
+    this.view = dataView(this.buf);
     this.off = 0;
   }
 }
@@ -240,6 +248,8 @@ const MAX_KEPT_CHUNKS = 4;
  */
 export interface ShapeBytes {
   text: Buffer;
+  /** A DataView of `text`. */
+  view: DataView;
   at: Int32Array;
   parts: Buffer[];
 }
@@ -261,10 +271,11 @@ export function slotBytes(slots: readonly Slot[], values: readonly unknown[]): S
     off += parts[k]!.length;
     at[2 * k + 1] = off;
   }
-  return { text, at, parts };
+  return { text, view: dataView(text), at, parts };
 }
 
 const QUOTE = 0x22;
+const LF = 0x0a;
 const BACKSLASH = 0x5c;
 
 /** Own values a and b (spans: CaptureBlock.ownSpans) have the same bytes. */
@@ -281,12 +292,40 @@ function sameBytes(src: Buffer, spans: Int32Array, a: number, b: number): boolea
 const LOOP_BYTES = 64;
 
 /**
+ * Copies bytes [a, e) of `s` to `d` at `off`, four at a time (a copy call
+ * costs ≈ 65 ns here whatever its length; a loop a byte at a time was most
+ * of renderRaw). Returns where the copy ends in `d`.
+ */
+function copyRun(s: DataView, a: number, e: number, d: DataView, off: number): number {
+  for (; e - a >= 4; a += 4, off += 4) d.setUint32(off, s.getUint32(a));
+  for (; a < e; a++) d.setUint8(off++, s.getUint8(a));
+  return off;
+}
+
+function dataView(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+let lastSrc: Buffer | undefined;
+let lastView: DataView | undefined;
+
+/** A DataView of `b` (the last one made is kept: renderRaw reads one capture block for many lines). */
+function viewOf(b: Buffer): DataView {
+  if (b !== lastSrc) {
+    lastSrc = b;
+    lastView = dataView(b);
+  }
+  return lastView!;
+}
+
+/**
  * Writes a line like renderPlan, with the record's own values and timestamp
  * copied as the capture holds them: `spans` are the places of its `n` own
  * values in `src` (CaptureBlock.ownSpans: canonical JSON only, so those bytes
  * are exactly what enc() would write), `shape` the shape's slot values
  * already encoded (slotBytes). Returns where the line starts in `out.buf`
- * (it ends at `out.off`), or -1, writing nothing, when a value does not fit
+ * (it ends at `out.off - 1`: an LF follows it, see LineChunks), or -1,
+ * writing nothing, when a value does not fit
  * its slot or the timestamp is not plain ASCII (renderPlan decides those).
  * Reads the plan's packed form (EcsPlan.text, cut, code).
  */
@@ -311,11 +350,13 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
       len += tsEnd - tsStart + 2;
     } else len += sat[2 * k + 1]! - sat[2 * k]!;
   }
-  out.reserve(len);
+  out.reserve(len + 1);
   const dst = out.buf;
-  const text = plan.text;
+  const dv = out.view;
+  const tv = plan.view;
   const cut = plan.cut;
-  const stext = shape.text;
+  const sv = shape.view;
+  const bv = viewOf(src);
   const start = out.off;
   let off = start;
   for (let j = 0, c = 0; ; j++, c += 3) {
@@ -324,7 +365,7 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
     if (e - a > LOOP_BYTES) {
       dst.set(plan.pieces[j]!, off);
       off += e - a;
-    } else while (a < e) dst[off++] = text[a++]!;
+    } else off = copyRun(tv, a, e, dv, off);
     if (c >= code.length) break;
     const from = code[c]!;
     const k = code[c + 1]!;
@@ -334,25 +375,25 @@ export function renderRaw(plan: EcsPlan, src: Buffer, tsStart: number, tsEnd: nu
       if (e - a > LOOP_BYTES) {
         dst.set(shape.parts[k]!, off);
         off += e - a;
-      } else while (a < e) dst[off++] = stext[a++]!;
+      } else off = copyRun(sv, a, e, dv, off);
     } else if (from === From.Own) {
       a = spans[2 * k]!;
       e = spans[2 * k + 1]!;
       if (e - a > LOOP_BYTES) off += src.copy(dst, off, a, e);
-      else while (a < e) dst[off++] = src[a++]!;
+      else off = copyRun(bv, a, e, dv, off);
     } else {
       dst[off++] = QUOTE;
-      a = tsStart;
-      while (a < tsEnd) dst[off++] = src[a++]!;
+      off = copyRun(bv, tsStart, tsEnd, dv, off);
       dst[off++] = QUOTE;
     }
   }
-  out.off = off;
+  dst[off] = LF;
+  out.off = off + 1;
   return start;
 }
 
 /** EcsPlan.text, cut and code of a plan's pieces and slots. */
-function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buffer; cut: Int32Array; code: Int32Array } {
+function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buffer; view: DataView; cut: Int32Array; code: Int32Array } {
   const text = Buffer.concat(pieces);
   const cut = new Int32Array(pieces.length + 1);
   for (let j = 0; j < pieces.length; j++) cut[j + 1] = cut[j]! + pieces[j]!.length;
@@ -362,14 +403,15 @@ function packed(pieces: readonly Buffer[], order: readonly Slot[]): { text: Buff
     code[3 * j + 1] = sl.index;
     code[3 * j + 2] = sl.type === 'string' ? 1 : 0;
   });
-  return { text, cut, code };
+  return { text, view: dataView(text), cut, code };
 }
 
 /**
  * The plan of `ev` (materialized, enriched, decided normal), with `slots`
  * the places that vary within its key, or null when none holds: a value
  * that does not fit, a line not cut cleanly, or a plan that does not write
- * `ev` itself byte for byte.
+ * `ev` itself byte for byte. `onLine` gets `ev`'s own line (with no rule
+ * matches) once the check has written it.
  */
 export function buildPlan(
   ev: SensorEvent,
@@ -378,6 +420,7 @@ export function buildPlan(
   host: HostInfo,
   agent: AgentInfo,
   epochOf: (pid: number) => number,
+  onLine?: (line: Buffer) => void,
 ): EcsPlan | null {
   const idIndex = slots.find((s) => s.from === From.Own && s.path === 'event.id')?.index ?? -1;
   if (idIndex < 0 || typeof ev.process?.entity_id !== 'string' || typeof ev.process.pid !== 'number') return null;
@@ -424,7 +467,26 @@ export function buildPlan(
   const distinct = src >= 0 ? [src, dst] : [];
   const plan: EcsPlan = { pieces, piecesBytes: pieces.reduce((a, p) => a + p.length, 0), order, ...packed(pieces, order), idIndex, distinct, entityId: ev.process.entity_id, pid: ev.process.pid, deps };
   const mine = renderPlan(plan, values.ts, values.own, values.shape);
-  return mine !== undefined && mine.equals(Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8')) ? plan : null;
+  const own = Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, host, agent), 'utf8');
+  onLine?.(own);
+  return mine !== undefined && mine.equals(own) ? plan : null;
+}
+
+/**
+ * The event a plan was cut from, shipped with the line its plan was checked
+ * against (buildPlan's `onLine`): that line is what a sink would write for
+ * it (the serializer reads only the matches of a verdict, and it has none),
+ * so it is not serialized a third time.
+ */
+export class CheckedEvent implements ClassifiedEvent {
+  constructor(
+    readonly event: SensorEvent,
+    readonly verdict: Verdict,
+    private readonly line: Buffer,
+  ) {}
+  shipped(format: string): Buffer | undefined {
+    return format === 'ecs' ? this.line : undefined;
+  }
 }
 
 /**

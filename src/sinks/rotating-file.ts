@@ -11,7 +11,7 @@
  * the file output's periodic sync); an fd is closed only after a background
  * fsync still running on it.
  */
-import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SensorError } from '../errors.js';
 
@@ -63,26 +63,65 @@ export class RotatingFile {
       try {
         off += writeSync(this.fd, buf, off, buf.length - off);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN' || code === 'EINTR') continue;
-        // Part of the batch may be on disk (a full disk takes what fits): cut the file back to the
-        // end of the last whole write, so a retry appends whole lines after whole lines, not after
-        // half of one (an unparsable line, then the batch again).
-        if (off > 0) {
-          try {
-            ftruncateSync(this.fd, this.bytes);
-          } catch {
-            // Nothing more to do: the error below is what the caller must know.
-          }
-        }
-        throw new SensorError('ESENSOR_OUTPUT', `cannot write to ${this.o.path}: ${(e as Error).message}`, {
-          cause: e,
-          file: this.o.path,
-          retriable: code === 'ENOSPC' || code === 'EDQUOT',
-        });
+        if (retry(e)) continue;
+        this.failed(e, off > 0);
       }
     }
     this.bytes += buf.length;
+  }
+
+  /**
+   * Append `parts` one after another in full, as one write would (rotating
+   * first when they would not fit): writev(2), so bytes that lie elsewhere
+   * (a replay's line chunks) reach the file without a copy into one buffer.
+   */
+  writev(parts: readonly Buffer[]): void {
+    if (parts.length === 1) return this.write(parts[0]!);
+    if (this.fd < 0) throw new SensorError('ESENSOR_OUTPUT', `${this.o.path} is closed`, { file: this.o.path });
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (this.o.maxBytes > 0 && this.bytes > 0 && this.bytes + total > this.o.maxBytes) this.rotate();
+    let rest = parts;
+    let done = 0;
+    while (done < total) {
+      let n: number;
+      try {
+        n = writevSync(this.fd, rest);
+      } catch (e) {
+        if (retry(e)) continue;
+        this.failed(e, done > 0);
+      }
+      done += n;
+      // A short write (a signal, a full disk): go on after the bytes written.
+      if (done < total) {
+        let i = 0;
+        while (n >= rest[i]!.length) n -= rest[i++]!.length;
+        const next = rest.slice(i);
+        next[0] = next[0]!.subarray(n);
+        rest = next;
+      }
+    }
+    this.bytes += total;
+  }
+
+  /** A write failed: throws ESENSOR_OUTPUT, the file cut back to its last whole write when part of this one is in it. */
+  private failed(e: unknown, partly: boolean): never {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Part of the batch may be on disk (a full disk takes what fits): cut the file back to the
+    // end of the last whole write, so a retry appends whole lines after whole lines, not after
+    // half of one (an unparsable line, then the batch again).
+    if (partly) {
+      try {
+        ftruncateSync(this.fd, this.bytes);
+      } catch {
+        // Nothing more to do: the error below is what the caller must know.
+      }
+    }
+    throw new SensorError('ESENSOR_OUTPUT', `cannot write to ${this.o.path}: ${(e as Error).message}`, {
+      cause: e,
+      file: this.o.path,
+      retriable: code === 'ENOSPC' || code === 'EDQUOT',
+    });
   }
 
   /** fsync the current file. */
@@ -163,4 +202,10 @@ export class RotatingFile {
     this.rotations++;
     this.open();
   }
+}
+
+/** An error a write is simply tried again after. */
+function retry(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EINTR';
 }
