@@ -38,8 +38,13 @@ export interface EnricherOptions {
 
 type NewEntry = Omit<ProcEntry, 'entityId'>;
 
-/** A new table entry with what every record says of the acting task now (setsid/setpgid/setuid show on its next event). */
-function taskContext(uid: string, gid: string, sid: number | undefined, pgid: number | undefined, tty: number, pid: number, startTicks: number, name: string, ppid: number): NewEntry {
+/**
+ * A new table entry with what every record says of the acting task now
+ * (setsid/setpgid/setuid show on its next event). Shared with replay's fast
+ * path (pipeline/replay-facts.ts `lifecycleEffect`), which restates the fork
+ * and exec cases below as a table effect.
+ */
+export function taskContext(uid: string, gid: string, sid: number | undefined, pgid: number | undefined, tty: number, pid: number, startTicks: number, name: string, ppid: number): NewEntry {
   const e = newEntry(pid, startTicks, name, ppid);
   e.uid = uid;
   e.gid = gid;
@@ -214,6 +219,8 @@ export class Enricher {
     let before: { executable?: string; args?: string[] } | undefined;
     // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
     const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
+    // Replay's fast path restates the exec and fork cases as a table effect (pipeline/replay-facts.ts
+    // lifecycleEffect): keep them in step (test/unit/replay-fast-path.test.ts compares the two).
     switch (ev.ebpf.kind) {
       case 'exec': {
         if (ticks === undefined) break;

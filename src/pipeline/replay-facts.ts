@@ -6,12 +6,14 @@
  * parsed) and the host's process table. Gives: each context's process
  * facts (CtxInfo), whether enrich() would leave an event of it unchanged,
  * and the table effect of an event that is skipped, the one enrich() has
- * (shared with enrich.ts: actingEntry, metEntry). Change counters per pid
+ * (shared with enrich.ts: actingEntry, metEntry; for forks and execs,
+ * forkEffect with taskContext and assignEntryLeader). Change counters per pid
  * (Epochs) tell how long a fact learned from the table holds.
  */
 import type { EventKind } from '../model/event.js';
-import { actingEntry, metEntry } from '../enrich/enrich.js';
+import { actingEntry, metEntry, taskContext } from '../enrich/enrich.js';
 import { entityId, ticksOf, type ProcessTable } from '../enrich/process-table.js';
+import { assignEntryLeader } from '../enrich/session.js';
 import type { CaptureBlock } from '../sources/replay/replay-source.js';
 
 const EXEC = 'exec';
@@ -40,6 +42,18 @@ export interface CtxInfo {
   present: number;
   /** nameStable() held for non-exec events as of this epoch of the pid (-1: not known). */
   named: number;
+  /** What a fork of this context writes into the child's new table entry; null: not known exactly (it is built). */
+  task: TaskFacts | null;
+}
+
+/** The acting task's facts a fork puts into the child's table entry, beyond CtxInfo's (enrich.ts taskContext). */
+export interface TaskFacts {
+  uid: unknown;
+  gid: unknown;
+  sid: unknown;
+  pgid: unknown;
+  tty: number;
+  start: unknown;
 }
 
 /**
@@ -79,16 +93,43 @@ function base(exe: string): string {
   return exe.slice(exe.lastIndexOf('/') + 1);
 }
 
-/** Context leaves every table effect needs, in this order (see contextInfo). */
-const CORE_PATHS = ['process.pid', 'process.parent.pid', 'process.name', 'process.parent.name', 'ebpf.process.start_boot_ns', 'ebpf.process.parent_start_boot_ns'] as const;
+/**
+ * Context leaves every table effect needs, in this order (see contextInfo);
+ * from 'process.user.id' on, what a fork writes into the child's new entry
+ * (TaskFacts: read with the others, one pass for both).
+ */
+const CORE_PATHS = [
+  'process.pid',
+  'process.parent.pid',
+  'process.name',
+  'process.parent.name',
+  'ebpf.process.start_boot_ns',
+  'ebpf.process.parent_start_boot_ns',
+  'process.user.id',
+  'process.group.id',
+  'ebpf.process.sid',
+  'ebpf.process.pgid',
+  'process.start',
+  'process.tty.char_device.major',
+  'process.tty.char_device.minor',
+] as const;
 /** Leaves the rest needs: exec's table effect, and whether enrich() would fill anything in. */
 const FULL_PATHS = ['process.entity_id', 'process.parent.entity_id', 'process.executable', 'process.args', 'process.working_directory', 'ebpf.process.cgroup_id'] as const;
 const OBJECT_PATHS = ['process.user.id', 'process.group.id', 'user.id', 'group.id'];
+const TTY = 'process.tty';
+
+interface CoreIndex {
+  /** Value positions to read, ascending, and the CORE_PATHS slot of each. */
+  want: number[];
+  slot: number[];
+  /** enrich() reads the tty from process.tty.char_device (true), finds none (false), or would throw on it (null: TaskFacts unknown). */
+  tty: boolean | null;
+}
 
 /** Per template (its leaf map): where the core leaves sit, sorted for one pass over the values. */
-const coreIndex = new WeakMap<ReadonlyMap<string, number>, { want: number[]; slot: number[] } | null>();
+const coreIndex = new WeakMap<ReadonlyMap<string, number>, CoreIndex | null>();
 
-function coreOf(leaves: ReadonlyMap<string, number>): { want: number[]; slot: number[] } | null {
+function coreOf(leaves: ReadonlyMap<string, number>): CoreIndex | null {
   let ci = coreIndex.get(leaves);
   if (ci !== undefined) return ci;
   ci = null;
@@ -96,7 +137,11 @@ function coreOf(leaves: ReadonlyMap<string, number>): { want: number[]; slot: nu
   if (OBJECT_PATHS.every((p) => leaves.has(p)) && leaves.has('process.pid') && leaves.has('process.parent.pid')) {
     const pairs = CORE_PATHS.map((p, slot) => [leaves.get(p), slot] as const).filter((x): x is readonly [number, number] => x[0] !== undefined);
     pairs.sort((a, b) => a[0] - b[0]);
-    ci = { want: pairs.map((x) => x[0]), slot: pairs.map((x) => x[1]) };
+    let ttyLeaves = 0;
+    for (const p of leaves.keys()) if (p === TTY || p.startsWith(`${TTY}.`)) ttyLeaves++;
+    const cd = (leaves.has(CORE_PATHS[11]) ? 1 : 0) + (leaves.has(CORE_PATHS[12]) ? 1 : 0);
+    // Any other leaf under process.tty (or process.tty itself a value) has enrich() read through a non-object.
+    ci = { want: pairs.map((x) => x[0]), slot: pairs.map((x) => x[1]), tty: ttyLeaves !== cd ? null : cd > 0 };
   }
   coreIndex.set(leaves, ci);
   return ci;
@@ -125,6 +170,7 @@ export function contextInfo(b: CaptureBlock, c: number): CtxInfo {
     stable: false,
     present: -1,
     named: -1,
+    task: null,
   };
   const leaves = b.contextLeaves(c);
   const core = leaves && coreOf(leaves);
@@ -145,7 +191,10 @@ export function contextInfo(b: CaptureBlock, c: number): CtxInfo {
   } catch {
     return bad; // not a number: the full path reports it
   }
-  return { ...bad, ok: true, pid, ppid, ticks, parentTicks, name: name as string, parentName: parentName as string | undefined };
+  // As enrich() takes them from the built event, whatever their type (taskContext stores them as they are).
+  const task: TaskFacts | null =
+    core.tty === null ? null : { uid: v[6], gid: v[7], sid: v[8], pgid: v[9], start: v[10], tty: core.tty ? (((v[11] as number) << 20) | (v[12] as number)) >>> 0 : 0 };
+  return { ...bad, ok: true, pid, ppid, ticks, parentTicks, name: name as string, parentName: parentName as string | undefined, task };
 }
 
 /** The rest of a context's facts, once: what exec's table effect needs, and whether enrich() would fill anything in. */
@@ -232,4 +281,49 @@ export function tableEffect(t: ProcessTable, kind: EventKind, c: CtxInfo, epochs
     epochs.bump(c.pid);
     t.markExited(c.pid, ticks, exitMs);
   }
+}
+
+/**
+ * What enrich() does to the process table for a fork that no rule can
+ * match (replay-fast.ts skips building it): the child's entry, built by
+ * enrich.ts's taskContext and assignEntryLeader from the context's facts
+ * and the parent's entry, with the entity id upsert() would compute (ids).
+ * False when the facts cannot be read exactly: the fork is then built.
+ * Lookups that would only refresh recency are left out (replay's table never
+ * evicts). Checked against enrich() by test/unit/replay-fast-path.test.ts.
+ *
+ * Execs are always built: every successful exec is left open by rules on
+ * values of its own (exec_of_downloaded_file …), and each is of a new
+ * process context, so the own-value decision (replay-own.ts) would be
+ * evaluated afresh every time, which costs more than building the exec.
+ */
+export function forkEffect(t: ProcessTable, ci: CtxInfo, epochs: Epochs, ids: EntityIds): boolean {
+  const f = ci.task;
+  if (!f) return false;
+  const ticks = ci.ticks;
+  const parentTicks = ci.parentTicks;
+  epochs.bump(ci.pid);
+  if (ticks === undefined) return true;
+  const parent = parentTicks !== undefined ? t.get(ci.ppid, parentTicks) : t.get(ci.ppid);
+  // A child starts in its parent's session, group and identity (enrich.ts, case 'fork').
+  const e = taskContext(
+    f.uid as string,
+    f.gid as string,
+    (f.sid as number | undefined) ?? parent?.sid,
+    (f.pgid as number | undefined) ?? parent?.pgid,
+    f.tty,
+    ci.pid,
+    ticks,
+    parent?.name ?? ci.parentName ?? ci.name,
+    ci.ppid,
+  );
+  if (f.start !== undefined) e.start = f.start as string;
+  if (parent?.executable !== undefined) e.executable = parent.executable;
+  if (parent?.args !== undefined) e.args = parent.args;
+  if (parent?.cwd !== undefined) e.cwd = parent.cwd;
+  if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
+  (e as { entityId?: string }).entityId = ids.of(ci.pid, ticks);
+  const entry = t.upsert(e);
+  assignEntryLeader(entry, parent);
+  return true;
 }

@@ -27,7 +27,7 @@ import { captureError, splitPath } from '../sources/replay/capture-format.js';
 import { OwnDecisions, mayMatch } from './replay-own.js';
 import { CheckedEvent, From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
 import { PlanCache } from './replay-plans.js';
-import { completeFacts, contextInfo, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
+import { completeFacts, contextInfo, forkEffect, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
 export interface RuleContext {
@@ -79,8 +79,9 @@ export interface BlockReplayer {
 export const SEND_BATCH = 2048;
 const EXEC = 'exec';
 const EXIT = 'exit';
-/** Kinds that change a process's table entry beyond presence (ids, session, group, image, name): always built. */
-const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'fork', 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
+/** Kinds that change a process's table entry (ids, session, group, image, name): always built (forks: replay-facts.ts forkEffect). */
+const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
+const FORK = 'fork';
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
 const QUOTE = 0x22;
 
@@ -171,10 +172,18 @@ export function fastBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
         // A rule may match on values of the record's own (a connect's port …): look at them, without building it.
         if (!skip && rc.byOwn) skip = !ownMayMatch(b, st, planCache(hs, rc), rc.byOwn, i, c, s, kind, key);
       }
-      if (skip && (kind !== EXEC || completeFacts(ci, b, c).ok)) {
-        tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
-        r.summary.skipped++;
-        continue;
+      if (skip) {
+        if (kind === FORK) {
+          // The child's new table entry (ids, session, leaders) without building the fork; built when its facts cannot be read exactly.
+          if (forkEffect(table, ci, epochs, hs.ids)) {
+            r.summary.skipped++;
+            continue;
+          }
+        } else {
+          tableEffect(table, kind, ci, epochs, hs.ids, kind === EXIT ? isoToEpochMs(b.timestamp(i) ?? '') : 0);
+          r.summary.skipped++;
+          continue;
+        }
       }
     }
     let ev: SensorEvent;
@@ -217,7 +226,8 @@ export function planBlock(r: BlockReplayer, b: CaptureBlock, hs: HostState, rc: 
     let key = -1;
     if (state !== 3 && ci.ok) {
       const kind = shapeKind[s]!;
-      if (kind !== EXEC && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
+      // Forks and execs change table entries in ways plans do not follow: always built here.
+      if (kind !== EXEC && kind !== FORK && completeFacts(ci, b, c).stable && nameStable(kind, ci, table, epochs)) {
         let normal = state === 1;
         if (!normal) {
           const pk = c * 2 ** 21 + s;
@@ -332,8 +342,9 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
   if (state !== 0) return state;
   const kind = b.shapeField(s, 'ebpf.kind');
   if (typeof kind !== 'string' || !KIND_SET.has(kind)) state = 3;
-  // Events that set a process's Session View context in the table (ids, session,
-  // group, tty, entry leader: enrich/session.ts) always take the full path.
+  // Events that change a process's Session View context in its table entry (ids,
+  // session, group, image, name: enrich.ts) always take the full path; a fork no
+  // rule can match is skipped with the child's new entry (replay-facts.ts forkEffect).
   else if (MATERIALIZED.has(kind)) state = 3;
   else {
     st.shapeKind[s] = kind as EventKind;

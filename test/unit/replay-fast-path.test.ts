@@ -3,11 +3,13 @@
 // every event gives: on complete captures, on events recorded without
 // enrichment, partly enriched ones, pid reuse, exits and forks; with the
 // bundled rules, rules that test enrich-filled fields, a filter, a window.
-// Keeps src/pipeline/replay-facts.ts `tableEffect` in step with src/enrich/enrich.ts.
+// Keeps src/pipeline/replay-facts.ts `tableEffect` and `forkEffect` in step
+// with src/enrich/enrich.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SensorEvent } from '../../src/model/event.js';
 import type { ReplayOptions } from '../../src/pipeline/replay.js';
 import { corpus } from '../helpers/normalize-corpus.js';
 import { rawEvents, replayToMemory, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
@@ -96,4 +98,45 @@ describe('replay fast path', () => {
     assert.deepEqual(inWindow.lines, whole.lines.slice(whole.lines.length - later));
     assert.ok(inWindow.summary.skipped > 1500, 'the events before the window were skipped, not parsed');
   });
+
+  test('issue-14: forks no rule can match are skipped with the child\'s table entry (sessions, groups, tty, entry leaders)', async () => {
+    let forks = 0;
+    for (const seed of [4, 5]) {
+      const events = withSessions(rawEvents(seed, 3000, seed === 5 ? 0.5 : 0));
+      const file = await writeCapture(join(dir, `sessions-${seed}.capture.gz`), events, { blockBytes: 40_000 });
+      // What the children do later (their leaders, their parent's tty, names and images from the table) is written the same.
+      for (const [name, opts] of CASES) await same(file, `seed ${seed}: ${name}`, opts);
+      // And the forks are not built: a capture of forks alone is skipped whole.
+      const only = events.filter((ev) => ev.ebpf.kind === 'fork');
+      forks += only.length;
+      const forksFile = await writeCapture(join(dir, `forks-${seed}.capture.gz`), only);
+      assert.equal(await same(forksFile, `seed ${seed}: forks only`, { events: 'alerts' }), only.length);
+    }
+    assert.ok(forks > 500, `${forks} forks`);
+  });
 });
+
+/**
+ * Sessions, process groups and terminals on rawEvents: some processes lead
+ * their session (entry leaders), some records carry no session (a fork then
+ * takes its parent's), some a tty.
+ */
+function withSessions(events: SensorEvent[]): SensorEvent[] {
+  for (const ev of events) {
+    const pid = ev.process.pid;
+    const facts = ev.ebpf.process!;
+    if (pid % 4 === 0) {
+      facts.sid = pid;
+      facts.pgid = pid;
+    } else if (pid % 4 === 1) {
+      delete facts.sid;
+      delete facts.pgid;
+    } else {
+      facts.sid = 1;
+      facts.pgid = ev.process.parent.pid;
+    }
+    if (pid % 3 === 0) ev.process.tty = { char_device: { major: 136, minor: pid % 7 } };
+    else delete ev.process.tty;
+  }
+  return events;
+}
