@@ -45,6 +45,32 @@ export function q(s: string): string {
   return escapeLineBreaks(JSON.stringify(s));
 }
 
+/**
+ * The JSON text of `s` between its quotes (which the caller writes): `s`
+ * itself when it needs no escape (most), else as q() escapes it. Raw bytes
+ * or U+FFFD: '' and `text.raw` set, as q().
+ */
+export function inner(s: string): string {
+  if (typeof s !== 'string') throw new TypeError(`a string was expected, not ${typeof s}`);
+  if (!NEEDS_CARE.test(s)) return s;
+  const t = q(s);
+  return t.slice(1, -1);
+}
+
+/**
+ * The line being written as pieces (ecs-serializer.ts ecsParts): the
+ * strings it is made of, in order, never concatenated — cached fragments
+ * and literals as they are, per-event values alone — so a writer copies
+ * each into its buffer (journal/payload.ts writeParts) and no per-event
+ * string is built and flattened. `count` of `parts` are this line's.
+ */
+export const pieces = { parts: [] as string[], count: 0 };
+
+/** Appends `s` to the line's pieces. */
+export function put(s: string): void {
+  pieces.parts[pieces.count++] = s;
+}
+
 export function num(n: number): string {
   return Number.isFinite(n) ? `${n}` : 'null';
 }
