@@ -68,8 +68,8 @@ for (const [name, root] of roots) {
     ? {
         parts: (ce) => ecsParts(ce, HOST, AGENT).count,
         partsWrite: (ce) => {
-          const { parts, count } = ecsParts(ce, HOST, AGENT);
-          if (writeParts) return writeParts(scratch, 0, parts, count);
+          const { parts, count, bytes } = ecsParts(ce, HOST, AGENT) as ReturnType<typeof ecsParts> & { bytes?: Array<Uint8Array | undefined> };
+          if (writeParts) return writeParts(scratch, 0, parts, count, bytes);
           let n = 0;
           for (let i = 0; i < count; i++) n += scratch.write(parts[i]!, n);
           return n;

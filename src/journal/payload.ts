@@ -39,6 +39,8 @@ const LF = 0x0a;
  */
 export interface LineParts {
   readonly parts: readonly string[];
+  /** Per part, its UTF-8 bytes when the maker has them (copied instead of encoding the part). */
+  readonly bytes?: ReadonlyArray<Uint8Array | undefined>;
   readonly count: number;
   /** True: the writer knows the parts hold no raw LF and no U+FFFD (else they are scanned). */
   readonly plain: boolean;
@@ -117,12 +119,19 @@ const SHORT = 32;
 
 /**
  * Writes the line's parts into `buf` at `p` as UTF-8; returns the end. A
+ * part given with its bytes (a cached fragment) is copied as they are; a
  * short part (an ECS line's per-event values and the literals between them,
  * ecs-serializer.ts ecsParts) is copied unit by unit while it is ASCII; a
  * longer one, or one that is not ASCII, goes through Buffer#write.
  */
-export function writeParts(buf: Buffer, p: number, parts: readonly string[], count: number): number {
+export function writeParts(buf: Buffer, p: number, parts: readonly string[], count: number, bytes?: ReadonlyArray<Uint8Array | undefined>): number {
   for (let i = 0; i < count; i++) {
+    const b = bytes?.[i];
+    if (b !== undefined) {
+      buf.set(b, p);
+      p += b.length;
+      continue;
+    }
     const part = parts[i]!;
     const n = part.length;
     if (n > SHORT) {
@@ -155,7 +164,7 @@ export function writeSections(buf: Buffer, off: number, s: EventSections): numbe
     buf[p++] = LF;
     buf[p++] = TAGS[format];
     if (typeof line === 'string') p += buf.write(line, p, 'utf8');
-    else p = writeParts(buf, p, line.parts, line.count);
+    else p = writeParts(buf, p, line.parts, line.count, line.bytes);
     // A plain line holds no LF (no scan); any other was flattened by the write: the scan is cheap.
     if (hasLf(line)) p = start;
   }

@@ -24,7 +24,7 @@
  */
 import type { LeaderRef, ProcessInfo, ProcessRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
-import { MEMO_MAX, argsList, flat, inner, num, obj, put, q, sameList, strList, text } from './ecs-text.js';
+import { MEMO_MAX, argsList, encoded, flat, inner, num, obj, put, putEncoded, q, sameList, strList, text } from './ecs-text.js';
 import { user } from './ecs-user.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
@@ -209,8 +209,14 @@ function parent(p: ProcessRef): string {
 
 // ---- Session View ----------------------------------------------------------------
 
+/** A cached fragment: its text and its UTF-8 bytes. */
+interface Fragment {
+  text: string;
+  bytes: Uint8Array;
+}
+
 /** Frozen capability lists (shared per set by decode) → `,"capabilities":{…}` as addSessionFields writes it. */
-const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
+const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], Fragment>>();
 
 function capsList(effective: readonly string[], permitted: readonly string[]): string {
   let s = '';
@@ -219,21 +225,28 @@ function capsList(effective: readonly string[], permitted: readonly string[]): s
   return s ? `,"capabilities":{${s}}` : ''; // ECS wants no empty lists
 }
 
-function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
-  if (!caps) return '';
+/** Puts the capabilities (nothing when there are none). */
+function capabilities(caps: ProcessInfo['thread']['capabilities']): void {
+  if (!caps) return;
   const { effective, permitted } = caps;
-  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) return capsList(effective, permitted);
+  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) {
+    const t = capsList(effective, permitted);
+    if (t !== '') put(t);
+    return;
+  }
   let byPermitted = capTexts.get(effective);
   if (!byPermitted) {
     byPermitted = new WeakMap();
     capTexts.set(effective, byPermitted);
   }
-  let t = byPermitted.get(permitted);
-  if (t === undefined) {
-    t = capsList(effective, permitted);
-    if (!text.raw) byPermitted.set(permitted, (t = flat(t)));
+  const f = byPermitted.get(permitted);
+  if (f !== undefined) {
+    if (f.text !== '') putEncoded(f.text, f.bytes);
+    return;
   }
-  return t;
+  const t = capsList(effective, permitted);
+  if (t !== '') put(t);
+  if (!text.raw) byPermitted.set(permitted, { text: flat(t), bytes: encoded(t) });
 }
 
 interface Leader {
@@ -350,6 +363,7 @@ interface Tail {
   groupLeader: string;
   entry: string;
   text: string;
+  bytes: Uint8Array;
 }
 
 /**
@@ -394,10 +408,10 @@ function sameTail(
 }
 
 /**
- * `}` (the thread's) then `,"interactive":…` through the leaders and the
- * closing brace of process (two variants per parent entity, as parent()).
+ * Puts `}` (the thread's) then `,"interactive":…` through the leaders and
+ * the closing brace of process (two variants per parent entity, as parent()).
  */
-function tail(p: ProcessInfo): string {
+function tail(p: ProcessInfo): void {
   const u = user(p.user);
   const g = user(p.group);
   const ru = user(p.real_user);
@@ -412,8 +426,14 @@ function tail(p: ProcessInfo): string {
   const k = keyOf(p.parent);
   const first = tails.get(k);
   // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
-  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
-  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
+  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) {
+    putEncoded(first.text, first.bytes);
+    return;
+  }
+  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) {
+    putEncoded(first.other.text, first.other.bytes);
+    return;
+  }
   let s = '}';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
@@ -426,7 +446,8 @@ function tail(p: ProcessInfo): string {
   if (gl) s += `,"group_leader":${gl}`;
   if (el) s += `,"entry_leader":${el}`;
   s += '}';
-  if (text.raw) return s;
+  put(s);
+  if (text.raw) return;
   if (first !== undefined) first.other = undefined;
   remember(tails, k, {
     other: first,
@@ -445,8 +466,8 @@ function tail(p: ProcessInfo): string {
     groupLeader: gl,
     entry: el,
     text: flat(s),
+    bytes: encoded(s),
   });
-  return s;
 }
 
 /**
@@ -488,7 +509,6 @@ export function processBlock(p: ProcessInfo): void {
   if (p.env_vars?.length) put(`,"env_vars":${strList(p.env_vars)}`);
   put(THREAD);
   put(num(p.thread.id));
-  const caps = capabilities(p.thread.capabilities);
-  if (caps !== '') put(caps);
-  put(tail(p));
+  capabilities(p.thread.capabilities);
+  tail(p);
 }

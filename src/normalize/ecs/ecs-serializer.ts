@@ -33,7 +33,7 @@ import type { AgentInfo, ClassifiedEvent, SensorEvent, HostInfo } from '../../mo
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
-import { MEMO_MAX, flat, inner, key, num, pieces, put, q, strList, text, val } from './ecs-text.js';
+import { MEMO_MAX, encoded, flat, inner, key, num, pieces, put, putEncoded, q, strList, text, val } from './ecs-text.js';
 import { forgetProcess, processBlock } from './ecs-process.js';
 import { user } from './ecs-user.js';
 
@@ -198,6 +198,8 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): void {
  */
 export interface EcsParts {
   readonly parts: string[];
+  /** Per part, its UTF-8 bytes when it is a cached fragment (encoded once), else undefined. */
+  readonly bytes: Array<Uint8Array | undefined>;
   /** How many of `parts` are this line's. */
   count: number;
   /**
@@ -209,10 +211,11 @@ export interface EcsParts {
   plain: boolean;
 }
 
-const out: EcsParts = { parts: pieces.parts, count: 0, plain: false };
+const out: EcsParts = { parts: pieces.parts, bytes: pieces.bytes, count: 0, plain: false };
 
-/** The host and agent fragment last seen, and whether it is free of LF and U+FFFD. */
+/** The host and agent fragment last seen, its bytes, and whether it is free of LF and U+FFFD. */
 let lastHostAgent: string | undefined;
+let hostAgentBytes: Uint8Array = new Uint8Array(0);
 let hostAgentPlain = false;
 
 /**
@@ -224,11 +227,12 @@ export function ecsParts(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo):
   if (hostAgent === undefined) return whole(ce, host, agent);
   if (hostAgent !== lastHostAgent) {
     lastHostAgent = flat(hostAgent);
+    hostAgentBytes = encoded(hostAgent);
     hostAgentPlain = !hostAgent.includes('\n') && !hostAgent.includes('\ufffd');
   }
   text.raw = false;
   pieces.count = 0;
-  write(ce, hostAgent);
+  write(ce, hostAgent, hostAgentBytes);
   if (text.raw) {
     text.raw = false;
     whole(ce, host, agent);
@@ -246,6 +250,7 @@ export function ecsParts(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo):
 /** The reference builder's line as the one part. */
 function whole(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): EcsParts {
   out.parts[0] = ecsJson(toEcs(ce, host, agent));
+  out.bytes[0] = undefined;
   out.count = 1;
   out.plain = false;
   return out;
@@ -272,37 +277,43 @@ interface Head {
   cat: Categorization;
   outcome: string;
   text: string;
+  bytes: Uint8Array;
 }
 
 /** Heads by event.action: a storm's few actions each write theirs once (issue-14). */
 const heads = new Map<string, Head>();
 
-function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): string {
+/** Puts the head. */
+function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): void {
   const c = heads.get(action);
-  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) return c.text;
+  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) {
+    putEncoded(c.text, c.bytes);
+    return;
+  }
   const s = `","ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)},"action":${q(action)},"outcome":${q(outcome)},"id":"`;
-  if (text.raw) return s;
+  put(s);
+  if (text.raw) return;
   if (heads.size >= MEMO_MAX) heads.clear();
-  heads.set(action, { kind, cat, outcome, text: flat(s) });
-  return s;
+  heads.set(action, { kind, cat, outcome, text: flat(s), bytes: encoded(s) });
 }
 
 /** What follows event.sequence in an event that is not an alert, through the quote that opens `created`. */
 const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":"`;
+const NOT_ALERT_BYTES = encoded(NOT_ALERT);
 
 /** `,"file":{"k":"` (the first member) and `","k":"` (the next ones) by FILE_STRINGS name. */
 const FILE_FIRST: Record<string, string> = Object.fromEntries(FILE_STRINGS.map((k) => [k, flat(`,"file":{"${k}":"`)]));
 const FILE_NEXT: Record<string, string> = Object.fromEntries(FILE_STRINGS.map((k) => [k, flat(`","${k}":"`)]));
 
 /** Puts the pieces of the line (`text.raw` set: they are not the line). */
-function write(ce: ClassifiedEvent, hostAgent: string): void {
+function write(ce: ClassifiedEvent, hostAgent: string, hostAgentBytes: Uint8Array): void {
   const ev = ce.event;
   const match = topMatch(ce.verdict);
   const kind = ev.ebpf.kind === 'loss' ? 'metric' : match ? 'alert' : 'event';
   const ts = inner(ev['@timestamp']);
   put('{"@timestamp":"');
   put(ts);
-  put(head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev));
+  head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev);
   put(inner(ev.event.id));
   put('","sequence":');
   put(num(ev.event.sequence));
@@ -318,14 +329,14 @@ function write(ce: ClassifiedEvent, hostAgent: string): void {
     if (threat) s += `,"threat":${val(threat)}`;
     put(s);
   } else {
-    put(NOT_ALERT);
+    putEncoded(NOT_ALERT, NOT_ALERT_BYTES);
     put(ts);
     put('"}');
   }
-  put(hostAgent);
+  putEncoded(hostAgent, hostAgentBytes);
   processBlock(ev.process);
   // user.* is the effective user; ECS's user.effective says so for the rules that ask.
-  put(users(user(ev.user), user(ev.group)));
+  users(user(ev.user), user(ev.group));
   const file = ev.file;
   if (file) {
     let first = true;
@@ -369,16 +380,21 @@ function write(ce: ClassifiedEvent, hostAgent: string): void {
 let lastUser = '';
 let lastGroup = '';
 let lastUsers = '';
+let lastUsersBytes: Uint8Array = new Uint8Array(0);
 
-/** `,"user":{…},"group":{…}` from the texts of user and group (ecs-process.ts user()): the last pair answers again. */
-function users(u: string, g: string): string {
-  if (u === lastUser && g === lastGroup) return lastUsers;
+/** Puts `,"user":{…},"group":{…}` from the texts of user and group (ecs-process.ts user()): the last pair answers again. */
+function users(u: string, g: string): void {
+  if (u === lastUser && g === lastGroup) {
+    putEncoded(lastUsers, lastUsersBytes);
+    return;
+  }
   const s = `,"user":${effective(u)},"group":${g}`;
-  if (text.raw) return s;
+  put(s);
+  if (text.raw) return;
   lastUser = u;
   lastGroup = g;
   lastUsers = flat(s);
-  return lastUsers;
+  lastUsersBytes = encoded(s);
 }
 
 const effectives = new Map<string, string>();
