@@ -18,11 +18,11 @@ import { SensorError } from '../errors.js';
 import type { EventKind, SensorEvent, EbpfFacts } from '../model/event.js';
 import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
-import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts } from './abi.generated.js';
+import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, AbiConsts } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeHook } from './hooks.js';
 import { ERRNO_NAMES, capNames } from './syscall-tables.js';
-import { arg, argNum, hookView, readStr, strText, trimNul, u64String, type FamilyRecord, type StrSlot } from './record.js';
+import { arg, argNum, hookView, trimNul, u64String, RecordCursor, type FamilyRecord } from './record.js';
 import { wallClock } from './wall-clock.js';
 import { decodeExec, decodeExit, decodeFork } from './process.js';
 import { decodeOpen } from './open.js';
@@ -122,6 +122,9 @@ export interface DecodeContext {
 }
 
 const EINPROGRESS = 115;
+
+/** The one record view decodeRecord reuses (record.ts RecordCursor). */
+const CURSOR = new RecordCursor(AbiConsts.SE_STR_SLOTS);
 
 const suffixes = new Map<number, string>();
 
@@ -323,20 +326,21 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   } else {
     ev.process.interactive = false;
   }
-  const truncated: string[] = [];
-  const slots: Array<StrSlot | undefined> = [];
-  for (let i = 0; i < AbiConsts.SE_STR_SLOTS; i++) slots.push(readStr(rec, base, i, recLen));
-  const text = (i: number, field: string): string | undefined => {
-    const s = slots[i];
-    if (s && s.flags & StrFlags.SE_STR_TRUNCATED) truncated.push(field);
-    return strText(rec, base, s);
-  };
-
-  const r: FamilyRecord = { rec, base, recLen, kind, action, sc, outcome, hflags, slots, clock, text, truncated };
+  const r = CURSOR;
+  r.reset(rec, base, recLen);
+  r.kind = kind;
+  r.action = action;
+  r.sc = sc;
+  r.outcome = outcome;
+  r.hflags = hflags;
+  r.clock = clock;
 
   FAMILY_DECODERS[type]!(r, ev, facts);
-  if (facts.truncated) truncated.push(...facts.truncated);
-  if (truncated.length) facts.truncated = truncated;
+  const truncated = r.truncated;
+  if (truncated.length) {
+    // The cursor's list is reused: the event gets a copy (decoder-found ones first, as before).
+    facts.truncated = facts.truncated ? [...truncated, ...facts.truncated] : truncated.slice();
+  }
   const iou = ioUringOperation(hflags);
   if (iou) facts.io_uring = iou;
   if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;
