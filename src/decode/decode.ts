@@ -22,7 +22,7 @@ import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, AbiConsts } from './
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeHook } from './hooks.js';
 import { ERRNO_NAMES, capNames } from './syscall-tables.js';
-import { arg, argNum, hookView, trimNul, u64String, RecordCursor, type FamilyRecord } from './record.js';
+import { arg, argNum, hookView, trimNul, u64String, RecordCursor, repeatingU64, type FamilyRecord } from './record.js';
 import { wallClock } from './wall-clock.js';
 import { decodeExec, decodeExit, decodeFork } from './process.js';
 import { decodeOpen } from './open.js';
@@ -122,6 +122,9 @@ export interface DecodeContext {
 }
 
 const EINPROGRESS = 115;
+
+/** ZEROS[n]: n zeros (the event id's timestamp padded to 16 hex digits without a padStart string). */
+const ZEROS = Array.from({ length: 17 }, (_, n) => '0'.repeat(n));
 
 /** The one record view decodeRecord reuses (record.ts RecordCursor). */
 const CURSOR = new RecordCursor(AbiConsts.SE_STR_SLOTS);
@@ -273,17 +276,19 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     process: {
       loginuid: String(loginuid),
       sessionid: rec.readUInt32LE(t + TK.sessionid),
-      cgroup_id: u64String(rec, t + TK.cgroup_id),
+      cgroup_id: repeatingU64.of(rec, t + TK.cgroup_id),
       mntns: rec.readUInt32LE(t + TK.mntns),
       pidns: rec.readUInt32LE(t + TK.pidns),
       fsuid: String(rec.readUInt32LE(t + TK.fsuid)),
       fsgid: String(rec.readUInt32LE(t + TK.fsgid)),
       comm,
-      start_boot_ns: u64String(rec, t + TK.start_ns),
-      parent_start_boot_ns: u64String(rec, t + TK.parent_start_ns),
+      start_boot_ns: repeatingU64.of(rec, t + TK.start_ns),
+      parent_start_boot_ns: repeatingU64.of(rec, t + TK.parent_start_ns),
       sid: rec.readUInt32LE(t + TK.sid),
       pgid: rec.readUInt32LE(t + TK.pgid),
     },
+    // In the literal (errnoFacts sets it again): added after, it took the object's first out-of-line property store.
+    ret,
   };
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
   const outcome = errnoFacts(ret, facts);
@@ -291,7 +296,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const ev: SensorEvent = {
     '@timestamp': clock.iso(tsHi, tsLo),
     event: {
-      id: `${ctx.bootIdPrefix}${idTs.padStart(16, '0')}${idSuffix(tid, type)}`,
+      id: `${ctx.bootIdPrefix}${ZEROS[16 - idTs.length] ?? ''}${idTs}${idSuffix(tid, type)}`,
       sequence: ctx.sequence++,
       action,
       outcome,

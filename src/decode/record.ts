@@ -162,6 +162,34 @@ export function u64String(rec: Buffer, o: number): string {
   return `${sec}${PAD9[f.length]}${f}`;
 }
 
+/**
+ * u64String of values that repeat — process starts (a process's own, its
+ * parent's, a fork's child's met again at its exit) and cgroup ids — with
+ * the recent answers kept in a small direct-mapped table: the same string
+ * for the same value, instead of three new decimal strings an event
+ * (issue-14 point 6). Values above 2^53 are not kept.
+ */
+export class U64Strings {
+  private readonly lo = new Float64Array(256).fill(-1);
+  private readonly hi = new Float64Array(256).fill(-1);
+  private readonly text: string[] = new Array<string>(256).fill('');
+
+  of(rec: Buffer, o: number): string {
+    const lo = rec.readUInt32LE(o);
+    const hi = rec.readUInt32LE(o + 4);
+    const k = (lo ^ (lo >>> 8) ^ (lo >>> 16) ^ hi) & 255;
+    if (this.lo[k] === lo && this.hi[k] === hi) return this.text[k]!;
+    const s = u64String(rec, o);
+    this.lo[k] = lo;
+    this.hi[k] = hi;
+    this.text[k] = s;
+    return s;
+  }
+}
+
+/** The decoders' one table of repeating u64 strings (starts and cgroup ids). */
+export const repeatingU64 = new U64Strings();
+
 export function argNum(rec: Buffer, base: number, i: number): number {
   // args are u64 in the record; every value we read as a number fits 53 bits
   // or is a 32-bit quantity the kernel widened.
