@@ -20,6 +20,7 @@
  * the ratios within one invocation mean something.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -68,6 +69,11 @@ const forks = Number(values.forks);
 const rounds = Number(values.rounds);
 const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
 const withCaps = (rec: Buffer): Buffer => asRootTask(rec, sid, pgid);
+/** The parent's start (as the table seeded from /proc has it): the write storm's opens name it. */
+const parentStartNs = ((): bigint => {
+  const st = readFileSync(`/proc/${ppid}/stat`, 'utf8');
+  return BigInt(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]!) * 10_000_000n;
+})();
 
 /** Round r's records: children with pids and starts of their own (new entities every round). */
 function chunkOf(r: number): { chunk: Buffer; used: number } {
@@ -78,7 +84,7 @@ function chunkOf(r: number): { chunk: Buffer; used: number } {
     for (let i = 0; i < forks * 2; i++) {
       ts += 50_000n;
       const path = `/tmp/ebpf-sensor-live-x/written/f${i % 64}`;
-      records.push(withCaps(buildRecord({ type: EventType.SE_EV_OPEN, tsNs: ts, pid: me, tid: me, ppid, uid: 0, gid: 0, startNs, parentStartNs: 0n, comm: 'storm', ret: 3, args: [-100, 0o101, 0o644, 1000 + (i % 64), 0, Syscall.SE_SC_OPENAT], strs: [path, path] })));
+      records.push(withCaps(buildRecord({ type: EventType.SE_EV_OPEN, tsNs: ts, pid: me, tid: me, ppid, uid: 0, gid: 0, startNs, parentStartNs, comm: 'storm', ret: 3, args: [-100, 0o101, 0o644, 1000 + (i % 64), 0, Syscall.SE_SC_OPENAT], strs: [path, path] })));
     }
     return frames(records);
   }
