@@ -16,13 +16,12 @@
  */
 import { SensorError } from '../errors.js';
 import type { EventKind, SensorEvent, EbpfFacts } from '../model/event.js';
-import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
 import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, AbiConsts } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeHook } from './hooks.js';
 import { ERRNO_NAMES, capNames } from './syscall-tables.js';
-import { arg, argNum, hookView, trimNul, u64String, RecordCursor, repeatingU64, type FamilyRecord } from './record.js';
+import { arg, argNum, hookView, trimNul, u64String, RecordCursor, CommStrings, repeatingU64, type FamilyRecord } from './record.js';
 import { wallClock } from './wall-clock.js';
 import { decodeExec, decodeExit, decodeFork } from './process.js';
 import { decodeOpen } from './open.js';
@@ -128,6 +127,7 @@ const ZEROS = Array.from({ length: 17 }, (_, n) => '0'.repeat(n));
 
 /** The one record view decodeRecord reuses (record.ts RecordCursor). */
 const CURSOR = new RecordCursor(AbiConsts.SE_STR_SLOTS);
+const COMM = new CommStrings();
 
 const suffixes = new Map<number, string>();
 
@@ -256,7 +256,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const pstartLo = rec.readUInt32LE(t + TK.parent_start_ns);
   const pstartHi = rec.readUInt32LE(t + TK.parent_start_ns + 4);
   const commEnd = trimNul(rec, t + TK.comm, t + TK.comm + 16);
-  const comm = decodeRaw(rec, t + TK.comm, commEnd);
+  const comm = COMM.of(rec, t + TK.comm, commEnd);
   const tty = rec.readUInt32LE(t + TK.tty);
   const retLo = rec.readUInt32LE(base + E.ret);
   const retHi = rec.readInt32LE(base + E.ret + 4);

@@ -187,6 +187,37 @@ export class U64Strings {
   }
 }
 
+/**
+ * Tasks' comms as text, the recent ones kept (eight slots, picked by the
+ * length and first bytes): a storm's records name a few comms over and over,
+ * and each was a new string through a native toString (issue-14 point 6).
+ * Compared byte by byte (at most 16); copied by a loop, since Buffer.copy of
+ * a range makes a view per call.
+ */
+export class CommStrings {
+  private readonly bytes = new Uint8Array(8 * 16);
+  private readonly lens = new Int8Array(8).fill(-1);
+  private readonly text: string[] = new Array<string>(8).fill('');
+
+  of(rec: Buffer, start: number, end: number): string {
+    const n = end - start;
+    if (n > 16) return decodeRaw(rec, start, end);
+    const k = (n ^ (n > 0 ? rec[start]! : 0) ^ (n > 1 ? rec[start + 1]! << 1 : 0)) & 7;
+    const at = k * 16;
+    const bytes = this.bytes;
+    if (this.lens[k] === n) {
+      let i = 0;
+      while (i < n && rec[start + i] === bytes[at + i]) i++;
+      if (i === n) return this.text[k]!;
+    }
+    const t = decodeRaw(rec, start, end);
+    for (let i = 0; i < n; i++) bytes[at + i] = rec[start + i]!;
+    this.lens[k] = n;
+    this.text[k] = t;
+    return t;
+  }
+}
+
 /** The decoders' one table of repeating u64 strings (starts and cgroup ids). */
 export const repeatingU64 = new U64Strings();
 

@@ -2,7 +2,7 @@
 // reads. decodeRecord reuses one record cursor (its string slots, the
 // truncated list) instead of a view, a slot array, slot objects and a closure
 // per record; open flag names and intents are shared arrays per flags value;
-// process starts and cgroup ids repeat as the same strings; a `startswith`
+// process starts, cgroup ids and comms repeat as the same strings; a `startswith`
 // test over many prefixes looks its candidates up without a substring; exit
 // times are read without slices; base names are kept per executable.
 //
@@ -12,8 +12,8 @@
 // exec), and the bytes allocated, measured with V8's sampling heap profiler
 // (counting what was collected too) in a child node run single-threaded, so
 // that each function is optimized at the same point every run. The bounds sit
-// between main's (62ed60f) figures and this branch's: decode 2,370 → 1,480
-// bytes an event (fork, exit, open), the bundled rules on an open 266 → 96,
+// between main's (62ed60f) figures and this branch's: decode
+// bytes an event (fork, exit, open) 2,370 → 1,455, the bundled rules on an open 266 → 96,
 // isoToEpochMs 218 → 16 bytes a call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,8 @@ import { packageRoot } from '../../src/sources/kernel/paths.js';
 import { decodeRecord, type DecodeContext } from '../../src/decode/decode.js';
 import { EventType, OFFSETOF, StrFlags, Syscall } from '../../src/decode/abi.generated.js';
 import { openFlagTable, openFlagNames, openIntent } from '../../src/decode/syscall-tables.js';
-import { u64String, U64Strings } from '../../src/decode/record.js';
+import { CommStrings, u64String, U64Strings } from '../../src/decode/record.js';
+import { decodeRaw } from '../../src/model/raw-text.js';
 import { isoToEpochMs } from '../../src/model/time.js';
 import { loadRules } from '../../src/rules/engine.js';
 import { fixtureEvent } from '../../src/rules/fixtures.js';
@@ -105,6 +106,28 @@ test('issue-14-front-allocation: repeating u64 strings are the decimal of their 
   assert.equal(exit.ebpf.process?.start_boot_ns, '9876543210123');
   assert.equal(fork.ebpf.process?.parent_start_boot_ns, '1000000000');
   assert.equal(exit.ebpf.process?.parent_start_boot_ns, '1000000000');
+});
+
+test('issue-14-front-allocation: comms kept by their bytes give the text decodeRaw gives, the same string when met again', () => {
+  const t = new CommStrings();
+  const comms = [Buffer.from('node'), Buffer.from('nodf'), Buffer.from('storm'), Buffer.from(''), Buffer.from('n'), Buffer.from('0123456789abcdef'),
+    Buffer.from([0x66, 0xff, 0xc3, 0x28]), Buffer.from('é-x'), Buffer.from('kworker/0:1'), Buffer.from('kworker/1:1'), Buffer.from('no'), Buffer.from('od')];
+  const first = new Map<number, string>();
+  let seed = 3;
+  for (let i = 0; i < 3000; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const j = seed % comms.length;
+    // The comm inside a larger record, at a varying offset.
+    const rec = Buffer.alloc(64, 0xaa);
+    const at = 8 + (seed % 24);
+    comms[j]!.copy(rec, at);
+    const s = t.of(rec, at, at + comms[j]!.length);
+    assert.equal(s, decodeRaw(comms[j]!, 0, comms[j]!.length), `comm ${j}`);
+    if (!first.has(j)) first.set(j, s);
+  }
+  const rec = Buffer.from('xxnodexx');
+  assert.equal(t.of(rec, 2, 6), t.of(Buffer.from('node'), 0, 4), 'the same string for the same bytes met again');
+  assert.equal(t.of(Buffer.from('a'.repeat(20)), 0, 20), 'a'.repeat(20), 'longer than a comm: decoded, not kept');
 });
 
 test('issue-14-front-allocation: exit times read without slices are the same doubles as before', () => {
@@ -213,9 +236,9 @@ test('issue-14-front-allocation: decode, the bundled rules on an open and exit t
     const r = spawnSync(process.execPath, ['--single-threaded', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { decode: number; iso: number; rules: number };
-    // main (62ed60f): decode 2,370, iso 218, rules 266 bytes; this branch: 1,480, 16, 96.
+    // main (62ed60f): decode 2,370, iso 218, rules 266 bytes; this branch: 1,455, 16, 96.
     assert.deepEqual(
-      { decode: got.decode < 1900, iso: got.iso < 80, rules: got.rules < 170 },
+      { decode: got.decode < 1700, iso: got.iso < 80, rules: got.rules < 170 },
       { decode: true, iso: true, rules: true },
       `bytes allocated: decode ${got.decode} an event, isoToEpochMs ${got.iso} a call, the bundled rules ${got.rules} an open`,
     );
