@@ -129,6 +129,16 @@ const ZEROS = Array.from({ length: 17 }, (_, n) => '0'.repeat(n));
 const CURSOR = new RecordCursor(AbiConsts.SE_STR_SLOTS);
 const COMM = new CommStrings();
 
+/**
+ * A fork record's process.thread and process.parent until decodeFork
+ * (process.ts) sets the child's thread and the forking task as the parent —
+ * always, before anything reads them: the header's thread, its capabilities
+ * and its parent were three objects a fork that nothing read (issue-14
+ * point 6). Frozen: one object stands in every fork until replaced.
+ */
+const FORK_THREAD: SensorEvent['process']['thread'] = Object.freeze({ id: 0 });
+const FORK_PARENT: SensorEvent['process']['parent'] = Object.freeze({ pid: 0 });
+
 const suffixes = new Map<number, string>();
 
 /**
@@ -293,6 +303,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
   const outcome = errnoFacts(ret, facts);
   const startIso = clock.startIso(startHi, startLo);
+  const isFork = type === EventType.SE_EV_FORK;
   const ev: SensorEvent = {
     '@timestamp': clock.iso(tsHi, tsLo),
     event: {
@@ -305,13 +316,15 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       pid,
       entity_id: '',
       name: comm,
-      thread: {
-        id: tid,
-        capabilities: {
-          effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
-          permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
-        },
-      },
+      thread: isFork
+        ? FORK_THREAD
+        : {
+            id: tid,
+            capabilities: {
+              effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
+              permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
+            },
+          },
       start: startIso,
       user: { id: String(euid) },
       group: { id: String(egid) },
@@ -319,7 +332,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       real_group: { id: String(gid) },
       saved_user: { id: String(suid) },
       saved_group: { id: String(sgid) },
-      parent: { pid: ppid, start: clock.startIso(pstartHi, pstartLo) },
+      parent: isFork ? FORK_PARENT : { pid: ppid, start: clock.startIso(pstartHi, pstartLo) },
     },
     user: { id: String(euid) },
     group: { id: String(egid) },

@@ -2,7 +2,8 @@
 // reads. decodeRecord reuses one record cursor (its string slots, the
 // truncated list) instead of a view, a slot array, slot objects and a closure
 // per record; open flag names and intents are shared arrays per flags value;
-// process starts, cgroup ids and comms repeat as the same strings; a `startswith`
+// process starts, cgroup ids and comms repeat as the same strings; a fork
+// builds no thread and parent for its header task (the child's replace them); a `startswith`
 // test over many prefixes looks its candidates up without a substring; exit
 // times are read without slices; base names are kept per executable.
 //
@@ -13,7 +14,7 @@
 // (counting what was collected too) in a child node run single-threaded, so
 // that each function is optimized at the same point every run. The bounds sit
 // between main's (62ed60f) figures and this branch's: decode
-// bytes an event (fork, exit, open) 2,370 → 1,455, the bundled rules on an open 266 → 96,
+// bytes an event (fork, exit, open) 2,370 → 1,415, the bundled rules on an open 266 → 96,
 // isoToEpochMs 218 → 16 bytes a call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +107,11 @@ test('issue-14-front-allocation: repeating u64 strings are the decimal of their 
   assert.equal(exit.ebpf.process?.start_boot_ns, '9876543210123');
   assert.equal(fork.ebpf.process?.parent_start_boot_ns, '1000000000');
   assert.equal(exit.ebpf.process?.parent_start_boot_ns, '1000000000');
+  // A fork's header task is the parent: no thread or parent object is built for it, the child's are.
+  assert.deepEqual(fork.process.thread, { id: 77 });
+  assert.deepEqual(fork.process.parent, { pid: 10, name: fork.ebpf.process?.comm, start: exit.process.parent.start });
+  assert.ok(!Object.isFrozen(fork.process.thread) && !Object.isFrozen(fork.process.parent), "the child's own objects, not placeholders");
+  assert.equal(fork.process.pid, 77);
 });
 
 test('issue-14-front-allocation: comms kept by their bytes give the text decodeRaw gives, the same string when met again', () => {
@@ -236,7 +242,7 @@ test('issue-14-front-allocation: decode, the bundled rules on an open and exit t
     const r = spawnSync(process.execPath, ['--single-threaded', probe, pathToFileURL(`${packageRoot}/`).href], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { decode: number; iso: number; rules: number };
-    // main (62ed60f): decode 2,370, iso 218, rules 266 bytes; this branch: 1,455, 16, 96.
+    // main (62ed60f): decode 2,370, iso 218, rules 266 bytes; this branch: 1,415, 16, 96.
     assert.deepEqual(
       { decode: got.decode < 1700, iso: got.iso < 80, rules: got.rules < 170 },
       { decode: true, iso: true, rules: true },
