@@ -8,6 +8,11 @@
  * to GC pauses. Asserts nothing.
  *
  *   node dist/bench/front.js [--forks 10000] [--rounds 6] [--compare ROOT]... [--by-function]
+ *        [--storm fork|write]
+ *
+ * --storm write: instead of fork + exit pairs, the live write storm's opens
+ * (O_WRONLY|O_CREAT of DIR/f<i%64> by this process, path resolved in the
+ * kernel), two per "fork" so the counts match.
  *
  * --compare ROOT runs the same records through the stages built in ROOT
  * (another checkout's dist/, e.g. a base build of main), alternating with
@@ -15,12 +20,13 @@
  * the ratios within one invocation mean something.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EventType } from '../src/decode/abi.generated.js';
+import { EventType, Syscall } from '../src/decode/abi.generated.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
 import { asRootTask, selfTask } from './self-task.js';
 
@@ -32,6 +38,7 @@ const { values } = parseArgs({
     'by-function': { type: 'boolean', default: false },
     compare: { type: 'string', multiple: true, default: [] },
     repeat: { type: 'string', default: '3' },
+    storm: { type: 'string', default: 'fork' },
   },
 });
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,7 +49,7 @@ if (values.compare && values.compare.length > 0) {
   const script = fileURLToPath(import.meta.url);
   for (let i = 0; i < Number(values.repeat); i++) {
     for (const [name, root] of roots) {
-      const out = execFileSync(process.execPath, [script, '--root', root, '--forks', values.forks!, '--rounds', values.rounds!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = execFileSync(process.execPath, [script, '--root', root, '--forks', values.forks!, '--rounds', values.rounds!, '--storm', values.storm!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       console.log(`${name.padEnd(9)} ${out.trim().split('\n').pop()}`);
     }
   }
@@ -62,11 +69,25 @@ const forks = Number(values.forks);
 const rounds = Number(values.rounds);
 const { pid: me, ppid, sid, pgid, startNs, uptimeNs } = selfTask();
 const withCaps = (rec: Buffer): Buffer => asRootTask(rec, sid, pgid);
+/** The parent's start (as the table seeded from /proc has it): the write storm's opens name it. */
+const parentStartNs = ((): bigint => {
+  const st = readFileSync(`/proc/${ppid}/stat`, 'utf8');
+  return BigInt(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]!) * 10_000_000n;
+})();
 
 /** Round r's records: children with pids and starts of their own (new entities every round). */
 function chunkOf(r: number): { chunk: Buffer; used: number } {
   const records: Buffer[] = [];
   let ts = uptimeNs + BigInt(r * forks) * 10_000_000n;
+  if (values.storm === 'write') {
+    // open(2) → openat: flags O_WRONLY|O_CREAT (0o101), mode 0644, dirfd AT_FDCWD, args[5] the syscall.
+    for (let i = 0; i < forks * 2; i++) {
+      ts += 50_000n;
+      const path = `/tmp/ebpf-sensor-live-x/written/f${i % 64}`;
+      records.push(withCaps(buildRecord({ type: EventType.SE_EV_OPEN, tsNs: ts, pid: me, tid: me, ppid, uid: 0, gid: 0, startNs, parentStartNs, comm: 'storm', ret: 3, args: [-100, 0o101, 0o644, 1000 + (i % 64), 0, Syscall.SE_SC_OPENAT], strs: [path, path] })));
+    }
+    return frames(records);
+  }
   for (let i = 0; i < forks; i++) {
     const child = 5_000_000 + r * forks + i;
     const cstart = ts;

@@ -16,13 +16,12 @@
  */
 import { SensorError } from '../errors.js';
 import type { EventKind, SensorEvent, EbpfFacts } from '../model/event.js';
-import { decodeRaw } from '../model/raw-text.js';
 import { endpointAction } from '../model/actions.js';
-import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, StrFlags, AbiConsts } from './abi.generated.js';
+import { OFFSETOF, SIZEOF, EventType, Syscall, RecordFlags, AbiConsts } from './abi.generated.js';
 import { ioUringOperation, ioUringSetup } from './io-uring.js';
 import { decodeHook } from './hooks.js';
 import { ERRNO_NAMES, capNames } from './syscall-tables.js';
-import { arg, argNum, hookView, readStr, strText, trimNul, u64String, type FamilyRecord, type StrSlot } from './record.js';
+import { arg, argNum, hookView, trimNul, u64String, RecordCursor, CommStrings, repeatingU64, type FamilyRecord } from './record.js';
 import { wallClock } from './wall-clock.js';
 import { decodeExec, decodeExit, decodeFork } from './process.js';
 import { decodeOpen } from './open.js';
@@ -122,6 +121,23 @@ export interface DecodeContext {
 }
 
 const EINPROGRESS = 115;
+
+/** ZEROS[n]: n zeros (the event id's timestamp padded to 16 hex digits without a padStart string). */
+const ZEROS = Array.from({ length: 17 }, (_, n) => '0'.repeat(n));
+
+/** The one record view decodeRecord reuses (record.ts RecordCursor). */
+const CURSOR = new RecordCursor(AbiConsts.SE_STR_SLOTS);
+const COMM = new CommStrings();
+
+/**
+ * A fork record's process.thread and process.parent until decodeFork
+ * (process.ts) sets the child's thread and the forking task as the parent —
+ * always, before anything reads them: the header's thread, its capabilities
+ * and its parent were three objects a fork that nothing read (issue-14
+ * point 6). Frozen: one object stands in every fork until replaced.
+ */
+const FORK_THREAD: SensorEvent['process']['thread'] = Object.freeze({ id: 0 });
+const FORK_PARENT: SensorEvent['process']['parent'] = Object.freeze({ pid: 0 });
 
 const suffixes = new Map<number, string>();
 
@@ -250,7 +266,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   const pstartLo = rec.readUInt32LE(t + TK.parent_start_ns);
   const pstartHi = rec.readUInt32LE(t + TK.parent_start_ns + 4);
   const commEnd = trimNul(rec, t + TK.comm, t + TK.comm + 16);
-  const comm = decodeRaw(rec, t + TK.comm, commEnd);
+  const comm = COMM.of(rec, t + TK.comm, commEnd);
   const tty = rec.readUInt32LE(t + TK.tty);
   const retLo = rec.readUInt32LE(base + E.ret);
   const retHi = rec.readInt32LE(base + E.ret + 4);
@@ -270,25 +286,28 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
     process: {
       loginuid: String(loginuid),
       sessionid: rec.readUInt32LE(t + TK.sessionid),
-      cgroup_id: u64String(rec, t + TK.cgroup_id),
+      cgroup_id: repeatingU64.of(rec, t + TK.cgroup_id),
       mntns: rec.readUInt32LE(t + TK.mntns),
       pidns: rec.readUInt32LE(t + TK.pidns),
       fsuid: String(rec.readUInt32LE(t + TK.fsuid)),
       fsgid: String(rec.readUInt32LE(t + TK.fsgid)),
       comm,
-      start_boot_ns: u64String(rec, t + TK.start_ns),
-      parent_start_boot_ns: u64String(rec, t + TK.parent_start_ns),
+      start_boot_ns: repeatingU64.of(rec, t + TK.start_ns),
+      parent_start_boot_ns: repeatingU64.of(rec, t + TK.parent_start_ns),
       sid: rec.readUInt32LE(t + TK.sid),
       pgid: rec.readUInt32LE(t + TK.pgid),
     },
+    // In the literal (errnoFacts sets it again): added after, it took the object's first out-of-line property store.
+    ret,
   };
   if (hflags & RecordFlags.SE_F_THREAD) facts.process!.is_thread = true;
   const outcome = errnoFacts(ret, facts);
   const startIso = clock.startIso(startHi, startLo);
+  const isFork = type === EventType.SE_EV_FORK;
   const ev: SensorEvent = {
     '@timestamp': clock.iso(tsHi, tsLo),
     event: {
-      id: `${ctx.bootIdPrefix}${idTs.padStart(16, '0')}${idSuffix(tid, type)}`,
+      id: `${ctx.bootIdPrefix}${ZEROS[16 - idTs.length] ?? ''}${idTs}${idSuffix(tid, type)}`,
       sequence: ctx.sequence++,
       action,
       outcome,
@@ -297,13 +316,15 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       pid,
       entity_id: '',
       name: comm,
-      thread: {
-        id: tid,
-        capabilities: {
-          effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
-          permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
-        },
-      },
+      thread: isFork
+        ? FORK_THREAD
+        : {
+            id: tid,
+            capabilities: {
+              effective: capNames(rec.readUInt32LE(t + TK.cap_effective), rec.readUInt32LE(t + TK.cap_effective + 4)),
+              permitted: capNames(rec.readUInt32LE(t + TK.cap_permitted), rec.readUInt32LE(t + TK.cap_permitted + 4)),
+            },
+          },
       start: startIso,
       user: { id: String(euid) },
       group: { id: String(egid) },
@@ -311,7 +332,7 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
       real_group: { id: String(gid) },
       saved_user: { id: String(suid) },
       saved_group: { id: String(sgid) },
-      parent: { pid: ppid, start: clock.startIso(pstartHi, pstartLo) },
+      parent: isFork ? FORK_PARENT : { pid: ppid, start: clock.startIso(pstartHi, pstartLo) },
     },
     user: { id: String(euid) },
     group: { id: String(egid) },
@@ -323,20 +344,21 @@ export function decodeRecord(rec: Buffer, base: number, len: number, ctx: Decode
   } else {
     ev.process.interactive = false;
   }
-  const truncated: string[] = [];
-  const slots: Array<StrSlot | undefined> = [];
-  for (let i = 0; i < AbiConsts.SE_STR_SLOTS; i++) slots.push(readStr(rec, base, i, recLen));
-  const text = (i: number, field: string): string | undefined => {
-    const s = slots[i];
-    if (s && s.flags & StrFlags.SE_STR_TRUNCATED) truncated.push(field);
-    return strText(rec, base, s);
-  };
-
-  const r: FamilyRecord = { rec, base, recLen, kind, action, sc, outcome, hflags, slots, clock, text, truncated };
+  const r = CURSOR;
+  r.reset(rec, base, recLen);
+  r.kind = kind;
+  r.action = action;
+  r.sc = sc;
+  r.outcome = outcome;
+  r.hflags = hflags;
+  r.clock = clock;
 
   FAMILY_DECODERS[type]!(r, ev, facts);
-  if (facts.truncated) truncated.push(...facts.truncated);
-  if (truncated.length) facts.truncated = truncated;
+  const truncated = r.truncated;
+  if (truncated.length) {
+    // The cursor's list is reused: the event gets a copy (decoder-found ones first, as before).
+    facts.truncated = facts.truncated ? [...truncated, ...facts.truncated] : truncated.slice();
+  }
   const iou = ioUringOperation(hflags);
   if (iou) facts.io_uring = iou;
   if (hflags & RecordFlags.SE_F_ENTRY_LOST) facts.entry_lost = true;

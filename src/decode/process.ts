@@ -13,7 +13,7 @@ import { decodeRaw } from '../model/raw-text.js';
 import { OFFSETOF, RecordFlags, StrFlags, FdKind as FdKinds } from './abi.generated.js';
 import { execEnv } from './exec-env.js';
 import { decodeProvenance } from './provenance.js';
-import { arg, fileFromPath, resolveCallerPath, trimNul, u64String, type FamilyRecord } from './record.js';
+import { arg, fileFromPath, resolveCallerPath, trimNul, repeatingU64, type FamilyRecord } from './record.js';
 import { ExecArg, ExecStr, ExitArg, ForkArg } from './slots.js';
 
 const E = OFFSETOF.se_event;
@@ -98,7 +98,7 @@ export function decodeFork(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): 
   ev.process.thread = { id: childTid };
   ev.process.start = r.clock.startIso(csHi, csLo);
   facts.process!.parent_start_boot_ns = facts.process!.start_boot_ns!;
-  facts.process!.start_boot_ns = u64String(rec, startAt);
+  facts.process!.start_boot_ns = repeatingU64.of(rec, startAt);
 }
 
 export function decodeExit(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): void {

@@ -46,6 +46,73 @@ export interface FamilyRecord {
   readonly truncated: string[];
 }
 
+/**
+ * The FamilyRecord decodeRecord hands the family decoders: one object for
+ * every record, reset per record, whose string slots are four objects of its
+ * own. Built per record, the record view, its slot array and slot objects,
+ * the `text` closure and the truncated list were ≈ 300 bytes an event that
+ * nothing read after decode (issue-14 point 6). Valid only during one
+ * decodeRecord call: a decoder keeps what it reads, never the slots or the
+ * cursor (none is reentrant: decode is synchronous).
+ */
+export class RecordCursor implements FamilyRecord {
+  rec: Buffer = Buffer.alloc(0);
+  base = 0;
+  recLen = 0;
+  kind: EventKind = 'exec';
+  action = '';
+  sc = 0;
+  outcome: 'success' | 'failure' | 'unknown' = 'success';
+  hflags = 0;
+  clock: WallClock = undefined as unknown as WallClock;
+  /** slots[i]: slotObjs[i] when slot i is present, else undefined. */
+  readonly slots: Array<StrSlot | undefined>;
+  readonly truncated: string[] = [];
+  private readonly slotObjs: StrSlot[];
+
+  constructor(slotCount: number) {
+    this.slots = new Array<StrSlot | undefined>(slotCount).fill(undefined);
+    this.slotObjs = Array.from({ length: slotCount }, () => ({ off: 0, len: 0, flags: 0 }));
+  }
+
+  /**
+   * Start on the record at rec[base, base+recLen): reads every string slot
+   * (throwing ESENSOR_DECODE on one past the record, as readStr does) and
+   * empties the truncated list.
+   */
+  reset(rec: Buffer, base: number, recLen: number): void {
+    this.rec = rec;
+    this.base = base;
+    this.recLen = recLen;
+    this.truncated.length = 0;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const o = base + E.str + i * STR_SIZE;
+      const flags = rec.readUInt16LE(o + S.flags);
+      if (!(flags & StrFlags.SE_STR_PRESENT)) {
+        slots[i] = undefined;
+        continue;
+      }
+      const off = rec.readUInt16LE(o + S.off);
+      const len = rec.readUInt16LE(o + S.len);
+      if (off + len > recLen) {
+        throw new SensorError('ESENSOR_DECODE', `string slot ${i} [${off}, ${off + len}) exceeds record of ${recLen} bytes`);
+      }
+      const s = this.slotObjs[i]!;
+      s.off = off;
+      s.len = len;
+      s.flags = flags;
+      slots[i] = s;
+    }
+  }
+
+  text(i: number, field: string): string | undefined {
+    const s = this.slots[i];
+    if (s && s.flags & StrFlags.SE_STR_TRUNCATED) this.truncated.push(field);
+    return strText(this.rec, this.base, s);
+  }
+}
+
 /** A family decoder: completes `ev` (and its `facts`) from the record. */
 export type FamilyDecoder = (r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts) => void;
 
@@ -94,6 +161,65 @@ export function u64String(rec: Buffer, o: number): string {
   const f = String(r);
   return `${sec}${PAD9[f.length]}${f}`;
 }
+
+/**
+ * u64String of values that repeat — process starts (a process's own, its
+ * parent's, a fork's child's met again at its exit) and cgroup ids — with
+ * the recent answers kept in a small direct-mapped table: the same string
+ * for the same value, instead of three new decimal strings an event
+ * (issue-14 point 6). Values above 2^53 are not kept.
+ */
+export class U64Strings {
+  private readonly lo = new Float64Array(256).fill(-1);
+  private readonly hi = new Float64Array(256).fill(-1);
+  private readonly text: string[] = new Array<string>(256).fill('');
+
+  of(rec: Buffer, o: number): string {
+    const lo = rec.readUInt32LE(o);
+    const hi = rec.readUInt32LE(o + 4);
+    const k = (lo ^ (lo >>> 8) ^ (lo >>> 16) ^ hi) & 255;
+    if (this.lo[k] === lo && this.hi[k] === hi) return this.text[k]!;
+    const s = u64String(rec, o);
+    this.lo[k] = lo;
+    this.hi[k] = hi;
+    this.text[k] = s;
+    return s;
+  }
+}
+
+/**
+ * Tasks' comms as text, the recent ones kept (eight slots, picked by the
+ * length and first bytes): a storm's records name a few comms over and over,
+ * and each was a new string through a native toString (issue-14 point 6).
+ * Compared byte by byte (at most 16); copied by a loop, since Buffer.copy of
+ * a range makes a view per call.
+ */
+export class CommStrings {
+  private readonly bytes = new Uint8Array(8 * 16);
+  private readonly lens = new Int8Array(8).fill(-1);
+  private readonly text: string[] = new Array<string>(8).fill('');
+
+  of(rec: Buffer, start: number, end: number): string {
+    const n = end - start;
+    if (n > 16) return decodeRaw(rec, start, end);
+    const k = (n ^ (n > 0 ? rec[start]! : 0) ^ (n > 1 ? rec[start + 1]! << 1 : 0)) & 7;
+    const at = k * 16;
+    const bytes = this.bytes;
+    if (this.lens[k] === n) {
+      let i = 0;
+      while (i < n && rec[start + i] === bytes[at + i]) i++;
+      if (i === n) return this.text[k]!;
+    }
+    const t = decodeRaw(rec, start, end);
+    for (let i = 0; i < n; i++) bytes[at + i] = rec[start + i]!;
+    this.lens[k] = n;
+    this.text[k] = t;
+    return t;
+  }
+}
+
+/** The decoders' one table of repeating u64 strings (starts and cgroup ids). */
+export const repeatingU64 = new U64Strings();
 
 export function argNum(rec: Buffer, base: number, i: number): number {
   // args are u64 in the record; every value we read as a number fits 53 bits
@@ -171,7 +297,7 @@ export function pathTarget(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): 
 export function hookView(r: FamilyRecord): RecordView {
   const { rec, base, slots } = r;
   return {
-    text: r.text,
+    text: (i, field) => r.text(i, field),
     bytes: (i) => {
       const s = slots[i];
       return s ? { data: rec.subarray(base + s.off, base + s.off + s.len), flags: s.flags } : undefined;

@@ -99,13 +99,34 @@ const O_RDONLY_VALUE = 0;
 const HOST_OPEN_FLAGS = openFlagTable(process.arch);
 export const O_TMPFILE = HOST_OPEN_FLAGS.O_TMPFILE;
 
-export function openFlagNames(flags: number): string[] {
-  return HOST_OPEN_FLAGS.names(flags);
+/**
+ * The names and intent of each flags value met, shared by every open with
+ * that value: a host opens with a handful of flag sets, and two new arrays
+ * per open event were a fifth of what decoding an open allocated (issue-14
+ * point 6). Frozen, since one array stands in many events.
+ */
+const flagNamesCache = new Map<number, string[]>();
+const intentCache = new Map<number, OpenIntent[]>();
+const FLAG_CACHE_MAX = 1024;
+
+function cachedBy<T>(cache: Map<number, T[]>, flags: number, make: (flags: number) => T[]): T[] {
+  let v = cache.get(flags);
+  if (v === undefined) {
+    v = Object.freeze(make(flags)) as T[];
+    if (cache.size >= FLAG_CACHE_MAX) cache.clear();
+    cache.set(flags, v);
+  }
+  return v;
 }
 
-/** What an open asks for, derived from its flags (this machine's architecture). */
+/** The names of an open's flags (this machine's architecture): a shared, frozen array. */
+export function openFlagNames(flags: number): string[] {
+  return cachedBy(flagNamesCache, flags, HOST_OPEN_FLAGS.names);
+}
+
+/** What an open asks for, derived from its flags (this machine's architecture): a shared, frozen array. */
 export function openIntent(flags: number): OpenIntent[] {
-  return HOST_OPEN_FLAGS.intent(flags);
+  return cachedBy(intentCache, flags, HOST_OPEN_FLAGS.intent);
 }
 
 export const PTRACE_REQUESTS: Record<number, string> = {

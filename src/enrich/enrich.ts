@@ -135,10 +135,32 @@ class LastTicks {
   }
 }
 
+/**
+ * An executable's base name, with the last answer kept: a process's events
+ * (and a fork storm's children and their parent) name the same executable
+ * string event after event, and a substring per event for process.name and
+ * process.parent.name was garbage as soon as the line was written (issue-14
+ * point 6).
+ */
+class LastBase {
+  private exe = '';
+  private base = '';
+
+  of(exe: string): string {
+    if (exe === this.exe) return this.base;
+    const b = exe.slice(exe.lastIndexOf('/') + 1);
+    this.exe = exe;
+    this.base = b;
+    return b;
+  }
+}
+
 export class Enricher {
   readonly table: ProcessTable;
   private readonly startTicks = new LastTicks();
   private readonly parentTicks = new LastTicks();
+  private readonly processBase = new LastBase();
+  private readonly parentBase = new LastBase();
   private readonly names: NameResolver | undefined;
   private readonly containers: ContainerResolver | undefined;
   private readonly podApi: EnricherOptions['podApi'];
@@ -296,7 +318,7 @@ export class Enricher {
       }
       if (p.working_directory === undefined && entry.cwd !== undefined) p.working_directory = entry.cwd;
       if (ev.ebpf.kind !== 'exec' && entry.executable) {
-        const base = entry.executable.slice(entry.executable.lastIndexOf('/') + 1);
+        const base = this.processBase.of(entry.executable);
         if (base) p.name = base;
       }
     }
@@ -309,7 +331,7 @@ export class Enricher {
         // Named like the process itself (its file's base name): a fork record names the parent by
         // its comm, which later events of the same parent would contradict (cut at 15 bytes, or
         // changed by prctl), so the table's name wins when it has the file.
-        const base = pe.executable ? pe.executable.slice(pe.executable.lastIndexOf('/') + 1) : '';
+        const base = pe.executable ? this.parentBase.of(pe.executable) : '';
         if (base) par.name = base;
         else if (par.name === undefined) par.name = pe.name;
         if (par.executable === undefined && pe.executable !== undefined) par.executable = pe.executable;

@@ -67,7 +67,7 @@ describe('io_uring operations are events like their syscalls', { skip }, () => {
       assert.equal(o.ebpf.syscall, 'openat', 'the same action as the syscall');
       assert.equal(o.file?.path, target);
       assert.equal(o.event.outcome, 'success');
-      assert.deepEqual(o.ebpf.open?.intent.sort(), ['create', 'truncate', 'write']);
+      assert.deepEqual([...(o.ebpf.open?.intent ?? [])].sort(), ['create', 'truncate', 'write']);
       assert.equal(o.ebpf.io_uring?.opcode, 18);
       assert.equal(o.ebpf.path_source, 'file', 'resolved from the opened file');
       assert.equal(o.process.pid, r.pid, 'attributed to the process owning the ring');

@@ -87,6 +87,13 @@ export function makeTest(spec: FieldSpec, op: Op, lits: Literal[], where: Where,
   return { t: 'test', field: spec, op, values, pred };
 }
 
+/** A hash of s's first k characters, below 2^30 (a small integer: no allocation as a Map key). */
+function prefixKey(s: string, k: number): number {
+  let h = 0;
+  for (let i = 0; i < k; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) & 0x3fffffff;
+  return h;
+}
+
 /** The test on one (scalar) value. Absent values fail every test but `exists`. */
 function elementPredicate(
   spec: FieldSpec,
@@ -132,15 +139,19 @@ function elementPredicate(
           return false;
         };
       }
-      const index = new Map<string, string[]>();
+      // Keyed by a small-integer hash of those characters, not by their
+      // substring: a substring per test was most of what the rules allocated
+      // per open event (issue-14 point 6). Prefixes whose hashes collide share
+      // a list; startsWith decides.
+      const index = new Map<number, string[]>();
       for (const p of strs) {
-        const key = p.slice(0, k);
+        const key = prefixKey(p, k);
         if (!index.has(key)) index.set(key, []);
         index.get(key)!.push(p);
       }
       return (v) => {
         if (typeof v !== 'string' || v.length < k) return false;
-        const cands = index.get(v.slice(0, k));
+        const cands = index.get(prefixKey(v, k));
         if (cands === undefined) return false;
         for (const p of cands) if (v.startsWith(p)) return true;
         return false;
