@@ -13,7 +13,9 @@
  * 1. Sustained documents/s: a journal pre-filled with N events (written with
  *    no sink), then a fresh sensor side with one sink drains it from its
  *    cursor; documents/s = N / time until the sink confirmed all of them,
- *    and the sensor side's CPU (/proc/PID/stat) per document. The file
+ *    and the sensor side's CPU (/proc/PID/stat) per document, with its idle
+ *    CPU rate measured right after (as many seconds, nothing to send) and
+ *    the share of the CPU per document that rate explains. The file
  *    output drains a journal the same way first: the difference is what the
  *    network sink itself costs.
  * 2. Latency at a steady rate below saturation: journal append → visible to a
@@ -160,6 +162,9 @@ interface Result {
   docsPerSec: number;
   /** CPU of the sensor-side process while it drained, per document. */
   cpuUsPerDoc: number;
+  /** The sensor side's CPU-seconds per second once idle, and that rate over the drain's seconds per document. */
+  idleCpuPerS: number;
+  idleUsPerDoc: number;
   /** The same by thread name, µs per document. */
   threads: string;
   events: number;
@@ -212,8 +217,16 @@ async function throughput(kind: 'kafka' | 'elasticsearch' | 'file', n: number): 
       .map(([name, us]) => `${name} ${us.toFixed(1)}`)
       .join(', ');
     const rss = stop();
+    // The sensor side's idle CPU rate: as long as the drain took (2–10 s), nothing left to send and
+    // no health requests. Against a slow server, what it does per second whatever it sends (timers,
+    // GC of an idle heap) is divided by few documents; `idleUsPerDoc` is that part of cpuUsPerDoc.
+    const idleS = Math.min(10, Math.max(2, seconds));
+    const idleCpu0 = cpuOf(r.pid);
+    const i0 = performance.now();
+    await new Promise((res) => setTimeout(res, idleS * 1000));
+    const idleCpuPerS = (cpuOf(r.pid) - idleCpu0) / ((performance.now() - i0) / 1000);
     await r.stop();
-    return { name: kind, docsPerSec: n / seconds, cpuUsPerDoc: (cpu / n) * 1e6, threads, events: n, seconds, rss };
+    return { name: kind, docsPerSec: n / seconds, cpuUsPerDoc: (cpu / n) * 1e6, threads, events: n, seconds, rss, idleCpuPerS, idleUsPerDoc: ((idleCpuPerS * seconds) / n) * 1e6 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -483,7 +496,7 @@ async function main(): Promise<void> {
       const res = await throughput(kind, n);
       rows.push(res);
       console.log(
-        `  ${kind.padEnd(14)} ${fmt(res.docsPerSec).padStart(8)} documents/s  (${fmt(res.events)} in ${res.seconds.toFixed(1)} s; sensor CPU ${res.cpuUsPerDoc.toFixed(1)} µs/document [${res.threads}]; sensor RSS peak ${mb(res.rss.peak)}, VmHWM ${mb(res.rss.hwm)})${kind === 'file' ? '' : `  target ${kind === 'kafka' ? '100,000' : '20,000'}/s`}`,
+        `  ${kind.padEnd(14)} ${fmt(res.docsPerSec).padStart(8)} documents/s  (${fmt(res.events)} in ${res.seconds.toFixed(1)} s; sensor CPU ${res.cpuUsPerDoc.toFixed(1)} µs/document [${res.threads}], idle ${(res.idleCpuPerS * 1000).toFixed(0)} ms CPU/s = ${res.idleUsPerDoc.toFixed(1)} of those µs, net ${(res.cpuUsPerDoc - res.idleUsPerDoc).toFixed(1)}; sensor RSS peak ${mb(res.rss.peak)}, VmHWM ${mb(res.rss.hwm)})${kind === 'file' ? '' : `  target ${kind === 'kafka' ? '100,000' : '20,000'}/s`}`,
       );
     }
     if (LATENCY_S > 0) {

@@ -34,7 +34,14 @@
  * names running ones; hold /tmp/ebpf-sensor-integration.lock too) and the
  * counts come from what arrived there (bench/live-sinks.ts). Kafka rows add a
  * bare kafkajs producer sending the same bytes, in its own process;
- * Elasticsearch rows add the node's own CPU.
+ * Elasticsearch rows add the node's own CPU. A list (`--sink file,kafka`)
+ * measures each output in the same invocation, one after the other.
+ *
+ * Every row also gives the sensor's idle CPU rate, measured over
+ * IDLE_SECONDS before the first storm (its timers, GC, the machine's other
+ * events), the storm window's wall seconds, and the CPU per event net of
+ * that rate over the window: against a slow server, what the sensor does
+ * per second whatever it sends would otherwise be divided by few documents.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -61,7 +68,7 @@ const { values } = parseArgs({
     compare: { type: 'string', multiple: true, default: [] },
     /** Environment overrides for the sensor (config keys, e.g. EBPF_SENSOR_KERNEL__RING_BYTES=8388608). */
     env: { type: 'string', multiple: true, default: [] },
-    /** Where the sensor sends its events: file (default), kafka or elasticsearch. */
+    /** Where the sensor sends its events: file (default), kafka or elasticsearch, or a list (each in turn). */
     sink: { type: 'string', default: 'file' },
     /** Storms per started sensor: round 1 meets a cold sensor, later rounds a warm one (steady state). */
     rounds: { type: 'string', default: '1' },
@@ -69,7 +76,10 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: a whole number ≥ 1`);
-const sinkKind = values.sink as LiveSinkKind;
+const sinkKinds = values.sink!.split(',') as LiveSinkKind[];
+for (const k of sinkKinds) if (!['file', 'kafka', 'elasticsearch'].includes(k)) throw new Error(`--sink ${k}: file, kafka or elasticsearch`);
+/** Seconds over which the started sensor's idle CPU rate is measured, before the first storm. */
+const IDLE_SECONDS = 5;
 
 const execFileAsync = promisify(execFile);
 const CLK_TCK = 100;
@@ -158,10 +168,11 @@ interface Sensor {
   child: ChildProcess;
   out: string;
   tail: Tail | Arrivals;
+  sink: LiveSinkKind;
   stop(): Promise<void>;
 }
 
-async function startSensor(dir: string, name: string, root: string): Promise<Sensor> {
+async function startSensor(dir: string, name: string, root: string, sinkKind: LiveSinkKind): Promise<Sensor> {
   const out = join(dir, `${name}.out`);
   const cfg = values.config ?? join(dir, 'config.yaml');
   const run = `live${name.replace(/[^a-z0-9]/g, '')}${Date.now().toString(36)}`;
@@ -206,6 +217,7 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
     child,
     out,
     tail: arrivals ?? new Tail(out),
+    sink: sinkKind,
     async stop() {
       child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -217,6 +229,7 @@ async function startSensor(dir: string, name: string, root: string): Promise<Sen
 }
 
 interface Row {
+  sink: LiveSinkKind;
   build: string;
   storm: string;
   /** 1 for the first storm against a freshly started sensor, 2… for the next ones against the same sensor. */
@@ -234,6 +247,13 @@ interface Row {
   hwm: number;
   /** µs of user and system CPU per event, per thread name (the sensor's main thread is "main"). */
   threads: string;
+  /** Wall seconds from just before the storm until its exit was delivered. */
+  wallS: number;
+  /** The sensor's CPU-seconds per second while idle (before the first storm), and the events it delivered per second then. */
+  idleCpuPerS: number;
+  idleEventsPerS: number;
+  /** µs CPU per event after taking idleCpuPerS × wallS off the CPU. */
+  usNetOfIdle: number;
   /** Elasticsearch: the node's CPU-seconds over the same time. */
   esCpuS?: number;
   /** Kafka: a bare kafkajs producer's µs of CPU per message for the same values. */
@@ -244,8 +264,18 @@ interface Row {
 type Measured = Omit<Row, 'baseNs' | 'ratio' | 'bareUs'> & { sent?: Buffer[] };
 
 /** One storm against the started sensor `s`: from just before it until its own exit is delivered. */
-async function measureRound(s: Sensor, args: string[], name: string, ops: number, build: string, round: number, idle: { rss: number }): Promise<Measured> {
+async function measureRound(
+  s: Sensor,
+  args: string[],
+  name: string,
+  ops: number,
+  build: string,
+  round: number,
+  idle: { rss: number; cpuPerS: number; eventsPerS: number },
+): Promise<Measured> {
+  const sinkKind = s.sink;
   await s.tail.poll();
+  const t0 = process.hrtime.bigint();
   const lines0 = s.tail.lines;
   const lost0 = s.tail.kernelLost;
   const cpu0 = cpuOf(s.child.pid!);
@@ -264,11 +294,13 @@ async function measureRound(s: Sensor, args: string[], name: string, ops: number
     await s.tail.poll();
   }
   const cpu1 = cpuOf(s.child.pid!);
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   const threads1 = threadsOf(s.child.pid!);
   const esCpuS = sinkKind === 'elasticsearch' ? elasticsearchCpu() - es0 : undefined;
   const sent = s.tail instanceof Tail ? undefined : s.tail.values?.slice(values0);
   const events = s.tail.lines - lines0; // includes the machine's other activity in the same time
   return {
+    sink: sinkKind,
     build,
     storm: name,
     round,
@@ -282,20 +314,38 @@ async function measureRound(s: Sensor, args: string[], name: string, ops: number
     idleRss: idle.rss,
     hwm: memOf(s.child.pid!).hwm, // the peak so far: a later round's includes the earlier ones'
     threads: threadSplit(threads0, threads1, events),
+    wallS,
+    idleCpuPerS: idle.cpuPerS,
+    idleEventsPerS: idle.eventsPerS,
+    usNetOfIdle: ((cpu1 - cpu0 - idle.cpuPerS * wallS) * 1e6) / Math.max(1, events),
     ...(esCpuS !== undefined ? { esCpuS } : {}),
     ...(sent !== undefined ? { sent } : {}),
   };
 }
 
+/** The sensor's CPU-seconds and delivered events per second over IDLE_SECONDS without a storm. */
+async function idleRate(s: Sensor): Promise<{ cpuPerS: number; eventsPerS: number }> {
+  const lines0 = s.tail.lines;
+  const cpu0 = cpuOf(s.child.pid!);
+  const t0 = process.hrtime.bigint();
+  const end = Date.now() + IDLE_SECONDS * 1000;
+  while (Date.now() < end) {
+    await sleep(s.sink === 'elasticsearch' ? 250 : 50);
+    await s.tail.poll();
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { cpuPerS: (cpuOf(s.child.pid!) - cpu0) / secs, eventsPerS: (s.tail.lines - lines0) / secs };
+}
+
 /** `rounds` storms against one started sensor, each storm also run without it before and after. */
-async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string): Promise<Row[]> {
+async function run(name: string, args: string[], ops: number, dir: string, root: string, build: string, sinkKind: LiveSinkKind): Promise<Row[]> {
   const base1 = await storm(args);
-  const s = await startSensor(dir, `${name}-${build}`, root);
+  const s = await startSensor(dir, `${name}-${build}-${sinkKind}`, root, sinkKind);
   const measured: Measured[] = [];
   try {
     await sleep(3000); // start-up work (seeding, first batches) done
     await s.tail.poll();
-    const idle = memOf(s.child.pid!);
+    const idle = { ...(await idleRate(s)), rss: memOf(s.child.pid!).rss };
     for (let round = 1; round <= rounds; round++) measured.push(await measureRound(s, args, name, ops, build, round, idle));
   } finally {
     await s.stop();
@@ -316,7 +366,8 @@ async function main(): Promise<void> {
     return;
   }
   if (values.prof) mkdirSync(values.prof, { recursive: true });
-  const svc = sinkKind === 'file' ? undefined : await benchServices([sinkKind === 'kafka' ? 'kafka' : 'elasticsearch']);
+  const needs = sinkKinds.filter((k): k is 'kafka' | 'elasticsearch' => k !== 'file');
+  const svc = needs.length ? await benchServices(needs) : undefined;
   if (typeof svc === 'string') {
     console.log(`live: skipped: ${svc}`);
     return;
@@ -338,10 +389,12 @@ async function main(): Promise<void> {
       const p = plan[name];
       if (!p) throw new Error(`unknown storm ${name}`);
       const builds: Array<[string, string]> = [['this', packageRoot], ...(values.compare ?? []).map((r, i): [string, string] => [`compare${i + 1}`, r])];
-      for (const [build, root] of builds) {
-        for (const r of await run(name, p[0], p[1], dir, root, build)) {
-          rows.push(r);
-          console.error(`${name} ${build} round ${r.round}: ${JSON.stringify(r)}`);
+      for (const sinkKind of sinkKinds) {
+        for (const [build, root] of builds) {
+          for (const r of await run(name, p[0], p[1], dir, root, build, sinkKind)) {
+            rows.push(r);
+            console.error(`${name} ${sinkKind} ${build} round ${r.round}: ${JSON.stringify(r)}`);
+          }
         }
       }
     }
@@ -349,20 +402,24 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     await svc?.stop();
   }
-  console.log(`\noutput: ${sinkKind}, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`\noutputs: ${sinkKinds.join(', ')}, format ${values.format}; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   for (const [i, r] of (values.compare ?? []).entries()) console.log(`compare${i + 1}: ${r}`);
-  const extra = sinkKind === 'kafka' ? ' | bare kafkajs µs CPU/message (lz4, same values)' : sinkKind === 'elasticsearch' ? ' | Elasticsearch node CPU-s | node µs CPU/event' : '';
-  console.log(`build | storm | round | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB${extra}`);
-  console.log(`---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:${extra ? '|---:'.repeat(extra.split('|').length - 1) : ''}`);
+  const extra =
+    ' | window s | idle CPU-s/s (idle events/s) | µs CPU/event net of idle' +
+    (sinkKinds.includes('kafka') ? ' | bare kafkajs µs CPU/message (lz4, same values)' : '') +
+    (sinkKinds.includes('elasticsearch') ? ' | Elasticsearch node CPU-s | node µs CPU/event' : '');
+  console.log(`sink | build | storm | round | ops | storm events | events delivered (all) | sensor CPU-s | µs CPU/event | ns/op without | ns/op with | overhead | kernel lost | idle RSS MB | VmHWM MB${extra}`);
+  console.log(`---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:${extra ? '|---:'.repeat(extra.split('|').length - 1) : ''}`);
   for (const r of rows) {
     console.log(
-      `${r.build} | ${r.storm} | ${r.round} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}` +
-        (r.bareUs !== undefined ? ` | ${r.bareUs.toFixed(1)}` : '') +
-        (r.esCpuS !== undefined ? ` | ${r.esCpuS.toFixed(2)} | ${((r.esCpuS * 1e6) / Math.max(1, r.events)).toFixed(1)}` : ''),
+      `${r.sink} | ${r.build} | ${r.storm} | ${r.round} | ${r.ops} | ${r.stormEvents} | ${r.events} | ${r.cpuS.toFixed(2)} | ${r.usPerEvent.toFixed(1)} | ${r.baseNs.toFixed(0)} | ${r.monNs.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.kernelLost} | ${r.idleRss.toFixed(0)} | ${r.hwm.toFixed(0)}` +
+        ` | ${r.wallS.toFixed(1)} | ${r.idleCpuPerS.toFixed(3)} (${r.idleEventsPerS.toFixed(0)}) | ${r.usNetOfIdle.toFixed(1)}` +
+        (sinkKinds.includes('kafka') ? ` | ${r.bareUs !== undefined ? r.bareUs.toFixed(1) : ''}` : '') +
+        (sinkKinds.includes('elasticsearch') ? (r.esCpuS !== undefined ? ` | ${r.esCpuS.toFixed(2)} | ${((r.esCpuS * 1e6) / Math.max(1, r.events)).toFixed(1)}` : ' | | ') : ''),
     );
   }
   console.log('\nsensor CPU per event by thread (µs user + system):');
-  for (const r of rows) console.log(`${r.build} ${r.storm} round ${r.round}: ${r.threads}`);
+  for (const r of rows) console.log(`${r.sink} ${r.build} ${r.storm} round ${r.round}: ${r.threads}`);
 }
 
 await main();

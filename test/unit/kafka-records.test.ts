@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { CompressionTypes } from 'kafkajs';
 import { installRecordEncoder } from '../../src/sinks/kafka/kafka-records.js';
 import { useCompression } from '../../src/sinks/kafka/kafka-codecs.js';
+import { crc32c } from '../../src/sinks/kafka/crc32c.js';
 
 const require = createRequire(import.meta.url);
 const base = require.resolve('kafkajs').replace(/index\.js$/, '');
@@ -21,6 +22,16 @@ const Long = require(`${base}src/utils/long.js`) as { fromValue(v: number): unkn
 // kafkajs' own encoders, taken before the installation replaces them.
 const kafkajsRecord = require(recordPath) as RecordFn;
 const kafkajsBatch = (require(batchPath) as { RecordBatch: BatchFn }).RecordBatch;
+
+// kafkajs' byte-by-byte CRC-32C (its batch encoder above holds it already), and a count of the
+// calls anything required after this line makes to it: the one-pass encoder must not (crc32c.ts).
+const crcPath = require.resolve(`${base}src/protocol/recordBatch/crc32C/index.js`);
+const kafkajsCrc = require(crcPath) as (b: Buffer) => number;
+let kafkajsCrcCalls = 0;
+require.cache[crcPath]!.exports = (b: Buffer): number => {
+  kafkajsCrcCalls++;
+  return kafkajsCrc(b);
+};
 
 function messages(n: number, seed: number): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
@@ -96,4 +107,33 @@ test('issue-14: one-pass record batches are kafkajs record batches, byte for byt
   });
   assert.ok(body.includes(expected.buffer), 'the produce request holds the record batch kafkajs would have written');
   assert.equal(installRecordEncoder(), true, 'idempotent');
+});
+
+test('issue-14: the batch CRC-32C is crc32c.ts, equal to kafkajs\' own on every length and offset', async () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283, 'the CRC-32C check value');
+  assert.equal(crc32c(Buffer.alloc(0)), kafkajsCrc(Buffer.alloc(0)));
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const big = Buffer.alloc(70_000);
+  for (let i = 0; i < big.length; i++) big[i] = rnd();
+  for (let len = 0; len <= 300; len++) {
+    for (const off of [0, 1, 3, 13]) {
+      const b = big.subarray(off, off + len);
+      assert.equal(crc32c(b), kafkajsCrc(b), `length ${len} at offset ${off}`);
+    }
+  }
+  assert.equal(crc32c(big), kafkajsCrc(big));
+  assert.equal(crc32c(Buffer.alloc(4096, 0xff)), kafkajsCrc(Buffer.alloc(4096, 0xff)));
+
+  // The installed batch encoder checksums with crc32c.ts, not with kafkajs' byte-by-byte loop.
+  assert.equal(installRecordEncoder(), true);
+  const oursBatch = (require(batchPath) as { RecordBatch: BatchFn }).RecordBatch;
+  const ours = require(recordPath) as RecordFn;
+  const before = kafkajsCrcCalls;
+  for (const c of [CompressionTypes.None, CompressionTypes.LZ4]) {
+    const got = await encode(ours, oursBatch, messages(50, 9), c, false);
+    const crc = got.readUInt32BE(17);
+    assert.equal(crc, kafkajsCrc(got.subarray(21)), 'the CRC covers the batch after its CRC field');
+  }
+  assert.equal(kafkajsCrcCalls, before, "kafkajs' CRC-32C was not called by the one-pass encoder");
 });

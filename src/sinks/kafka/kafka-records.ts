@@ -15,10 +15,12 @@
  * binding `Record` and `RecordBatch` then: `installRecordEncoder()` must run
  * before the first produce request of the process (the Kafka sink calls it
  * when its module loads). Records with headers, and anything else this
- * encoder does not write, go to kafkajs' own encoders. The codec table,
- * CRC-32C and the rest of the protocol stay kafkajs'.
+ * encoder does not write, go to kafkajs' own encoders. The batch's CRC-32C
+ * is crc32c.ts's (the same value, 16 bytes per step where kafkajs' goes byte
+ * by byte); the codec table and the rest of the protocol stay kafkajs'.
  */
 import { createRequire } from 'node:module';
+import { crc32c } from './crc32c.js';
 
 const require = createRequire(import.meta.url);
 
@@ -158,7 +160,6 @@ export function installRecordEncoder(): boolean {
   const batchPath = require.resolve(`${base}src/protocol/recordBatch/v0/index.js`);
   const Encoder = require(`${base}src/protocol/encoder.js`) as EncoderClass;
   const Long = require(`${base}src/utils/long.js`) as LongClass;
-  const crc32C = require(`${base}src/protocol/recordBatch/crc32C/index.js`) as (b: Buffer) => number;
   const compressionModule = require(`${base}src/protocol/message/compression/index.js`) as { lookupCodec(c: number): { compress(e: { buffer: Buffer }): Promise<Buffer> }; COMPRESSION_CODEC_MASK: number };
   const kafkajsRecord = require(recordPath) as (a: RecordArgs) => KafkajsEncoder;
   const batchModule = require(batchPath) as { RecordBatch: (a: BatchArgs) => Promise<KafkajsEncoder> };
@@ -219,7 +220,7 @@ export function installRecordEncoder(): boolean {
     out.writeInt32BE(a.firstSequence ?? 0, 53);
     out.writeInt32BE(pending.length, 57);
     out.set(body, 61);
-    out.writeUInt32BE(crc32C(out.subarray(21)), 17);
+    out.writeUInt32BE(crc32c(out.subarray(21)), 17);
     // kafkajs reads the result as an Encoder: `size()` and `buf`/`buffer`.
     const e = new Encoder(0);
     e.buf = out;

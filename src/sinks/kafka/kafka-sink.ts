@@ -7,7 +7,7 @@
  * by host (or by process entity), produced by an idempotent producer with
  * acks from all in-sync replicas (acks=-1) and LZ4-compressed record
  * batches (or zstd, gzip, none: kafka-codecs.ts), encoded in one pass
- * (kafka-records.ts). `send` resolves once the broker acknowledged every message of the
+ * (kafka-records.ts), grouped per partition in linear time (kafka-grouping.ts). `send` resolves once the broker acknowledged every message of the
  * batch; it rejects (retriable) otherwise and Delivery sends the batch again:
  * at least once. Logs of kafkajs go to pino; credentials never reach a log.
  *
@@ -15,6 +15,8 @@
  * producer whose sequence numbers went out of step with the broker (an
  * outage in the middle of a request) would otherwise fail for good.
  */
+// First: the linear grouping must replace kafkajs' before kafkajs loads (kafka-grouping.ts).
+import './kafka-preload.js';
 import { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { SensorError } from '../../errors.js';
@@ -24,6 +26,7 @@ import { isAlert, lineOf, routeOf, type LineFormatter, type Sink, type SinkOptio
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { useCompression } from './kafka-codecs.js';
 import { installRecordEncoder } from './kafka-records.js';
+import { keyMemoPartitioner } from './kafka-grouping.js';
 import { readSecretFile, readTlsFiles } from '../config-files.js';
 import type { SensorConfig } from '../../config/config.js';
 
@@ -223,8 +226,9 @@ export class KafkaSink implements Sink {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: true,
-        // kafkajs 2's default (murmur2, as the Java client), named so kafkajs does not warn about the v1 change.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        // kafkajs 2's default (murmur2, as the Java client), named so kafkajs does not warn about the v1
+        // change; a repeated key (the host, for every message) is hashed once (kafka-grouping.ts).
+        createPartitioner: keyMemoPartitioner(Partitioners.DefaultPartitioner),
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
       });
       this.stats.producers++;
