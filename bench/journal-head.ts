@@ -16,9 +16,7 @@
  * - `lineScansWrite`: the head's two scans (`\n`, U+FFFD) before that write
  *   (the scans flatten the line; the write then finds it flat);
  * - `partsWrite`: the line as its parts (ecsParts, builds that have it),
- *   each part written into the buffer (as writeSections writes them, builds
- *   that have payload.ts writeParts; else one Buffer#write each): the whole
- *   line is never flattened;
+ *   each part written into the buffer: the whole line is never flattened;
  * - `fits`: processFits; `compact`: compactJson; `canonical`: JSON.stringify
  *   of the whole classified event (the version 2 layout), for scale;
  * - `record`: the whole record as the journal encodes it (RecordEncoder with
@@ -49,7 +47,6 @@ for (const [name, root] of roots) {
   const load = (p: string): Promise<any> => import(pathToFileURL(join(root, p)).href); // eslint-disable-line @typescript-eslint/no-explicit-any
   const { ecsLine } = (await load('src/normalize/ecs/ecs-serializer.js')) as typeof import('../src/normalize/ecs/ecs-serializer.js');
   const { ecsParts } = (await load('src/normalize/ecs/ecs-serializer.js')) as Partial<typeof import('../src/normalize/ecs/ecs-serializer.js')>;
-  const { writeParts } = (await load('src/journal/payload.js')) as Partial<typeof import('../src/journal/payload.js')>;
   const { processFits, compactJson } = (await load('src/journal/compact-record.js')) as typeof import('../src/journal/compact-record.js');
   const { RecordEncoder } = (await load('src/journal/record-encoder.js')) as typeof import('../src/journal/record-encoder.js');
   const outputs = (await load('src/pipeline/outputs.js')) as typeof import('../src/pipeline/outputs.js');
@@ -61,8 +58,7 @@ for (const [name, root] of roots) {
     ? {
         parts: (ce) => ecsParts(ce, HOST, AGENT).count,
         partsWrite: (ce) => {
-          const { parts, count, bytes } = ecsParts(ce, HOST, AGENT) as ReturnType<typeof ecsParts> & { bytes?: Array<Uint8Array | undefined> };
-          if (writeParts) return writeParts(scratch, 0, parts, count, bytes);
+          const { parts, count } = ecsParts(ce, HOST, AGENT);
           let n = 0;
           for (let i = 0; i < count; i++) n += scratch.write(parts[i]!, n);
           return n;

@@ -39,8 +39,6 @@ const LF = 0x0a;
  */
 export interface LineParts {
   readonly parts: readonly string[];
-  /** Per part, its UTF-8 bytes when the maker has them (copied instead of encoding the part). */
-  readonly bytes?: ReadonlyArray<Uint8Array | undefined>;
   readonly count: number;
   /** True: the writer knows the parts hold no raw LF and no U+FFFD (else they are scanned). */
   readonly plain: boolean;
@@ -112,51 +110,28 @@ function lineLength(line: SectionLine): number {
 }
 
 /**
- * Writes the line's parts into `buf` at `p` as UTF-8; returns the end. A
- * part given with its bytes (a cached fragment) is copied as they are; the
- * parts between two such (an ECS line's per-event values and the literals
- * around them, ecs-serializer.ts ecsParts) are joined and written with one
- * Buffer#write: a call into it costs more than joining a few short strings
- * (≈ 90 ns a call against ≈ 15 ns a piece), and copying them unit by unit
- * in JavaScript more still (≈ 1.7 ns a unit).
- */
-export function writeParts(buf: Buffer, p: number, parts: readonly string[], count: number, bytes?: ReadonlyArray<Uint8Array | undefined>): number {
-  let run = '';
-  for (let i = 0; i < count; i++) {
-    const b = bytes?.[i];
-    if (b === undefined) {
-      run += parts[i]!;
-      continue;
-    }
-    if (run !== '') {
-      p += buf.write(run, p, 'utf8');
-      run = '';
-    }
-    buf.set(b, p);
-    p += b.length;
-  }
-  if (run !== '') p += buf.write(run, p, 'utf8');
-  return p;
-}
-
-/**
  * Write the sections into `buf` at `off` (the caller made room: 3 bytes per
  * UTF-16 unit of every text, plus 2 per line); returns the end. Each line is
  * written straight into the buffer (no concatenation, no copy of the text;
- * a line in parts part by part, writeParts, so it is never joined and
- * flattened); a line holding a raw LF cannot be split out again and is left out
+ * a line in parts one write per part, so it is never joined and flattened
+ * whole); a line holding a raw LF cannot be split out again and is left out
  * (its sink formats it at delivery instead).
  */
 export function writeSections(buf: Buffer, off: number, s: EventSections): number {
   let p = off + buf.write(s.route, off, 'utf8');
   for (const [format, line] of s.lines) {
+    if (typeof line !== 'string' && line.plain) {
+      buf[p++] = LF;
+      buf[p++] = TAGS[format];
+      for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
+      continue;
+    }
     const start = p;
     buf[p++] = LF;
     buf[p++] = TAGS[format];
     if (typeof line === 'string') p += buf.write(line, p, 'utf8');
-    else p = writeParts(buf, p, line.parts, line.count, line.bytes);
-    // A plain line holds no LF (no scan); any other was flattened by the write: the scan is cheap.
-    if (hasLf(line)) p = start;
+    else for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
+    if (hasLf(line)) p = start; // (the write flattened the text: this scan is cheap)
   }
   return p;
 }

@@ -5,9 +5,8 @@
  *
  * Takes: ProcessInfo. Gives: exactly what `ecsJson(toEcs())` writes for
  * process.* (processOf in ecs.ts, session.ts), without building an object,
- * as pieces (ecs-text.ts put) that the serializer hands on as they are: the
- * cached identity, the per-event values alone, and the large two (the
- * capabilities and the tail) cached and flat.
+ * in three parts (head through the thread id, capabilities, tail) that the
+ * serializer hands on as they are: the large two are cached and flat.
  *
  * Every cache entry keeps the values it was written from and is used only
  * while each of them is the same (strings compare by reference first, so a
@@ -24,7 +23,7 @@
  */
 import type { LeaderRef, ProcessInfo, ProcessRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
-import { MEMO_MAX, argsList, encoded, flat, inner, num, obj, put, putEncoded, q, sameList, strList, text } from './ecs-text.js';
+import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
 import { user } from './ecs-user.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
@@ -32,7 +31,7 @@ function keyOf(p: { entity_id?: string | undefined; pid: number }): string | num
   return p.entity_id || p.pid;
 }
 
-function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+function put<K, V>(m: Map<K, V>, k: K, v: V): void {
   if (m.size >= MEMO_MAX) m.clear();
   m.set(k, v);
 }
@@ -73,7 +72,7 @@ function image(p: ProcessInfo): string {
   if (p.working_directory !== undefined) s += `,"working_directory":${q(p.working_directory)}`;
   if (text.raw) return s;
   const { executable, args_count, command_line, working_directory } = p;
-  remember(images, executable, { executable, args: p.args?.slice(), args_count, command_line, working_directory, text: flat(s) });
+  put(images, executable, { executable, args: p.args?.slice(), args_count, command_line, working_directory, text: flat(s) });
   return s;
 }
 
@@ -89,9 +88,9 @@ interface Identity {
 const identities = new Map<string | number, Identity>();
 
 /**
- * `,"process":{"pid":…` through `"start":…`, as processOf writes them. Not
- * flattened: a process's text is asked for by its few events, and the
- * journal's write of its first one flattens it in place.
+ * `"process":{"pid":…` through `"start":…`, as processOf writes them. Not
+ * flattened: a process's text is asked for by its few events, and the line it
+ * goes into is flattened once anyway where it is written out.
  */
 function identity(p: ProcessInfo): string {
   const img = image(p);
@@ -100,12 +99,12 @@ function identity(p: ProcessInfo): string {
   if (c !== undefined && c.pid === p.pid && c.entity_id === p.entity_id && c.name === p.name && c.image === img && c.start === p.start) {
     return c.text;
   }
-  let s = `,"process":{"pid":${num(p.pid)}`;
+  let s = `"process":{"pid":${num(p.pid)}`;
   if (p.entity_id) s += `,"entity_id":${q(p.entity_id)}`;
   s += `,"name":${q(p.name)}${img}`;
   if (p.start !== undefined) s += `,"start":${q(p.start)}`;
   if (text.raw) return s;
-  remember(identities, k, { pid: p.pid, entity_id: p.entity_id, name: p.name, image: img, start: p.start, text: s });
+  put(identities, k, { pid: p.pid, entity_id: p.entity_id, name: p.name, image: img, start: p.start, text: s });
   return s;
 }
 
@@ -187,7 +186,7 @@ function parent(p: ProcessRef): string {
   }
   if (text.raw) return s;
   if (first !== undefined) first.other = undefined;
-  remember(parents, k, {
+  put(parents, k, {
     other: first,
     pid: p.pid,
     entity_id: p.entity_id,
@@ -209,14 +208,8 @@ function parent(p: ProcessRef): string {
 
 // ---- Session View ----------------------------------------------------------------
 
-/** A cached fragment: its text and its UTF-8 bytes. */
-interface Fragment {
-  text: string;
-  bytes: Uint8Array;
-}
-
 /** Frozen capability lists (shared per set by decode) → `,"capabilities":{…}` as addSessionFields writes it. */
-const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], Fragment>>();
+const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
 
 function capsList(effective: readonly string[], permitted: readonly string[]): string {
   let s = '';
@@ -225,28 +218,21 @@ function capsList(effective: readonly string[], permitted: readonly string[]): s
   return s ? `,"capabilities":{${s}}` : ''; // ECS wants no empty lists
 }
 
-/** Puts the capabilities (nothing when there are none). */
-function capabilities(caps: ProcessInfo['thread']['capabilities']): void {
-  if (!caps) return;
+function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
+  if (!caps) return '';
   const { effective, permitted } = caps;
-  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) {
-    const t = capsList(effective, permitted);
-    if (t !== '') put(t);
-    return;
-  }
+  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) return capsList(effective, permitted);
   let byPermitted = capTexts.get(effective);
   if (!byPermitted) {
     byPermitted = new WeakMap();
     capTexts.set(effective, byPermitted);
   }
-  const f = byPermitted.get(permitted);
-  if (f !== undefined) {
-    if (f.text !== '') putEncoded(f.text, f.bytes);
-    return;
+  let t = byPermitted.get(permitted);
+  if (t === undefined) {
+    t = capsList(effective, permitted);
+    if (!text.raw) byPermitted.set(permitted, (t = flat(t)));
   }
-  const t = capsList(effective, permitted);
-  if (t !== '') put(t);
-  if (!text.raw) byPermitted.set(permitted, { text: flat(t), bytes: encoded(t) });
+  return t;
 }
 
 interface Leader {
@@ -328,7 +314,7 @@ function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): st
     same: flat(`${s},"same_as_process":true}`),
     other: flat(`${s},"same_as_process":false}`),
   };
-  if (!text.raw) remember(m, k, t);
+  if (!text.raw) put(m, k, t);
   return same ? t.same : t.other;
 }
 
@@ -363,7 +349,6 @@ interface Tail {
   groupLeader: string;
   entry: string;
   text: string;
-  bytes: Uint8Array;
 }
 
 /**
@@ -408,10 +393,10 @@ function sameTail(
 }
 
 /**
- * Puts `}` (the thread's) then `,"interactive":…` through the leaders and
- * the closing brace of process (two variants per parent entity, as parent()).
+ * `}` (the thread's) then `,"interactive":…` through the leaders and the
+ * closing brace of process (two variants per parent entity, as parent()).
  */
-function tail(p: ProcessInfo): void {
+function tail(p: ProcessInfo): string {
   const u = user(p.user);
   const g = user(p.group);
   const ru = user(p.real_user);
@@ -426,14 +411,8 @@ function tail(p: ProcessInfo): void {
   const k = keyOf(p.parent);
   const first = tails.get(k);
   // Texts compare by reference first: one pointer compare each when the caches gave the same strings.
-  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) {
-    putEncoded(first.text, first.bytes);
-    return;
-  }
-  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) {
-    putEncoded(first.other.text, first.other.bytes);
-    return;
-  }
+  if (first !== undefined && sameTail(first, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.text;
+  if (first?.other !== undefined && sameTail(first.other, p, par, prev, u, g, ru, rg, su, sg, sl, gl, el)) return first.other.text;
   let s = '}';
   if (p.interactive !== undefined) s += p.interactive ? ',"interactive":true' : ',"interactive":false';
   if (p.tty) s += `,"tty":{"char_device":{"major":${num(p.tty.char_device.major)},"minor":${num(p.tty.char_device.minor)}}}`;
@@ -446,10 +425,9 @@ function tail(p: ProcessInfo): void {
   if (gl) s += `,"group_leader":${gl}`;
   if (el) s += `,"entry_leader":${el}`;
   s += '}';
-  put(s);
-  if (text.raw) return;
+  if (text.raw) return s;
   if (first !== undefined) first.other = undefined;
-  remember(tails, k, {
+  put(tails, k, {
     other: first,
     interactive: p.interactive,
     ttyMajor: p.tty?.char_device.major,
@@ -466,8 +444,8 @@ function tail(p: ProcessInfo): void {
     groupLeader: gl,
     entry: el,
     text: flat(s),
-    bytes: encoded(s),
   });
+  return s;
 }
 
 /**
@@ -485,30 +463,49 @@ export function forgetProcess(p: ProcessInfo): void {
   leaders.e.delete(k);
 }
 
-/** What follows the process's identity when it has no end, exit code or environment. */
-const THREAD = ',"thread":{"id":';
+/**
+ * `"process":{…}` as processOf writes it, in the three parts it is made of:
+ * joined, they are the block. Valid until the next call.
+ */
+export const block = {
+  /** `,"process":{"pid":…` through `,"thread":{"id":…` (the cached identity and a few short strings; flat when it repeats) */
+  head: '',
+  /** `,"capabilities":{…}` of the thread, or '': cached per capability set, flat */
+  caps: '',
+  /** `}` of the thread through the closing brace of process: cached per parent entity, flat once cached */
+  tail: '',
+};
 
 /**
- * `,"process":{…}` as processOf writes it, put as the pieces it is made of
- * (ecs-text.ts put): the identity (cached per entity), the few per-event
- * values (end, exit_code, env_vars, the thread id) alone, the capabilities
- * (cached per capability set, flat) and the tail (cached per parent entity,
- * flat once cached).
+ * The last head without end, exit_code or env_vars, and what it was written
+ * from: a process's next event takes it again. Not flattened here: the
+ * journal's write flattens it in place, once (an ecsLine caller may never).
  */
-export function processBlock(p: ProcessInfo): void {
-  put(identity(p));
-  if (p.end !== undefined) {
-    put(',"end":"');
-    put(inner(p.end));
-    put('"');
+let lastIdentity = '';
+let lastThread = NaN;
+let lastHead = '';
+
+/** Fills `block` for `p` and returns it. */
+export function processBlock(p: ProcessInfo): typeof block {
+  const id = identity(p);
+  const tid = p.thread.id;
+  if (p.end !== undefined || p.exit_code !== undefined || p.env_vars?.length) {
+    let s = `,${id}`;
+    if (p.end !== undefined) s += `,"end":${q(p.end)}`;
+    if (p.exit_code !== undefined) s += `,"exit_code":${num(p.exit_code)}`;
+    if (p.env_vars?.length) s += `,"env_vars":${strList(p.env_vars)}`;
+    block.head = `${s},"thread":{"id":${num(tid)}`;
+  } else if (id === lastIdentity && tid === lastThread) {
+    block.head = lastHead;
+  } else {
+    block.head = `,${id},"thread":{"id":${num(tid)}`;
+    if (!text.raw) {
+      lastIdentity = id;
+      lastThread = tid;
+      lastHead = block.head;
+    }
   }
-  if (p.exit_code !== undefined) {
-    put(',"exit_code":');
-    put(num(p.exit_code));
-  }
-  if (p.env_vars?.length) put(`,"env_vars":${strList(p.env_vars)}`);
-  put(THREAD);
-  put(num(p.thread.id));
-  capabilities(p.thread.capabilities);
-  tail(p);
+  block.caps = capabilities(p.thread.capabilities);
+  block.tail = tail(p);
+  return block;
 }

@@ -6,10 +6,10 @@
  * Takes: ClassifiedEvent, HostInfo, AgentInfo. Gives: exactly the bytes of
  * `ecsJson(toEcs(ce, host, agent))` (ecs.ts, the reference builder; a
  * property test and the golden files hold them equal), faster: as one string
- * (`ecsLine`), or as the pieces it is made of (`ecsParts`: the journal
- * copies them into its record one by one, so neither the ≈ 3–5 kB line nor
- * any per-event string in it is joined and flattened, and learns from the
- * parts that the line holds no raw LF or U+FFFD without scanning it):
+ * (`ecsLine`), or as the few parts it is made of (`ecsParts`: the journal
+ * copies them into its record one by one, so the ≈ 3–5 kB line is never
+ * joined and flattened whole, and learns from the parts that the line holds
+ * no raw LF or U+FFFD without scanning it):
  *
  * - `"host":…,"agent":…` is written once per host/agent (ecs.ts
  *   hostAgentFragment) and rewritten when they change;
@@ -33,7 +33,7 @@ import type { AgentInfo, ClassifiedEvent, SensorEvent, HostInfo } from '../../mo
 import { ECS_SEVERITY, topMatch } from '../severity.js';
 import { attackThreat } from '../mitre-attack.js';
 import { ECS_MODULE, ECS_VERSION, FILE_STRINGS, categorize, type Categorization, ecsJson, hostAgentFragment, networkOf, relatedIps, toEcs } from './ecs.js';
-import { MEMO_MAX, encoded, flat, inner, key, num, pieces, put, putEncoded, q, strList, text, val } from './ecs-text.js';
+import { MEMO_MAX, flat, key, num, q, strList, text, val } from './ecs-text.js';
 import { forgetProcess, processBlock } from './ecs-process.js';
 import { user } from './ecs-user.js';
 
@@ -53,10 +53,7 @@ function categorization(ev: SensorEvent): string {
 
 // ---- the rest of the document ------------------------------------------------
 
-/**
- * A member's text for the value it last had under its name: `"k":v`, and
- * `,"k":v` (both '' until the value is seen a second time: see member()).
- */
+/** A member's text for the value it last had under its name: `"k":v`, and `,"k":v`. */
 interface Member {
   v: unknown;
   bare: string;
@@ -65,108 +62,74 @@ interface Member {
 
 const members = new Map<string, Member>();
 
-/** `,"k":` and `,"k":"` by name (member names are a small fixed vocabulary). */
-const commaKeys = new Map<string, string>();
-const commaKeysQ = new Map<string, string>();
-
-function commaKey(k: string, quoted: boolean): string {
-  const m = quoted ? commaKeysQ : commaKeys;
-  let s = m.get(k);
-  if (s === undefined) {
-    s = `,${key(k)}${quoted ? '"' : ''}`;
-    if (text.raw) return s;
-    if (m.size >= MEMO_MAX) m.clear();
-    m.set(k, (s = flat(s)));
-  }
-  return s;
-}
-
 /**
- * `"k":v` (or with a leading comma) of a primitive member of ebpf, put as
- * one cached piece while the value is the same. Most of ebpf repeats from
- * event to event (kind, syscall, cpu, the login uid, the cgroup, the
+ * `"k":v` (or with a leading comma) of a primitive member of ebpf: one slot
+ * per member name, reused while the value is the same. Most of ebpf repeats
+ * from event to event (kind, syscall, cpu, the login uid, the cgroup, the
  * namespaces), so a member costs a lookup and a compare instead of writing
- * its name and value again (issue-14). A new value is put as its pieces
- * (name, value) and remembered; its text is written only when it comes
- * again, so a value that changes every event (boot_ns) is never joined.
+ * its name and value again (issue-14); a value that changes every event
+ * (boot_ns) is written and takes the slot.
  */
-function member(k: string, v: string | number | boolean | null, comma: boolean): void {
+function member(k: string, v: string | number | boolean | null, comma: boolean): string {
   const m = members.get(k);
-  if (m !== undefined && m.v === v) {
-    if (m.bare === '') {
-      const bare = key(k) + val(v);
-      if (text.raw) {
-        put(comma ? `,${bare}` : bare);
-        return;
-      }
-      m.bare = flat(bare);
-      m.comma = flat(`,${bare}`);
-    }
-    put(comma ? m.comma : m.bare);
-    return;
-  }
-  if (typeof v === 'string') {
-    put(comma ? commaKey(k, true) : `${key(k)}"`);
-    put(inner(v));
-    put('"');
-  } else {
-    put(comma ? commaKey(k, false) : key(k));
-    put(val(v));
-  }
-  // Only the value is kept (its text is written on a hit, and not cached while text.raw is set).
+  if (m !== undefined && m.v === v) return comma ? m.comma : m.bare;
+  const bare = key(k) + val(v);
+  if (text.raw) return comma ? `,${bare}` : bare;
+  const c = `,${bare}`;
   if (m === undefined) {
     if (members.size >= MEMO_MAX) members.clear();
-    members.set(k, { v, bare: '', comma: '' });
+    members.set(k, { v, bare, comma: c });
   } else {
     m.v = v;
-    m.bare = '';
-    m.comma = '';
+    m.bare = bare;
+    m.comma = c;
   }
+  return comma ? c : bare;
 }
 
-/** A member of ebpf as factsOf writes it (undefined, functions and symbols left out: false). */
-function anyMember(k: string, v: unknown, comma: boolean): boolean {
-  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return false;
-  if (typeof v === 'object' && v !== null) put(`${comma ? ',' : ''}${key(k)}${val(v)}`);
-  else member(k, v as string | number | boolean | null, comma);
-  return true;
+/** A member of ebpf as factsOf writes it (undefined, functions and symbols left out: ''). */
+function anyMember(k: string, v: unknown, comma: boolean): string {
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return '';
+  if (typeof v === 'object' && v !== null) return `${comma ? ',' : ''}${key(k)}${val(v)}`;
+  return member(k, v as string | number | boolean | null, comma);
 }
 
 /** `"process":{…}` of ebpf, as factsOf writes it (comm, fsuid, fsgid are left out when process.* has them). */
-function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process'], comma: boolean): void {
-  put(comma ? ',"process":{' : '"process":{');
+function factsProcess(pf: Record<string, unknown>, p: SensorEvent['process']): string {
+  let s = '"process":{';
   let first = true;
   for (const pk in pf) {
     const pv = pf[pk];
     if (pk === 'comm' && pv === p.name) continue;
     if (pk === 'fsuid' && pv === p.user.id) continue;
     if (pk === 'fsgid' && pv === p.group.id) continue;
-    if (anyMember(pk, pv, !first)) first = false;
+    const t = anyMember(pk, pv, !first);
+    if (t === '') continue;
+    s += t;
+    first = false;
   }
-  put('}');
+  return `${s}}`;
 }
 
-/** `,"ebpf":{…}` as factsOf (+ rules, kill) writes it. */
-function ebpfBlock(ce: ClassifiedEvent, top: boolean): void {
+/** `ebpf` as factsOf (+ rules, kill) writes it. */
+function ebpfBlock(ce: ClassifiedEvent, top: boolean): string {
   const ev = ce.event;
   const f = ev.ebpf as unknown as Record<string, unknown>;
-  put(',"ebpf":{');
+  let s = ',"ebpf":{';
   let first = true;
   for (const k in f) {
     const v = f[k];
     if (k === 'process' && typeof v === 'object' && v !== null) {
-      factsProcess(v as Record<string, unknown>, ev.process, !first);
+      s += `${first ? '' : ','}${factsProcess(v as Record<string, unknown>, ev.process)}`;
       first = false;
       continue;
     }
-    if (anyMember(k, v, !first)) first = false;
+    const t = anyMember(k, v, !first);
+    if (t === '') continue;
+    s += t;
+    first = false;
   }
   const matches = ce.verdict.matches;
-  if (matches.length === 0) {
-    put('}');
-    return;
-  }
-  let s = '';
   if (top && matches.length > 1) {
     let r = '[';
     for (let i = 0; i < matches.length; i++) {
@@ -184,22 +147,18 @@ function ebpfBlock(ce: ClassifiedEvent, top: boolean): void {
     if (k.error !== undefined) o += `,"error":${q(k.error)}`;
     s += `${first ? '' : ','}"kill":${o}}`;
   }
-  put(`${s}}`);
+  return `${s}}`;
 }
 
 /**
- * An ECS line as the pieces it is written from, in order (ecsParts): joined,
+ * An ECS line as the parts it is written from, in order (ecsParts): joined,
  * they are ecsLine's text. The large ones (host and agent, the process's
- * capabilities and tail) are cached fragments, flat; the per-event values
- * (timestamp, ids, numbers) are pieces of their own, between literal ones:
- * a writer that copies the parts one by one (journal/payload.ts writeParts)
- * never builds and flattens a string per event. Valid until the next
- * ecsParts or ecsLine call.
+ * capabilities and tail) are cached fragments, flat, so a writer that copies
+ * the parts one by one (journal/record-encoder.ts) never builds and flattens
+ * the whole line. Valid until the next ecsParts or ecsLine call.
  */
 export interface EcsParts {
   readonly parts: string[];
-  /** Per part, its UTF-8 bytes when it is a cached fragment (encoded once), else undefined. */
-  readonly bytes: Array<Uint8Array | undefined>;
   /** How many of `parts` are this line's. */
   count: number;
   /**
@@ -211,11 +170,10 @@ export interface EcsParts {
   plain: boolean;
 }
 
-const out: EcsParts = { parts: pieces.parts, bytes: pieces.bytes, count: 0, plain: false };
+const out: EcsParts = { parts: ['', '', '', '', '', ''], count: 0, plain: false };
 
-/** The host and agent fragment last seen, its bytes, and whether it is free of LF and U+FFFD. */
+/** The host and agent fragment last seen, and whether it is free of LF and U+FFFD. */
 let lastHostAgent: string | undefined;
-let hostAgentBytes: Uint8Array = new Uint8Array(0);
 let hostAgentPlain = false;
 
 /**
@@ -227,17 +185,14 @@ export function ecsParts(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo):
   if (hostAgent === undefined) return whole(ce, host, agent);
   if (hostAgent !== lastHostAgent) {
     lastHostAgent = flat(hostAgent);
-    hostAgentBytes = encoded(hostAgent);
     hostAgentPlain = !hostAgent.includes('\n') && !hostAgent.includes('\ufffd');
   }
   text.raw = false;
-  pieces.count = 0;
-  write(ce, hostAgent, hostAgentBytes);
+  write(ce, hostAgent);
   if (text.raw) {
     text.raw = false;
     whole(ce, host, agent);
   } else {
-    out.count = pieces.count;
     out.plain = hostAgentPlain;
   }
   // A thread's exit leaves its process (and the process's fragments) alive.
@@ -250,7 +205,6 @@ export function ecsParts(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo):
 /** The reference builder's line as the one part. */
 function whole(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): EcsParts {
   out.parts[0] = ecsJson(toEcs(ce, host, agent));
-  out.bytes[0] = undefined;
   out.count = 1;
   out.plain = false;
   return out;
@@ -267,59 +221,44 @@ export function ecsLine(ce: ClassifiedEvent, host: HostInfo, agent: AgentInfo): 
   return s;
 }
 
-/**
- * `","ecs":…,"event":{"kind":…` through `"id":"`, for one kind,
- * categorization, action and outcome: the quotes around it close the
- * timestamp and open the event id.
- */
+/** `,"ecs":…,"event":{"kind":…` through `"id":`, for one kind, categorization, action and outcome. */
 interface Head {
   kind: string;
   cat: Categorization;
   outcome: string;
   text: string;
-  bytes: Uint8Array;
 }
 
 /** Heads by event.action: a storm's few actions each write theirs once (issue-14). */
 const heads = new Map<string, Head>();
 
-/** Puts the head. */
-function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): void {
+function head(kind: string, cat: Categorization, action: string, outcome: string, ev: SensorEvent): string {
   const c = heads.get(action);
-  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) {
-    putEncoded(c.text, c.bytes);
-    return;
-  }
-  const s = `","ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)},"action":${q(action)},"outcome":${q(outcome)},"id":"`;
-  put(s);
-  if (text.raw) return;
+  if (c !== undefined && c.kind === kind && c.cat === cat && c.outcome === outcome) return c.text;
+  const s = `,"ecs":{"version":"${ECS_VERSION}"},"event":{"kind":"${kind}",${categorization(ev)},"action":${q(action)},"outcome":${q(outcome)},"id":`;
+  if (text.raw) return s;
   if (heads.size >= MEMO_MAX) heads.clear();
-  heads.set(action, { kind, cat, outcome, text: flat(s), bytes: encoded(s) });
+  heads.set(action, { kind, cat, outcome, text: flat(s) });
+  return s;
 }
 
-/** What follows event.sequence in an event that is not an alert, through the quote that opens `created`. */
-const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":"`;
-const NOT_ALERT_BYTES = encoded(NOT_ALERT);
+/** What follows event.sequence in an event that is not an alert. */
+const NOT_ALERT = `,"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.events","created":`;
 
-/** `,"file":{"k":"` (the first member) and `","k":"` (the next ones) by FILE_STRINGS name. */
-const FILE_FIRST: Record<string, string> = Object.fromEntries(FILE_STRINGS.map((k) => [k, flat(`,"file":{"${k}":"`)]));
-const FILE_NEXT: Record<string, string> = Object.fromEntries(FILE_STRINGS.map((k) => [k, flat(`","${k}":"`)]));
-
-/** Puts the pieces of the line (`text.raw` set: they are not the line). */
-function write(ce: ClassifiedEvent, hostAgent: string, hostAgentBytes: Uint8Array): void {
+/** Fills `out` with the parts of the line (`text.raw` set: they are not the line). */
+function write(ce: ClassifiedEvent, hostAgent: string): void {
   const ev = ce.event;
   const match = topMatch(ce.verdict);
   const kind = ev.ebpf.kind === 'loss' ? 'metric' : match ? 'alert' : 'event';
-  const ts = inner(ev['@timestamp']);
-  put('{"@timestamp":"');
-  put(ts);
-  head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev);
-  put(inner(ev.event.id));
-  put('","sequence":');
-  put(num(ev.event.sequence));
+  const ts = q(ev['@timestamp']);
+  let s = `{"@timestamp":${ts}${head(kind, categorize(ev), ev.event.action, ev.event.outcome, ev)}${q(ev.event.id)},"sequence":${num(ev.event.sequence)}`;
   if (match) {
     const sev = num(ECS_SEVERITY[match.severity]);
-    let s = `,"severity":${sev},"risk_score":${sev},"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.alerts","created":"${ts}"}`;
+    s += `,"severity":${sev},"risk_score":${sev},"module":"${ECS_MODULE}","dataset":"${ECS_MODULE}.alerts","created":${ts}}`;
+  } else {
+    s += `${NOT_ALERT}${ts}}`;
+  }
+  if (match) {
     s += `,"message":${q(match.message)}`;
     const tags: string[] = [];
     for (const m of ce.verdict.matches) for (const t of m.tags) if (!tags.includes(t)) tags.push(t);
@@ -327,29 +266,26 @@ function write(ce: ClassifiedEvent, hostAgent: string, hostAgentBytes: Uint8Arra
     s += `,"rule":{"id":${q(match.id)},"name":${q(match.name)},"description":${q(match.description)},"ruleset":${q(match.ruleset)},"version":${q(match.version)}}`;
     const threat = attackThreat(tags);
     if (threat) s += `,"threat":${val(threat)}`;
-    put(s);
-  } else {
-    putEncoded(NOT_ALERT, NOT_ALERT_BYTES);
-    put(ts);
-    put('"}');
   }
-  putEncoded(hostAgent, hostAgentBytes);
-  processBlock(ev.process);
+  const parts = out.parts;
+  parts[0] = s;
+  parts[1] = hostAgent;
+  const block = processBlock(ev.process);
+  parts[2] = block.head;
+  let n = 3;
+  if (block.caps !== '') parts[n++] = block.caps;
+  parts[n++] = block.tail;
   // user.* is the effective user; ECS's user.effective says so for the rules that ask.
-  users(user(ev.user), user(ev.group));
+  s = users(user(ev.user), user(ev.group));
   const file = ev.file;
   if (file) {
-    let first = true;
+    let o = '';
     for (const k of FILE_STRINGS) {
       const v = file[k];
-      if (v === undefined) continue;
-      put(first ? FILE_FIRST[k]! : FILE_NEXT[k]!);
-      put(inner(v));
-      first = false;
+      if (v !== undefined) o += `${o ? ',' : ''}"${k}":${q(v)}`;
     }
-    put(first ? ',"file":{}' : '"}');
+    s += `,"file":{${o}}`;
   }
-  let s = '';
   if (ev.source) s += `,"source":${endpoint(ev.source)}`;
   if (ev.destination) s += `,"destination":${endpoint(ev.destination)}`;
   const network = networkOf(ev);
@@ -372,29 +308,23 @@ function write(ce: ClassifiedEvent, hostAgent: string, hostAgentBytes: Uint8Arra
   if (ev.event.outcome === 'failure' && ev.ebpf.error !== undefined) s += `,"error":{"code":${q(ev.ebpf.error)}}`;
   const ips = relatedIps(ev);
   if (ips) s += `,"related":{"ip":${strList(ips)}}`;
-  if (s !== '') put(s);
-  ebpfBlock(ce, match !== undefined);
-  put('}');
+  parts[n++] = `${s}${ebpfBlock(ce, match !== undefined)}}`;
+  out.count = n;
 }
 
 let lastUser = '';
 let lastGroup = '';
 let lastUsers = '';
-let lastUsersBytes: Uint8Array = new Uint8Array(0);
 
-/** Puts `,"user":{…},"group":{…}` from the texts of user and group (ecs-process.ts user()): the last pair answers again. */
-function users(u: string, g: string): void {
-  if (u === lastUser && g === lastGroup) {
-    putEncoded(lastUsers, lastUsersBytes);
-    return;
-  }
+/** `,"user":{…},"group":{…}` from the texts of user and group (ecs-process.ts user()): the last pair answers again. */
+function users(u: string, g: string): string {
+  if (u === lastUser && g === lastGroup) return lastUsers;
   const s = `,"user":${effective(u)},"group":${g}`;
-  put(s);
-  if (text.raw) return;
+  if (text.raw) return s;
   lastUser = u;
   lastGroup = g;
   lastUsers = flat(s);
-  lastUsersBytes = encoded(s);
+  return lastUsers;
 }
 
 const effectives = new Map<string, string>();

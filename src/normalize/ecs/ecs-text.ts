@@ -45,56 +45,6 @@ export function q(s: string): string {
   return escapeLineBreaks(JSON.stringify(s));
 }
 
-/**
- * The JSON text of `s` between its quotes (which the caller writes): `s`
- * itself when it needs no escape (most), else as q() escapes it. Raw bytes
- * or U+FFFD: '' and `text.raw` set, as q().
- */
-export function inner(s: string): string {
-  if (typeof s !== 'string') throw new TypeError(`a string was expected, not ${typeof s}`);
-  if (!NEEDS_CARE.test(s)) return s;
-  const t = q(s);
-  return t.slice(1, -1);
-}
-
-/**
- * The line being written as pieces (ecs-serializer.ts ecsParts): the
- * strings it is made of, in order, never concatenated — cached fragments
- * and literals as they are, per-event values alone — so a writer copies
- * each into its buffer (journal/payload.ts writeParts) and no per-event
- * string is built and flattened. `count` of `parts` are this line's.
- */
-export const pieces = {
-  parts: [] as string[],
-  /** The UTF-8 bytes of a part that is a cached fragment (encoded once), else undefined. */
-  bytes: [] as Array<Uint8Array | undefined>,
-  count: 0,
-};
-
-/** Appends `s` to the line's pieces. */
-export function put(s: string): void {
-  pieces.bytes[pieces.count] = undefined;
-  pieces.parts[pieces.count++] = s;
-}
-
-/** Appends a cached fragment and its UTF-8 bytes (encoded()): a writer copies the bytes. */
-export function putEncoded(s: string, b: Uint8Array): void {
-  pieces.bytes[pieces.count] = b;
-  pieces.parts[pieces.count++] = s;
-}
-
-const utf8 = new TextEncoder();
-
-/**
- * The UTF-8 bytes of a cached fragment, kept next to its text: copying them
- * costs a third of encoding the text again (Buffer#write) for each line it
- * goes into. Their own small buffer, not a slice of a shared pool that it
- * would keep alive.
- */
-export function encoded(s: string): Uint8Array {
-  return utf8.encode(s);
-}
-
 export function num(n: number): string {
   return Number.isFinite(n) ? `${n}` : 'null';
 }
