@@ -120,18 +120,14 @@ function lineLength(line: SectionLine): number {
 export function writeSections(buf: Buffer, off: number, s: EventSections): number {
   let p = off + buf.write(s.route, off, 'utf8');
   for (const [format, line] of s.lines) {
-    if (typeof line !== 'string' && line.plain) {
-      buf[p++] = LF;
-      buf[p++] = TAGS[format];
-      for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
-      continue;
-    }
     const start = p;
     buf[p++] = LF;
     buf[p++] = TAGS[format];
     if (typeof line === 'string') p += buf.write(line, p, 'utf8');
     else for (let i = 0; i < line.count; i++) p += buf.write(line.parts[i]!, p, 'utf8');
-    if (hasLf(line)) p = start; // (the write flattened the text: this scan is cheap)
+    // A line holding a LF is left out (the write flattened its text: the scan is cheap; a plain line
+    // has none by construction and is not scanned).
+    if (hasLf(line)) p = start;
   }
   return p;
 }
