@@ -55,6 +55,33 @@ export function taskContext(uid: string, gid: string, sid: number | undefined, p
 }
 
 /**
+ * The child's table entry a fork makes: the child starts in its parent's
+ * session, group and identity (where the record has none of its own), with
+ * the parent's image. Shared with replay's fast path (pipeline/replay-facts.ts
+ * forkEffect), which applies this table effect without building the event and
+ * passes the entity id it has already computed (the same hash upsert() would).
+ */
+export function forkEntry(
+  table: ProcessTable,
+  c: { uid: string; gid: string; sid: number | undefined; pgid: number | undefined; tty: number; pid: number; ticks: number; ppid: number; parentTicks: number | undefined; start: string | undefined },
+  /** The child's name when the table has no parent entry to take it from. */
+  name: string,
+  entityId?: string,
+): ProcEntry {
+  const parent = c.parentTicks !== undefined ? table.get(c.ppid, c.parentTicks) : table.get(c.ppid);
+  const e = taskContext(c.uid, c.gid, c.sid ?? parent?.sid, c.pgid ?? parent?.pgid, c.tty, c.pid, c.ticks, parent?.name ?? name, c.ppid);
+  if (c.start !== undefined) e.start = c.start;
+  if (parent?.executable !== undefined) e.executable = parent.executable;
+  if (parent?.args !== undefined) e.args = parent.args;
+  if (parent?.cwd !== undefined) e.cwd = parent.cwd;
+  if (c.parentTicks !== undefined) e.parentStartTicks = c.parentTicks;
+  if (entityId !== undefined) (e as { entityId?: string }).entityId = entityId;
+  const entry = table.upsert(e);
+  assignEntryLeader(entry, parent);
+  return entry;
+}
+
+/**
  * The table's entry for the process acting in an event other than exec or
  * fork: by pid and start when the record has the start, by pid alone
  * otherwise. Shared with replay's fast path (pipeline/replay-facts.ts),
@@ -273,16 +300,8 @@ export class Enricher {
       }
       case 'fork': {
         if (ticks === undefined) break;
-        const parent = parentTicks !== undefined ? this.table.get(p.parent.pid, parentTicks) : this.table.get(p.parent.pid);
-        // A child starts in its parent's session, group and identity.
-        const e = taskContext(p.user.id, p.group.id, facts?.sid ?? parent?.sid, facts?.pgid ?? parent?.pgid, tty, p.pid, ticks, parent?.name ?? p.parent.name ?? p.name, p.parent.pid);
-        if (p.start !== undefined) e.start = p.start;
-        if (parent?.executable !== undefined) e.executable = parent.executable;
-        if (parent?.args !== undefined) e.args = parent.args;
-        if (parent?.cwd !== undefined) e.cwd = parent.cwd;
-        if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
-        entry = this.table.upsert(e);
-        assignEntryLeader(entry, parent);
+        const c = { uid: p.user.id, gid: p.group.id, sid: facts?.sid, pgid: facts?.pgid, tty, pid: p.pid, ticks, ppid: p.parent.pid, parentTicks, start: p.start };
+        entry = forkEntry(this.table, c, p.parent.name ?? p.name);
         break;
       }
       default:

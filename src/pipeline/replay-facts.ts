@@ -6,14 +6,13 @@
  * parsed) and the host's process table. Gives: each context's process
  * facts (CtxInfo), whether enrich() would leave an event of it unchanged,
  * and the table effect of an event that is skipped, the one enrich() has
- * (shared with enrich.ts: actingEntry, metEntry; for forks and execs,
- * forkEffect with taskContext and assignEntryLeader). Change counters per pid
+ * (shared with enrich.ts: actingEntry, metEntry; for forks,
+ * forkEffect with enrich.ts forkEntry). Change counters per pid
  * (Epochs) tell how long a fact learned from the table holds.
  */
 import type { EventKind } from '../model/event.js';
-import { actingEntry, metEntry, taskContext } from '../enrich/enrich.js';
+import { actingEntry, forkEntry, metEntry } from '../enrich/enrich.js';
 import { entityId, ticksOf, type ProcessTable } from '../enrich/process-table.js';
-import { assignEntryLeader } from '../enrich/session.js';
 import type { CaptureBlock } from '../sources/replay/replay-source.js';
 
 const EXEC = 'exec';
@@ -286,7 +285,7 @@ export function tableEffect(t: ProcessTable, kind: EventKind, c: CtxInfo, epochs
 /**
  * What enrich() does to the process table for a fork that no rule can
  * match (replay-fast.ts skips building it): the child's entry, built by
- * enrich.ts's taskContext and assignEntryLeader from the context's facts
+ * enrich.ts's forkEntry (the code enrich() runs) from the context's facts
  * and the parent's entry, with the entity id upsert() would compute (ids).
  * False when the facts cannot be read exactly: the fork is then built.
  * Lookups that would only refresh recency are left out (replay's table never
@@ -304,26 +303,7 @@ export function forkEffect(t: ProcessTable, ci: CtxInfo, epochs: Epochs, ids: En
   const parentTicks = ci.parentTicks;
   epochs.bump(ci.pid);
   if (ticks === undefined) return true;
-  const parent = parentTicks !== undefined ? t.get(ci.ppid, parentTicks) : t.get(ci.ppid);
-  // A child starts in its parent's session, group and identity (enrich.ts, case 'fork').
-  const e = taskContext(
-    f.uid as string,
-    f.gid as string,
-    (f.sid as number | undefined) ?? parent?.sid,
-    (f.pgid as number | undefined) ?? parent?.pgid,
-    f.tty,
-    ci.pid,
-    ticks,
-    parent?.name ?? ci.parentName ?? ci.name,
-    ci.ppid,
-  );
-  if (f.start !== undefined) e.start = f.start as string;
-  if (parent?.executable !== undefined) e.executable = parent.executable;
-  if (parent?.args !== undefined) e.args = parent.args;
-  if (parent?.cwd !== undefined) e.cwd = parent.cwd;
-  if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
-  (e as { entityId?: string }).entityId = ids.of(ci.pid, ticks);
-  const entry = t.upsert(e);
-  assignEntryLeader(entry, parent);
+  const c = { uid: f.uid as string, gid: f.gid as string, sid: f.sid as number | undefined, pgid: f.pgid as number | undefined, tty: f.tty, pid: ci.pid, ticks, ppid: ci.ppid, parentTicks, start: f.start as string | undefined };
+  forkEntry(t, c, ci.parentName ?? ci.name, ids.of(ci.pid, ticks));
   return true;
 }
