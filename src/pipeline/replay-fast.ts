@@ -27,6 +27,7 @@ import { captureError, splitPath } from '../sources/replay/capture-format.js';
 import { OwnDecisions, mayMatch } from './replay-own.js';
 import { CheckedEvent, From, LineChunks, PlannedEvent, buildPlan, isVerbatim, planHolds, renderPlan, renderRaw, slotBytes, type EcsPlan, type ShapeBytes, type Slot } from './replay-ecs.js';
 import { PlanCache } from './replay-plans.js';
+import { valuesMay, valuesTest, type ValuesTest } from './replay-shape-tests.js';
 import { completeFacts, contextInfo, forkEffect, nameStable, tableEffect, type CtxInfo, type EntityIds, type Epochs } from './replay-facts.js';
 
 /** A ruleset compiled for one set of runtime lists, with its partial matchers. */
@@ -83,6 +84,8 @@ const EXIT = 'exit';
 const MATERIALIZED: ReadonlySet<string> = new Set([EXEC, 'setuid', 'setgid', 'setsid', 'setpgid', 'prctl']);
 const FORK = 'fork';
 const KIND_SET: ReadonlySet<string> = new Set(EVENT_KINDS);
+const KIND_INDEX: ReadonlyMap<string, number> = new Map(EVENT_KINDS.map((k, i) => [k, i]));
+const KIND_COUNT = EVENT_KINDS.length;
 const QUOTE = 0x22;
 
 /** What the fast path learns about a block's definitions, kept while it works through the block. */
@@ -92,6 +95,8 @@ export class FastState {
   readonly shapeState: Uint8Array;
   readonly shapeKind: Array<EventKind | undefined>;
   readonly shapePartial: Array<Record<string, unknown> | undefined>;
+  /** Per event template and kind (template * KIND_COUNT + kind index): the shape-only test over values (null: none; replay-shape-tests.ts). */
+  readonly shapeTests = new Map<number, ValuesTest | null>();
   /** (context, shape) → may a rule match. */
   readonly pairs = new Map<number, boolean>();
   /** (context, shape) → its partial event with the context's values, for pairs that may match (read only). */
@@ -350,11 +355,33 @@ function shapeStateOf(b: CaptureBlock, st: FastState, s: number, byShape: Map<Ev
     st.shapeKind[s] = kind as EventKind;
     const v = byShape.get(kind as EventKind);
     if (v === undefined) state = 1;
-    else if (v.t === 'test') state = mayMatch(v.may, (st.shapePartial[s] = partialOf(b, s))) ? 2 : 1;
+    else if (v.t === 'test') state = shapeMay(b, st, s, kind as EventKind, v) ? 2 : 1;
     else state = 2;
   }
   st.shapeState[s] = state;
   return state;
+}
+
+/** Per kind's shape-only verdict of a ruleset, per event template (its JSON): its test over a shape's values, or null (replay-shape-tests.ts). */
+const valuesTests = new WeakMap<PartialVerdict, Map<string, ValuesTest | null>>();
+
+/** May a rule match an event of shape s, from the shape alone: its values read by position, the partial event built only where they cannot be. */
+function shapeMay(b: CaptureBlock, st: FastState, s: number, kind: EventKind, v: Extract<PartialVerdict, { t: 'test' }>): boolean {
+  const d = b.shapeDef(s);
+  let test: ValuesTest | null | undefined;
+  if (d) {
+    const key = d.t * KIND_COUNT + KIND_INDEX.get(kind)!;
+    test = st.shapeTests.get(key);
+    if (test === undefined) {
+      const text = b.definitionKey('template', d.t);
+      let byText = valuesTests.get(v);
+      if (!byText) valuesTests.set(v, (byText = new Map()));
+      test = text === undefined ? null : byText.get(text);
+      if (test === undefined) byText.set(text!, (test = valuesTest(v.ir, d.paths)));
+      st.shapeTests.set(key, test);
+    }
+  }
+  return d && test ? valuesMay(test, d.values) : mayMatch(v.may, (st.shapePartial[s] ??= partialOf(b, s)));
 }
 
 /** The host's plan cache for a ruleset (replay-plans.ts). */

@@ -110,8 +110,8 @@ export function upperBound(ir: IR, known: (field: string) => boolean): IR {
   return specialize(bound(ir, known, true), new Map());
 }
 
-/** What a partial matcher says about a family: nothing can match, everything may, or ask the predicate. */
-export type PartialVerdict = { t: 'never' } | { t: 'maybe' } | { t: 'test'; may: EventPredicate };
+/** What a partial matcher says about a family: nothing can match, everything may, or ask the predicate (`ir`: what it evaluates). */
+export type PartialVerdict = { t: 'never' } | { t: 'maybe' } | { t: 'test'; may: EventPredicate; ir: IR };
 
 /** What an event must satisfy to matter: match some enabled rule (when `rules` is given; events of `always` kinds need not) and the filter (when given). */
 export interface PartialNeed {
@@ -164,7 +164,10 @@ export function partialMatcher(need: PartialNeed, known: (field: string) => bool
     const s = specialize({ t: 'and', items }, new Map());
     if (s.t === 'const') {
       if (s.value) out.set(kind, { t: 'maybe' });
-    } else out.set(kind, { t: 'test', may: toClosure(factorShared(s)) });
+    } else {
+      const ir = factorShared(s);
+      out.set(kind, { t: 'test', may: toClosure(ir), ir });
+    }
   }
   return out;
 }

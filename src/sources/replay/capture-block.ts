@@ -282,6 +282,13 @@ export class CaptureBlock {
     return i === undefined ? undefined : d.values[i];
   }
 
+  /** Shape `s`'s event template number, its paths and its values (read only); undefined when the shape is damaged. */
+  shapeDef(s: number): { t: number; paths: readonly string[]; values: readonly unknown[] } | undefined {
+    const d = this.shapes[s];
+    const f = d && this.flat.get(d.t);
+    return d && f ? { t: d.t, paths: f.paths, values: d.values } : undefined;
+  }
+
   /** Shape `s` set into `into` as nested objects (a partial event); false when the shape is damaged. */
   shapeInto(s: number, into: Record<string, unknown>): boolean {
     const d = this.shapes[s];
