@@ -11,20 +11,19 @@
  * 200,000 events of the benchmark captures, nearly all different) and the
  * partial event cost more than the matcher's answer.
  *
- * A field the template holds is its value; a field inside one (a path of the
- * template above it) is read from that value as the field getters walk; a
- * field the template holds nothing of is absent. A field the template
- * holds in parts (an object the partial event would build) or one of the
- * objects every partial event has cannot be read by position, nor can a
- * template with one path inside another: such a template keeps the partial
- * event (null). The getters' `?.` aside — where the
- * partial event would make a getter throw (a missing object under a present
- * one), mayMatch answered "may match" and this test reads "absent" — both
- * evaluate the same upper bound on the same values.
+ * A field the template holds is its value; a field it holds nothing at,
+ * above or below is absent (checked once per template on its skeleton: a
+ * getter that would throw there keeps the partial event). Fields a template
+ * holds otherwise (a value above the field, an object built from paths
+ * below it, one path inside another: no capture the writer makes has one)
+ * keep the partial event for that template (null), so a shape's answer is
+ * always mayMatch's on its partial event.
  */
 import type { IR } from '../rules/compiler.js';
 import { toClosure } from '../rules/compiler.js';
-import type { FieldValue } from '../rules/fields.js';
+import type { SensorEvent } from '../model/event.js';
+import type { FieldSpec, FieldValue } from '../rules/fields.js';
+import { emptyPartial } from '../rules/filter.js';
 
 /** The matcher over a shape's values (index k: the value of the template's path k). */
 export type ValuesTest = (values: readonly unknown[]) => boolean;
@@ -37,6 +36,8 @@ export function valuesTest(ir: IR, paths: readonly string[]): ValuesTest | null 
   const at = new Map(paths.map((p, i) => [p, i]));
   // One path inside another (a hostile template): the partial event depends on their order; keep it.
   if (at.size !== paths.length || paths.some((p) => p.split('.').some((_, j, parts) => j > 0 && at.has(parts.slice(0, j).join('.'))))) return null;
+  let sk: Record<string, unknown> | undefined;
+  const skeleton = (): Record<string, unknown> => (sk ??= skeletonOf(paths));
   let ok = true;
   const conv = (x: IR): IR => {
     switch (x.t) {
@@ -48,7 +49,7 @@ export function valuesTest(ir: IR, paths: readonly string[]): ValuesTest | null 
       case 'or':
         return { t: x.t, items: x.items.map(conv) };
       case 'test': {
-        const get = indexGetter(x.field.name, at, paths);
+        const get = indexGetter(x.field, at, paths, skeleton);
         if (!get) {
           ok = false;
           return x;
@@ -70,28 +71,48 @@ export function valuesMay(test: ValuesTest, values: readonly unknown[]): boolean
   }
 }
 
-/** How to read field `name` from the values of a template with these paths (`at`: path → index); null when it cannot be. */
-function indexGetter(name: string, at: ReadonlyMap<string, number>, paths: readonly string[]): ((values: readonly unknown[]) => FieldValue) | null {
+/**
+ * How to read a field from the values of a template with these paths (`at`:
+ * path → index); null when it cannot be read by position exactly as its
+ * getter reads the partial event. A field the template holds is its value
+ * (the objects on the way are the frame's or built from paths: never null).
+ * A field the template holds nothing at, above or below is what the getter
+ * finds on the template's skeleton — the same for every shape of the
+ * template — unless that is not "absent" (a getter that would throw there,
+ * `ev.orchestrator?.resource.type` under an `orchestrator` built from other
+ * paths: the partial event keeps it, mayMatch's "may match" included).
+ * Anything else (a value of the template above the field, an object built
+ * from paths below it) keeps the partial event: no capture the writer makes
+ * has one.
+ */
+function indexGetter(field: FieldSpec, at: ReadonlyMap<string, number>, paths: readonly string[], skeleton: () => Record<string, unknown>): ((values: readonly unknown[]) => FieldValue) | null {
+  const name = field.name;
   if (FRAME.has(name)) return null;
   const k = at.get(name);
   if (k !== undefined) return (v) => v[k] as FieldValue;
   const parts = name.split('.');
-  // A path of the template above the field: walk into its value (rules/field-getters.ts).
-  for (let j = parts.length - 1; j > 0; j--) {
-    const i = at.get(parts.slice(0, j).join('.'));
-    if (i === undefined) continue;
-    const rest = parts.slice(j);
-    return (v) => {
-      let o: unknown = v[i];
-      for (const r of rest) {
-        if (o === undefined || o === null) return undefined;
-        o = (o as Record<string, unknown>)[r];
-      }
-      return o as FieldValue;
-    };
-  }
-  // Paths below it: the partial event would hold an object built from them.
+  for (let j = 1; j < parts.length; j++) if (at.has(parts.slice(0, j).join('.'))) return null;
   const prefix = `${name}.`;
   if (paths.some((p) => p.startsWith(prefix))) return null;
+  try {
+    if (field.get(skeleton() as unknown as SensorEvent) !== undefined) return null;
+  } catch {
+    return null;
+  }
   return () => undefined;
+}
+
+/** The partial event of a template's shapes with every value a number (absent fields read the same on all of them). */
+function skeletonOf(paths: readonly string[]): Record<string, unknown> {
+  const o = emptyPartial();
+  for (const p of paths) {
+    const parts = p.split('.');
+    let at = o;
+    for (let j = 0; j < parts.length - 1; j++) {
+      const next = at[parts[j]!];
+      at = (next !== null && typeof next === 'object' ? next : (at[parts[j]!] = {})) as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]!] = 0;
+  }
+  return o;
 }

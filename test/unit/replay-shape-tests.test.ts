@@ -2,8 +2,9 @@
 // shape's values by position (src/pipeline/replay-shape-tests.ts) instead of
 // building a partial event per shape (one per distinct path: most of a
 // capture's shapes). The answer must be mayMatch's on the partial event for
-// every shape (bundled rules and rules reading inside a value, absent
-// fields, arrays), the templates it cannot read by position must keep the
+// every shape (bundled rules and rules on shape fields, absent fields,
+// arrays), the templates it cannot read by position exactly (a value above
+// a field, a getter that throws on the template) must keep the
 // partial event, and alerts-only replay must stay byte for byte the full
 // path's while building no partial event for a shape.
 import { describe, test } from 'node:test';
@@ -84,7 +85,7 @@ describe('shape decisions by position (replay-shape-tests.ts)', () => {
     }
   });
 
-  test('fields inside a value, absent fields and arrays read as the getters read them; what cannot be read by position keeps the partial event', () => {
+  test('absent fields and arrays read as the getters read them; what cannot be read by position exactly keeps the partial event', () => {
     const rules = join(dir, 'inside.yaml');
     writeFileSync(
       rules,
@@ -105,16 +106,25 @@ describe('shape decisions by position (replay-shape-tests.ts)', () => {
     const setuid = byShape.get('setuid');
     const open = byShape.get('open');
     assert.ok(setuid?.t === 'test' && open?.t === 'test');
-    // ebpf.ids.requested read from the object at ebpf.ids (a path above the field).
-    const above = valuesTest(setuid.ir, ['ebpf.kind', 'ebpf.ids']);
-    assert.ok(above);
-    assert.equal(valuesMay(above, ['setuid', { requested: [1000, 0, 1000] }]), true);
-    assert.equal(valuesMay(above, ['setuid', { requested: [1000, 1000, 1000] }]), false);
-    assert.equal(valuesMay(above, ['setuid', null]), false);
-    // No path at or above the field: absent.
+    // No path at, above or below the field: absent.
     const absent = valuesTest(setuid.ir, ['ebpf.kind']);
     assert.ok(absent);
     assert.equal(valuesMay(absent, ['setuid']), false);
+    assert.equal(valuesMay(valuesTest(setuid.ir, ['ebpf.kind', 'ebpf.ids.requested'])!, ['setuid', [1000, 0]]), true);
+    assert.equal(valuesMay(valuesTest(setuid.ir, ['ebpf.kind', 'ebpf.ids.requested'])!, ['setuid', [1000]]), false);
+    // A value of the template above the field (ebpf.ids whole): the partial event keeps it.
+    assert.equal(valuesTest(setuid.ir, ['ebpf.kind', 'ebpf.ids']), null);
+    // A getter that throws on the template's skeleton (ev.orchestrator?.resource.type under an orchestrator
+    // built from another path): the partial event keeps it, and mayMatch says "may match" there.
+    const orch = partialMatcher({ rules: loadRules({ bundled: false, paths: [writeRule('orch.yaml', 'ebpf.kind = open and orchestrator.resource.type = pod')] }).rules }, () => true).get('open');
+    assert.ok(orch?.t === 'test');
+    assert.equal(valuesTest(orch.ir, ['ebpf.kind', 'orchestrator.type']), null);
+    const partial = emptyPartial();
+    Object.assign(partial, { ebpf: { kind: 'open' }, orchestrator: { type: 'kubernetes' } });
+    assert.equal(mayMatch(orch.may, partial), true);
+    const noOrch = valuesTest(orch.ir, ['ebpf.kind']);
+    assert.ok(noOrch);
+    assert.equal(valuesMay(noOrch, ['open']), false);
     const arrays = valuesTest(open.ir, ['ebpf.kind', 'ebpf.open.flag_names', 'file.extension']);
     assert.ok(arrays);
     assert.equal(valuesMay(arrays, ['open', ['O_WRONLY', 'O_CREAT'], 'sh']), true);
