@@ -249,7 +249,7 @@ export class LineChunks {
   }
 }
 
-/** Chunks kept for reuse: a batch of SEND_BATCH lines of ~2 kB fills two. */
+/** Chunks kept for reuse: a batch of SEND_BATCH lines of ~2 kB fills a quarter of one; a batch of huge lines more. */
 const MAX_KEPT_CHUNKS = 4;
 
 /**
