@@ -76,8 +76,13 @@ export interface BlockReplayer {
   bad(e: unknown, b: ReplayBlock, i: number, path: string): void;
 }
 
-/** Events per batch handed to the sinks (the live pipeline's journal deliveries use 1000–2000). */
-export const SEND_BATCH = 2048;
+/**
+ * Events per batch handed to the sinks (the live pipeline's journal deliveries use 1000–2000).
+ * 512: a batch of planned ECS lines (≈ 1 MiB) is still in cache when the file output's writev
+ * reads it, and the next batch writes over the same bytes (LineChunks.release); 2,048 cost 2–11%
+ * more CPU on `replay --events all` (docs/benchmarks.md, issue #14 s22).
+ */
+export const SEND_BATCH = 512;
 const EXEC = 'exec';
 const EXIT = 'exit';
 /** Kinds that change a process's table entry (ids, session, group, image, name): always built (forks: replay-facts.ts forkEffect). */

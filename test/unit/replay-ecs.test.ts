@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { AgentInfo, ClassifiedEvent, HostInfo, SensorEvent } from '../../src/model/event.js';
 import { replay, type ReplayOptions } from '../../src/pipeline/replay.js';
-import { LineChunks, PlannedEvent } from '../../src/pipeline/replay-ecs.js';
+import { From, LineChunks, PlannedEvent, buildPlan, renderPlan, type Slot } from '../../src/pipeline/replay-ecs.js';
+import { ecsLine } from '../../src/normalize/ecs/ecs-serializer.js';
 import { lineFormatter } from '../../src/pipeline/outputs.js';
 import { lineOf, type Sink } from '../../src/sinks/sink.js';
 import { corpus } from '../helpers/normalize-corpus.js';
-import { AGENT, HOST } from '../helpers/normalize-corpus.js';
+import { AGENT, HOST, NORMAL } from '../helpers/normalize-corpus.js';
 import { rawEvents, tempDir, writeCapture } from '../helpers/replay-fixtures.js';
 import { canonicalSpans } from '../../src/sources/replay/capture-json.js';
 
@@ -262,5 +263,57 @@ describe('canonicalSpans: value bytes that re-encode to themselves', () => {
       assert.deepEqual(got, parsed.map((v) => JSON.stringify(v)), text);
     }
     assert.ok(located > 100, `located ${located}`);
+  });
+});
+
+describe('buildPlan: the probe writes its sentinels into the event itself', () => {
+  const openEvent = (): SensorEvent => structuredClone(corpus().find((ce) => ce.event.ebpf.kind === 'open')!.event);
+  const slotsOf = (extra: Slot[] = []): Slot[] => [
+    { from: From.Ts, index: 0, path: '@timestamp', type: 'string' },
+    { from: From.Own, index: 0, path: 'event.id', type: 'string' },
+    { from: From.Own, index: 1, path: 'file.path', type: 'string' },
+    { from: From.Own, index: 2, path: 'event.sequence', type: 'number' },
+    ...extra,
+  ];
+
+  test('issue-14: the event is as it was after a plan is cut from it, and the plan writes it and another event byte for byte', () => {
+    const ev = openEvent();
+    const before = structuredClone(ev);
+    let shipped: Buffer | undefined;
+    const plan = buildPlan(ev, slotsOf(), { ts: ev['@timestamp'], own: [ev.event.id, ev.file!.path, ev.event.sequence], shape: [] }, HOST, AGENT, () => 0, (l) => (shipped = l));
+    assert.ok(plan, 'a plan');
+    assert.deepEqual(ev, before, 'every value the sentinels replaced is back');
+    const line = Buffer.from(ecsLine({ event: ev, verdict: NORMAL }, HOST, AGENT), 'utf8');
+    assert.deepEqual(shipped, line, 'the line shipped with the event is the serializer’s');
+    // Another event of the same plan: other values in every slot (one that needs escaping).
+    const other = structuredClone(ev);
+    other['@timestamp'] = '2030-01-02T03:04:05.000000006Z';
+    other.event.id = 'feedfacefeedface';
+    other.file!.path = '/srv/a"quote/ü';
+    other.event.sequence = 987654321;
+    const mine = renderPlan(plan, other['@timestamp'], [other.event.id, other.file!.path, other.event.sequence], []);
+    assert.equal(mine?.toString('utf8'), ecsLine({ event: other, verdict: NORMAL }, HOST, AGENT));
+    // Its pieces are views of its packed text, in order.
+    assert.deepEqual(Buffer.concat(plan.pieces), plan.text);
+    assert.equal(plan.piecesBytes, plan.text.length);
+  });
+
+  test('issue-14: the event is as it was when no plan can be cut (a slot that is not there, after others were written)', () => {
+    const ev = openEvent();
+    const before = structuredClone(ev);
+    let shipped = false;
+    const plan = buildPlan(ev, slotsOf([{ from: From.Own, index: 3, path: 'file.not_there', type: 'string' }]), { ts: ev['@timestamp'], own: [ev.event.id, ev.file!.path, ev.event.sequence, 'x'], shape: [] }, HOST, AGENT, () => 0, () => (shipped = true));
+    assert.equal(plan, null);
+    assert.equal(shipped, false, 'no line checked, none shipped');
+    assert.deepEqual(ev, before);
+  });
+
+  test('issue-14: a stray sentinel character in a value of the event leaves it unplanned and unchanged', () => {
+    const ev = openEvent();
+    ev.file!.name = 'x\uE0001\uE001y';
+    const before = structuredClone(ev);
+    const plan = buildPlan(ev, slotsOf(), { ts: ev['@timestamp'], own: [ev.event.id, ev.file!.path, ev.event.sequence], shape: [] }, HOST, AGENT, () => 0);
+    assert.equal(plan, null);
+    assert.deepEqual(ev, before);
   });
 });
