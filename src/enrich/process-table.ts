@@ -160,6 +160,18 @@ export class ProcessTable {
 
   constructor(opts: ProcessTableOptions) {
     this.opts = opts;
+    // What a storm rewrites only now and then (the exit queue's head at the first expiry, the
+    // queue at its first compaction, the clock at the first exit, the eviction count) is
+    // rewritten once here: V8 treats a field never rewritten as constant, and its first rewrite
+    // deoptimized the code compiled against it (expire, and enrich with it inlined) in a warm
+    // sensor (`--log-deopt`: "dependency-change", issue-14).
+    this.exitHead = 1;
+    this.exitHead = 0;
+    this.exited = [];
+    this.clock = 0;
+    this.clock = -Infinity;
+    this.evictions = 1;
+    this.evictions = 0;
   }
 
   get size(): number {

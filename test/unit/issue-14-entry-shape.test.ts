@@ -80,3 +80,37 @@ test('issue-14-entry-shape: rewriting a field of one entry (prctl rename, exec c
   assert.equal(status.optimized, 'true', stdout);
   assert.deepEqual(status, { optimized: 'true', name: 'true', cgroupId: 'true', ppid: 'true', pgid: 'true', executable: 'true', exited: 'true' }, stdout);
 });
+
+// issue-14: the table's first expiry (10 s into a storm: the exit queue's
+// head rewritten for the first time) does not deoptimize the code compiled
+// against the table; on main it did ("dependency-change" of expire in the
+// live fork storm's V8 log). A reader of the queue is optimized while no exit
+// has expired, then the first expiry and the first compaction happen.
+const TABLE_PROBE = `
+const root = process.argv[2];
+const { ProcessTable } = await import(root + 'dist/src/enrich/process-table.js');
+const { forkEntry } = await import(root + 'dist/src/enrich/enrich.js');
+const t = new ProcessTable({ hostId: 'h', maxEntries: 1 << 20, exitGraceMs: 10000 });
+const c = (pid, ppid) => ({ uid: '0', gid: '0', sid: 1, pgid: 1, tty: 0, pid, ticks: pid, ppid, parentTicks: undefined, start: '2026-12-08T00:00:00.000Z' });
+forkEntry(t, c(1, 0), 'init');
+for (let pid = 2; pid < 6000; pid++) { forkEntry(t, c(pid, 1), 'x'); t.markExited(pid, pid, 1000 + pid); }
+function pending() { return t.pendingExits; }
+const optimized = () => (%GetOptimizationStatus(pending) & 16) !== 0;
+%PrepareFunctionForOptimization(pending);
+for (let i = 0; i < 100; i++) pending();
+%OptimizeFunctionOnNextCall(pending);
+pending();
+console.log('optimized ' + optimized());
+t.expire(1000 + 5000 + 10001);
+console.log('expired ' + optimized());
+console.log('pendingAfterExpiry ' + pending());
+t.expire(1e12);
+console.log('compacted ' + optimized());
+console.log('pendingAfterCompaction ' + pending());
+`;
+
+test('issue-14-entry-shape: the process table\'s first expiry keeps the code reading its exit queue optimized', (t) => {
+  const { answers: status, stdout } = runV8Probe(t, TABLE_PROBE);
+  assert.equal(status.optimized, 'true', stdout);
+  assert.deepEqual(status, { optimized: 'true', expired: 'true', pendingAfterExpiry: '999', compacted: 'true', pendingAfterCompaction: '0' }, stdout);
+});
