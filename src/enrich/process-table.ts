@@ -84,6 +84,30 @@ export function newEntry(pid: number, startTicks: number, name: string, ppid: nu
   };
 }
 
+/**
+ * The entry class's fields, each made mutable and of any type once, at load,
+ * before any code that reads an entry is optimized. V8 keeps per field of a
+ * hidden class whether it was ever rewritten (a "const" field) and what it
+ * has held (small integers only, one class of object); optimized code that
+ * reads or builds entries relies on both, so the first entry whose field
+ * broke that history threw away all of it at once, in a warm sensor: the
+ * first comm rename (prctl rewrites `name`, never rewritten before), the
+ * first exec in a fork storm (`cgroupId`), and so on, each a wave of
+ * "dependency-change" deopts of enrich, forkEntry, taskContext, fillSession
+ * and the leaders' checks, recompiled on Node's TurboFan threads
+ * (`--log-deopt`, issue-14). Generalized here, no later store can change the
+ * class's fields, so no such wave can come.
+ */
+function generalizeEntryClass(): void {
+  const e = newEntry(0, 0, '', 0) as unknown as Record<string, unknown>;
+  for (const k of Object.keys(e)) {
+    e[k] = 0;
+    e[k] = '';
+    e[k] = undefined;
+  }
+}
+generalizeEntryClass();
+
 export interface ProcessTableOptions {
   /** Host identity mixed into entity ids (machine id). */
   hostId: string;
@@ -136,6 +160,18 @@ export class ProcessTable {
 
   constructor(opts: ProcessTableOptions) {
     this.opts = opts;
+    // What a storm rewrites only now and then (the exit queue's head at the first expiry, the
+    // queue at its first compaction, the clock at the first exit, the eviction count) is
+    // rewritten once here: V8 treats a field never rewritten as constant, and its first rewrite
+    // deoptimized the code compiled against it (expire, and enrich with it inlined) in a warm
+    // sensor (`--log-deopt`: "dependency-change", issue-14).
+    this.exitHead = 1;
+    this.exitHead = 0;
+    this.exited = [];
+    this.clock = 0;
+    this.clock = -Infinity;
+    this.evictions = 1;
+    this.evictions = 0;
   }
 
   get size(): number {
