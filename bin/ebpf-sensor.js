@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --min-semi-space-size=16
+#!/usr/bin/env -S node --min-semi-space-size=16
 // Entry point of the ebpf-sensor command (compiled TypeScript lives in dist/).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
