@@ -31,6 +31,7 @@
  * depends on it). Everything outside `process` keeps its order.
  */
 import type { ClassifiedEvent, LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../model/event.js';
+import { elided, elisionsOf, restoreElided } from './head-elision.js';
 
 /** First byte of a compact payload ('R'); a canonical JSON payload starts with '{'. */
 export const COMPACT_TAG = 0x52;
@@ -330,17 +331,29 @@ export function flagsOf(p: ProcessInfo): number {
 }
 
 /**
+ * The `"process":N` of a compact head: the process's bits (flagsOf) and,
+ * format version 4, which other members the head writes as 0 because the ECS
+ * line holds them (head-elision.ts). Only for an event whose process fits.
+ */
+export function headFlags(ce: ClassifiedEvent): number {
+  return flagsOf(ce.event.process) | elisionsOf(ce.event);
+}
+
+/** The members compactJson swaps: the process, and those written as 0. */
+const SWAPPED = ['process', 'ebpf', '@timestamp', 'event', 'user', 'group', 'file'] as const;
+
+/**
  * `R{"event":{…,"process":N,…},"verdict":…}`: the classified event as
- * JSON.stringify writes it, but for the process, left to the ECS line (N:
- * the few facts that line leaves out, flagsOf). Only for an event whose
- * process fits (processFits).
+ * JSON.stringify writes it, but for the process and what else the ECS line
+ * holds, left to that line (N: headFlags; each member it names written as
+ * 0). Only for an event whose process fits (processFits).
  *
- * One native JSON.stringify of the event with its `process` member swapped
- * for N (and put back before returning, whatever happens): assigning an
+ * One native JSON.stringify of the event with those members swapped for N
+ * and 0 (and put back before returning, whatever happens): assigning an
  * existing member keeps its place in the key order, so the text is the one
  * a member-by-member walk writes (a test compares both on random hostile
  * events), at a fraction of the cost of stringifying each key and member on
- * its own. An event whose `process` cannot be swapped (frozen, an accessor)
+ * its own. An event whose members cannot be swapped (frozen, an accessor)
  * takes the walk.
  */
 export function compactHead(ce: ClassifiedEvent): string {
@@ -348,21 +361,29 @@ export function compactHead(ce: ClassifiedEvent): string {
 }
 
 /** compactHead without its `R` (the journal writes the tag as a byte: no concatenated string to flatten). */
-export function compactJson(ce: ClassifiedEvent): string {
+export function compactJson(ce: ClassifiedEvent, flags: number = headFlags(ce)): string {
   const ev = ce.event as unknown as Obj;
-  const p = ev.process as ProcessInfo;
-  const d = Object.getOwnPropertyDescriptor(ev, 'process');
-  if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce).slice(1);
-  ev.process = flagsOf(p);
+  const saved: unknown[] = [];
+  for (const k of SWAPPED) {
+    if (k !== 'process' && !elided(k, flags)) continue;
+    const d = Object.getOwnPropertyDescriptor(ev, k);
+    if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce, flags).slice(1);
+  }
+  for (let i = 0; i < SWAPPED.length; i++) saved.push(ev[SWAPPED[i]!]);
   try {
+    for (const k of SWAPPED) if (k === 'process') ev[k] = flags;
+    else if (elided(k, flags)) ev[k] = 0;
     return JSON.stringify(ce);
   } finally {
-    ev.process = p;
+    for (let i = 0; i < SWAPPED.length; i++) {
+      const k = SWAPPED[i]!;
+      if (k === 'process' || elided(k, flags)) ev[k] = saved[i];
+    }
   }
 }
 
 /** compactHead member by member (the slow form; the reference the swap is tested against). */
-export function compactHeadWalk(ce: ClassifiedEvent): string {
+export function compactHeadWalk(ce: ClassifiedEvent, flags: number = headFlags(ce)): string {
   let s = 'R{';
   let first = true;
   const c = ce as unknown as Obj;
@@ -382,7 +403,7 @@ export function compactHeadWalk(ce: ClassifiedEvent): string {
       if (ev === undefined || typeof ev === 'function' || typeof ev === 'symbol') continue;
       e += efirst ? `${JSON.stringify(ek)}:` : `,${JSON.stringify(ek)}:`;
       efirst = false;
-      e += ek === 'process' ? `${flagsOf(ev as ProcessInfo)}` : JSON.stringify(ev);
+      e += ek === 'process' ? `${flags}` : elided(ek, flags) ? '0' : JSON.stringify(ev);
     }
     s += `${e}}`;
   }
@@ -489,5 +510,6 @@ export function rebuildEvent(head: string, ecs: string): ClassifiedEvent {
   const flags = isObj(ce) && isObj(ce.event) ? (ce.event.process as unknown) : undefined;
   if (typeof flags !== 'number' || !isObj(doc) || !isObj(doc.process)) throw new Error('not a compact journal record');
   ce.event.process = processFromEcs(doc.process, flags);
+  restoreElided(ce, doc, flags);
   return ce;
 }
