@@ -17,7 +17,8 @@
  * line writes it in a form JSON.parse gives back as the value a canonical
  * record gives (JSON's): `ebpf` holds plain JSON values only (no Date, no
  * toJSON, no class instance, no bigint) and none of the members the ECS block
- * adds (`rules`, `kill`, `raw_bytes`); `event` has exactly id, sequence,
+ * adds (`rules`, `kill`, `raw_bytes`), nor a member named `__proto__` where
+ * the reader assigns members one by one; `event` has exactly id, sequence,
  * action and outcome, in that order, of the types ECS writes; `@timestamp`
  * is a string. Anything else stays in the head, member by member: the flags
  * say which were left out, so a refused member costs nothing but its bytes.
@@ -124,6 +125,7 @@ function processPositions(pf: Obj, p: SensorEvent['process']): number {
   for (const k in pf) {
     const v = pf[k];
     if (skipped(v)) continue;
+    if (k === '__proto__') return -1;
     let shift = -1;
     if (k === 'comm' && v === p.name) shift = COMM_AT;
     else if (k === 'fsuid' && v === p.user.id) shift = FSUID_AT;
@@ -145,7 +147,8 @@ function ebpfBits(ev: SensorEvent): number {
   for (const k in f as Obj) {
     const v = (f as Obj)[k];
     if (skipped(v)) continue;
-    if (k === 'rules' || k === 'kill' || k === 'raw_bytes') return 0;
+    // rules, kill, raw_bytes: the ECS block's own; __proto__: an assignment on read would set the prototype instead.
+    if (k === 'rules' || k === 'kill' || k === 'raw_bytes' || k === '__proto__') return 0;
     if (k === 'process' && typeof v === 'object' && v !== null) {
       const pos = processPositions(v as Obj, ev.process);
       if (pos < 0) return 0;
