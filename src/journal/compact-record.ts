@@ -1,15 +1,15 @@
 /**
- * The compact journal record (format version 3): an event stored once, in
- * the ECS line its sinks ship, plus what that line does not hold.
+ * The compact journal record (format versions 3 and 4): an event stored
+ * once, in the ECS line its sinks ship, plus what that line does not hold.
  *
  * Takes: a classified event and its ECS line (the one journaled with it).
  * Gives: the record's first part, `R` and the event as JSON with its
- * `process` member written as `0` (`compactHead`), and back on read the
+ * `process` member written as flags (`compactHead`; version 4: other members
+ * the line holds written as 0, head-elision.ts), and back on read the
  * classified event, its process rebuilt from the ECS line's `process`
  * object (`rebuildEvent`). The process (its parent, leaders, capability
  * lists, users) is most of a canonical event's bytes and is written anyway
- * in the ECS line: stored once, it is serialized once per event instead of
- * twice.
+ * in the ECS line: stored once, it is serialized once per event.
  *
  * Exact by construction, not by hope: `processFits` admits only a process
  * whose every member the ECS process block writes in a form this module
@@ -330,16 +330,12 @@ export function flagsOf(p: ProcessInfo): number {
   return f;
 }
 
-/**
- * The `"process":N` of a compact head: the process's bits (flagsOf) and,
- * format version 4, which other members the head writes as 0 because the ECS
- * line holds them (head-elision.ts). Only for an event whose process fits.
- */
+/** `"process":N` of a compact head: flagsOf and (version 4) the members written as 0 (head-elision.ts). */
 export function headFlags(ce: ClassifiedEvent): number {
   return flagsOf(ce.event.process) | elisionsOf(ce.event);
 }
 
-/** The members compactJson swaps: the process, and those written as 0. */
+/** The members compactJson may swap: the process, and those written as 0 (head-elision.ts). */
 const SWAPPED = ['process', 'ebpf', '@timestamp', 'event', 'user', 'group', 'file'] as const;
 
 /**
@@ -363,22 +359,17 @@ export function compactHead(ce: ClassifiedEvent): string {
 /** compactHead without its `R` (the journal writes the tag as a byte: no concatenated string to flatten). */
 export function compactJson(ce: ClassifiedEvent, flags: number = headFlags(ce)): string {
   const ev = ce.event as unknown as Obj;
-  const saved: unknown[] = [];
-  for (const k of SWAPPED) {
-    if (k !== 'process' && !elided(k, flags)) continue;
+  const keys = SWAPPED.filter((k) => k === 'process' || elided(k, flags));
+  for (const k of keys) {
     const d = Object.getOwnPropertyDescriptor(ev, k);
     if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce, flags).slice(1);
   }
-  for (let i = 0; i < SWAPPED.length; i++) saved.push(ev[SWAPPED[i]!]);
+  const saved = keys.map((k) => ev[k]);
   try {
-    for (const k of SWAPPED) if (k === 'process') ev[k] = flags;
-    else if (elided(k, flags)) ev[k] = 0;
+    for (const k of keys) ev[k] = k === 'process' ? flags : 0;
     return JSON.stringify(ce);
   } finally {
-    for (let i = 0; i < SWAPPED.length; i++) {
-      const k = SWAPPED[i]!;
-      if (k === 'process' || elided(k, flags)) ev[k] = saved[i];
-    }
+    keys.forEach((k, i) => (ev[k] = saved[i]));
   }
 }
 

@@ -8,7 +8,8 @@
  *
  * Each event is serialized once: when its ECS line is among its sections and
  * holds its process exactly (compact-record.ts), the record stores the event
- * without the process (`R…`) next to that line; otherwise its canonical JSON.
+ * without the process (`R…`), nor what else the line holds exactly
+ * (head-elision.ts), next to that line; otherwise its canonical JSON.
  * Everything is written straight into the buffer: no payload string is
  * concatenated, flattened and copied; the compact head is written as bytes
  * (head-bytes.ts), JSON.stringify only for what that writer leaves to it;
