@@ -279,23 +279,25 @@ function userOf(u: unknown): Obj {
  */
 export function restoreElided(ce: ClassifiedEvent, doc: Obj, flags: number): void {
   const ev = ce.event as unknown as Obj;
-  if (flags & ELIDE_TIME) {
+  // Each only where the head holds its 0: a member JSON does not write (not enumerable) has no
+  // placeholder, and the canonical event has no such member either, whatever the ECS line holds.
+  if (flags & ELIDE_TIME && ev['@timestamp'] === 0) {
     if (typeof doc['@timestamp'] !== 'string') throw new Error('compact journal record: the ECS line has no @timestamp');
     ev['@timestamp'] = doc['@timestamp'];
   }
-  if (flags & ELIDE_EVENT) {
+  if (flags & ELIDE_EVENT && ev.event === 0) {
     const e = doc.event as Obj | undefined;
     if (typeof e !== 'object' || e === null) throw new Error('compact journal record: the ECS line has no event');
     ev.event = { id: e.id, sequence: e.sequence, action: e.action, outcome: e.outcome };
   }
-  if (flags & ELIDE_USER) ev.user = userOf(doc.user);
-  if (flags & ELIDE_GROUP) ev.group = userOf(doc.group);
-  if (flags & ELIDE_FILE) {
+  if (flags & ELIDE_USER && ev.user === 0) ev.user = userOf(doc.user);
+  if (flags & ELIDE_GROUP && ev.group === 0) ev.group = userOf(doc.group);
+  if (flags & ELIDE_FILE && ev.file === 0) {
     const f = doc.file as Obj | undefined;
     if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new Error('compact journal record: the ECS line has no file');
     ev.file = f;
   }
-  if (flags & ELIDE_EBPF) {
+  if (flags & ELIDE_EBPF && ev.ebpf === 0) {
     const e = doc.ebpf as Obj | undefined;
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('compact journal record: the ECS line has no ebpf');
     ev.ebpf = ebpfOf(e, flags, ce.event.process);

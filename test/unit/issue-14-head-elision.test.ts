@@ -68,7 +68,7 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).v;
 
 /** Shapes that must stay in the head (or refuse elision of their member). */
-const ODD = ['date', 'toJSON', 'class', 'rules', 'kill', 'raw_bytes', 'proto', 'procArray', 'procProto', 'none'] as const;
+const ODD = ['date', 'toJSON', 'class', 'rules', 'kill', 'raw_bytes', 'proto', 'procArray', 'procProto', 'hiddenUser', 'hiddenFile', 'none'] as const;
 
 const shape = fc.record({
   change,
@@ -146,6 +146,12 @@ function make(s: Shape, seq: number): ClassifiedEvent {
       break;
     case 'procProto':
       Object.defineProperty(f.process as Obj, '__proto__', { value: 7, enumerable: true, writable: true, configurable: true });
+      break;
+    case 'hiddenUser': // JSON leaves it out, the ECS line writes it: the record must not add it
+      Object.defineProperty(ev, 'user', { enumerable: false });
+      break;
+    case 'hiddenFile':
+      if (ev.file) Object.defineProperty(ev, 'file', { enumerable: false });
       break;
     default:
   }
