@@ -336,7 +336,7 @@ export function headFlags(ce: ClassifiedEvent): number {
 }
 
 /** The members compactJson may swap: the process, and those written as 0 (head-elision.ts). */
-const SWAPPED = ['process', 'ebpf', '@timestamp', 'event', 'user', 'group', 'file'] as const;
+const SWAPPED = ['process', 'ebpf', '@timestamp', 'event', 'user', 'group', 'file', 'container', 'source', 'destination'] as const;
 
 /**
  * `R{"event":{…,"process":N,…},"verdict":…}`: the classified event as

@@ -9,7 +9,8 @@
  * `elisionsOf`, bits of the head's `"process":N` saying which members are
  * written as `0` in the head instead of their value — `ebpf` (the largest:
  * ≈ 300 bytes of a fork's head), `@timestamp`, `event` (id, sequence, action,
- * outcome) — and where the ECS `ebpf.process` left out `comm`, `fsuid` and
+ * outcome), `user`, `group`, `file`, `container`, `source`, `destination` —
+ * and where the ECS `ebpf.process` left out `comm`, `fsuid` and
  * `fsgid` (it drops them when they repeat process.name and the effective
  * ids); on read, `restoreElided` takes them from the parsed ECS document.
  *
@@ -20,7 +21,8 @@
  * adds (`rules`, `kill`, `raw_bytes`), nor a member named `__proto__` where
  * the reader assigns members one by one; `event` has exactly id, sequence,
  * action and outcome, in that order, of the types ECS writes; `@timestamp`
- * is a string. Anything else stays in the head, member by member: the flags
+ * is a string; user, group, file, container and the endpoints hold only
+ * members ECS writes, of its types, in its order. Anything else stays in the head, member by member: the flags
  * say which were left out, so a refused member costs nothing but its bytes.
  * Members keep their places in the key order (the placeholder sits where the
  * member was), and so do the three `ebpf.process` members (their positions
@@ -40,9 +42,28 @@ export const ELIDE_USER = 64;
 export const ELIDE_GROUP = 128;
 /** `"file"` is written as 0: the ECS line's `file` (its strings, in FILE_STRINGS order). */
 export const ELIDE_FILE = 256;
+/** `"container"`, `"source"`, `"destination"` are written as 0: the ECS line's. */
+export const ELIDE_CONTAINER = 512;
+export const ELIDE_SOURCE = 1024;
+export const ELIDE_DESTINATION = 2048;
 
-/** What the ECS `file` object writes, in its order (normalize/ecs/ecs.ts FILE_STRINGS). */
-const FILE_ORDER: ReadonlyMap<string, number> = new Map(['path', 'name', 'directory', 'extension', 'inode', 'device', 'mode', 'uid', 'gid', 'owner', 'group', 'type', 'target_path'].map((k, i) => [k, i]));
+/** Members an ECS object writes, in its order, each of one type: `[index, type]` by name. */
+type Order = ReadonlyMap<string, readonly [number, 'string' | 'number']>;
+const order = (members: ReadonlyArray<readonly [string, 'string' | 'number']>): Order => new Map(members.map(([k, t], i) => [k, [i, t] as const]));
+/** normalize/ecs/ecs.ts FILE_STRINGS. */
+const FILE_ORDER = order(['path', 'name', 'directory', 'extension', 'inode', 'device', 'mode', 'uid', 'gid', 'owner', 'group', 'type', 'target_path'].map((k) => [k, 'string'] as const));
+/** ecs-serializer.ts write(): container id, runtime, name. */
+const CONTAINER_ORDER = order([
+  ['id', 'string'],
+  ['runtime', 'string'],
+  ['name', 'string'],
+]);
+/** ecs-serializer.ts endpoint(): address, ip, port. */
+const ENDPOINT_ORDER = order([
+  ['address', 'string'],
+  ['ip', 'string'],
+  ['port', 'number'],
+]);
 
 /** Whether member `k` of the canonical event is written as 0 under `flags` (a compact head's `"process":N`). */
 export function elided(k: string, flags: number): boolean {
@@ -59,15 +80,21 @@ export function elided(k: string, flags: number): boolean {
       return (flags & ELIDE_GROUP) !== 0;
     case 'file':
       return (flags & ELIDE_FILE) !== 0;
+    case 'container':
+      return (flags & ELIDE_CONTAINER) !== 0;
+    case 'source':
+      return (flags & ELIDE_SOURCE) !== 0;
+    case 'destination':
+      return (flags & ELIDE_DESTINATION) !== 0;
     default:
       return false;
   }
 }
 
 /** Bit offsets of the 5-bit positions (+1; 0: not left out) of comm, fsuid and fsgid in `ebpf.process`. */
-const COMM_AT = 9;
-const FSUID_AT = 14;
-const FSGID_AT = 19;
+const COMM_AT = 12;
+const FSUID_AT = 17;
+const FSGID_AT = 22;
 const POS_MAX = 30;
 
 /** Nesting deeper than this inside `ebpf` stays in the head (as head-bytes.ts bails). */
@@ -197,18 +224,18 @@ function userFits(u: unknown): boolean {
   return i > 0;
 }
 
-/** A file of strings only, each one ECS writes, in the order it writes them. */
-function fileFits(f: unknown): boolean {
-  if (typeof f !== 'object' || f === null || Array.isArray(f) || !plainObject(f)) return false;
+/** An object of members ECS writes (`ord`), each of its type, in the order ECS writes them; `first` required. */
+function orderFits(o: unknown, ord: Order, first: string | undefined): boolean {
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || !plainObject(o)) return false;
   let last = -1;
-  for (const k in f as Obj) {
-    const v = (f as Obj)[k];
+  for (const k in o as Obj) {
+    const v = (o as Obj)[k];
     if (skipped(v)) continue;
-    const at = FILE_ORDER.get(k);
-    if (at === undefined || at <= last || typeof v !== 'string') return false;
-    last = at;
+    const m = ord.get(k);
+    if (m === undefined || m[0] <= last || typeof v !== m[1]) return false;
+    last = m[0];
   }
-  return true;
+  return first === undefined || typeof (o as Obj)[first] === 'string';
 }
 
 /**
@@ -223,7 +250,10 @@ export function elisionsOf(ev: SensorEvent): number {
   if (eventFits(ev.event)) bits |= ELIDE_EVENT;
   if (userFits(ev.user)) bits |= ELIDE_USER;
   if (userFits(ev.group)) bits |= ELIDE_GROUP;
-  if (ev.file !== undefined && fileFits(ev.file)) bits |= ELIDE_FILE;
+  if (ev.file !== undefined && orderFits(ev.file, FILE_ORDER, undefined)) bits |= ELIDE_FILE;
+  if (ev.container !== undefined && orderFits(ev.container, CONTAINER_ORDER, 'id')) bits |= ELIDE_CONTAINER;
+  if (ev.source !== undefined && orderFits(ev.source, ENDPOINT_ORDER, undefined)) bits |= ELIDE_SOURCE;
+  if (ev.destination !== undefined && orderFits(ev.destination, ENDPOINT_ORDER, undefined)) bits |= ELIDE_DESTINATION;
   return bits;
 }
 
@@ -272,6 +302,13 @@ function userOf(u: unknown): Obj {
   return o;
 }
 
+/** The ECS document's object `k`, as parsed (its members are the canonical ones, in their order). */
+function objectOf(doc: Obj, k: string): Obj {
+  const o = doc[k];
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`compact journal record: the ECS line has no ${k}`);
+  return o as Obj;
+}
+
 /**
  * Put back into `ce` (parsed from a compact head, its process already
  * rebuilt) what `flags` says the head left to the ECS document `doc`.
@@ -292,11 +329,10 @@ export function restoreElided(ce: ClassifiedEvent, doc: Obj, flags: number): voi
   }
   if (flags & ELIDE_USER && ev.user === 0) ev.user = userOf(doc.user);
   if (flags & ELIDE_GROUP && ev.group === 0) ev.group = userOf(doc.group);
-  if (flags & ELIDE_FILE && ev.file === 0) {
-    const f = doc.file as Obj | undefined;
-    if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new Error('compact journal record: the ECS line has no file');
-    ev.file = f;
-  }
+  if (flags & ELIDE_FILE && ev.file === 0) ev.file = objectOf(doc, 'file');
+  if (flags & ELIDE_CONTAINER && ev.container === 0) ev.container = objectOf(doc, 'container');
+  if (flags & ELIDE_SOURCE && ev.source === 0) ev.source = objectOf(doc, 'source');
+  if (flags & ELIDE_DESTINATION && ev.destination === 0) ev.destination = objectOf(doc, 'destination');
   if (flags & ELIDE_EBPF && ev.ebpf === 0) {
     const e = doc.ebpf as Obj | undefined;
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('compact journal record: the ECS line has no ebpf');
