@@ -101,7 +101,7 @@ function top(ce: Record<string, unknown>, flags: number): boolean {
   return true;
 }
 
-/** The canonical event, its `process` member written as the flags number, the members they name (compact-record.ts elided) as 0. */
+/** The canonical event, its `process` member written as the flags number, the members they name (head-elision.ts elided) as 0. */
 function eventObj(ev: Record<string, unknown>, flags: number): boolean {
   if (!plainObject(ev)) return fail();
   if (o + 2 > end) return fail(HEAD_FULL);
