@@ -36,7 +36,9 @@ for (const [name, root] of roots) {
   };
   // Builds with head-bytes.ts: the head written as bytes into the buffer (what compactWrite does with a string).
   const hb = (await import(pathToFileURL(join(root, 'src/journal/head-bytes.js')).href).catch(() => undefined)) as typeof import('../src/journal/head-bytes.js') | undefined;
-  if (hb && m.flagsOf) stages.headBytes = (ce) => hb.writeCompactHead(scratch, 0, ce, m.flagsOf(ce.event.process));
+  // headFlags (format 4: which members the ECS line holds) where the build has it, else the process's flags.
+  const flags = (m as { headFlags?: (ce: ClassifiedEvent) => number }).headFlags ?? ((ce: ClassifiedEvent) => m.flagsOf(ce.event.process));
+  if (hb) stages.headBytes = (ce) => hb.writeCompactHead(scratch, 0, ce, flags(ce));
   builds.push([name, stages]);
 }
 

@@ -6,7 +6,7 @@
  * Takes: --compare ROOT (another checkout, built: its modules run the same
  * events in the same process, alternating round by round), --rounds,
  * --events. Gives: CPU µs per event of each stage, per build (median of the
- * rounds). Asserts nothing.
+ * rounds), and each build's bytes per record of these events. Asserts nothing.
  *
  * Stages (each includes writing the ECS line, as the encoder does, so the
  * differences are what the stage adds):
@@ -20,7 +20,10 @@
  * - `fits`: processFits; `compact`: compactJson; `canonical`: JSON.stringify
  *   of the whole classified event (the version 2 layout), for scale;
  * - `record`: the whole record as the journal encodes it (RecordEncoder with
- *   the sections of pipeline/outputs.ts journalSections: head, route, line).
+ *   the sections of pipeline/outputs.ts journalSections: head, route, line);
+ * - `read`: that record read back as the canonical event (payload.ts
+ *   readEvent: what replay, `journal export` and a sink that asks for the
+ *   event pay), without the ECS line's cost.
  *
  *   node dist/bench/journal-head.js [--compare /tmp/base] [--rounds 6] [--events 6000]
  */
@@ -43,6 +46,7 @@ interface Build {
 }
 const scratch = Buffer.allocUnsafe(1 << 20);
 const builds: Build[] = [];
+const bytesPerRecord: Record<string, number> = {};
 for (const [name, root] of roots) {
   const load = (p: string): Promise<any> => import(pathToFileURL(join(root, p)).href); // eslint-disable-line @typescript-eslint/no-explicit-any
   const { ecsLine } = (await load('src/normalize/ecs/ecs-serializer.js')) as typeof import('../src/normalize/ecs/ecs-serializer.js');
@@ -65,6 +69,14 @@ for (const [name, root] of roots) {
         },
       }
     : {};
+  // Bytes per record (header, head, route, line) of the whole batch, once per build; the records kept for `read`.
+  const all = new RecordEncoder().encode(events, sections, 0, 0);
+  bytesPerRecord[name] = Math.round(all.bytes / events.length);
+  const records = Buffer.from(all.buf.subarray(0, all.bytes));
+  const { RECORD_HEADER_BYTES: HDR, RH } = (await load('src/journal/format.js')) as typeof import('../src/journal/format.js');
+  const { readEvent } = (await load('src/journal/payload.js')) as typeof import('../src/journal/payload.js');
+  const at = new Map<ClassifiedEvent, number>();
+  for (let i = 0, off = 0; i < events.length; i++, off += HDR + records.readUInt32LE(off + RH.length)) at.set(events[i]!, off);
   builds.push({
     name,
     stages: {
@@ -82,6 +94,10 @@ for (const [name, root] of roots) {
       record: (ce) => {
         one[0] = ce;
         return encoder.encode(one, sections, 0, 0).bytes;
+      },
+      read: (ce) => {
+        const off = at.get(ce)!;
+        return readEvent(records, off + HDR, off + HDR + records.readUInt32LE(off + RH.length)).bytes;
       },
     },
   });
@@ -106,4 +122,4 @@ const median = (a: number[]): number => {
 };
 const out: Record<string, Record<string, number>> = {};
 for (const [b, st] of Object.entries(results)) out[b] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, median(v)]));
-console.log(JSON.stringify({ events: events.length, rounds, usPerEvent: out, sink: sink > 0 }));
+console.log(JSON.stringify({ events: events.length, rounds, usPerEvent: out, bytesPerRecord, sink: sink > 0 }));

@@ -1,15 +1,15 @@
 /**
- * The compact journal record (format version 3): an event stored once, in
- * the ECS line its sinks ship, plus what that line does not hold.
+ * The compact journal record (format versions 3 and 4): an event stored
+ * once, in the ECS line its sinks ship, plus what that line does not hold.
  *
  * Takes: a classified event and its ECS line (the one journaled with it).
  * Gives: the record's first part, `R` and the event as JSON with its
- * `process` member written as `0` (`compactHead`), and back on read the
+ * `process` member written as flags (`compactHead`; version 4: other members
+ * the line holds written as 0, head-elision.ts), and back on read the
  * classified event, its process rebuilt from the ECS line's `process`
  * object (`rebuildEvent`). The process (its parent, leaders, capability
  * lists, users) is most of a canonical event's bytes and is written anyway
- * in the ECS line: stored once, it is serialized once per event instead of
- * twice.
+ * in the ECS line: stored once, it is serialized once per event.
  *
  * Exact by construction, not by hope: `processFits` admits only a process
  * whose every member the ECS process block writes in a form this module
@@ -31,6 +31,7 @@
  * depends on it). Everything outside `process` keeps its order.
  */
 import type { ClassifiedEvent, LeaderRef, ProcessInfo, ProcessRef, UserRef } from '../model/event.js';
+import { elided, elisionsOf, restoreElided } from './head-elision.js';
 
 /** First byte of a compact payload ('R'); a canonical JSON payload starts with '{'. */
 export const COMPACT_TAG = 0x52;
@@ -329,18 +330,26 @@ export function flagsOf(p: ProcessInfo): number {
   return f;
 }
 
+/** `"process":N` of a compact head: flagsOf and (version 4) the members written as 0 (head-elision.ts). */
+export function headFlags(ce: ClassifiedEvent): number {
+  return flagsOf(ce.event.process) | elisionsOf(ce.event);
+}
+
+/** The members compactJson may swap: the process, and those written as 0 (head-elision.ts). */
+const SWAPPED = ['process', 'ebpf', '@timestamp', 'event', 'user', 'group', 'file', 'container', 'source', 'destination'] as const;
+
 /**
  * `R{"event":{…,"process":N,…},"verdict":…}`: the classified event as
- * JSON.stringify writes it, but for the process, left to the ECS line (N:
- * the few facts that line leaves out, flagsOf). Only for an event whose
- * process fits (processFits).
+ * JSON.stringify writes it, but for the process and what else the ECS line
+ * holds, left to that line (N: headFlags; each member it names written as
+ * 0). Only for an event whose process fits (processFits).
  *
- * One native JSON.stringify of the event with its `process` member swapped
- * for N (and put back before returning, whatever happens): assigning an
+ * One native JSON.stringify of the event with those members swapped for N
+ * and 0 (and put back before returning, whatever happens): assigning an
  * existing member keeps its place in the key order, so the text is the one
  * a member-by-member walk writes (a test compares both on random hostile
  * events), at a fraction of the cost of stringifying each key and member on
- * its own. An event whose `process` cannot be swapped (frozen, an accessor)
+ * its own. An event whose members cannot be swapped (frozen, an accessor)
  * takes the walk.
  */
 export function compactHead(ce: ClassifiedEvent): string {
@@ -348,21 +357,24 @@ export function compactHead(ce: ClassifiedEvent): string {
 }
 
 /** compactHead without its `R` (the journal writes the tag as a byte: no concatenated string to flatten). */
-export function compactJson(ce: ClassifiedEvent): string {
+export function compactJson(ce: ClassifiedEvent, flags: number = headFlags(ce)): string {
   const ev = ce.event as unknown as Obj;
-  const p = ev.process as ProcessInfo;
-  const d = Object.getOwnPropertyDescriptor(ev, 'process');
-  if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce).slice(1);
-  ev.process = flagsOf(p);
+  const keys = SWAPPED.filter((k) => k === 'process' || elided(k, flags));
+  for (const k of keys) {
+    const d = Object.getOwnPropertyDescriptor(ev, k);
+    if (d === undefined || !d.writable || !d.enumerable || 'get' in d) return compactHeadWalk(ce, flags).slice(1);
+  }
+  const saved = keys.map((k) => ev[k]);
   try {
+    for (const k of keys) ev[k] = k === 'process' ? flags : 0;
     return JSON.stringify(ce);
   } finally {
-    ev.process = p;
+    keys.forEach((k, i) => (ev[k] = saved[i]));
   }
 }
 
 /** compactHead member by member (the slow form; the reference the swap is tested against). */
-export function compactHeadWalk(ce: ClassifiedEvent): string {
+export function compactHeadWalk(ce: ClassifiedEvent, flags: number = headFlags(ce)): string {
   let s = 'R{';
   let first = true;
   const c = ce as unknown as Obj;
@@ -382,7 +394,7 @@ export function compactHeadWalk(ce: ClassifiedEvent): string {
       if (ev === undefined || typeof ev === 'function' || typeof ev === 'symbol') continue;
       e += efirst ? `${JSON.stringify(ek)}:` : `,${JSON.stringify(ek)}:`;
       efirst = false;
-      e += ek === 'process' ? `${flagsOf(ev as ProcessInfo)}` : JSON.stringify(ev);
+      e += ek === 'process' ? `${flags}` : elided(ek, flags) ? '0' : JSON.stringify(ev);
     }
     s += `${e}}`;
   }
@@ -489,5 +501,6 @@ export function rebuildEvent(head: string, ecs: string): ClassifiedEvent {
   const flags = isObj(ce) && isObj(ce.event) ? (ce.event.process as unknown) : undefined;
   if (typeof flags !== 'number' || !isObj(doc) || !isObj(doc.process)) throw new Error('not a compact journal record');
   ce.event.process = processFromEcs(doc.process, flags);
+  restoreElided(ce, doc, flags);
   return ce;
 }

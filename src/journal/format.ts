@@ -19,10 +19,12 @@
 import { crc32Range } from './crc32.js';
 
 /**
- * Format version written in every new segment header. Version 1 segments
- * (payload: the JSON only) are still read; newer ones are refused.
+ * Format version written in every new segment header: 4, whose compact
+ * records leave to the ECS line more than the process (journal/head-elision.ts).
+ * Versions 1 (payload: the JSON only), 2 (sections) and 3 (compact records
+ * without the process only) are still read; newer ones are refused.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** Oldest segment format version this build reads. */
 export const OLDEST_FORMAT_VERSION = 1;
 

@@ -4,7 +4,8 @@
  * copied.
  *
  * Takes: the record buffer, an offset, a classified event whose process fits
- * the compact form, and that process's flags (compact-record.ts flagsOf).
+ * the compact form, and its head's flags (compact-record.ts headFlags: the
+ * process's bits and which members are written as 0, left to the ECS line).
  * Gives: the offset after the head's bytes — exactly the UTF-8 of
  * compactJson(ce) — or HEAD_FULL (the buffer ended first: grow it and call
  * again) or HEAD_ODD (something this writer does not write the way
@@ -35,6 +36,7 @@
  * hostile events (issue-14-head-bytes.test.ts).
  */
 import type { ClassifiedEvent } from '../model/event.js';
+import { elided } from './head-elision.js';
 
 /** The buffer ended before the head did: nothing usable was written. */
 export const HEAD_FULL = -1;
@@ -99,7 +101,7 @@ function top(ce: Record<string, unknown>, flags: number): boolean {
   return true;
 }
 
-/** The canonical event, its `process` member written as the flags number. */
+/** The canonical event, its `process` member written as the flags number, the members they name (head-elision.ts elided) as 0. */
 function eventObj(ev: Record<string, unknown>, flags: number): boolean {
   if (!plainObject(ev)) return fail();
   if (o + 2 > end) return fail(HEAD_FULL);
@@ -112,6 +114,13 @@ function eventObj(ev: Record<string, unknown>, flags: number): boolean {
       if (!first) B[o++] = COMMA;
       first = false;
       if (!key(k) || !num(flags)) return false;
+      continue;
+    }
+    if (flags > 7 && elided(k, flags)) {
+      if (o + 1 > end) return fail(HEAD_FULL);
+      if (!first) B[o++] = COMMA;
+      first = false;
+      if (!key(k) || !ascii('0')) return false;
       continue;
     }
     const w = member(first, k, v, 2);

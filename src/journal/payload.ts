@@ -1,13 +1,14 @@
 /**
- * The payload of a journal record (format versions 2 and 3): the classified
+ * The payload of a journal record (format versions 2 to 4): the classified
  * event, then sections, each a LF, a one-letter tag and its text:
  *
  *   {"event":…,"verdict":…}\nM[flags,"id","entity",pid,"time","severity"]\nE{…ECS…}\nCCEF:0|…
- *   R{"event":{…,"process":0,…},"verdict":…}\nM[…]\nE{…ECS…}…          (version 3, compact)
+ *   R{"event":{…,"process":N,…},"verdict":…}\nM[…]\nE{…ECS…}…          (versions 3 and 4, compact)
  *
  * The event is either its canonical JSON (`{`) or, when the record holds its
  * ECS line and the line holds its process exactly, the compact form (`R`):
- * the event without its process, which is read back from the `E` line
+ * the event without its process (version 4: nor the other members the line
+ * holds exactly, head-elision.ts), which is read back from the `E` line
  * (compact-record.ts) — so the process is serialized once per event.
  *
  * - `M`: what sinks route by (EventRoute: flags 1 suspicious, 2 loss; the

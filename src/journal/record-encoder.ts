@@ -8,7 +8,8 @@
  *
  * Each event is serialized once: when its ECS line is among its sections and
  * holds its process exactly (compact-record.ts), the record stores the event
- * without the process (`R…`) next to that line; otherwise its canonical JSON.
+ * without the process (`R…`), nor what else the line holds exactly
+ * (head-elision.ts), next to that line; otherwise its canonical JSON.
  * Everything is written straight into the buffer: no payload string is
  * concatenated, flattened and copied; the compact head is written as bytes
  * (head-bytes.ts), JSON.stringify only for what that writer leaves to it;
@@ -16,7 +17,7 @@
  */
 import { SensorError } from '../errors.js';
 import type { ClassifiedEvent } from '../model/event.js';
-import { COMPACT_TAG, compactJson, flagsOf, processFits } from './compact-record.js';
+import { COMPACT_TAG, compactJson, headFlags, processFits } from './compact-record.js';
 import { HEAD_FULL, HEAD_ODD, writeCompactHead } from './head-bytes.js';
 import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from './format.js';
 import { plainLine, sectionsBound, writeSections, type EventSections } from './payload.js';
@@ -35,6 +36,8 @@ export class RecordEncoder {
   readonly counts: EncodeCounts = { compact: 0, canonical: 0 };
   /** Whether the last compactFits() chose the compact head. */
   private compact = false;
+  /** The last compact head's flags (compact-record.ts headFlags). */
+  private flags = 0;
 
   /**
    * Encode `batch` at positions first, first + 1, …; returns the buffer and
@@ -51,7 +54,7 @@ export class RecordEncoder {
       if (end === HEAD_ODD) {
         // The head as a string: canonical JSON, or the compact one for what the byte writer leaves to JSON.stringify.
         const compact = this.compact;
-        const head = compact ? compactJson(ce) : JSON.stringify(ce);
+        const head = compact ? compactJson(ce, this.flags) : JSON.stringify(ce);
         const need = start + 1 + head.length * 3; // UTF-8: at most 3 bytes per UTF-16 unit
         if (need > this.buf.length) this.grow(need, off);
         end = start;
@@ -105,7 +108,7 @@ export class RecordEncoder {
    * the end offset, or HEAD_ODD when the event is left to compactJson.
    */
   private compactBytes(ce: ClassifiedEvent, start: number): number {
-    const flags = flagsOf(ce.event.process);
+    const flags = (this.flags = headFlags(ce));
     for (;;) {
       if (start + HEAD_ROOM > this.buf.length) this.grow(start + HEAD_ROOM, start);
       this.buf[start] = COMPACT_TAG;

@@ -218,7 +218,7 @@ test('issue-14: every corpus event (each kind) is stored compact with an ECS lin
     const seg = readdirSync(dir).find((f) => f.endsWith('.seg'))!;
     const bytes = readFileSync(join(dir, seg));
     assert.equal(bytes.readUInt16LE(SH.version), FORMAT_VERSION);
-    assert.equal(FORMAT_VERSION, 3);
+    assert.equal(FORMAT_VERSION, 4);
     // Each process once: in the ECS line of a compact record, in the JSON of a canonical one.
     const text = bytes.toString('utf8');
     assert.equal(text.split('"parent":{"pid":').length - 1, 2 * batch.length);
@@ -227,7 +227,7 @@ test('issue-14: every corpus event (each kind) is stored compact with an ECS lin
   }
 });
 
-test('issue-14: a version 2 segment (canonical JSON first in every record) is still read after the bump to version 3', async () => {
+test('issue-14: a version 2 segment (canonical JSON first in every record) is still read after the bumps to versions 3 and 4', async () => {
   const { dir, cleanup } = tempDir('issue14-v2-');
   try {
     const batch = base.slice(0, 6);
@@ -245,7 +245,7 @@ test('issue-14: a version 2 segment (canonical JSON first in every record) is st
       batch.map(asJson),
     );
     await r.close();
-    // A writer appends after a version 2 tail in a new version 3 segment.
+    // A writer appends after a version 2 tail in a new segment of the current version.
     const w = Journal.open(dir, { fsyncIntervalMs: 0 });
     w.append(batch.slice(0, 2), journalSections(formats(false)));
     await w.close();

@@ -13,7 +13,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { COMPACT_TAG, compactJson, compactHeadWalk, flagsOf, processFits } from '../../src/journal/compact-record.js';
+import { COMPACT_TAG, compactJson, compactHeadWalk, headFlags, processFits } from '../../src/journal/compact-record.js';
 import { HEAD_FULL, HEAD_ODD, writeCompactHead } from '../../src/journal/head-bytes.js';
 import { RecordEncoder } from '../../src/journal/record-encoder.js';
 import { MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES as HDR, sealRecord } from '../../src/journal/format.js';
@@ -88,7 +88,7 @@ const sectionsOf = (ce: ClassifiedEvent): EventSections => {
 /** The head through head-bytes.ts, or the HEAD_* code. */
 function headBytes(ce: ClassifiedEvent, size = 1 << 20): Buffer | number {
   const buf = Buffer.alloc(size);
-  const end = writeCompactHead(buf, 0, ce, flagsOf(ce.event.process));
+  const end = writeCompactHead(buf, 0, ce, headFlags(ce));
   return end < 0 ? end : buf.subarray(0, end);
 }
 
@@ -137,7 +137,7 @@ test('issue-14 head bytes: a buffer too small by any amount gives HEAD_FULL and 
   const whole = headBytes(ce) as Buffer;
   for (let size = 0; size < whole.length; size++) {
     const buf = Buffer.alloc(size + 8, 0xaa);
-    const end = writeCompactHead(buf.subarray(0, size), 0, ce, flagsOf(ce.event.process));
+    const end = writeCompactHead(buf.subarray(0, size), 0, ce, headFlags(ce));
     assert.equal(end, HEAD_FULL, `size ${size}`);
     assert.ok(
       buf.subarray(size).every((b) => b === 0xaa),
