@@ -19,6 +19,7 @@ import { PodResolver } from './pods.js';
 import type { PodMeta } from './pod-api.js';
 import { upgradeAction } from '../model/actions.js';
 import { assignEntryLeader, fillSession } from './session.js';
+import { commandLine } from '../model/command-line.js';
 
 export interface EnricherOptions {
   hostId: string;
@@ -102,23 +103,6 @@ export function metEntry(pid: number, ticks: number, name: string, ppid: number,
   if (entityId !== undefined) e.entityId = entityId;
   if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
   return e;
-}
-
-/**
- * `args.join(' ')`, once per args array: a process's events (and a fork's
- * children) share their table entry's array, so the command line is one
- * string for all of them instead of a new one per event (issue-14) — which
- * also lets the ECS serializer's per-process cache compare it by reference.
- * Args arrays are never changed after decode builds them.
- */
-const commandLines = new WeakMap<readonly string[], string>();
-export function commandLine(args: readonly string[]): string {
-  let s = commandLines.get(args);
-  if (s === undefined) {
-    s = args.join(' ');
-    commandLines.set(args, s);
-  }
-  return s;
 }
 
 /** `u` with its name: the shared named reference (model/user-ref.ts), or `u` itself when it has one or none is known. */
@@ -294,6 +278,8 @@ export class Enricher {
         if (cwd !== undefined) e.cwd = cwd;
         if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
         if (facts?.cgroup_id !== undefined) e.cgroupId = facts.cgroup_id;
+        // Same pid and start, same entity: the id the entry has, not a sha256 per exec (issue-14).
+        if (prev) (e as { entityId?: string }).entityId = prev.entityId;
         entry = this.table.upsert(e);
         assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
         break;
