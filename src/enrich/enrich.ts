@@ -249,7 +249,8 @@ export class Enricher {
     const parentTicks = parentNs !== undefined ? this.parentTicks.of(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
-    let before: { executable?: string; args?: string[] } | undefined;
+    /** The image an exec leaves: the entry it replaces (read only; nothing changes an entry once replaced). */
+    let before: { readonly executable?: string | undefined; readonly args?: string[] | undefined } | undefined;
     // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
     const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
     // Replay's fast path restates the exec and fork cases as a table effect (pipeline/replay-facts.ts
@@ -264,11 +265,7 @@ export class Enricher {
           break;
         }
         const cwd = p.working_directory ?? prev?.cwd;
-        if (prev) {
-          before = {};
-          if (prev.executable !== undefined) before.executable = prev.executable;
-          if (prev.args !== undefined) before.args = prev.args;
-        }
+        before = prev;
         // Built field by field: object spreads with conditional members cost more than the rest of enrich (issue-14).
         const e = taskContext(p.user.id, p.group.id, facts?.sid, facts?.pgid, tty, p.pid, ticks, p.name, p.parent.pid);
         const start = p.start ?? prev?.start;
