@@ -8,11 +8,16 @@
  * to GC pauses. Asserts nothing.
  *
  *   node dist/bench/front.js [--forks 10000] [--rounds 6] [--compare ROOT]... [--by-function]
- *        [--storm fork|write]
+ *        [--storm fork|write|exec]
  *
  * --storm write: instead of fork + exit pairs, the live write storm's opens
  * (O_WRONLY|O_CREAT of DIR/f<i%64> by this process, path resolved in the
  * kernel), two per "fork" so the counts match.
+ *
+ * --storm exec: the live exec storm's records (posix_spawn of /bin/true and
+ * waitpid, bench/storm.c): per "fork" a fork of this process, the child's
+ * exec of /bin/true (its argv, cwd and executable as the kernel gives them)
+ * and its exit, three events.
  *
  * --compare ROOT runs the same records through the stages built in ROOT
  * (another checkout's dist/, e.g. a base build of main), alternating with
@@ -88,13 +93,20 @@ function chunkOf(r: number): { chunk: Buffer; used: number } {
     }
     return frames(records);
   }
+  const exec = values.storm === 'exec';
   for (let i = 0; i < forks; i++) {
     const child = 5_000_000 + r * forks + i;
     const cstart = ts;
     ts += 50_000n;
     records.push(withCaps(buildRecord({ type: EventType.SE_EV_FORK, tsNs: ts, pid: me, tid: me, ppid, uid: 0, gid: 0, startNs, parentStartNs: 0n, comm: 'node', args: [child, child, cstart] })));
+    if (exec) {
+      // argc, dirfd, inode, dev, stdio (pipe, pipe, char), the syscall.
+      ts += 50_000n;
+      const stdio = 4 | (4 << 8) | (3 << 16);
+      records.push(withCaps(buildRecord({ type: EventType.SE_EV_EXEC, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: 'true', args: [1, -100, 1234567, 0, stdio, Syscall.SE_SC_EXECVE], strs: ['/bin/true', '/bin/true\0', process.cwd(), '/usr/bin/true'] })));
+    }
     ts += 50_000n;
-    records.push(withCaps(buildRecord({ type: EventType.SE_EV_EXIT, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: 'node', args: [0, 0] })));
+    records.push(withCaps(buildRecord({ type: EventType.SE_EV_EXIT, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: exec ? 'true' : 'node', args: [0, 0] })));
   }
   return frames(records);
 }
@@ -178,7 +190,7 @@ async function allocated(fn: () => void): Promise<number> {
       h.children.forEach(w);
     };
     w(profile.head);
-    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v) console.error(String(Math.round(v / (forks * 2))).padStart(7), k);
+    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v) console.error(String(Math.round(v / (forks * (values.storm === 'exec' ? 3 : 2)))).padStart(7), k);
     console.error('--');
   }
   return sum(profile.head);
@@ -201,15 +213,16 @@ bytes.ecs = await allocated(() => {
 });
 void current;
 
-const n = forks * 2 * rounds;
+const perFork = values.storm === 'exec' ? 3 : 2;
+const n = forks * perFork * rounds;
 const per = (x: number): number => +(x / n).toFixed(2);
 const total = all.user + all.system;
 console.log(
   JSON.stringify({
     events: n,
     usPerEvent: { decode: per(cpu.decode), enrich: per(cpu.enrich), rules: per(cpu.rules), ecs: per(cpu.ecs), all: per(total) },
-    bytesPerEvent: Object.fromEntries(stages.map((k) => [k, Math.round(bytes[k] / (forks * 2))])),
+    bytesPerEvent: Object.fromEntries(stages.map((k) => [k, Math.round(bytes[k] / (forks * perFork))])),
     gcShare: +((gcMs * 1000) / total).toFixed(3),
-    lineChars: Math.round(sink / (forks * 2 * (rounds + 3))),
+    lineChars: Math.round(sink / (forks * perFork * (rounds + 3))),
   }),
 );

@@ -11,7 +11,10 @@
  * path on a machine whose kernel lock is busy, and for before/after
  * comparisons (bench/live.ts measures the real thing).
  *
- *   node dist/bench/pipeline-storm.js [--forks 20000] [--chunk-events 3000]
+ *   node dist/bench/pipeline-storm.js [--forks 20000] [--chunk-events 3000] [--storm fork|exec]
+ *
+ * --storm exec: the live exec storm's records instead (bench/storm.c: posix_spawn
+ * of /bin/true and waitpid): a fork, the child's exec of /bin/true and its exit.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,14 +26,14 @@ import { Outputs } from '../src/pipeline/outputs.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { Enricher } from '../src/enrich/enrich.js';
 import { loadRules } from '../src/rules/engine.js';
-import { EventType } from '../src/decode/abi.generated.js';
+import { EventType, Syscall } from '../src/decode/abi.generated.js';
 import { componentLogger } from '../src/telemetry/logger.js';
 import type { Source } from '../src/sources/source.js';
 import type { ClassifiedEvent } from '../src/model/event.js';
 import { buildRecord, frames } from '../test/helpers/record-builder.js';
 import { asRootTask, selfTask } from './self-task.js';
 
-const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { forks: { type: 'string', default: '20000' }, 'chunk-events': { type: 'string', default: '3000' }, keep: { type: 'boolean', default: false }, storm: { type: 'string', default: 'fork' } } });
 /** --keep: the classified events stay reachable (`keptEvents()`), for micro-benchmarks of single stages on live-shaped events. */
 const keep = values.keep === true;
 const kept: ClassifiedEvent[] = [];
@@ -39,6 +42,7 @@ export function keptEvents(): readonly ClassifiedEvent[] {
 }
 const forks = Number(values.forks);
 const perChunk = Number(values['chunk-events']);
+const exec = values.storm === 'exec';
 
 const withCaps = asRootTask;
 
@@ -58,10 +62,17 @@ for (let i = 0; i < forks; i++) {
       pgid,
     ),
   );
+  if (exec) {
+    // argc, dirfd, inode, dev, stdio (pipe, pipe, char), the syscall.
+    ts += 50_000n;
+    const stdio = 4 | (4 << 8) | (3 << 16);
+    const rec = buildRecord({ type: EventType.SE_EV_EXEC, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: 'true', args: [1, -100, 1234567, 0, stdio, Syscall.SE_SC_EXECVE], strs: ['/bin/true', '/bin/true\0', process.cwd(), '/usr/bin/true'] });
+    records.push(withCaps(rec, sid, pgid));
+  }
   ts += 50_000n;
   records.push(
     withCaps(
-      buildRecord({ type: EventType.SE_EV_EXIT, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: 'node', args: [0, 0] }),
+      buildRecord({ type: EventType.SE_EV_EXIT, tsNs: ts, pid: child, tid: child, ppid: me, uid: 0, gid: 0, startNs: cstart, parentStartNs: startNs, comm: exec ? 'true' : 'node', args: [0, 0] }),
       sid,
       pgid,
     ),
@@ -101,7 +112,7 @@ try {
     ...(keep ? { onClassified: (b: readonly ClassifiedEvent[]) => void kept.push(...b) } : {}),
   });
   outputs.start(() => undefined);
-  const total = forks * 2;
+  const total = forks * (exec ? 3 : 2);
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   let hwm = 0;

@@ -2,18 +2,19 @@
  * decode, process lifecycle (bpf/programs/process.bpf.c): exec, fork, exit.
  *
  * Takes: a record of one of these families (record.ts) and the event built
- * from its header. Gives: the new image (args, executable, working
+ * from its header. Gives: the new image (args — shared per argv, see
+ * exec-args.ts — executable, working
  * directory, environment allow-list, stdio kinds, provenance of the file)
  * or the file a failed exec tried to run; the child of a fork; an exit's
  * status and signal.
  */
 import { posix } from 'node:path';
 import type { EbpfFacts, FdKind, SensorEvent } from '../model/event.js';
-import { decodeRaw } from '../model/raw-text.js';
 import { OFFSETOF, RecordFlags, StrFlags, FdKind as FdKinds } from './abi.generated.js';
+import { execArgs, NO_ARGS } from './exec-args.js';
 import { execEnv } from './exec-env.js';
 import { decodeProvenance } from './provenance.js';
-import { arg, fileFromPath, resolveCallerPath, trimNul, repeatingU64, type FamilyRecord } from './record.js';
+import { arg, fileFromPath, resolveCallerPath, repeatingU64, type FamilyRecord } from './record.js';
 import { ExecArg, ExecStr, ExitArg, ForkArg } from './slots.js';
 
 const E = OFFSETOF.se_event;
@@ -38,16 +39,9 @@ export function decodeExec(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): 
   const { rec, base, slots, truncated } = r;
   const filename = r.text(ExecStr.filename, 'ebpf.exec.filename') ?? '';
   const argvSlot = slots[ExecStr.argv];
-  const args: string[] = [];
-  if (argvSlot && argvSlot.len > 0) {
-    let s = base + argvSlot.off;
-    const end = s + argvSlot.len;
-    while (s < end) {
-      const e = trimNul(rec, s, end);
-      args.push(decodeRaw(rec, s, e));
-      s = e + 1;
-    }
-  }
+  // One frozen array (and command line) per distinct argv, shared by every exec of it.
+  const argv = argvSlot && argvSlot.len > 0 ? execArgs(rec, base + argvSlot.off, base + argvSlot.off + argvSlot.len) : NO_ARGS;
+  const args = argv.args;
   if (argvSlot && argvSlot.flags & StrFlags.SE_STR_TRUNCATED) truncated.push('process.args');
   const cwd = r.text(ExecStr.cwd, 'process.working_directory');
   const exe = r.text(ExecStr.exe, 'process.executable');
@@ -66,7 +60,7 @@ export function decodeExec(r: FamilyRecord, ev: SensorEvent, facts: EbpfFacts): 
   facts.exec.stdio = { stdin: fdKind(stdio), stdout: fdKind(stdio >> 8), stderr: fdKind(stdio >> 16) };
   ev.process.args = args;
   ev.process.args_count = argc || args.length;
-  ev.process.command_line = args.join(' ');
+  ev.process.command_line = argv.commandLine;
   const env = execEnv(rec, base, r.recLen);
   if (env) {
     if (env.vars.length) ev.process.env_vars = env.vars;

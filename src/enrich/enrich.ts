@@ -19,6 +19,7 @@ import { PodResolver } from './pods.js';
 import type { PodMeta } from './pod-api.js';
 import { upgradeAction } from '../model/actions.js';
 import { assignEntryLeader, fillSession } from './session.js';
+import { commandLine } from '../model/command-line.js';
 
 export interface EnricherOptions {
   hostId: string;
@@ -102,23 +103,6 @@ export function metEntry(pid: number, ticks: number, name: string, ppid: number,
   if (entityId !== undefined) e.entityId = entityId;
   if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
   return e;
-}
-
-/**
- * `args.join(' ')`, once per args array: a process's events (and a fork's
- * children) share their table entry's array, so the command line is one
- * string for all of them instead of a new one per event (issue-14) — which
- * also lets the ECS serializer's per-process cache compare it by reference.
- * Args arrays are never changed after decode builds them.
- */
-const commandLines = new WeakMap<readonly string[], string>();
-export function commandLine(args: readonly string[]): string {
-  let s = commandLines.get(args);
-  if (s === undefined) {
-    s = args.join(' ');
-    commandLines.set(args, s);
-  }
-  return s;
 }
 
 /** `u` with its name: the shared named reference (model/user-ref.ts), or `u` itself when it has one or none is known. */
@@ -265,7 +249,8 @@ export class Enricher {
     const parentTicks = parentNs !== undefined ? this.parentTicks.of(parentNs) : undefined;
 
     let entry: ProcEntry | undefined;
-    let before: { executable?: string; args?: string[] } | undefined;
+    /** The image an exec leaves: the entry it replaces (read only; nothing changes an entry once replaced). */
+    let before: { readonly executable?: string | undefined; readonly args?: string[] | undefined } | undefined;
     // What every record says of the acting task now (setsid/setpgid/setuid show on its next event).
     const tty = p.tty ? ((p.tty.char_device.major << 20) | p.tty.char_device.minor) >>> 0 : 0;
     // Replay's fast path restates the exec and fork cases as a table effect (pipeline/replay-facts.ts
@@ -280,11 +265,7 @@ export class Enricher {
           break;
         }
         const cwd = p.working_directory ?? prev?.cwd;
-        if (prev) {
-          before = {};
-          if (prev.executable !== undefined) before.executable = prev.executable;
-          if (prev.args !== undefined) before.args = prev.args;
-        }
+        before = prev;
         // Built field by field: object spreads with conditional members cost more than the rest of enrich (issue-14).
         const e = taskContext(p.user.id, p.group.id, facts?.sid, facts?.pgid, tty, p.pid, ticks, p.name, p.parent.pid);
         const start = p.start ?? prev?.start;
@@ -294,6 +275,8 @@ export class Enricher {
         if (cwd !== undefined) e.cwd = cwd;
         if (parentTicks !== undefined) e.parentStartTicks = parentTicks;
         if (facts?.cgroup_id !== undefined) e.cgroupId = facts.cgroup_id;
+        // Same pid and start, same entity: the id the entry has, not a sha256 per exec (issue-14).
+        if (prev) (e as { entityId?: string }).entityId = prev.entityId;
         entry = this.table.upsert(e);
         assignEntryLeader(entry, this.table.peek(entry.ppid, entry.parentStartTicks));
         break;

@@ -318,14 +318,27 @@ function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): st
   return same ? t.same : t.other;
 }
 
-/** `,"previous":{…}` as addSessionFields writes it (exec only). */
+/** The last `,"previous":{…}` and the image it was written from (a copy of its args). */
+let lastPrevious: { executable: string | undefined; args: readonly string[] | undefined; text: string } | undefined;
+
+/**
+ * `,"previous":{…}` as addSessionFields writes it (exec only). The last text
+ * answers again while the image is the same: an exec storm's children all
+ * leave the same parent image (its table entry's args array), and a new
+ * string per exec also made the tail's compare (sameTail) walk it.
+ */
 function previous(p: ProcessInfo): string {
   const prev = p.previous?.[p.previous.length - 1];
   if (!prev) return '';
+  const c = lastPrevious;
+  if (c !== undefined && c.executable === prev.executable && sameList(c.args, prev.args)) return c.text;
   let s = '';
   if (prev.executable !== undefined) s += `"executable":${q(prev.executable)}`;
   if (prev.args?.length) s += `${s ? ',' : ''}"args":${strList(prev.args)},"args_count":${num(prev.args.length)}`;
-  return `,"previous":{${s}}`;
+  s = `,"previous":{${s}}`;
+  if (text.raw) return s;
+  lastPrevious = { executable: prev.executable, args: prev.args?.slice(), text: flat(s) };
+  return s;
 }
 
 // ---- the rest: thread through the leaders -------------------------------------------
