@@ -80,6 +80,8 @@ const sinkKinds = values.sink!.split(',') as LiveSinkKind[];
 for (const k of sinkKinds) if (!['file', 'kafka', 'elasticsearch'].includes(k)) throw new Error(`--sink ${k}: file, kafka or elasticsearch`);
 /** Seconds over which the started sensor's idle CPU rate is measured, before the first storm. */
 const IDLE_SECONDS = 5;
+/** After a reported kernel loss, how long the storm's lines must have stopped before its round ends without its exit. */
+const LOST_QUIET_MS = 3000;
 
 const execFileAsync = promisify(execFile);
 const CLK_TCK = 100;
@@ -288,10 +290,20 @@ async function measureRound(
   const mon = await storm(args, (pid) => (s.tail.stormPid = pid));
   // Delivery keeps journal order: once the storm's own exit is in the output, all of its events are.
   // (The machine's other activity keeps the output growing, so "quiet" would never come.)
+  // The exit itself can be among what the kernel lost: once a loss is reported (the sensor reports
+  // losses every few seconds) and the storm's lines stopped coming, nothing more of it will come.
   const deadline = Date.now() + 600_000;
+  let seen = s.tail.stormLines;
+  let still = Date.now();
   while (!s.tail.stormExited && Date.now() < deadline) {
     await sleep(sinkKind === 'elasticsearch' ? 250 : 50);
     await s.tail.poll();
+    if (s.tail.stormLines !== seen) {
+      seen = s.tail.stormLines;
+      still = Date.now();
+    } else if (s.tail.kernelLost > lost0 && Date.now() - still > LOST_QUIET_MS) {
+      break;
+    }
   }
   const cpu1 = cpuOf(s.child.pid!);
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
