@@ -46,6 +46,16 @@ test('issue-14-entry-shape: process table entries share one hidden class however
   assert.deepEqual(same, { seeded: 'true', forked: 'true', execed: 'true', met: 'true', exited: 'true' }, stdout);
 });
 
+/** The two probes below start alike: a table, a task context maker `c`, and pid 1 forked. */
+const TABLE_PREAMBLE = `
+const root = process.argv[2];
+const { ProcessTable } = await import(root + 'dist/src/enrich/process-table.js');
+const { forkEntry } = await import(root + 'dist/src/enrich/enrich.js');
+const t = new ProcessTable({ hostId: 'h', maxEntries: 1 << 20, exitGraceMs: 10000 });
+const c = (pid, ppid) => ({ uid: '0', gid: '0', sid: 1, pgid: 1, tty: 0, pid, ticks: pid, ppid, parentTicks: undefined, start: '2026-12-08T00:00:00.000Z' });
+forkEntry(t, c(1, 0), 'init');
+`;
+
 // issue-14: a rare rewrite of an entry's field does not throw away the
 // optimized code that makes and reads entries. V8 keeps per field whether it
 // was ever rewritten (and what it has held); the first comm rename (prctl
@@ -55,13 +65,7 @@ test('issue-14-entry-shape: process table entries share one hidden class however
 // Node's background threads. forkEntry is optimized on forks, then each field
 // a rare event rewrites is rewritten on one entry, the status read after each.
 const REWRITE_PROBE = `
-const root = process.argv[2];
-const { ProcessTable } = await import(root + 'dist/src/enrich/process-table.js');
-const { forkEntry } = await import(root + 'dist/src/enrich/enrich.js');
-const t = new ProcessTable({ hostId: 'h', maxEntries: 1 << 20, exitGraceMs: 10000 });
-const c = (pid, ppid) => ({ uid: '0', gid: '0', sid: 1, pgid: 1, tty: 0, pid, ticks: pid, ppid, parentTicks: undefined, start: '2026-12-08T00:00:00.000Z' });
-forkEntry(t, c(1, 0), 'init');
-const optimized = () => (%GetOptimizationStatus(forkEntry) & 16) !== 0;
+${TABLE_PREAMBLE}const optimized = () => (%GetOptimizationStatus(forkEntry) & 16) !== 0;
 %PrepareFunctionForOptimization(forkEntry);
 for (let i = 2; i < 3000; i++) forkEntry(t, c(i, 1), 'x');
 %OptimizeFunctionOnNextCall(forkEntry);
@@ -87,13 +91,7 @@ test('issue-14-entry-shape: rewriting a field of one entry (prctl rename, exec c
 // live fork storm's V8 log). A reader of the queue is optimized while no exit
 // has expired, then the first expiry and the first compaction happen.
 const TABLE_PROBE = `
-const root = process.argv[2];
-const { ProcessTable } = await import(root + 'dist/src/enrich/process-table.js');
-const { forkEntry } = await import(root + 'dist/src/enrich/enrich.js');
-const t = new ProcessTable({ hostId: 'h', maxEntries: 1 << 20, exitGraceMs: 10000 });
-const c = (pid, ppid) => ({ uid: '0', gid: '0', sid: 1, pgid: 1, tty: 0, pid, ticks: pid, ppid, parentTicks: undefined, start: '2026-12-08T00:00:00.000Z' });
-forkEntry(t, c(1, 0), 'init');
-for (let pid = 2; pid < 6000; pid++) { forkEntry(t, c(pid, 1), 'x'); t.markExited(pid, pid, 1000 + pid); }
+${TABLE_PREAMBLE}for (let pid = 2; pid < 6000; pid++) { forkEntry(t, c(pid, 1), 'x'); t.markExited(pid, pid, 1000 + pid); }
 function pending() { return t.pendingExits; }
 const optimized = () => (%GetOptimizationStatus(pending) & 16) !== 0;
 %PrepareFunctionForOptimization(pending);
