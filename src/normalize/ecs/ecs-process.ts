@@ -1,7 +1,8 @@
 /**
  * normalize/ecs process fragments: the `"process":{…}` member of an ECS line,
  * written from text cached per process entity (ecs-serializer.ts's largest
- * part: identity, parent, users, capabilities, Session View leaders).
+ * part: identity, parent, users, and the Session View parts written by
+ * ecs-session-text.ts: capabilities, leaders, the image an exec left).
  *
  * Takes: ProcessInfo. Gives: exactly what `ecsJson(toEcs())` writes for
  * process.* (processOf in ecs.ts, session.ts), without building an object,
@@ -21,19 +22,15 @@
  * a child's line costs a few concatenations (issue-14).
  * Pure like the builder: the caches only hold what the inputs determine.
  */
-import type { LeaderRef, ProcessInfo, ProcessRef } from '../../model/event.js';
+import type { ProcessInfo, ProcessRef } from '../../model/event.js';
 import { addParentFields, type TextGuards } from './session.js';
-import { MEMO_MAX, argsList, flat, num, obj, q, sameList, strList, text } from './ecs-text.js';
+import { argsList, flat, num, obj, put, q, sameList, strList, text } from './ecs-text.js';
+import { capabilities, forgetLeaders, leader, previous } from './ecs-session-text.js';
 import { user } from './ecs-user.js';
 
 /** Keys of process caches: the entity id, or the pid for a process without one. */
 function keyOf(p: { entity_id?: string | undefined; pid: number }): string | number {
   return p.entity_id || p.pid;
-}
-
-function put<K, V>(m: Map<K, V>, k: K, v: V): void {
-  if (m.size >= MEMO_MAX) m.clear();
-  m.set(k, v);
 }
 
 // ---- identity: pid through start ---------------------------------------------------
@@ -206,141 +203,6 @@ function parent(p: ProcessRef): string {
   return s;
 }
 
-// ---- Session View ----------------------------------------------------------------
-
-/** Frozen capability lists (shared per set by decode) → `,"capabilities":{…}` as addSessionFields writes it. */
-const capTexts = new WeakMap<readonly string[], WeakMap<readonly string[], string>>();
-
-function capsList(effective: readonly string[], permitted: readonly string[]): string {
-  let s = '';
-  if (effective.length) s += `"effective":${strList(effective)}`;
-  if (permitted.length) s += `${s ? ',' : ''}"permitted":${strList(permitted)}`;
-  return s ? `,"capabilities":{${s}}` : ''; // ECS wants no empty lists
-}
-
-function capabilities(caps: ProcessInfo['thread']['capabilities']): string {
-  if (!caps) return '';
-  const { effective, permitted } = caps;
-  if (!Object.isFrozen(effective) || !Object.isFrozen(permitted)) return capsList(effective, permitted);
-  let byPermitted = capTexts.get(effective);
-  if (!byPermitted) {
-    byPermitted = new WeakMap();
-    capTexts.set(effective, byPermitted);
-  }
-  let t = byPermitted.get(permitted);
-  if (t === undefined) {
-    t = capsList(effective, permitted);
-    if (!text.raw) byPermitted.set(permitted, (t = flat(t)));
-  }
-  return t;
-}
-
-interface Leader {
-  /**
-   * The leader object this was written from when it cannot change (frozen,
-   * with its user, group and entry_meta: enrich/session.ts shares one per
-   * leader entry between events), else undefined. The same object again
-   * skips the field compares; its args are still compared (shared arrays).
-   */
-  ref: LeaderRef | undefined;
-  pid: number;
-  entity_id: string | undefined;
-  name: string | undefined;
-  executable: string | undefined;
-  args: readonly string[] | undefined;
-  start: string | undefined;
-  user: string | undefined;
-  group: string | undefined;
-  entryType: string | undefined;
-  /** The leader with `,"same_as_process":true}` and with false. */
-  same: string;
-  other: string;
-}
-
-const leaders = { s: new Map<string | number, Leader>(), g: new Map<string | number, Leader>(), e: new Map<string | number, Leader>() };
-
-function unchanging(l: LeaderRef): boolean {
-  return (
-    Object.isFrozen(l) &&
-    (l.user === undefined || Object.isFrozen(l.user)) &&
-    (l.group === undefined || Object.isFrozen(l.group)) &&
-    (l.entry_meta === undefined || Object.isFrozen(l.entry_meta))
-  );
-}
-
-/** A leader as session.ts leaderOf writes it. */
-function leader(slot: keyof typeof leaders, l: LeaderRef, self: ProcessInfo): string {
-  const same = l.pid === self.pid && (l.entity_id === undefined || l.entity_id === self.entity_id);
-  const m = leaders[slot];
-  const k = l.entity_id ?? l.pid;
-  const c = m.get(k);
-  if (c !== undefined && c.ref === l && sameList(c.args, l.args)) return same ? c.same : c.other;
-  const u = l.user === undefined ? undefined : user(l.user);
-  const g = l.group === undefined ? undefined : user(l.group);
-  if (
-    c !== undefined &&
-    c.pid === l.pid &&
-    c.entity_id === l.entity_id &&
-    c.name === l.name &&
-    c.executable === l.executable &&
-    c.start === l.start &&
-    c.user === u &&
-    c.group === g &&
-    c.entryType === l.entry_meta?.type &&
-    sameList(c.args, l.args)
-  ) {
-    return same ? c.same : c.other;
-  }
-  let s = `{"pid":${num(l.pid)}`;
-  if (l.entity_id !== undefined) s += `,"entity_id":${q(l.entity_id)}`;
-  if (l.name !== undefined) s += `,"name":${q(l.name)}`;
-  if (l.executable !== undefined) s += `,"executable":${q(l.executable)}`;
-  if (l.args !== undefined && l.args.length) s += `,"args":${argsList(l.args)},"args_count":${num(l.args.length)}`;
-  if (l.start !== undefined) s += `,"start":${q(l.start)}`;
-  if (u !== undefined) s += `,"user":${u}`;
-  if (g !== undefined) s += `,"group":${g}`;
-  if (l.entry_meta !== undefined) s += `,"entry_meta":{"type":${q(l.entry_meta.type)}}`;
-  const t: Leader = {
-    ref: unchanging(l) ? l : undefined,
-    pid: l.pid,
-    entity_id: l.entity_id,
-    name: l.name,
-    executable: l.executable,
-    args: l.args?.slice(),
-    start: l.start,
-    user: u,
-    group: g,
-    entryType: l.entry_meta?.type,
-    same: flat(`${s},"same_as_process":true}`),
-    other: flat(`${s},"same_as_process":false}`),
-  };
-  if (!text.raw) put(m, k, t);
-  return same ? t.same : t.other;
-}
-
-/** The last `,"previous":{…}` and the image it was written from (a copy of its args). */
-let lastPrevious: { executable: string | undefined; args: readonly string[] | undefined; text: string } | undefined;
-
-/**
- * `,"previous":{…}` as addSessionFields writes it (exec only). The last text
- * answers again while the image is the same: an exec storm's children all
- * leave the same parent image (its table entry's args array), and a new
- * string per exec also made the tail's compare (sameTail) walk it.
- */
-function previous(p: ProcessInfo): string {
-  const prev = p.previous?.[p.previous.length - 1];
-  if (!prev) return '';
-  const c = lastPrevious;
-  if (c !== undefined && c.executable === prev.executable && sameList(c.args, prev.args)) return c.text;
-  let s = '';
-  if (prev.executable !== undefined) s += `"executable":${q(prev.executable)}`;
-  if (prev.args?.length) s += `${s ? ',' : ''}"args":${strList(prev.args)},"args_count":${num(prev.args.length)}`;
-  s = `,"previous":{${s}}`;
-  if (text.raw) return s;
-  lastPrevious = { executable: prev.executable, args: prev.args?.slice(), text: flat(s) };
-  return s;
-}
-
 // ---- the rest: thread through the leaders -------------------------------------------
 
 /** The pieces a tail is made of (texts are the cached sub-fragments: equal while unchanged). */
@@ -471,9 +333,7 @@ export function forgetProcess(p: ProcessInfo): void {
   identities.delete(k);
   tails.delete(k);
   parents.delete(k);
-  leaders.s.delete(k);
-  leaders.g.delete(k);
-  leaders.e.delete(k);
+  forgetLeaders(k);
 }
 
 /**

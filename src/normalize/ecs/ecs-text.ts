@@ -142,6 +142,12 @@ export function flat(s: string): string {
 /** Entries per memo table before it is emptied (bounds the caches of a long run). */
 export const MEMO_MAX = 4096;
 
+/** m.set(k, v), the map emptied first when it holds MEMO_MAX entries (the memo caches' bound). */
+export function put<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(k, v);
+}
+
 /** Element-wise: caches keep a copy, since an args array may be changed in place. */
 export function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   if (a === b) return true;
