@@ -171,7 +171,24 @@ export function planHolds(plan: EcsPlan, epochOf: (pid: number) => number): bool
   return true;
 }
 
+/** The slot values of the line being written, encoded (encodeSlots). */
 const parts: string[] = [];
+
+/**
+ * Each slot's value encoded into `parts` (renderPlan, planText); false when
+ * one does not fit its slot, or the two values that must differ (`distinct`)
+ * are equal.
+ */
+function encodeSlots(order: readonly Slot[], distinct: readonly number[], ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): boolean {
+  for (let k = 0; k < distinct.length; k += 2) if (own[distinct[k]!] === own[distinct[k + 1]!]) return false;
+  for (let j = 0; j < order.length; j++) {
+    const sl = order[j]!;
+    const e = enc(sl.from === From.Ts ? ts : sl.from === From.Own ? own[sl.index] : shape[sl.index], sl.type);
+    if (e === undefined) return false;
+    parts[j] = e;
+  }
+  return true;
+}
 /** What String() makes of a number sentinel (sentinel()): -1.2345678912345e-300, -1.3580246803579499e-299 … */
 const NUMBER_SENTINEL = /-\d(?:\.\d+)?e-\d+/g;
 
@@ -182,17 +199,9 @@ const NUMBER_SENTINEL = /-\d(?:\.\d+)?e-\d+/g;
  */
 export function renderPlan(plan: EcsPlan, ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): Buffer | undefined {
   const { pieces, order } = plan;
-  const d = plan.distinct;
-  for (let k = 0; k < d.length; k += 2) if (own[d[k]!] === own[d[k + 1]!]) return undefined;
+  if (!encodeSlots(order, plan.distinct, ts, own, shape)) return undefined;
   let len = plan.piecesBytes;
-  for (let j = 0; j < order.length; j++) {
-    const sl = order[j]!;
-    const v = sl.from === From.Ts ? ts : sl.from === From.Own ? own[sl.index] : shape[sl.index];
-    const e = enc(v, sl.type);
-    if (e === undefined) return undefined;
-    parts[j] = e;
-    len += Buffer.byteLength(e, 'utf8');
-  }
+  for (let j = 0; j < order.length; j++) len += Buffer.byteLength(parts[j]!, 'utf8');
   const out = Buffer.allocUnsafe(len);
   let off = 0;
   for (let j = 0; j < order.length; j++) {
@@ -513,14 +522,9 @@ export function buildPlan(
 
 /** renderPlan's line as text, from the pieces as text; undefined when a value does not fit. */
 function planText(texts: readonly string[], order: readonly Slot[], distinct: readonly number[], ts: string | undefined, own: readonly unknown[], shape: readonly unknown[]): string | undefined {
-  for (let k = 0; k < distinct.length; k += 2) if (own[distinct[k]!] === own[distinct[k + 1]!]) return undefined;
+  if (!encodeSlots(order, distinct, ts, own, shape)) return undefined;
   let s = texts[0]!;
-  for (let j = 0; j < order.length; j++) {
-    const sl = order[j]!;
-    const e = enc(sl.from === From.Ts ? ts : sl.from === From.Own ? own[sl.index] : shape[sl.index], sl.type);
-    if (e === undefined) return undefined;
-    s += e + texts[j + 1]!;
-  }
+  for (let j = 0; j < order.length; j++) s += parts[j]! + texts[j + 1]!;
   return s;
 }
 
